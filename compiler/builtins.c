@@ -1,0 +1,706 @@
+/* builtins.c - the built-in functions: einops operations, elementwise math,
+ * constructors, param initialisers and optimizers.
+ *
+ * Each built-in names its parameters (positional, then by keyword) in one
+ * table; bind_args() matches a call against it and reports unknown,
+ * repeated and missing arguments the same way for all of them. */
+#include "check_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef enum {
+    B_EINSUM, B_REDUCE, B_REARRANGE, B_REPEAT, B_TAKE,
+    B_UNARY_FLOAT, B_UNARY_ANY, B_MAXMIN, B_WHERE, B_TRI,
+    B_FILL, B_RANDOM, B_FULL, B_ARANGE,
+    B_INIT, B_OPTIM,
+} BuiltinKind;
+
+typedef struct Builtin {
+    const char *name;
+    BuiltinKind kind;
+    const char *params[8]; /* parameter names in positional order; "" ends */
+    int required;          /* how many of them must be given */
+} Builtin;
+
+static const Builtin builtins[] = {
+    {"einsum", B_EINSUM, {""}, 0},
+    {"reduce", B_REDUCE, {"x", "pattern", "reduction"}, 3},
+    {"rearrange", B_REARRANGE, {"x", "pattern"}, 2},
+    {"repeat", B_REPEAT, {"x", "pattern"}, 2},
+    {"take", B_TAKE, {"table", "indices", "pattern"}, 3},
+    {"sqrt", B_UNARY_FLOAT, {"x"}, 1}, {"rsqrt", B_UNARY_FLOAT, {"x"}, 1}, {"exp", B_UNARY_FLOAT, {"x"}, 1},
+    {"log", B_UNARY_FLOAT, {"x"}, 1}, {"tanh", B_UNARY_FLOAT, {"x"}, 1}, {"sigmoid", B_UNARY_FLOAT, {"x"}, 1},
+    {"gelu", B_UNARY_FLOAT, {"x"}, 1}, {"silu", B_UNARY_FLOAT, {"x"}, 1}, {"sin", B_UNARY_FLOAT, {"x"}, 1},
+    {"cos", B_UNARY_FLOAT, {"x"}, 1},
+    {"abs", B_UNARY_ANY, {"x"}, 1}, {"relu", B_UNARY_ANY, {"x"}, 1},
+    {"max", B_MAXMIN, {"a", "b"}, 2}, {"min", B_MAXMIN, {"a", "b"}, 2},
+    {"where", B_WHERE, {"condition", "a", "b"}, 3},
+    {"triu", B_TRI, {"x", "diagonal"}, 1}, {"tril", B_TRI, {"x", "diagonal"}, 1},
+    {"zeros", B_FILL, {"shape", "dtype"}, 1}, {"ones", B_FILL, {"shape", "dtype"}, 1},
+    {"randn", B_RANDOM, {"shape", "dtype"}, 1}, {"rand", B_RANDOM, {"shape", "dtype"}, 1},
+    {"full", B_FULL, {"shape", "value", "dtype"}, 2},
+    {"arange", B_ARANGE, {"shape", "dtype"}, 1},
+    /* initialisers: only after `param NAME: TYPE =` */
+    {"normal", B_INIT, {"mean", "std"}, 0},
+    {"trunc_normal", B_INIT, {"mean", "std", "a", "b"}, 0},
+    {"uniform", B_INIT, {"a", "b"}, 0},
+    {"constant", B_INIT, {"value"}, 1},
+    {"xavier_uniform", B_INIT, {"gain"}, 0}, {"xavier_normal", B_INIT, {"gain"}, 0},
+    {"kaiming_uniform", B_INIT, {"a", "mode", "nonlinearity"}, 0},
+    {"kaiming_normal", B_INIT, {"a", "mode", "nonlinearity"}, 0},
+    /* optimizers: only after `minimize LOSS with` */
+    {"sgd", B_OPTIM, {"lr", "momentum", "dampening", "weight_decay", "nesterov"}, 0},
+    {"adam", B_OPTIM, {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}, 0},
+    {"adamw", B_OPTIM, {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}, 0},
+    {"adagrad", B_OPTIM, {"lr", "lr_decay", "weight_decay", "eps", "initial_accumulator_value"}, 0},
+    {"rmsprop", B_OPTIM, {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"}, 0},
+};
+
+static const Builtin *find_builtin(const char *name, BuiltinKind only, bool any)
+{
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(builtins[i].name, name) == 0 && (any || builtins[i].kind == only || (only == B_INIT && builtins[i].kind == B_FILL)))
+            return &builtins[i];
+    return NULL;
+}
+
+bool builtin_exists(const char *name) { return find_builtin(name, 0, true) != NULL; }
+
+static int nparams(const Builtin *b)
+{
+    int n = 0;
+    while (n < 8 && b->params[n] && b->params[n][0])
+        n++;
+    return n;
+}
+
+/* Matches a call's arguments to the built-in's parameters. With `extra`,
+ * keywords that are not parameters are collected there (einops sizes). */
+static bool bind_args(Checker *c, const Builtin *b, const Name *callee, const Arg *args, int nargs, const Arg **out,
+                      PtrVec *extra, Loc call_loc)
+{
+    int np = nparams(b);
+    bool ok = true, seen_keyword = false;
+    int positional = 0;
+    for (int i = 0; i < np; i++)
+        out[i] = NULL;
+    for (int i = 0; i < nargs; i++) {
+        const Arg *a = &args[i];
+        if (!a->keyword.text) {
+            if (seen_keyword) {
+                diag_error(a->value->loc, "positional argument after a keyword argument");
+                ok = false;
+            } else if (positional >= np) {
+                diag_error(a->value->loc, "'%s' takes %s%d positional argument%s", callee->text, np == b->required ? "" : "at most ",
+                           np, np == 1 ? "" : "s");
+                ok = false;
+            } else {
+                out[positional++] = a;
+            }
+            continue;
+        }
+        seen_keyword = true;
+        int k = -1;
+        for (int j = 0; j < np; j++)
+            if (strcmp(b->params[j], a->keyword.text) == 0)
+                k = j;
+        if (k < 0) {
+            if (extra) {
+                for (size_t j = 0; j < extra->len; j++)
+                    if (strcmp(((const Arg *)extra->items[j])->keyword.text, a->keyword.text) == 0) {
+                        diag_error(a->keyword.loc, "size of '%s' is given twice", a->keyword.text);
+                        ok = false;
+                    }
+                ptrvec_push(c->arena, extra, (void *)a);
+                continue;
+            }
+            const char *list = "";
+            for (int j = 0; j < np; j++)
+                list = arena_printf(c->arena, "%s%s%s", list, j ? ", " : "", b->params[j]);
+            diag_error(a->keyword.loc, "'%s' has no parameter '%s'%s%s", callee->text, a->keyword.text,
+                       np ? "; it takes " : "", list);
+            ok = false;
+        } else if (out[k]) {
+            diag_error(a->keyword.loc, "argument '%s' of '%s' is given twice", b->params[k], callee->text);
+            ok = false;
+        } else {
+            out[k] = a;
+        }
+    }
+    for (int i = 0; i < b->required && ok; i++)
+        if (!out[i]) {
+            diag_error(call_loc, "'%s' needs its argument '%s'", callee->text, b->params[i]);
+            ok = false;
+        }
+    return ok;
+}
+
+static const char *string_of(const Value *v) { return v->string->string.text; }
+
+static bool want_tensor(Checker *c, const Value *v, const Expr *e, const char *fn, const char *what)
+{
+    if (value_is_error(v))
+        return false;
+    if (v->kind != VAL_TENSOR) {
+        diag_error(e->loc, "%s of '%s' must be a tensor, not %s", what, fn, value_desc(c, v));
+        return false;
+    }
+    return true;
+}
+
+static bool want_string(Checker *c, const Value *v, const Expr *e, const char *fn, const char *what)
+{
+    if (value_is_error(v))
+        return false;
+    if (v->kind != VAL_STRING) {
+        diag_error(e->loc, "%s of '%s' must be a string, not %s", what, fn, value_desc(c, v));
+        return false;
+    }
+    return true;
+}
+
+/* ---- einops operations ---- */
+
+static Pattern *parse_pattern_arg(Checker *c, const Value *v, PatternOp op, int ninputs)
+{
+    const Expr *s = v->string;
+    return pattern_parse(c->arena, s->string.text, s->string.len, s->loc, op, ninputs);
+}
+
+static Value check_einsum(Checker *c, Env *env, const Expr *call)
+{
+    int n = call->call.nargs;
+    const Arg *args = call->call.args;
+    for (int i = 0; i < n; i++)
+        if (args[i].keyword.text) {
+            diag_error(args[i].keyword.loc, "einsum takes tensors and a pattern, by position");
+            return value_error();
+        }
+    if (n < 2) {
+        diag_error(call->loc, "einsum needs at least one tensor and a pattern: einsum(a, b, \"i j, j k -> i k\")");
+        return value_error();
+    }
+    Value *vals = arena_array(c->arena, (size_t)n, sizeof(Value));
+    bool ok = true;
+    for (int i = 0; i < n; i++)
+        vals[i] = check_expr(c, env, args[i].value);
+    if (!want_string(c, &vals[n - 1], args[n - 1].value, "einsum", "the last argument"))
+        return value_error();
+    Operand *ops = arena_array(c->arena, (size_t)n, sizeof(Operand));
+    Value acc = {0};
+    for (int i = 0; i < n - 1; i++) {
+        if (!want_tensor(c, &vals[i], args[i].value, "einsum", arena_printf(c->arena, "operand %d", i + 1))) {
+            ok = false;
+            continue;
+        }
+        if (vals[i].type.dtype == DT_BOOL && !vals[i].type.weak) {
+            diag_error(args[i].value->loc, "einsum of bool values; convert them with 'as'");
+            ok = false;
+        }
+        if (i == 0) {
+            acc = vals[0];
+        } else if (ok) {
+            bool pok;
+            Type t = promote(c, &acc, &vals[i], args[i].value->loc, "einsum", &pok);
+            if (!pok)
+                ok = false;
+            acc.type.dtype = t.dtype;
+            acc.type.weak = t.weak;
+        }
+        ops[i] = operand_of(c, &vals[i], args[i].value, i);
+    }
+    if (!ok)
+        return value_error();
+    Pattern *p = parse_pattern_arg(c, &vals[n - 1], PAT_EINSUM, n - 1);
+    if (!p)
+        return value_error();
+    Type t = shape_einsum(&c->shape, p, ops, n - 1);
+    if (t.error)
+        return value_error();
+    t.dtype = acc.type.weak ? DT_F32 : acc.type.dtype;
+    return value_tensor(t);
+}
+
+static bool size_args(Checker *c, Env *env, PtrVec *extra, SizeArg **out, int *n)
+{
+    *n = (int)extra->len;
+    *out = arena_array(c->arena, extra->len + 1, sizeof(SizeArg));
+    bool ok = true;
+    for (size_t i = 0; i < extra->len; i++) {
+        const Arg *a = extra->items[i];
+        Value v = check_expr(c, env, a->value);
+        (*out)[i].name = a->keyword.text;
+        (*out)[i].loc = a->keyword.loc;
+        if (!value_to_size(c, &v, a->value->loc, arena_printf(c->arena, "the size of axis '%s'", a->keyword.text), &(*out)[i].size))
+            ok = false;
+    }
+    return ok;
+}
+
+static Value check_einops(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    const Arg *args[3];
+    PtrVec extra = {0};
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, &extra, call->loc))
+        return value_error();
+    const char *fn = b->name;
+    Value x = check_expr(c, env, args[0]->value);
+    Value pat = check_expr(c, env, args[1]->value);
+    bool ok = want_tensor(c, &x, args[0]->value, fn, "the first argument");
+    ok = want_string(c, &pat, args[1]->value, fn, "the pattern") && ok;
+    PatternOp op = b->kind == B_REDUCE ? PAT_REDUCE : b->kind == B_REARRANGE ? PAT_REARRANGE : PAT_REPEAT;
+    Dtype result = x.type.dtype;
+    if (b->kind == B_REDUCE) {
+        Value how = check_expr(c, env, args[2]->value);
+        if (!want_string(c, &how, args[2]->value, fn, "the reduction")) {
+            ok = false;
+        } else {
+            const char *r = string_of(&how);
+            static const char *const kinds[] = {"sum", "mean", "max", "min", "prod"};
+            bool known = false;
+            for (int i = 0; i < 5; i++)
+                known |= strcmp(r, kinds[i]) == 0;
+            if (!known) {
+                diag_error(args[2]->value->loc, "unknown reduction \"%s\"; use \"sum\", \"mean\", \"max\", \"min\" or \"prod\"", r);
+                ok = false;
+            } else if (ok && strcmp(r, "mean") == 0 && !dtype_is_float(x.type.dtype) && !x.type.weak) {
+                diag_error(args[2]->value->loc, "\"mean\" of %s values; convert them to a float dtype with 'as' first",
+                           dtype_name(x.type.dtype));
+                ok = false;
+            } else if (x.type.dtype == DT_BOOL && (strcmp(r, "sum") == 0 || strcmp(r, "prod") == 0)) {
+                result = DT_I64;
+            }
+        }
+    }
+    SizeArg *sizes;
+    int nsizes;
+    ok = size_args(c, env, &extra, &sizes, &nsizes) && ok;
+    if (!ok)
+        return value_error();
+    Pattern *p = parse_pattern_arg(c, &pat, op, 1);
+    if (!p)
+        return value_error();
+    Operand opnd = operand_of(c, &x, args[0]->value, 0);
+    Type t = shape_einops(&c->shape, op, p, &opnd, sizes, nsizes);
+    if (t.error)
+        return value_error();
+    t.dtype = result;
+    t.weak = false;
+    return value_tensor(t);
+}
+
+static Value check_take(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    const Arg *args[3];
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, NULL, call->loc))
+        return value_error();
+    Value table = check_expr(c, env, args[0]->value), idx = check_expr(c, env, args[1]->value);
+    Value pat = check_expr(c, env, args[2]->value);
+    bool ok = want_tensor(c, &table, args[0]->value, "take", "the table");
+    ok = want_tensor(c, &idx, args[1]->value, "take", "the indices") && ok;
+    ok = want_string(c, &pat, args[2]->value, "take", "the pattern") && ok;
+    if (!ok)
+        return value_error();
+    if (dtype_kind(idx.type.dtype) != DK_INT || idx.type.weak) {
+        diag_error(args[1]->value->loc, "the indices of take must be an integer tensor (i64, i32 or u16), not %s",
+                   value_desc(c, &idx));
+        return value_error();
+    }
+    Pattern *p = parse_pattern_arg(c, &pat, PAT_TAKE, 2);
+    if (!p)
+        return value_error();
+    Operand t = operand_of(c, &table, args[0]->value, 0), i = operand_of(c, &idx, args[1]->value, 1);
+    Type r = shape_take(&c->shape, p, &t, &i);
+    return r.error ? value_error() : value_tensor(r);
+}
+
+/* ---- elementwise ---- */
+
+static double fold_unary(const char *fn, double x)
+{
+    if (!strcmp(fn, "sqrt")) return sqrt(x);
+    if (!strcmp(fn, "rsqrt")) return 1 / sqrt(x);
+    if (!strcmp(fn, "exp")) return exp(x);
+    if (!strcmp(fn, "log")) return log(x);
+    if (!strcmp(fn, "tanh")) return tanh(x);
+    if (!strcmp(fn, "sigmoid")) return 1 / (1 + exp(-x));
+    if (!strcmp(fn, "gelu")) return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    if (!strcmp(fn, "silu")) return x / (1 + exp(-x));
+    if (!strcmp(fn, "sin")) return sin(x);
+    if (!strcmp(fn, "cos")) return cos(x);
+    if (!strcmp(fn, "abs")) return fabs(x);
+    if (!strcmp(fn, "relu")) return x > 0 ? x : 0;
+    return NAN;
+}
+
+static Value check_unary(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    const Arg *args[1];
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, NULL, call->loc))
+        return value_error();
+    Value x = check_expr(c, env, args[0]->value);
+    if (!want_tensor(c, &x, args[0]->value, b->name, "the argument"))
+        return value_error();
+    if (b->kind == B_UNARY_FLOAT && !dtype_is_float(x.type.dtype) && !x.type.weak) {
+        diag_error(args[0]->value->loc, "'%s' needs a floating-point tensor, but this is %s; convert it with 'as f32'", b->name,
+                   value_desc(c, &x));
+        return value_error();
+    }
+    if (x.type.dtype == DT_BOOL && !x.type.weak) {
+        diag_error(args[0]->value->loc, "'%s' of a bool value; convert it with 'as'", b->name);
+        return value_error();
+    }
+    Value r = value_tensor(x.type);
+    if (b->kind == B_UNARY_FLOAT && x.type.weak)
+        r.type.dtype = DT_F32;
+    if (x.known) {
+        double f = x.known_is_int ? (double)x.int_value : x.float_value;
+        double y = fold_unary(b->name, f);
+        if (isnan(y) && !isnan(f)) {
+            diag_error(call->loc, "'%s' of %g is not a number", b->name, f);
+            return value_error();
+        }
+        if (b->kind == B_UNARY_ANY && x.known_is_int) {
+            r = value_int(x.int_value < 0 ? (strcmp(b->name, "abs") == 0 ? -x.int_value : 0) : x.int_value);
+            r.type = x.type;
+        } else {
+            r.known = true;
+            r.float_value = y;
+        }
+    }
+    return r;
+}
+
+static Value check_maxmin(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    if (call->call.nargs == 1 && !call->call.args[0].keyword.text) {
+        diag_error(call->loc, "'%s' of one tensor is a reduction: write reduce(x, \"... n -> ...\", \"%s\")", b->name, b->name);
+        return value_error();
+    }
+    const Arg *args[2];
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, NULL, call->loc))
+        return value_error();
+    Value x = check_expr(c, env, args[0]->value), y = check_expr(c, env, args[1]->value);
+    bool ok = want_tensor(c, &x, args[0]->value, b->name, "the first argument");
+    ok = want_tensor(c, &y, args[1]->value, b->name, "the second argument") && ok;
+    if (!ok)
+        return value_error();
+    bool pok;
+    Type dt = promote(c, &x, &y, call->loc, b->name, &pok);
+    if (!pok)
+        return value_error();
+    Operand ops[2] = {operand_of(c, &x, args[0]->value, 0), operand_of(c, &y, args[1]->value, 1)};
+    Type t = shape_broadcast(&c->shape, ops, 2, dt.dtype, call->loc, b->name);
+    if (t.error)
+        return value_error();
+    t.weak = dt.weak;
+    Value r = value_tensor(t);
+    if (x.known && y.known) {
+        bool take_x = strcmp(b->name, "max") == 0 ? x.float_value >= y.float_value : x.float_value <= y.float_value;
+        if (x.known_is_int && y.known_is_int)
+            take_x = strcmp(b->name, "max") == 0 ? x.int_value >= y.int_value : x.int_value <= y.int_value;
+        r = take_x ? x : y;
+        r.type = t;
+        r.origin = NULL;
+    }
+    return r;
+}
+
+static Value check_where(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    const Arg *args[3];
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, NULL, call->loc))
+        return value_error();
+    Value v[3];
+    bool ok = true;
+    for (int i = 0; i < 3; i++) {
+        v[i] = check_expr(c, env, args[i]->value);
+        ok = want_tensor(c, &v[i], args[i]->value, "where", i == 0 ? "the condition" : i == 1 ? "the second argument" : "the third argument") && ok;
+    }
+    if (!ok)
+        return value_error();
+    if (v[0].type.dtype != DT_BOOL) {
+        diag_error(args[0]->value->loc, "the condition of where must be bool, not %s; compare it, e.g. x > 0", value_desc(c, &v[0]));
+        return value_error();
+    }
+    bool pok;
+    Type dt = promote(c, &v[1], &v[2], call->loc, "where", &pok);
+    if (!pok)
+        return value_error();
+    Operand ops[3];
+    for (int i = 0; i < 3; i++)
+        ops[i] = operand_of(c, &v[i], args[i]->value, i);
+    Type t = shape_broadcast(&c->shape, ops, 3, dt.weak ? (dtype_is_float(dt.dtype) ? DT_F32 : DT_I64) : dt.dtype, call->loc, "where");
+    return t.error ? value_error() : value_tensor(t);
+}
+
+static Value check_tri(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    const Arg *args[2];
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, NULL, call->loc))
+        return value_error();
+    Value x = check_expr(c, env, args[0]->value);
+    if (!want_tensor(c, &x, args[0]->value, b->name, "the argument"))
+        return value_error();
+    if (args[1]) {
+        Value d = check_expr(c, env, args[1]->value);
+        if (!value_is_error(&d) && !(d.kind == VAL_TENSOR && d.known && d.known_is_int)) {
+            diag_error(args[1]->value->loc, "the diagonal of '%s' must be an integer known at compile time", b->name);
+            return value_error();
+        }
+    }
+    if (x.type.rank < 2) {
+        Operand op = operand_of(c, &x, args[0]->value, 0);
+        if (diag_error(args[0]->value->loc, "'%s' needs a tensor with at least 2 axes, but this has %d", b->name, x.type.rank))
+            explain_operand(c, &op);
+        return value_error();
+    }
+    return value_tensor(x.type);
+}
+
+/* ---- constructors ---- */
+
+static bool shape_arg(Checker *c, Env *env, const Arg *a, const char *fn, Type *out, Dtype dt)
+{
+    Value s = check_expr(c, env, a->value);
+    if (!want_string(c, &s, a->value, fn, "the shape"))
+        return false;
+    const Expr *lit = s.string;
+    ShapeSpec *spec = check_shape_string(c, env, lit->string.text, lit->string.len, lit->loc, env && env->has_ellipsis);
+    if (!spec)
+        return false;
+    int rank = 0;
+    Size *dims = arena_array(c->arena, (size_t)spec->naxes + (size_t)(env ? env->nellipsis : 0) + 1, sizeof(Size));
+    for (int i = 0; i < spec->naxes; i++) {
+        if (spec->axes[i].is_ellipsis) {
+            for (int k = 0; k < env->nellipsis; k++)
+                dims[rank++] = env->ellipsis[k];
+        } else {
+            dims[rank++] = spec->axes[i].size;
+        }
+    }
+    *out = type_tensor(c->arena, dt, rank, dims);
+    return true;
+}
+
+static bool dtype_arg(Checker *c, Env *env, const Arg *a, Dtype *out)
+{
+    if (!a)
+        return true;
+    Value v = check_expr(c, env, a->value);
+    if (value_is_error(&v))
+        return false;
+    if (v.kind != VAL_DTYPE) {
+        diag_error(a->value->loc, "dtype must be a dtype such as f32 or bf16, not %s", value_desc(c, &v));
+        return false;
+    }
+    *out = v.dtype_value;
+    return true;
+}
+
+static Value check_constructor(Checker *c, Env *env, const Expr *call, const Builtin *b)
+{
+    const Arg *args[3];
+    if (!bind_args(c, b, &call->call.callee, call->call.args, call->call.nargs, args, NULL, call->loc))
+        return value_error();
+    Dtype dt = b->kind == B_ARANGE ? DT_I64 : DT_F32;
+    const Arg *dtype_a = b->kind == B_FULL ? args[2] : args[1];
+    if (b->kind == B_FULL) {
+        Value v = check_expr(c, env, args[1]->value);
+        if (value_is_error(&v))
+            return value_error();
+        if (v.kind != VAL_TENSOR || v.type.rank != 0 || !v.known) {
+            diag_error(args[1]->value->loc, "the value of full must be a number known at compile time, not %s", value_desc(c, &v));
+            return value_error();
+        }
+        dt = v.type.weak ? (v.known_is_int ? DT_I64 : DT_F32) : v.type.dtype;
+    }
+    if (!dtype_arg(c, env, dtype_a, &dt))
+        return value_error();
+    if (b->kind == B_RANDOM && !dtype_is_float(dt)) {
+        diag_error(dtype_a->value->loc, "'%s' makes floating-point numbers; %s is not a float dtype", b->name, dtype_name(dt));
+        return value_error();
+    }
+    Type t;
+    if (!shape_arg(c, env, args[0], b->name, &t, dt))
+        return value_error();
+    if (b->kind == B_ARANGE && t.rank != 1) {
+        diag_error(args[0]->value->loc, "arange makes a tensor with one axis, but the shape has %d", t.rank);
+        return value_error();
+    }
+    return value_tensor(t);
+}
+
+Value check_builtin(Checker *c, Env *env, const Expr *call)
+{
+    const Builtin *b = find_builtin(call->call.callee.text, 0, true);
+    switch (b->kind) {
+    case B_EINSUM: return check_einsum(c, env, call);
+    case B_REDUCE: case B_REARRANGE: case B_REPEAT: return check_einops(c, env, call, b);
+    case B_TAKE: return check_take(c, env, call, b);
+    case B_UNARY_FLOAT: case B_UNARY_ANY: return check_unary(c, env, call, b);
+    case B_MAXMIN: return check_maxmin(c, env, call, b);
+    case B_WHERE: return check_where(c, env, call, b);
+    case B_TRI: return check_tri(c, env, call, b);
+    case B_FILL: case B_RANDOM: case B_FULL: case B_ARANGE: return check_constructor(c, env, call, b);
+    case B_INIT:
+        diag_error(call->call.callee.loc, "'%s' is a param initialiser; use it as 'param w: f32[\"...\"] = %s(...)'", b->name, b->name);
+        return value_error();
+    case B_OPTIM:
+        diag_error(call->call.callee.loc, "'%s' is an optimizer; use it as 'minimize loss with %s(...)' in a train block", b->name,
+                   b->name);
+        return value_error();
+    }
+    return value_error();
+}
+
+/* ---- param initialisers ---- */
+
+static bool known_number(Checker *c, Env *env, const Arg *a, const char *what, double *out)
+{
+    Value v = check_expr(c, env, a->value);
+    if (value_is_error(&v))
+        return false;
+    if (v.kind == VAL_TENSOR && v.type.dtype == DT_BOOL && !v.type.weak) {
+        diag_error(a->value->loc, "%s must be a number, not a bool", what);
+        return false;
+    }
+    return value_to_number(c, &v, a->value->loc, what, out);
+}
+
+static bool known_choice(Checker *c, Env *env, const Arg *a, const char *what, const char *const *choices, const char **out)
+{
+    Value v = check_expr(c, env, a->value);
+    if (value_is_error(&v))
+        return false;
+    const char *list = "";
+    for (int i = 0; choices[i]; i++)
+        list = arena_printf(c->arena, "%s%s\"%s\"", list, i ? ", " : "", choices[i]);
+    if (v.kind != VAL_STRING) {
+        diag_error(a->value->loc, "%s must be one of %s, not %s", what, list, value_desc(c, &v));
+        return false;
+    }
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], string_of(&v)) == 0) {
+            *out = choices[i];
+            return true;
+        }
+    diag_error(a->value->loc, "%s must be one of %s, not \"%s\"", what, list, string_of(&v));
+    return false;
+}
+
+static bool known_flag(Checker *c, Env *env, const Arg *a, const char *what)
+{
+    Value v = check_expr(c, env, a->value);
+    if (value_is_error(&v))
+        return false;
+    if (v.kind == VAL_TENSOR && v.known && v.type.dtype == DT_BOOL && !v.type.weak)
+        return v.int_value != 0;
+    diag_error(a->value->loc, "%s must be true or false, not %s", what, value_desc(c, &v));
+    return false;
+}
+
+void check_initializer(Checker *c, const Expr *init, Type t, const char *param_name)
+{
+    const Builtin *b = init->kind == EX_CALL ? find_builtin(init->call.callee.text, B_INIT, false) : NULL;
+    if (!b) {
+        diag_error(init->loc, "the initialiser of param '%s' must be one of normal, trunc_normal, uniform, constant, "
+                              "xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, zeros() or ones()", param_name);
+        return;
+    }
+    if (b->kind == B_FILL) {
+        if (init->call.nargs > 0)
+            diag_error(init->call.args[0].value->loc, "'%s()' as an initialiser takes no arguments; the param's type gives its shape",
+                       b->name);
+        return;
+    }
+    const Arg *args[8];
+    if (!bind_args(c, b, &init->call.callee, init->call.args, init->call.nargs, args, NULL, init->loc))
+        return;
+    Env env = {0};
+    bool fan = strncmp(b->name, "xavier", 6) == 0 || strncmp(b->name, "kaiming", 7) == 0;
+    if (!t.error && strcmp(b->name, "constant") != 0 && !dtype_is_float(t.dtype)) {
+        diag_error(init->loc, "'%s' makes floating-point values, but param '%s' is %s", b->name, param_name, dtype_name(t.dtype));
+        return;
+    }
+    if (!t.error && fan && t.rank < 2) {
+        diag_error(init->loc, "'%s' needs a param with at least 2 axes to compute fan-in and fan-out, but '%s' has %d", b->name,
+                   param_name, t.rank);
+        return;
+    }
+    double v[8] = {0};
+    bool have[8] = {0};
+    for (int i = 0; i < nparams(b); i++) {
+        if (!args[i])
+            continue;
+        const char *pname = b->params[i];
+        if (strcmp(pname, "mode") == 0) {
+            static const char *const modes[] = {"fan_in", "fan_out", NULL};
+            const char *m;
+            known_choice(c, &env, args[i], "mode", modes, &m);
+        } else if (strcmp(pname, "nonlinearity") == 0) {
+            static const char *const gains[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", NULL};
+            const char *m;
+            known_choice(c, &env, args[i], "nonlinearity", gains, &m);
+        } else {
+            have[i] = known_number(c, &env, args[i], arena_printf(c->arena, "'%s' of %s", pname, b->name), &v[i]);
+        }
+    }
+    for (int i = 0; i < nparams(b); i++) {
+        const char *pname = b->params[i];
+        if (have[i] && (strcmp(pname, "std") == 0 || strcmp(pname, "gain") == 0) && !(v[i] > 0))
+            diag_error(args[i]->value->loc, "'%s' of %s must be positive, not %g", pname, b->name, v[i]);
+    }
+    if ((strcmp(b->name, "uniform") == 0 || strcmp(b->name, "trunc_normal") == 0)) {
+        int ia = strcmp(b->name, "uniform") == 0 ? 0 : 2;
+        double lo = have[ia] ? v[ia] : ia ? -2 : 0, hi = have[ia + 1] ? v[ia + 1] : ia ? 2 : 1;
+        if (!(lo < hi))
+            diag_error(init->loc, "%s needs a < b, but a = %g and b = %g", b->name, lo, hi);
+    }
+}
+
+/* ---- optimizers ---- */
+
+void check_optimizer(Checker *c, Env *env, const Stmt *s)
+{
+    const Name *opt = &s->minimize.optimizer;
+    const Builtin *b = find_builtin(opt->text, B_OPTIM, false);
+    if (!b) {
+        diag_error(opt->loc, "unknown optimizer '%s'; tdc has sgd, adam, adamw, adagrad and rmsprop", opt->text);
+        return;
+    }
+    const Arg *args[8];
+    if (!bind_args(c, b, opt, s->minimize.args, s->minimize.nargs, args, NULL, s->loc))
+        return;
+    double momentum = 0, dampening = 0;
+    bool nesterov = false;
+    for (int i = 0; i < nparams(b); i++) {
+        if (!args[i])
+            continue;
+        const char *p = b->params[i];
+        const char *what = arena_printf(c->arena, "'%s' of %s", p, b->name);
+        if (!strcmp(p, "nesterov") || !strcmp(p, "amsgrad") || !strcmp(p, "centered")) {
+            bool f = known_flag(c, env, args[i], what);
+            if (!strcmp(p, "nesterov"))
+                nesterov = f;
+            continue;
+        }
+        double v;
+        if (!known_number(c, env, args[i], what, &v))
+            continue;
+        Loc at = args[i]->value->loc;
+        if (!strcmp(p, "beta1") || !strcmp(p, "beta2")) {
+            if (!(v >= 0 && v < 1))
+                diag_error(at, "%s must be in [0, 1), not %g", what, v);
+        } else if (!(v >= 0)) {
+            diag_error(at, "%s must not be negative, not %g", what, v);
+        }
+        if (!strcmp(p, "momentum"))
+            momentum = v;
+        if (!strcmp(p, "dampening"))
+            dampening = v;
+    }
+    if (nesterov && (momentum <= 0 || dampening != 0))
+        diag_error(opt->loc, "Nesterov momentum needs a positive momentum and zero dampening");
+}

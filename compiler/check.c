@@ -1,0 +1,1129 @@
+/* check.c - declarations, functions and statements (see check.h).
+ *
+ * Globals are resolved lazily, so declarations may come in any order; a dim
+ * or const defined in terms of itself is an error. A function's signature
+ * is read once, with every name that is not a dim becoming a size variable;
+ * each call binds the variables (and `...`) from its arguments and checks
+ * the body for that binding, once per distinct binding. Functions never
+ * called are checked with their variables left symbolic. */
+#include "check_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_LOOP_TRIPS = 65536, CHECK_BUDGET = 20 * 1000 * 1000, MAX_CALL_DEPTH = 200 };
+
+/* ---- the symbol table ---- */
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+Symbol *check_lookup(Checker *c, const char *name)
+{
+    if (!c->nsymbols_cap)
+        return NULL;
+    size_t mask = c->nsymbols_cap - 1;
+    for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+        Symbol *s = c->symbols[i];
+        if (!s)
+            return NULL;
+        if (strcmp(s->name, name) == 0)
+            return s;
+    }
+}
+
+static void symbol_insert(Checker *c, Symbol *sym)
+{
+    if ((c->nsymbols + 1) * 2 > c->nsymbols_cap) {
+        size_t cap = c->nsymbols_cap ? c->nsymbols_cap * 2 : 64;
+        Symbol **t = arena_array(c->arena, cap, sizeof *t);
+        for (size_t i = 0; i < c->nsymbols_cap; i++) {
+            Symbol *s = c->symbols[i];
+            if (!s)
+                continue;
+            size_t j = hash_name(s->name) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = s;
+        }
+        c->symbols = t;
+        c->nsymbols_cap = cap;
+    }
+    size_t j = hash_name(sym->name) & (c->nsymbols_cap - 1);
+    while (c->symbols[j])
+        j = (j + 1) & (c->nsymbols_cap - 1);
+    c->symbols[j] = sym;
+    c->nsymbols++;
+}
+
+static const char *kind_word(SymKind k)
+{
+    static const char *words[] = {"dim", "const", "param", "fn", "train"};
+    return words[k];
+}
+
+uint32_t check_new_dim_name(Checker *c, const char *name)
+{
+    ptrvec_push(c->arena, &c->dim_names, (void *)name);
+    c->names.names = (const char *const *)c->dim_names.items;
+    c->names.count = c->dim_names.len;
+    return (uint32_t)(c->dim_names.len - 1);
+}
+
+/* ---- recorded output: --types lines and run-time checks ---- */
+
+void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text)
+{
+    if (!c->opt->print_types)
+        return;
+    TypeLine *t = arena_alloc(c->arena, sizeof *t);
+    t->loc = loc;
+    t->text = arena_printf(c->arena, "%s: %s", name, type_text);
+    ptrvec_push(c->arena, &c->type_lines, t);
+}
+
+void check_record_runtime(Checker *c, Loc loc, const char *condition)
+{
+    RuntimeCheck *r = arena_alloc(c->arena, sizeof *r);
+    r->loc = loc;
+    r->condition = condition;
+    ptrvec_push(c->arena, &c->runtime_checks, r);
+}
+
+/* `s` must be a whole number: split it into numerator and denominator and
+ * record "N divisible by D". */
+void check_require_integral(Checker *c, Size s, Loc loc, const char *why)
+{
+    Size num = size_const(s.num), den = size_const(s.den);
+    for (int i = 0; i < s.nfactors; i++) {
+        Size f = size_dim(s.factors[i].dim);
+        for (int k = 0; k < abs(s.factors[i].exp); k++)
+            size_mul(s.factors[i].exp > 0 ? num : den, f, &c->names, s.factors[i].exp > 0 ? &num : &den);
+    }
+    check_record_runtime(c, loc,
+                         arena_printf(c->arena, "%s divisible by %s (%s)", size_str(c->arena, num, &c->names),
+                                      size_str(c->arena, den, &c->names), why));
+}
+
+static void shape_need_integral(void *checker, Size s, Loc loc, const char *why)
+{
+    check_require_integral(checker, s, loc, why);
+}
+
+/* ---- dims and consts ---- */
+
+static Env global_env(void)
+{
+    Env e = {0};
+    return e;
+}
+
+bool check_resolve_dim(Checker *c, Symbol *s)
+{
+    if (s->state == RESOLVE_DONE)
+        return !s->failed;
+    if (s->state == RESOLVE_IN_PROGRESS) {
+        diag_error(s->decl->name.loc, "dim '%s' is defined in terms of itself", s->name);
+        s->failed = true;
+        return false;
+    }
+    s->state = RESOLVE_IN_PROGRESS;
+    Decl *d = s->decl;
+    if (!d->value) {
+        s->size = size_dim(check_new_dim_name(c, s->name));
+        s->runtime = true;
+    } else {
+        Env env = global_env();
+        Value v = check_expr(c, &env, d->value);
+        Size size;
+        if (value_is_error(&v) || !value_to_size(c, &v, d->value->loc, arena_printf(c->arena, "dim '%s'", s->name), &size)) {
+            s->failed = true;
+        } else {
+            s->size = size;
+            s->runtime = !size_is_static(size);
+            if (s->runtime && !size_is_surely_integral(size))
+                check_require_integral(c, size, d->value->loc, arena_printf(c->arena, "dim %s", s->name));
+        }
+    }
+    s->state = RESOLVE_DONE;
+    return !s->failed;
+}
+
+bool check_resolve_const(Checker *c, Symbol *s)
+{
+    if (s->state == RESOLVE_DONE)
+        return !s->failed;
+    if (s->state == RESOLVE_IN_PROGRESS) {
+        diag_error(s->decl->name.loc, "const '%s' is defined in terms of itself", s->name);
+        s->failed = true;
+        return false;
+    }
+    s->state = RESOLVE_IN_PROGRESS;
+    Env env = global_env();
+    Value v = check_expr(c, &env, s->decl->value);
+    if (value_is_error(&v)) {
+        s->failed = true;
+    } else if (v.kind == VAL_TENSOR && !v.known && !v.has_size) {
+        diag_error(s->decl->value->loc, "const '%s' must be known at compile time, but its value is a %s", s->name,
+                   ctype(c, v.type));
+        s->failed = true;
+    } else if (v.kind == VAL_TUPLE) {
+        diag_error(s->decl->value->loc, "const '%s' must be one value", s->name);
+        s->failed = true;
+    }
+    s->value = s->failed ? value_error() : v;
+    s->state = RESOLVE_DONE;
+    return !s->failed;
+}
+
+/* ---- local bindings ---- */
+
+Binding *env_find(Env *env, const char *name)
+{
+    for (int i = env->n - 1; i >= 0; i--)
+        if (strcmp(env->items[i].name, name) == 0)
+            return &env->items[i];
+    return NULL;
+}
+
+void env_bind(Checker *c, Env *env, const char *name, Value v, Origin *origin)
+{
+    Binding *b = env_find(env, name);
+    if (!b) {
+        if (env->n == env->cap) {
+            int cap = env->cap ? env->cap * 2 : 16;
+            Binding *items = arena_array(c->arena, (size_t)cap, sizeof *items);
+            if (env->n)
+                memcpy(items, env->items, (size_t)env->n * sizeof *items);
+            env->items = items;
+            env->cap = cap;
+        }
+        b = &env->items[env->n++];
+        b->name = name;
+    }
+    b->value = v;
+    b->value.origin = origin;
+    b->origin = origin;
+}
+
+static Origin *new_origin(Checker *c, const char *name, Loc loc, const TypeExpr *declared, Type t)
+{
+    Origin *o = arena_alloc(c->arena, sizeof *o);
+    o->name = name;
+    o->loc = loc;
+    o->declared = declared;
+    o->type = t;
+    return o;
+}
+
+/* ---- function signatures ---- */
+
+typedef struct SigResolver {
+    Checker *c;
+    FnSig *sig;
+    bool results; /* in a result type: no new variables */
+} SigResolver;
+
+static bool resolve_sig_name(void *ctx, const char *name, Loc loc, Size *out)
+{
+    SigResolver *r = ctx;
+    Checker *c = r->c;
+    Symbol *s = check_lookup(c, name);
+    if (s && s->kind == SYM_DIM) {
+        if (!check_resolve_dim(c, s))
+            return false;
+        *out = s->size;
+        return true;
+    }
+    if (s && s->kind == SYM_CONST) {
+        if (!check_resolve_const(c, s))
+            return false;
+        return value_to_size(c, &s->value, loc, arena_printf(c->arena, "const '%s'", name), out);
+    }
+    if (s) {
+        if (diag_error(loc, "'%s' is a %s, not a size", name, kind_word(s->kind)))
+            diag_note(s->decl->name.loc, "'%s' is declared here", name);
+        return false;
+    }
+    FnSig *sig = r->sig;
+    for (int i = 0; i < sig->nvars; i++)
+        if (strcmp(sig->var_names[i], name) == 0) {
+            *out = size_dim(sig->var_ids[i]);
+            return true;
+        }
+    if (r->results) {
+        diag_error(loc, "size '%s' in a result type is neither a dim nor a size of a parameter", name);
+        return false;
+    }
+    int n = sig->nvars++;
+    uint32_t *ids = arena_array(c->arena, (size_t)sig->nvars, sizeof *ids);
+    const char **names = arena_array(c->arena, (size_t)sig->nvars, sizeof *names);
+    Loc *locs = arena_array(c->arena, (size_t)sig->nvars, sizeof *locs);
+    if (n) {
+        memcpy(ids, sig->var_ids, (size_t)n * sizeof *ids);
+        memcpy(names, sig->var_names, (size_t)n * sizeof *names);
+        memcpy(locs, sig->var_locs, (size_t)n * sizeof *locs);
+    }
+    ids[n] = check_new_dim_name(c, arena_strdup(c->arena, name));
+    names[n] = c->names.names[ids[n]];
+    locs[n] = loc;
+    sig->var_ids = ids, sig->var_names = names, sig->var_locs = locs;
+    *out = size_dim(ids[n]);
+    return true;
+}
+
+static ShapeSpec *parse_sig_type(Checker *c, SigResolver *r, const TypeExpr *t, bool *ok)
+{
+    if (!t->is_tensor)
+        return NULL;
+    ShapeSpec *spec = shape_parse(c->arena, t->shape, t->shape_len, t->shape_loc, true, resolve_sig_name, r, &c->names);
+    if (!spec)
+        *ok = false;
+    else if (spec->ellipsis >= 0)
+        r->sig->has_ellipsis = true;
+    return spec;
+}
+
+static FnSig *read_signature(Checker *c, Symbol *fn)
+{
+    Decl *d = fn->decl;
+    FnSig *sig = arena_alloc(c->arena, sizeof *sig);
+    sig->ok = true;
+    SigResolver r = {c, sig, false};
+    sig->params = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(ShapeSpec *));
+    for (int i = 0; i < d->nparams; i++) {
+        for (int j = 0; j < i; j++)
+            if (strcmp(d->params[i].name.text, d->params[j].name.text) == 0) {
+                if (diag_error(d->params[i].name.loc, "parameter '%s' appears twice", d->params[i].name.text))
+                    diag_note(d->params[j].name.loc, "first declared here");
+                sig->ok = false;
+            }
+        sig->params[i] = parse_sig_type(c, &r, d->params[i].type, &sig->ok);
+    }
+    bool params_have_ellipsis = sig->has_ellipsis;
+    r.results = true;
+    sig->results = arena_array(c->arena, (size_t)d->nresults + 1, sizeof(ShapeSpec *));
+    for (int i = 0; i < d->nresults; i++) {
+        sig->results[i] = parse_sig_type(c, &r, d->results[i], &sig->ok);
+        if (sig->results[i] && sig->results[i]->ellipsis >= 0 && !params_have_ellipsis) {
+            diag_error(sig->results[i]->axes[sig->results[i]->ellipsis].loc,
+                       "'...' in a result type needs '...' in a parameter type to say what it stands for");
+            sig->ok = false;
+        }
+    }
+    for (int i = 0; i < sig->nvars; i++)
+        for (int j = 0; j < d->nparams; j++)
+            if (strcmp(sig->var_names[i], d->params[j].name.text) == 0) {
+                if (diag_error(sig->var_locs[i], "size '%s' has the name of parameter '%s'", sig->var_names[i], sig->var_names[i]))
+                    diag_note(d->params[j].name.loc, "parameter declared here");
+                sig->ok = false;
+            }
+    /* a size variable only inside a product (`2*n`) cannot be bound from an argument */
+    for (int v = 0; v < sig->nvars; v++) {
+        bool bare = false;
+        for (int i = 0; i < d->nparams && !bare; i++) {
+            ShapeSpec *sp = sig->params[i];
+            for (int k = 0; sp && k < sp->naxes && !bare; k++) {
+                Size s = sp->axes[k].size;
+                bare = !sp->axes[k].is_ellipsis && s.num == 1 && s.den == 1 && s.nfactors == 1 &&
+                       s.factors[0].dim == sig->var_ids[v] && s.factors[0].exp == 1;
+            }
+        }
+        if (!bare) {
+            if (diag_error(sig->var_locs[v], "size '%s' must appear alone as an axis of some parameter, so a call can bind it",
+                           sig->var_names[v]))
+                diag_note(sig->var_locs[v], "declare it with 'dim %s' if it is a dim of the program", sig->var_names[v]);
+            sig->ok = false;
+        }
+    }
+    sig->ellipsis_id = check_new_dim_name(c, "...");
+    fn->generic = sig->nvars > 0 || sig->has_ellipsis;
+    return sig;
+}
+
+/* Replaces size variables by their bound sizes. */
+static bool substitute(Checker *c, Size s, const FnSig *sig, const Size *bound, Loc loc, Size *out)
+{
+    Size r = s;
+    r.nfactors = 0;
+    for (int i = 0; i < s.nfactors; i++) {
+        int v = -1;
+        for (int k = 0; k < sig->nvars; k++)
+            if (sig->var_ids[k] == s.factors[i].dim)
+                v = k;
+        SizeStatus st = SIZE_OK;
+        if (v < 0) {
+            Size f = size_dim(s.factors[i].dim);
+            for (int k = 0; k < abs(s.factors[i].exp) && st == SIZE_OK; k++)
+                st = s.factors[i].exp > 0 ? size_mul(r, f, &c->names, &r) : size_div(r, f, &c->names, &r);
+        } else {
+            for (int k = 0; k < abs(s.factors[i].exp) && st == SIZE_OK; k++)
+                st = s.factors[i].exp > 0 ? size_mul(r, bound[v], &c->names, &r) : size_div(r, bound[v], &c->names, &r);
+        }
+        if (!size_report(st, loc, "the size"))
+            return false;
+    }
+    *out = r;
+    return true;
+}
+
+/* The type a ShapeSpec denotes once variables and `...` are bound. */
+static bool spec_type(Checker *c, const ShapeSpec *spec, Dtype dt, const FnSig *sig, const Size *bound, const Size *ell,
+                      int nell, Loc loc, Type *out)
+{
+    if (!spec) {
+        *out = type_scalar(dt);
+        return true;
+    }
+    int rank = spec->naxes - (spec->ellipsis >= 0 ? 1 : 0) + (spec->ellipsis >= 0 ? nell : 0);
+    Size *dims = arena_array(c->arena, (size_t)rank + 1, sizeof(Size));
+    int r = 0;
+    for (int k = 0; k < spec->naxes; k++) {
+        if (spec->axes[k].is_ellipsis) {
+            for (int i = 0; i < nell; i++)
+                dims[r++] = ell[i];
+            continue;
+        }
+        Size s;
+        if (!substitute(c, spec->axes[k].size, sig, bound, loc, &s))
+            return false;
+        if (size_is_static(s) && s.den != 1) {
+            diag_error(loc, "axis '%s' comes out as %s, which is not a whole number", spec->axes[k].spelling,
+                       size_str(c->arena, s, &c->names));
+            return false;
+        }
+        if (!size_is_surely_integral(s))
+            check_require_integral(c, s, loc, arena_printf(c->arena, "axis '%s'", spec->axes[k].spelling));
+        dims[r++] = s;
+    }
+    Type t = {.dtype = dt, .rank = rank, .dims = dims};
+    *out = t;
+    return true;
+}
+
+/* ---- calls of user functions ---- */
+
+static const char *param_type_text(Checker *c, const Param *p)
+{
+    if (!p->type->is_tensor)
+        return dtype_name(p->type->dtype);
+    return arena_printf(c->arena, "%s[\"%s\"]", dtype_name(p->type->dtype), p->type->shape);
+}
+
+static bool dtype_accepts(Dtype param, const Value *arg)
+{
+    if (arg->type.dtype == param && !arg->type.weak)
+        return true;
+    if (!arg->type.weak || arg->type.rank != 0)
+        return false;
+    /* a literal number: an int fits any numeric dtype, a float any float dtype */
+    return dtype_is_float(param) || (!dtype_is_float(arg->type.dtype) && dtype_is_int(param));
+}
+
+/* Binds size variables and `...` from one argument; false after an error. */
+static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Size *bound, bool *is_bound,
+                          const Size **ell, int *nell, bool *ell_bound, int *ell_from)
+{
+    const Param *p = &fn->decl->params[i];
+    const ShapeSpec *spec = fn->sig->params[i];
+    Operand op = operand_of(c, arg, arg_expr, i);
+    bool printed = false;
+    if (!dtype_accepts(p->type->dtype, arg)) {
+        printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1, fn->name,
+                             ctype(c, arg->type), p->name.text, param_type_text(c, p));
+        goto fail;
+    }
+    int fixed = spec ? spec->naxes - (spec->ellipsis >= 0) : 0;
+    bool has_ell = spec && spec->ellipsis >= 0;
+    if (has_ell ? arg->type.rank < fixed : arg->type.rank != fixed) {
+        printed = diag_error(arg_expr->loc, "argument %d of '%s' has %d ax%s, but parameter '%s: %s' needs %s%d", i + 1, fn->name,
+                             arg->type.rank, arg->type.rank == 1 ? "is" : "es", p->name.text, param_type_text(c, p),
+                             has_ell ? "at least " : "", fixed);
+        goto fail;
+    }
+    int extra = arg->type.rank - fixed;
+    if (has_ell) {
+        const Size *mine = arg->type.dims + spec->ellipsis;
+        if (!*ell_bound) {
+            *ell = mine, *nell = extra, *ell_bound = true, *ell_from = i;
+        } else if (*nell != extra || !type_same_shape(type_tensor(c->arena, DT_F32, extra, mine),
+                                                      type_tensor(c->arena, DT_F32, *nell, *ell))) {
+            printed = diag_error(arg_expr->loc, "'...' of '%s' stands for \"%s\" in argument %d but \"%s\" in argument %d", fn->name,
+                                 shape_str(c->arena, *ell, *nell, &c->names), *ell_from + 1,
+                                 shape_str(c->arena, mine, extra, &c->names), i + 1);
+            goto fail;
+        }
+    }
+    for (int k = 0, axis = 0; spec && k < spec->naxes; k++) {
+        if (spec->axes[k].is_ellipsis) {
+            axis += extra;
+            continue;
+        }
+        Size s = spec->axes[k].size;
+        for (int v = 0; v < fn->sig->nvars; v++)
+            if (!is_bound[v] && s.num == 1 && s.den == 1 && s.nfactors == 1 && s.factors[0].exp == 1 &&
+                s.factors[0].dim == fn->sig->var_ids[v]) {
+                bound[v] = arg->type.dims[axis];
+                is_bound[v] = true;
+            }
+        axis++;
+    }
+    return true;
+fail:
+    if (printed) {
+        explain_operand(c, &op);
+        diag_note(p->name.loc, "parameter '%s' is declared here", p->name.text);
+    }
+    return false;
+}
+
+/* After binding: every axis must equal what the parameter type says. */
+static bool match_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, const Size *bound,
+                           const Size *ell, int nell)
+{
+    const Param *p = &fn->decl->params[i];
+    Type want;
+    if (!spec_type(c, fn->sig->params[i], p->type->dtype, fn->sig, bound, ell, nell, arg_expr->loc, &want))
+        return false;
+    for (int k = 0; k < want.rank; k++) {
+        if (size_eq(want.dims[k], arg->type.dims[k]))
+            continue;
+        Operand op = operand_of(c, arg, arg_expr, i);
+        if (diag_error(arg_expr->loc, "axis %d of argument %d of '%s' is %s, but parameter '%s' needs %s", k, i + 1, fn->name,
+                       size_str(c->arena, arg->type.dims[k], &c->names), p->name.text,
+                       size_str(c->arena, want.dims[k], &c->names))) {
+            explain_operand(c, &op);
+            diag_note(p->name.loc, "parameter '%s: %s' is declared here", p->name.text, param_type_text(c, p));
+        }
+        return false;
+    }
+    return true;
+}
+
+/* Sizes spelled by dim index, not name: distinct dims may share a name. */
+static const char *raw_size(Checker *c, Size s)
+{
+    const char *out = arena_printf(c->arena, "%lld/%lld", (long long)s.num, (long long)s.den);
+    for (int i = 0; i < s.nfactors; i++)
+        out = arena_printf(c->arena, "%s*d%u^%d", out, s.factors[i].dim, s.factors[i].exp);
+    return out;
+}
+
+static const char *instance_key(Checker *c, const FnSig *sig, const Size *bound, const Size *ell, int nell)
+{
+    const char *key = "...=";
+    for (int i = 0; i < nell; i++)
+        key = arena_printf(c->arena, "%s%s ", key, raw_size(c, ell[i]));
+    for (int v = 0; v < sig->nvars; v++)
+        key = arena_printf(c->arena, "%s;%s", key, raw_size(c, bound[v]));
+    return key;
+}
+
+/* Checks the body of `fn` with its variables bound; returns the instance. */
+static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const Size *ell, int nell, Loc call_loc)
+{
+    const char *key = instance_key(c, fn->sig, bound, ell, nell);
+    for (FnInstance *in = fn->instances; in; in = in->next)
+        if (strcmp(in->key, key) == 0)
+            return in;
+    FnInstance *in = arena_alloc(c->arena, sizeof *in);
+    in->key = key;
+    in->next = fn->instances;
+    fn->instances = in;
+    Decl *d = fn->decl;
+    Env env = {.fn = fn, .ellipsis = ell, .nellipsis = nell, .has_ellipsis = fn->sig->has_ellipsis};
+    for (int i = 0; i < d->nparams; i++) {
+        Type t;
+        if (!spec_type(c, fn->sig->params[i], d->params[i].type->dtype, fn->sig, bound, ell, nell, d->params[i].name.loc, &t)) {
+            in->failed = true;
+            return in;
+        }
+        Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, t);
+        env_bind(c, &env, d->params[i].name.text, value_tensor(t), o);
+        check_record_type(c, d->params[i].name.loc, d->params[i].name.text, ctype(c, t));
+    }
+    for (int v = 0; v < fn->sig->nvars; v++)
+        env_bind(c, &env, fn->sig->var_names[v], value_size(c, bound[v]), NULL);
+    env.nresults = d->nresults;
+    env.infer_results = d->nresults == 0;
+    env.results = arena_array(c->arena, (size_t)d->nresults + 1, sizeof(Value));
+    for (int i = 0; i < d->nresults; i++) {
+        Type t;
+        if (!spec_type(c, fn->sig->results[i], d->results[i]->dtype, fn->sig, bound, ell, nell, d->results[i]->loc, &t)) {
+            in->failed = true;
+            return in;
+        }
+        env.results[i] = value_tensor(t);
+    }
+    bool context = call_loc.file != NULL;
+    if (context)
+        diag_push_context(call_loc, arena_printf(c->arena, "in the call of '%s' here", fn->name));
+    fn->checking = true;
+    c->call_depth++;
+    check_block(c, &env, &d->body);
+    c->call_depth--;
+    fn->checking = false;
+    if (!env.returned && !env.infer_results)
+        diag_error(d->body.loc.file ? loc_sub(d->body.loc, d->body.loc.len - 1, 1) : d->loc,
+                   "function '%s' ends without returning its result%s", fn->name, d->nresults == 1 ? "" : "s");
+    if (context)
+        diag_pop_context();
+    in->results = env.results;
+    in->nresults = env.nresults;
+    return in;
+}
+
+Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call)
+{
+    Decl *d = fn->decl;
+    int nargs = call->call.nargs;
+    Value *args = arena_array(c->arena, (size_t)nargs + 1, sizeof(Value));
+    bool ok = true;
+    for (int i = 0; i < nargs; i++) {
+        const Arg *a = &call->call.args[i];
+        args[i] = check_expr(c, env, a->value);
+        if (a->keyword.text) {
+            diag_error(a->keyword.loc, "'%s' takes its arguments by position; keyword '%s' is not allowed", fn->name,
+                       a->keyword.text);
+            ok = false;
+        } else if (!value_is_error(&args[i]) && args[i].kind != VAL_TENSOR) {
+            diag_error(a->value->loc, "argument %d of '%s' must be a tensor, not %s", i + 1, fn->name, value_desc(c, &args[i]));
+            ok = false;
+        } else if (value_is_error(&args[i])) {
+            ok = false;
+        }
+    }
+    if (nargs != d->nparams) {
+        if (diag_error(call->loc, "'%s' takes %d argument%s but %d %s given", fn->name, d->nparams, d->nparams == 1 ? "" : "s",
+                       nargs, nargs == 1 ? "was" : "were"))
+            diag_note(d->name.loc, "'%s' is declared here", fn->name);
+        return value_error();
+    }
+    if (!ok || !fn->sig->ok)
+        return value_error();
+    if (fn->checking) {
+        if (diag_error(call->call.callee.loc, "'%s' calls itself; tdc inlines every call, so recursion is not allowed", fn->name))
+            diag_note(d->name.loc, "'%s' is declared here", fn->name);
+        return value_error();
+    }
+    if (c->call_depth >= MAX_CALL_DEPTH) {
+        diag_error(call->loc, "calls nested more than %d deep", MAX_CALL_DEPTH);
+        return value_error();
+    }
+    Size *bound = arena_array(c->arena, (size_t)fn->sig->nvars + 1, sizeof(Size));
+    bool *is_bound = arena_array(c->arena, (size_t)fn->sig->nvars + 1, sizeof(bool));
+    const Size *ell = NULL;
+    int nell = 0, ell_from = 0;
+    bool ell_bound = false;
+    for (int i = 0; i < nargs; i++)
+        if (!bind_argument(c, fn, i, &args[i], call->call.args[i].value, bound, is_bound, &ell, &nell, &ell_bound, &ell_from))
+            return value_error();
+    for (int i = 0; i < nargs; i++)
+        if (!match_argument(c, fn, i, &args[i], call->call.args[i].value, bound, ell, nell))
+            return value_error();
+    FnInstance *in = instantiate(c, fn, bound, ell, nell, fn->generic ? call->loc : (Loc){0});
+    if (in->failed)
+        return value_error();
+    if (in->nresults == 1) {
+        Value v = in->results[0];
+        v.origin = NULL;
+        v.known = false;
+        return v;
+    }
+    Value t = {.kind = VAL_TUPLE, .items = in->results, .nitems = in->nresults};
+    return t;
+}
+
+/* ---- statements ---- */
+
+static bool spend_budget(Checker *c, Loc loc)
+{
+    if (c->budget-- > 0)
+        return true;
+    if (!c->budget_reported)
+        diag_error(loc, "the program is too large to check after unrolling loops and inlining calls (over %d statements)",
+                   CHECK_BUDGET);
+    c->budget_reported = true;
+    return false;
+}
+
+static void check_assign(Checker *c, Env *env, const Stmt *s)
+{
+    Value v = check_expr(c, env, s->assign.value);
+    int n = s->assign.ntargets;
+    for (int i = 0; i < n; i++) {
+        const Name *t = &s->assign.targets[i];
+        Symbol *g = check_lookup(c, t->text);
+        if (g) {
+            if (diag_error(t->loc, "cannot assign to %s '%s'", kind_word(g->kind), t->text))
+                diag_note(g->decl->name.loc, "'%s' is declared here", t->text);
+            return;
+        }
+        Binding *b = env_find(env, t->text);
+        if (b && b->origin && b->origin->loop_var) {
+            diag_error(t->loc, "cannot assign to loop variable '%s'", t->text);
+            return;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(s->assign.targets[j].text, t->text) == 0) {
+                diag_error(t->loc, "'%s' is assigned twice in one statement", t->text);
+                return;
+            }
+    }
+    Value *vals = &v;
+    if (!value_is_error(&v) && v.kind == VAL_TUPLE) {
+        if (v.nitems != n) {
+            if (v.nitems == 0)
+                diag_error(s->assign.value->loc, "the call returns no value");
+            else
+                diag_error(s->assign.value->loc, "the call returns %d values but %d name%s %s given", v.nitems, n, n == 1 ? "" : "s",
+                           n == 1 ? "is" : "are");
+            v = value_error();
+        } else {
+            vals = v.items;
+        }
+    } else if (n > 1 && !value_is_error(&v)) {
+        diag_error(s->assign.targets[1].loc, "%d names but the right side is one value", n);
+        v = value_error();
+    }
+    for (int i = 0; i < n; i++) {
+        const Name *t = &s->assign.targets[i];
+        Value vi = value_is_error(&v) ? v : vals[i];
+        Origin *o = new_origin(c, t->text, t->loc, NULL, vi.type);
+        env_bind(c, env, t->text, vi, o);
+        if (vi.kind == VAL_TENSOR && !vi.type.error)
+            check_record_type(c, t->loc, t->text, ctype(c, vi.type));
+        else if (vi.kind == VAL_STRING)
+            check_record_type(c, t->loc, t->text, "string");
+    }
+}
+
+static bool same_result_type(const Value *want, const Value *got)
+{
+    if (!got->type.weak && got->type.dtype != want->type.dtype)
+        return false;
+    if (got->type.weak && !dtype_accepts(want->type.dtype, got))
+        return false;
+    return type_same_shape(want->type, got->type);
+}
+
+static void check_return(Checker *c, Env *env, const Stmt *s)
+{
+    if (!env->fn) {
+        diag_error(s->loc, "'return' outside a function (a train block ends with 'minimize')");
+        return;
+    }
+    if (env->loop_depth > 0)
+        diag_error(s->loc, "'return' inside a for loop; loops are unrolled, so return after the loop");
+    int n = s->ret.nvalues;
+    Value *vals = arena_array(c->arena, (size_t)n, sizeof(Value));
+    for (int i = 0; i < n; i++) {
+        vals[i] = check_expr(c, env, s->ret.values[i]);
+        if (!value_is_error(&vals[i]) && vals[i].kind != VAL_TENSOR) {
+            diag_error(s->ret.values[i]->loc, "a function can only return tensors, not %s", value_desc(c, &vals[i]));
+            vals[i] = value_error();
+        }
+    }
+    env->returned = true;
+    if (env->infer_results) {
+        env->results = vals;
+        env->nresults = n;
+        env->infer_results = false;
+        for (int i = 0; i < n; i++)
+            env->results[i].type.weak = false;
+        return;
+    }
+    if (n != env->nresults) {
+        if (diag_error(s->loc, "'%s' returns %d value%s but is declared to return %d", env->fn->name, n, n == 1 ? "" : "s",
+                       env->nresults))
+            diag_note(env->fn->decl->name.loc, "'%s' is declared here", env->fn->name);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (value_is_error(&vals[i]) || value_is_error(&env->results[i]) || same_result_type(&env->results[i], &vals[i]))
+            continue;
+        if (diag_error(s->ret.values[i]->loc, "returns %s, but result %d of '%s' is declared %s", ctype(c, vals[i].type), i + 1,
+                       env->fn->name, ctype(c, env->results[i].type))) {
+            Operand op = operand_of(c, &vals[i], s->ret.values[i], i);
+            explain_operand(c, &op);
+            diag_note(env->fn->decl->results[i]->loc, "result type declared here");
+        }
+    }
+}
+
+static bool static_int(Checker *c, Env *env, const Expr *e, const char *what, int64_t *out)
+{
+    Value v = check_expr(c, env, e);
+    if (value_is_error(&v))
+        return false;
+    if (v.kind == VAL_TENSOR && v.known && v.known_is_int) {
+        *out = v.int_value;
+        return true;
+    }
+    if (v.kind == VAL_TENSOR && v.has_size)
+        diag_error(e->loc, "%s must be known at compile time, but %s depends on a dim bound at run time", what,
+                   size_str(c->arena, v.size, &c->names));
+    else
+        diag_error(e->loc, "%s must be an integer known at compile time, not %s", what, value_desc(c, &v));
+    return false;
+}
+
+static void check_for(Checker *c, Env *env, const Stmt *s)
+{
+    int64_t lo, hi;
+    bool ok_lo = static_int(c, env, s->loop.lo, "the start of a for loop", &lo);
+    bool ok_hi = static_int(c, env, s->loop.hi, "the end of a for loop", &hi);
+    if (!ok_lo || !ok_hi)
+        return;
+    const char *var = s->loop.var.text;
+    Symbol *g = check_lookup(c, var);
+    if (g || env_find(env, var)) {
+        if (diag_error(s->loop.var.loc, "loop variable '%s' hides another name", var) && g)
+            diag_note(g->decl->name.loc, "'%s' is declared here", var);
+        return;
+    }
+    if (hi > lo && (uint64_t)hi - (uint64_t)lo > MAX_LOOP_TRIPS) {
+        diag_error(loc_span(s->loop.lo->loc, s->loop.hi->loc), "loop runs %llu times; loops are unrolled, at most %d times",
+                   (unsigned long long)((uint64_t)hi - (uint64_t)lo), MAX_LOOP_TRIPS);
+        return;
+    }
+    env->loop_depth++;
+    for (int64_t i = lo; i < hi; i++) {
+        Origin *o = new_origin(c, var, s->loop.var.loc, NULL, type_scalar(DT_I64));
+        o->loop_var = true;
+        env_bind(c, env, var, value_int(i), o);
+        check_block(c, env, &s->loop.body);
+        if (c->budget_reported)
+            break;
+    }
+    env->loop_depth--;
+    /* the loop variable is local to the loop */
+    for (int i = 0; i < env->n; i++)
+        if (strcmp(env->items[i].name, var) == 0) {
+            memmove(&env->items[i], &env->items[i + 1], (size_t)(env->n - i - 1) * sizeof env->items[0]);
+            env->n--;
+            break;
+        }
+}
+
+static void check_minimize(Checker *c, Env *env, const Stmt *s)
+{
+    if (!env->in_train) {
+        diag_error(s->loc, "'minimize' is only allowed in a train block");
+        return;
+    }
+    if (env->loop_depth > 0)
+        diag_error(s->loc, "'minimize' inside a for loop; it must be the last statement of the train block");
+    if (++env->minimizes > 1)
+        diag_error(s->loc, "a train block minimizes one loss; this is its second 'minimize'");
+    Value loss = check_expr(c, env, s->minimize.loss);
+    if (!value_is_error(&loss)) {
+        if (loss.kind != VAL_TENSOR || loss.type.rank != 0 || !dtype_is_float(loss.type.dtype) || loss.type.weak) {
+            if (diag_error(s->minimize.loss->loc, "minimize needs a floating-point scalar loss, but this is %s",
+                           value_desc(c, &loss)) &&
+                loss.kind == VAL_TENSOR && loss.type.rank > 0)
+                diag_note(s->minimize.loss->loc, "reduce it first, e.g. reduce(loss, \"... ->\", \"mean\")");
+        }
+    }
+    check_optimizer(c, env, s);
+    env->returned = true; /* nothing may follow */
+}
+
+void check_block(Checker *c, Env *env, const Block *b)
+{
+    for (int i = 0; i < b->nstmts; i++) {
+        const Stmt *s = b->stmts[i];
+        if (!spend_budget(c, s->loc))
+            return;
+        if (env->returned) {
+            diag_error(s->loc, "statement after %s is never reached", env->in_train ? "'minimize'" : "'return'");
+            return;
+        }
+        switch (s->kind) {
+        case ST_ASSIGN: check_assign(c, env, s); break;
+        case ST_RETURN: check_return(c, env, s); break;
+        case ST_FOR: check_for(c, env, s); break;
+        case ST_MINIMIZE: check_minimize(c, env, s); break;
+        }
+    }
+}
+
+/* ---- declarations ---- */
+
+typedef struct GlobalResolver {
+    Checker *c;
+} GlobalResolver;
+
+/* Names in a param's or a train block's types must be dims. */
+static bool resolve_dim_name(void *ctx, const char *name, Loc loc, Size *out)
+{
+    Checker *c = ((GlobalResolver *)ctx)->c;
+    Symbol *s = check_lookup(c, name);
+    if (s && s->kind == SYM_DIM) {
+        if (!check_resolve_dim(c, s))
+            return false;
+        *out = s->size;
+        return true;
+    }
+    if (s && s->kind == SYM_CONST) {
+        if (!check_resolve_const(c, s))
+            return false;
+        return value_to_size(c, &s->value, loc, arena_printf(c->arena, "const '%s'", name), out);
+    }
+    if (s) {
+        if (diag_error(loc, "'%s' is a %s, not a size", name, kind_word(s->kind)))
+            diag_note(s->decl->name.loc, "'%s' is declared here", name);
+    } else if (diag_error(loc, "unknown dim '%s'", name)) {
+        diag_note(loc, "declare it with 'dim %s = SIZE', or 'dim %s' to bind it when the program starts", name, name);
+    }
+    return false;
+}
+
+static bool declared_type(Checker *c, const TypeExpr *t, Type *out)
+{
+    if (!t->is_tensor) {
+        *out = type_scalar(t->dtype);
+        return true;
+    }
+    GlobalResolver r = {c};
+    ShapeSpec *spec = shape_parse(c->arena, t->shape, t->shape_len, t->shape_loc, false, resolve_dim_name, &r, &c->names);
+    if (!spec)
+        return false;
+    Size *dims = arena_array(c->arena, (size_t)spec->naxes + 1, sizeof(Size));
+    for (int i = 0; i < spec->naxes; i++)
+        dims[i] = spec->axes[i].size;
+    *out = type_tensor(c->arena, t->dtype, spec->naxes, dims);
+    return true;
+}
+
+bool check_resolve_param(Checker *c, Symbol *s)
+{
+    if (s->state == RESOLVE_DONE)
+        return !s->failed;
+    s->state = RESOLVE_DONE; /* a param's type names only dims: no cycle through params */
+    Decl *d = s->decl;
+    Type t;
+    if (!declared_type(c, d->type, &t)) {
+        s->failed = true;
+        s->value = value_error();
+        return false;
+    }
+    s->value = value_tensor(t);
+    s->origin = (Origin){.name = s->name, .loc = d->name.loc, .declared = d->type, .type = t};
+    s->value.origin = &s->origin;
+    return true;
+}
+
+static void check_param(Checker *c, Symbol *s)
+{
+    Decl *d = s->decl;
+    bool ok = check_resolve_param(c, s);
+    if (ok)
+        check_record_type(c, d->name.loc, s->name, ctype(c, s->value.type));
+    if (!d->value) {
+        if (diag_error(d->name.loc, "param '%s' has no initialiser", s->name))
+            diag_note(d->type->loc, "add one, e.g. '= normal(std = 0.02)' or '= zeros()'");
+        return;
+    }
+    check_initializer(c, d->value, ok ? s->value.type : type_error(), s->name);
+}
+
+static void check_train(Checker *c, Symbol *s)
+{
+    Decl *d = s->decl;
+    Env env = {.in_train = true};
+    for (int i = 0; i < d->nparams; i++) {
+        for (int j = 0; j < i; j++)
+            if (strcmp(d->params[i].name.text, d->params[j].name.text) == 0) {
+                if (diag_error(d->params[i].name.loc, "parameter '%s' appears twice", d->params[i].name.text))
+                    diag_note(d->params[j].name.loc, "first declared here");
+            }
+        Symbol *g = check_lookup(c, d->params[i].name.text);
+        if (g && diag_error(d->params[i].name.loc, "input '%s' has the name of a %s", d->params[i].name.text, kind_word(g->kind)))
+            diag_note(g->decl->name.loc, "'%s' is declared here", g->name);
+        Type t;
+        Value v = value_error();
+        if (declared_type(c, d->params[i].type, &t)) {
+            v = value_tensor(t);
+            check_record_type(c, d->params[i].name.loc, d->params[i].name.text, ctype(c, t));
+        }
+        Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, v.type);
+        env_bind(c, &env, d->params[i].name.text, v, o);
+    }
+    check_block(c, &env, &d->body);
+    if (env.minimizes == 0)
+        diag_error(d->name.loc, "train block '%s' has no 'minimize LOSS with OPTIMIZER(...)'", s->name);
+}
+
+static void declare(Checker *c, Decl *d)
+{
+    static const SymKind kinds[] = {[DECL_DIM] = SYM_DIM, [DECL_CONST] = SYM_CONST, [DECL_PARAM] = SYM_PARAM,
+                                    [DECL_FN] = SYM_FN, [DECL_TRAIN] = SYM_TRAIN};
+    if (d->kind == DECL_IMPORT)
+        return;
+    const char *name = d->name.text;
+    Symbol *prev = check_lookup(c, name);
+    if (prev) {
+        if (diag_error(d->name.loc, "'%s' is already declared", name))
+            diag_note(prev->decl->name.loc, "previous declaration of '%s' as a %s", name, kind_word(prev->kind));
+        return;
+    }
+    if (builtin_exists(name) && (d->kind == DECL_FN || d->kind == DECL_TRAIN)) {
+        diag_error(d->name.loc, "'%s' is a built-in function and cannot be redefined", name);
+        return;
+    }
+    Symbol *s = arena_alloc(c->arena, sizeof *s);
+    s->kind = kinds[d->kind];
+    s->name = name;
+    s->decl = d;
+    symbol_insert(c, s);
+    ptrvec_push(c->arena, &c->decl_order, s);
+}
+
+static void check_symbol(Checker *c, Symbol *s)
+{
+    switch (s->kind) {
+    case SYM_DIM:
+        if (check_resolve_dim(c, s))
+            check_record_type(c, s->decl->name.loc, s->name,
+                              s->decl->value ? arena_printf(c->arena, "dim = %s", size_str(c->arena, s->size, &c->names))
+                                             : "dim (bound at run time)");
+        break;
+    case SYM_CONST:
+        if (check_resolve_const(c, s)) {
+            const Value *v = &s->value;
+            const char *text = v->kind == VAL_STRING ? arena_printf(c->arena, "string = \"%s\"", v->string->string.text)
+                             : v->known && v->known_is_int ? arena_printf(c->arena, "const = %lld", (long long)v->int_value)
+                             : v->known ? arena_printf(c->arena, "const = %.17g", v->float_value)
+                             : v->has_size ? arena_printf(c->arena, "const = %s", size_str(c->arena, v->size, &c->names))
+                             : "const";
+            check_record_type(c, s->decl->name.loc, s->name, text);
+        }
+        break;
+    case SYM_PARAM:
+        check_param(c, s);
+        break;
+    case SYM_FN:
+        if (!s->generic && s->sig->ok && !s->instances)
+            instantiate(c, s, NULL, NULL, 0, (Loc){0});
+        break;
+    case SYM_TRAIN:
+        check_train(c, s);
+        break;
+    }
+}
+
+/* A generic function nobody calls is still checked, with its size
+ * variables symbolic and `...` standing for one symbolic axis. */
+static void check_uncalled_generic(Checker *c, Symbol *s)
+{
+    if (s->kind != SYM_FN || !s->generic || !s->sig->ok || s->instances)
+        return;
+    Size *bound = arena_array(c->arena, (size_t)s->sig->nvars + 1, sizeof(Size));
+    for (int v = 0; v < s->sig->nvars; v++)
+        bound[v] = size_dim(s->sig->var_ids[v]);
+    Size *ell = arena_alloc(c->arena, sizeof(Size));
+    ell[0] = size_dim(s->sig->ellipsis_id);
+    instantiate(c, s, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
+}
+
+/* ---- output ---- */
+
+static int file_rank(Module **modules, int n, const SourceFile *f)
+{
+    for (int i = 0; i < n; i++)
+        if (modules[i]->file == f)
+            return i;
+    return n;
+}
+
+static Module **sort_modules;
+static int sort_nmodules;
+
+static int compare_lines(const void *pa, const void *pb)
+{
+    const TypeLine *a = *(TypeLine *const *)pa, *b = *(TypeLine *const *)pb;
+    int fa = file_rank(sort_modules, sort_nmodules, a->loc.file), fb = file_rank(sort_modules, sort_nmodules, b->loc.file);
+    if (fa != fb)
+        return fa < fb ? -1 : 1;
+    if (a->loc.off != b->loc.off)
+        return a->loc.off < b->loc.off ? -1 : 1;
+    return strcmp(a->text, b->text);
+}
+
+static void print_lines(Checker *c, PtrVec *v, Module **modules, int n, bool with_col, const char *prefix)
+{
+    sort_modules = modules, sort_nmodules = n;
+    qsort(v->items, v->len, sizeof(void *), compare_lines);
+    const TypeLine *prev = NULL;
+    for (size_t i = 0; i < v->len; i++) {
+        const TypeLine *t = v->items[i];
+        if (prev && prev->loc.file == t->loc.file && prev->loc.off == t->loc.off && strcmp(prev->text, t->text) == 0)
+            continue;
+        prev = t;
+        uint32_t line, col;
+        source_line_col(t->loc.file, t->loc.off, &line, &col);
+        if (with_col)
+            fprintf(c->opt->out, "%s:%u:%u: %s%s\n", t->loc.file->path, line, col, prefix, t->text);
+        else
+            fprintf(c->opt->out, "%s:%u: %s%s\n", t->loc.file->path, line, prefix, t->text);
+    }
+}
+
+static void print_runtime_checks(Checker *c, Module **modules, int n)
+{
+    /* one line per distinct condition, at its first place in the source */
+    PtrVec lines = {0};
+    for (size_t i = 0; i < c->runtime_checks.len; i++) {
+        RuntimeCheck *r = c->runtime_checks.items[i];
+        bool dup = false;
+        for (size_t j = 0; j < lines.len && !dup; j++) {
+            TypeLine *t = lines.items[j];
+            if (strcmp(t->text, r->condition) == 0) {
+                dup = true;
+                TypeLine probe = {r->loc, r->condition};
+                const TypeLine *pp = &probe, *tp = t;
+                sort_modules = modules, sort_nmodules = n;
+                if (compare_lines(&pp, &tp) < 0)
+                    t->loc = r->loc;
+            }
+        }
+        if (dup)
+            continue;
+        TypeLine *t = arena_alloc(c->arena, sizeof *t);
+        t->loc = r->loc;
+        t->text = r->condition;
+        ptrvec_push(c->arena, &lines, t);
+    }
+    print_lines(c, &lines, modules, n, true, "runtime check: ");
+}
+
+int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *opt)
+{
+    Checker c = {.arena = a, .opt = opt, .budget = CHECK_BUDGET};
+    c.shape = (ShapeCtx){.arena = a, .names = &c.names, .checker = &c, .explain = explain_operand,
+                         .need_integral = shape_need_integral};
+    for (int m = 0; m < nmodules; m++)
+        for (int i = 0; i < modules[m]->ndecls; i++)
+            declare(&c, modules[m]->decls[i]);
+    for (size_t i = 0; i < c.decl_order.len; i++) {
+        Symbol *s = c.decl_order.items[i];
+        if (s->kind == SYM_FN)
+            s->sig = read_signature(&c, s);
+    }
+    for (size_t i = 0; i < c.decl_order.len; i++)
+        check_symbol(&c, c.decl_order.items[i]);
+    for (size_t i = 0; i < c.decl_order.len; i++)
+        check_uncalled_generic(&c, c.decl_order.items[i]);
+    diag_finish();
+    if (opt->print_types)
+        print_lines(&c, &c.type_lines, modules, nmodules, false, "");
+    if (opt->print_runtime_checks)
+        print_runtime_checks(&c, modules, nmodules);
+    return diag_error_count();
+}

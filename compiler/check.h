@@ -1,0 +1,27 @@
+/* check.h - name resolution and shape checking of a whole program.
+ *
+ * The checker walks the syntax tree of every module as an abstract
+ * interpreter whose values are types: it unrolls `for` loops, checks each
+ * function once per distinct argument signature (so `...` and size
+ * variables in a signature are specialised at each call), and computes a
+ * type for every expression. Errors go through diag; `--types` and
+ * `--runtime-checks` output goes to `out`. */
+#ifndef TDC_CHECK_H
+#define TDC_CHECK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "ast.h"
+
+typedef struct CheckOptions {
+    bool print_types;          /* each binding with its type */
+    bool print_runtime_checks; /* what must be checked when the dims are bound */
+    FILE *out;
+} CheckOptions;
+
+/* Returns the number of errors reported. */
+int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *opt);
+
+#endif

@@ -1,0 +1,177 @@
+/* check_internal.h - what check.c, check_expr.c and builtins.c share.
+ *
+ * Value is the checker's abstract value: a type, plus what is known at
+ * compile time (a number, a size expression in the dims, a string, a dtype).
+ * Env holds the local bindings of one function instance. */
+#ifndef TDC_CHECK_INTERNAL_H
+#define TDC_CHECK_INTERNAL_H
+
+#include "check.h"
+#include "diag.h"
+#include "pattern.h"
+#include "shape.h"
+#include "type.h"
+
+typedef enum { VAL_TENSOR, VAL_STRING, VAL_DTYPE, VAL_TUPLE } ValueKind;
+
+/* Where a value was bound, for notes: `x: f32["batch seq model"] with model = 64`. */
+typedef struct Origin {
+    const char *name;
+    Loc loc;
+    const TypeExpr *declared; /* the type as written, when it was written */
+    Type type;
+    bool loop_var;
+} Origin;
+
+typedef struct Value Value;
+struct Value {
+    ValueKind kind;
+    Type type;             /* VAL_TENSOR; type.error marks a failed value */
+    bool known;            /* a scalar whose value is known at compile time */
+    bool known_is_int;
+    int64_t int_value;
+    double float_value;
+    bool has_size;         /* an integer scalar that is a size expression of the dims */
+    Size size;
+    const Expr *string;    /* VAL_STRING: the literal */
+    Dtype dtype_value;     /* VAL_DTYPE */
+    Value *items;          /* VAL_TUPLE: the results of a call */
+    int nitems;
+    const Origin *origin;
+};
+
+typedef enum { SYM_DIM, SYM_CONST, SYM_PARAM, SYM_FN, SYM_TRAIN } SymKind;
+typedef enum { RESOLVE_NOT_STARTED, RESOLVE_IN_PROGRESS, RESOLVE_DONE } ResolveState;
+
+typedef struct FnInstance FnInstance;
+
+/* A function's signature, read once: names that are not dims are size
+ * variables, represented as symbolic dims of their own (var_ids). */
+typedef struct FnSig {
+    ShapeSpec **params;  /* NULL for a scalar parameter */
+    ShapeSpec **results; /* NULL for a scalar result */
+    bool ok;
+    int nvars;
+    uint32_t *var_ids;
+    const char **var_names;
+    Loc *var_locs;
+    uint32_t ellipsis_id; /* the symbolic axis `...` stands for when uncalled */
+    bool has_ellipsis;
+} FnSig;
+
+typedef struct Symbol {
+    SymKind kind;
+    const char *name;
+    Decl *decl;
+    ResolveState state;
+    bool failed;
+    /* dims */
+    Size size;
+    bool runtime;  /* depends on a dim bound at run time */
+    /* consts and params */
+    Value value;
+    Origin origin;
+    /* fns */
+    bool generic;  /* has `...` or size variables in its parameter types */
+    FnSig *sig;
+    FnInstance *instances;
+    bool checking; /* on the call stack: calling it again is recursion */
+} Symbol;
+
+struct FnInstance {
+    FnInstance *next;
+    const char *key;   /* the argument signature */
+    Value *results;
+    int nresults;
+    bool failed;
+};
+
+typedef struct Binding {
+    const char *name;
+    Value value;
+    Origin *origin;
+} Binding;
+
+typedef struct Env {
+    Binding *items;
+    int n, cap;
+    const Symbol *fn;    /* the function being checked, or NULL for a train block / global */
+    Value *results;      /* the declared results, substituted for this instance (may be NULL) */
+    int nresults;
+    bool infer_results;  /* no `->`: the return statement decides */
+    bool returned;
+    bool in_train;
+    int minimizes;
+    int loop_depth;
+    const Size *ellipsis; /* what `...` stands for in this instance */
+    int nellipsis;
+    bool has_ellipsis;
+} Env;
+
+typedef struct RuntimeCheck {
+    Loc loc;
+    const char *condition;
+} RuntimeCheck;
+
+typedef struct TypeLine {
+    Loc loc;
+    const char *text; /* "name: type" */
+} TypeLine;
+
+typedef struct Checker {
+    Arena *arena;
+    const CheckOptions *opt;
+    Symbol **symbols; /* open-addressing hash table by name */
+    size_t nsymbols_cap, nsymbols;
+    PtrVec decl_order; /* Symbol *, in declaration order */
+    /* run-time dims and opaque sizes, for Size factors */
+    PtrVec dim_names; /* const char * */
+    SizeNames names;
+    PtrVec runtime_checks; /* RuntimeCheck * */
+    PtrVec type_lines;     /* TypeLine * */
+    ShapeCtx shape;
+    long budget;           /* statements left to check, against unrolling blow-up */
+    bool budget_reported;
+    int call_depth;
+} Checker;
+
+/* check.c */
+Symbol *check_lookup(Checker *c, const char *name);
+bool check_resolve_dim(Checker *c, Symbol *s);
+bool check_resolve_const(Checker *c, Symbol *s);
+bool check_resolve_param(Checker *c, Symbol *s); /* its type; the initialiser is checked later */
+uint32_t check_new_dim_name(Checker *c, const char *name);
+void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
+void check_record_runtime(Checker *c, Loc loc, const char *condition);
+void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text);
+void check_block(Checker *c, Env *env, const Block *b);
+Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call);
+Binding *env_find(Env *env, const char *name);
+void env_bind(Checker *c, Env *env, const char *name, Value v, Origin *origin);
+
+/* check_expr.c */
+Value check_expr(Checker *c, Env *env, const Expr *e);
+Value value_error(void);
+Value value_tensor(Type t);
+Value value_int(int64_t v);
+Value value_float(double v);
+Value value_size(Checker *c, Size s);
+bool value_is_error(const Value *v);
+/* The value as a size (a positive whole number, or a size expression of the dims). */
+bool value_to_size(Checker *c, const Value *v, Loc loc, const char *what, Size *out);
+bool value_to_number(Checker *c, const Value *v, Loc loc, const char *what, double *out);
+Operand operand_of(Checker *c, const Value *v, const Expr *e, int index);
+const char *value_desc(Checker *c, const Value *v);
+Type promote(Checker *c, const Value *a, const Value *b, Loc loc, const char *op, bool *ok);
+ShapeSpec *check_shape_string(Checker *c, Env *env, const char *text, uint32_t len, Loc literal, bool allow_ellipsis);
+const char *ctype(Checker *c, Type t);
+void explain_operand(void *checker, const Operand *op);
+
+/* builtins.c */
+bool builtin_exists(const char *name);
+Value check_builtin(Checker *c, Env *env, const Expr *call);
+/* A param's initialiser; checks its arguments against the param's type. */
+void check_initializer(Checker *c, const Expr *init, Type param_type, const char *param_name);
+void check_optimizer(Checker *c, Env *env, const Stmt *minimize);
+
+#endif

@@ -1,0 +1,134 @@
+/* main.c - the tdc driver: reads the command line and runs the phases.
+ *
+ *   tdc check [--types] [--runtime-checks] [--diagnostics=text|json]
+ *             [--max-errors=N] [-I DIR]... FILE...
+ *
+ * Each FILE is a program of its own. Exit status: 0 when every program
+ * checks, 1 when any has an error, 2 for a bad command line. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "frontend.h"
+
+#ifndef TDC_SOURCE_STDLIB
+#define TDC_SOURCE_STDLIB "stdlib"
+#endif
+
+static const char usage[] =
+    "usage: tdc check [options] FILE...\n"
+    "\n"
+    "Checks .td programs: parses them, resolves names and checks every shape.\n"
+    "\n"
+    "options:\n"
+    "  --types                 print each binding with its inferred type\n"
+    "  --runtime-checks        print what must be checked when the run-time dims are bound\n"
+    "  --diagnostics=text|json diagnostics as text (default) or one JSON object per line\n"
+    "  --max-errors=N          stop printing after N errors (default 20; 0: no limit)\n"
+    "  -I DIR                  search DIR for imports (after the importing file's directory)\n"
+    "  --help, --version\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tdc: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(run 'tdc --help' for usage)\n");
+    return 2;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The standard library: installed beside the binary (../share/tdc/stdlib),
+ * or the source tree's when tdc runs from its build directory. */
+static const char *find_stdlib(void)
+{
+    static char path[PATH_MAX];
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            if (snprintf(path, sizeof path, "%s/../share/tdc/stdlib", exe) < (int)sizeof path && is_dir(path))
+                return path;
+        }
+    }
+    return is_dir(TDC_SOURCE_STDLIB) ? TDC_SOURCE_STDLIB : NULL;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    FrontendOptions opt = {.format = DIAG_TEXT, .max_errors = 20, .out = stdout, .err = stderr};
+    const char **includes = calloc((size_t)argc + 1, sizeof *includes);
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nfiles = 0;
+    if (!includes || !files)
+        return 2;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--types") == 0) {
+            opt.print_types = true;
+        } else if (strcmp(a, "--runtime-checks") == 0) {
+            opt.print_runtime_checks = true;
+        } else if (strcmp(a, "--diagnostics=json") == 0) {
+            opt.format = DIAG_JSON;
+        } else if (strcmp(a, "--diagnostics=text") == 0) {
+            opt.format = DIAG_TEXT;
+        } else if (strncmp(a, "--diagnostics", 13) == 0) {
+            return usage_error("bad option '%s': use --diagnostics=text or --diagnostics=json", a);
+        } else if (strncmp(a, "--max-errors=", 13) == 0) {
+            char *end;
+            long n = strtol(a + 13, &end, 10);
+            if (!a[13] || *end || n < 0 || n > INT_MAX)
+                return usage_error("bad option '%s': --max-errors takes a number, 0 or more", a);
+            opt.max_errors = (int)n;
+        } else if (strcmp(a, "-I") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a directory", a);
+            includes[opt.ninclude_dirs++] = argv[++i];
+        } else if (strncmp(a, "-I", 2) == 0) {
+            includes[opt.ninclude_dirs++] = a + 2;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else {
+            files[nfiles++] = a;
+        }
+    }
+    if (nfiles == 0)
+        return usage_error("%sno input files", "");
+    opt.include_dirs = includes;
+    opt.stdlib_dir = find_stdlib();
+    int failed = 0;
+    for (int i = 0; i < nfiles; i++)
+        failed += frontend_check_file(files[i], &opt) > 0;
+    free(includes);
+    free(files);
+    return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tdc 0.1.0 (front end)\n");
+        return 0;
+    }
+    if (strcmp(argv[1], "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
+    return usage_error("unknown command '%s'; the command is 'check'", argv[1]);
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""The test runner: runs every suite against a built tdc and ends with
+`N passed, N failed`. Each failure prints a unified diff of expected against
+actual output.
+
+  python3 tests/run_tests.py [--tdc build/tdc] [--update] [SUITE...]
+
+Suites:
+  diagnostics  tests/diagnostics/*.td: `tdc check` fails with exactly NAME.err
+               (stderr); NAME.json, if present, pins --diagnostics=json
+  types        tests/types/*.td: `tdc check --types` succeeds with NAME.types;
+               NAME.runtime, if present, pins --runtime-checks
+  examples     examples/*.td and stdlib/*.td check clean, with no output
+  docs         every ```td block in docs/*.md checks clean
+  cli          command-line behaviour (tests/cli.py)
+  oracle       shape inference against einops and numpy (tests/oracle/), if present
+
+--update rewrites the expected files from the actual output (review the diff).
+"""
+import argparse
+import difflib
+import glob
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Runner:
+    def __init__(self, tdc, update):
+        self.tdc = tdc
+        self.update = update
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def run(self, args, cwd=ROOT, timeout=60):
+        p = subprocess.run([self.tdc] + args, cwd=cwd, capture_output=True, text=True,
+                           timeout=timeout, errors="replace")
+        return p.returncode, p.stdout, p.stderr
+
+    def ok(self, name):
+        self.passed += 1
+
+    def fail(self, name, why, expected=None, actual=None):
+        self.failed += 1
+        print(f"FAIL {name}: {why}")
+        if expected is not None and actual is not None:
+            diff = difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                        "expected", "actual")
+            sys.stdout.writelines("    " + line if line.endswith("\n") else "    " + line + "\n"
+                                  for line in diff)
+
+    def golden(self, name, path, actual):
+        """Compares actual output with the file at path (or writes it with --update)."""
+        if self.update:
+            with open(path, "w") as f:
+                f.write(actual)
+            self.ok(name)
+            return True
+        if not os.path.exists(path):
+            self.fail(name, f"missing expected file {os.path.relpath(path, ROOT)}")
+            return False
+        with open(path) as f:
+            expected = f.read()
+        if expected != actual:
+            self.fail(name, f"output differs from {os.path.relpath(path, ROOT)}", expected, actual)
+            return False
+        self.ok(name)
+        return True
+
+
+def suite_diagnostics(r):
+    files = sorted(glob.glob(os.path.join(ROOT, "tests/diagnostics/*.td")))
+    if not files:
+        r.fail("diagnostics", "no tests found")
+    for path in files:
+        rel = os.path.relpath(path, ROOT)
+        base = path[:-3]
+        code, out, err = r.run(["check", rel])
+        if code != 1:
+            r.fail(rel, f"exit status {code}, expected 1\n{err}")
+            continue
+        if out:
+            r.fail(rel, f"unexpected standard output:\n{out}")
+            continue
+        r.golden(rel, base + ".err", err)
+        if os.path.exists(base + ".json"):
+            code, out, err = r.run(["check", "--diagnostics=json", rel])
+            r.golden(rel + " (json)", base + ".json", err)
+
+
+def suite_types(r):
+    files = sorted(glob.glob(os.path.join(ROOT, "tests/types/*.td")))
+    if not files:
+        r.fail("types", "no tests found")
+    for path in files:
+        rel = os.path.relpath(path, ROOT)
+        base = path[:-3]
+        code, out, err = r.run(["check", "--types", rel])
+        if code != 0 or err:
+            r.fail(rel, f"exit status {code}, expected 0\n{err}")
+            continue
+        r.golden(rel, base + ".types", out)
+        if os.path.exists(base + ".runtime"):
+            code, out, err = r.run(["check", "--runtime-checks", rel])
+            r.golden(rel + " (runtime checks)", base + ".runtime", out)
+
+
+def suite_examples(r):
+    files = sorted(glob.glob(os.path.join(ROOT, "examples/*.td")) + glob.glob(os.path.join(ROOT, "stdlib/*.td")))
+    if not files:
+        r.fail("examples", "no examples found")
+    for path in files:
+        rel = os.path.relpath(path, ROOT)
+        code, out, err = r.run(["check", rel])
+        if code != 0 or out or err:
+            r.fail(rel, f"does not check clean (exit {code})\n{out}{err}")
+        else:
+            r.ok(rel)
+
+
+def suite_docs(r):
+    blocks = 0
+    for md in sorted(glob.glob(os.path.join(ROOT, "docs/*.md")) + [os.path.join(ROOT, "README.md")]):
+        if not os.path.exists(md):
+            continue
+        text = open(md).read()
+        for i, m in enumerate(re.finditer(r"^```td\n(.*?)^```", text, re.S | re.M)):
+            blocks += 1
+            line = text[: m.start()].count("\n") + 2
+            name = f"{os.path.relpath(md, ROOT)}:{line}"
+            with tempfile.TemporaryDirectory() as tmp:
+                src = os.path.join(tmp, "block.td")
+                with open(src, "w") as f:
+                    f.write(m.group(1))
+                code, out, err = r.run(["check", "-I", os.path.join(ROOT, "examples"), src])
+            if code != 0:
+                r.fail(name, f"example does not check (exit {code})\n{err}")
+            else:
+                r.ok(name)
+    if blocks == 0:
+        r.fail("docs", "no ```td blocks found in docs/")
+
+
+def load_module(path):
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def suite_cli(r):
+    load_module(os.path.join(ROOT, "tests/cli.py")).run(r)
+
+
+def suite_oracle(r):
+    path = os.path.join(ROOT, "tests/oracle/run.py")
+    if not os.path.exists(path):
+        r.fail("oracle", "tests/oracle/run.py is missing")
+        return
+    load_module(path).run(r)
+
+
+SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
+          "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tdc", default=os.path.join(ROOT, "build/tdc"))
+    ap.add_argument("--update", action="store_true")
+    ap.add_argument("suites", nargs="*")
+    args = ap.parse_args()
+    r = Runner(os.path.abspath(args.tdc), args.update)
+    for name in args.suites or SUITES:
+        if name not in SUITES:
+            print(f"unknown suite {name}; suites: {' '.join(SUITES)}")
+            return 2
+        SUITES[name](r)
+    print(f"{r.passed} passed, {r.failed} failed")
+    return 1 if r.failed or r.passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
