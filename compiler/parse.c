@@ -26,6 +26,8 @@ static bool continues_line(int kind)
 
 static void feed(Parser *p, void *lemon, Token t)
 {
+    if (p->last.kind != TK_NEWLINE || t.kind != TK_NEWLINE)
+        p->previous = p->last;
     p->last = t;
     Parse(lemon, t.kind, t);
 }
@@ -41,7 +43,15 @@ void parse_syntax_error(Parser *p, Token tok)
         diag_error(tok.loc, "syntax error: unexpected identifier '%s'", tok.str.text);
         break;
     case TK_NEWLINE:
-        diag_error(tok.loc, "syntax error: unexpected end of line (is something missing before it?)");
+        if (p->unclosed.file) {
+            if (diag_error(tok.loc, "syntax error: '%c' is not closed before the end of the statement",
+                           p->unclosed.file->text[p->unclosed.off]))
+                diag_note(p->unclosed.file ? p->unclosed : tok.loc, "opened here");
+        } else if (continues_line(p->previous.kind) && p->previous.kind != TK_NEWLINE && p->previous.kind != TK_SEMI &&
+            p->previous.kind != TK_LBRACE && p->previous.kind != 0)
+            diag_error(tok.loc, "syntax error: expected an expression after %s", lex_token_name(p->previous.kind));
+        else
+            diag_error(tok.loc, "syntax error: unexpected end of line (is something missing before it?)");
         break;
     case 0:
         diag_error(tok.loc, "syntax error: unexpected end of file (is a '}' or ')' missing?)");
@@ -54,6 +64,27 @@ void parse_syntax_error(Parser *p, Token tok)
         break;
     }
 }
+
+/* Keywords that can only begin a declaration or statement. */
+static bool starts_statement(int kind)
+{
+    switch (kind) {
+    case TK_FN: case TK_PARAM: case TK_DIM: case TK_CONST: case TK_TRAIN: case TK_IMPORT:
+    case TK_RETURN: case TK_FOR: case TK_MINIMIZE:
+        return true;
+    }
+    return false;
+}
+
+/* After a syntax error the grammar's `error` rules wait for the end of the
+ * statement. The driver skips to it first, so that the tokens in between
+ * cannot raise more errors: a whole `{...}` block is skipped (a broken
+ * declaration's body must not be read as declarations), and a '}' closing
+ * the enclosing block, or a keyword that begins a statement, ends the skip. */
+typedef struct Skipper {
+    bool active;
+    int depth; /* braces opened while skipping */
+} Skipper;
 
 Module *parse_file(Arena *a, const SourceFile *file)
 {
@@ -69,8 +100,34 @@ Module *parse_file(Arena *a, const SourceFile *file)
     int last = 0;            /* kind of the last token given to the grammar */
     bool newline_pending = false;
     Token newline = {0};
+    Skipper skip = {0};
+    enum { MAX_OPENERS = 64 };
+    Loc openers[MAX_OPENERS], unclosed = {0};
     for (;;) {
         Token t = lex_next(&lx);
+        Token end = {.kind = TK_NEWLINE, .loc = {file, t.loc.off, 0}};
+        if (skip.active) {
+            bool resume = false;
+            if (t.kind == TK_LBRACE) {
+                skip.depth++;
+            } else if (t.kind == TK_RBRACE) {
+                if (skip.depth > 0)
+                    skip.depth--;
+                else
+                    resume = true;
+            } else if (skip.depth == 0 && (t.kind == TK_NEWLINE || t.kind == TK_SEMI || t.kind == 0 || starts_statement(t.kind))) {
+                resume = true;
+            }
+            if (!resume)
+                continue;
+            skip.active = false;
+            depth = 0;
+            newline_pending = false;
+            feed(&p, lemon, end);
+            last = TK_NEWLINE;
+            if (t.kind == TK_NEWLINE || t.kind == TK_SEMI)
+                continue;
+        }
         if (t.kind == TK_NEWLINE) {
             if (depth == 0 && !continues_line(last) && !newline_pending) {
                 newline_pending = true;
@@ -78,27 +135,55 @@ Module *parse_file(Arena *a, const SourceFile *file)
             }
             continue;
         }
+        if (starts_statement(t.kind) && last != TK_NEWLINE && last != TK_SEMI && last != TK_LBRACE && last != 0) {
+            /* a statement keyword after an unfinished line: end that line where it stopped */
+            if (depth > 0)
+                unclosed = openers[(depth > MAX_OPENERS ? MAX_OPENERS : depth) - 1];
+            depth = 0;
+            newline_pending = true;
+            newline = end;
+            newline.loc.off = p.last.loc.off + p.last.loc.len;
+        }
         if (newline_pending && t.kind != TK_LBRACE) {
+            p.unclosed = unclosed;
             feed(&p, lemon, newline);
+            p.unclosed = (Loc){0};
             last = TK_NEWLINE;
         }
+        unclosed = (Loc){0};
         newline_pending = false;
-        if (t.kind == TK_LPAREN || t.kind == TK_LBRACKET)
+        Loc open_at = depth > 0 ? openers[(depth > MAX_OPENERS ? MAX_OPENERS : depth) - 1] : (Loc){0};
+        if (t.kind == TK_LPAREN || t.kind == TK_LBRACKET) {
+            if (depth < MAX_OPENERS)
+                openers[depth] = t.loc;
             depth++;
+        }
         else if ((t.kind == TK_RPAREN || t.kind == TK_RBRACKET) && depth > 0)
             depth--;
         else if (t.kind == TK_LBRACE || t.kind == TK_RBRACE)
             depth = 0; /* braces never sit inside parentheses: recover here */
         if ((t.kind == TK_RBRACE || t.kind == 0) && last != TK_NEWLINE && last != TK_SEMI && last != TK_LBRACE &&
             last != 0) {
-            Token end = {.kind = TK_NEWLINE, .loc = {file, t.loc.off, 0}};
+            p.unclosed = open_at;
             feed(&p, lemon, end);
+            p.unclosed = (Loc){0};
             last = TK_NEWLINE;
         }
+        int errors_before = p.syntax_errors;
         feed(&p, lemon, t);
         last = t.kind;
         if (t.kind == 0)
             break;
+        if (p.syntax_errors != errors_before && t.kind != TK_NEWLINE && t.kind != TK_SEMI) {
+            /* the grammar discarded t; skip to the end of the statement */
+            skip.active = true;
+            skip.depth = t.kind == TK_LBRACE ? 1 : 0;
+            if (t.kind == TK_RBRACE) { /* the block's '}' was lost: end the statement and close it again */
+                skip.active = false;
+                feed(&p, lemon, end);
+                feed(&p, lemon, t);
+            }
+        }
     }
     ParseFree(lemon, free);
     Module *m = arena_alloc(a, sizeof *m);

@@ -19,6 +19,8 @@ typedef struct Parser {
     PtrVec decls;
     int syntax_errors;
     Token last;        /* the most recent token given to the grammar */
+    Token previous;    /* the one before it */
+    Loc unclosed;      /* an open '(' or '[' the current statement end leaves unclosed */
     Loc error_loc;     /* where the last syntax error was reported */
 } Parser;
 
