@@ -143,6 +143,7 @@ typedef struct Decl {
     TypeExpr **results; /* fn */
     int nresults;
     bool has_param_list; /* train step(...) rather than train step */
+    bool broken;         /* had syntax errors: skip checks that they would make spurious */
     Block body;
 } Decl;
 

@@ -87,11 +87,12 @@ void check_record_type(Checker *c, Loc loc, const char *name, const char *type_t
     ptrvec_push(c->arena, &c->type_lines, t);
 }
 
-void check_record_runtime(Checker *c, Loc loc, const char *condition)
+void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason)
 {
     RuntimeCheck *r = arena_alloc(c->arena, sizeof *r);
     r->loc = loc;
     r->condition = condition;
+    r->reason = reason;
     ptrvec_push(c->arena, &c->runtime_checks, r);
 }
 
@@ -106,8 +107,9 @@ void check_require_integral(Checker *c, Size s, Loc loc, const char *why)
             size_mul(s.factors[i].exp > 0 ? num : den, f, &c->names, s.factors[i].exp > 0 ? &num : &den);
     }
     check_record_runtime(c, loc,
-                         arena_printf(c->arena, "%s divisible by %s (%s)", size_str(c->arena, num, &c->names),
-                                      size_str(c->arena, den, &c->names), why));
+                         arena_printf(c->arena, "%s divisible by %s", size_str(c->arena, num, &c->names),
+                                      size_str(c->arena, den, &c->names)),
+                         why);
 }
 
 static void shape_need_integral(void *checker, Size s, Loc loc, const char *why)
@@ -145,9 +147,7 @@ bool check_resolve_dim(Checker *c, Symbol *s)
             s->failed = true;
         } else {
             s->size = size;
-            s->runtime = !size_is_static(size);
-            if (s->runtime && !size_is_surely_integral(size))
-                check_require_integral(c, size, d->value->loc, arena_printf(c->arena, "dim %s", s->name));
+            s->runtime = !size_is_static(size); /* value_to_size recorded any divisibility check */
         }
     }
     s->state = RESOLVE_DONE;
@@ -183,11 +183,34 @@ bool check_resolve_const(Checker *c, Symbol *s)
 
 /* ---- local bindings ---- */
 
+static void env_index_insert(Env *env, int pos)
+{
+    int mask = env->index_cap - 1;
+    int j = (int)(hash_name(env->items[pos].name) & (uint64_t)mask);
+    while (env->index[j])
+        j = (j + 1) & mask;
+    env->index[j] = pos + 1;
+}
+
+static void env_reindex(Checker *c, Env *env)
+{
+    int cap = 16;
+    while (cap < env->cap * 2)
+        cap *= 2;
+    env->index = arena_array(c->arena, (size_t)cap, sizeof *env->index);
+    env->index_cap = cap;
+    for (int i = 0; i < env->n; i++)
+        env_index_insert(env, i);
+}
+
 Binding *env_find(Env *env, const char *name)
 {
-    for (int i = env->n - 1; i >= 0; i--)
-        if (strcmp(env->items[i].name, name) == 0)
-            return &env->items[i];
+    if (!env->index_cap)
+        return NULL;
+    int mask = env->index_cap - 1;
+    for (int j = (int)(hash_name(name) & (uint64_t)mask); env->index[j]; j = (j + 1) & mask)
+        if (strcmp(env->items[env->index[j] - 1].name, name) == 0)
+            return &env->items[env->index[j] - 1];
     return NULL;
 }
 
@@ -202,13 +225,26 @@ void env_bind(Checker *c, Env *env, const char *name, Value v, Origin *origin)
                 memcpy(items, env->items, (size_t)env->n * sizeof *items);
             env->items = items;
             env->cap = cap;
+            env_reindex(c, env);
         }
         b = &env->items[env->n++];
         b->name = name;
+        env_index_insert(env, env->n - 1);
     }
     b->value = v;
     b->value.origin = origin;
     b->origin = origin;
+}
+
+static void env_unbind(Checker *c, Env *env, const char *name)
+{
+    Binding *b = env_find(env, name);
+    if (!b)
+        return;
+    int i = (int)(b - env->items);
+    memmove(&env->items[i], &env->items[i + 1], (size_t)(env->n - i - 1) * sizeof env->items[0]);
+    env->n--;
+    env_reindex(c, env);
 }
 
 static Origin *new_origin(Checker *c, const char *name, Loc loc, const TypeExpr *declared, Type t)
@@ -568,7 +604,7 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
     check_block(c, &env, &d->body);
     c->call_depth--;
     fn->checking = false;
-    if (!env.returned && !env.infer_results)
+    if (!env.returned && !env.infer_results && !d->broken)
         diag_error(d->body.loc.file ? loc_sub(d->body.loc, d->body.loc.len - 1, 1) : d->loc,
                    "function '%s' ends without returning its result%s", fn->name, d->nresults == 1 ? "" : "s");
     if (context)
@@ -802,13 +838,7 @@ static void check_for(Checker *c, Env *env, const Stmt *s)
             break;
     }
     env->loop_depth--;
-    /* the loop variable is local to the loop */
-    for (int i = 0; i < env->n; i++)
-        if (strcmp(env->items[i].name, var) == 0) {
-            memmove(&env->items[i], &env->items[i + 1], (size_t)(env->n - i - 1) * sizeof env->items[0]);
-            env->n--;
-            break;
-        }
+    env_unbind(c, env, var); /* the loop variable is local to the loop */
 }
 
 static void check_minimize(Checker *c, Env *env, const Stmt *s)
@@ -895,8 +925,14 @@ static bool declared_type(Checker *c, const TypeExpr *t, Type *out)
     if (!spec)
         return false;
     Size *dims = arena_array(c->arena, (size_t)spec->naxes + 1, sizeof(Size));
-    for (int i = 0; i < spec->naxes; i++)
+    Size bytes = size_const((dtype_bits(t->dtype) + 7) / 8);
+    for (int i = 0; i < spec->naxes; i++) {
         dims[i] = spec->axes[i].size;
+        if (size_mul(bytes, dims[i], &c->names, &bytes) != SIZE_OK) {
+            diag_error(t->loc, "a tensor of this type would need more than 2^63 bytes");
+            return false;
+        }
+    }
     *out = type_tensor(c->arena, t->dtype, spec->naxes, dims);
     return true;
 }
@@ -956,7 +992,7 @@ static void check_train(Checker *c, Symbol *s)
         env_bind(c, &env, d->params[i].name.text, v, o);
     }
     check_block(c, &env, &d->body);
-    if (env.minimizes == 0)
+    if (env.minimizes == 0 && !d->broken)
         diag_error(d->name.loc, "train block '%s' has no 'minimize LOSS with OPTIMIZER(...)'", s->name);
 }
 
@@ -1059,7 +1095,8 @@ static int compare_lines(const void *pa, const void *pb)
 static void print_lines(Checker *c, PtrVec *v, Module **modules, int n, bool with_col, const char *prefix)
 {
     sort_modules = modules, sort_nmodules = n;
-    qsort(v->items, v->len, sizeof(void *), compare_lines);
+    if (v->len)
+        qsort(v->items, v->len, sizeof(void *), compare_lines);
     const TypeLine *prev = NULL;
     for (size_t i = 0; i < v->len; i++) {
         const TypeLine *t = v->items[i];
@@ -1075,32 +1112,36 @@ static void print_lines(Checker *c, PtrVec *v, Module **modules, int n, bool wit
     }
 }
 
+static int compare_conditions(const void *pa, const void *pb)
+{
+    const TypeLine *a = *(TypeLine *const *)pa, *b = *(TypeLine *const *)pb;
+    int c = strcmp(a->text, b->text);
+    return c ? c : compare_lines(pa, pb);
+}
+
 static void print_runtime_checks(Checker *c, Module **modules, int n)
 {
     /* one line per distinct condition, at its first place in the source */
-    PtrVec lines = {0};
+    PtrVec all = {0}, first = {0};
     for (size_t i = 0; i < c->runtime_checks.len; i++) {
         RuntimeCheck *r = c->runtime_checks.items[i];
-        bool dup = false;
-        for (size_t j = 0; j < lines.len && !dup; j++) {
-            TypeLine *t = lines.items[j];
-            if (strcmp(t->text, r->condition) == 0) {
-                dup = true;
-                TypeLine probe = {r->loc, r->condition};
-                const TypeLine *pp = &probe, *tp = t;
-                sort_modules = modules, sort_nmodules = n;
-                if (compare_lines(&pp, &tp) < 0)
-                    t->loc = r->loc;
-            }
-        }
-        if (dup)
-            continue;
         TypeLine *t = arena_alloc(c->arena, sizeof *t);
         t->loc = r->loc;
         t->text = r->condition;
-        ptrvec_push(c->arena, &lines, t);
+        t->reason = r->reason;
+        ptrvec_push(c->arena, &all, t);
     }
-    print_lines(c, &lines, modules, n, true, "runtime check: ");
+    sort_modules = modules, sort_nmodules = n;
+    if (all.len)
+        qsort(all.items, all.len, sizeof(void *), compare_conditions);
+    for (size_t i = 0; i < all.len; i++)
+        if (i == 0 || strcmp(((TypeLine *)all.items[i])->text, ((TypeLine *)all.items[i - 1])->text) != 0)
+            ptrvec_push(c->arena, &first, all.items[i]);
+    for (size_t i = 0; i < first.len; i++) {
+        TypeLine *t = first.items[i];
+        t->text = arena_printf(c->arena, "%s (%s)", t->text, t->reason);
+    }
+    print_lines(c, &first, modules, n, true, "runtime check: ");
 }
 
 int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *opt)

@@ -523,8 +523,8 @@ static Value check_index(Checker *c, Env *env, const Expr *e)
         return value_error();
     } else {
         check_record_runtime(c, e->index.index->loc,
-                             arena_printf(c->arena, "%s > %lld (index into the leading axis)", size_str(c->arena, lead, &c->names),
-                                          (long long)i));
+                             arena_printf(c->arena, "%s > %lld", size_str(c->arena, lead, &c->names), (long long)i),
+                             "index into the leading axis");
     }
     return value_tensor(type_tensor(c->arena, base.type.dtype, base.type.rank - 1, base.type.dims + 1));
 }
@@ -623,7 +623,32 @@ static Value check_call(Checker *c, Env *env, const Expr *e)
     return value_error();
 }
 
-Value check_expr(Checker *c, Env *env, const Expr *e)
+/* Every tensor's size in bytes must fit in 64 bits (for static sizes this
+ * is exact; for run-time dims the coefficient is checked now and the rest
+ * when the dims are bound). */
+static Value check_bytes(Checker *c, Value v, const Expr *e)
+{
+    if (v.kind != VAL_TENSOR || v.type.error || v.type.rank == 0)
+        return v;
+    Size total = size_const((dtype_bits(v.type.dtype) + 7) / 8);
+    for (int i = 0; i < v.type.rank; i++) {
+        SizeStatus st = size_mul(total, v.type.dims[i], &c->names, &total);
+        if (st != SIZE_OK) {
+            if (st == SIZE_OVERFLOW)
+                diag_error(e->loc, "this tensor, %s, would need more than 2^63 bytes", ctype(c, v.type));
+            else
+                size_report(st, e->loc, "the size of this tensor");
+            return value_error();
+        }
+    }
+    return v;
+}
+
+static Value check_expr_kind(Checker *c, Env *env, const Expr *e);
+
+Value check_expr(Checker *c, Env *env, const Expr *e) { return check_bytes(c, check_expr_kind(c, env, e), e); }
+
+static Value check_expr_kind(Checker *c, Env *env, const Expr *e)
 {
     switch (e->kind) {
     case EX_INT:

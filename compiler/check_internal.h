@@ -95,6 +95,8 @@ typedef struct Binding {
 typedef struct Env {
     Binding *items;
     int n, cap;
+    int *index;          /* open-addressing table of binding positions + 1, by name */
+    int index_cap;
     const Symbol *fn;    /* the function being checked, or NULL for a train block / global */
     Value *results;      /* the declared results, substituted for this instance (may be NULL) */
     int nresults;
@@ -110,12 +112,14 @@ typedef struct Env {
 
 typedef struct RuntimeCheck {
     Loc loc;
-    const char *condition;
+    const char *condition; /* "batch divisible by 2" */
+    const char *reason;    /* "size of 'd' in (h d)" */
 } RuntimeCheck;
 
 typedef struct TypeLine {
     Loc loc;
-    const char *text; /* "name: type" */
+    const char *text;   /* "name: type", or a run-time condition */
+    const char *reason; /* run-time checks only */
 } TypeLine;
 
 typedef struct Checker {
@@ -142,7 +146,7 @@ bool check_resolve_const(Checker *c, Symbol *s);
 bool check_resolve_param(Checker *c, Symbol *s); /* its type; the initialiser is checked later */
 uint32_t check_new_dim_name(Checker *c, const char *name);
 void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
-void check_record_runtime(Checker *c, Loc loc, const char *condition);
+void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason);
 void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text);
 void check_block(Checker *c, Env *env, const Block *b);
 Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call);

@@ -32,6 +32,8 @@ static void feed(Parser *p, void *lemon, Token t)
     Parse(lemon, t.kind, t);
 }
 
+bool parse_errors_since_last_item(Parser *p) { return p->syntax_errors > p->errors_at_last_item; }
+
 void parse_syntax_error(Parser *p, Token tok)
 {
     if (p->error_loc.file && p->error_loc.off == tok.loc.off)

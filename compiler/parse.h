@@ -20,11 +20,15 @@ typedef struct Parser {
     int syntax_errors;
     Token last;        /* the most recent token given to the grammar */
     Token previous;    /* the one before it */
+    int errors_at_last_item;
     Loc unclosed;      /* an open '(' or '[' the current statement end leaves unclosed */
     Loc error_loc;     /* where the last syntax error was reported */
 } Parser;
 
 Module *parse_file(Arena *a, const SourceFile *file);
+
+/* Whether syntax errors were reported since the last complete declaration. */
+bool parse_errors_since_last_item(Parser *p);
 
 /* Called from the grammar's %syntax_error. */
 void parse_syntax_error(Parser *p, Token tok);

@@ -51,7 +51,7 @@ static PtrVec *vec1(Arena *a, void *x) { PtrVec *v = arena_alloc(a, sizeof *v); 
 program ::= items.
 items ::= .
 items ::= items item_line.
-item_line ::= item end.
+item_line ::= item end. { p->errors_at_last_item = p->syntax_errors; }
 item_line ::= end.
 item_line ::= error end.
 end ::= NEWLINE.
@@ -68,11 +68,13 @@ item(D) ::= CONST(K) IDENT(N) ASSIGN expr(E). { D = ast_const(A, K.loc, name_of(
 item(D) ::= PARAM(K) IDENT(N) COLON type(T). { D = ast_param_decl(A, K.loc, name_of(N), T, NULL); ptrvec_push(A, &p->decls, D); }
 item(D) ::= PARAM(K) IDENT(N) COLON type(T) ASSIGN expr(E). { D = ast_param_decl(A, K.loc, name_of(N), T, E); ptrvec_push(A, &p->decls, D); }
 item(D) ::= FN(K) IDENT(N) LPAREN params(P) RPAREN results(R) block(B). {
-    D = ast_fn(A, K.loc, name_of(N), P, R, *B); ptrvec_push(A, &p->decls, D);
+    D = ast_fn(A, K.loc, name_of(N), P, R, *B); D->broken = parse_errors_since_last_item(p); ptrvec_push(A, &p->decls, D);
 }
-item(D) ::= TRAIN(K) IDENT(N) block(B). { D = ast_train(A, K.loc, name_of(N), NULL, false, *B); ptrvec_push(A, &p->decls, D); }
+item(D) ::= TRAIN(K) IDENT(N) block(B). {
+    D = ast_train(A, K.loc, name_of(N), NULL, false, *B); D->broken = parse_errors_since_last_item(p); ptrvec_push(A, &p->decls, D);
+}
 item(D) ::= TRAIN(K) IDENT(N) LPAREN params(P) RPAREN block(B). {
-    D = ast_train(A, K.loc, name_of(N), P, true, *B); ptrvec_push(A, &p->decls, D);
+    D = ast_train(A, K.loc, name_of(N), P, true, *B); D->broken = parse_errors_since_last_item(p); ptrvec_push(A, &p->decls, D);
 }
 
 /* ---- types: f32 or f32["batch seq"] ---- */
