@@ -646,7 +646,19 @@ static Value check_bytes(Checker *c, Value v, const Expr *e)
 
 static Value check_expr_kind(Checker *c, Env *env, const Expr *e);
 
-Value check_expr(Checker *c, Env *env, const Expr *e) { return check_bytes(c, check_expr_kind(c, env, e), e); }
+enum { MAX_EXPR_DEPTH = 2000 };
+
+Value check_expr(Checker *c, Env *env, const Expr *e)
+{
+    if (c->expr_depth >= MAX_EXPR_DEPTH) {
+        diag_error(e->loc, "expression nested more than %d deep", MAX_EXPR_DEPTH);
+        return value_error();
+    }
+    c->expr_depth++;
+    Value v = check_bytes(c, check_expr_kind(c, env, e), e);
+    c->expr_depth--;
+    return v;
+}
 
 static Value check_expr_kind(Checker *c, Env *env, const Expr *e)
 {

@@ -137,6 +137,7 @@ typedef struct Checker {
     long budget;           /* statements left to check, against unrolling blow-up */
     bool budget_reported;
     int call_depth;
+    int expr_depth;
 } Checker;
 
 /* check.c */

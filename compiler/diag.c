@@ -102,21 +102,33 @@ static void json_string(FILE *out, const char *s)
 
 /* The source line under the header, then a caret and tildes under the range.
  * Tabs in the line are copied into the caret line so the caret lines up. */
+/* The source line under the header, then a caret and tildes under the range.
+ * Tabs in the line are copied into the caret line so the caret lines up. A
+ * long line is cut to a window around the caret. */
 static void print_excerpt(Loc loc)
 {
+    enum { WINDOW = 160, BEFORE = 60 };
     uint32_t line_len;
     const char *line = source_line_text(loc.file, loc.off, &line_len);
-    uint32_t line_start = (uint32_t)(line - loc.file->text);
-    for (uint32_t i = 0; i < line_len; i++) {
+    uint32_t col = loc.off - (uint32_t)(line - loc.file->text);
+    uint32_t from = 0, to = line_len;
+    if (line_len > WINDOW) {
+        from = col > BEFORE ? col - BEFORE : 0;
+        to = from + WINDOW < line_len ? from + WINDOW : line_len;
+    }
+    const char *lead = from > 0 ? "..." : "";
+    fputs(lead, D.out);
+    for (uint32_t i = from; i < to; i++) {
         unsigned char c = (unsigned char)line[i];
         fputc(c < 0x20 && c != '\t' ? ' ' : c, D.out);
     }
-    fputc('\n', D.out);
-    uint32_t col = loc.off - line_start;
-    for (uint32_t i = 0; i < col && i < line_len; i++)
+    fputs(to < line_len ? "...\n" : "\n", D.out);
+    for (const char *p = lead; *p; p++)
+        fputc(' ', D.out);
+    for (uint32_t i = from; i < col && i < to; i++)
         fputc(line[i] == '\t' ? '\t' : ' ', D.out);
     fputc('^', D.out);
-    for (uint32_t i = 1; i < loc.len && col + i < line_len; i++)
+    for (uint32_t i = 1; i < loc.len && col + i < to; i++)
         fputc('~', D.out);
     fputc('\n', D.out);
 }
