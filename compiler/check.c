@@ -786,7 +786,8 @@ static void check_return(Checker *c, Env *env, const Stmt *s)
         if (diag_error(s->ret.values[i]->loc, "returns %s, but result %d of '%s' is declared %s", ctype(c, vals[i].type), i + 1,
                        env->fn->name, ctype(c, env->results[i].type))) {
             Operand op = operand_of(c, &vals[i], s->ret.values[i], i);
-            explain_operand(c, &op);
+            if (s->ret.values[i]->kind == EX_NAME)
+                explain_operand(c, &op);
             diag_note(env->fn->decl->results[i]->loc, "result type declared here");
         }
     }

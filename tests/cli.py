@@ -1,0 +1,98 @@
+"""Command-line behaviour of tdc: flags, exit statuses, files and imports.
+Loaded by tests/run_tests.py (suite `cli`); each case is one pass or fail."""
+import os
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+GOOD = 'dim n = 4\nfn f(x: f32["n"]) -> f32["n"] {\n  return x * 2\n}\n'
+BAD = 'dim n = 4\nfn f(x: f32["n"]) -> f32["n"] {\n  return y\n}\n'
+
+
+def case(r, name, args, code, out=None, err=None, err_has=None, cwd=None):
+    got_code, got_out, got_err = r.run(args, cwd=cwd or ROOT)
+    problems = []
+    if got_code != code:
+        problems.append(f"exit status {got_code}, expected {code}")
+    if out is not None and got_out != out:
+        problems.append(f"stdout {got_out!r}, expected {out!r}")
+    if err is not None and got_err != err:
+        problems.append(f"stderr {got_err!r}, expected {err!r}")
+    for piece in err_has or []:
+        if piece not in got_err:
+            problems.append(f"stderr lacks {piece!r}: {got_err!r}")
+    if problems:
+        r.fail("cli: " + name, "; ".join(problems))
+    else:
+        r.ok("cli: " + name)
+
+
+def write(d, name, text):
+    path = os.path.join(d, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run(r):
+    case(r, "no arguments", [], 2, err_has=["usage: tdc check"])
+    case(r, "--help", ["--help"], 0, err="")
+    case(r, "--version", ["--version"], 0, err="")
+    case(r, "unknown command", ["build", "x.td"], 2, err_has=["unknown command 'build'"])
+    case(r, "check without files", ["check"], 2, err_has=["no input files"])
+    case(r, "unknown option", ["check", "--frobnicate", "x.td"], 2, err_has=["unknown option '--frobnicate'"])
+    case(r, "bad --diagnostics", ["check", "--diagnostics=xml", "x.td"], 2, err_has=["--diagnostics=text or --diagnostics=json"])
+    case(r, "bad --max-errors", ["check", "--max-errors=lots", "x.td"], 2, err_has=["--max-errors takes a number"])
+    case(r, "negative --max-errors", ["check", "--max-errors=-1", "x.td"], 2, err_has=["--max-errors takes a number"])
+    case(r, "-I without directory", ["check", "x.td", "-I"], 2, err_has=["-I needs a directory"])
+    case(r, "missing file", ["check", "no/such/file.td"], 1,
+         err="tdc: error: cannot read 'no/such/file.td': No such file or directory\n")
+    case(r, "directory as file", ["check", "tests"], 1, err="tdc: error: cannot read 'tests': not a regular file\n")
+    with tempfile.TemporaryDirectory() as d:
+        good = write(d, "good.td", GOOD)
+        bad = write(d, "bad.td", BAD)
+        case(r, "good program is silent", ["check", good], 0, out="", err="")
+        case(r, "each file is its own program", ["check", good, bad, good], 1, out="",
+             err_has=[f"{bad}:3:10: error: unknown name 'y'"])
+        case(r, "--types on a good program", ["check", "--types", good], 0,
+             out=f"{good}:1: n: dim = 4\n{good}:2: x: f32[\"4\"]\n", err="")
+        case(r, "--max-errors=1", ["check", "--max-errors=1", write(d, "two.td", BAD + BAD.replace("f(", "g(").replace("dim n = 4", ""))], 1,
+             err_has=["1 more not shown"])
+        # imports: the importing file's directory, then -I, then the standard library
+        write(d, "lib/helpers.td", 'fn twice(x: f32["... n"]) -> f32["... n"] {\n  return x + x\n}\n')
+        main = write(d, "main.td", 'import "helpers.td"\nimport "nn.td"\ndim n = 8\n'
+                     'fn f(x: f32["n"]) -> f32["n"] {\n  return softmax(twice(x))\n}\n')
+        case(r, "import not found", ["check", main], 1,
+             err_has=['main.td:1:8: error: cannot find import "helpers.td"', "note: searched"])
+        case(r, "import through -I", ["check", "-I", os.path.join(d, "lib"), main], 0, out="", err="")
+        case(r, "import through -IDIR", ["check", "-I" + os.path.join(d, "lib"), main], 0, out="", err="")
+        # a file imported twice (directly and through another file) is read once
+        write(d, "lib/again.td", 'import "helpers.td"\n')
+        diamond = write(d, "diamond.td", 'import "helpers.td"\nimport "again.td"\n')
+        case(r, "diamond import reads each file once", ["check", "-I", os.path.join(d, "lib"), diamond], 0, out="", err="")
+        # two files declaring the same name
+        write(d, "lib/other.td", 'dim n = 3\n')
+        clash = write(d, "clash.td", 'import "other.td"\ndim n = 4\n')
+        case(r, "declaration clash across files", ["check", "-I", os.path.join(d, "lib"), clash], 1,
+             err_has=["error: 'n' is already declared", "note: previous declaration of 'n' as a dim"])
+        # an import cycle is harmless: each file is read once
+        write(d, "cyc/a.td", 'import "b.td"\ndim a = 2\n')
+        write(d, "cyc/b.td", 'import "a.td"\ndim b = a * 2\n')
+        case(r, "import cycle", ["check", os.path.join(d, "cyc/a.td")], 0, out="", err="")
+        # an import of something that is not a regular file
+        os.makedirs(os.path.join(d, "dir.td"), exist_ok=True)
+        case(r, "import of a directory", ["check", write(d, "imp_dir.td", 'import "dir.td"\n')], 1,
+             err_has=['cannot find import "dir.td"'])
+        # JSON diagnostics: one object per line
+        code, out, err = r.run(["check", "--diagnostics=json", bad])
+        import json
+        try:
+            objs = [json.loads(line) for line in err.splitlines()]
+            ok = code == 1 and objs and objs[0]["severity"] == "error" and objs[0]["line"] == 3 and objs[0]["column"] == 10
+        except ValueError:
+            ok = False
+        if ok:
+            r.ok("cli: json diagnostics parse")
+        else:
+            r.fail("cli: json diagnostics parse", f"exit {code}, stderr {err!r}")
