@@ -237,6 +237,11 @@ static bool check_sides(SideParser *sp, Pattern *p)
     for (int g = 0; g < out->ngroups; g++)
         for (int i = 0; i < out->groups[g].naxes; i++) {
             const PatAxis *ax = &out->groups[g].axes[i];
+            if (ax->kind == PAX_ANON && sp->op == PAT_REDUCE) {
+                diag_error(ax->loc, "reduce can only remove axes, but the anonymous axis %lld on the right would add one",
+                           (long long)ax->value);
+                ok = false;
+            }
             if (ax->kind != PAX_NAME)
                 continue;
             bool found = false;
