@@ -1,0 +1,3 @@
+fn f(x: f32) -> f32 {
+  return reduce(x, "... -> ", "sum")
+}
