@@ -118,9 +118,8 @@ Expr *ast_cast(Arena *a, Expr *value, Dtype t, Loc dtype_loc)
 
 Expr *ast_paren(Expr *inner, Loc open, Loc close)
 {
-    (void)open;
-    (void)close;
-    return inner; /* parentheses only group; diagnostics point at the inner expression */
+    inner->loc = loc_span(open, close); /* so `(x - w) ** 2` underlines whole */
+    return inner;
 }
 
 Arg *ast_arg(Arena *a, Name keyword, Expr *value)

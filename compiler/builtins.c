@@ -102,7 +102,7 @@ static bool bind_args(Checker *c, const Builtin *b, const Name *callee, const Ar
         }
         seen_keyword = true;
         int k = -1;
-        for (int j = 0; j < np; j++)
+        for (int j = 0; j < np && !extra; j++) /* with sizes by keyword, the parameters are positional only */
             if (strcmp(b->params[j], a->keyword.text) == 0)
                 k = j;
         if (k < 0) {
@@ -445,7 +445,8 @@ static Value check_tri(Checker *c, Env *env, const Expr *call, const Builtin *b)
         return value_error();
     if (args[1]) {
         Value d = check_expr(c, env, args[1]->value);
-        if (!value_is_error(&d) && !(d.kind == VAL_TENSOR && d.known && d.known_is_int)) {
+        int64_t k;
+        if (!value_is_error(&d) && !value_static_int(&d, &k)) {
             diag_error(args[1]->value->loc, "the diagonal of '%s' must be an integer known at compile time", b->name);
             return value_error();
         }
@@ -477,6 +478,9 @@ static bool shape_arg(Checker *c, Env *env, const Arg *a, const char *fn, Type *
             for (int k = 0; k < env->nellipsis; k++)
                 dims[rank++] = env->ellipsis[k];
         } else {
+            if (!size_is_surely_integral(spec->axes[i].size))
+                check_require_integral(c, spec->axes[i].size, spec->axes[i].loc,
+                                       arena_printf(c->arena, "axis '%s'", spec->axes[i].spelling));
             dims[rank++] = spec->axes[i].size;
         }
     }

@@ -109,7 +109,7 @@ void check_require_integral(Checker *c, Size s, Loc loc, const char *why)
     check_record_runtime(c, loc,
                          arena_printf(c->arena, "%s divisible by %s", size_str(c->arena, num, &c->names),
                                       size_str(c->arena, den, &c->names)),
-                         why);
+                         arena_strdup(c->arena, why));
 }
 
 static void shape_need_integral(void *checker, Size s, Loc loc, const char *why)
@@ -339,6 +339,12 @@ static FnSig *read_signature(Checker *c, Symbol *fn)
                     diag_note(d->params[j].name.loc, "first declared here");
                 sig->ok = false;
             }
+        Symbol *g = check_lookup(c, d->params[i].name.text);
+        if (g) {
+            if (diag_error(d->params[i].name.loc, "parameter '%s' has the name of a %s", d->params[i].name.text, kind_word(g->kind)))
+                diag_note(g->decl->name.loc, "'%s' is declared here", g->name);
+            sig->ok = false;
+        }
         sig->params[i] = parse_sig_type(c, &r, d->params[i].type, &sig->ok);
     }
     bool params_have_ellipsis = sig->has_ellipsis;
@@ -571,12 +577,17 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
     in->key = key;
     in->next = fn->instances;
     fn->instances = in;
+    bool context = call_loc.file != NULL;
+    if (context)
+        diag_push_context(call_loc, arena_printf(c->arena, "in the call of '%s' here", fn->name));
     Decl *d = fn->decl;
     Env env = {.fn = fn, .ellipsis = ell, .nellipsis = nell, .has_ellipsis = fn->sig->has_ellipsis};
     for (int i = 0; i < d->nparams; i++) {
         Type t;
         if (!spec_type(c, fn->sig->params[i], d->params[i].type->dtype, fn->sig, bound, ell, nell, d->params[i].name.loc, &t)) {
             in->failed = true;
+            if (context)
+                diag_pop_context();
             return in;
         }
         Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, t);
@@ -592,13 +603,12 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
         Type t;
         if (!spec_type(c, fn->sig->results[i], d->results[i]->dtype, fn->sig, bound, ell, nell, d->results[i]->loc, &t)) {
             in->failed = true;
+            if (context)
+                diag_pop_context();
             return in;
         }
         env.results[i] = value_tensor(t);
     }
-    bool context = call_loc.file != NULL;
-    if (context)
-        diag_push_context(call_loc, arena_printf(c->arena, "in the call of '%s' here", fn->name));
     fn->checking = true;
     c->call_depth++;
     check_block(c, &env, &d->body);
@@ -643,7 +653,7 @@ Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call)
     if (!ok || !fn->sig->ok)
         return value_error();
     if (fn->checking) {
-        if (diag_error(call->call.callee.loc, "'%s' calls itself; tdc inlines every call, so recursion is not allowed", fn->name))
+        if (diag_error(call->call.callee.loc, "'%s' is called recursively; tdc inlines every call, so recursion is not allowed", fn->name))
             diag_note(d->name.loc, "'%s' is declared here", fn->name);
         return value_error();
     }
@@ -733,7 +743,7 @@ static void check_assign(Checker *c, Env *env, const Stmt *s)
         Origin *o = new_origin(c, t->text, t->loc, NULL, vi.type);
         env_bind(c, env, t->text, vi, o);
         if (vi.kind == VAL_TENSOR && !vi.type.error)
-            check_record_type(c, t->loc, t->text, ctype(c, vi.type));
+            check_record_type(c, t->loc, t->text, value_type_text(c, &vi));
         else if (vi.kind == VAL_STRING)
             check_record_type(c, t->loc, t->text, "string");
     }
@@ -798,11 +808,9 @@ static bool static_int(Checker *c, Env *env, const Expr *e, const char *what, in
     Value v = check_expr(c, env, e);
     if (value_is_error(&v))
         return false;
-    if (v.kind == VAL_TENSOR && v.known && v.known_is_int) {
-        *out = v.int_value;
+    if (value_static_int(&v, out))
         return true;
-    }
-    if (v.kind == VAL_TENSOR && v.has_size)
+    if (v.kind == VAL_TENSOR && v.has_size && !size_is_static(v.size))
         diag_error(e->loc, "%s must be known at compile time, but %s depends on a dim bound at run time", what,
                    size_str(c->arena, v.size, &c->names));
     else
@@ -929,6 +937,8 @@ static bool declared_type(Checker *c, const TypeExpr *t, Type *out)
     Size bytes = size_const((dtype_bits(t->dtype) + 7) / 8);
     for (int i = 0; i < spec->naxes; i++) {
         dims[i] = spec->axes[i].size;
+        if (!size_is_surely_integral(dims[i]))
+            check_require_integral(c, dims[i], spec->axes[i].loc, arena_printf(c->arena, "axis '%s'", spec->axes[i].spelling));
         if (size_mul(bytes, dims[i], &c->names, &bytes) != SIZE_OK) {
             diag_error(t->loc, "a tensor of this type would need more than 2^63 bytes");
             return false;
@@ -1033,13 +1043,7 @@ static void check_symbol(Checker *c, Symbol *s)
         break;
     case SYM_CONST:
         if (check_resolve_const(c, s)) {
-            const Value *v = &s->value;
-            const char *text = v->kind == VAL_STRING ? arena_printf(c->arena, "string = \"%s\"", v->string->string.text)
-                             : v->known && v->known_is_int ? arena_printf(c->arena, "const = %lld", (long long)v->int_value)
-                             : v->known ? arena_printf(c->arena, "const = %.17g", v->float_value)
-                             : v->has_size ? arena_printf(c->arena, "const = %s", size_str(c->arena, v->size, &c->names))
-                             : "const";
-            check_record_type(c, s->decl->name.loc, s->name, text);
+            check_record_type(c, s->decl->name.loc, s->name, arena_printf(c->arena, "const %s", value_type_text(c, &s->value)));
         }
         break;
     case SYM_PARAM:

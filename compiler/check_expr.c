@@ -17,6 +17,17 @@ Value value_error(void)
 
 bool value_is_error(const Value *v) { return v->kind == VAL_TENSOR && v->type.error; }
 
+bool value_static_int(const Value *v, int64_t *out)
+{
+    if (v->kind != VAL_TENSOR || v->type.error || v->type.rank != 0)
+        return false;
+    if (v->known && v->known_is_int) {
+        *out = v->int_value;
+        return true;
+    }
+    return v->has_size && size_is_const(v->size, out);
+}
+
 Value value_tensor(Type t)
 {
     Value v = {.kind = VAL_TENSOR, .type = t};
@@ -67,6 +78,48 @@ const char *value_desc(Checker *c, const Value *v)
     if (v->type.rank == 0)
         return arena_printf(c->arena, "a scalar %s", ctype(c, v->type));
     return arena_printf(c->arena, "a tensor %s", ctype(c, v->type));
+}
+
+static const char *quoted(Checker *c, const char *s, uint32_t len)
+{
+    char *out = arena_alloc(c->arena, (size_t)len * 4 + 3), *p = out;
+    *p++ = '"';
+    for (uint32_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            p += sprintf(p, "\\%c", ch);
+        else if (ch == '\n')
+            p += sprintf(p, "\\n");
+        else if (ch == '\t')
+            p += sprintf(p, "\\t");
+        else if (ch < 0x20 || ch >= 0x7f)
+            p += sprintf(p, "\\x%02x", ch);
+        else
+            *p++ = (char)ch;
+    }
+    *p++ = '"';
+    *p = 0;
+    return out;
+}
+
+const char *value_type_text(Checker *c, const Value *v)
+{
+    if (v->kind == VAL_STRING)
+        return arena_printf(c->arena, "string = %s", quoted(c, v->string->string.text, v->string->string.len));
+    if (v->kind == VAL_DTYPE)
+        return arena_printf(c->arena, "dtype = %s", dtype_name(v->dtype_value));
+    if (v->kind != VAL_TENSOR || v->type.rank > 0 || (!v->known && !v->has_size))
+        return ctype(c, v->type);
+    const char *dt = dtype_name(v->type.weak ? (v->known && !v->known_is_int ? DT_F32 : DT_I64) : v->type.dtype);
+    if (v->type.weak && v->has_size && !v->known)
+        dt = "i64";
+    if (v->known && v->type.dtype == DT_BOOL && !v->type.weak)
+        return arena_printf(c->arena, "bool = %s", v->int_value ? "true" : "false");
+    if (v->known && v->known_is_int)
+        return arena_printf(c->arena, "%s = %lld", dt, (long long)v->int_value);
+    if (v->known && !v->has_size)
+        return arena_printf(c->arena, "%s = %.17g", dt, v->float_value);
+    return arena_printf(c->arena, "%s = %s", dt, size_str(c->arena, v->size, &c->names));
 }
 
 /* ---- sizes and numbers known at compile time ---- */
@@ -400,8 +453,8 @@ static void fold_size(Checker *c, OpKind op, const Value *a, const Value *b, Val
         r->size = s;
         r->known = false;
         int64_t n;
-        if (op == OP_MUL && size_is_const(s, &n))
-            *r = value_int(n);
+        if (size_is_const(s, &n))
+            *r = value_int(n); /* `n / 2` with n = 64 is the integer 32 */
         else if (op == OP_DIV && size_is_static(s)) {
             r->known = true;
             r->float_value = (double)s.num / (double)s.den;
@@ -492,7 +545,9 @@ static Value check_index(Checker *c, Env *env, const Expr *e)
         diag_error(e->index.base->loc, "only a tensor can be indexed, not %s", value_desc(c, &base));
         return value_error();
     }
-    if (idx.kind != VAL_TENSOR || dtype_kind(idx.type.dtype) != DK_INT) {
+    int64_t i, n;
+    bool static_index = value_static_int(&idx, &i);
+    if (!static_index && (idx.kind != VAL_TENSOR || dtype_kind(idx.type.dtype) != DK_INT)) {
         diag_error(e->index.index->loc, "an index must be an integer, not %s", value_desc(c, &idx));
         return value_error();
     }
@@ -504,11 +559,10 @@ static Value check_index(Checker *c, Env *env, const Expr *e)
         memcpy(dims + idx.type.rank, base.type.dims + 1, (size_t)(base.type.rank - 1) * sizeof(Size));
         return value_tensor(type_tensor(c->arena, base.type.dtype, rank, dims));
     }
-    if (!idx.known) {
+    if (!static_index) {
         diag_error(e->index.index->loc, "an index must be known at compile time; to look up a tensor of indices use take(...)");
         return value_error();
     }
-    int64_t i = idx.int_value, n;
     if (size_is_const(lead, &n)) {
         if (i < -n || i >= n) {
             Operand op = operand_of(c, &base, e->index.base, 0);
@@ -521,7 +575,7 @@ static Value check_index(Checker *c, Env *env, const Expr *e)
         diag_error(e->index.index->loc, "a negative index needs a leading axis of known size, but it is %s",
                    size_str(c->arena, lead, &c->names));
         return value_error();
-    } else {
+    } else if (i > 0) { /* every dim is at least 1, so index 0 always exists */
         check_record_runtime(c, e->index.index->loc,
                              arena_printf(c->arena, "%s > %lld", size_str(c->arena, lead, &c->names), (long long)i),
                              "index into the leading axis");

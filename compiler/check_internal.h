@@ -162,11 +162,15 @@ Value value_int(int64_t v);
 Value value_float(double v);
 Value value_size(Checker *c, Size s);
 bool value_is_error(const Value *v);
+/* An integer known at compile time: a literal, a const, a static size. */
+bool value_static_int(const Value *v, int64_t *out);
 /* The value as a size (a positive whole number, or a size expression of the dims). */
 bool value_to_size(Checker *c, const Value *v, Loc loc, const char *what, Size *out);
 bool value_to_number(Checker *c, const Value *v, Loc loc, const char *what, double *out);
 Operand operand_of(Checker *c, const Value *v, const Expr *e, int index);
 const char *value_desc(Checker *c, const Value *v);
+/* For --types: the type, and the value when it is known (`i64 = 2*n`). */
+const char *value_type_text(Checker *c, const Value *v);
 Type promote(Checker *c, const Value *a, const Value *b, Loc loc, const char *op, bool *ok);
 ShapeSpec *check_shape_string(Checker *c, Env *env, const char *text, uint32_t len, Loc literal, bool allow_ellipsis);
 const char *ctype(Checker *c, Type t);

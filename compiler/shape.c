@@ -22,6 +22,7 @@ typedef struct Label {
 typedef struct Labels {
     Label *items;
     int n, cap;
+    bool sizes_by_name; /* the operation takes sizes as keywords (not einsum, take) */
 } Labels;
 
 static Label *label_get(ShapeCtx *c, Labels *ls, const char *name)
@@ -107,8 +108,13 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
             continue;
         }
         if (unknown) {
-            if (diag_error(g->loc, "cannot infer the sizes of both '%s' and '%s' in %s", unknown->name, ax->name, group_text(g)))
-                diag_note(g->loc, "give one of them by name, e.g. %s = 2", ax->name);
+            if (diag_error(g->loc, "cannot infer the sizes of both '%s' and '%s' in %s", unknown->name, ax->name, group_text(g))) {
+                if (ls->sizes_by_name)
+                    diag_note(g->loc, "give one of them by name, e.g. %s = 2", ax->name);
+                else
+                    diag_note(g->loc, "split the axis with rearrange(x, \"... (%s %s) -> ... %s %s\", %s = ...) first", unknown->name,
+                              ax->name, unknown->name, ax->name, ax->name);
+            }
             return false;
         }
         unknown = l;
@@ -157,7 +163,9 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
             explain(c, x);
         return false;
     }
-    if (!size_is_surely_integral(q) && c->need_integral) {
+    int64_t one;
+    bool split = !(size_is_const(known, &one) && one == 1); /* a bare axis was checked where its size was made */
+    if (split && !size_is_surely_integral(q) && c->need_integral) {
         char why[160];
         snprintf(why, sizeof why, "size of '%s' in %s", unknown->name, group_text(g));
         c->need_integral(c->checker, q, unknown_ax->loc, why);
@@ -241,7 +249,7 @@ static int output_capacity(const PatSide *out, int nell) { return out->ngroups +
 
 Type shape_einops(ShapeCtx *c, PatternOp op, const Pattern *p, const Operand *x, const SizeArg *sizes, int nsizes)
 {
-    Labels ls = {0};
+    Labels ls = {.sizes_by_name = true};
     bool ok = true;
     for (int i = 0; i < nsizes; i++) {
         const PatAxis *in = pattern_find(&p->inputs[0], sizes[i].name);

@@ -1,5 +1,5 @@
 # The lesson's deep linear model: `layers` square layers, then hidden -> 1.
-dim batch                       # bound when the program starts (--dims batch=8)
+dim batch                       # bound when the program starts
 dim hidden = 64
 const layers = 2
 

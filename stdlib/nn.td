@@ -26,7 +26,7 @@ fn layer_norm(x: f32["... n"], gain: f32["n"], bias: f32["n"]) -> f32["... n"] {
 # Mean cross-entropy of logits against integer targets.
 fn cross_entropy(logits: f32["... n"], targets: i64["..."]) -> f32 {
   logp = log_softmax(logits)
-  onehot = rearrange(targets, "... -> ... 1") == arange("n")     # broadcasts to f32["... n"]
+  onehot = rearrange(targets, "... -> ... 1") == arange("n")     # broadcasts to bool["... n"]
   picked = reduce(logp * (onehot as f32), "... n -> ...", "sum")
   return -reduce(picked, "... -> ", "mean")
 }
