@@ -339,12 +339,6 @@ static FnSig *read_signature(Checker *c, Symbol *fn)
                     diag_note(d->params[j].name.loc, "first declared here");
                 sig->ok = false;
             }
-        Symbol *g = check_lookup(c, d->params[i].name.text);
-        if (g) {
-            if (diag_error(d->params[i].name.loc, "parameter '%s' has the name of a %s", d->params[i].name.text, kind_word(g->kind)))
-                diag_note(g->decl->name.loc, "'%s' is declared here", g->name);
-            sig->ok = false;
-        }
         sig->params[i] = parse_sig_type(c, &r, d->params[i].type, &sig->ok);
     }
     bool params_have_ellipsis = sig->has_ellipsis;
@@ -704,7 +698,7 @@ static void check_assign(Checker *c, Env *env, const Stmt *s)
     int n = s->assign.ntargets;
     for (int i = 0; i < n; i++) {
         const Name *t = &s->assign.targets[i];
-        Symbol *g = check_lookup(c, t->text);
+        Symbol *g = env_find(env, t->text) ? NULL : check_lookup(c, t->text); /* locals shadow globals */
         if (g) {
             if (diag_error(t->loc, "cannot assign to %s '%s'", kind_word(g->kind), t->text))
                 diag_note(g->decl->name.loc, "'%s' is declared here", t->text);
