@@ -1,0 +1,4 @@
+# '...' belongs inside shape and pattern strings.
+fn f(x: f32[...]) -> f32 {
+  return reduce(x, "... ->", "sum")
+}
