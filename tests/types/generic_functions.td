@@ -10,7 +10,7 @@ fn mix(a: f32["r c"], b: f32["c k"]) -> f32["r k"] {
   return a @ b
 }
 fn first_axis(x: f32["m ..."]) -> f32["..."] {
-  return x[0]
+  return x[1]
 }
 fn g(x: f32["batch seq model"], v: f32["model"], m: f32["model 3"], t: f32["seq model"]) -> f32["batch seq model"] {
   a = scale_rows(x, v)

@@ -18,6 +18,6 @@ fn f(tok: i64["batch seq"], pos: i32["seq"], one: u16["batch"]) -> f32["batch se
   last = w[-1]
   middle = w[1][2]
   element = w[0][1][2]
-  row = emb[tok][0]
+  row = emb[tok][1]
   return looked_up + indexed
 }
