@@ -222,7 +222,9 @@ static Decl *new_decl(Arena *a, DeclKind kind, Loc loc, Name name)
 Decl *ast_import(Arena *a, Loc kw, const Expr *path)
 {
     Name n = {path->string.text, path->loc};
-    return new_decl(a, DECL_IMPORT, loc_span(kw, path->loc), n);
+    Decl *d = new_decl(a, DECL_IMPORT, loc_span(kw, path->loc), n);
+    d->broken = strlen(path->string.text) != path->string.len; /* a NUL inside the path */
+    return d;
 }
 
 Decl *ast_dim(Arena *a, Loc kw, Name name, Expr *size)

@@ -130,7 +130,14 @@ static bool bind_args(Checker *c, const Builtin *b, const Name *callee, const Ar
     }
     for (int i = 0; i < b->required && ok; i++)
         if (!out[i]) {
-            diag_error(call_loc, "'%s' needs its argument '%s'", callee->text, b->params[i]);
+            const Arg *named = NULL;
+            for (size_t j = 0; extra && j < extra->len; j++)
+                if (strcmp(((const Arg *)extra->items[j])->keyword.text, b->params[i]) == 0)
+                    named = extra->items[j];
+            if (named)
+                diag_error(named->keyword.loc, "give the %s of '%s' by position, before any axis sizes", b->params[i], callee->text);
+            else
+                diag_error(call_loc, "'%s' needs its argument '%s'", callee->text, b->params[i]);
             ok = false;
         }
     return ok;

@@ -89,6 +89,8 @@ void check_record_type(Checker *c, Loc loc, const char *name, const char *type_t
 
 void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason)
 {
+    if (c->symbolic_instance)
+        return; /* its sizes are placeholders, not run-time dims */
     RuntimeCheck *r = arena_alloc(c->arena, sizeof *r);
     r->loc = loc;
     r->condition = condition;
@@ -461,17 +463,25 @@ static bool dtype_accepts(Dtype param, const Value *arg)
     return dtype_is_float(param) || (!dtype_is_float(arg->type.dtype) && dtype_is_int(param));
 }
 
+static Operand call_operand(Checker *c, const Value *arg, const Expr *e, int i)
+{
+    Operand op = operand_of(c, arg, e, i);
+    if (e->kind != EX_NAME)
+        op.desc = arena_printf(c->arena, "argument %d", i + 1);
+    return op;
+}
+
 /* Binds size variables and `...` from one argument; false after an error. */
 static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Size *bound, bool *is_bound,
                           const Size **ell, int *nell, bool *ell_bound, int *ell_from)
 {
     const Param *p = &fn->decl->params[i];
     const ShapeSpec *spec = fn->sig->params[i];
-    Operand op = operand_of(c, arg, arg_expr, i);
+    Operand op = call_operand(c, arg, arg_expr, i);
     bool printed = false;
     if (!dtype_accepts(p->type->dtype, arg)) {
         printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1, fn->name,
-                             ctype(c, arg->type), p->name.text, param_type_text(c, p));
+                             value_desc(c, arg), p->name.text, param_type_text(c, p));
         goto fail;
     }
     int fixed = spec ? spec->naxes - (spec->ellipsis >= 0) : 0;
@@ -529,7 +539,7 @@ static bool match_argument(Checker *c, Symbol *fn, int i, const Value *arg, cons
     for (int k = 0; k < want.rank; k++) {
         if (size_eq(want.dims[k], arg->type.dims[k]))
             continue;
-        Operand op = operand_of(c, arg, arg_expr, i);
+        Operand op = call_operand(c, arg, arg_expr, i);
         if (diag_error(arg_expr->loc, "axis %d of argument %d of '%s' is %s, but parameter '%s' needs %s", k, i + 1, fn->name,
                        size_str(c->arena, arg->type.dims[k], &c->names), p->name.text,
                        size_str(c->arena, want.dims[k], &c->names))) {
@@ -605,10 +615,13 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
     }
     fn->checking = true;
     c->call_depth++;
+    bool outer_broken = c->in_broken_decl;
+    c->in_broken_decl = d->broken;
     check_block(c, &env, &d->body);
+    c->in_broken_decl = outer_broken;
     c->call_depth--;
     fn->checking = false;
-    if (!env.returned && !env.infer_results && !d->broken)
+    if (!env.saw_return && !env.infer_results && !d->broken && !c->budget_reported)
         diag_error(d->body.loc.file ? loc_sub(d->body.loc, d->body.loc.len - 1, 1) : d->loc,
                    "function '%s' ends without returning its result%s", fn->name, d->nresults == 1 ? "" : "s");
     if (context)
@@ -769,7 +782,8 @@ static void check_return(Checker *c, Env *env, const Stmt *s)
             vals[i] = value_error();
         }
     }
-    env->returned = true;
+    env->returned = env->loop_depth == 0; /* in a loop it was reported; do not also report what follows */
+    env->saw_return = true;
     if (env->infer_results) {
         env->results = vals;
         env->nresults = n;
@@ -864,7 +878,7 @@ static void check_minimize(Checker *c, Env *env, const Stmt *s)
         }
     }
     check_optimizer(c, env, s);
-    env->returned = true; /* nothing may follow */
+    env->returned = env->loop_depth == 0; /* nothing may follow */
 }
 
 void check_block(Checker *c, Env *env, const Block *b)
@@ -873,7 +887,7 @@ void check_block(Checker *c, Env *env, const Block *b)
         const Stmt *s = b->stmts[i];
         if (!spend_budget(c, s->loc))
             return;
-        if (env->returned) {
+        if (env->returned && !(s->kind == ST_MINIMIZE && env->minimizes > 0)) {
             diag_error(s->loc, "statement after %s is never reached", env->in_train ? "'minimize'" : "'return'");
             return;
         }
@@ -996,8 +1010,10 @@ static void check_train(Checker *c, Symbol *s)
         Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, v.type);
         env_bind(c, &env, d->params[i].name.text, v, o);
     }
+    c->in_broken_decl = d->broken;
     check_block(c, &env, &d->body);
-    if (env.minimizes == 0 && !d->broken)
+    c->in_broken_decl = false;
+    if (env.minimizes == 0 && !d->broken && !c->budget_reported)
         diag_error(d->name.loc, "train block '%s' has no 'minimize LOSS with OPTIMIZER(...)'", s->name);
 }
 
@@ -1064,7 +1080,9 @@ static void check_uncalled_generic(Checker *c, Symbol *s)
         bound[v] = size_dim(s->sig->var_ids[v]);
     Size *ell = arena_alloc(c->arena, sizeof(Size));
     ell[0] = size_dim(s->sig->ellipsis_id);
+    c->symbolic_instance = true;
     instantiate(c, s, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
+    c->symbolic_instance = false;
 }
 
 /* ---- output ---- */
@@ -1148,7 +1166,7 @@ int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *
     Checker c = {.arena = a, .opt = opt, .budget = CHECK_BUDGET};
     c.shape = (ShapeCtx){.arena = a, .names = &c.names, .checker = &c, .explain = explain_operand,
                          .need_integral = shape_need_integral};
-    for (int m = 0; m < nmodules; m++)
+    for (int m = nmodules - 1; m >= 0; m--) /* imported files first, so a clash is reported in the importer */
         for (int i = 0; i < modules[m]->ndecls; i++)
             declare(&c, modules[m]->decls[i]);
     for (size_t i = 0; i < c.decl_order.len; i++) {

@@ -348,6 +348,8 @@ static Value check_name(Checker *c, Env *env, const Expr *e)
         diag_error(e->loc, "built-in function '%s' is not a value; call it with (...)", e->name);
         return value_error();
     }
+    if (c->in_broken_decl)
+        return value_error(); /* probably bound by a statement with a syntax error */
     const char *hint = suggest(c, env, e->name);
     if (hint)
         diag_error(e->loc, "unknown name '%s'; did you mean '%s'?", e->name, hint);
@@ -595,6 +597,16 @@ static Value check_cast(Checker *c, Env *env, const Expr *e)
     if (v.known) {
         r.known = true;
         double f = v.known_is_int ? (double)v.int_value : v.float_value;
+        static const struct { Dtype t; double lo, hi; } ranges[] = {
+            {DT_I32, -2147483648.0, 2147483647.0}, {DT_U16, 0, 65535}, {DT_F16, -65504, 65504},
+            {DT_BF16, -3.3895313892515355e38, 3.3895313892515355e38}, {DT_F32, -3.4028234663852886e38, 3.4028234663852886e38},
+            {DT_F8E4M3, -448, 448}, {DT_F8E5M2, -57344, 57344},
+        };
+        for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++)
+            if (ranges[k].t == to && isfinite(f) && (f < ranges[k].lo || f > ranges[k].hi)) {
+                diag_error(e->loc, "%.10g does not fit in %s (its range is %.10g to %.10g)", f, dtype_name(to), ranges[k].lo, ranges[k].hi);
+                return value_error();
+            }
         if (dtype_kind(to) == DK_FLOAT) {
             r.float_value = f;
         } else if (to == DT_BOOL) {
@@ -705,7 +717,9 @@ enum { MAX_EXPR_DEPTH = 2000 };
 Value check_expr(Checker *c, Env *env, const Expr *e)
 {
     if (c->expr_depth >= MAX_EXPR_DEPTH) {
-        diag_error(e->loc, "expression nested more than %d deep", MAX_EXPR_DEPTH);
+        if (!c->depth_reported)
+            diag_error(e->loc, "expression nested more than %d deep", MAX_EXPR_DEPTH);
+        c->depth_reported = true;
         return value_error();
     }
     c->expr_depth++;

@@ -101,7 +101,8 @@ typedef struct Env {
     Value *results;      /* the declared results, substituted for this instance (may be NULL) */
     int nresults;
     bool infer_results;  /* no `->`: the return statement decides */
-    bool returned;
+    bool returned;       /* statements after this point are unreachable */
+    bool saw_return;
     bool in_train;
     int minimizes;
     int loop_depth;
@@ -138,6 +139,9 @@ typedef struct Checker {
     bool budget_reported;
     int call_depth;
     int expr_depth;
+    bool depth_reported;
+    bool symbolic_instance; /* checking an uncalled generic function */
+    bool in_broken_decl;    /* a declaration with syntax errors: names may be missing */
 } Checker;
 
 /* check.c */

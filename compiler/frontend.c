@@ -48,7 +48,7 @@ static void add_module(Loader *ld, const SourceFile *file, const char *real)
         if (d->kind != DECL_IMPORT)
             continue;
         const char *want = d->name.text;
-        if (!*want || strlen(want) != strlen(d->name.text) || strchr(want, '\n')) {
+        if (!*want || d->broken || strchr(want, '\n')) {
             diag_error(d->name.loc, "import path is empty or malformed");
             continue;
         }

@@ -30,6 +30,8 @@ static void feed(Parser *p, void *lemon, Token t)
         p->previous = p->last;
     p->last = t;
     Parse(lemon, t.kind, t);
+    if (t.kind == TK_NEWLINE || t.kind == TK_SEMI)
+        ParseEndOfStatement(lemon);
 }
 
 bool parse_errors_since_last_item(Parser *p) { return p->syntax_errors > p->errors_at_last_item; }

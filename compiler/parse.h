@@ -37,5 +37,6 @@ void parse_syntax_error(Parser *p, Token tok);
 void *ParseAlloc(void *(*alloc)(size_t), Parser *p);
 void ParseFree(void *parser, void (*free_fn)(void *));
 void Parse(void *parser, int kind, Token tok);
+void ParseEndOfStatement(void *parser);
 
 #endif

@@ -151,7 +151,12 @@ static void parse_side(SideParser *sp, PatSide *side, uint32_t start, uint32_t e
     for (uint32_t i = start; i <= end; i++)
         words++;
     side->groups = arena_array(sp->a, words + 1, sizeof(PatGroup));
-    side->loc = at(sp, start, end - start);
+    uint32_t first = start, last = end;
+    while (first < last && isspace((unsigned char)sp->text[first]))
+        first++;
+    while (last > first && isspace((unsigned char)sp->text[last - 1]))
+        last--;
+    side->loc = at(sp, first, last - first);
     PatGroup *group = NULL;
     uint32_t group_start = 0;
     uint32_t i = start;

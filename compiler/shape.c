@@ -23,6 +23,8 @@ typedef struct Labels {
     Label *items;
     int n, cap;
     bool sizes_by_name; /* the operation takes sizes as keywords (not einsum, take) */
+    bool defer;         /* leave groups with two unknowns for a later pass */
+    bool deferred;      /* some group was left */
 } Labels;
 
 static Label *label_get(ShapeCtx *c, Labels *ls, const char *name)
@@ -108,6 +110,10 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
             continue;
         }
         if (unknown) {
+            if (ls->defer) {
+                ls->deferred = true;
+                return true;
+            }
             if (diag_error(g->loc, "cannot infer the sizes of both '%s' and '%s' in %s", unknown->name, ax->name, group_text(g))) {
                 if (ls->sizes_by_name)
                     diag_note(g->loc, "give one of them by name, e.g. %s = 2", ax->name);
@@ -145,7 +151,8 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
             return false;
         }
         if (g->naxes == 0) {
-            if (diag_error(g->loc, "unit axis %s needs size 1, but axis %d of %s is %s", g->paren && g->naxes == 0 ? "()" : "1",
+            bool one = g->loc.file && g->loc.len == 1 && g->loc.file->text[g->loc.off] == '1';
+            if (diag_error(g->loc, "unit axis %s needs size 1, but axis %d of %s is %s", one ? "1" : "()",
                            axis_index, x->desc, sz(c, axis)))
                 explain(c, x);
             return false;
@@ -283,7 +290,10 @@ Type shape_einops(ShapeCtx *c, PatternOp op, const Pattern *p, const Operand *x,
 }
 
 /* numpy broadcasting of the `...` axes of einsum's operands. */
-static bool broadcast_dims(ShapeCtx *c, Size **shapes, const int *ranks, const Operand *ops, int n, Loc loc, Size **out,
+/* `part` names what is being broadcast when it is not the whole shape
+ * ("the '...' axes", "the batch axes"); NULL for whole shapes. */
+static bool broadcast_dims(ShapeCtx *c, Size **shapes, const int *ranks, const Operand *ops, int n, Loc loc, const char *part,
+                           Size **out,
                            int *out_rank)
 {
     int rank = 0;
@@ -309,8 +319,16 @@ static bool broadcast_dims(ShapeCtx *c, Size **shapes, const int *ranks, const O
                 continue;
             }
             if (!size_eq(dims[i], d)) {
-                if (diag_error(loc, "cannot broadcast %s with %s: axis %d from the right is %s in %s but %s in %s", ops[from[i]].desc,
-                               ops[k].desc, rank - i, sz(c, dims[i]), ops[from[i]].desc, sz(c, d), ops[k].desc)) {
+                bool printed;
+                int f = from[i];
+                if (part)
+                    printed = diag_error(loc, "cannot broadcast %s of %s (\"%s\") with those of %s (\"%s\")", part, ops[f].desc,
+                                         shape_str(c->arena, shapes[f], ranks[f], c->names), ops[k].desc,
+                                         shape_str(c->arena, shapes[k], ranks[k], c->names));
+                else
+                    printed = diag_error(loc, "cannot broadcast %s with %s: axis %d from the right is %s in %s but %s in %s", ops[f].desc,
+                                         ops[k].desc, rank - i, sz(c, dims[i]), ops[f].desc, sz(c, d), ops[k].desc);
+                if (printed) {
                     explain(c, &ops[from[i]]);
                     explain(c, &ops[k]);
                 }
@@ -329,13 +347,22 @@ Type shape_einsum(ShapeCtx *c, const Pattern *p, const Operand *ops, int n)
     Size **ells = arena_array(c->arena, (size_t)n, sizeof(Size *));
     int *nells = arena_array(c->arena, (size_t)n, sizeof(int));
     bool ok = true;
+    /* A group's sizes may come from a later operand: bind what can be bound,
+     * then go over the operands again (binding again only re-checks). */
+    ls.defer = true;
     for (int k = 0; k < n; k++)
         ok = bind_side(c, &ls, &p->inputs[k], ops, k, &ells[k], &nells[k]) && ok;
+    for (int pass = 0; ok && ls.deferred && pass < n; pass++) {
+        ls.deferred = false;
+        ls.defer = pass + 1 < n;
+        for (int k = 0; k < n && ok; k++)
+            ok = bind_side(c, &ls, &p->inputs[k], ops, k, &ells[k], &nells[k]);
+    }
     if (!ok)
         return type_error();
     Size *ell = NULL;
     int nell = 0;
-    if (!broadcast_dims(c, ells, nells, ops, n, p->output.loc, &ell, &nell))
+    if (!broadcast_dims(c, ells, nells, ops, n, p->output.loc, "the '...' axes", &ell, &nell))
         return type_error();
     Size *dims = arena_array(c->arena, (size_t)output_capacity(&p->output, nell), sizeof(Size));
     int rank;
@@ -411,7 +438,7 @@ Type shape_broadcast(ShapeCtx *c, const Operand *ops, int n, Dtype dtype, Loc op
     Size *dims;
     int rank;
     (void)op_name;
-    if (!broadcast_dims(c, shapes, ranks, ops, n, op_loc, &dims, &rank))
+    if (!broadcast_dims(c, shapes, ranks, ops, n, op_loc, NULL, &dims, &rank))
         return type_error();
     Type t = {.dtype = dtype, .rank = rank, .dims = dims};
     return t;
@@ -443,7 +470,7 @@ Type shape_matmul(ShapeCtx *c, const Operand *a, const Operand *b, Dtype dtype, 
     Operand bops[2] = {*a, *b};
     Size *batch;
     int nbatch;
-    if (!broadcast_dims(c, batch_shapes, batch_ranks, bops, 2, op_loc, &batch, &nbatch))
+    if (!broadcast_dims(c, batch_shapes, batch_ranks, bops, 2, op_loc, "the batch axes", &batch, &nbatch))
         return type_error();
     Size *dims = arena_array(c->arena, (size_t)nbatch + 2, sizeof(Size));
     memcpy(dims, batch, (size_t)nbatch * sizeof(Size));

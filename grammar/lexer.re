@@ -99,6 +99,8 @@ static void scan_float(Lexer *lx, Token *t, const unsigned char *s, const unsign
     t->float_value = strtod(buf, NULL);
     if (errno == ERANGE && (t->float_value > 1 || t->float_value < -1))
         diag_error(t->loc, "floating-point literal is out of range for f64");
+    else if (errno == ERANGE && t->float_value == 0)
+        diag_error(t->loc, "floating-point literal is too small for f64 and would be 0");
 }
 
 /* Decodes the escapes of a string literal (s..e excludes the quotes). */
@@ -268,7 +270,10 @@ Token lex_next(Lexer *lx)
             t.kind = TK_STRING;
             t.loc = loc_of(lx, start, lx->cursor);
             diag_error(loc_of(lx, start, start + 1), "missing closing '\"' of string literal");
-            t.str.text = "";
+            const unsigned char *e = lx->cursor;
+            if (e > start + 1 && e[-1] == '\\')
+                e--;
+            scan_string(lx, &t, start + 1, e); /* keep the text, so nothing else trips over it */
             return t;
         }
 
@@ -287,6 +292,20 @@ Token lex_next(Lexer *lx)
             TOKEN(TK_IDENT);
         }
 
+        "." digit [0-9_]* exp? {
+            t.kind = TK_FLOAT;
+            t.loc = loc_of(lx, start, lx->cursor);
+            diag_error(t.loc, "a number must start with a digit: write 0%.*s", (int)(lx->cursor - start), (const char *)start);
+            t.float_value = strtod((const char *)start, NULL);
+            return t;
+        }
+        decint "." / [^.0-9] {
+            t.kind = TK_FLOAT;
+            t.loc = loc_of(lx, start, lx->cursor);
+            diag_error(t.loc, "a number needs a digit after '.': write %.*s0", (int)(lx->cursor - start), (const char *)start);
+            t.float_value = strtod((const char *)start, NULL);
+            return t;
+        }
         "**" { TOKEN(TK_POW); }
         "->" { TOKEN(TK_ARROW); }
         "..." { diag_error(loc_of(lx, start, lx->cursor), "'...' is only meaningful inside a shape or pattern string"); continue; }

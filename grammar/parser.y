@@ -171,3 +171,10 @@ arg_list(L) ::= arg_list(L0) COMMA arg(X). { L = L0; ptrvec_push(A, L, X); }
 %type arg {Arg *}
 arg(R) ::= expr(E). { Name none = {0}; R = ast_arg(A, none, E); }
 arg(R) ::= IDENT(K) ASSIGN expr(E). { R = ast_arg(A, name_of(K), E); }
+
+%code {
+/* Lemon stays quiet for three tokens after an error; parse.c skips to the
+ * end of the broken statement itself, so errors in the next statement must
+ * be reported at once. */
+void ParseEndOfStatement(void *parser) { ((yyParser *)parser)->yyerrcnt = -1; }
+}
