@@ -119,8 +119,9 @@ Module *parse_file(Arena *a, const SourceFile *file)
                     skip.depth--;
                 else
                     resume = true;
-            } else if (skip.depth == 0 && (t.kind == TK_NEWLINE || t.kind == TK_SEMI || t.kind == 0 || starts_statement(t.kind))) {
-                resume = true;
+            } else if (t.kind == 0 ||
+                       (skip.depth == 0 && (t.kind == TK_NEWLINE || t.kind == TK_SEMI || starts_statement(t.kind)))) {
+                resume = true; /* the end of the file ends any skip */
             }
             if (!resume)
                 continue;

@@ -204,7 +204,7 @@ static bool bind_side(ShapeCtx *c, Labels *ls, const PatSide *side, const Operan
         const PatGroup *grp = &side->groups[g];
         if (!grp->paren && grp->axes[0].kind == PAX_ELLIPSIS) {
             *nell = rank - fixed;
-            *ell = x->type.dims + axis;
+            *ell = *nell ? x->type.dims + axis : NULL;
             axis += *nell;
             continue;
         }
