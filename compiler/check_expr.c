@@ -179,10 +179,11 @@ Operand operand_of(Checker *c, const Value *v, const Expr *e, int index)
 }
 
 /* "with model = 64, heads = 4" for the static dims a written type names. */
-static const char *static_dims_of(Checker *c, const TypeExpr *t)
+static const char *static_dims_of(Checker *c, const TypeExpr *t, bool *generic)
 {
     const char *out = "";
     const char *s = t->shape;
+    *generic = s && strstr(s, "...") != NULL;
     for (uint32_t i = 0; s && i < t->shape_len;) {
         if (!(s[i] == '_' || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))) {
             i++;
@@ -195,6 +196,8 @@ static const char *static_dims_of(Checker *c, const TypeExpr *t)
         if (strstr(out, arena_printf(c->arena, " %s = ", name)))
             continue;
         Symbol *sym = check_lookup(c, name);
+        if (!sym || (sym->kind != SYM_DIM && sym->kind != SYM_CONST))
+            *generic = true; /* a size variable of a generic function */
         if (sym && sym->kind == SYM_DIM && sym->state == RESOLVE_DONE && !sym->failed && size_is_static(sym->size))
             out = arena_printf(c->arena, "%s%s %s = %s", out, *out ? "," : " with", name,
                                size_str(c->arena, sym->size, &c->names));
@@ -207,8 +210,11 @@ void explain_operand(void *checker, const Operand *op)
     Checker *c = checker;
     const Origin *o = op->origin;
     if (o && o->declared && o->declared->is_tensor) {
-        diag_note(o->loc, "%s: %s[\"%s\"]%s", o->name, dtype_name(o->declared->dtype), o->declared->shape,
-                  static_dims_of(c, o->declared));
+        bool generic;
+        const char *with = static_dims_of(c, o->declared, &generic);
+        generic &= !c->symbolic_instance; /* uncalled: no call to show */
+        diag_note(o->loc, "%s: %s[\"%s\"]%s%s%s%s", o->name, dtype_name(o->declared->dtype), o->declared->shape, with,
+                  generic ? " (" : "", generic ? ctype(c, o->type) : "", generic ? " in this call)" : "");
     } else if (o) {
         diag_note(o->loc, "%s: %s", o->name, ctype(c, op->type));
     } else if (op->type.rank > 0) {
