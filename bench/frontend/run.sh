@@ -15,7 +15,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 OUT=bench/frontend/out
 TDC=${TDC:-build/tdc}
 LINES=${LINES:-20000}

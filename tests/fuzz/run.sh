@@ -21,7 +21,7 @@ set -uo pipefail
 
 FUZZ_SECONDS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 FUZZ_BUILD=build-fuzz
 FUZZER=$FUZZ_BUILD/fuzz_frontend
@@ -231,6 +231,11 @@ write("parens.td", "const c = " + "(" * n + "1" + ")" * n + "\n")
 write("parens_unclosed.td", "const c = " + "(" * (MB - 16) + "\n")
 write("brackets.td", "fn f(x: f32[\"n\"]) -> f32 {\n  return x" + "[0" * (MB // 3) + "]" * (MB // 3) + "\n}\n")
 write("braces.td", "fn f() " + "{" * (MB // 2) + "}" * (MB // 2) + "\n")
+# Operator chains: left-nested (the checker recurses), right-nested and
+# prefix (the parser's stack).
+write("chain_left.td", "const c = 1" + " + 1" * (MB // 4 - 4) + "\n")
+write("chain_pow.td", "const c = 2" + " ** 2" * (MB // 5 - 4) + "\n")
+write("chain_neg.td", "const c = " + "-" * (MB - 16) + "1\n")
 write("long_line.td", "const " + "a" * (MB - 16) + " = 1\n")
 write("errors.td", "x = $\n" * (MB // 6))
 write("string.td", 'fn f(x: f32["n"]) -> f32["n"] {\n  return rearrange(x, "' + "n " * (MB // 2 - 64) + '-> n")\n}\n')
