@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_LOOP_TRIPS = 65536, CHECK_BUDGET = 500 * 1000, MAX_CALL_DEPTH = 200 };
+enum { MAX_LOOP_TRIPS = 65536, CHECK_BUDGET = 200 * 1000, MAX_CALL_DEPTH = 200 };
 
 /* ---- the symbol table ---- */
 

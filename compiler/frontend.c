@@ -3,6 +3,7 @@
 #include "frontend.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,13 +113,41 @@ static void load(Loader *ld, const SourceFile *file)
     add_module(ld, file, id);
 }
 
+typedef struct Job {
+    Arena *arena;
+    const SourceFile *file;
+    const FrontendOptions *opt;
+    int errors;
+} Job;
+
+static void *run_job(void *arg)
+{
+    Job *job = arg;
+    Loader ld = {.arena = job->arena, .opt = job->opt};
+    load(&ld, job->file);
+    CheckOptions co = {.print_types = job->opt->print_types, .print_runtime_checks = job->opt->print_runtime_checks,
+                       .out = job->opt->out ? job->opt->out : stdout};
+    job->errors = check_program(job->arena, (Module **)ld.modules.items, (int)ld.modules.len, &co);
+    return NULL;
+}
+
+/* The checker recurses on expressions (to a depth of 2000, the limit in
+ * check_expr.c), so it runs on a thread with a stack of its own, large
+ * enough under the sanitizers too; the memory is only reserved. */
 static int run(Arena *a, const SourceFile *file, const FrontendOptions *opt)
 {
-    Loader ld = {.arena = a, .opt = opt};
-    load(&ld, file);
-    CheckOptions co = {.print_types = opt->print_types, .print_runtime_checks = opt->print_runtime_checks,
-                       .out = opt->out ? opt->out : stdout};
-    return check_program(a, (Module **)ld.modules.items, (int)ld.modules.len, &co);
+    enum { STACK_BYTES = 512u << 20 };
+    Job job = {a, file, opt, 0};
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, STACK_BYTES) == 0 &&
+        pthread_create(&thread, &attr, run_job, &job) == 0) {
+        pthread_join(thread, NULL);
+        pthread_attr_destroy(&attr);
+        return job.errors;
+    }
+    fprintf(stderr, "tdc: error: cannot start the checker's thread\n");
+    return 1;
 }
 
 int frontend_check_file(const char *path, const FrontendOptions *opt)

@@ -64,14 +64,22 @@ static const char *find_stdlib(void)
     return is_dir(TDC_SOURCE_STDLIB) ? TDC_SOURCE_STDLIB : NULL;
 }
 
+static int check_files(int argc, char **argv, const char **includes, const char **files);
+
 static int cmd_check(int argc, char **argv)
 {
-    FrontendOptions opt = {.format = DIAG_TEXT, .max_errors = 20, .out = stdout, .err = stderr};
     const char **includes = calloc((size_t)argc + 1, sizeof *includes);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
+    int status = includes && files ? check_files(argc, argv, includes, files) : 2;
+    free(includes);
+    free(files);
+    return status;
+}
+
+static int check_files(int argc, char **argv, const char **includes, const char **files)
+{
+    FrontendOptions opt = {.format = DIAG_TEXT, .max_errors = 20, .out = stdout, .err = stderr};
     int nfiles = 0;
-    if (!includes || !files)
-        return 2;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--types") == 0) {
@@ -109,8 +117,6 @@ static int cmd_check(int argc, char **argv)
     int failed = 0;
     for (int i = 0; i < nfiles; i++)
         failed += frontend_check_file(files[i], &opt) > 0;
-    free(includes);
-    free(files);
     return failed ? 1 : 0;
 }
 
