@@ -121,6 +121,29 @@ static void shape_need_integral(void *checker, Size s, Loc loc, const char *why)
 
 /* ---- dims and consts ---- */
 
+bool check_global_size(Checker *c, const char *name, Loc loc, Size *out)
+{
+    Symbol *s = check_lookup(c, name);
+    if (s && s->kind == SYM_DIM) {
+        if (!check_resolve_dim(c, s))
+            return false;
+        *out = s->size;
+        return true;
+    }
+    if (s && s->kind == SYM_CONST) {
+        if (!check_resolve_const(c, s))
+            return false;
+        return value_to_size(c, &s->value, loc, arena_printf(c->arena, "const '%s'", name), out);
+    }
+    if (s) {
+        if (diag_error(loc, "'%s' is a %s, not a size", name, kind_word(s->kind)))
+            diag_note(s->decl->name.loc, "'%s' is declared here", name);
+    } else if (diag_error(loc, "unknown dim '%s'", name)) {
+        diag_note(loc, "declare it with 'dim %s = SIZE', or 'dim %s' to bind it when the program starts", name, name);
+    }
+    return false;
+}
+
 static Env global_env(void)
 {
     Env e = {0};
@@ -271,23 +294,8 @@ static bool resolve_sig_name(void *ctx, const char *name, Loc loc, Size *out)
 {
     SigResolver *r = ctx;
     Checker *c = r->c;
-    Symbol *s = check_lookup(c, name);
-    if (s && s->kind == SYM_DIM) {
-        if (!check_resolve_dim(c, s))
-            return false;
-        *out = s->size;
-        return true;
-    }
-    if (s && s->kind == SYM_CONST) {
-        if (!check_resolve_const(c, s))
-            return false;
-        return value_to_size(c, &s->value, loc, arena_printf(c->arena, "const '%s'", name), out);
-    }
-    if (s) {
-        if (diag_error(loc, "'%s' is a %s, not a size", name, kind_word(s->kind)))
-            diag_note(s->decl->name.loc, "'%s' is declared here", name);
-        return false;
-    }
+    if (check_lookup(c, name))
+        return check_global_size(c, name, loc, out);
     FnSig *sig = r->sig;
     for (int i = 0; i < sig->nvars; i++)
         if (strcmp(sig->var_names[i], name) == 0) {
@@ -909,26 +917,7 @@ typedef struct GlobalResolver {
 /* Names in a param's or a train block's types must be dims. */
 static bool resolve_dim_name(void *ctx, const char *name, Loc loc, Size *out)
 {
-    Checker *c = ((GlobalResolver *)ctx)->c;
-    Symbol *s = check_lookup(c, name);
-    if (s && s->kind == SYM_DIM) {
-        if (!check_resolve_dim(c, s))
-            return false;
-        *out = s->size;
-        return true;
-    }
-    if (s && s->kind == SYM_CONST) {
-        if (!check_resolve_const(c, s))
-            return false;
-        return value_to_size(c, &s->value, loc, arena_printf(c->arena, "const '%s'", name), out);
-    }
-    if (s) {
-        if (diag_error(loc, "'%s' is a %s, not a size", name, kind_word(s->kind)))
-            diag_note(s->decl->name.loc, "'%s' is declared here", name);
-    } else if (diag_error(loc, "unknown dim '%s'", name)) {
-        diag_note(loc, "declare it with 'dim %s = SIZE', or 'dim %s' to bind it when the program starts", name, name);
-    }
-    return false;
+    return check_global_size(((GlobalResolver *)ctx)->c, name, loc, out);
 }
 
 static bool declared_type(Checker *c, const TypeExpr *t, Type *out)

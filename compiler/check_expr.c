@@ -644,23 +644,7 @@ static bool resolve_local_size(void *ctx, const char *name, Loc loc, Size *out)
     Binding *b = r->env ? env_find(r->env, name) : NULL;
     if (b)
         return value_to_size(r->c, &b->value, loc, arena_printf(r->c->arena, "'%s'", name), out);
-    Symbol *s = check_lookup(r->c, name);
-    if (s && s->kind == SYM_DIM) {
-        if (!check_resolve_dim(r->c, s))
-            return false;
-        *out = s->size;
-        return true;
-    }
-    if (s && s->kind == SYM_CONST) {
-        if (!check_resolve_const(r->c, s))
-            return false;
-        return value_to_size(r->c, &s->value, loc, arena_printf(r->c->arena, "const '%s'", name), out);
-    }
-    if (s)
-        diag_error(loc, "'%s' is a %s, not a size", name, s->kind == SYM_PARAM ? "param" : s->kind == SYM_FN ? "fn" : "train block");
-    else
-        diag_error(loc, "unknown dim '%s'", name);
-    return false;
+    return check_global_size(r->c, name, loc, out);
 }
 
 ShapeSpec *check_shape_string(Checker *c, Env *env, const char *text, uint32_t len, Loc literal, bool allow_ellipsis)

@@ -148,7 +148,9 @@ typedef struct Checker {
 Symbol *check_lookup(Checker *c, const char *name);
 bool check_resolve_dim(Checker *c, Symbol *s);
 bool check_resolve_const(Checker *c, Symbol *s);
-bool check_resolve_param(Checker *c, Symbol *s); /* its type; the initialiser is checked later */
+bool check_resolve_param(Checker *c, Symbol *s);
+/* A dim or const named in a shape string, as a size; reports why not. */
+bool check_global_size(Checker *c, const char *name, Loc loc, Size *out); /* its type; the initialiser is checked later */
 uint32_t check_new_dim_name(Checker *c, const char *name);
 void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
 void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason);
