@@ -151,6 +151,8 @@ typedef struct Module {
     const SourceFile *file;
     Decl **decls;
     int ndecls;
+    int syntax_errors;
+    PtrVec broken_names; /* identifiers in statements with syntax errors (const char *) */
 } Module;
 
 /* Builders, called from the grammar's actions. Lists are collected in PtrVecs

@@ -623,10 +623,7 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
     }
     fn->checking = true;
     c->call_depth++;
-    bool outer_broken = c->in_broken_decl;
-    c->in_broken_decl = d->broken;
     check_block(c, &env, &d->body);
-    c->in_broken_decl = outer_broken;
     c->call_depth--;
     fn->checking = false;
     if (!env.saw_return && !env.infer_results && !d->broken && !c->budget_reported)
@@ -999,9 +996,7 @@ static void check_train(Checker *c, Symbol *s)
         Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, v.type);
         env_bind(c, &env, d->params[i].name.text, v, o);
     }
-    c->in_broken_decl = d->broken;
     check_block(c, &env, &d->body);
-    c->in_broken_decl = false;
     if (env.minimizes == 0 && !d->broken && !c->budget_reported)
         diag_error(d->name.loc, "train block '%s' has no 'minimize LOSS with OPTIMIZER(...)'", s->name);
 }
@@ -1150,11 +1145,24 @@ static void print_runtime_checks(Checker *c, Module **modules, int n)
     print_lines(c, &first, modules, n, true, "runtime check: ");
 }
 
+static int compare_names(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+bool check_in_broken_statement(Checker *c, const char *name)
+{
+    return c->broken_names.len &&
+           bsearch(&name, c->broken_names.items, c->broken_names.len, sizeof(void *), compare_names) != NULL;
+}
+
 int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *opt)
 {
     Checker c = {.arena = a, .opt = opt, .budget = CHECK_BUDGET};
     c.shape = (ShapeCtx){.arena = a, .names = &c.names, .checker = &c, .explain = explain_operand,
                          .need_integral = shape_need_integral};
+    for (int m = 0; m < nmodules; m++)
+        for (size_t i = 0; i < modules[m]->broken_names.len; i++)
+            ptrvec_push(a, &c.broken_names, modules[m]->broken_names.items[i]);
+    if (c.broken_names.len)
+        qsort(c.broken_names.items, c.broken_names.len, sizeof(void *), compare_names);
     for (int m = nmodules - 1; m >= 0; m--) /* imported files first, so a clash is reported in the importer */
         for (int i = 0; i < modules[m]->ndecls; i++)
             declare(&c, modules[m]->decls[i]);

@@ -354,8 +354,8 @@ static Value check_name(Checker *c, Env *env, const Expr *e)
         diag_error(e->loc, "built-in function '%s' is not a value; call it with (...)", e->name);
         return value_error();
     }
-    if (c->in_broken_decl)
-        return value_error(); /* probably bound by a statement with a syntax error */
+    if (check_in_broken_statement(c, e->name))
+        return value_error(); /* probably declared or bound by a statement with a syntax error */
     const char *hint = suggest(c, env, e->name);
     if (hint)
         diag_error(e->loc, "unknown name '%s'; did you mean '%s'?", e->name, hint);

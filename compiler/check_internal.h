@@ -141,7 +141,7 @@ typedef struct Checker {
     int expr_depth;
     bool depth_reported;
     bool symbolic_instance; /* checking an uncalled generic function */
-    bool in_broken_decl;    /* a declaration with syntax errors: names may be missing */
+    PtrVec broken_names;    /* sorted names in statements with syntax errors: not reported as unknown */
 } Checker;
 
 /* check.c */
@@ -149,6 +149,8 @@ Symbol *check_lookup(Checker *c, const char *name);
 bool check_resolve_dim(Checker *c, Symbol *s);
 bool check_resolve_const(Checker *c, Symbol *s);
 bool check_resolve_param(Checker *c, Symbol *s);
+/* Whether `name` appears in a statement that had a syntax error. */
+bool check_in_broken_statement(Checker *c, const char *name);
 /* A dim or const named in a shape string, as a size; reports why not. */
 bool check_global_size(Checker *c, const char *name, Loc loc, Size *out); /* its type; the initialiser is checked later */
 uint32_t check_new_dim_name(Checker *c, const char *name);

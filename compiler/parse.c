@@ -29,19 +29,59 @@ static void feed(Parser *p, void *lemon, Token t)
     if (p->last.kind != TK_NEWLINE || t.kind != TK_NEWLINE)
         p->previous = p->last;
     p->last = t;
+    if (t.kind == TK_IDENT)
+        ptrvec_push(p->arena, p->statement_broken ? &p->broken_names : &p->statement_names, (void *)t.str.text);
     Parse(lemon, t.kind, t);
-    if (t.kind == TK_NEWLINE || t.kind == TK_SEMI)
+    if (t.kind == TK_NEWLINE || t.kind == TK_SEMI) {
         ParseEndOfStatement(lemon);
+        p->statement_names.len = 0;
+        p->statement_broken = false;
+    }
 }
 
 bool parse_errors_since_last_item(Parser *p) { return p->syntax_errors > p->errors_at_last_item; }
 
-void parse_syntax_error(Parser *p, Token tok)
+/* "expected '=' or end of line", when there are few enough choices to list. */
+static const char *expected_list(Parser *p, void *lemon)
+{
+    int tokens[8], n = ParseExpectedTokens(lemon, tokens, 8);
+    if (n == 0 || n > 4)
+        return NULL;
+    const char *names[8];
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = tokens[i] == TK_SEMI ? lex_token_name(TK_NEWLINE) : lex_token_name(tokens[i]);
+        bool dup = false;
+        for (int j = 0; j < m; j++)
+            dup |= strcmp(names[j], name) == 0;
+        if (!dup)
+            names[m++] = name;
+    }
+    const char *list = "";
+    for (int i = 0; i < m; i++)
+        list = arena_printf(p->arena, "%s%s%s", list, i == 0 ? "" : i == m - 1 ? " or " : ", ", names[i]);
+    return list;
+}
+
+void parse_syntax_error(Parser *p, Token tok, void *lemon)
 {
     if (p->error_loc.file && p->error_loc.off == tok.loc.off)
         return;
     p->error_loc = tok.loc;
     p->syntax_errors++;
+    /* what this statement would have bound is unknown now: remember its names */
+    for (size_t i = 0; i < p->statement_names.len; i++)
+        ptrvec_push(p->arena, &p->broken_names, p->statement_names.items[i]);
+    p->statement_names.len = 0;
+    p->statement_broken = true;
+    const char *expected = expected_list(p, lemon);
+    if (expected && !p->unclosed.file) {
+        const char *got = tok.kind == TK_IDENT ? arena_printf(p->arena, "identifier '%s'", tok.str.text)
+                        : tok.kind == TK_DTYPE ? arena_printf(p->arena, "dtype '%s'", dtype_name(tok.dtype))
+                        : lex_token_name(tok.kind);
+        diag_error(tok.loc, "syntax error: expected %s, not %s", expected, got);
+        return;
+    }
     switch (tok.kind) {
     case TK_IDENT:
         diag_error(tok.loc, "syntax error: unexpected identifier '%s'", tok.str.text);
@@ -112,6 +152,8 @@ Module *parse_file(Arena *a, const SourceFile *file)
         Token end = {.kind = TK_NEWLINE, .loc = {file, t.loc.off, 0}};
         if (skip.active) {
             bool resume = false;
+            if (t.kind == TK_IDENT)
+                ptrvec_push(a, &p.broken_names, (void *)t.str.text);
             if (t.kind == TK_LBRACE) {
                 skip.depth++;
             } else if (t.kind == TK_RBRACE) {
@@ -195,5 +237,7 @@ Module *parse_file(Arena *a, const SourceFile *file)
     m->file = file;
     m->ndecls = (int)p.decls.len;
     m->decls = (Decl **)p.decls.items;
+    m->syntax_errors = p.syntax_errors;
+    m->broken_names = p.broken_names;
     return m;
 }

@@ -21,6 +21,9 @@ typedef struct Parser {
     Token last;        /* the most recent token given to the grammar */
     Token previous;    /* the one before it */
     int errors_at_last_item;
+    PtrVec statement_names; /* identifiers of the statement being read */
+    PtrVec broken_names;    /* identifiers of statements with syntax errors */
+    bool statement_broken;
     Loc unclosed;      /* an open '(' or '[' the current statement end leaves unclosed */
     Loc error_loc;     /* where the last syntax error was reported */
 } Parser;
@@ -30,13 +33,14 @@ Module *parse_file(Arena *a, const SourceFile *file);
 /* Whether syntax errors were reported since the last complete declaration. */
 bool parse_errors_since_last_item(Parser *p);
 
-/* Called from the grammar's %syntax_error. */
-void parse_syntax_error(Parser *p, Token tok);
+/* Called from the grammar's %syntax_error, with Lemon's parser. */
+void parse_syntax_error(Parser *p, Token tok, void *lemon);
 
 /* Lemon's entry points (generated into parser.c). */
 void *ParseAlloc(void *(*alloc)(size_t), Parser *p);
 void ParseFree(void *parser, void (*free_fn)(void *));
 void Parse(void *parser, int kind, Token tok);
 void ParseEndOfStatement(void *parser);
+int ParseExpectedTokens(void *parser, int *out, int max);
 
 #endif

@@ -25,7 +25,7 @@ static PtrVec *vec1(Arena *a, void *x) { PtrVec *v = arena_alloc(a, sizeof *v); 
 %extra_context {Parser *p}
 
 %syntax_error {
-    parse_syntax_error(p, yyminor);
+    parse_syntax_error(p, yyminor, yypParser);
 }
 %parse_failure {
     /* Unrecoverable after an error: the error is already reported. */
@@ -37,8 +37,8 @@ static PtrVec *vec1(Arena *a, void *x) { PtrVec *v = arena_alloc(a, sizeof *v); 
 }
 %stack_size 1000
 
-/* Operator precedence, lowest first. */
-%nonassoc EQ NE LT LE GT GE.
+/* Operator precedence, lowest first. Comparisons are below all of these and
+ * do not chain: `expr` is at most one comparison of two `arith`s. */
 %left PLUS MINUS.
 %left STAR SLASH AT.
 %right UMINUS.
@@ -129,22 +129,25 @@ expr_list(L) ::= expr_list(L0) COMMA expr(E). { L = L0; ptrvec_push(A, L, E); }
 
 /* ---- expressions ---- */
 %type expr {Expr *}
-expr(E) ::= expr(X) PLUS expr(Y). { E = ast_binary(A, OP_ADD, X, Y); }
-expr(E) ::= expr(X) MINUS expr(Y). { E = ast_binary(A, OP_SUB, X, Y); }
-expr(E) ::= expr(X) STAR expr(Y). { E = ast_binary(A, OP_MUL, X, Y); }
-expr(E) ::= expr(X) SLASH expr(Y). { E = ast_binary(A, OP_DIV, X, Y); }
-expr(E) ::= expr(X) AT expr(Y). { E = ast_binary(A, OP_MATMUL, X, Y); }
-expr(E) ::= expr(X) POW expr(Y). { E = ast_binary(A, OP_POW, X, Y); }
-expr(E) ::= expr(X) EQ expr(Y). { E = ast_binary(A, OP_EQ, X, Y); }
-expr(E) ::= expr(X) NE expr(Y). { E = ast_binary(A, OP_NE, X, Y); }
-expr(E) ::= expr(X) LT expr(Y). { E = ast_binary(A, OP_LT, X, Y); }
-expr(E) ::= expr(X) LE expr(Y). { E = ast_binary(A, OP_LE, X, Y); }
-expr(E) ::= expr(X) GT expr(Y). { E = ast_binary(A, OP_GT, X, Y); }
-expr(E) ::= expr(X) GE expr(Y). { E = ast_binary(A, OP_GE, X, Y); }
-expr(E) ::= MINUS(M) expr(X). [UMINUS] { E = ast_unary(A, M.loc, OP_NEG, X); }
-expr(E) ::= PLUS expr(X). [UMINUS] { E = X; }
-expr(E) ::= expr(X) AS DTYPE(D). { E = ast_cast(A, X, D.dtype, D.loc); }
-expr(E) ::= postfix(X). { E = X; }
+expr(E) ::= arith(X). { E = X; }
+expr(E) ::= arith(X) EQ arith(Y). { E = ast_binary(A, OP_EQ, X, Y); }
+expr(E) ::= arith(X) NE arith(Y). { E = ast_binary(A, OP_NE, X, Y); }
+expr(E) ::= arith(X) LT arith(Y). { E = ast_binary(A, OP_LT, X, Y); }
+expr(E) ::= arith(X) LE arith(Y). { E = ast_binary(A, OP_LE, X, Y); }
+expr(E) ::= arith(X) GT arith(Y). { E = ast_binary(A, OP_GT, X, Y); }
+expr(E) ::= arith(X) GE arith(Y). { E = ast_binary(A, OP_GE, X, Y); }
+
+%type arith {Expr *}
+arith(E) ::= arith(X) PLUS arith(Y). { E = ast_binary(A, OP_ADD, X, Y); }
+arith(E) ::= arith(X) MINUS arith(Y). { E = ast_binary(A, OP_SUB, X, Y); }
+arith(E) ::= arith(X) STAR arith(Y). { E = ast_binary(A, OP_MUL, X, Y); }
+arith(E) ::= arith(X) SLASH arith(Y). { E = ast_binary(A, OP_DIV, X, Y); }
+arith(E) ::= arith(X) AT arith(Y). { E = ast_binary(A, OP_MATMUL, X, Y); }
+arith(E) ::= arith(X) POW arith(Y). { E = ast_binary(A, OP_POW, X, Y); }
+arith(E) ::= MINUS(M) arith(X). [UMINUS] { E = ast_unary(A, M.loc, OP_NEG, X); }
+arith(E) ::= PLUS arith(X). [UMINUS] { E = X; }
+arith(E) ::= arith(X) AS DTYPE(D). { E = ast_cast(A, X, D.dtype, D.loc); }
+arith(E) ::= postfix(X). { E = X; }
 
 %type postfix {Expr *}
 postfix(E) ::= primary(X). { E = X; }
@@ -177,4 +180,37 @@ arg(R) ::= IDENT(K) ASSIGN expr(E). { R = ast_arg(A, name_of(K), E); }
  * end of the broken statement itself, so errors in the next statement must
  * be reported at once. */
 void ParseEndOfStatement(void *parser) { ((yyParser *)parser)->yyerrcnt = -1; }
+}
+
+%code {
+/* The tokens the parser could take next: each candidate is run through the
+ * parse tables on a copy of the state stack, reductions included. Used to
+ * say "expected '=' or end of line" in a syntax error. */
+int ParseExpectedTokens(void *parser, int *out, int max)
+{
+    yyParser *p = parser;
+    YYACTIONTYPE states[YYSTACKDEPTH + 2];
+    int depth = (int)(p->yytos - p->yystack), n = 0;
+    for (int t = 0; t < YYNTOKEN && n < max; t++) {
+        for (int i = 0; i <= depth; i++)
+            states[i] = p->yystack[i].stateno;
+        int top = depth;
+        for (int steps = 0; steps < 10000; steps++) {
+            YYACTIONTYPE act = yy_find_shift_action((YYCODETYPE)t, states[top]);
+            if (act <= YY_MAX_SHIFTREDUCE || act == YY_ACCEPT_ACTION) {
+                out[n++] = t;
+                break;
+            }
+            if (act < YY_MIN_REDUCE)
+                break; /* an error: t cannot come next */
+            int rule = act - YY_MIN_REDUCE;
+            top += yyRuleInfoNRhs[rule];
+            if (top < 0 || top + 1 > YYSTACKDEPTH)
+                break;
+            states[top + 1] = yy_find_reduce_action(states[top], yyRuleInfoLhs[rule]);
+            top++;
+        }
+    }
+    return n;
+}
 }
