@@ -1157,7 +1157,7 @@ int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *
 {
     Checker c = {.arena = a, .opt = opt, .budget = CHECK_BUDGET};
     c.shape = (ShapeCtx){.arena = a, .names = &c.names, .checker = &c, .explain = explain_operand,
-                         .need_integral = shape_need_integral};
+                         .axis_name = operand_axis_name, .need_integral = shape_need_integral};
     for (int m = 0; m < nmodules; m++)
         for (size_t i = 0; i < modules[m]->broken_names.len; i++)
             ptrvec_push(a, &c.broken_names, modules[m]->broken_names.items[i]);

@@ -205,6 +205,48 @@ static const char *static_dims_of(Checker *c, const TypeExpr *t, bool *generic)
     return out;
 }
 
+const char *operand_axis_name(void *checker, const Operand *op, int axis)
+{
+    Checker *c = checker;
+    const Origin *o = op->origin;
+    if (!o || !o->declared || !o->declared->is_tensor || axis < 0 || axis >= op->type.rank)
+        return NULL;
+    /* the words of the written shape, lined up with the axes around any `...` */
+    const char *words[64];
+    uint32_t lens[64];
+    int n = 0, ellipsis = -1;
+    const char *s = o->declared->shape;
+    for (uint32_t i = 0; i < o->declared->shape_len && n < 64;) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+            i++;
+            continue;
+        }
+        words[n] = s + i;
+        while (i < o->declared->shape_len && s[i] != ' ' && s[i] != '\t' && s[i] != '\n')
+            i++;
+        lens[n] = (uint32_t)(s + i - words[n]);
+        if (lens[n] == 3 && memcmp(words[n], "...", 3) == 0)
+            ellipsis = n;
+        n++;
+    }
+    int w;
+    if (ellipsis < 0)
+        w = n == op->type.rank ? axis : -1;
+    else if (axis < ellipsis)
+        w = axis;
+    else if (axis >= op->type.rank - (n - ellipsis - 1))
+        w = n - (op->type.rank - axis);
+    else
+        w = -1;
+    if (w < 0 || w >= n)
+        return NULL;
+    for (uint32_t i = 0; i < lens[w]; i++)
+        if (!(words[w][i] == '_' || ((words[w][i] | 0x20) >= 'a' && (words[w][i] | 0x20) <= 'z') ||
+              (i > 0 && words[w][i] >= '0' && words[w][i] <= '9')))
+            return NULL; /* only a plain name says something the size does not */
+    return arena_strndup(c->arena, words[w], lens[w]);
+}
+
 void explain_operand(void *checker, const Operand *op)
 {
     Checker *c = checker;

@@ -183,6 +183,7 @@ Type promote(Checker *c, const Value *a, const Value *b, Loc loc, const char *op
 ShapeSpec *check_shape_string(Checker *c, Env *env, const char *text, uint32_t len, Loc literal, bool allow_ellipsis);
 const char *ctype(Checker *c, Type t);
 void explain_operand(void *checker, const Operand *op);
+const char *operand_axis_name(void *checker, const Operand *op, int axis);
 
 /* builtins.c */
 bool builtin_exists(const char *name);

@@ -16,6 +16,7 @@ typedef struct Label {
     Size size;
     bool bound;
     int operand; /* index of the operand that bound it; -1: given by name */
+    int axis;    /* and the operand's axis */
     Loc loc;     /* where it was bound: the pattern axis or the size argument */
 } Label;
 
@@ -48,6 +49,14 @@ static Label *label_get(ShapeCtx *c, Labels *ls, const char *name)
 }
 
 static const char *sz(ShapeCtx *c, Size s) { return size_str(c->arena, s, c->names); }
+
+/* "64 (model)": a size, and the dim the operand's type named it by. */
+static const char *sz_named(ShapeCtx *c, Size s, const Operand *op, int axis)
+{
+    const char *name = c->axis_name && axis >= 0 ? c->axis_name(c->checker, op, axis) : NULL;
+    const char *text = sz(c, s);
+    return name && strcmp(name, text) != 0 ? arena_printf(c->arena, "%s (%s)", text, name) : text;
+}
 
 static void explain(ShapeCtx *c, const Operand *op)
 {
@@ -133,14 +142,15 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
             Label *l = label_get(c, ls, g->axes[0].name);
             bool printed;
             if (l->operand >= 0 && l->operand != k)
-                printed = diag_error(g->axes[0].loc, "axis '%s' is %s in %s but %s in %s", l->name, sz(c, l->size),
-                                     ops[l->operand].desc, sz(c, axis), x->desc);
+                printed = diag_error(g->axes[0].loc, "axis '%s' is %s in %s but %s in %s", l->name,
+                                     sz_named(c, l->size, &ops[l->operand], l->axis), ops[l->operand].desc,
+                                     sz_named(c, axis, x, axis_index), x->desc);
             else if (l->operand >= 0)
                 printed = diag_error(g->axes[0].loc, "axis '%s' appears twice in %s with different sizes, %s and %s", l->name,
                                      x->desc, sz(c, l->size), sz(c, axis));
             else
                 printed = diag_error(g->axes[0].loc, "axis '%s' is given as %s but is %s in %s", l->name, sz(c, l->size),
-                                     sz(c, axis), x->desc);
+                                     sz_named(c, axis, x, axis_index), x->desc);
             if (printed) {
                 if (l->operand >= 0 && l->operand != k)
                     explain(c, &ops[l->operand]);
@@ -157,7 +167,8 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
                 explain(c, x);
             return false;
         }
-        if (diag_error(g->loc, "%s is %s but axis %d of %s is %s", group_text(g), sz(c, known), axis_index, x->desc, sz(c, axis)))
+        if (diag_error(g->loc, "%s is %s but axis %d of %s is %s", group_text(g), sz(c, known), axis_index, x->desc,
+                       sz_named(c, axis, x, axis_index)))
             explain(c, x);
         return false;
     }
@@ -166,7 +177,7 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
         return false;
     if (size_is_static(q) && q.den != 1) {
         if (diag_error(g->loc, "axis %d of %s has size %s, which is not divisible by %s for %s", axis_index, x->desc,
-                       sz(c, axis), sz(c, known), group_text(g)))
+                       sz_named(c, axis, x, axis_index), sz(c, known), group_text(g)))
             explain(c, x);
         return false;
     }
@@ -180,6 +191,7 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
     unknown->size = q;
     unknown->bound = true;
     unknown->operand = k;
+    unknown->axis = axis_index;
     unknown->loc = unknown_ax->loc;
     return true;
 }

@@ -29,6 +29,9 @@ typedef struct ShapeCtx {
     void *checker;
     /* Notes on where an operand's type came from. */
     void (*explain)(void *checker, const Operand *op);
+    /* The dim an operand's declared type names at `axis` ("model"), when
+     * that says more than the size; NULL otherwise. */
+    const char *(*axis_name)(void *checker, const Operand *op, int axis);
     /* `s` must be a whole number once the run-time dims are bound. */
     void (*need_integral)(void *checker, Size s, Loc loc, const char *why);
 } ShapeCtx;
