@@ -11,7 +11,8 @@ Suites:
   types        tests/types/*.td: `tdc check --types` succeeds with NAME.types;
                NAME.runtime, if present, pins --runtime-checks
   examples     examples/*.td and stdlib/*.td check clean, with no output
-  docs         every ```td block in docs/*.md checks clean
+  docs         every ```td block in docs/*.md and README.md checks clean; every
+               ```td-error FILE block fails with the output in the next ```text block
   cli          command-line behaviour (tests/cli.py)
   oracle       shape inference against einops and numpy (tests/oracle/), if present
 
@@ -125,25 +126,57 @@ def suite_examples(r):
             r.ok(rel)
 
 
+DOC_BLOCK = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
 def suite_docs(r):
+    """Every ```td block checks clean. Every ```td-error FILE [ARGS] block is a
+    failing program: `tdc check ARGS FILE` (run where FILE is) must print
+    exactly the next ```text block, which --update rewrites."""
     blocks = 0
     for md in sorted(glob.glob(os.path.join(ROOT, "docs/*.md")) + [os.path.join(ROOT, "README.md")]):
         if not os.path.exists(md):
             continue
         text = open(md).read()
-        for i, m in enumerate(re.finditer(r"^```td\n(.*?)^```", text, re.S | re.M)):
+        matches = list(DOC_BLOCK.finditer(text))
+        edits = []
+        for i, m in enumerate(matches):
+            info = m.group(1).split()
+            if not info or info[0] not in ("td", "td-error"):
+                continue
             blocks += 1
             line = text[: m.start()].count("\n") + 2
             name = f"{os.path.relpath(md, ROOT)}:{line}"
+            fname = info[1] if info[0] == "td-error" and len(info) > 1 else "block.td"
             with tempfile.TemporaryDirectory() as tmp:
-                src = os.path.join(tmp, "block.td")
-                with open(src, "w") as f:
-                    f.write(m.group(1))
-                code, out, err = r.run(["check", "-I", os.path.join(ROOT, "examples"), src])
-            if code != 0:
-                r.fail(name, f"example does not check (exit {code})\n{err}")
+                with open(os.path.join(tmp, fname), "w") as f:
+                    f.write(m.group(2))
+                args = ["check", "-I", os.path.join(ROOT, "examples")] + info[2:] + [fname]
+                code, out, err = r.run(args, cwd=tmp)
+            if info[0] == "td":
+                if code != 0:
+                    r.fail(name, f"example does not check (exit {code})\n{err}")
+                else:
+                    r.ok(name)
+                continue
+            following = next((n for n in matches[i + 1:] if n.group(1).strip() == "text"), None)
+            if code != 1:
+                r.fail(name, f"the error example checks with exit status {code}, expected 1")
+            elif following is None:
+                r.fail(name, "an error example needs a ```text block with its output after it")
+            elif r.update:
+                edits.append((following.start(2), following.end(2), err))
+                r.ok(name)
+            elif following.group(2) != err:
+                r.fail(name, "the ```text block after this error example is not what tdc prints",
+                       following.group(2), err)
             else:
                 r.ok(name)
+        if edits:
+            for start, end, new_text in sorted(edits, reverse=True):
+                text = text[:start] + new_text + text[end:]
+            with open(md, "w") as f:
+                f.write(text)
     if blocks == 0:
         r.fail("docs", "no ```td blocks found in docs/")
 
