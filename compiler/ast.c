@@ -14,6 +14,8 @@ const char *op_spelling(OpKind op)
     return spelling[op];
 }
 
+const char *type_expr_dtype(const TypeExpr *t) { return t->any_float ? "float" : dtype_name(t->dtype); }
+
 static Expr *new_expr(Arena *a, ExprKind kind, Loc loc)
 {
     Expr *e = arena_alloc(a, sizeof *e);

@@ -42,6 +42,9 @@ typedef enum {
 } OpKind;
 
 const char *op_spelling(OpKind op);
+typedef struct TypeExpr TypeExpr;
+/* The dtype as written: `f32`, or `float` for any float dtype. */
+const char *type_expr_dtype(const TypeExpr *t);
 
 typedef struct Arg {
     Name keyword; /* keyword.text NULL for a positional argument */
@@ -81,14 +84,15 @@ struct Expr {
 };
 
 /* A type as written: `f32` or `f32["batch seq"]`. */
-typedef struct TypeExpr {
+struct TypeExpr {
     Dtype dtype;
     bool is_tensor;    /* has a shape string, even an empty one */
+    bool any_float;    /* `float`: any float dtype, bound per call (in fn signatures) */
     const char *shape; /* decoded shape string */
     uint32_t shape_len;
     Loc loc;           /* the whole type */
     Loc shape_loc;     /* the string literal, quotes included */
-} TypeExpr;
+};
 
 typedef struct Param {
     Name name;

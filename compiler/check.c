@@ -352,6 +352,15 @@ static FnSig *read_signature(Checker *c, Symbol *fn)
         sig->params[i] = parse_sig_type(c, &r, d->params[i].type, &sig->ok);
     }
     bool params_have_ellipsis = sig->has_ellipsis;
+    sig->any_float_param = -1;
+    for (int i = d->nparams - 1; i >= 0; i--)
+        if (d->params[i].type->any_float)
+            sig->any_float_param = i;
+    for (int i = 0; i < d->nresults; i++)
+        if (d->results[i]->any_float && sig->any_float_param < 0) {
+            diag_error(d->results[i]->loc, "'float' in a result type needs a parameter typed 'float' to say which float dtype it is");
+            sig->ok = false;
+        }
     r.results = true;
     sig->results = arena_array(c->arena, (size_t)d->nresults + 1, sizeof(ShapeSpec *));
     for (int i = 0; i < d->nresults; i++) {
@@ -388,7 +397,7 @@ static FnSig *read_signature(Checker *c, Symbol *fn)
         }
     }
     sig->ellipsis_id = check_new_dim_name(c, "...");
-    fn->generic = sig->nvars > 0 || sig->has_ellipsis;
+    fn->generic = sig->nvars > 0 || sig->has_ellipsis || sig->any_float_param >= 0;
     return sig;
 }
 
@@ -457,9 +466,12 @@ static bool spec_type(Checker *c, const ShapeSpec *spec, Dtype dt, const FnSig *
 static const char *param_type_text(Checker *c, const Param *p)
 {
     if (!p->type->is_tensor)
-        return dtype_name(p->type->dtype);
-    return arena_printf(c->arena, "%s[\"%s\"]", dtype_name(p->type->dtype), p->type->shape);
+        return type_expr_dtype(p->type);
+    return arena_printf(c->arena, "%s[\"%s\"]", type_expr_dtype(p->type), p->type->shape);
 }
+
+/* A written dtype, with `float` standing for the float dtype of this call. */
+static Dtype dtype_in_call(const TypeExpr *t, Dtype call_float) { return t->any_float ? call_float : t->dtype; }
 
 static bool dtype_accepts(Dtype param, const Value *arg)
 {
@@ -480,16 +492,21 @@ static Operand call_operand(Checker *c, const Value *arg, const Expr *e, int i)
 }
 
 /* Binds size variables and `...` from one argument; false after an error. */
-static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Size *bound, bool *is_bound,
-                          const Size **ell, int *nell, bool *ell_bound, int *ell_from)
+static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Dtype call_float, Size *bound,
+                          bool *is_bound, const Size **ell, int *nell, bool *ell_bound, int *ell_from)
 {
     const Param *p = &fn->decl->params[i];
     const ShapeSpec *spec = fn->sig->params[i];
     Operand op = call_operand(c, arg, arg_expr, i);
     bool printed = false;
-    if (!dtype_accepts(p->type->dtype, arg)) {
-        printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1, fn->name,
-                             value_desc(c, arg), p->name.text, param_type_text(c, p));
+    if (!dtype_accepts(dtype_in_call(p->type, call_float), arg)) {
+        int fp = fn->sig->any_float_param;
+        if (p->type->any_float)
+            printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s, and 'float' is %s in this call (from argument %d)",
+                                 i + 1, fn->name, value_desc(c, arg), p->name.text, param_type_text(c, p), dtype_name(call_float), fp + 1);
+        else
+            printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1, fn->name,
+                                 value_desc(c, arg), p->name.text, param_type_text(c, p));
         goto fail;
     }
     int fixed = spec ? spec->naxes - (spec->ellipsis >= 0) : 0;
@@ -537,12 +554,12 @@ fail:
 }
 
 /* After binding: every axis must equal what the parameter type says. */
-static bool match_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, const Size *bound,
-                           const Size *ell, int nell)
+static bool match_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Dtype call_float,
+                           const Size *bound, const Size *ell, int nell)
 {
     const Param *p = &fn->decl->params[i];
     Type want;
-    if (!spec_type(c, fn->sig->params[i], p->type->dtype, fn->sig, bound, ell, nell, arg_expr->loc, &want))
+    if (!spec_type(c, fn->sig->params[i], dtype_in_call(p->type, call_float), fn->sig, bound, ell, nell, arg_expr->loc, &want))
         return false;
     for (int k = 0; k < want.rank; k++) {
         if (size_eq(want.dims[k], arg->type.dims[k]))
@@ -568,9 +585,9 @@ static const char *raw_size(Checker *c, Size s)
     return out;
 }
 
-static const char *instance_key(Checker *c, const FnSig *sig, const Size *bound, const Size *ell, int nell)
+static const char *instance_key(Checker *c, const FnSig *sig, Dtype call_float, const Size *bound, const Size *ell, int nell)
 {
-    const char *key = "...=";
+    const char *key = arena_printf(c->arena, "float=%s;...=", dtype_name(call_float));
     for (int i = 0; i < nell; i++)
         key = arena_printf(c->arena, "%s%s ", key, raw_size(c, ell[i]));
     for (int v = 0; v < sig->nvars; v++)
@@ -579,9 +596,10 @@ static const char *instance_key(Checker *c, const FnSig *sig, const Size *bound,
 }
 
 /* Checks the body of `fn` with its variables bound; returns the instance. */
-static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const Size *ell, int nell, Loc call_loc)
+static FnInstance *instantiate(Checker *c, Symbol *fn, Dtype call_float, const Size *bound, const Size *ell, int nell,
+                               Loc call_loc)
 {
-    const char *key = instance_key(c, fn->sig, bound, ell, nell);
+    const char *key = instance_key(c, fn->sig, call_float, bound, ell, nell);
     for (FnInstance *in = fn->instances; in; in = in->next)
         if (strcmp(in->key, key) == 0)
             return in;
@@ -596,7 +614,8 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
     Env env = {.fn = fn, .ellipsis = ell, .nellipsis = nell, .has_ellipsis = fn->sig->has_ellipsis};
     for (int i = 0; i < d->nparams; i++) {
         Type t;
-        if (!spec_type(c, fn->sig->params[i], d->params[i].type->dtype, fn->sig, bound, ell, nell, d->params[i].name.loc, &t)) {
+        if (!spec_type(c, fn->sig->params[i], dtype_in_call(d->params[i].type, call_float), fn->sig, bound, ell, nell,
+                       d->params[i].name.loc, &t)) {
             in->failed = true;
             if (context)
                 diag_pop_context();
@@ -613,7 +632,8 @@ static FnInstance *instantiate(Checker *c, Symbol *fn, const Size *bound, const 
     env.results = arena_array(c->arena, (size_t)d->nresults + 1, sizeof(Value));
     for (int i = 0; i < d->nresults; i++) {
         Type t;
-        if (!spec_type(c, fn->sig->results[i], d->results[i]->dtype, fn->sig, bound, ell, nell, d->results[i]->loc, &t)) {
+        if (!spec_type(c, fn->sig->results[i], dtype_in_call(d->results[i], call_float), fn->sig, bound, ell, nell,
+                       d->results[i]->loc, &t)) {
             in->failed = true;
             if (context)
                 diag_pop_context();
@@ -673,18 +693,33 @@ Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call)
         diag_error(call->loc, "calls nested more than %d deep", MAX_CALL_DEPTH);
         return value_error();
     }
+    Dtype call_float = DT_F32;
+    int fp = fn->sig->any_float_param;
+    if (fp >= 0) { /* the first `float[...]` argument says which float dtype `float` is in this call */
+        const Value *a = &args[fp];
+        if (!a->type.weak && !dtype_is_float(a->type.dtype)) {
+            if (diag_error(call->call.args[fp].value->loc, "argument %d of '%s' is %s, but parameter '%s' needs a float dtype", fp + 1,
+                           fn->name, value_desc(c, a), d->params[fp].name.text))
+                diag_note(d->params[fp].name.loc, "parameter '%s: %s' is declared here", d->params[fp].name.text,
+                          param_type_text(c, &d->params[fp]));
+            return value_error();
+        }
+        if (!a->type.weak)
+            call_float = a->type.dtype;
+    }
     Size *bound = arena_array(c->arena, (size_t)fn->sig->nvars + 1, sizeof(Size));
     bool *is_bound = arena_array(c->arena, (size_t)fn->sig->nvars + 1, sizeof(bool));
     const Size *ell = NULL;
     int nell = 0, ell_from = 0;
     bool ell_bound = false;
     for (int i = 0; i < nargs; i++)
-        if (!bind_argument(c, fn, i, &args[i], call->call.args[i].value, bound, is_bound, &ell, &nell, &ell_bound, &ell_from))
+        if (!bind_argument(c, fn, i, &args[i], call->call.args[i].value, call_float, bound, is_bound, &ell, &nell, &ell_bound,
+                           &ell_from))
             return value_error();
     for (int i = 0; i < nargs; i++)
-        if (!match_argument(c, fn, i, &args[i], call->call.args[i].value, bound, ell, nell))
+        if (!match_argument(c, fn, i, &args[i], call->call.args[i].value, call_float, bound, ell, nell))
             return value_error();
-    FnInstance *in = instantiate(c, fn, bound, ell, nell, fn->generic ? call->loc : (Loc){0});
+    FnInstance *in = instantiate(c, fn, call_float, bound, ell, nell, fn->generic ? call->loc : (Loc){0});
     if (in->failed)
         return value_error();
     if (in->nresults == 1) {
@@ -919,6 +954,10 @@ static bool resolve_dim_name(void *ctx, const char *name, Loc loc, Size *out)
 
 static bool declared_type(Checker *c, const TypeExpr *t, Type *out)
 {
+    if (t->any_float) {
+        diag_error(t->loc, "'float' (any float dtype) is only allowed in a function's signature; name the dtype here, e.g. f32");
+        return false;
+    }
     if (!t->is_tensor) {
         *out = type_scalar(t->dtype);
         return true;
@@ -1045,7 +1084,7 @@ static void check_symbol(Checker *c, Symbol *s)
         break;
     case SYM_FN:
         if (!s->generic && s->sig->ok && !s->instances)
-            instantiate(c, s, NULL, NULL, 0, (Loc){0});
+            instantiate(c, s, DT_F32, NULL, NULL, 0, (Loc){0});
         break;
     case SYM_TRAIN:
         check_train(c, s);
@@ -1065,7 +1104,7 @@ static void check_uncalled_generic(Checker *c, Symbol *s)
     Size *ell = arena_alloc(c->arena, sizeof(Size));
     ell[0] = size_dim(s->sig->ellipsis_id);
     c->symbolic_instance = true;
-    instantiate(c, s, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
+    instantiate(c, s, DT_F32, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
     c->symbolic_instance = false;
 }
 

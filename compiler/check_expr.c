@@ -183,7 +183,7 @@ static const char *static_dims_of(Checker *c, const TypeExpr *t, bool *generic)
 {
     const char *out = "";
     const char *s = t->shape;
-    *generic = s && strstr(s, "...") != NULL;
+    *generic = (s && strstr(s, "...") != NULL) || t->any_float;
     for (uint32_t i = 0; s && i < t->shape_len;) {
         if (!(s[i] == '_' || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))) {
             i++;
@@ -255,7 +255,7 @@ void explain_operand(void *checker, const Operand *op)
         bool generic;
         const char *with = static_dims_of(c, o->declared, &generic);
         generic &= !c->symbolic_instance; /* uncalled: no call to show */
-        diag_note(o->loc, "%s: %s[\"%s\"]%s%s%s%s", o->name, dtype_name(o->declared->dtype), o->declared->shape, with,
+        diag_note(o->loc, "%s: %s[\"%s\"]%s%s%s%s", o->name, type_expr_dtype(o->declared), o->declared->shape, with,
                   generic ? " (" : "", generic ? ctype(c, o->type) : "", generic ? " in this call)" : "");
     } else if (o) {
         diag_note(o->loc, "%s: %s", o->name, ctype(c, op->type));

@@ -57,6 +57,7 @@ typedef struct FnSig {
     Loc *var_locs;
     uint32_t ellipsis_id; /* the symbolic axis `...` stands for when uncalled */
     bool has_ellipsis;
+    int any_float_param;  /* the first parameter typed `float[...]`, or -1 */
 } FnSig;
 
 typedef struct Symbol {

@@ -32,7 +32,7 @@ static int keyword(const unsigned char *s, size_t n)
         {"dim", TK_DIM}, {"const", TK_CONST}, {"param", TK_PARAM}, {"fn", TK_FN},
         {"return", TK_RETURN}, {"for", TK_FOR}, {"in", TK_IN}, {"import", TK_IMPORT},
         {"train", TK_TRAIN}, {"minimize", TK_MINIMIZE}, {"with", TK_WITH}, {"as", TK_AS},
-        {"true", TK_TRUE}, {"false", TK_FALSE},
+        {"true", TK_TRUE}, {"false", TK_FALSE}, {"float", TK_ANYFLOAT},
     };
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
         if (strlen(keywords[i].text) == n && memcmp(keywords[i].text, s, n) == 0)
@@ -373,6 +373,7 @@ const char *lex_token_name(int kind)
     case TK_MINIMIZE: return "'minimize'";
     case TK_WITH: return "'with'";
     case TK_AS: return "'as'";
+    case TK_ANYFLOAT: return "'float'";
     case TK_TRUE: return "'true'";
     case TK_FALSE: return "'false'";
     case TK_POW: return "'**'";

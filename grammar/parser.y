@@ -84,6 +84,13 @@ type(T) ::= DTYPE(D) LBRACKET STRING(S) RBRACKET(C). {
     Expr *s = ast_string(A, S.loc, S.str.text, S.str.len);
     T = ast_type(A, D.loc, D.dtype, s, C.loc);
 }
+/* `float` is any float dtype, bound at each call, like jaxtyping's Float */
+type(T) ::= ANYFLOAT(D). { T = ast_type(A, D.loc, DT_F32, NULL, D.loc); T->any_float = true; }
+type(T) ::= ANYFLOAT(D) LBRACKET STRING(S) RBRACKET(C). {
+    Expr *s = ast_string(A, S.loc, S.str.text, S.str.len);
+    T = ast_type(A, D.loc, DT_F32, s, C.loc);
+    T->any_float = true;
+}
 
 /* ---- parameter lists and results ---- */
 %type params {PtrVec *}
