@@ -67,6 +67,8 @@ static const Builtin *find_builtin(const char *name, BuiltinKind only, bool any)
 
 bool builtin_exists(const char *name) { return find_builtin(name, 0, true) != NULL; }
 
+const char *builtin_name(int i) { return i >= 0 && (size_t)i < sizeof builtins / sizeof builtins[0] ? builtins[i].name : NULL; }
+
 static int nparams(const Builtin *b)
 {
     int n = 0;

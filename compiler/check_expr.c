@@ -7,6 +7,7 @@
 #include "check_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 Value value_error(void)
@@ -80,6 +81,17 @@ const char *value_desc(Checker *c, const Value *v)
     return arena_printf(c->arena, "a tensor %s", ctype(c, v->type));
 }
 
+/* The shortest %g spelling that reads back as the same double. */
+static const char *shortest_float(Checker *c, double v)
+{
+    for (int digits = 6; digits < 17; digits++) {
+        const char *s = arena_printf(c->arena, "%.*g", digits, v);
+        if (strtod(s, NULL) == v)
+            return s;
+    }
+    return arena_printf(c->arena, "%.17g", v);
+}
+
 static const char *quoted(Checker *c, const char *s, uint32_t len)
 {
     char *out = arena_alloc(c->arena, (size_t)len * 4 + 3), *p = out;
@@ -118,7 +130,7 @@ const char *value_type_text(Checker *c, const Value *v)
     if (v->known && v->known_is_int)
         return arena_printf(c->arena, "%s = %lld", dt, (long long)v->int_value);
     if (v->known && !v->has_size)
-        return arena_printf(c->arena, "%s = %.17g", dt, v->float_value);
+        return arena_printf(c->arena, "%s = %s", dt, shortest_float(c, v->float_value));
     return arena_printf(c->arena, "%s = %s", dt, size_str(c->arena, v->size, &c->names));
 }
 
@@ -342,12 +354,17 @@ static int edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-static const char *suggest(Checker *c, Env *env, const char *name)
+/* A declared name close to a misspelt one; for calls, built-ins too. Names
+ * of one or two letters get no suggestion: every other short name is close. */
+static const char *suggest(Checker *c, Env *env, const char *name, bool calls)
 {
     const char *best = NULL;
-    int best_d = (int)strlen(name) / 3 + 1;
-    if (best_d > 2)
-        best_d = 2;
+    int best_d = strlen(name) < 3 ? 0 : (int)strlen(name) / 3 > 2 ? 2 : (int)strlen(name) / 3;
+    for (int i = 0; calls && builtin_name(i); i++) {
+        int d = edit_distance(name, builtin_name(i));
+        if (d <= best_d && d > 0)
+            best = builtin_name(i), best_d = d - 1;
+    }
     for (int i = 0; env && i < env->n; i++) {
         int d = edit_distance(name, env->items[i].name);
         if (d <= best_d && d > 0)
@@ -398,7 +415,7 @@ static Value check_name(Checker *c, Env *env, const Expr *e)
     }
     if (check_in_broken_statement(c, e->name))
         return value_error(); /* probably declared or bound by a statement with a syntax error */
-    const char *hint = suggest(c, env, e->name);
+    const char *hint = suggest(c, env, e->name, false);
     if (hint)
         diag_error(e->loc, "unknown name '%s'; did you mean '%s'?", e->name, hint);
     else
@@ -709,7 +726,7 @@ static Value check_call(Checker *c, Env *env, const Expr *e)
     }
     if (builtin_exists(name))
         return check_builtin(c, env, e);
-    const char *hint = suggest(c, env, name);
+    const char *hint = suggest(c, env, name, true);
     if (hint)
         diag_error(e->call.callee.loc, "unknown function '%s'; did you mean '%s'?", name, hint);
     else if (!strcmp(name, "sum") || !strcmp(name, "mean") || !strcmp(name, "prod"))

@@ -188,6 +188,7 @@ const char *operand_axis_name(void *checker, const Operand *op, int axis);
 
 /* builtins.c */
 bool builtin_exists(const char *name);
+const char *builtin_name(int i); /* the i-th built-in's name; NULL past the last */
 Value check_builtin(Checker *c, Env *env, const Expr *call);
 /* A param's initialiser; checks its arguments against the param's type. */
 void check_initializer(Checker *c, const Expr *init, Type param_type, const char *param_name);
