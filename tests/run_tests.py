@@ -14,7 +14,8 @@ Suites:
   docs         every ```td block in docs/*.md and README.md checks clean; every
                ```td-error FILE block fails with the output in the next ```text block
   cli          command-line behaviour (tests/cli.py)
-  oracle       shape inference against einops and numpy (tests/oracle/), if present
+  oracle       shape inference against einops and numpy (tests/oracle/)
+  runtime      the runtime's C unit tests (build/test_runtime) and tests/runtime/*_oracle.py
 
 --update rewrites the expected files from the actual output (review the diff).
 """
@@ -181,6 +182,28 @@ def suite_docs(r):
         r.fail("docs", "no ```td blocks found in docs/")
 
 
+def suite_runtime(r):
+    """The runtime's C unit tests (build/test_runtime), one check each, then
+    every tests/runtime/*_oracle.py (checks against numpy and friends)."""
+    build = os.path.dirname(r.tdc)
+    binary = os.path.join(build, "test_runtime")
+    if not os.path.exists(binary):
+        r.fail("runtime", f"{binary} is missing (build it with cmake)")
+        return
+    p = subprocess.run([binary], capture_output=True, text=True, timeout=600, errors="replace")
+    fails = [line for line in p.stdout.splitlines() if line.startswith("FAIL ")]
+    tally = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
+    if not tally or p.returncode not in (0, 1) or int(tally.group(2)) != len(fails):
+        r.fail("runtime", f"test_runtime did not finish (exit {p.returncode})\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+        return
+    for line in fails:
+        r.fail("runtime", line[5:])
+    for _ in range(int(tally.group(1))):
+        r.ok("runtime")
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests/runtime/*_oracle.py"))):
+        load_module(path).run(r, build)
+
+
 def load_module(path):
     spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
     mod = importlib.util.module_from_spec(spec)
@@ -201,7 +224,7 @@ def suite_oracle(r):
 
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
-          "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle}
+          "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime}
 
 
 def main():
