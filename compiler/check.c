@@ -1,17 +1,17 @@
-/* check.c - declarations, functions and statements (see check.h).
+/* check.c - the program, its declarations and statements (see check.h).
  *
  * Globals are resolved lazily, so declarations may come in any order; a dim
- * or const defined in terms of itself is an error. A function's signature
- * is read once, with every name that is not a dim becoming a size variable;
- * each call binds the variables (and `...`) from its arguments and checks
- * the body for that binding, once per distinct binding. Functions never
- * called are checked with their variables left symbolic. */
+ * or const defined in terms of itself is an error. Statements are checked
+ * as an abstract interpreter runs them: loops unrolled, bindings replaced.
+ * Functions and their calls are check_fn.c; expressions check_expr.c. The
+ * --types and --runtime-checks listings are collected here and printed in
+ * source order at the end. */
 #include "check_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_LOOP_TRIPS = 65536, CHECK_BUDGET = 200 * 1000, MAX_CALL_DEPTH = 200 };
+enum { MAX_LOOP_TRIPS = 65536, CHECK_BUDGET = 200 * 1000 };
 
 /* ---- the symbol table ---- */
 
@@ -61,7 +61,7 @@ static void symbol_insert(Checker *c, Symbol *sym)
     c->nsymbols++;
 }
 
-static const char *kind_word(SymKind k)
+const char *check_kind_word(SymKind k)
 {
     static const char *words[] = {"dim", "const", "param", "fn", "train"};
     return words[k];
@@ -136,7 +136,7 @@ bool check_global_size(Checker *c, const char *name, Loc loc, Size *out)
         return value_to_size(c, &s->value, loc, arena_printf(c->arena, "const '%s'", name), out);
     }
     if (s) {
-        if (diag_error(loc, "'%s' is a %s, not a size", name, kind_word(s->kind)))
+        if (diag_error(loc, "'%s' is a %s, not a size", name, check_kind_word(s->kind)))
             diag_note(s->decl->name.loc, "'%s' is declared here", name);
     } else if (diag_error(loc, "unknown dim '%s'", name)) {
         diag_note(loc, "declare it with 'dim %s = SIZE', or 'dim %s' to bind it when the program starts", name, name);
@@ -272,7 +272,7 @@ static void env_unbind(Checker *c, Env *env, const char *name)
     env_reindex(c, env);
 }
 
-static Origin *new_origin(Checker *c, const char *name, Loc loc, const TypeExpr *declared, Type t)
+Origin *check_new_origin(Checker *c, const char *name, Loc loc, const TypeExpr *declared, Type t)
 {
     Origin *o = arena_alloc(c->arena, sizeof *o);
     o->name = name;
@@ -280,456 +280,6 @@ static Origin *new_origin(Checker *c, const char *name, Loc loc, const TypeExpr 
     o->declared = declared;
     o->type = t;
     return o;
-}
-
-/* ---- function signatures ---- */
-
-typedef struct SigResolver {
-    Checker *c;
-    FnSig *sig;
-    bool results; /* in a result type: no new variables */
-} SigResolver;
-
-static bool resolve_sig_name(void *ctx, const char *name, Loc loc, Size *out)
-{
-    SigResolver *r = ctx;
-    Checker *c = r->c;
-    if (check_lookup(c, name))
-        return check_global_size(c, name, loc, out);
-    FnSig *sig = r->sig;
-    for (int i = 0; i < sig->nvars; i++)
-        if (strcmp(sig->var_names[i], name) == 0) {
-            *out = size_dim(sig->var_ids[i]);
-            return true;
-        }
-    if (r->results) {
-        diag_error(loc, "size '%s' in a result type is neither a dim nor a size of a parameter", name);
-        return false;
-    }
-    int n = sig->nvars++;
-    uint32_t *ids = arena_array(c->arena, (size_t)sig->nvars, sizeof *ids);
-    const char **names = arena_array(c->arena, (size_t)sig->nvars, sizeof *names);
-    Loc *locs = arena_array(c->arena, (size_t)sig->nvars, sizeof *locs);
-    if (n) {
-        memcpy(ids, sig->var_ids, (size_t)n * sizeof *ids);
-        memcpy(names, sig->var_names, (size_t)n * sizeof *names);
-        memcpy(locs, sig->var_locs, (size_t)n * sizeof *locs);
-    }
-    ids[n] = check_new_dim_name(c, arena_strdup(c->arena, name));
-    names[n] = c->names.names[ids[n]];
-    locs[n] = loc;
-    sig->var_ids = ids, sig->var_names = names, sig->var_locs = locs;
-    *out = size_dim(ids[n]);
-    return true;
-}
-
-static ShapeSpec *parse_sig_type(Checker *c, SigResolver *r, const TypeExpr *t, bool *ok)
-{
-    if (!t->is_tensor)
-        return NULL;
-    ShapeSpec *spec = shape_parse(c->arena, t->shape, t->shape_len, t->shape_loc, true, resolve_sig_name, r, &c->names);
-    if (!spec)
-        *ok = false;
-    else if (spec->ellipsis >= 0)
-        r->sig->has_ellipsis = true;
-    return spec;
-}
-
-static FnSig *read_signature(Checker *c, Symbol *fn)
-{
-    Decl *d = fn->decl;
-    FnSig *sig = arena_alloc(c->arena, sizeof *sig);
-    sig->ok = true;
-    SigResolver r = {c, sig, false};
-    sig->params = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(ShapeSpec *));
-    for (int i = 0; i < d->nparams; i++) {
-        for (int j = 0; j < i; j++)
-            if (strcmp(d->params[i].name.text, d->params[j].name.text) == 0) {
-                if (diag_error(d->params[i].name.loc, "parameter '%s' appears twice", d->params[i].name.text))
-                    diag_note(d->params[j].name.loc, "first declared here");
-                sig->ok = false;
-            }
-        sig->params[i] = parse_sig_type(c, &r, d->params[i].type, &sig->ok);
-    }
-    bool params_have_ellipsis = sig->has_ellipsis;
-    sig->any_float_param = -1;
-    for (int i = d->nparams - 1; i >= 0; i--)
-        if (d->params[i].type->any_float)
-            sig->any_float_param = i;
-    for (int i = 0; i < d->nresults; i++)
-        if (d->results[i]->any_float && sig->any_float_param < 0) {
-            diag_error(d->results[i]->loc, "'float' in a result type needs a parameter typed 'float' to say which float dtype it is");
-            sig->ok = false;
-        }
-    r.results = true;
-    sig->results = arena_array(c->arena, (size_t)d->nresults + 1, sizeof(ShapeSpec *));
-    for (int i = 0; i < d->nresults; i++) {
-        sig->results[i] = parse_sig_type(c, &r, d->results[i], &sig->ok);
-        if (sig->results[i] && sig->results[i]->ellipsis >= 0 && !params_have_ellipsis) {
-            diag_error(sig->results[i]->axes[sig->results[i]->ellipsis].loc,
-                       "'...' in a result type needs '...' in a parameter type to say what it stands for");
-            sig->ok = false;
-        }
-    }
-    for (int i = 0; i < sig->nvars; i++)
-        for (int j = 0; j < d->nparams; j++)
-            if (strcmp(sig->var_names[i], d->params[j].name.text) == 0) {
-                if (diag_error(sig->var_locs[i], "size '%s' has the name of parameter '%s'", sig->var_names[i], sig->var_names[i]))
-                    diag_note(d->params[j].name.loc, "parameter declared here");
-                sig->ok = false;
-            }
-    /* a size variable only inside a product (`2*n`) cannot be bound from an argument */
-    for (int v = 0; v < sig->nvars; v++) {
-        bool bare = false;
-        for (int i = 0; i < d->nparams && !bare; i++) {
-            ShapeSpec *sp = sig->params[i];
-            for (int k = 0; sp && k < sp->naxes && !bare; k++) {
-                Size s = sp->axes[k].size;
-                bare = !sp->axes[k].is_ellipsis && s.num == 1 && s.den == 1 && s.nfactors == 1 &&
-                       s.factors[0].dim == sig->var_ids[v] && s.factors[0].exp == 1;
-            }
-        }
-        if (!bare) {
-            if (diag_error(sig->var_locs[v], "size '%s' must appear alone as an axis of some parameter, so a call can bind it",
-                           sig->var_names[v]))
-                diag_note(sig->var_locs[v], "declare it with 'dim %s' if it is a dim of the program", sig->var_names[v]);
-            sig->ok = false;
-        }
-    }
-    sig->ellipsis_id = check_new_dim_name(c, "...");
-    fn->generic = sig->nvars > 0 || sig->has_ellipsis || sig->any_float_param >= 0;
-    return sig;
-}
-
-/* Replaces size variables by their bound sizes. */
-static bool substitute(Checker *c, Size s, const FnSig *sig, const Size *bound, Loc loc, Size *out)
-{
-    Size r = s;
-    r.nfactors = 0;
-    for (int i = 0; i < s.nfactors; i++) {
-        int v = -1;
-        for (int k = 0; k < sig->nvars; k++)
-            if (sig->var_ids[k] == s.factors[i].dim)
-                v = k;
-        SizeStatus st = SIZE_OK;
-        if (v < 0) {
-            Size f = size_dim(s.factors[i].dim);
-            for (int k = 0; k < abs(s.factors[i].exp) && st == SIZE_OK; k++)
-                st = s.factors[i].exp > 0 ? size_mul(r, f, &c->names, &r) : size_div(r, f, &c->names, &r);
-        } else {
-            for (int k = 0; k < abs(s.factors[i].exp) && st == SIZE_OK; k++)
-                st = s.factors[i].exp > 0 ? size_mul(r, bound[v], &c->names, &r) : size_div(r, bound[v], &c->names, &r);
-        }
-        if (!size_report(st, loc, "the size"))
-            return false;
-    }
-    *out = r;
-    return true;
-}
-
-/* The type a ShapeSpec denotes once variables and `...` are bound. */
-static bool spec_type(Checker *c, const ShapeSpec *spec, Dtype dt, const FnSig *sig, const Size *bound, const Size *ell,
-                      int nell, Loc loc, Type *out)
-{
-    if (!spec) {
-        *out = type_scalar(dt);
-        return true;
-    }
-    int rank = spec->naxes - (spec->ellipsis >= 0 ? 1 : 0) + (spec->ellipsis >= 0 ? nell : 0);
-    Size *dims = arena_array(c->arena, (size_t)rank + 1, sizeof(Size));
-    int r = 0;
-    for (int k = 0; k < spec->naxes; k++) {
-        if (spec->axes[k].is_ellipsis) {
-            for (int i = 0; i < nell; i++)
-                dims[r++] = ell[i];
-            continue;
-        }
-        Size s;
-        if (!substitute(c, spec->axes[k].size, sig, bound, loc, &s))
-            return false;
-        if (size_is_static(s) && s.den != 1) {
-            diag_error(loc, "axis '%s' comes out as %s, which is not a whole number", spec->axes[k].spelling,
-                       size_str(c->arena, s, &c->names));
-            return false;
-        }
-        if (!size_is_surely_integral(s))
-            check_require_integral(c, s, loc, arena_printf(c->arena, "axis '%s'", spec->axes[k].spelling));
-        dims[r++] = s;
-    }
-    Type t = {.dtype = dt, .rank = rank, .dims = dims};
-    *out = t;
-    return true;
-}
-
-/* ---- calls of user functions ---- */
-
-static const char *param_type_text(Checker *c, const Param *p)
-{
-    if (!p->type->is_tensor)
-        return type_expr_dtype(p->type);
-    return arena_printf(c->arena, "%s[\"%s\"]", type_expr_dtype(p->type), p->type->shape);
-}
-
-/* A written dtype, with `float` standing for the float dtype of this call. */
-static Dtype dtype_in_call(const TypeExpr *t, Dtype call_float) { return t->any_float ? call_float : t->dtype; }
-
-static bool dtype_accepts(Dtype param, const Value *arg)
-{
-    if (arg->type.dtype == param && !arg->type.weak)
-        return true;
-    if (!arg->type.weak || arg->type.rank != 0)
-        return false;
-    /* a literal number: an int fits any numeric dtype, a float any float dtype */
-    return dtype_is_float(param) || (!dtype_is_float(arg->type.dtype) && dtype_is_int(param));
-}
-
-static Operand call_operand(Checker *c, const Value *arg, const Expr *e, int i)
-{
-    Operand op = operand_of(c, arg, e, i);
-    if (e->kind != EX_NAME)
-        op.desc = arena_printf(c->arena, "argument %d", i + 1);
-    return op;
-}
-
-/* Binds size variables and `...` from one argument; false after an error. */
-static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Dtype call_float, Size *bound,
-                          bool *is_bound, const Size **ell, int *nell, bool *ell_bound, int *ell_from)
-{
-    const Param *p = &fn->decl->params[i];
-    const ShapeSpec *spec = fn->sig->params[i];
-    Operand op = call_operand(c, arg, arg_expr, i);
-    bool printed = false;
-    if (!dtype_accepts(dtype_in_call(p->type, call_float), arg)) {
-        int fp = fn->sig->any_float_param;
-        if (p->type->any_float)
-            printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s, and 'float' is %s in this call (from argument %d)",
-                                 i + 1, fn->name, value_desc(c, arg), p->name.text, param_type_text(c, p), dtype_name(call_float), fp + 1);
-        else
-            printed = diag_error(arg_expr->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1, fn->name,
-                                 value_desc(c, arg), p->name.text, param_type_text(c, p));
-        goto fail;
-    }
-    int fixed = spec ? spec->naxes - (spec->ellipsis >= 0) : 0;
-    bool has_ell = spec && spec->ellipsis >= 0;
-    if (has_ell ? arg->type.rank < fixed : arg->type.rank != fixed) {
-        printed = diag_error(arg_expr->loc, "argument %d of '%s' has %d ax%s, but parameter '%s: %s' needs %s%d", i + 1, fn->name,
-                             arg->type.rank, arg->type.rank == 1 ? "is" : "es", p->name.text, param_type_text(c, p),
-                             has_ell ? "at least " : "", fixed);
-        goto fail;
-    }
-    int extra = arg->type.rank - fixed;
-    if (has_ell) {
-        const Size *mine = arg->type.dims + spec->ellipsis;
-        if (!*ell_bound) {
-            *ell = mine, *nell = extra, *ell_bound = true, *ell_from = i;
-        } else if (*nell != extra || !type_same_shape(type_tensor(c->arena, DT_F32, extra, mine),
-                                                      type_tensor(c->arena, DT_F32, *nell, *ell))) {
-            printed = diag_error(arg_expr->loc, "'...' of '%s' stands for \"%s\" in argument %d but \"%s\" in argument %d", fn->name,
-                                 shape_str(c->arena, *ell, *nell, &c->names), *ell_from + 1,
-                                 shape_str(c->arena, mine, extra, &c->names), i + 1);
-            goto fail;
-        }
-    }
-    for (int k = 0, axis = 0; spec && k < spec->naxes; k++) {
-        if (spec->axes[k].is_ellipsis) {
-            axis += extra;
-            continue;
-        }
-        Size s = spec->axes[k].size;
-        for (int v = 0; v < fn->sig->nvars; v++)
-            if (!is_bound[v] && s.num == 1 && s.den == 1 && s.nfactors == 1 && s.factors[0].exp == 1 &&
-                s.factors[0].dim == fn->sig->var_ids[v]) {
-                bound[v] = arg->type.dims[axis];
-                is_bound[v] = true;
-            }
-        axis++;
-    }
-    return true;
-fail:
-    if (printed) {
-        explain_operand(c, &op);
-        diag_note(p->name.loc, "parameter '%s' is declared here", p->name.text);
-    }
-    return false;
-}
-
-/* After binding: every axis must equal what the parameter type says. */
-static bool match_argument(Checker *c, Symbol *fn, int i, const Value *arg, const Expr *arg_expr, Dtype call_float,
-                           const Size *bound, const Size *ell, int nell)
-{
-    const Param *p = &fn->decl->params[i];
-    Type want;
-    if (!spec_type(c, fn->sig->params[i], dtype_in_call(p->type, call_float), fn->sig, bound, ell, nell, arg_expr->loc, &want))
-        return false;
-    for (int k = 0; k < want.rank; k++) {
-        if (size_eq(want.dims[k], arg->type.dims[k]))
-            continue;
-        Operand op = call_operand(c, arg, arg_expr, i);
-        if (diag_error(arg_expr->loc, "axis %d of argument %d of '%s' is %s, but parameter '%s' needs %s", k, i + 1, fn->name,
-                       size_str(c->arena, arg->type.dims[k], &c->names), p->name.text,
-                       size_str(c->arena, want.dims[k], &c->names))) {
-            explain_operand(c, &op);
-            diag_note(p->name.loc, "parameter '%s: %s' is declared here", p->name.text, param_type_text(c, p));
-        }
-        return false;
-    }
-    return true;
-}
-
-/* Sizes spelled by dim index, not name: distinct dims may share a name. */
-static const char *raw_size(Checker *c, Size s)
-{
-    const char *out = arena_printf(c->arena, "%lld/%lld", (long long)s.num, (long long)s.den);
-    for (int i = 0; i < s.nfactors; i++)
-        out = arena_printf(c->arena, "%s*d%u^%d", out, s.factors[i].dim, s.factors[i].exp);
-    return out;
-}
-
-static const char *instance_key(Checker *c, const FnSig *sig, Dtype call_float, const Size *bound, const Size *ell, int nell)
-{
-    const char *key = arena_printf(c->arena, "float=%s;...=", dtype_name(call_float));
-    for (int i = 0; i < nell; i++)
-        key = arena_printf(c->arena, "%s%s ", key, raw_size(c, ell[i]));
-    for (int v = 0; v < sig->nvars; v++)
-        key = arena_printf(c->arena, "%s;%s", key, raw_size(c, bound[v]));
-    return key;
-}
-
-/* Checks the body of `fn` with its variables bound; returns the instance. */
-static FnInstance *instantiate(Checker *c, Symbol *fn, Dtype call_float, const Size *bound, const Size *ell, int nell,
-                               Loc call_loc)
-{
-    const char *key = instance_key(c, fn->sig, call_float, bound, ell, nell);
-    for (FnInstance *in = fn->instances; in; in = in->next)
-        if (strcmp(in->key, key) == 0)
-            return in;
-    FnInstance *in = arena_alloc(c->arena, sizeof *in);
-    in->key = key;
-    in->next = fn->instances;
-    fn->instances = in;
-    bool context = call_loc.file != NULL;
-    if (context)
-        diag_push_context(call_loc, arena_printf(c->arena, "in the call of '%s' here", fn->name));
-    Decl *d = fn->decl;
-    Env env = {.fn = fn, .ellipsis = ell, .nellipsis = nell, .has_ellipsis = fn->sig->has_ellipsis};
-    for (int i = 0; i < d->nparams; i++) {
-        Type t;
-        if (!spec_type(c, fn->sig->params[i], dtype_in_call(d->params[i].type, call_float), fn->sig, bound, ell, nell,
-                       d->params[i].name.loc, &t)) {
-            in->failed = true;
-            if (context)
-                diag_pop_context();
-            return in;
-        }
-        Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, t);
-        env_bind(c, &env, d->params[i].name.text, value_tensor(t), o);
-        check_record_type(c, d->params[i].name.loc, d->params[i].name.text, ctype(c, t));
-    }
-    for (int v = 0; v < fn->sig->nvars; v++)
-        env_bind(c, &env, fn->sig->var_names[v], value_size(c, bound[v]), NULL);
-    env.nresults = d->nresults;
-    env.infer_results = d->nresults == 0;
-    env.results = arena_array(c->arena, (size_t)d->nresults + 1, sizeof(Value));
-    for (int i = 0; i < d->nresults; i++) {
-        Type t;
-        if (!spec_type(c, fn->sig->results[i], dtype_in_call(d->results[i], call_float), fn->sig, bound, ell, nell,
-                       d->results[i]->loc, &t)) {
-            in->failed = true;
-            if (context)
-                diag_pop_context();
-            return in;
-        }
-        env.results[i] = value_tensor(t);
-    }
-    fn->checking = true;
-    c->call_depth++;
-    check_block(c, &env, &d->body);
-    c->call_depth--;
-    fn->checking = false;
-    if (!env.saw_return && !env.infer_results && !d->broken && !c->budget_reported)
-        diag_error(d->body.loc.file ? loc_sub(d->body.loc, d->body.loc.len - 1, 1) : d->loc,
-                   "function '%s' ends without returning its result%s", fn->name, d->nresults == 1 ? "" : "s");
-    if (context)
-        diag_pop_context();
-    in->results = env.results;
-    in->nresults = env.nresults;
-    return in;
-}
-
-Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call)
-{
-    Decl *d = fn->decl;
-    int nargs = call->call.nargs;
-    Value *args = arena_array(c->arena, (size_t)nargs + 1, sizeof(Value));
-    bool ok = true;
-    for (int i = 0; i < nargs; i++) {
-        const Arg *a = &call->call.args[i];
-        args[i] = check_expr(c, env, a->value);
-        if (a->keyword.text) {
-            diag_error(a->keyword.loc, "'%s' takes its arguments by position; keyword '%s' is not allowed", fn->name,
-                       a->keyword.text);
-            ok = false;
-        } else if (!value_is_error(&args[i]) && args[i].kind != VAL_TENSOR) {
-            diag_error(a->value->loc, "argument %d of '%s' must be a tensor, not %s", i + 1, fn->name, value_desc(c, &args[i]));
-            ok = false;
-        } else if (value_is_error(&args[i])) {
-            ok = false;
-        }
-    }
-    if (nargs != d->nparams) {
-        if (diag_error(call->loc, "'%s' takes %d argument%s but %d %s given", fn->name, d->nparams, d->nparams == 1 ? "" : "s",
-                       nargs, nargs == 1 ? "was" : "were"))
-            diag_note(d->name.loc, "'%s' is declared here", fn->name);
-        return value_error();
-    }
-    if (!ok || !fn->sig->ok)
-        return value_error();
-    if (fn->checking) {
-        if (diag_error(call->call.callee.loc, "'%s' is called recursively; tdc inlines every call, so recursion is not allowed", fn->name))
-            diag_note(d->name.loc, "'%s' is declared here", fn->name);
-        return value_error();
-    }
-    if (c->call_depth >= MAX_CALL_DEPTH) {
-        diag_error(call->loc, "calls nested more than %d deep", MAX_CALL_DEPTH);
-        return value_error();
-    }
-    Dtype call_float = DT_F32;
-    int fp = fn->sig->any_float_param;
-    if (fp >= 0) { /* the first `float[...]` argument says which float dtype `float` is in this call */
-        const Value *a = &args[fp];
-        if (!a->type.weak && !dtype_is_float(a->type.dtype)) {
-            if (diag_error(call->call.args[fp].value->loc, "argument %d of '%s' is %s, but parameter '%s' needs a float dtype", fp + 1,
-                           fn->name, value_desc(c, a), d->params[fp].name.text))
-                diag_note(d->params[fp].name.loc, "parameter '%s: %s' is declared here", d->params[fp].name.text,
-                          param_type_text(c, &d->params[fp]));
-            return value_error();
-        }
-        if (!a->type.weak)
-            call_float = a->type.dtype;
-    }
-    Size *bound = arena_array(c->arena, (size_t)fn->sig->nvars + 1, sizeof(Size));
-    bool *is_bound = arena_array(c->arena, (size_t)fn->sig->nvars + 1, sizeof(bool));
-    const Size *ell = NULL;
-    int nell = 0, ell_from = 0;
-    bool ell_bound = false;
-    for (int i = 0; i < nargs; i++)
-        if (!bind_argument(c, fn, i, &args[i], call->call.args[i].value, call_float, bound, is_bound, &ell, &nell, &ell_bound,
-                           &ell_from))
-            return value_error();
-    for (int i = 0; i < nargs; i++)
-        if (!match_argument(c, fn, i, &args[i], call->call.args[i].value, call_float, bound, ell, nell))
-            return value_error();
-    FnInstance *in = instantiate(c, fn, call_float, bound, ell, nell, fn->generic ? call->loc : (Loc){0});
-    if (in->failed)
-        return value_error();
-    if (in->nresults == 1) {
-        Value v = in->results[0];
-        v.origin = NULL;
-        v.known = false;
-        return v;
-    }
-    Value t = {.kind = VAL_TUPLE, .items = in->results, .nitems = in->nresults};
-    return t;
 }
 
 /* ---- statements ---- */
@@ -753,7 +303,7 @@ static void check_assign(Checker *c, Env *env, const Stmt *s)
         const Name *t = &s->assign.targets[i];
         Symbol *g = env_find(env, t->text) ? NULL : check_lookup(c, t->text); /* locals shadow globals */
         if (g) {
-            if (diag_error(t->loc, "cannot assign to %s '%s'", kind_word(g->kind), t->text))
+            if (diag_error(t->loc, "cannot assign to %s '%s'", check_kind_word(g->kind), t->text))
                 diag_note(g->decl->name.loc, "'%s' is declared here", t->text);
             return;
         }
@@ -787,7 +337,7 @@ static void check_assign(Checker *c, Env *env, const Stmt *s)
     for (int i = 0; i < n; i++) {
         const Name *t = &s->assign.targets[i];
         Value vi = value_is_error(&v) ? v : vals[i];
-        Origin *o = new_origin(c, t->text, t->loc, NULL, vi.type);
+        Origin *o = check_new_origin(c, t->text, t->loc, NULL, vi.type);
         env_bind(c, env, t->text, vi, o);
         if (vi.kind == VAL_TENSOR && !vi.type.error)
             check_record_type(c, t->loc, t->text, value_type_text(c, &vi));
@@ -800,7 +350,7 @@ static bool same_result_type(const Value *want, const Value *got)
 {
     if (!got->type.weak && got->type.dtype != want->type.dtype)
         return false;
-    if (got->type.weak && !dtype_accepts(want->type.dtype, got))
+    if (got->type.weak && !check_dtype_accepts(want->type.dtype, got))
         return false;
     return type_same_shape(want->type, got->type);
 }
@@ -887,7 +437,7 @@ static void check_for(Checker *c, Env *env, const Stmt *s)
     }
     env->loop_depth++;
     for (int64_t i = lo; i < hi; i++) {
-        Origin *o = new_origin(c, var, s->loop.var.loc, NULL, type_scalar(DT_I64));
+        Origin *o = check_new_origin(c, var, s->loop.var.loc, NULL, type_scalar(DT_I64));
         o->loop_var = true;
         env_bind(c, env, var, value_int(i), o);
         check_block(c, env, &s->loop.body);
@@ -1024,7 +574,7 @@ static void check_train(Checker *c, Symbol *s)
                     diag_note(d->params[j].name.loc, "first declared here");
             }
         Symbol *g = check_lookup(c, d->params[i].name.text);
-        if (g && diag_error(d->params[i].name.loc, "input '%s' has the name of a %s", d->params[i].name.text, kind_word(g->kind)))
+        if (g && diag_error(d->params[i].name.loc, "input '%s' has the name of a %s", d->params[i].name.text, check_kind_word(g->kind)))
             diag_note(g->decl->name.loc, "'%s' is declared here", g->name);
         Type t;
         Value v = value_error();
@@ -1032,7 +582,7 @@ static void check_train(Checker *c, Symbol *s)
             v = value_tensor(t);
             check_record_type(c, d->params[i].name.loc, d->params[i].name.text, ctype(c, t));
         }
-        Origin *o = new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, v.type);
+        Origin *o = check_new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, v.type);
         env_bind(c, &env, d->params[i].name.text, v, o);
     }
     check_block(c, &env, &d->body);
@@ -1050,7 +600,7 @@ static void declare(Checker *c, Decl *d)
     Symbol *prev = check_lookup(c, name);
     if (prev) {
         if (diag_error(d->name.loc, "'%s' is already declared", name))
-            diag_note(prev->decl->name.loc, "previous declaration of '%s' as a %s", name, kind_word(prev->kind));
+            diag_note(prev->decl->name.loc, "previous declaration of '%s' as a %s", name, check_kind_word(prev->kind));
         return;
     }
     if (builtin_exists(name) && (d->kind == DECL_FN || d->kind == DECL_TRAIN)) {
@@ -1084,28 +634,12 @@ static void check_symbol(Checker *c, Symbol *s)
         break;
     case SYM_FN:
         if (!s->generic && s->sig->ok && !s->instances)
-            instantiate(c, s, DT_F32, NULL, NULL, 0, (Loc){0});
+            check_instantiate(c, s, DT_F32, NULL, NULL, 0, (Loc){0});
         break;
     case SYM_TRAIN:
         check_train(c, s);
         break;
     }
-}
-
-/* A generic function nobody calls is still checked, with its size
- * variables symbolic and `...` standing for one symbolic axis. */
-static void check_uncalled_generic(Checker *c, Symbol *s)
-{
-    if (s->kind != SYM_FN || !s->generic || !s->sig->ok || s->instances)
-        return;
-    Size *bound = arena_array(c->arena, (size_t)s->sig->nvars + 1, sizeof(Size));
-    for (int v = 0; v < s->sig->nvars; v++)
-        bound[v] = size_dim(s->sig->var_ids[v]);
-    Size *ell = arena_alloc(c->arena, sizeof(Size));
-    ell[0] = size_dim(s->sig->ellipsis_id);
-    c->symbolic_instance = true;
-    instantiate(c, s, DT_F32, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
-    c->symbolic_instance = false;
 }
 
 /* ---- output ---- */
@@ -1208,7 +742,7 @@ int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *
     for (size_t i = 0; i < c.decl_order.len; i++) {
         Symbol *s = c.decl_order.items[i];
         if (s->kind == SYM_FN)
-            s->sig = read_signature(&c, s);
+            s->sig = check_read_signature(&c, s);
     }
     for (size_t i = 0; i < c.decl_order.len; i++)
         check_symbol(&c, c.decl_order.items[i]);

@@ -159,6 +159,18 @@ void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
 void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason);
 void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text);
 void check_block(Checker *c, Env *env, const Block *b);
+const char *check_kind_word(SymKind k); /* "dim", "param", ... */
+Origin *check_new_origin(Checker *c, const char *name, Loc loc, const TypeExpr *declared, Type t);
+
+/* check_fn.c */
+FnSig *check_read_signature(Checker *c, Symbol *fn);
+/* Whether an argument of this value fits a parameter of dtype `param`. */
+bool check_dtype_accepts(Dtype param, const Value *arg);
+/* The instance of `fn` for one binding (call_loc: where, for notes; none for
+ * a function checked at its declaration). */
+FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Size *bound, const Size *ell, int nell,
+                              Loc call_loc);
+void check_uncalled_generic(Checker *c, Symbol *s);
 Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call);
 Binding *env_find(Env *env, const char *name);
 void env_bind(Checker *c, Env *env, const char *name, Value v, Origin *origin);
