@@ -2,8 +2,8 @@
 # deps.sh - installs what building and testing tdc need on Debian 12, as root.
 #
 # Idempotent and quick on a prepared machine: apt-get runs only when a
-# command or package is missing, pip only when numpy or einops does not
-# import.
+# command or package is missing, pip only when numpy, einops or ml_dtypes
+# does not import.
 set -euo pipefail
 
 missing=()
@@ -42,11 +42,11 @@ else
     echo "deps: system packages present"
 fi
 
-if python3 -c 'import numpy, einops' >/dev/null 2>&1; then
-    echo "deps: numpy and einops present"
+if python3 -c 'import numpy, einops, ml_dtypes' >/dev/null 2>&1; then
+    echo "deps: numpy, einops and ml_dtypes present"
 else
-    echo "deps: installing numpy einops with pip"
-    python3 -m pip install --quiet --break-system-packages numpy einops ||
-        python3 -m pip install --quiet numpy einops
-    python3 -c 'import numpy, einops'
+    echo "deps: installing numpy einops ml_dtypes with pip"
+    python3 -m pip install --quiet --break-system-packages numpy einops ml_dtypes ||
+        python3 -m pip install --quiet numpy einops ml_dtypes
+    python3 -c 'import numpy, einops, ml_dtypes'
 fi
