@@ -78,6 +78,53 @@ td_status td_shape_elements(td_ctx *ctx, int rank, const int64_t *shape, size_t 
  * same numbers from one seed ---- */
 void td_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
+/* ---- .npy files (NumPy's format, versions 1.0, 2.0 and 3.0) ----
+ *
+ * C order and little-endian only; the host must be little-endian too.
+ * Descriptors, read and written:
+ *   f64 '<f8'  f32 '<f4'  f16 '<f2'  i64 '<i8'  i32 '<i4'  u16 '<u2'  bool '|b1'
+ *   bf16    '<V2'  what np.save writes for ml_dtypes.bfloat16 (np.load gives
+ *                  a void array: .view(ml_dtypes.bfloat16) restores it)
+ *   f8e4m3  '<V1'  what np.save writes for ml_dtypes.float8_e4m3fn (ditto)
+ *   f8e5m2  written as 'float8_e5m2', which np.load resolves once ml_dtypes
+ *           is imported. np.save writes '<f1' for it, which np.load cannot
+ *           read back (ml_dtypes issues #148, #216), and '<V1' would be
+ *           taken for f8e4m3. Read: '<f1' and 'float8_e5m2'.
+ * Also read: '|V2' and 'bfloat16' as bf16, '|V1' and 'float8_e4m3fn' as
+ * f8e4m3, '<b1' as bool. A '<V1' file is read as float8_e4m3fn: every other
+ * one-byte ml_dtypes type (float8_e4m3, int4, ...) writes '<V1' too, and the
+ * file cannot tell them apart.
+ * The data must be exactly as long as the shape needs: a shorter file and
+ * one with bytes after the data are both errors. bool elements must be 0 or
+ * 1. Writes are atomic: a temporary file in the same directory, fsync, then
+ * rename, so a crash leaves the old file or the new one, never half of one. */
+enum { TD_NPY_MAX_RANK = 16 };
+
+typedef struct td_npy {
+    td_dtype dtype;
+    int rank;                        /* 0 for a scalar */
+    int64_t shape[TD_NPY_MAX_RANK];  /* the first `rank` entries; the rest 0 */
+    size_t elements;                 /* product of the shape; 1 for a scalar */
+    void *data;                      /* malloc'd, C order; never NULL after a read succeeds */
+    size_t bytes;                    /* elements * td_dtype_size(dtype) */
+    int version;                     /* the file's major format version: 1, 2 or 3 */
+} td_npy;
+
+/* On failure *out is left empty (data NULL), so td_npy_free is always safe. */
+td_status td_npy_read(td_ctx *ctx, const char *path, td_npy *out);
+/* The same from `size` bytes at `bytes`; `name` stands for the file in messages. */
+td_status td_npy_read_mem(td_ctx *ctx, const char *name, const void *bytes, size_t size, td_npy *out);
+/* Frees the data and empties *npy; safe to call twice. */
+void td_npy_free(td_npy *npy);
+/* Writes format 1.0 (the header of at most TD_NPY_MAX_RANK axes always fits
+ * its 64 KiB), laid out byte for byte as np.save does. `data` holds
+ * td_shape_elements(shape) elements in C order; it may be NULL when there
+ * are none. */
+td_status td_npy_write(td_ctx *ctx, const char *path, td_dtype dtype, int rank, const int64_t *shape,
+                       const void *data);
+/* The descriptor td_npy_write writes for `dtype` ("<f4", "<V2", ...). */
+const char *td_npy_descr(td_dtype dtype);
+
 #ifdef __cplusplus
 }
 #endif
