@@ -78,6 +78,86 @@ td_status td_shape_elements(td_ctx *ctx, int rank, const int64_t *shape, size_t 
  * same numbers from one seed ---- */
 void td_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
+/* A stream of random numbers, in the manner of PyTorch's Philox generator:
+ * `seed` is the Philox key (key[0] its low 32 bits, key[1] its high), and
+ * `offset` counts the 32-bit words of the stream already used, as
+ * curand_init's `offset` does. The caller owns the struct; {seed, 0} starts
+ * a stream. Word j of the stream is lane j % 4 of Philox4x32-10 with
+ * counter {lo32(j / 4), hi32(j / 4), 0, 0}: the j-th curand() after
+ * curand_init(seed, 0, 0). docs/RUNTIME.md "Random numbers" states the
+ * mapping from element index to words and every transform exactly, so a
+ * GPU kernel can compute element i from (seed, offset, i) alone. */
+typedef struct td_rng {
+    uint64_t seed;
+    uint64_t offset;
+} td_rng;
+
+/* Word j of the stream of `seed`. */
+uint32_t td_rng_word(uint64_t seed, uint64_t j);
+
+/* Fill out[0..n) and advance rng->offset by the words used: n for f32, 2n
+ * for f64. Element i depends only on (seed, offset + i * words per
+ * element), so one fill of 1000 equals ten consecutive fills of 100 (a
+ * normal that starts or ends mid pair or quad shares those words with the
+ * neighbouring draw: docs/RUNTIME.md).
+ * Uniform: [0, 1); f32 (x >> 8) * 2^-24 from one word x, f64
+ * (x ^ (y << 21)) * 2^-53 from two words x, y (cuRAND's 53-bit layout).
+ * Normal: Box-Muller on word pairs (f32) or quads (f64) aligned in the
+ * stream, computed in double; an element in the first half of its pair or
+ * quad is the sine half, in the second the cosine half, the order of
+ * curand_normal and curand_normal_double. The only error is an offset that
+ * would pass 2^64. */
+td_status td_rng_uniform_f32(td_ctx *ctx, td_rng *rng, float *out, size_t n);
+td_status td_rng_uniform_f64(td_ctx *ctx, td_rng *rng, double *out, size_t n);
+td_status td_rng_normal_f32(td_ctx *ctx, td_rng *rng, float *out, size_t n);
+td_status td_rng_normal_f64(td_ctx *ctx, td_rng *rng, double *out, size_t n);
+
+/* The param initialisers of the language (docs/LANGUAGE.md section 7), with
+ * torch.nn.init's formulas and defaults but tdc's fans: for a shape
+ * [..., fan_in, fan_out], fan_in = shape[rank - 2], fan_out =
+ * shape[rank - 1], and leading axes are a stack of independent matrices.
+ * `data` holds td_shape_elements(shape) elements of `dtype`, f32 or f64
+ * (constant, zeros and ones also take i64, i32, u16 and bool). Values are
+ * computed in double and rounded once. A random initialiser first rounds
+ * rng->offset up to a multiple of 4 (a fresh Philox block, so no word is
+ * shared with an earlier draw), then uses the words of td_rng_uniform_* or
+ * td_rng_normal_* for its dtype. Bounded ones never leave their interval:
+ * uniform [a, b] (b only through rounding), xavier_uniform and
+ * kaiming_uniform [-bound, bound], trunc_normal [a, b]. trunc_normal
+ * inverts the normal CDF as torch does, not rejection, so element i still
+ * uses fixed words. Bad arguments (std <= 0, gain <= 0, a >= b, rank < 2
+ * for fan-based ones, unknown mode or nonlinearity, anything not finite)
+ * are TD_ERR_INPUT with the message on ctx, and leave data and rng alone. */
+td_status td_init_zeros(td_ctx *ctx, td_dtype dtype, void *data, int rank, const int64_t *shape);
+td_status td_init_ones(td_ctx *ctx, td_dtype dtype, void *data, int rank, const int64_t *shape);
+td_status td_init_constant(td_ctx *ctx, td_dtype dtype, void *data, int rank, const int64_t *shape, double value);
+td_status td_init_normal(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank, const int64_t *shape,
+                         double mean, double std);
+td_status td_init_trunc_normal(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank, const int64_t *shape,
+                               double mean, double std, double a, double b);
+td_status td_init_uniform(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank, const int64_t *shape,
+                          double a, double b);
+/* bound = gain * sqrt(6 / (fan_in + fan_out)); std = gain * sqrt(2 / (fan_in + fan_out)). */
+td_status td_init_xavier_uniform(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank,
+                                 const int64_t *shape, double gain);
+td_status td_init_xavier_normal(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank, const int64_t *shape,
+                                double gain);
+/* gain = td_calculate_gain(nonlinearity, a); fan = fan_in or fan_out as
+ * `mode` ("fan_in", "fan_out") says; bound = gain * sqrt(3 / fan);
+ * std = gain / sqrt(fan). torch's defaults: a = 0, "fan_in", "leaky_relu". */
+td_status td_init_kaiming_uniform(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank,
+                                  const int64_t *shape, double a, const char *mode, const char *nonlinearity);
+td_status td_init_kaiming_normal(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, int rank,
+                                 const int64_t *shape, double a, const char *mode, const char *nonlinearity);
+
+/* torch.nn.init.calculate_gain: 1 for "linear", the conv and conv_transpose
+ * names and "sigmoid"; 5/3 for "tanh"; sqrt(2) for "relu";
+ * sqrt(2 / (1 + param^2)) for "leaky_relu" (torch's default param, None,
+ * means 0.01: pass it); 3/4 for "selu". */
+td_status td_calculate_gain(td_ctx *ctx, const char *nonlinearity, double param, double *gain);
+/* tdc's fans (above); rank < 2 is an error. */
+td_status td_fans(td_ctx *ctx, int rank, const int64_t *shape, int64_t *fan_in, int64_t *fan_out);
+
 /* ---- .npy files (NumPy's format, versions 1.0, 2.0 and 3.0) ----
  *
  * C order and little-endian only; the host must be little-endian too.
