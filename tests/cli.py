@@ -84,6 +84,31 @@ def run(r):
         os.makedirs(os.path.join(d, "dir.td"), exist_ok=True)
         case(r, "import of a directory", ["check", write(d, "imp_dir.td", 'import "dir.td"\n')], 1,
              err_has=['cannot find import "dir.td"'])
+        # an installed tdc finds the standard library beside itself
+        build = os.path.dirname(r.tdc)
+        if os.path.exists(os.path.join(build, "CMakeCache.txt")):
+            import shutil
+            import subprocess
+            prefix = os.path.join(d, "prefix")
+            p = subprocess.run(["cmake", "--install", build, "--prefix", prefix], capture_output=True, text=True)
+            installed = os.path.join(prefix, "bin", "tdc")
+            files = ["bin/tdc", "share/tdc/stdlib/nn.td", "lib/libtdrt.a", "include/tdc/td.h"]
+            missing = [f for f in files if not os.path.exists(os.path.join(prefix, f))]
+            if p.returncode != 0 or missing:
+                r.fail("cli: cmake --install", f"exit {p.returncode}, missing {missing}\n{p.stderr}")
+            else:
+                r.ok("cli: cmake --install")
+                user = write(d, "elsewhere/uses_nn.td", 'import "nn.td"\ndim n = 4\n'
+                             'fn f(x: f32["n"]) -> f32["n"] {\n  return softmax(x)\n}\n')
+                q = subprocess.run([installed, "check", user], capture_output=True, text=True, cwd=os.path.dirname(user))
+                found = os.path.join(prefix, "share/tdc/stdlib/nn.td")
+                q2 = subprocess.run([installed, "check", "--types", user], capture_output=True, text=True, cwd=d)
+                if q.returncode == 0 and q.stderr == "" and found.replace("/share/tdc/stdlib", "/bin/../share/tdc/stdlib") in q2.stdout:
+                    r.ok("cli: installed tdc finds its standard library")
+                else:
+                    r.fail("cli: installed tdc finds its standard library",
+                           f"exit {q.returncode}: {q.stderr}\n{q2.stdout[:500]}")
+                shutil.rmtree(prefix, ignore_errors=True)
         # JSON diagnostics: one object per line
         code, out, err = r.run(["check", "--diagnostics=json", bad])
         import json
