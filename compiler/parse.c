@@ -1,7 +1,10 @@
 /* parse.c - drives the Lemon parser over the scanner's tokens (see parse.h).
  *
- * The only policy here is which newlines reach the grammar; everything else
- * is grammar/parser.y. */
+ * The policy here: which newlines reach the grammar, how far to skip after a
+ * syntax error, what the message says (the tokens the tables would take
+ * instead), and which names a broken statement may have bound, so the
+ * checker does not report them as unknown. The syntax itself is
+ * grammar/parser.y. */
 #include "parse.h"
 
 #include <stdlib.h>
