@@ -8,7 +8,8 @@
  *
  * Pieces, one file each: ctx.c (context, errors, checked sizes), dtype.c
  * (element types and conversions to and from f32), rng.c (Philox 4x32-10 and
- * the param initialisers), npy.c (.npy files). */
+ * the param initialisers), npy.c (.npy files), gemm.c (batched, strided
+ * matrix products on OpenBLAS). */
 #ifndef TD_H
 #define TD_H
 
@@ -204,6 +205,69 @@ td_status td_npy_write(td_ctx *ctx, const char *path, td_dtype dtype, int rank, 
                        const void *data);
 /* The descriptor td_npy_write writes for `dtype` ("<f4", "<V2", ...). */
 const char *td_npy_descr(td_dtype dtype);
+
+/* ---- contractions (GEMM) ----
+ *
+ * C = alpha A B + beta C for every item of a batch, where A is m x k, B is
+ * k x n and C is m x n, each a strided view: element [i][j] of a matrix at
+ * element offset i * rs + j * cs from its base, batch item (t0, t1, ...) at
+ * t0 * bs[0] + t1 * bs[1] + ... further. Strides count elements, not bytes,
+ * and may be negative; a batch stride of 0 broadcasts an operand (A or B)
+ * over that axis. The C backend lowers every einsum and matmul to one call.
+ *
+ * Semantics, as BLAS's: beta == 0 means C is not read (it may hold garbage
+ * or NaN); k == 0 or alpha == 0 means A and B are not read and C becomes
+ * beta C (zeros when beta == 0). C must not overlap itself (no two of its
+ * elements at one address; checked), but it may overlap A or B: such an
+ * operand is copied first, so the result is as if inputs were read before
+ * C is written.
+ *
+ * dtypes: f32 and f64 call cblas_sgemm / cblas_dgemm once per batch item,
+ * without copying any operand that has a unit stride on one axis (a matrix
+ * or its transpose in BLAS's row-major form); others are packed into
+ * scratch first. f16, bf16, f8e4m3 and f8e5m2 are widened to f32, computed
+ * by cblas_sgemm (alpha and beta applied in f32) and rounded to the dtype
+ * once. i64, i32 and u16 use a plain loop (BLAS has no integer GEMM) with
+ * wrapping arithmetic modulo 2^bits, as numpy's integer matmul; alpha and
+ * beta must then be integers. bool is an error. docs/RUNTIME.md
+ * "Contractions" has the details. */
+enum { TD_GEMM_MAX_BATCH = 8 };
+
+typedef struct td_gemm {
+    td_dtype dtype;             /* of A, B and C alike */
+    int64_t m, n, k;            /* C is m x n, A is m x k, B is k x n; 0 is fine */
+    int64_t a_rs, a_cs;         /* A[i][p] at a + i * a_rs + p * a_cs (elements) */
+    int64_t b_rs, b_cs;         /* B[p][j] at b + p * b_rs + j * b_cs */
+    int64_t c_rs, c_cs;         /* C[i][j] at c + i * c_rs + j * c_cs */
+    double alpha, beta;         /* finite; integers for integer dtypes */
+    int batch_rank;             /* 0 .. TD_GEMM_MAX_BATCH */
+    int64_t batch[TD_GEMM_MAX_BATCH]; /* the size of each batch axis */
+    int64_t a_bs[TD_GEMM_MAX_BATCH];  /* each operand's stride along each batch axis; */
+    int64_t b_bs[TD_GEMM_MAX_BATCH];  /* 0 broadcasts A or B; C's must keep its */
+    int64_t c_bs[TD_GEMM_MAX_BATCH];  /* elements apart */
+} td_gemm;
+
+/* A descriptor for contiguous row-major A, B and C without batch axes,
+ * alpha 1 and beta 0: a starting point to adjust. */
+td_gemm td_gemm_rowmajor(td_dtype dtype, int64_t m, int64_t n, int64_t k);
+
+/* Runs the contraction. Every check comes first: on an error
+ * (TD_ERR_INPUT, or TD_ERR_OOM for scratch) C is unchanged. Errors: a NULL
+ * descriptor, a bad dtype, negative sizes, batch_rank outside 0..8,
+ * alpha or beta not finite (or not integers for i64/i32/u16), m, n or k
+ * above 2^31 - 1 for a float dtype (OpenBLAS's 32-bit sizes), offsets
+ * that overflow, a NULL operand that has elements, an operand not aligned
+ * to its element size, and C overlapping itself. Scratch (packed or
+ * widened operands, a copy of an input that C overlaps) is malloc'd per
+ * call and freed before it returns. */
+td_status td_gemm_run(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, void *c);
+
+/* Validates exactly as td_gemm_run and writes to buf (a string, cut to
+ * `size` bytes) what it would do, computing nothing: for tests, and for a
+ * compiler that explains its choices. docs/RUNTIME.md gives the format,
+ * e.g. "sgemm 1 x 64x2x32; A N ld=32; B N ld=2; C ld=2". */
+td_status td_gemm_describe(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, const void *c, char *buf,
+                           size_t size);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@ python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 # not commands.
 [ -f /usr/share/lemon/lempar.c ] || missing+=(lemon)
 command -v dpkg-query >/dev/null 2>&1 && need_pkg libclang-rt-14-dev
+command -v dpkg-query >/dev/null 2>&1 && need_pkg libopenblas-dev
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}"
@@ -37,7 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    apt-get install -y cmake gcc make re2c lemon python3 python3-pip clang libclang-rt-14-dev
+    apt-get install -y cmake gcc make re2c lemon python3 python3-pip clang libclang-rt-14-dev libopenblas-dev
 else
     echo "deps: system packages present"
 fi

@@ -27,5 +27,6 @@ void test_ctx(void);
 void test_dtype(void);
 void test_rng(void);
 void test_npy(void);
+void test_gemm(void);
 
 #endif

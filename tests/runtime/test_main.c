@@ -12,11 +12,12 @@ extern void test_ctx(void) __attribute__((weak));
 extern void test_dtype(void) __attribute__((weak));
 extern void test_rng(void) __attribute__((weak));
 extern void test_npy(void) __attribute__((weak));
+extern void test_gemm(void) __attribute__((weak));
 
 int main(int argc, char **argv)
 {
     struct { const char *name; void (*run)(void); } suites[] = {
-        {"ctx", test_ctx}, {"dtype", test_dtype}, {"rng", test_rng}, {"npy", test_npy},
+        {"ctx", test_ctx}, {"dtype", test_dtype}, {"rng", test_rng}, {"npy", test_npy}, {"gemm", test_gemm},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
         if (!suites[i].run)
