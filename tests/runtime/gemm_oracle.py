@@ -30,9 +30,12 @@ test has them) and fed one command a line.
 """
 import os
 import re
-import shutil
 import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import probe  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "gemm oracle"
@@ -40,39 +43,11 @@ SEED = 20240612
 
 
 def compile_probe(r, build_dir, tmp):
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        r.fail(NAME, "no C compiler (cc) to build the probe")
-        return None
-    exe = os.path.join(tmp, "gemm_probe")
-    src = [os.path.join(ROOT, p) for p in ("tests/runtime/gemm_probe_main.c", "runtime/gemm.c",
-                                           "runtime/dtype.c", "runtime/ctx.c")]
-    cmd = [cc, "-std=c11", "-D_DEFAULT_SOURCE", "-O1", "-g", "-Wall", "-Wextra", "-Wshadow", "-Werror",
-           "-I", os.path.join(ROOT, "runtime")]
-    cache = os.path.join(build_dir, "CMakeCache.txt")
-    text = open(cache).read() if os.path.exists(cache) else ""
-    m = re.search(r"^CBLAS_INCLUDE:PATH=(.+)$", text, re.M)
-    if m and os.path.isdir(m.group(1)):
-        cmd += ["-isystem", m.group(1)]
-    if "TDC_SANITIZE:BOOL=ON" in text:
-        cmd[1:1] = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
-    cmd += src + ["-lopenblas", "-lm", "-o", exe]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        r.fail(NAME, f"cannot compile the probe (is libopenblas-dev installed?):\n{' '.join(cmd)}\n"
-                     f"{p.stderr[-3000:]}")
-        return None
-    return exe
+    return probe.compile_probe(r, NAME, build_dir, tmp, ["tests/runtime/gemm_probe_main.c", "runtime/gemm.c",
+                               "runtime/dtype.c", "runtime/ctx.c"], libs=["-lopenblas", "-lm"])
 
 
-def run_probe(exe, commands):
-    p = subprocess.run([exe], input="".join(c + "\n" for c in commands), capture_output=True, text=True,
-                       timeout=120)
-    answers = p.stdout.splitlines()
-    if p.returncode != 0 or len(answers) != len(commands):
-        raise RuntimeError(f"the probe stopped (exit {p.returncode}) after {len(answers)} of {len(commands)} "
-                           f"answers\n{p.stderr[-3000:]}")
-    return answers
+run_probe = probe.run_probe
 
 
 class Operand:

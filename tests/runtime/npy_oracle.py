@@ -17,7 +17,11 @@ command a line, so all of it takes one compile and one process.
 import io
 import os
 import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import probe  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "npy oracle"
@@ -27,29 +31,11 @@ SHAPES = [(), (0,), (7,), (2, 3), (2, 0, 3), (1, 2, 3, 1), (2, 1, 2, 1, 3), (1, 
 
 
 def compile_probe(r, build_dir, tmp):
-    exe = os.path.join(tmp, "npy_probe")
-    cmd = [os.environ.get("CC", "cc"), "-std=c11", "-D_DEFAULT_SOURCE", "-O1", "-g", "-Wall", "-Wextra", "-Wshadow",
-           "-Werror", "-I", os.path.join(ROOT, "runtime"),
-           os.path.join(ROOT, "tests/runtime/npy_probe_main.c"), os.path.join(ROOT, "runtime/npy.c"),
-           os.path.join(ROOT, "runtime/ctx.c"), "-lm", "-o", exe]
-    cache = os.path.join(build_dir, "CMakeCache.txt")
-    if os.path.exists(cache) and "TDC_SANITIZE:BOOL=ON" in open(cache).read():
-        cmd[1:1] = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        r.fail(NAME, f"cannot compile the probe:\n{' '.join(cmd)}\n{p.stderr[-3000:]}")
-        return None
-    return exe
+    return probe.compile_probe(r, NAME, build_dir, tmp,
+                               ["tests/runtime/npy_probe_main.c", "runtime/npy.c", "runtime/ctx.c"])
 
 
-def run_probe(exe, commands):
-    p = subprocess.run([exe], input="".join(c + "\n" for c in commands), capture_output=True, text=True,
-                       timeout=60)
-    answers = p.stdout.splitlines()
-    if p.returncode != 0 or len(answers) != len(commands):
-        raise RuntimeError(f"the probe stopped (exit {p.returncode}) after {len(answers)} of {len(commands)} "
-                           f"answers\n{p.stderr[-3000:]}")
-    return answers
+run_probe = probe.run_probe
 
 
 def dtypes(np, ml):
