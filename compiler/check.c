@@ -91,6 +91,10 @@ void check_record_runtime(Checker *c, Loc loc, const char *condition, const char
 {
     if (c->symbolic_instance)
         return; /* its sizes are placeholders, not run-time dims */
+    if (c->call_site.file) { /* inside a generic function: the call made these sizes */
+        loc = c->call_site;
+        reason = arena_printf(c->arena, "%s, in '%s'", reason, c->call_site_fn);
+    }
     RuntimeCheck *r = arena_alloc(c->arena, sizeof *r);
     r->loc = loc;
     r->condition = condition;

@@ -339,8 +339,11 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
     in->next = fn->instances;
     fn->instances = in;
     bool context = call_loc.file != NULL;
+    bool outermost = context && !c->call_site.file;
     if (context)
         diag_push_context(call_loc, arena_printf(c->arena, "in the call of '%s' here", fn->name));
+    if (outermost)
+        c->call_site = call_loc, c->call_site_fn = fn->name;
     Decl *d = fn->decl;
     Env env = {.fn = fn, .ellipsis = ell, .nellipsis = nell, .has_ellipsis = fn->sig->has_ellipsis};
     for (int i = 0; i < d->nparams; i++) {
@@ -350,6 +353,8 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
             in->failed = true;
             if (context)
                 diag_pop_context();
+            if (outermost)
+                c->call_site = (Loc){0};
             return in;
         }
         Origin *o = check_new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, t);
@@ -368,6 +373,8 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
             in->failed = true;
             if (context)
                 diag_pop_context();
+            if (outermost)
+                c->call_site = (Loc){0};
             return in;
         }
         env.results[i] = value_tensor(t);
@@ -382,6 +389,8 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
                    "function '%s' ends without returning its result%s", fn->name, d->nresults == 1 ? "" : "s");
     if (context)
         diag_pop_context();
+    if (outermost)
+        c->call_site = (Loc){0};
     in->results = env.results;
     in->nresults = env.nresults;
     return in;

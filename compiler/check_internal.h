@@ -142,6 +142,8 @@ typedef struct Checker {
     int expr_depth;
     bool depth_reported;
     bool symbolic_instance; /* checking an uncalled generic function */
+    Loc call_site;          /* the outermost call of a generic function being checked */
+    const char *call_site_fn;
     PtrVec broken_names;    /* sorted names in statements with syntax errors: not reported as unknown */
 } Checker;
 
