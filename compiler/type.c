@@ -201,6 +201,8 @@ ShapeSpec *shape_parse(Arena *a, const char *text, uint32_t len, Loc literal, bo
             ok = false;
         } else if (!parse_axis_term(text, start, i, literal, resolve, ctx, names, &ax->size)) {
             ok = false;
+            if (strpbrk(ax->spelling, "()[]{}#,"))
+                break; /* a syntax slip: what follows it would only repeat the error */
         }
         spec->naxes++;
     }
