@@ -483,8 +483,8 @@ void check_uncalled_generic(Checker *c, Symbol *s)
         bound[v] = size_dim(s->sig->var_ids[v]);
     Size *ell = arena_alloc(c->arena, sizeof(Size));
     ell[0] = size_dim(s->sig->ellipsis_id);
-    c->symbolic_instance = true;
+    c->symbolic_instance = c->shape.symbolic = true;
     check_instantiate(c, s, DT_F32, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
-    c->symbolic_instance = false;
+    c->symbolic_instance = c->shape.symbolic = false;
 }
 

@@ -58,6 +58,17 @@ static const char *sz_named(ShapeCtx *c, Size s, const Operand *op, int axis)
     return name && strcmp(name, text) != 0 ? arena_printf(c->arena, "%s (%s)", text, name) : text;
 }
 
+/* Two sizes that differ only in which run-time dims they name may well be
+ * equal when the program runs; say why tdc still calls them different. */
+static void note_distinct_dims(ShapeCtx *c, Size a, Size b, Loc loc)
+{
+    if (c->symbolic || size_is_static(a) || size_is_static(b))
+        return;
+    diag_note(loc, "%s and %s are different run-time sizes, which tdc does not assume equal; if they always are, "
+                   "use one dim for both",
+              sz(c, a), sz(c, b));
+}
+
 static void explain(ShapeCtx *c, const Operand *op)
 {
     if (c->explain)
@@ -157,6 +168,7 @@ static bool bind_group(ShapeCtx *c, Labels *ls, const PatGroup *g, Size axis, co
                 else if (l->operand < 0)
                     diag_note(l->loc, "%s = %s given here", l->name, sz(c, l->size));
                 explain(c, x);
+                note_distinct_dims(c, l->size, axis, g->axes[0].loc);
             }
             return false;
         }
@@ -343,6 +355,7 @@ static bool broadcast_dims(ShapeCtx *c, Size **shapes, const int *ranks, const O
                 if (printed) {
                     explain(c, &ops[from[i]]);
                     explain(c, &ops[k]);
+                    note_distinct_dims(c, dims[i], d, loc);
                 }
                 return false;
             }

@@ -32,6 +32,8 @@ typedef struct ShapeCtx {
     /* The dim an operand's declared type names at `axis` ("model"), when
      * that says more than the size; NULL otherwise. */
     const char *(*axis_name)(void *checker, const Operand *op, int axis);
+    /* Checking a function nobody calls: its sizes are placeholders. */
+    bool symbolic;
     /* `s` must be a whole number once the run-time dims are bound. */
     void (*need_integral)(void *checker, Size s, Loc loc, const char *why);
 } ShapeCtx;
