@@ -18,6 +18,7 @@
 typedef struct CheckOptions {
     bool print_types;          /* each binding with its type */
     bool print_runtime_checks; /* what must be checked when the dims are bound */
+    const char *stdlib_dir;    /* for "import it" hints; may be NULL */
     FILE *out;
 } CheckOptions;
 

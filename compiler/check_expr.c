@@ -6,6 +6,7 @@
  * are weakly typed and take the dtype of the tensor they meet. */
 #include "check_internal.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,6 +715,30 @@ ShapeSpec *check_shape_string(Checker *c, Env *env, const char *text, uint32_t l
 
 /* ---- dispatch ---- */
 
+/* The standard library file that defines function `name` ("nn.td"), for a
+ * hint when a program calls it without importing it; NULL if none does. */
+static const char *stdlib_file_defining(Checker *c, const char *name)
+{
+    const char *dir_path = c->opt->stdlib_dir;
+    DIR *dir = dir_path ? opendir(dir_path) : NULL;
+    if (!dir)
+        return NULL;
+    const char *found = NULL;
+    const char *needle = arena_printf(c->arena, "fn %s(", name);
+    struct dirent *entry;
+    while (!found && (entry = readdir(dir))) {
+        size_t n = strlen(entry->d_name);
+        if (n < 4 || strcmp(entry->d_name + n - 3, ".td") != 0)
+            continue;
+        SourceFile *f = source_read(c->arena, arena_printf(c->arena, "%s/%s", dir_path, entry->d_name));
+        for (const char *p = f ? strstr(f->text, needle) : NULL; p && !found; p = strstr(p + 1, needle))
+            if (p == f->text || p[-1] == '\n')
+                found = arena_strdup(c->arena, entry->d_name);
+    }
+    closedir(dir);
+    return found;
+}
+
 static Value check_call(Checker *c, Env *env, const Expr *e)
 {
     const char *name = e->call.callee.text;
@@ -727,8 +752,12 @@ static Value check_call(Checker *c, Env *env, const Expr *e)
     if (builtin_exists(name))
         return check_builtin(c, env, e);
     const char *hint = suggest(c, env, name, true);
+    const char *library = hint ? NULL : stdlib_file_defining(c, name);
     if (hint)
         diag_error(e->call.callee.loc, "unknown function '%s'; did you mean '%s'?", name, hint);
+    else if (library)
+        diag_error(e->call.callee.loc, "unknown function '%s'; the standard library defines it: add import \"%s\"", name,
+                   library);
     else if (!strcmp(name, "sum") || !strcmp(name, "mean") || !strcmp(name, "prod"))
         diag_error(e->call.callee.loc, "unknown function '%s'; reductions are written reduce(x, \"b n -> b\", \"%s\")", name, name);
     else
