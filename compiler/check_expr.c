@@ -357,26 +357,35 @@ static int edit_distance(const char *a, const char *b)
 
 /* A declared name close to a misspelt one; for calls, built-ins too. Names
  * of one or two letters get no suggestion: every other short name is close. */
+/* Keeps `candidate` if it is closer to `name` than the best so far. The
+ * length test first: most names differ in length by more than 2. */
+static void consider(const char *name, size_t len, const char *candidate, const char **best, int *best_d)
+{
+    size_t clen = strlen(candidate);
+    if ((clen > len ? clen - len : len - clen) > (size_t)*best_d)
+        return;
+    int d = edit_distance(name, candidate);
+    if (d <= *best_d && d > 0)
+        *best = candidate, *best_d = d - 1;
+}
+
 static const char *suggest(Checker *c, Env *env, const char *name, bool calls)
 {
+    enum { RECENT_BINDINGS = 1024 }; /* bound the work on programs with huge functions */
+    size_t len = strlen(name);
     const char *best = NULL;
-    int best_d = strlen(name) < 3 ? 0 : (int)strlen(name) / 3 > 2 ? 2 : (int)strlen(name) / 3;
-    for (int i = 0; calls && builtin_name(i); i++) {
-        int d = edit_distance(name, builtin_name(i));
-        if (d <= best_d && d > 0)
-            best = builtin_name(i), best_d = d - 1;
-    }
-    for (int i = 0; env && i < env->n; i++) {
-        int d = edit_distance(name, env->items[i].name);
-        if (d <= best_d && d > 0)
-            best = env->items[i].name, best_d = d - 1;
-    }
-    for (size_t i = 0; i < c->decl_order.len; i++) {
-        const Symbol *s = c->decl_order.items[i];
-        int d = edit_distance(name, s->name);
-        if (d <= best_d && d > 0)
-            best = s->name, best_d = d - 1;
-    }
+    int best_d = len < 3 ? 0 : len / 3 > 2 ? 2 : (int)len / 3;
+    if (best_d == 0 || diag_limit_reached())
+        return NULL;
+    if (c->last_unknown && strcmp(c->last_unknown, name) == 0 && c->last_unknown_calls == calls)
+        return c->last_suggestion; /* the same misspelling again, as in a loop or a copied line */
+    for (int i = 0; calls && builtin_name(i); i++)
+        consider(name, len, builtin_name(i), &best, &best_d);
+    for (int i = env ? env->n - 1 : -1; i >= 0 && i >= env->n - RECENT_BINDINGS; i--)
+        consider(name, len, env->items[i].name, &best, &best_d);
+    for (size_t i = 0; i < c->decl_order.len; i++)
+        consider(name, len, ((const Symbol *)c->decl_order.items[i])->name, &best, &best_d);
+    c->last_unknown = name, c->last_unknown_calls = calls, c->last_suggestion = best;
     return best;
 }
 
@@ -720,23 +729,31 @@ ShapeSpec *check_shape_string(Checker *c, Env *env, const char *text, uint32_t l
 static const char *stdlib_file_defining(Checker *c, const char *name)
 {
     const char *dir_path = c->opt->stdlib_dir;
-    DIR *dir = dir_path ? opendir(dir_path) : NULL;
-    if (!dir)
-        return NULL;
-    const char *found = NULL;
-    const char *needle = arena_printf(c->arena, "fn %s(", name);
-    struct dirent *entry;
-    while (!found && (entry = readdir(dir))) {
-        size_t n = strlen(entry->d_name);
-        if (n < 4 || strcmp(entry->d_name + n - 3, ".td") != 0)
-            continue;
-        SourceFile *f = source_read(c->arena, arena_printf(c->arena, "%s/%s", dir_path, entry->d_name));
-        for (const char *p = f ? strstr(f->text, needle) : NULL; p && !found; p = strstr(p + 1, needle))
-            if (p == f->text || p[-1] == '\n')
-                found = arena_strdup(c->arena, entry->d_name);
+    if (!c->stdlib_read && dir_path) { /* once: a program may call many unknown functions */
+        c->stdlib_read = true;
+        DIR *dir = opendir(dir_path);
+        struct dirent *entry;
+        while (dir && (entry = readdir(dir))) {
+            size_t n = strlen(entry->d_name);
+            if (n < 4 || strcmp(entry->d_name + n - 3, ".td") != 0)
+                continue;
+            SourceFile *f = source_read(c->arena, arena_printf(c->arena, "%s/%s", dir_path, entry->d_name));
+            if (f) {
+                f->path = arena_strdup(c->arena, entry->d_name);
+                ptrvec_push(c->arena, &c->stdlib_files, f);
+            }
+        }
+        if (dir)
+            closedir(dir);
     }
-    closedir(dir);
-    return found;
+    const char *needle = arena_printf(c->arena, "fn %s(", name);
+    for (size_t i = 0; i < c->stdlib_files.len; i++) {
+        const SourceFile *f = c->stdlib_files.items[i];
+        for (const char *p = strstr(f->text, needle); p; p = strstr(p + 1, needle))
+            if (p == f->text || p[-1] == '\n')
+                return f->path;
+    }
+    return NULL;
 }
 
 static Value check_call(Checker *c, Env *env, const Expr *e)

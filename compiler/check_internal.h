@@ -142,6 +142,10 @@ typedef struct Checker {
     int expr_depth;
     bool depth_reported;
     bool symbolic_instance; /* checking an uncalled generic function */
+    const char *last_unknown, *last_suggestion; /* suggest()'s last answer */
+    bool last_unknown_calls;
+    PtrVec stdlib_files;    /* the standard library's files, read on the first hint that needs them */
+    bool stdlib_read;
     Loc call_site;          /* the outermost call of a generic function being checked */
     const char *call_site_fn;
     PtrVec broken_names;    /* sorted names in statements with syntax errors: not reported as unknown */

@@ -263,6 +263,8 @@ void diag_note(Loc loc, const char *fmt, ...)
 
 int diag_error_count(void) { return D.errors; }
 
+bool diag_limit_reached(void) { return D.max_errors > 0 && D.errors >= D.max_errors; }
+
 void diag_finish(void)
 {
     flush_context();

@@ -31,6 +31,9 @@ void diag_push_context(Loc loc, const char *message);
 void diag_pop_context(void);
 
 int diag_error_count(void);
+/* Whether the next error would be held back by the error limit (so the
+ * work of a better message can be skipped). */
+bool diag_limit_reached(void);
 /* Prints the "too many errors" summary, if any were held back. */
 void diag_finish(void);
 
