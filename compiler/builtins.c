@@ -109,12 +109,7 @@ static bool bind_args(Checker *c, const Builtin *b, const Name *callee, const Ar
                 k = j;
         if (k < 0) {
             if (extra) {
-                for (size_t j = 0; j < extra->len; j++)
-                    if (strcmp(((const Arg *)extra->items[j])->keyword.text, a->keyword.text) == 0) {
-                        diag_error(a->keyword.loc, "size of '%s' is given twice", a->keyword.text);
-                        ok = false;
-                    }
-                ptrvec_push(c->arena, extra, (void *)a);
+                ptrvec_push(c->arena, extra, (void *)a); /* repeats are found below, all at once */
                 continue;
             }
             const char *list = "";
@@ -129,6 +124,14 @@ static bool bind_args(Checker *c, const Builtin *b, const Name *callee, const Ar
         } else {
             out[k] = a;
         }
+    }
+    if (extra && extra->len > 1) {
+        NamedLoc *sizes = arena_array(c->arena, extra->len, sizeof *sizes);
+        for (size_t j = 0; j < extra->len; j++)
+            sizes[j] = (NamedLoc){.text = ((const Arg *)extra->items[j])->keyword.text,
+                                  .loc = ((const Arg *)extra->items[j])->keyword.loc};
+        if (check_repeated_names(c, sizes, (int)extra->len, "size of '%s' is given twice", NULL))
+            ok = false;
     }
     for (int i = 0; i < b->required && ok; i++)
         if (!out[i]) {

@@ -75,6 +75,58 @@ uint32_t check_new_dim_name(Checker *c, const char *name)
     return (uint32_t)(c->dim_names.len - 1);
 }
 
+/* ---- repeated names ---- */
+
+static int compare_named(const void *pa, const void *pb)
+{
+    const NamedLoc *a = pa, *b = pb;
+    int c = strcmp(a->text, b->text);
+    return c ? c : (a->order > b->order) - (a->order < b->order);
+}
+
+static int compare_order(const void *pa, const void *pb)
+{
+    const NamedLoc *a = *(const NamedLoc *const *)pa, *b = *(const NamedLoc *const *)pb;
+    return (a->order > b->order) - (a->order < b->order);
+}
+
+/* Sorting, not comparing every pair: a list may have thousands of names. */
+int check_repeated_names(Checker *c, NamedLoc *items, int n, const char *error_fmt, const char *note)
+{
+    if (n < 2)
+        return 0;
+    for (int i = 0; i < n; i++)
+        items[i].order = i;
+    qsort(items, (size_t)n, sizeof *items, compare_named);
+    const NamedLoc **repeats = arena_array(c->arena, (size_t)n, sizeof *repeats);
+    const NamedLoc **firsts = arena_array(c->arena, (size_t)n, sizeof *firsts);
+    int nrep = 0;
+    for (int i = 1, first = 0; i < n; i++) {
+        if (strcmp(items[i].text, items[first].text) != 0) {
+            first = i;
+            continue;
+        }
+        repeats[nrep] = &items[i];
+        firsts[nrep++] = &items[first];
+    }
+    /* report in source order */
+    for (int i = 0; i < nrep; i++)
+        ((NamedLoc *)repeats[i])->first = firsts[i];
+    qsort(repeats, (size_t)nrep, sizeof *repeats, compare_order);
+    for (int i = 0; i < nrep; i++)
+        if (diag_error(repeats[i]->loc, error_fmt, repeats[i]->text) && note)
+            diag_note(repeats[i]->first->loc, "%s", note);
+    return nrep;
+}
+
+int check_repeated_params(Checker *c, const Decl *d)
+{
+    NamedLoc *names = arena_array(c->arena, (size_t)d->nparams + 1, sizeof *names);
+    for (int i = 0; i < d->nparams; i++)
+        names[i] = (NamedLoc){.text = d->params[i].name.text, .loc = d->params[i].name.loc};
+    return check_repeated_names(c, names, d->nparams, "parameter '%s' appears twice", "first declared here");
+}
+
 /* ---- recorded output: --types lines and run-time checks ---- */
 
 void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text)
@@ -303,6 +355,11 @@ static void check_assign(Checker *c, Env *env, const Stmt *s)
 {
     Value v = check_expr(c, env, s->assign.value);
     int n = s->assign.ntargets;
+    NamedLoc *targets = arena_array(c->arena, (size_t)n, sizeof *targets);
+    for (int i = 0; i < n; i++)
+        targets[i] = (NamedLoc){.text = s->assign.targets[i].text, .loc = s->assign.targets[i].loc};
+    if (check_repeated_names(c, targets, n, "'%s' is assigned twice in one statement", NULL))
+        return;
     for (int i = 0; i < n; i++) {
         const Name *t = &s->assign.targets[i];
         Symbol *g = env_find(env, t->text) ? NULL : check_lookup(c, t->text); /* locals shadow globals */
@@ -316,11 +373,6 @@ static void check_assign(Checker *c, Env *env, const Stmt *s)
             diag_error(t->loc, "cannot assign to loop variable '%s'", t->text);
             return;
         }
-        for (int j = 0; j < i; j++)
-            if (strcmp(s->assign.targets[j].text, t->text) == 0) {
-                diag_error(t->loc, "'%s' is assigned twice in one statement", t->text);
-                return;
-            }
     }
     Value *vals = &v;
     if (!value_is_error(&v) && v.kind == VAL_TUPLE) {
@@ -571,12 +623,8 @@ static void check_train(Checker *c, Symbol *s)
 {
     Decl *d = s->decl;
     Env env = {.in_train = true};
+    check_repeated_params(c, d);
     for (int i = 0; i < d->nparams; i++) {
-        for (int j = 0; j < i; j++)
-            if (strcmp(d->params[i].name.text, d->params[j].name.text) == 0) {
-                if (diag_error(d->params[i].name.loc, "parameter '%s' appears twice", d->params[i].name.text))
-                    diag_note(d->params[j].name.loc, "first declared here");
-            }
         Symbol *g = check_lookup(c, d->params[i].name.text);
         if (g && diag_error(d->params[i].name.loc, "input '%s' has the name of a %s", d->params[i].name.text, check_kind_word(g->kind)))
             diag_note(g->decl->name.loc, "'%s' is declared here", g->name);

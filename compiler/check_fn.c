@@ -73,15 +73,10 @@ FnSig *check_read_signature(Checker *c, Symbol *fn)
     sig->ok = true;
     SigResolver r = {c, sig, false};
     sig->params = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(ShapeSpec *));
-    for (int i = 0; i < d->nparams; i++) {
-        for (int j = 0; j < i; j++)
-            if (strcmp(d->params[i].name.text, d->params[j].name.text) == 0) {
-                if (diag_error(d->params[i].name.loc, "parameter '%s' appears twice", d->params[i].name.text))
-                    diag_note(d->params[j].name.loc, "first declared here");
-                sig->ok = false;
-            }
+    if (check_repeated_params(c, d))
+        sig->ok = false;
+    for (int i = 0; i < d->nparams; i++)
         sig->params[i] = parse_sig_type(c, &r, d->params[i].type, &sig->ok);
-    }
     bool params_have_ellipsis = sig->has_ellipsis;
     sig->any_float_param = -1;
     for (int i = d->nparams - 1; i >= 0; i--)

@@ -151,7 +151,21 @@ typedef struct Checker {
     PtrVec broken_names;    /* sorted names in statements with syntax errors: not reported as unknown */
 } Checker;
 
+/* A name and where it stands, for finding repeats. */
+typedef struct NamedLoc NamedLoc;
+struct NamedLoc {
+    const char *text;
+    Loc loc;
+    int order;
+    const NamedLoc *first; /* the earlier occurrence, once found */
+};
+
 /* check.c */
+/* Reports every name in `items` that repeats an earlier one (error_fmt has
+ * one %s for the name; `note`, if any, goes at the first occurrence);
+ * returns how many. Reorders `items`. */
+int check_repeated_names(Checker *c, NamedLoc *items, int n, const char *error_fmt, const char *note);
+int check_repeated_params(Checker *c, const Decl *d); /* of a fn or train block */
 Symbol *check_lookup(Checker *c, const char *name);
 bool check_resolve_dim(Checker *c, Symbol *s);
 bool check_resolve_const(Checker *c, Symbol *s);

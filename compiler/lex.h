@@ -8,6 +8,7 @@
 #ifndef TDC_LEX_H
 #define TDC_LEX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -41,5 +42,10 @@ const char *lex_token_name(int kind);
 /* The source range of bytes [off, off+len) of a string literal's decoded
  * text, so a caret can point inside the literal even across escapes. */
 Loc lex_string_subloc(Loc literal, uint32_t off, uint32_t len);
+/* Whether a string literal has no escapes, so decoded offsets are source
+ * offsets: callers that point into one literal many times ask once. */
+bool lex_string_plain(Loc literal);
+/* lex_string_subloc, in constant time when `plain`. */
+Loc lex_string_subloc_fast(Loc literal, bool plain, uint32_t off, uint32_t len);
 
 #endif

@@ -23,25 +23,61 @@ typedef struct SideParser {
     Arena *a;
     const char *text;
     Loc literal;
+    bool plain; /* no escapes in the literal: offsets map directly */
     PatternOp op;
     bool allow_duplicates;
     bool ok;
 } SideParser;
 
-static Loc at(const SideParser *sp, uint32_t off, uint32_t len) { return lex_string_subloc(sp->literal, off, len); }
+static Loc at(const SideParser *sp, uint32_t off, uint32_t len) { return lex_string_subloc_fast(sp->literal, sp->plain, off, len); }
 
-static const PatAxis *side_find(const PatSide *side, const char *name, int skip_group, int skip_axis)
+static uint32_t name_hash(const char *s)
 {
-    for (int g = 0; g < side->ngroups; g++)
-        for (int i = 0; i < side->groups[g].naxes; i++) {
-            const PatAxis *ax = &side->groups[g].axes[i];
-            if (ax->kind == PAX_NAME && !(g == skip_group && i == skip_axis) && strcmp(ax->name, name) == 0)
-                return ax;
-        }
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The first axis named `name` on a side, through its index: patterns with
+ * thousands of names must not take quadratic time. */
+const PatAxis *pattern_find(const PatSide *side, const char *name)
+{
+    if (!side->index_cap)
+        return NULL;
+    uint32_t mask = side->index_cap - 1;
+    for (uint32_t j = name_hash(name) & mask; side->index[j]; j = (j + 1) & mask)
+        if (strcmp(side->index[j]->name, name) == 0)
+            return side->index[j];
     return NULL;
 }
 
-const PatAxis *pattern_find(const PatSide *side, const char *name) { return side_find(side, name, -1, -1); }
+/* Adds a named axis (at its final address) to its side's index, unless
+ * an axis of that name is there already (duplicates keep the first). */
+static void index_add(Arena *a, PatSide *side, const PatAxis *ax)
+{
+    if (pattern_find(side, ax->name))
+        return;
+    if ((side->index_len + 1) * 2 > side->index_cap) {
+        uint32_t cap = side->index_cap ? side->index_cap * 2 : 16;
+        const PatAxis **t = arena_array(a, cap, sizeof *t);
+        for (uint32_t i = 0; i < side->index_cap; i++) {
+            if (!side->index[i])
+                continue;
+            uint32_t j = name_hash(side->index[i]->name) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = side->index[i];
+        }
+        side->index = t;
+        side->index_cap = cap;
+    }
+    uint32_t j = name_hash(ax->name) & (side->index_cap - 1);
+    while (side->index[j])
+        j = (j + 1) & (side->index_cap - 1);
+    side->index[j] = ax;
+    side->index_len++;
+}
 
 static bool valid_axis_name(SideParser *sp, const char *name, uint32_t off, uint32_t len)
 {
@@ -121,12 +157,7 @@ static void add_word(SideParser *sp, PatSide *side, PatGroup *group, uint32_t of
             }
             ax.kind = PAX_NAME;
             ax.name = name;
-            const PatAxis *prev = pattern_find(side, name);
-            if (!prev && group) {
-                for (int i = 0; i < group->naxes; i++)
-                    if (group->axes[i].kind == PAX_NAME && strcmp(group->axes[i].name, name) == 0)
-                        prev = &group->axes[i];
-            }
+            const PatAxis *prev = pattern_find(side, name); /* the open group's axes are indexed too */
             if (prev && !sp->allow_duplicates) {
                 if (diag_error(ax.loc, "axis '%s' appears twice on one side of the pattern", name))
                     diag_note(prev->loc, "'%s' first appears here", name);
@@ -135,14 +166,19 @@ static void add_word(SideParser *sp, PatSide *side, PatGroup *group, uint32_t of
             }
         }
     }
+    const PatAxis *placed;
     if (group) {
-        group->axes[group->naxes++] = ax;
+        group->axes[group->naxes] = ax;
+        placed = &group->axes[group->naxes++];
     } else {
         PatGroup g = {.paren = false, .naxes = 1, .loc = ax.loc};
         g.axes = arena_alloc(sp->a, sizeof ax);
         g.axes[0] = ax;
         side->groups[side->ngroups++] = g;
+        placed = &g.axes[0];
     }
+    if (placed->kind == PAX_NAME)
+        index_add(sp->a, side, placed);
 }
 
 static void parse_side(SideParser *sp, PatSide *side, uint32_t start, uint32_t end)
@@ -174,7 +210,10 @@ static void parse_side(SideParser *sp, PatSide *side, uint32_t start, uint32_t e
             group = &side->groups[side->ngroups];
             memset(group, 0, sizeof *group);
             group->paren = true;
-            group->axes = arena_array(sp->a, end - i, sizeof(PatAxis));
+            uint32_t words_in_group = 1;
+            for (uint32_t j = i + 1; j < end && sp->text[j] != ')' && sp->text[j] != '('; j++)
+                words_in_group += sp->text[j] == ' ' || sp->text[j] == '\t' || sp->text[j] == '\n';
+            group->axes = arena_array(sp->a, words_in_group, sizeof(PatAxis));
             i++;
         } else if (c == ')') {
             if (!group) {
@@ -301,12 +340,12 @@ static bool check_sides(SideParser *sp, Pattern *p)
 
 Pattern *pattern_parse(Arena *a, const char *text, uint32_t len, Loc literal, PatternOp op, int ninputs)
 {
-    SideParser sp = {.a = a, .text = text, .literal = literal, .op = op, .ok = true};
+    SideParser sp = {.a = a, .text = text, .literal = literal, .plain = lex_string_plain(literal), .op = op, .ok = true};
     const char *arrow = NULL;
     for (uint32_t i = 0; i + 1 < len; i++)
         if (text[i] == '-' && text[i + 1] == '>') {
             if (arrow) {
-                diag_error(lex_string_subloc(literal, i, 2), "pattern has more than one '->'");
+                diag_error(lex_string_subloc_fast(literal, sp.plain, i, 2), "pattern has more than one '->'");
                 return NULL;
             }
             arrow = text + i;

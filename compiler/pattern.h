@@ -40,6 +40,8 @@ typedef struct PatSide {
     PatGroup *groups;
     bool has_ellipsis, ellipsis_in_paren;
     Loc loc;
+    const PatAxis **index; /* open-addressing table of the named axes, for pattern_find */
+    uint32_t index_cap, index_len;
 } PatSide;
 
 typedef struct Pattern {

@@ -20,31 +20,53 @@ typedef struct Label {
     Loc loc;     /* where it was bound: the pattern axis or the size argument */
 } Label;
 
+/* The labels of one operation, found by name through an open-addressing
+ * index (patterns may have thousands of labels); each Label is allocated on
+ * its own, so a pointer to one stays valid as more are added. */
 typedef struct Labels {
-    Label *items;
-    int n, cap;
+    Label **index;
+    uint32_t cap, n;
     bool sizes_by_name; /* the operation takes sizes as keywords (not einsum, take) */
     bool defer;         /* leave groups with two unknowns for a later pass */
     bool deferred;      /* some group was left */
 } Labels;
 
+static uint32_t label_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 static Label *label_get(ShapeCtx *c, Labels *ls, const char *name)
 {
-    for (int i = 0; i < ls->n; i++)
-        if (strcmp(ls->items[i].name, name) == 0)
-            return &ls->items[i];
-    if (ls->n == ls->cap) {
-        int cap = ls->cap ? ls->cap * 2 : 16;
-        Label *items = arena_array(c->arena, (size_t)cap, sizeof *items);
-        if (ls->n)
-            memcpy(items, ls->items, (size_t)ls->n * sizeof *items);
-        ls->items = items;
+    uint32_t mask = ls->cap - 1, j = 0;
+    if (ls->cap)
+        for (j = label_hash(name) & mask; ls->index[j]; j = (j + 1) & mask)
+            if (strcmp(ls->index[j]->name, name) == 0)
+                return ls->index[j];
+    if ((ls->n + 1) * 2 > ls->cap) {
+        uint32_t cap = ls->cap ? ls->cap * 2 : 32;
+        Label **t = arena_array(c->arena, cap, sizeof *t);
+        for (uint32_t i = 0; i < ls->cap; i++) {
+            if (!ls->index[i])
+                continue;
+            uint32_t k = label_hash(ls->index[i]->name) & (cap - 1);
+            while (t[k])
+                k = (k + 1) & (cap - 1);
+            t[k] = ls->index[i];
+        }
+        ls->index = t;
         ls->cap = cap;
+        for (j = label_hash(name) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
+            ;
     }
-    Label *l = &ls->items[ls->n++];
-    memset(l, 0, sizeof *l);
+    Label *l = arena_alloc(c->arena, sizeof *l);
     l->name = name;
     l->operand = -2;
+    ls->index[j] = l;
+    ls->n++;
     return l;
 }
 

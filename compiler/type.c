@@ -93,8 +93,8 @@ static bool is_name_start(int c) { return isalpha(c) || c == '_'; }
 static bool is_name_char(int c) { return isalnum(c) || c == '_'; }
 
 /* One axis term: factor (('*' | '/') factor)*, factor = NAME | INTEGER. */
-static bool parse_axis_term(const char *text, uint32_t start, uint32_t end, Loc literal, SizeNameResolver resolve,
-                            void *ctx, const SizeNames *names, Size *out)
+static bool parse_axis_term(const char *text, uint32_t start, uint32_t end, Loc literal, bool plain,
+                            SizeNameResolver resolve, void *ctx, const SizeNames *names, Size *out)
 {
     Size acc = size_const(1);
     char op = '*';
@@ -106,18 +106,18 @@ static bool parse_axis_term(const char *text, uint32_t start, uint32_t end, Loc 
             int64_t v = 0;
             while (i < end && isdigit((unsigned char)text[i])) {
                 if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, text[i] - '0', &v)) {
-                    diag_error(lex_string_subloc(literal, f, end - f), "size in shape string is too large");
+                    diag_error(lex_string_subloc_fast(literal, plain, f, end - f), "size in shape string is too large");
                     return false;
                 }
                 i++;
             }
             if (i < end && is_name_char((unsigned char)text[i])) {
-                diag_error(lex_string_subloc(literal, f, 1), "invalid axis name '%.*s': a name cannot start with a digit",
+                diag_error(lex_string_subloc_fast(literal, plain, f, 1), "invalid axis name '%.*s': a name cannot start with a digit",
                            (int)(end - f), text + f);
                 return false;
             }
             if (v == 0) {
-                diag_error(lex_string_subloc(literal, f, i - f), "an axis size must be positive, not 0");
+                diag_error(lex_string_subloc_fast(literal, plain, f, i - f), "an axis size must be positive, not 0");
                 return false;
             }
             factor = size_const(v);
@@ -128,10 +128,10 @@ static bool parse_axis_term(const char *text, uint32_t start, uint32_t end, Loc 
             uint32_t n = i - f < sizeof name - 1 ? i - f : (uint32_t)sizeof name - 1;
             memcpy(name, text + f, n);
             name[n] = 0;
-            if (!resolve(ctx, name, lex_string_subloc(literal, f, i - f), &factor))
+            if (!resolve(ctx, name, lex_string_subloc_fast(literal, plain, f, i - f), &factor))
                 return false;
         } else {
-            Loc at = lex_string_subloc(literal, i < end ? i : end, 1);
+            Loc at = lex_string_subloc_fast(literal, plain, i < end ? i : end, 1);
             if (i == end)
                 diag_error(at, "expected a dim name or a number after '%c'", op);
             else if (text[i] == '*' && i == start)
@@ -145,18 +145,18 @@ static bool parse_axis_term(const char *text, uint32_t start, uint32_t end, Loc 
             return false;
         }
         SizeStatus st = op == '*' ? size_mul(acc, factor, names, &acc) : size_div(acc, factor, names, &acc);
-        if (!size_report(st, lex_string_subloc(literal, start, end - start), "axis size"))
+        if (!size_report(st, lex_string_subloc_fast(literal, plain, start, end - start), "axis size"))
             return false;
         if (i == end)
             break;
         if (text[i] != '*' && text[i] != '/') {
-            diag_error(lex_string_subloc(literal, i, 1), "unexpected character '%c' in shape string", text[i]);
+            diag_error(lex_string_subloc_fast(literal, plain, i, 1), "unexpected character '%c' in shape string", text[i]);
             return false;
         }
         op = text[i++];
     }
     if (acc.nfactors == 0 && acc.den != 1) {
-        diag_error(lex_string_subloc(literal, start, end - start), "axis size '%.*s' is not a whole number",
+        diag_error(lex_string_subloc_fast(literal, plain, start, end - start), "axis size '%.*s' is not a whole number",
                    (int)(end - start), text + start);
         return false;
     }
@@ -173,7 +173,7 @@ ShapeSpec *shape_parse(Arena *a, const char *text, uint32_t len, Loc literal, bo
     ShapeSpec *spec = arena_alloc(a, sizeof *spec);
     spec->axes = arena_array(a, max_axes ? (size_t)max_axes : 1, sizeof(ShapeAxis));
     spec->ellipsis = -1;
-    bool ok = true;
+    bool ok = true, plain = lex_string_plain(literal);
     uint32_t i = 0;
     while (i < len) {
         if (isspace((unsigned char)text[i])) {
@@ -184,7 +184,7 @@ ShapeSpec *shape_parse(Arena *a, const char *text, uint32_t len, Loc literal, bo
         while (i < len && !isspace((unsigned char)text[i]))
             i++;
         ShapeAxis *ax = &spec->axes[spec->naxes];
-        ax->loc = lex_string_subloc(literal, start, i - start);
+        ax->loc = lex_string_subloc_fast(literal, plain, start, i - start);
         ax->spelling = arena_strndup(a, text + start, i - start);
         if (i - start == 3 && memcmp(text + start, "...", 3) == 0) {
             if (!allow_ellipsis) {
@@ -199,7 +199,7 @@ ShapeSpec *shape_parse(Arena *a, const char *text, uint32_t len, Loc literal, bo
         } else if (memchr(text + start, '.', i - start)) {
             diag_error(ax->loc, "'.' may appear in a shape only as '...'");
             ok = false;
-        } else if (!parse_axis_term(text, start, i, literal, resolve, ctx, names, &ax->size)) {
+        } else if (!parse_axis_term(text, start, i, literal, plain, resolve, ctx, names, &ax->size)) {
             ok = false;
             if (strpbrk(ax->spelling, "()[]{}#,"))
                 break; /* a syntax slip: what follows it would only repeat the error */

@@ -239,6 +239,13 @@ write("chain_neg.td", "const c = " + "-" * (MB - 16) + "1\n")
 write("long_line.td", "const " + "a" * (MB - 16) + " = 1\n")
 write("errors.td", "x = $\n" * (MB // 6))
 write("string.td", 'fn f(x: f32["n"]) -> f32["n"] {\n  return rearrange(x, "' + "n " * (MB // 2 - 64) + '-> n")\n}\n')
+# Patterns and shapes with tens of thousands of distinct names: every lookup
+# by name must be hashed, every caret inside the string constant time.
+names = " ".join("a%d" % i for i in range(60000))
+write("pattern_names.td", 'fn f(x: f32["3"]) -> f32["3"] {\n  y = rearrange(x, "' + names + " -> " + names + '")\n  return x\n}\n')
+ones = " ".join(["1"] * 30000)
+few = " ".join("a%d" % i for i in range(30000))
+write("rank_30000.td", 'fn f(x: f32["' + ones + '"]) {\n  y = einsum(x, x, "' + few + ", " + few + " -> " + few + '")\n  return y\n}\n')
 EOF
 
 for f in "$BIG"/*.td; do
