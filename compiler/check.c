@@ -72,7 +72,24 @@ uint32_t check_new_dim_name(Checker *c, const char *name)
     ptrvec_push(c->arena, &c->dim_names, (void *)name);
     c->names.names = (const char *const *)c->dim_names.items;
     c->names.count = c->dim_names.len;
+    if (c->dim_names.len > c->dim_var_cap) {
+        size_t cap = c->dim_var_cap ? c->dim_var_cap * 2 : 64;
+        int32_t *t = arena_array(c->arena, cap, sizeof *t);
+        if (c->dim_var_cap)
+            memcpy(t, c->dim_var, c->dim_var_cap * sizeof *t);
+        c->dim_var = t;
+        c->dim_var_cap = cap;
+    }
+    c->dim_var[c->dim_names.len - 1] = -1;
     return (uint32_t)(c->dim_names.len - 1);
+}
+
+int check_var_of(const Checker *c, const FnSig *sig, uint32_t dim)
+{
+    if (dim >= c->dim_names.len)
+        return -1;
+    int v = c->dim_var[dim];
+    return v >= 0 && v < sig->nvars && sig->var_ids[v] == dim ? v : -1;
 }
 
 /* ---- repeated names ---- */

@@ -795,8 +795,12 @@ static Value check_bytes(Checker *c, Value v, const Expr *e)
     for (int i = 0; i < v.type.rank; i++) {
         SizeStatus st = size_mul(total, v.type.dims[i], &c->names, &total);
         if (st != SIZE_OK) {
-            if (st == SIZE_OVERFLOW)
-                diag_error(e->loc, "this tensor, %s, would need more than 2^63 bytes", ctype(c, v.type));
+            if (st == SIZE_OVERFLOW) {
+                const char *t = ctype(c, v.type);
+                if (strlen(t) > 160) /* a type too long to read in a message */
+                    t = arena_printf(c->arena, "a %s tensor with %d axes", dtype_name(v.type.dtype), v.type.rank);
+                diag_error(e->loc, "this tensor, %s, would need more than 2^63 bytes", t);
+            }
             else
                 size_report(st, e->loc, "the size of this tensor");
             return value_error();

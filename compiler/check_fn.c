@@ -21,6 +21,70 @@ typedef struct SigResolver {
     bool results; /* in a result type: no new variables */
 } SigResolver;
 
+static uint32_t var_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int find_var(const FnSig *sig, const char *name)
+{
+    if (!sig->var_index_cap)
+        return -1;
+    uint32_t mask = sig->var_index_cap - 1;
+    for (uint32_t j = var_hash(name) & mask; sig->var_index[j]; j = (j + 1) & mask)
+        if (strcmp(sig->var_names[sig->var_index[j] - 1], name) == 0)
+            return sig->var_index[j] - 1;
+    return -1;
+}
+
+static void index_var(FnSig *sig, int v)
+{
+    uint32_t mask = sig->var_index_cap - 1, j = var_hash(sig->var_names[v]) & mask;
+    while (sig->var_index[j])
+        j = (j + 1) & mask;
+    sig->var_index[j] = v + 1;
+}
+
+/* A new size variable: a symbolic dim of its own, found again by name
+ * (through the index) and by dim (through the checker's dim_var). */
+static void add_var(Checker *c, FnSig *sig, const char *name, Loc loc)
+{
+    if (sig->nvars == sig->var_cap) {
+        int cap = sig->var_cap ? sig->var_cap * 2 : 8;
+        uint32_t *ids = arena_array(c->arena, (size_t)cap, sizeof *ids);
+        const char **names = arena_array(c->arena, (size_t)cap, sizeof *names);
+        Loc *locs = arena_array(c->arena, (size_t)cap, sizeof *locs);
+        if (sig->nvars) {
+            memcpy(ids, sig->var_ids, (size_t)sig->nvars * sizeof *ids);
+            memcpy(names, sig->var_names, (size_t)sig->nvars * sizeof *names);
+            memcpy(locs, sig->var_locs, (size_t)sig->nvars * sizeof *locs);
+        }
+        sig->var_ids = ids, sig->var_names = names, sig->var_locs = locs, sig->var_cap = cap;
+        sig->var_index_cap = (uint32_t)cap * 2;
+        sig->var_index = arena_array(c->arena, sig->var_index_cap, sizeof *sig->var_index);
+        for (int v = 0; v < sig->nvars; v++)
+            index_var(sig, v);
+    }
+    int n = sig->nvars++;
+    sig->var_ids[n] = check_new_dim_name(c, arena_strdup(c->arena, name));
+    sig->var_names[n] = c->names.names[sig->var_ids[n]];
+    sig->var_locs[n] = loc;
+    c->dim_var[sig->var_ids[n]] = n;
+    index_var(sig, n);
+}
+
+/* The size variable an axis is on its own (`n`, not `2*n`), or -1. */
+static int bare_var(const Checker *c, const FnSig *sig, const ShapeAxis *ax)
+{
+    Size s = ax->size;
+    if (ax->is_ellipsis || s.num != 1 || s.den != 1 || s.nfactors != 1 || s.factors[0].exp != 1)
+        return -1;
+    return check_var_of(c, sig, s.factors[0].dim);
+}
+
 static bool resolve_sig_name(void *ctx, const char *name, Loc loc, Size *out)
 {
     SigResolver *r = ctx;
@@ -28,29 +92,17 @@ static bool resolve_sig_name(void *ctx, const char *name, Loc loc, Size *out)
     if (check_lookup(c, name))
         return check_global_size(c, name, loc, out);
     FnSig *sig = r->sig;
-    for (int i = 0; i < sig->nvars; i++)
-        if (strcmp(sig->var_names[i], name) == 0) {
-            *out = size_dim(sig->var_ids[i]);
-            return true;
-        }
+    int v = find_var(sig, name);
+    if (v >= 0) {
+        *out = size_dim(sig->var_ids[v]);
+        return true;
+    }
     if (r->results) {
         diag_error(loc, "size '%s' in a result type is neither a dim nor a size of a parameter", name);
         return false;
     }
-    int n = sig->nvars++;
-    uint32_t *ids = arena_array(c->arena, (size_t)sig->nvars, sizeof *ids);
-    const char **names = arena_array(c->arena, (size_t)sig->nvars, sizeof *names);
-    Loc *locs = arena_array(c->arena, (size_t)sig->nvars, sizeof *locs);
-    if (n) {
-        memcpy(ids, sig->var_ids, (size_t)n * sizeof *ids);
-        memcpy(names, sig->var_names, (size_t)n * sizeof *names);
-        memcpy(locs, sig->var_locs, (size_t)n * sizeof *locs);
-    }
-    ids[n] = check_new_dim_name(c, arena_strdup(c->arena, name));
-    names[n] = c->names.names[ids[n]];
-    locs[n] = loc;
-    sig->var_ids = ids, sig->var_names = names, sig->var_locs = locs;
-    *out = size_dim(ids[n]);
+    add_var(c, sig, name, loc);
+    *out = size_dim(sig->var_ids[sig->nvars - 1]);
     return true;
 }
 
@@ -97,25 +149,24 @@ FnSig *check_read_signature(Checker *c, Symbol *fn)
             sig->ok = false;
         }
     }
-    for (int i = 0; i < sig->nvars; i++)
-        for (int j = 0; j < d->nparams; j++)
-            if (strcmp(sig->var_names[i], d->params[j].name.text) == 0) {
-                if (diag_error(sig->var_locs[i], "size '%s' has the name of parameter '%s'", sig->var_names[i], sig->var_names[i]))
-                    diag_note(d->params[j].name.loc, "parameter declared here");
-                sig->ok = false;
-            }
-    /* a size variable only inside a product (`2*n`) cannot be bound from an argument */
-    for (int v = 0; v < sig->nvars; v++) {
-        bool bare = false;
-        for (int i = 0; i < d->nparams && !bare; i++) {
-            ShapeSpec *sp = sig->params[i];
-            for (int k = 0; sp && k < sp->naxes && !bare; k++) {
-                Size s = sp->axes[k].size;
-                bare = !sp->axes[k].is_ellipsis && s.num == 1 && s.den == 1 && s.nfactors == 1 &&
-                       s.factors[0].dim == sig->var_ids[v] && s.factors[0].exp == 1;
-            }
+    for (int j = 0; j < d->nparams; j++) {
+        int i = find_var(sig, d->params[j].name.text);
+        if (i >= 0) {
+            if (diag_error(sig->var_locs[i], "size '%s' has the name of parameter '%s'", sig->var_names[i], sig->var_names[i]))
+                diag_note(d->params[j].name.loc, "parameter declared here");
+            sig->ok = false;
         }
-        if (!bare) {
+    }
+    /* a size variable only inside a product (`2*n`) cannot be bound from an argument */
+    bool *bare = arena_array(c->arena, (size_t)sig->nvars + 1, sizeof *bare);
+    for (int i = 0; i < d->nparams; i++)
+        for (int k = 0; sig->params[i] && k < sig->params[i]->naxes; k++) {
+            int v = bare_var(c, sig, &sig->params[i]->axes[k]);
+            if (v >= 0)
+                bare[v] = true;
+        }
+    for (int v = 0; v < sig->nvars; v++) {
+        if (!bare[v]) {
             if (diag_error(sig->var_locs[v], "size '%s' must appear alone as an axis of some parameter, so a call can bind it",
                            sig->var_names[v]))
                 diag_note(sig->var_locs[v], "declare it with 'dim %s' if it is a dim of the program", sig->var_names[v]);
@@ -133,10 +184,7 @@ static bool substitute(Checker *c, Size s, const FnSig *sig, const Size *bound, 
     Size r = s;
     r.nfactors = 0;
     for (int i = 0; i < s.nfactors; i++) {
-        int v = -1;
-        for (int k = 0; k < sig->nvars; k++)
-            if (sig->var_ids[k] == s.factors[i].dim)
-                v = k;
+        int v = check_var_of(c, sig, s.factors[i].dim);
         SizeStatus st = SIZE_OK;
         if (v < 0) {
             Size f = size_dim(s.factors[i].dim);
@@ -261,13 +309,11 @@ static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const
             axis += extra;
             continue;
         }
-        Size s = spec->axes[k].size;
-        for (int v = 0; v < fn->sig->nvars; v++)
-            if (!is_bound[v] && s.num == 1 && s.den == 1 && s.nfactors == 1 && s.factors[0].exp == 1 &&
-                s.factors[0].dim == fn->sig->var_ids[v]) {
-                bound[v] = arg->type.dims[axis];
-                is_bound[v] = true;
-            }
+        int v = bare_var(c, fn->sig, &spec->axes[k]);
+        if (v >= 0 && !is_bound[v]) {
+            bound[v] = arg->type.dims[axis];
+            is_bound[v] = true;
+        }
         axis++;
     }
     return true;
@@ -311,13 +357,28 @@ static const char *raw_size(Checker *c, Size s)
     return out;
 }
 
+/* The binding as a string, built in one pass (a signature may bind
+ * thousands of sizes). */
 static const char *instance_key(Checker *c, const FnSig *sig, Dtype call_float, const Size *bound, const Size *ell, int nell)
 {
-    const char *key = arena_printf(c->arena, "float=%s;...=", dtype_name(call_float));
+    int n = nell + sig->nvars + 1;
+    const char **parts = arena_array(c->arena, (size_t)n, sizeof *parts);
+    size_t total = 1;
+    parts[0] = arena_printf(c->arena, "float=%s;", dtype_name(call_float));
     for (int i = 0; i < nell; i++)
-        key = arena_printf(c->arena, "%s%s ", key, raw_size(c, ell[i]));
+        parts[1 + i] = raw_size(c, ell[i]);
     for (int v = 0; v < sig->nvars; v++)
-        key = arena_printf(c->arena, "%s;%s", key, raw_size(c, bound[v]));
+        parts[1 + nell + v] = raw_size(c, bound[v]);
+    for (int i = 0; i < n; i++)
+        total += strlen(parts[i]) + 1;
+    char *key = arena_alloc(c->arena, total), *p = key;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(parts[i]);
+        memcpy(p, parts[i], len);
+        p += len;
+        *p++ = i == nell ? '|' : ' '; /* where `...` ends and the variables begin */
+    }
+    *p = 0;
     return key;
 }
 

@@ -51,10 +51,12 @@ typedef struct FnSig {
     ShapeSpec **params;  /* NULL for a scalar parameter */
     ShapeSpec **results; /* NULL for a scalar result */
     bool ok;
-    int nvars;
+    int nvars, var_cap;
     uint32_t *var_ids;
     const char **var_names;
     Loc *var_locs;
+    int *var_index;       /* open-addressing table of var positions + 1, by name */
+    uint32_t var_index_cap;
     uint32_t ellipsis_id; /* the symbolic axis `...` stands for when uncalled */
     bool has_ellipsis;
     int any_float_param;  /* the first parameter typed `float[...]`, or -1 */
@@ -132,6 +134,8 @@ typedef struct Checker {
     PtrVec decl_order; /* Symbol *, in declaration order */
     /* run-time dims and opaque sizes, for Size factors */
     PtrVec dim_names; /* const char * */
+    int32_t *dim_var; /* for each dim: its position among its signature's size variables, or -1 */
+    size_t dim_var_cap;
     SizeNames names;
     PtrVec runtime_checks; /* RuntimeCheck * */
     PtrVec type_lines;     /* TypeLine * */
@@ -175,6 +179,8 @@ bool check_in_broken_statement(Checker *c, const char *name);
 /* A dim or const named in a shape string, as a size; reports why not. */
 bool check_global_size(Checker *c, const char *name, Loc loc, Size *out); /* its type; the initialiser is checked later */
 uint32_t check_new_dim_name(Checker *c, const char *name);
+/* The size variable of `sig` that dim `dim` is, or -1. */
+int check_var_of(const Checker *c, const FnSig *sig, uint32_t dim);
 void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
 void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason);
 void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text);
