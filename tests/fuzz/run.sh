@@ -245,6 +245,8 @@ names = " ".join("a%d" % i for i in range(60000))
 write("pattern_names.td", 'fn f(x: f32["3"]) -> f32["3"] {\n  y = rearrange(x, "' + names + " -> " + names + '")\n  return x\n}\n')
 ones = " ".join(["1"] * 30000)
 few = " ".join("a%d" % i for i in range(30000))
+params = ", ".join('p%d: f32["v%d"]' % (i, i) for i in range(30000))
+write("size_variables.td", "fn f(" + params + ') -> f32["v0"] {\n  return p0\n}\nfn g(x: f32["3"]) -> f32["3"] {\n  return f(' + ", ".join(["x"] * 30000) + ")\n}\n")
 write("rank_30000.td", 'fn f(x: f32["' + ones + '"]) {\n  y = einsum(x, x, "' + few + ", " + few + " -> " + few + '")\n  return y\n}\n')
 EOF
 
