@@ -194,7 +194,9 @@ Operand operand_of(Checker *c, const Value *v, const Expr *e, int index)
 /* "with model = 64, heads = 4" for the static dims a written type names. */
 static const char *static_dims_of(Checker *c, const TypeExpr *t, bool *generic)
 {
+    enum { MAX_LISTED = 8 }; /* a note lists a few dims, not a huge type's all */
     const char *out = "";
+    int listed = 0;
     const char *s = t->shape;
     *generic = (s && strstr(s, "...") != NULL) || t->any_float;
     for (uint32_t i = 0; s && i < t->shape_len;) {
@@ -206,14 +208,18 @@ static const char *static_dims_of(Checker *c, const TypeExpr *t, bool *generic)
         while (i < t->shape_len && (s[i] == '_' || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (s[i] >= '0' && s[i] <= '9')))
             i++;
         char *name = arena_strndup(c->arena, s + start, i - start);
-        if (strstr(out, arena_printf(c->arena, " %s = ", name)))
+        if (listed < MAX_LISTED && strstr(out, arena_printf(c->arena, " %s = ", name)))
             continue;
         Symbol *sym = check_lookup(c, name);
         if (!sym || (sym->kind != SYM_DIM && sym->kind != SYM_CONST))
             *generic = true; /* a size variable of a generic function */
-        if (sym && sym->kind == SYM_DIM && sym->state == RESOLVE_DONE && !sym->failed && size_is_static(sym->size))
-            out = arena_printf(c->arena, "%s%s %s = %s", out, *out ? "," : " with", name,
-                               size_str(c->arena, sym->size, &c->names));
+        if (sym && sym->kind == SYM_DIM && sym->state == RESOLVE_DONE && !sym->failed && size_is_static(sym->size)) {
+            if (listed++ == MAX_LISTED)
+                out = arena_printf(c->arena, "%s, ...", out);
+            else if (listed <= MAX_LISTED)
+                out = arena_printf(c->arena, "%s%s %s = %s", out, *out ? "," : " with", name,
+                                   size_str(c->arena, sym->size, &c->names));
+        }
     }
     return out;
 }
