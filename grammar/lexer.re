@@ -180,6 +180,18 @@ Loc lex_string_subloc(Loc literal, uint32_t off, uint32_t len)
     return loc_sub(literal, 1 + start, stop - start ? stop - start : 1);
 }
 
+bool lex_string_plain(Loc literal)
+{
+    return literal.file && literal.len >= 2 && !memchr(literal.file->text + literal.off, '\\', literal.len);
+}
+
+Loc lex_string_subloc_fast(Loc literal, bool plain, uint32_t off, uint32_t len)
+{
+    if (!plain || off > literal.len - 2 || len > literal.len - 2 - off)
+        return lex_string_subloc(literal, off, len);
+    return loc_sub(literal, 1 + off, len ? len : 1);
+}
+
 static char *intern(Lexer *lx, const unsigned char *s, const unsigned char *e)
 {
     return arena_strndup(lx->arena, (const char *)s, (size_t)(e - s));
