@@ -107,6 +107,14 @@ void arena_free(Arena *a)
     a->total = 0;
 }
 
+uint32_t hash_string(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 void ptrvec_push(Arena *a, PtrVec *v, void *item)
 {
     if (v->len == v->cap) {

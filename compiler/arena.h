@@ -8,6 +8,7 @@
 #define TDC_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ArenaBlock ArenaBlock;
 
@@ -30,6 +31,10 @@ typedef struct PtrVec {
 } PtrVec;
 
 void ptrvec_push(Arena *a, PtrVec *v, void *item);
+
+/* FNV-1a of a NUL-terminated string: the hash of every name table in the
+ * compiler (symbols, bindings, pattern names, labels, size variables). */
+uint32_t hash_string(const char *s);
 
 /* die: an internal compiler bug, never bad input. */
 _Noreturn void die_at(const char *file, int line, const char *fmt, ...)

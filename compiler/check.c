@@ -15,20 +15,13 @@ enum { MAX_LOOP_TRIPS = 65536, CHECK_BUDGET = 200 * 1000 };
 
 /* ---- the symbol table ---- */
 
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
 
 Symbol *check_lookup(Checker *c, const char *name)
 {
     if (!c->nsymbols_cap)
         return NULL;
     size_t mask = c->nsymbols_cap - 1;
-    for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash_string(name) & mask;; i = (i + 1) & mask) {
         Symbol *s = c->symbols[i];
         if (!s)
             return NULL;
@@ -46,7 +39,7 @@ static void symbol_insert(Checker *c, Symbol *sym)
             Symbol *s = c->symbols[i];
             if (!s)
                 continue;
-            size_t j = hash_name(s->name) & (cap - 1);
+            size_t j = hash_string(s->name) & (cap - 1);
             while (t[j])
                 j = (j + 1) & (cap - 1);
             t[j] = s;
@@ -54,7 +47,7 @@ static void symbol_insert(Checker *c, Symbol *sym)
         c->symbols = t;
         c->nsymbols_cap = cap;
     }
-    size_t j = hash_name(sym->name) & (c->nsymbols_cap - 1);
+    size_t j = hash_string(sym->name) & (c->nsymbols_cap - 1);
     while (c->symbols[j])
         j = (j + 1) & (c->nsymbols_cap - 1);
     c->symbols[j] = sym;
@@ -284,7 +277,7 @@ bool check_resolve_const(Checker *c, Symbol *s)
 static void env_index_insert(Env *env, int pos)
 {
     int mask = env->index_cap - 1;
-    int j = (int)(hash_name(env->items[pos].name) & (uint64_t)mask);
+    int j = (int)(hash_string(env->items[pos].name) & (uint64_t)mask);
     while (env->index[j])
         j = (j + 1) & mask;
     env->index[j] = pos + 1;
@@ -306,7 +299,7 @@ Binding *env_find(Env *env, const char *name)
     if (!env->index_cap)
         return NULL;
     int mask = env->index_cap - 1;
-    for (int j = (int)(hash_name(name) & (uint64_t)mask); env->index[j]; j = (j + 1) & mask)
+    for (int j = (int)(hash_string(name) & (uint64_t)mask); env->index[j]; j = (j + 1) & mask)
         if (strcmp(env->items[env->index[j] - 1].name, name) == 0)
             return &env->items[env->index[j] - 1];
     return NULL;

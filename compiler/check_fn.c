@@ -21,20 +21,13 @@ typedef struct SigResolver {
     bool results; /* in a result type: no new variables */
 } SigResolver;
 
-static uint32_t var_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 static int find_var(const FnSig *sig, const char *name)
 {
     if (!sig->var_index_cap)
         return -1;
     uint32_t mask = sig->var_index_cap - 1;
-    for (uint32_t j = var_hash(name) & mask; sig->var_index[j]; j = (j + 1) & mask)
+    for (uint32_t j = hash_string(name) & mask; sig->var_index[j]; j = (j + 1) & mask)
         if (strcmp(sig->var_names[sig->var_index[j] - 1], name) == 0)
             return sig->var_index[j] - 1;
     return -1;
@@ -42,7 +35,7 @@ static int find_var(const FnSig *sig, const char *name)
 
 static void index_var(FnSig *sig, int v)
 {
-    uint32_t mask = sig->var_index_cap - 1, j = var_hash(sig->var_names[v]) & mask;
+    uint32_t mask = sig->var_index_cap - 1, j = hash_string(sig->var_names[v]) & mask;
     while (sig->var_index[j])
         j = (j + 1) & mask;
     sig->var_index[j] = v + 1;
@@ -407,11 +400,7 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
         if (!spec_type(c, fn->sig->params[i], dtype_in_call(d->params[i].type, call_float), fn->sig, bound, ell, nell,
                        d->params[i].name.loc, &t)) {
             in->failed = true;
-            if (context)
-                diag_pop_context();
-            if (outermost)
-                c->call_site = (Loc){0};
-            return in;
+            goto leave;
         }
         Origin *o = check_new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, t);
         env_bind(c, &env, d->params[i].name.text, value_tensor(t), o);
@@ -427,11 +416,7 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
         if (!spec_type(c, fn->sig->results[i], dtype_in_call(d->results[i], call_float), fn->sig, bound, ell, nell,
                        d->results[i]->loc, &t)) {
             in->failed = true;
-            if (context)
-                diag_pop_context();
-            if (outermost)
-                c->call_site = (Loc){0};
-            return in;
+            goto leave;
         }
         env.results[i] = value_tensor(t);
     }
@@ -443,12 +428,13 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
     if (!env.saw_return && !env.infer_results && !d->broken && !c->budget_reported)
         diag_error(d->body.loc.file ? loc_sub(d->body.loc, d->body.loc.len - 1, 1) : d->loc,
                    "function '%s' ends without returning its result%s", fn->name, d->nresults == 1 ? "" : "s");
+    in->results = env.results;
+    in->nresults = env.nresults;
+leave:
     if (context)
         diag_pop_context();
     if (outermost)
         c->call_site = (Loc){0};
-    in->results = env.results;
-    in->nresults = env.nresults;
     return in;
 }
 

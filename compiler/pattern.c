@@ -31,13 +31,6 @@ typedef struct SideParser {
 
 static Loc at(const SideParser *sp, uint32_t off, uint32_t len) { return lex_string_subloc_fast(sp->literal, sp->plain, off, len); }
 
-static uint32_t name_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 /* The first axis named `name` on a side, through its index: patterns with
  * thousands of names must not take quadratic time. */
@@ -46,7 +39,7 @@ const PatAxis *pattern_find(const PatSide *side, const char *name)
     if (!side->index_cap)
         return NULL;
     uint32_t mask = side->index_cap - 1;
-    for (uint32_t j = name_hash(name) & mask; side->index[j]; j = (j + 1) & mask)
+    for (uint32_t j = hash_string(name) & mask; side->index[j]; j = (j + 1) & mask)
         if (strcmp(side->index[j]->name, name) == 0)
             return side->index[j];
     return NULL;
@@ -64,7 +57,7 @@ static void index_add(Arena *a, PatSide *side, const PatAxis *ax)
         for (uint32_t i = 0; i < side->index_cap; i++) {
             if (!side->index[i])
                 continue;
-            uint32_t j = name_hash(side->index[i]->name) & (cap - 1);
+            uint32_t j = hash_string(side->index[i]->name) & (cap - 1);
             while (t[j])
                 j = (j + 1) & (cap - 1);
             t[j] = side->index[i];
@@ -72,7 +65,7 @@ static void index_add(Arena *a, PatSide *side, const PatAxis *ax)
         side->index = t;
         side->index_cap = cap;
     }
-    uint32_t j = name_hash(ax->name) & (side->index_cap - 1);
+    uint32_t j = hash_string(ax->name) & (side->index_cap - 1);
     while (side->index[j])
         j = (j + 1) & (side->index_cap - 1);
     side->index[j] = ax;

@@ -31,19 +31,12 @@ typedef struct Labels {
     bool deferred;      /* some group was left */
 } Labels;
 
-static uint32_t label_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 static Label *label_get(ShapeCtx *c, Labels *ls, const char *name)
 {
     uint32_t mask = ls->cap - 1, j = 0;
     if (ls->cap)
-        for (j = label_hash(name) & mask; ls->index[j]; j = (j + 1) & mask)
+        for (j = hash_string(name) & mask; ls->index[j]; j = (j + 1) & mask)
             if (strcmp(ls->index[j]->name, name) == 0)
                 return ls->index[j];
     if ((ls->n + 1) * 2 > ls->cap) {
@@ -52,14 +45,14 @@ static Label *label_get(ShapeCtx *c, Labels *ls, const char *name)
         for (uint32_t i = 0; i < ls->cap; i++) {
             if (!ls->index[i])
                 continue;
-            uint32_t k = label_hash(ls->index[i]->name) & (cap - 1);
+            uint32_t k = hash_string(ls->index[i]->name) & (cap - 1);
             while (t[k])
                 k = (k + 1) & (cap - 1);
             t[k] = ls->index[i];
         }
         ls->index = t;
         ls->cap = cap;
-        for (j = label_hash(name) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
+        for (j = hash_string(name) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
             ;
     }
     Label *l = arena_alloc(c->arena, sizeof *l);
