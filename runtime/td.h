@@ -269,6 +269,134 @@ td_status td_gemm_run(td_ctx *ctx, const td_gemm *g, const void *a, const void *
 td_status td_gemm_describe(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, const void *c, char *buf,
                            size_t size);
 
+
+/* ---- safetensors files (checkpoints) ----
+ *
+ * The format of Hugging Face's safetensors: an 8-byte little-endian header
+ * length N, N bytes of JSON ({"name": {"dtype": "F32", "shape": [2, 3],
+ * "data_offsets": [begin, end]}, ..., "__metadata__": {"key": "value"}}),
+ * then the data, C order, little-endian. dtypes: F64 F32 F16 BF16 F8_E4M3
+ * F8_E5M2 I64 I32 U16 BOOL. */
+enum { TD_ST_MAX_NAME = 256, TD_MAX_RANK = 16 };
+
+typedef struct td_st_tensor {
+    const char *name;
+    td_dtype dtype;
+    int rank;
+    int64_t shape[TD_MAX_RANK];
+    const void *data; /* into the file's bytes (read) or the caller's (write) */
+    size_t bytes;
+} td_st_tensor;
+
+typedef struct td_safetensors {
+    int ntensors;
+    td_st_tensor *tensors;  /* in the file's order of data offsets */
+    int nmeta;
+    const char **meta_keys, **meta_values;
+    void *storage;          /* owned: the file's bytes and the strings */
+} td_safetensors;
+
+/* Reads and validates the whole file (header JSON, dtypes, shapes, offsets
+ * that tile the data exactly); errors name the file and the byte offset.
+ * On failure *out is empty, so td_safetensors_free is always safe. */
+td_status td_safetensors_read(td_ctx *ctx, const char *path, td_safetensors *out);
+const td_st_tensor *td_safetensors_find(const td_safetensors *st, const char *name);
+const char *td_safetensors_meta(const td_safetensors *st, const char *key); /* NULL if absent */
+void td_safetensors_free(td_safetensors *st);
+/* Writes atomically (temporary file, fsync, rename), tensors in the given
+ * order, metadata as string pairs. */
+td_status td_safetensors_write(td_ctx *ctx, const char *path, int ntensors, const td_st_tensor *tensors, int nmeta,
+                               const char *const *meta_keys, const char *const *meta_values);
+
+/* ---- compiled models ----
+ *
+ * What tdc's generated C hands the runtime: a static description of the
+ * model (its dims, params, regions and exported functions) and the code
+ * that plans, initialises and evaluates it. The runtime owns the instance
+ * (td_model): the dims bound at run time, one allocation per region, the
+ * RNG. td_main() is the whole command line of a compiled executable. */
+
+enum { TD_SIZE_MAX_FACTORS = 8 };
+
+/* A size in the dims, as the compiler's normal form: num/den times the
+ * product of dims[factor_dim[i]] ^ factor_exp[i]. */
+typedef struct td_size_expr {
+    int64_t num, den;
+    int nfactors;
+    int factor_dim[TD_SIZE_MAX_FACTORS];
+    int factor_exp[TD_SIZE_MAX_FACTORS];
+} td_size_expr;
+
+/* A dim: static (value > 0) or bound at run time (value 0). */
+typedef struct td_dim_desc {
+    const char *name;
+    int64_t value;
+} td_dim_desc;
+
+/* A tensor at the boundary: a param, or an input or output of a function.
+ * rank 0 is a scalar. The data is C order, contiguous. */
+typedef struct td_tensor_desc {
+    const char *name;
+    td_dtype dtype;
+    int rank;
+    const td_size_expr *shape; /* rank entries */
+    const char *shape_text;    /* as the program writes it: "batch hidden" */
+} td_tensor_desc;
+
+typedef enum td_region { TD_REGION_PARAMS, TD_REGION_WORKSPACE, TD_REGION_COUNT } td_region;
+
+typedef struct td_model td_model;
+
+/* An exported function: reads `inputs` (each contiguous, shaped as its
+ * desc says for the model's dims) and writes `outputs` (caller memory of
+ * the same kind). On failure the message is on the model's context and the
+ * outputs are unspecified. */
+typedef struct td_fn_desc {
+    const char *name;
+    int ninputs, noutputs;
+    const td_tensor_desc *inputs, *outputs;
+    td_status (*call)(td_model *m, const void *const *inputs, void *const *outputs);
+} td_fn_desc;
+
+typedef struct td_model_desc {
+    const char *name; /* the program's file name without .td */
+    int ndims, nparams, nfns;
+    const td_dim_desc *dims;
+    const td_tensor_desc *params;
+    const td_fn_desc *fns;
+    /* Checks the run-time conditions on the dims (divisibility, indices)
+     * and fills the bytes of each region and the byte offset of each param
+     * within TD_REGION_PARAMS, from the bound dims. */
+    td_status (*plan)(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *param_offsets);
+    /* Initialises every param from the model's RNG (seeded by td_model_new). */
+    td_status (*init_params)(td_model *m);
+} td_model_desc;
+
+struct td_model {
+    td_ctx *ctx;
+    const td_model_desc *desc;
+    int64_t *dims;                       /* ndims values, every one bound */
+    size_t region_bytes[TD_REGION_COUNT];
+    unsigned char *region[TD_REGION_COUNT]; /* 64-byte aligned; NULL when 0 bytes */
+    size_t *param_offsets;               /* nparams byte offsets into TD_REGION_PARAMS */
+    td_rng rng;
+};
+
+/* Binds the dims (dims[i] for each dim of the desc; static ones must be
+ * given their value or 0), plans, allocates each region once and
+ * initialises the params with seed `seed`. NULL on failure, with the
+ * message on ctx. */
+td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, uint64_t seed);
+void td_model_free(td_model *m);
+/* A param's data, by index. */
+void *td_model_param(td_model *m, int index);
+/* The extent of a size in the model's bound dims. */
+int64_t td_size_eval(const td_size_expr *s, const int64_t *dims);
+
+/* The command line of a compiled model: `info`, `run FN ...`. Returns the
+ * process's exit status: 0, 1 when the program fails, 2 for bad input. */
+int td_main(const td_model_desc *desc, int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif
