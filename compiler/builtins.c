@@ -231,7 +231,9 @@ static Value check_einsum(Checker *c, Env *env, const Expr *call)
     if (t.error)
         return value_error();
     t.dtype = acc.type.weak ? DT_F32 : acc.type.dtype;
-    return value_tensor(t);
+    Value r = value_tensor(t);
+    lower_einsum(c, p, vals, n - 1, &r, call->loc);
+    return r;
 }
 
 static bool size_args(Checker *c, Env *env, PtrVec *extra, SizeArg **out, int *n)
@@ -263,12 +265,14 @@ static Value check_einops(Checker *c, Env *env, const Expr *call, const Builtin 
     ok = want_string(c, &pat, args[1]->value, fn, "the pattern") && ok;
     PatternOp op = b->kind == B_REDUCE ? PAT_REDUCE : b->kind == B_REARRANGE ? PAT_REARRANGE : PAT_REPEAT;
     Dtype result = x.type.dtype;
+    const char *reduction = NULL;
     if (b->kind == B_REDUCE) {
         Value how = check_expr(c, env, args[2]->value);
         if (!want_string(c, &how, args[2]->value, fn, "the reduction")) {
             ok = false;
         } else {
             const char *r = string_of(&how);
+            reduction = r;
             static const char *const kinds[] = {"sum", "mean", "max", "min", "prod"};
             bool known = false;
             for (int i = 0; i < 5; i++)
@@ -299,7 +303,9 @@ static Value check_einops(Checker *c, Env *env, const Expr *call, const Builtin 
         return value_error();
     t.dtype = result;
     t.weak = false;
-    return value_tensor(t);
+    Value r = value_tensor(t);
+    lower_einops(c, op, p, &x, sizes, nsizes, reduction, &r, call->loc);
+    return r;
 }
 
 static Value check_take(Checker *c, Env *env, const Expr *call, const Builtin *b)
@@ -324,7 +330,11 @@ static Value check_take(Checker *c, Env *env, const Expr *call, const Builtin *b
         return value_error();
     Operand t = operand_of(c, &table, args[0]->value, 0), i = operand_of(c, &idx, args[1]->value, 1);
     Type r = shape_take(&c->shape, p, &t, &i);
-    return r.error ? value_error() : value_tensor(r);
+    if (r.error)
+        return value_error();
+    Value v = value_tensor(r);
+    lower_take(c, p, &table, &idx, &v, call->loc);
+    return v;
 }
 
 /* ---- elementwise ---- */
@@ -381,6 +391,7 @@ static Value check_unary(Checker *c, Env *env, const Expr *call, const Builtin *
             r.float_value = y;
         }
     }
+    lower_call1(c, b->name, &x, &r, call->loc);
     return r;
 }
 
@@ -416,6 +427,7 @@ static Value check_maxmin(Checker *c, Env *env, const Expr *call, const Builtin 
         r.type = t;
         r.origin = NULL;
     }
+    lower_maxmin(c, strcmp(b->name, "max") == 0, &x, &y, &r, call->loc);
     return r;
 }
 
@@ -444,7 +456,11 @@ static Value check_where(Checker *c, Env *env, const Expr *call, const Builtin *
     for (int i = 0; i < 3; i++)
         ops[i] = operand_of(c, &v[i], args[i]->value, i);
     Type t = shape_broadcast(&c->shape, ops, 3, dt.weak ? (dtype_is_float(dt.dtype) ? DT_F32 : DT_I64) : dt.dtype, call->loc, "where");
-    return t.error ? value_error() : value_tensor(t);
+    if (t.error)
+        return value_error();
+    Value r = value_tensor(t);
+    lower_where(c, v, &r, call->loc);
+    return r;
 }
 
 static Value check_tri(Checker *c, Env *env, const Expr *call, const Builtin *b)
@@ -455,9 +471,9 @@ static Value check_tri(Checker *c, Env *env, const Expr *call, const Builtin *b)
     Value x = check_expr(c, env, args[0]->value);
     if (!want_tensor(c, &x, args[0]->value, b->name, "the argument"))
         return value_error();
+    int64_t k = 0;
     if (args[1]) {
         Value d = check_expr(c, env, args[1]->value);
-        int64_t k;
         if (!value_is_error(&d) && !value_static_int(&d, &k)) {
             diag_error(args[1]->value->loc, "the diagonal of '%s' must be an integer known at compile time", b->name);
             return value_error();
@@ -469,7 +485,9 @@ static Value check_tri(Checker *c, Env *env, const Expr *call, const Builtin *b)
             explain_operand(c, &op);
         return value_error();
     }
-    return value_tensor(x.type);
+    Value r = value_tensor(x.type);
+    lower_tri(c, b->name[3] == 'u', &x, k, &r, call->loc);
+    return r;
 }
 
 /* ---- constructors ---- */
@@ -522,8 +540,9 @@ static Value check_constructor(Checker *c, Env *env, const Expr *call, const Bui
         return value_error();
     Dtype dt = b->kind == B_ARANGE ? DT_I64 : DT_F32;
     const Arg *dtype_a = b->kind == B_FULL ? args[2] : args[1];
+    Value v = {0};
     if (b->kind == B_FULL) {
-        Value v = check_expr(c, env, args[1]->value);
+        v = check_expr(c, env, args[1]->value);
         if (value_is_error(&v))
             return value_error();
         if (v.kind != VAL_TENSOR || v.type.rank != 0 || !v.known) {
@@ -545,7 +564,9 @@ static Value check_constructor(Checker *c, Env *env, const Expr *call, const Bui
         diag_error(args[0]->value->loc, "arange makes a tensor with one axis, but the shape has %d", t.rank);
         return value_error();
     }
-    return value_tensor(t);
+    Value r = value_tensor(t);
+    lower_constructor(c, b->name, &v, &r, call->loc);
+    return r;
 }
 
 Value check_builtin(Checker *c, Env *env, const Expr *call)
@@ -719,4 +740,39 @@ void check_optimizer(Checker *c, Env *env, const Stmt *s)
     }
     if (nesterov && (momentum <= 0 || dampening != 0))
         diag_error(opt->loc, "Nesterov momentum needs a positive momentum and zero dampening");
+}
+
+/* The initialiser's arguments as numbers, with torch.nn.init's defaults;
+ * the initialiser was checked, so every argument is known. */
+void builtin_initializer_args(Checker *c, const Expr *init, IrInit *out)
+{
+    *out = (IrInit){.kind = init->call.callee.text, .std = 1, .b = 1, .gain = 1, .mode = "fan_in",
+                    .nonlinearity = "leaky_relu"};
+    if (!strcmp(out->kind, "trunc_normal"))
+        out->a = -2, out->b = 2;
+    const Builtin *b = find_builtin(init->call.callee.text, 0, true);
+    const Arg *args[8] = {0};
+    if (b->kind != B_INIT || !bind_args(c, b, &init->call.callee, init->call.args, init->call.nargs, args, NULL, init->loc))
+        return;
+    Env env = {0};
+    for (int i = 0; i < nparams(b); i++) {
+        if (!args[i])
+            continue;
+        const char *name = b->params[i];
+        Value v = check_expr(c, &env, args[i]->value);
+        if (v.kind == VAL_STRING) {
+            if (!strcmp(name, "mode"))
+                out->mode = string_of(&v);
+            else
+                out->nonlinearity = string_of(&v);
+            continue;
+        }
+        double x = v.known_is_int ? (double)v.int_value : v.float_value;
+        if (!strcmp(name, "mean")) out->mean = x;
+        else if (!strcmp(name, "std")) out->std = x;
+        else if (!strcmp(name, "a")) out->a = x;
+        else if (!strcmp(name, "b")) out->b = x;
+        else if (!strcmp(name, "value")) out->value = x;
+        else if (!strcmp(name, "gain")) out->gain = x;
+    }
 }

@@ -149,10 +149,10 @@ void check_record_type(Checker *c, Loc loc, const char *name, const char *type_t
     ptrvec_push(c->arena, &c->type_lines, t);
 }
 
-void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason)
+RuntimeCheck *check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason)
 {
     if (c->symbolic_instance)
-        return; /* its sizes are placeholders, not run-time dims */
+        return NULL; /* its sizes are placeholders, not run-time dims */
     if (c->call_site.file) { /* inside a generic function: the call made these sizes */
         loc = c->call_site;
         reason = arena_printf(c->arena, "%s, in '%s'", reason, c->call_site_fn);
@@ -162,6 +162,7 @@ void check_record_runtime(Checker *c, Loc loc, const char *condition, const char
     r->condition = condition;
     r->reason = reason;
     ptrvec_push(c->arena, &c->runtime_checks, r);
+    return r;
 }
 
 /* `s` must be a whole number: split it into numerator and denominator and
@@ -174,10 +175,12 @@ void check_require_integral(Checker *c, Size s, Loc loc, const char *why)
         for (int k = 0; k < abs(s.factors[i].exp); k++)
             size_mul(s.factors[i].exp > 0 ? num : den, f, &c->names, s.factors[i].exp > 0 ? &num : &den);
     }
-    check_record_runtime(c, loc,
-                         arena_printf(c->arena, "%s divisible by %s", size_str(c->arena, num, &c->names),
-                                      size_str(c->arena, den, &c->names)),
-                         arena_strdup(c->arena, why));
+    RuntimeCheck *r = check_record_runtime(c, loc,
+                                           arena_printf(c->arena, "%s divisible by %s", size_str(c->arena, num, &c->names),
+                                                        size_str(c->arena, den, &c->names)),
+                                           arena_strdup(c->arena, why));
+    if (r)
+        r->size = s;
 }
 
 static void shape_need_integral(void *checker, Size s, Loc loc, const char *why)
@@ -444,8 +447,12 @@ static void check_return(Checker *c, Env *env, const Stmt *s)
         env->results = vals;
         env->nresults = n;
         env->infer_results = false;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            Type t = env->results[i].type;
+            if (c->lower && !value_is_error(&vals[i]))
+                env->results[i].node = lower_coerce(c, &vals[i], t, s->ret.values[i]->loc) + 1;
             env->results[i].type.weak = false;
+        }
         return;
     }
     if (n != env->nresults) {
@@ -455,6 +462,8 @@ static void check_return(Checker *c, Env *env, const Stmt *s)
         return;
     }
     for (int i = 0; i < n; i++) {
+        if (c->lower && !value_is_error(&vals[i]) && !value_is_error(&env->results[i]))
+            env->results[i].node = lower_coerce(c, &vals[i], env->results[i].type, s->ret.values[i]->loc) + 1;
         if (value_is_error(&vals[i]) || value_is_error(&env->results[i]) || same_result_type(&env->results[i], &vals[i]))
             continue;
         if (diag_error(s->ret.values[i]->loc, "returns %s, but result %d of '%s' is declared %s", ctype(c, vals[i].type), i + 1,
@@ -696,7 +705,7 @@ static void check_symbol(Checker *c, Symbol *s)
         break;
     case SYM_FN:
         if (!s->generic && s->sig->ok && !s->instances)
-            check_instantiate(c, s, DT_F32, NULL, NULL, 0, (Loc){0});
+            check_instantiate(c, s, DT_F32, NULL, NULL, 0, (Loc){0}, NULL);
         break;
     case SYM_TRAIN:
         check_train(c, s);
@@ -788,7 +797,7 @@ bool check_in_broken_statement(Checker *c, const char *name)
            bsearch(&name, c->broken_names.items, c->broken_names.len, sizeof(void *), compare_names) != NULL;
 }
 
-int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *opt)
+int check_program(Arena *a, Module **modules, int nmodules, CheckOptions *opt)
 {
     Checker c = {.arena = a, .opt = opt, .budget = CHECK_BUDGET};
     c.shape = (ShapeCtx){.arena = a, .names = &c.names, .checker = &c, .explain = explain_operand,
@@ -815,5 +824,12 @@ int check_program(Arena *a, Module **modules, int nmodules, const CheckOptions *
         print_lines(&c, &c.type_lines, modules, nmodules, false, "");
     if (opt->print_runtime_checks)
         print_runtime_checks(&c, modules, nmodules);
+    if (opt->backend && diag_error_count() == 0) {
+        IrProgram *ir = lower_program(&c);
+        diag_finish();
+        if (ir)
+            opt->backend(opt->backend_ctx, ir);
+        return diag_error_count();
+    }
     return diag_error_count();
 }

@@ -414,10 +414,13 @@ static Value check_name(Checker *c, Env *env, const Expr *e)
             if (!check_resolve_const(c, s))
                 return value_error();
             return s->value;
-        case SYM_PARAM:
+        case SYM_PARAM: {
             if (!check_resolve_param(c, s))
                 return value_error();
-            return s->value;
+            Value v = s->value;
+            lower_param(c, s, &v);
+            return v;
+        }
         case SYM_FN:
         case SYM_TRAIN:
             diag_error(e->loc, "%s '%s' is not a value%s", s->kind == SYM_FN ? "function" : "train block", e->name,
@@ -565,7 +568,11 @@ static Value check_binary(Checker *c, Env *env, const Expr *e)
     Operand ops[2] = {operand_of(c, &a, e->op.lhs, 0), operand_of(c, &b, e->op.rhs, 1)};
     if (op == OP_MATMUL) {
         Type t = shape_matmul(&c->shape, &ops[0], &ops[1], dt.dtype, e->loc);
-        return t.error ? value_error() : value_tensor(t);
+        if (t.error)
+            return value_error();
+        Value r = value_tensor(t);
+        lower_matmul(c, &a, &b, &r, e->loc);
+        return r;
     }
     Dtype result = compare ? DT_BOOL : dt.dtype;
     if (op == OP_DIV && !dtype_is_float(result))
@@ -586,6 +593,9 @@ static Value check_binary(Checker *c, Env *env, const Expr *e)
     }
     if (!value_is_error(&r))
         fold_size(c, op, &a, &b, &r);
+    Type args = dt;
+    args.dtype = dt.weak ? (dtype_is_float(dt.dtype) ? DT_F32 : DT_I64) : dt.dtype;
+    lower_binary(c, op, &a, &b, args.dtype, &r, e->loc);
     return r;
 }
 
@@ -613,6 +623,7 @@ static Value check_negate(Checker *c, Env *env, const Expr *e)
         r.int_value = -v.int_value;
         r.float_value = -v.float_value;
     }
+    lower_call1(c, "neg", &v, &r, e->loc);
     return r;
 }
 
@@ -640,7 +651,9 @@ static Value check_index(Checker *c, Env *env, const Expr *e)
         Size *dims = arena_array(c->arena, (size_t)rank, sizeof(Size));
         memcpy(dims, idx.type.dims, (size_t)idx.type.rank * sizeof(Size));
         memcpy(dims + idx.type.rank, base.type.dims + 1, (size_t)(base.type.rank - 1) * sizeof(Size));
-        return value_tensor(type_tensor(c->arena, base.type.dtype, rank, dims));
+        Value r = value_tensor(type_tensor(c->arena, base.type.dtype, rank, dims));
+        lower_index(c, &base, &idx, &r, e->loc);
+        return r;
     }
     if (!static_index) {
         diag_error(e->index.index->loc, "an index must be known at compile time; to look up a tensor of indices use take(...)");
@@ -659,11 +672,15 @@ static Value check_index(Checker *c, Env *env, const Expr *e)
                    size_str(c->arena, lead, &c->names));
         return value_error();
     } else if (i > 0) { /* every dim is at least 1, so index 0 always exists */
-        check_record_runtime(c, e->index.index->loc,
-                             arena_printf(c->arena, "%s > %lld", size_str(c->arena, lead, &c->names), (long long)i),
-                             "index into the leading axis");
+        RuntimeCheck *rc = check_record_runtime(c, e->index.index->loc,
+                                                arena_printf(c->arena, "%s > %lld", size_str(c->arena, lead, &c->names), (long long)i),
+                                                "index into the leading axis");
+        if (rc)
+            rc->is_index = true, rc->size = lead, rc->index = i;
     }
-    return value_tensor(type_tensor(c->arena, base.type.dtype, base.type.rank - 1, base.type.dims + 1));
+    Value r = value_tensor(type_tensor(c->arena, base.type.dtype, base.type.rank - 1, base.type.dims + 1));
+    lower_index(c, &base, &idx, &r, e->loc);
+    return r;
 }
 
 static Value check_cast(Checker *c, Env *env, const Expr *e)
@@ -703,6 +720,7 @@ static Value check_cast(Checker *c, Env *env, const Expr *e)
             r.float_value = (double)r.int_value;
         }
     }
+    lower_cast(c, &v, &r, e->loc);
     return r;
 }
 

@@ -377,16 +377,21 @@ static const char *instance_key(Checker *c, const FnSig *sig, Dtype call_float, 
 
 /* Checks the body of `fn` with its variables bound; returns the instance. */
 FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Size *bound, const Size *ell, int nell,
-                               Loc call_loc)
+                               Loc call_loc, const Value *args)
 {
     const char *key = instance_key(c, fn->sig, call_float, bound, ell, nell);
-    for (FnInstance *in = fn->instances; in; in = in->next)
-        if (strcmp(in->key, key) == 0)
-            return in;
-    FnInstance *in = arena_alloc(c->arena, sizeof *in);
+    FnInstance *in;
+    if (!c->lower) {
+        for (in = fn->instances; in; in = in->next)
+            if (strcmp(in->key, key) == 0)
+                return in;
+    }
+    in = arena_alloc(c->arena, sizeof *in);
     in->key = key;
-    in->next = fn->instances;
-    fn->instances = in;
+    if (!c->lower) { /* lowering inlines every call afresh: its values are the call's own nodes */
+        in->next = fn->instances;
+        fn->instances = in;
+    }
     bool context = call_loc.file != NULL;
     bool outermost = context && !c->call_site.file;
     if (context)
@@ -403,7 +408,10 @@ FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Si
             goto leave;
         }
         Origin *o = check_new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, t);
-        env_bind(c, &env, d->params[i].name.text, value_tensor(t), o);
+        Value pv = value_tensor(t);
+        if (c->lower && args)
+            pv.node = lower_coerce(c, &args[i], t, d->params[i].name.loc) + 1;
+        env_bind(c, &env, d->params[i].name.text, pv, o);
         check_record_type(c, d->params[i].name.loc, d->params[i].name.text, ctype(c, t));
     }
     for (int v = 0; v < fn->sig->nvars; v++)
@@ -501,7 +509,7 @@ Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call)
     for (int i = 0; i < nargs; i++)
         if (!match_argument(c, fn, i, &args[i], call->call.args[i].value, call_float, bound, ell, nell))
             return value_error();
-    FnInstance *in = check_instantiate(c, fn, call_float, bound, ell, nell, fn->generic ? call->loc : (Loc){0});
+    FnInstance *in = check_instantiate(c, fn, call_float, bound, ell, nell, fn->generic ? call->loc : (Loc){0}, args);
     if (in->failed)
         return value_error();
     if (in->nresults == 1) {
@@ -526,7 +534,7 @@ void check_uncalled_generic(Checker *c, Symbol *s)
     Size *ell = arena_alloc(c->arena, sizeof(Size));
     ell[0] = size_dim(s->sig->ellipsis_id);
     c->symbolic_instance = c->shape.symbolic = true;
-    check_instantiate(c, s, DT_F32, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0});
+    check_instantiate(c, s, DT_F32, bound, ell, s->sig->has_ellipsis ? 1 : 0, (Loc){0}, NULL);
     c->symbolic_instance = c->shape.symbolic = false;
 }
 

@@ -11,6 +11,7 @@
 #include "pattern.h"
 #include "shape.h"
 #include "type.h"
+#include "lower.h"
 
 typedef enum { VAL_TENSOR, VAL_STRING, VAL_DTYPE, VAL_TUPLE } ValueKind;
 
@@ -38,6 +39,7 @@ struct Value {
     Value *items;          /* VAL_TUPLE: the results of a call */
     int nitems;
     const Origin *origin;
+    int32_t node;          /* lowering: the IR node's id + 1; 0 for none */
 };
 
 typedef enum { SYM_DIM, SYM_CONST, SYM_PARAM, SYM_FN, SYM_TRAIN } SymKind;
@@ -79,6 +81,7 @@ typedef struct Symbol {
     FnSig *sig;
     FnInstance *instances;
     bool checking; /* on the call stack: calling it again is recursion */
+    int param_index; /* params: position among the program's params */
 } Symbol;
 
 struct FnInstance {
@@ -118,6 +121,9 @@ typedef struct RuntimeCheck {
     Loc loc;
     const char *condition; /* "batch divisible by 2" */
     const char *reason;    /* "size of 'd' in (h d)" */
+    bool is_index;         /* size > index; otherwise size is a whole number */
+    Size size;
+    int64_t index;
 } RuntimeCheck;
 
 typedef struct TypeLine {
@@ -153,6 +159,7 @@ typedef struct Checker {
     Loc call_site;          /* the outermost call of a generic function being checked */
     const char *call_site_fn;
     PtrVec broken_names;    /* sorted names in statements with syntax errors: not reported as unknown */
+    struct Lowering *lower; /* the second walk, which makes the IR (lower.h); NULL while checking */
 } Checker;
 
 /* A name and where it stands, for finding repeats. */
@@ -182,7 +189,7 @@ uint32_t check_new_dim_name(Checker *c, const char *name);
 /* The size variable of `sig` that dim `dim` is, or -1. */
 int check_var_of(const Checker *c, const FnSig *sig, uint32_t dim);
 void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
-void check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason);
+RuntimeCheck *check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason); /* NULL: not recorded */
 void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text);
 void check_block(Checker *c, Env *env, const Block *b);
 const char *check_kind_word(SymKind k); /* "dim", "param", ... */
@@ -195,7 +202,7 @@ bool check_dtype_accepts(Dtype param, const Value *arg);
 /* The instance of `fn` for one binding (call_loc: where, for notes; none for
  * a function checked at its declaration). */
 FnInstance *check_instantiate(Checker *c, Symbol *fn, Dtype call_float, const Size *bound, const Size *ell, int nell,
-                              Loc call_loc);
+                              Loc call_loc, const Value *args);
 void check_uncalled_generic(Checker *c, Symbol *s);
 Value check_call_fn(Checker *c, Env *env, Symbol *fn, const Expr *call);
 Binding *env_find(Env *env, const char *name);
@@ -231,5 +238,6 @@ Value check_builtin(Checker *c, Env *env, const Expr *call);
 /* A param's initialiser; checks its arguments against the param's type. */
 void check_initializer(Checker *c, const Expr *init, Type param_type, const char *param_name);
 void check_optimizer(Checker *c, Env *env, const Stmt *minimize);
+void builtin_initializer_args(Checker *c, const Expr *init, IrInit *out);
 
 #endif

@@ -126,7 +126,8 @@ static void *run_job(void *arg)
     Loader ld = {.arena = job->arena, .opt = job->opt};
     load(&ld, job->file);
     CheckOptions co = {.print_types = job->opt->print_types, .print_runtime_checks = job->opt->print_runtime_checks,
-                       .stdlib_dir = job->opt->stdlib_dir, .out = job->opt->out ? job->opt->out : stdout};
+                       .stdlib_dir = job->opt->stdlib_dir, .out = job->opt->out ? job->opt->out : stdout,
+                       .backend = job->opt->backend, .backend_ctx = job->opt->backend_ctx};
     job->errors = check_program(job->arena, (Module **)ld.modules.items, (int)ld.modules.len, &co);
     return NULL;
 }

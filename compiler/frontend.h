@@ -13,6 +13,8 @@
 
 #include "diag.h"
 
+struct IrProgram;
+
 typedef struct FrontendOptions {
     const char *const *include_dirs;
     int ninclude_dirs;
@@ -23,6 +25,10 @@ typedef struct FrontendOptions {
     int max_errors;         /* 0: no limit */
     FILE *out;              /* --types and --runtime-checks */
     FILE *err;              /* diagnostics */
+    /* When set, a program that checks is lowered and its IR handed to
+     * backend, on the checker's thread, before the front end's memory goes. */
+    void (*backend)(void *ctx, struct IrProgram *ir);
+    void *backend_ctx;
 } FrontendOptions;
 
 /* Each returns the number of errors (a file that cannot be read is one). */

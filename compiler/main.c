@@ -13,17 +13,26 @@
 #include <sys/stat.h>
 
 #include "frontend.h"
+#include "ir.h"
+#include "backend.h"
 
 #ifndef TDC_SOURCE_STDLIB
 #define TDC_SOURCE_STDLIB "stdlib"
 #endif
 
 static const char usage[] =
-    "usage: tdc check [options] FILE...\n"
+    "usage: tdc [options] FILE.td [-o OUT]   compile a program to an executable (or, with --lib, OUT.h and OUT.c)\n"
+    "       tdc check [options] FILE...      check programs\n"
     "\n"
-    "Checks .td programs: parses them, resolves names and checks every shape.\n"
+    "compile options:\n"
+    "  -o OUT                  the executable (default: FILE without .td); with --lib, OUT.h and OUT.c\n"
+    "  --lib                   a library for a C application: OUT.h and OUT.c\n"
+    "  --emit=ir|plan|c        print the IR, the memory plan or the C code, and stop\n"
+    "  --no-fuse               keep every elementwise operation a loop of its own\n"
+    "  -O0 -O1 -O2 -O3 -g      passed to the C compiler ($CC, default cc); -O2 by default\n"
+    "  -I DIR                  search DIR for imports\n"
     "\n"
-    "options:\n"
+    "check options:\n"
     "  --types                 print each binding with its inferred type\n"
     "  --runtime-checks        print what must be checked when the run-time dims are bound\n"
     "  --diagnostics=text|json diagnostics as text (default) or one JSON object per line\n"
@@ -65,6 +74,57 @@ static const char *find_stdlib(void)
 }
 
 static int check_files(int argc, char **argv, const char **includes, const char **files);
+
+/* tdc [--emit=ir|plan|c] [--lib] [-o OUT] [-O0|-O1|-O2|-O3] [-g] [-I DIR]... FILE.td */
+static int cmd_compile(int argc, char **argv)
+{
+    BackendOptions bo = {.emit = EMIT_EXE, .opt_level = "-O2"};
+    const char **includes = calloc((size_t)argc + 1, sizeof *includes);
+    int nincludes = 0;
+    const char *file = NULL;
+    int status = 0;
+    for (int i = 0; i < argc && !status; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--emit=ir") == 0) bo.emit = EMIT_IR;
+        else if (strcmp(a, "--emit=plan") == 0) bo.emit = EMIT_PLAN;
+        else if (strcmp(a, "--emit=c") == 0) bo.emit = EMIT_C;
+        else if (strncmp(a, "--emit", 6) == 0) status = usage_error("bad option '%s': use --emit=ir, --emit=plan or --emit=c", a);
+        else if (strcmp(a, "--lib") == 0) bo.lib = true;
+        else if (strcmp(a, "--no-fuse") == 0) bo.no_fuse = true;
+        else if (strcmp(a, "-g") == 0) bo.debug = true;
+        else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) bo.opt_level = a;
+        else if (strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc)
+                status = usage_error("%s needs a file name", a);
+            else
+                bo.output = argv[++i];
+        } else if (strcmp(a, "-I") == 0) {
+            if (i + 1 >= argc)
+                status = usage_error("%s needs a directory", a);
+            else
+                includes[nincludes++] = argv[++i];
+        } else if (strncmp(a, "-I", 2) == 0) includes[nincludes++] = a + 2;
+        else if (a[0] == '-' && a[1]) status = usage_error("unknown option '%s'", a);
+        else if (file) status = usage_error("one program at a time; '%s' is a second", a);
+        else file = a;
+    }
+    if (!status && !file)
+        status = usage_error("%sno input file", "");
+    if (status) {
+        free(includes);
+        return status;
+    }
+    FrontendOptions opt = {.format = DIAG_TEXT, .max_errors = 20, .out = stdout, .err = stderr,
+                           .include_dirs = includes, .ninclude_dirs = nincludes, .stdlib_dir = find_stdlib(),
+                           .backend = backend_run, .backend_ctx = &bo};
+    bo.input = file;
+    bo.tdc_path = argv[-1];
+    int errors = frontend_check_file(file, &opt);
+    free(includes);
+    if (errors)
+        return 1;
+    return bo.status;
+}
 
 static int cmd_check(int argc, char **argv)
 {
@@ -136,5 +196,5 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    return usage_error("unknown command '%s'; the command is 'check'", argv[1]);
+    return cmd_compile(argc - 1, argv + 1);
 }

@@ -36,10 +36,16 @@ def write(d, name, text):
 
 
 def run(r):
-    case(r, "no arguments", [], 2, err_has=["usage: tdc check"])
+    case(r, "no arguments", [], 2, err_has=["usage: tdc [options] FILE.td", "tdc check [options] FILE..."])
     case(r, "--help", ["--help"], 0, err="")
     case(r, "--version", ["--version"], 0, err="")
-    case(r, "unknown command", ["build", "x.td"], 2, err_has=["unknown command 'build'"])
+    case(r, "two programs to compile", ["build", "x.td"], 2, err_has=["one program at a time; 'x.td' is a second"])
+    case(r, "bad --emit", ["--emit=asm", "x.td"], 2, err_has=["use --emit=ir, --emit=plan or --emit=c"])
+    case(r, "-o without a name", ["x.td", "-o"], 2, err_has=["-o needs a file name"])
+    case(r, "compile -I without directory", ["x.td", "-I"], 2, err_has=["-I needs a directory"])
+    case(r, "unknown -O level", ["-O7", "x.td"], 2, err_has=["unknown option '-O7'"])
+    case(r, "compile without a file", ["-O2"], 2, err_has=["no input file"])
+    case(r, "compile a missing file", ["/nonexistent/m.td"], 1, err_has=["cannot read '/nonexistent/m.td'"])
     case(r, "check without files", ["check"], 2, err_has=["no input files"])
     case(r, "unknown option", ["check", "--frobnicate", "x.td"], 2, err_has=["unknown option '--frobnicate'"])
     case(r, "bad --diagnostics", ["check", "--diagnostics=xml", "x.td"], 2, err_has=["--diagnostics=text or --diagnostics=json"])

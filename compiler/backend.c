@@ -1,0 +1,227 @@
+/* backend.c - the passes in order, then the output (see backend.h). */
+#include "backend.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emit_c.h"
+#include "opt.h"
+#include "plan.h"
+
+#ifndef TDC_SOURCE_RUNTIME
+#define TDC_SOURCE_RUNTIME "runtime"
+#endif
+#ifndef TDC_OPENBLAS_LIB
+#define TDC_OPENBLAS_LIB "-lopenblas"
+#endif
+
+static int failure(BackendOptions *o, const char *fmt, const char *arg, const char *why)
+{
+    fprintf(stderr, "tdc: error: ");
+    fprintf(stderr, fmt, arg);
+    if (why)
+        fprintf(stderr, ": %s", why);
+    fputc('\n', stderr);
+    o->status = 1;
+    return 1;
+}
+
+/* "examples/cruncher.td" -> "cruncher" */
+static char *base_name(const char *path, bool strip_td)
+{
+    const char *slash = strrchr(path, '/');
+    char *name = strdup(slash ? slash + 1 : path);
+    size_t n = strlen(name);
+    if (strip_td && n > 3 && strcmp(name + n - 3, ".td") == 0)
+        name[n - 3] = 0;
+    return name;
+}
+
+/* A C identifier from a file name: other characters become '_'. */
+static char *c_identifier(const char *name)
+{
+    size_t n = strlen(name);
+    char *id = malloc(n + 3);
+    size_t k = 0;
+    if (!(name[0] == '_' || ((name[0] | 0x20) >= 'a' && (name[0] | 0x20) <= 'z')))
+        id[k++] = 'm', id[k++] = '_';
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        bool ok = ch == '_' || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || (ch >= '0' && ch <= '9');
+        id[k++] = ok ? ch : '_';
+    }
+    id[k] = 0;
+    return id;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The runtime's header directory and library: installed beside tdc
+ * (../include/tdc, ../lib), or the build tree's. */
+static bool find_runtime(char *include, char *library, size_t cap)
+{
+    char exe[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    snprintf(include, cap, "%s/../include/tdc", exe);
+    snprintf(library, cap, "%s/../lib/libtdrt.a", exe);
+    char header[PATH_MAX + 8];
+    snprintf(header, sizeof header, "%s/td.h", include);
+    if (exists(header) && exists(library))
+        return true;
+    snprintf(include, cap, "%s", TDC_SOURCE_RUNTIME);
+    snprintf(library, cap, "%s/libtdrt.a", exe);
+    snprintf(header, sizeof header, "%s/td.h", include);
+    return exists(header) && exists(library);
+}
+
+/* Runs argv, waiting; its output goes where ours goes. */
+static int run_command(char **argv)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        fprintf(stderr, "tdc: error: cannot run '%s': %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void compile_c(BackendOptions *o, const char *c_path, const char *out)
+{
+    char include[PATH_MAX], library[PATH_MAX];
+    if (!find_runtime(include, library, sizeof include)) {
+        failure(o, "cannot find the tdc runtime (td.h and libtdrt.a) beside %s", o->tdc_path, NULL);
+        return;
+    }
+    const char *cc = getenv("CC");
+    if (!cc || !*cc)
+        cc = "cc";
+    char *cc_words = strdup(cc);
+    char *argv[64];
+    int n = 0;
+    for (char *w = strtok(cc_words, " \t"); w && n < 40; w = strtok(NULL, " \t"))
+        argv[n++] = w;
+    char inc_flag[PATH_MAX + 3];
+    snprintf(inc_flag, sizeof inc_flag, "-I%s", include);
+    argv[n++] = "-std=c11";
+    argv[n++] = (char *)o->opt_level;
+    if (o->debug)
+        argv[n++] = "-g";
+    argv[n++] = "-fopenmp";
+    argv[n++] = inc_flag;
+    argv[n++] = (char *)c_path;
+    argv[n++] = library;
+    argv[n++] = TDC_OPENBLAS_LIB;
+    argv[n++] = "-lm";
+    argv[n++] = "-o";
+    argv[n++] = (char *)out;
+    argv[n] = NULL;
+    int status = run_command(argv);
+    if (status != 0)
+        failure(o, "the C compiler (%s) failed", cc, status < 0 ? strerror(errno) : NULL);
+    free(cc_words);
+}
+
+static FILE *open_output(BackendOptions *o, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        failure(o, "cannot write '%s'", path, strerror(errno));
+    return f;
+}
+
+static void write_executable(BackendOptions *o, const IrProgram *ir, const EmitOptions *eo)
+{
+    char *out = o->output ? strdup(o->output) : base_name(o->input, true);
+    char tmp[] = "/tmp/tdc-XXXXXX.c";
+    int fd = mkstemps(tmp, 2);
+    if (fd < 0) {
+        failure(o, "cannot create a temporary file in %s", "/tmp", strerror(errno));
+        free(out);
+        return;
+    }
+    FILE *f = fdopen(fd, "w");
+    emit_c(f, ir, eo);
+    if (fclose(f) != 0)
+        failure(o, "cannot write '%s'", tmp, strerror(errno));
+    else
+        compile_c(o, tmp, out);
+    unlink(tmp);
+    free(out);
+}
+
+void backend_run(void *options, IrProgram *ir)
+{
+    BackendOptions *o = options;
+    for (size_t i = 0; i < ir->functions.len; i++) {
+        IrFunction *f = ir->functions.items[i];
+        ir_verify(ir, f);
+        pass_cse(ir, f);
+        pass_dce(ir, f);
+        ir_verify(ir, f);
+    }
+    char *model = base_name(o->input, true);
+    char *symbol_base = c_identifier(o->lib && o->output ? base_name(o->output, false) : model);
+    char *desc = malloc(strlen(symbol_base) + 8);
+    sprintf(desc, "%s_desc", symbol_base);
+    EmitOptions eo = {.source_name = o->input, .model_name = model, .desc_symbol = desc, .with_main = !o->lib};
+    if (o->emit == EMIT_IR) {
+        ir_print(stdout, ir);
+    } else if (o->emit == EMIT_PLAN) {
+        plan_print(stdout, ir);
+    } else if (o->emit == EMIT_C) {
+        FILE *f = o->output ? open_output(o, o->output) : stdout;
+        if (f) {
+            emit_c(f, ir, &eo);
+            if (f != stdout && fclose(f) != 0)
+                failure(o, "cannot write '%s'", o->output, strerror(errno));
+        }
+    } else if (o->lib) {
+        const char *out = o->output ? o->output : model;
+        char *c_path = malloc(strlen(out) + 3), *h_path = malloc(strlen(out) + 3);
+        sprintf(c_path, "%s.c", out);
+        sprintf(h_path, "%s.h", out);
+        FILE *h = open_output(o, h_path);
+        FILE *c = h ? open_output(o, c_path) : NULL;
+        if (h && c) {
+            eo.header_name = base_name(h_path, false);
+            eo.api_prefix = symbol_base;
+            emit_c_header(h, ir, &eo);
+            emit_c(c, ir, &eo);
+        }
+        if (h && fclose(h) != 0)
+            failure(o, "cannot write '%s'", h_path, strerror(errno));
+        if (c && fclose(c) != 0)
+            failure(o, "cannot write '%s'", c_path, strerror(errno));
+        free(c_path);
+        free(h_path);
+    } else {
+        write_executable(o, ir, &eo);
+    }
+    free(desc);
+    free(symbol_base);
+    free(model);
+}

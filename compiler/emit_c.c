@@ -1,0 +1,1088 @@
+/* emit_c.c - C for the CPU from the planned IR.
+ *
+ * One C file per program: a description of the model for the runtime
+ * (td_model_desc: dims, params, functions, the plan as code), and one C
+ * function per exported function that runs its nodes in order. Views are
+ * strides in the loops that read them; a MAP or COPY is a loop nest over
+ * its result (the outer axis parallel with OpenMP), a REDUCE a loop nest
+ * with the reduced axes inside, a CONTRACT one td_gemm_run (CBLAS), a
+ * GATHER a loop over its indices. Narrow floats (f16, bf16, f8) are
+ * computed in f32 and rounded to their dtype after every operation, as if
+ * each operation ran on its own; f64 stays f64; integers compute in 64 bits
+ * with wrap-around and are cut to their width when stored. Names from the
+ * program appear in the C only behind a prefix (`dim_batch`) or in strings
+ * and comments. */
+#include "emit_c.h"
+
+#include <string.h>
+
+typedef struct Emit {
+    FILE *out;
+    const IrProgram *p;
+    Arena *a;
+    const IrFunction *f;
+    const FnPlan *plan;
+} Emit;
+
+static const char *ctype_of(Dtype t)
+{
+    switch (t) {
+    case DT_F64: return "double";
+    case DT_F32: return "float";
+    case DT_F16: case DT_BF16: case DT_U16: return "uint16_t";
+    case DT_F8E4M3: case DT_F8E5M2: case DT_BOOL: return "uint8_t";
+    case DT_I64: return "int64_t";
+    case DT_I32: return "int32_t";
+    default: return "void";
+    }
+}
+
+/* The C type arithmetic happens in. */
+static const char *compute_type(Dtype t)
+{
+    if (t == DT_F64)
+        return "double";
+    if (dtype_is_float(t))
+        return "float";
+    return "int64_t";
+}
+
+static bool narrow_float(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
+
+static const char *narrow_name(Dtype t)
+{
+    return t == DT_F16 ? "f16" : t == DT_BF16 ? "bf16" : t == DT_F8E4M3 ? "f8e4m3" : "f8e5m2";
+}
+
+static const char *td_dtype_enum(Dtype t)
+{
+    static const char *const names[] = {"TD_F64", "TD_F32", "TD_F16", "TD_BF16", "TD_F8E4M3", "TD_F8E5M2",
+                                        "TD_I64", "TD_I32", "TD_U16", "TD_BOOL"};
+    return names[t];
+}
+
+/* ---- sizes as C ---- */
+
+static const char *dim_var(const Emit *e, uint32_t factor)
+{
+    int d = factor < (uint32_t)e->p->nfactors ? e->p->factor_dim[factor] : -1;
+    if (d < 0)
+        die("size factor %u is not a dim of the program", factor);
+    return arena_printf(e->a, "dim_%s", (const char *)e->p->dim_names.items[d]);
+}
+
+static const char *size_c(const Emit *e, Size s)
+{
+    const char *num = arena_printf(e->a, "INT64_C(%lld)", (long long)s.num), *den = NULL;
+    if (s.num == 1 && s.nfactors > 0)
+        num = NULL;
+    for (int i = 0; i < s.nfactors; i++)
+        for (int k = 0; k < (s.factors[i].exp < 0 ? -s.factors[i].exp : s.factors[i].exp); k++) {
+            const char *v = dim_var(e, s.factors[i].dim);
+            if (s.factors[i].exp > 0)
+                num = num ? arena_printf(e->a, "%s * %s", num, v) : v;
+            else
+                den = den ? arena_printf(e->a, "%s * %s", den, v) : v;
+        }
+    if (s.den != 1)
+        den = den ? arena_printf(e->a, "INT64_C(%lld) * %s", (long long)s.den, den) : arena_printf(e->a, "INT64_C(%lld)", (long long)s.den);
+    if (den)
+        return arena_printf(e->a, "(%s / (%s))", num, den);
+    return s.nfactors ? arena_printf(e->a, "(%s)", num) : num;
+}
+
+static const char *poly_c(const Emit *e, Poly p)
+{
+    if (p.n == 0)
+        return "0";
+    const char *r = size_c(e, p.terms[0]);
+    for (int i = 1; i < p.n; i++)
+        r = arena_printf(e->a, "%s + %s", r, size_c(e, p.terms[i]));
+    return p.n > 1 ? arena_printf(e->a, "(%s)", r) : r;
+}
+
+/* A static description of a size for the runtime. */
+static const char *size_desc(const Emit *e, Size s)
+{
+    const char *dims = "", *exps = "";
+    for (int i = 0; i < s.nfactors; i++) {
+        int d = e->p->factor_dim[s.factors[i].dim];
+        dims = arena_printf(e->a, "%s%s%d", dims, i ? ", " : "", d);
+        exps = arena_printf(e->a, "%s%s%d", exps, i ? ", " : "", (int)s.factors[i].exp);
+    }
+    return arena_printf(e->a, "{%lld, %lld, %d, {%s}, {%s}}", (long long)s.num, (long long)s.den, s.nfactors,
+                        s.nfactors ? dims : "0", s.nfactors ? exps : "0");
+}
+
+/* ---- buffers ---- */
+
+/* The C name of the memory a node reads through: b<base>. */
+static const char *base_name(const Emit *e, int id) { return arena_printf(e->a, "b%d", id); }
+
+static View view_of_input(const Emit *e, int id, int *base)
+{
+    View v;
+    if (!ir_view_of(e->a, e->f, id, e->p->names, &v, base))
+        die("no view of node %d", id);
+    return v;
+}
+
+/* ---- expressions ---- */
+
+static const char *load(const Emit *e, Dtype t, const char *ptr, const char *index)
+{
+    (void)e;
+    if (narrow_float(t))
+        return arena_printf(e->a, "td_%s_to_f32(%s[%s])", narrow_name(t), ptr, index);
+    return arena_printf(e->a, "(%s)%s[%s]", compute_type(t), ptr, index);
+}
+
+/* value (in compute_type(t)) rounded to t, still in compute_type(t). */
+static const char *round_to(const Emit *e, Dtype t, const char *value)
+{
+    if (narrow_float(t))
+        return arena_printf(e->a, "td_%s_to_f32(td_f32_to_%s(%s))", narrow_name(t), narrow_name(t), value);
+    if (t == DT_I32)
+        return arena_printf(e->a, "(int64_t)(int32_t)(uint32_t)(uint64_t)(%s)", value);
+    if (t == DT_U16)
+        return arena_printf(e->a, "(int64_t)(uint16_t)(uint64_t)(%s)", value);
+    if (t == DT_BOOL)
+        return arena_printf(e->a, "(int64_t)((%s) != 0)", value);
+    return value;
+}
+
+static const char *store_value(const Emit *e, Dtype t, const char *value)
+{
+    if (narrow_float(t))
+        return arena_printf(e->a, "td_f32_to_%s(%s)", narrow_name(t), value);
+    return arena_printf(e->a, "(%s)(%s)", ctype_of(t), value);
+}
+
+static const char *float_literal(const Emit *e, double v, Dtype t)
+{
+    if (v != v)
+        return t == DT_F64 ? "(double)NAN" : "NAN";
+    if (v == 1.0 / 0.0)
+        return t == DT_F64 ? "(double)INFINITY" : "INFINITY";
+    if (v == -1.0 / 0.0)
+        return t == DT_F64 ? "(double)-INFINITY" : "-INFINITY";
+    const char *s = arena_printf(e->a, "%.17g", v);
+    if (!strpbrk(s, ".eE"))
+        s = arena_printf(e->a, "%s.0", s);
+    return t == DT_F64 ? s : arena_printf(e->a, "(float)%s", s);
+}
+
+/* `inputs[k]` is the C expression of input k's element at the current index. */
+static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *inputs)
+{
+    Arena *a = e->a;
+    bool fl = dtype_is_float(x->dtype), dbl = x->dtype == DT_F64;
+    switch (x->kind) {
+    case MX_INPUT: return inputs[x->input];
+    case MX_CONST:
+        if (fl)
+            return float_literal(e, x->fval, x->dtype);
+        return arena_printf(a, "INT64_C(%lld)", (long long)x->ival);
+    case MX_SIZE: return arena_printf(a, "(int64_t)%s", size_c(e, x->size));
+    case MX_INDEX: return arena_printf(a, "i%d", x->axis);
+    case MX_CAST: {
+        const char *v = expr_c(e, x->args[0], inputs);
+        Dtype from = x->args[0]->dtype;
+        if (x->dtype == DT_BOOL)
+            return arena_printf(a, "(int64_t)(%s != 0)", v);
+        if (dtype_is_float(from) && !fl)
+            v = arena_printf(a, "(int64_t)(%s)", v); /* toward zero, as PyTorch */
+        else
+            v = arena_printf(a, "(%s)(%s)", compute_type(x->dtype), v);
+        return round_to(e, x->dtype, v);
+    }
+    case MX_WHERE:
+        return arena_printf(a, "(%s ? %s : %s)", expr_c(e, x->args[0], inputs), expr_c(e, x->args[1], inputs),
+                            expr_c(e, x->args[2], inputs));
+    case MX_CALL: break;
+    }
+    const char *u = expr_c(e, x->args[0], inputs), *v = x->nargs > 1 ? expr_c(e, x->args[1], inputs) : NULL;
+    bool afl = dtype_is_float(x->arg_dtype);
+    const char *f = dbl ? "" : "f";
+    const char *r = NULL;
+    switch (x->fn) {
+    case MF_NEG: r = afl ? arena_printf(a, "(-%s)", u) : arena_printf(a, "(int64_t)(0 - (uint64_t)%s)", u); break;
+    case MF_ADD: r = afl ? arena_printf(a, "(%s + %s)", u, v) : arena_printf(a, "(int64_t)((uint64_t)%s + (uint64_t)%s)", u, v); break;
+    case MF_SUB: r = afl ? arena_printf(a, "(%s - %s)", u, v) : arena_printf(a, "(int64_t)((uint64_t)%s - (uint64_t)%s)", u, v); break;
+    case MF_MUL: r = afl ? arena_printf(a, "(%s * %s)", u, v) : arena_printf(a, "(int64_t)((uint64_t)%s * (uint64_t)%s)", u, v); break;
+    case MF_DIV: r = arena_printf(a, "(%s / %s)", u, v); break;
+    case MF_POW: r = afl ? arena_printf(a, "pow%s(%s, %s)", f, u, v) : arena_printf(a, "tdg_ipow(%s, %s)", u, v); break;
+    case MF_EQ: r = arena_printf(a, "(int64_t)(%s == %s)", u, v); break;
+    case MF_NE: r = arena_printf(a, "(int64_t)(%s != %s)", u, v); break;
+    case MF_LT: r = arena_printf(a, "(int64_t)(%s < %s)", u, v); break;
+    case MF_LE: r = arena_printf(a, "(int64_t)(%s <= %s)", u, v); break;
+    case MF_GT: r = arena_printf(a, "(int64_t)(%s > %s)", u, v); break;
+    case MF_GE: r = arena_printf(a, "(int64_t)(%s >= %s)", u, v); break;
+    case MF_MAX: r = arena_printf(a, "tdg_max_%s(%s, %s)", compute_type(x->dtype), u, v); break;
+    case MF_MIN: r = arena_printf(a, "tdg_min_%s(%s, %s)", compute_type(x->dtype), u, v); break;
+    case MF_SQRT: r = arena_printf(a, "sqrt%s(%s)", f, u); break;
+    case MF_RSQRT: r = arena_printf(a, "(%s / sqrt%s(%s))", dbl ? "1.0" : "1.0f", f, u); break;
+    case MF_EXP: r = arena_printf(a, "exp%s(%s)", f, u); break;
+    case MF_LOG: r = arena_printf(a, "log%s(%s)", f, u); break;
+    case MF_TANH: r = arena_printf(a, "tanh%s(%s)", f, u); break;
+    case MF_SIGMOID: r = arena_printf(a, "tdg_sigmoid_%s(%s)", compute_type(x->dtype), u); break;
+    case MF_GELU: r = arena_printf(a, "tdg_gelu_%s(%s)", compute_type(x->dtype), u); break;
+    case MF_SILU: r = arena_printf(a, "tdg_silu_%s(%s)", compute_type(x->dtype), u); break;
+    case MF_SIN: r = arena_printf(a, "sin%s(%s)", f, u); break;
+    case MF_COS: r = arena_printf(a, "cos%s(%s)", f, u); break;
+    case MF_ABS: r = fl ? arena_printf(a, "fabs%s(%s)", f, u) : arena_printf(a, "tdg_abs_i64(%s)", u); break;
+    case MF_RELU: r = arena_printf(a, "(%s < 0 ? 0 : %s)", u, u); break;
+    default: die("map function %d", x->fn);
+    }
+    return round_to(e, x->dtype, r);
+}
+
+/* ---- loops ---- */
+
+static void indent(const Emit *e, int depth)
+{
+    for (int i = 0; i < depth; i++)
+        fputs("    ", e->out);
+}
+
+static const char *loc_text(const Emit *e, Loc loc)
+{
+    if (!loc.file)
+        return "";
+    uint32_t line, col;
+    source_line_col(loc.file, loc.off, &line, &col);
+    uint32_t len;
+    const char *text = source_line_text(loc.file, loc.off, &len);
+    while (len && (*text == ' ' || *text == '\t'))
+        text++, len--;
+    char *clean = arena_strndup(e->a, text, len > 90 ? 90 : len);
+    for (char *p = clean; *p; p++)
+        if (*p == '*' && p[1] == '/')
+            p[1] = ' '; /* never end the comment early */
+        else if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    return arena_printf(e->a, "%s:%u: %s", loc.file->path, line, clean);
+}
+
+/* "model.td:3:9", escaped for a C string. */
+static const char *where(const Emit *e, Loc loc)
+{
+    if (!loc.file)
+        return "?";
+    uint32_t line, col;
+    source_line_col(loc.file, loc.off, &line, &col);
+    const char *path = loc.file->path;
+    char *esc = arena_alloc(e->a, strlen(path) * 4 + 1), *q = esc;
+    for (const char *p = path; *p; p++) {
+        if (*p == '%')
+            *q++ = '%', *q++ = '%'; /* the string is a printf format */
+        else if (*p == '"' || *p == '\\' || *p == '?' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            q += sprintf(q, "\\%03o", (unsigned char)*p);
+        else
+            *q++ = *p;
+    }
+    *q = 0;
+    return arena_printf(e->a, "%s:%u:%u", esc, line, col);
+}
+
+/* Element offset of view v at loop indices i0.. (axes of v in order). */
+static const char *offset_c(const Emit *e, const char *name, const View *v, const int *axis_of)
+{
+    const char *r = poly_is_zero(v->offset) ? NULL : arena_printf(e->a, "%s_off", name);
+    for (int k = 0; k < v->rank; k++) {
+        if (poly_is_zero(v->strides[k]))
+            continue;
+        const char *t = arena_printf(e->a, "i%d * %s_s%d", axis_of ? axis_of[k] : k, name, k);
+        r = r ? arena_printf(e->a, "%s + %s", r, t) : t;
+    }
+    return r ? r : "0";
+}
+
+static void declare_view(const Emit *e, int depth, const char *name, const View *v)
+{
+    if (!poly_is_zero(v->offset)) {
+        indent(e, depth);
+        fprintf(e->out, "const int64_t %s_off = %s;\n", name, poly_c(e, v->offset));
+    }
+    for (int k = 0; k < v->rank; k++) {
+        if (poly_is_zero(v->strides[k]))
+            continue;
+        indent(e, depth);
+        fprintf(e->out, "const int64_t %s_s%d = %s;\n", name, k, poly_c(e, v->strides[k]));
+    }
+}
+
+static void open_loops(const Emit *e, int depth, int rank, const Size *dims, int first_axis, bool parallel)
+{
+    for (int k = 0; k < rank; k++) {
+        indent(e, depth);
+        fprintf(e->out, "const int64_t n%d = %s;\n", first_axis + k, size_c(e, dims[k]));
+    }
+    for (int k = 0; k < rank; k++) {
+        if (k == 0 && parallel) {
+            const char *total = "n0";
+            for (int j = 1; j < rank; j++)
+                total = arena_printf(e->a, "%s * n%d", total, first_axis + j);
+            indent(e, depth);
+            fprintf(e->out, "#pragma omp parallel for if (%s >= 32768)\n", total);
+        }
+        indent(e, depth + k);
+        fprintf(e->out, "for (int64_t i%d = 0; i%d < n%d; i%d++)%s\n", first_axis + k, first_axis + k, first_axis + k,
+                first_axis + k, k + 1 == rank ? " {" : "");
+    }
+}
+
+static void close_loops(const Emit *e, int depth, int rank)
+{
+    if (rank == 0)
+        return;
+    indent(e, depth + rank - 1);
+    fputs("}\n", e->out);
+}
+
+/* Row-major index of the result at i0.. */
+static const char *contiguous_index(const Emit *e, int rank)
+{
+    if (rank == 0)
+        return "0";
+    const char *r = "i0";
+    for (int k = 1; k < rank; k++)
+        r = arena_printf(e->a, "(%s) * n%d + i%d", r, k, k);
+    return r;
+}
+
+static const char *ptr_type(const Emit *e, const IrNode *n) { (void)e; return ctype_of(n->type.dtype); }
+
+/* A MAP (or a COPY, its identity) over its inputs' views. */
+static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
+{
+    int depth = 2;
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        View v = view_of_input(e, n->inputs[k], &base);
+        const char *name = arena_printf(e->a, "x%d", k);
+        declare_view(e, depth, name, &v);
+        Dtype t = ir_get(e->f, base)->type.dtype;
+        loads[k] = load(e, t, base_name(e, base), offset_c(e, name, &v, NULL));
+    }
+    open_loops(e, depth, n->type.rank, n->type.dims, 0, true);
+    indent(e, depth + n->type.rank);
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, n->type.rank),
+            store_value(e, n->type.dtype, expr_c(e, expr, loads)));
+    close_loops(e, depth, n->type.rank);
+}
+
+static void emit_reduce(const Emit *e, const IrNode *n)
+{
+    int depth = 2, base;
+    View v = view_of_input(e, n->inputs[0], &base);
+    Dtype in_t = ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
+    declare_view(e, depth, "x0", &v);
+    /* loop axes: kept ones outside (i0..), reduced inside (numbered after) */
+    int rank = v.rank, nkept = 0, nred = 0;
+    int *axis_of = arena_array(e->a, (size_t)rank + 1, sizeof(int));
+    Size *kept = arena_array(e->a, (size_t)rank + 1, sizeof(Size)), *red = arena_array(e->a, (size_t)rank + 1, sizeof(Size));
+    for (int k = 0; k < rank; k++)
+        if (!n->reduced[k])
+            kept[nkept] = v.dims[k], axis_of[k] = nkept++;
+    for (int k = 0; k < rank; k++)
+        if (n->reduced[k])
+            red[nred] = v.dims[k], axis_of[k] = nkept + nred++;
+    bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
+    const char *acc_t = fl ? "double" : "int64_t";
+    const char *x = load(e, in_t, base_name(e, base), offset_c(e, "x0", &v, axis_of));
+    x = arena_printf(e->a, "(%s)%s", acc_t, x);
+    const char *init, *step;
+    switch (n->reduce) {
+    case RED_SUM: case RED_MEAN: init = "0"; step = fl ? "acc += x;" : "acc = (int64_t)((uint64_t)acc + (uint64_t)x);"; break;
+    case RED_PROD: init = "1"; step = fl ? "acc *= x;" : "acc = (int64_t)((uint64_t)acc * (uint64_t)x);"; break;
+    case RED_MAX: init = fl ? "-INFINITY" : "INT64_MIN"; step = fl ? "if (x > acc || x != x) acc = x;" : "if (x > acc) acc = x;"; break;
+    default: init = fl ? "INFINITY" : "INT64_MAX"; step = fl ? "if (x < acc || x != x) acc = x;" : "if (x < acc) acc = x;"; break;
+    }
+    if (fl && (n->reduce == RED_MAX || n->reduce == RED_MIN))
+        step = n->reduce == RED_MAX ? "if (x > acc || x != x || acc != acc) acc = acc != acc ? acc : x;"
+                                    : "if (x < acc || x != x || acc != acc) acc = acc != acc ? acc : x;";
+    open_loops(e, depth, nkept, kept, 0, true);
+    int d = depth + nkept;
+    if (nkept == 0) {
+        indent(e, d);
+        fputs("{\n", e->out);
+        d++;
+    }
+    indent(e, d);
+    fprintf(e->out, "%s acc = %s;\n", acc_t, init);
+    for (int k = 0; k < nred; k++) {
+        indent(e, d);
+        fprintf(e->out, "const int64_t n%d = %s;\n", nkept + k, size_c(e, red[k]));
+    }
+    for (int k = 0; k < nred; k++) {
+        indent(e, d + k);
+        fprintf(e->out, "for (int64_t i%d = 0; i%d < n%d; i%d++)%s\n", nkept + k, nkept + k, nkept + k, nkept + k,
+                k + 1 == nred ? " {" : "");
+    }
+    indent(e, d + nred);
+    fprintf(e->out, "const %s x = %s;\n", acc_t, x);
+    indent(e, d + nred);
+    fprintf(e->out, "%s\n", step);
+    if (nred) {
+        indent(e, d + nred - 1);
+        fputs("}\n", e->out);
+    }
+    const char *result = "acc";
+    if (n->reduce == RED_MEAN) {
+        const char *count = "1";
+        for (int k = 0; k < nred; k++)
+            count = arena_printf(e->a, "%s * n%d", count, nkept + k);
+        result = arena_printf(e->a, "acc / (double)(%s)", count);
+    }
+    indent(e, d);
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),
+            store_value(e, out_t, arena_printf(e->a, "(%s)(%s)", compute_type(out_t), result)));
+    if (nkept == 0) {
+        indent(e, d - 1);
+        fputs("}\n", e->out);
+    }
+    close_loops(e, depth, nkept);
+}
+
+/* The stride of a group of labels of a view, merged: the innermost's. */
+static const char *group_stride(const Emit *e, const View *v, const int *labels, const int *group, int ngroup)
+{
+    const char *r = "0";
+    for (int k = 0; k < v->rank; k++)
+        for (int g = 0; g < ngroup; g++) {
+            int64_t one;
+            if (labels[k] == group[g] && !(size_is_const(v->dims[k], &one) && one == 1))
+                r = poly_c(e, v->strides[k]);
+        }
+    return r;
+}
+
+static bool in_list(const int *l, int n, int x)
+{
+    for (int i = 0; i < n; i++)
+        if (l[i] == x)
+            return true;
+    return false;
+}
+
+static void emit_contract(const Emit *e, const IrNode *n)
+{
+    int ba, bb;
+    View va = view_of_input(e, n->inputs[0], &ba), vb = view_of_input(e, n->inputs[1], &bb);
+    int nb = 0, nm = 0, nn = 0, nk = 0;
+    int *batch = arena_array(e->a, (size_t)n->type.rank + 1, sizeof(int)), *m = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
+    int *nl = arena_array(e->a, (size_t)n->rank_b + 1, sizeof(int)), *k = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
+    for (int i = 0; i < n->rank_a; i++) {
+        int l = n->labels_a[i];
+        bool in_b = in_list(n->labels_b, n->rank_b, l), in_out = in_list(n->labels_out, n->type.rank, l);
+        if (in_b && in_out)
+            batch[nb++] = l;
+        else if (in_b)
+            k[nk++] = l;
+        else
+            m[nm++] = l;
+    }
+    for (int i = 0; i < n->rank_b; i++)
+        if (!in_list(n->labels_a, n->rank_a, n->labels_b[i]))
+            nl[nn++] = n->labels_b[i];
+    const char *sm = "1", *sn = "1", *sk = "1";
+    for (int i = 0; i < nm; i++)
+        sm = arena_printf(e->a, "%s * %s", sm, size_c(e, n->label_sizes[m[i]]));
+    for (int i = 0; i < nn; i++)
+        sn = arena_printf(e->a, "%s * %s", sn, size_c(e, n->label_sizes[nl[i]]));
+    for (int i = 0; i < nk; i++)
+        sk = arena_printf(e->a, "%s * %s", sk, size_c(e, n->label_sizes[k[i]]));
+    int depth = 2;
+    indent(e, depth);
+    fprintf(e->out, "td_gemm g = td_gemm_rowmajor(%s, %s, %s, %s);\n", td_dtype_enum(n->type.dtype), sm, sn, sk);
+    indent(e, depth);
+    fprintf(e->out, "g.a_rs = %s;\n", group_stride(e, &va, n->labels_a, m, nm));
+    indent(e, depth);
+    fprintf(e->out, "g.a_cs = %s;\n", group_stride(e, &va, n->labels_a, k, nk));
+    indent(e, depth);
+    fprintf(e->out, "g.b_rs = %s;\n", group_stride(e, &vb, n->labels_b, k, nk));
+    indent(e, depth);
+    fprintf(e->out, "g.b_cs = %s;\n", group_stride(e, &vb, n->labels_b, nl, nn));
+    indent(e, depth);
+    fprintf(e->out, "g.batch_rank = %d;\n", nb);
+    const char *c_stride = arena_printf(e->a, "(%s) * (%s)", sm, sn);
+    for (int i = nb - 1; i >= 0; i--) {
+        indent(e, depth);
+        fprintf(e->out, "g.batch[%d] = %s; g.a_bs[%d] = %s; g.b_bs[%d] = %s; g.c_bs[%d] = %s;\n", i,
+                size_c(e, n->label_sizes[batch[i]]), i, group_stride(e, &va, n->labels_a, &batch[i], 1), i,
+                group_stride(e, &vb, n->labels_b, &batch[i], 1), i, c_stride);
+        c_stride = arena_printf(e->a, "%s * %s", c_stride, size_c(e, n->label_sizes[batch[i]]));
+    }
+    const char *pa = poly_is_zero(va.offset) ? base_name(e, ba) : arena_printf(e->a, "%s + %s", base_name(e, ba), poly_c(e, va.offset));
+    const char *pb = poly_is_zero(vb.offset) ? base_name(e, bb) : arena_printf(e->a, "%s + %s", base_name(e, bb), poly_c(e, vb.offset));
+    indent(e, depth);
+    fprintf(e->out, "if (td_gemm_run(m->ctx, &g, %s, %s, b%d) != TD_OK)\n", pa, pb, n->id);
+    indent(e, depth + 1);
+    fprintf(e->out, "return TD_ERR_INPUT;\n");
+}
+
+static void emit_gather(const Emit *e, const IrNode *n)
+{
+    int bt, bi;
+    View vt = view_of_input(e, n->inputs[0], &bt), vi = view_of_input(e, n->inputs[1], &bi);
+    int depth = 2;
+    declare_view(e, depth, "t", &vt);
+    declare_view(e, depth, "x", &vi);
+    indent(e, depth);
+    fprintf(e->out, "const int64_t rows = %s;\n", size_c(e, vt.dims[0]));
+    int ri = vi.rank, rt = vt.rank;
+    open_loops(e, depth, ri, vi.dims, 0, false);
+    int d = depth + ri;
+    if (ri == 0) {
+        indent(e, d++);
+        fputs("{\n", e->out);
+    }
+    Dtype it = ir_get(e->f, bi)->type.dtype;
+    indent(e, d);
+    fprintf(e->out, "int64_t row = (int64_t)%s[%s];\n", base_name(e, bi), offset_c(e, "x", &vi, NULL));
+    indent(e, d);
+    fputs("if (row < -rows || row >= rows)\n", e->out);
+    indent(e, d + 1);
+    fprintf(e->out, "return td_fail(m->ctx, TD_ERR_INPUT, \"%s: index %%lld is out of range for an axis of size %%lld\", (long long)row, (long long)rows);\n",
+            where(e, n->loc));
+    (void)it;
+    indent(e, d);
+    fputs("if (row < 0)\n", e->out);
+    indent(e, d + 1);
+    fputs("row += rows;\n", e->out);
+    /* the rest of the table's axes, copied */
+    int *axis_of = arena_array(e->a, (size_t)rt + 1, sizeof(int));
+    for (int k = 1; k < rt; k++)
+        axis_of[k] = ri + k - 1;
+    open_loops(e, d, rt - 1, vt.dims + 1, ri, false);
+    const char *src = "row * t_s0";
+    if (poly_is_zero(vt.strides[0]))
+        src = "0";
+    for (int k = 1; k < rt; k++)
+        if (!poly_is_zero(vt.strides[k]))
+            src = arena_printf(e->a, "%s + i%d * t_s%d", src, ri + k - 1, k);
+    if (!poly_is_zero(vt.offset))
+        src = arena_printf(e->a, "t_off + %s", src);
+    const char *dst = contiguous_index(e, ri + rt - 1);
+    indent(e, d + rt - 1);
+    fprintf(e->out, "b%d[%s] = %s[%s];\n", n->id, dst, base_name(e, bt), src);
+    close_loops(e, d, rt - 1);
+    if (ri == 0) {
+        indent(e, d - 1);
+        fputs("}\n", e->out);
+    }
+    close_loops(e, depth, ri);
+}
+
+static void emit_random(const Emit *e, const IrNode *n)
+{
+    indent(e, 2);
+    const char *count = "1";
+    for (int k = 0; k < n->type.rank; k++)
+        count = arena_printf(e->a, "%s * %s", count, size_c(e, n->type.dims[k]));
+    fprintf(e->out, "if (td_rng_%s_%s(m->ctx, &m->rng, b%d, (size_t)(%s)) != TD_OK)\n", n->index ? "uniform" : "normal",
+            n->type.dtype == DT_F64 ? "f64" : "f32", n->id, count);
+    indent(e, 3);
+    fputs("return TD_ERR_INPUT;\n", e->out);
+}
+
+static void emit_node(const Emit *e, const IrNode *n)
+{
+    if (n->dead || n->fused || !ir_op_makes_buffer(n->op))
+        return;
+    fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), loc_text(e, n->loc));
+    switch (n->op) {
+    case IR_MAP: emit_map(e, n, n->expr); break;
+    case IR_COPY: emit_map(e, n, mx_input(e->a, 0, ir_get(e->f, n->inputs[0])->type.dtype)); break;
+    case IR_REDUCE: emit_reduce(e, n); break;
+    case IR_CONTRACT: emit_contract(e, n); break;
+    case IR_GATHER: emit_gather(e, n); break;
+    case IR_RANDOM: emit_random(e, n); break;
+    default: die("emit: op %s", ir_op_name(n->op));
+    }
+    fputs("    }\n", e->out);
+}
+
+/* ---- functions ---- */
+
+static const char *const prelude =
+    "#include <math.h>\n"
+    "#include <stdint.h>\n"
+    "#include <stdlib.h>\n"
+    "#include <string.h>\n"
+    "\n"
+    "#include \"td.h\"\n"
+    "\n"
+    "/* Integer powers wrap as the other integer operations do. */\n"
+    "static inline int64_t tdg_ipow(int64_t base, int64_t exp)\n"
+    "{\n"
+    "    if (exp < 0)\n"
+    "        return base == 1 ? 1 : base == -1 ? (exp % 2 ? -1 : 1) : 0;\n"
+    "    uint64_t r = 1, x = (uint64_t)base;\n"
+    "    for (; exp; exp >>= 1, x *= x)\n"
+    "        if (exp & 1)\n"
+    "            r *= x;\n"
+    "    return (int64_t)r;\n"
+    "}\n"
+    "static inline int64_t tdg_abs_i64(int64_t x) { return x < 0 ? (int64_t)(0 - (uint64_t)x) : x; }\n"
+    "/* max and min propagate NaN, as torch.maximum and torch.minimum do. */\n"
+    "static inline float tdg_max_float(float a, float b) { return a != a || a > b ? a : b; }\n"
+    "static inline float tdg_min_float(float a, float b) { return a != a || a < b ? a : b; }\n"
+    "static inline double tdg_max_double(double a, double b) { return a != a || a > b ? a : b; }\n"
+    "static inline double tdg_min_double(double a, double b) { return a != a || a < b ? a : b; }\n"
+    "static inline int64_t tdg_max_int64_t(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+    "static inline int64_t tdg_min_int64_t(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+    "static inline float tdg_sigmoid_float(float x) { return 1.0f / (1.0f + expf(-x)); }\n"
+    "static inline double tdg_sigmoid_double(double x) { return 1.0 / (1.0 + exp(-x)); }\n"
+    "static inline float tdg_silu_float(float x) { return x / (1.0f + expf(-x)); }\n"
+    "static inline double tdg_silu_double(double x) { return x / (1.0 + exp(-x)); }\n"
+    "/* gelu as torch's default (approximate='none'): x * Phi(x). */\n"
+    "static inline float tdg_gelu_float(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
+    "static inline double tdg_gelu_double(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)); }\n"
+    "\n"
+    "/* Lays out slots end to end at 64-byte boundaries: slot s is as large as\n"
+    " * its largest member (entry i belongs to slot slot_of[i]). */\n"
+    "static td_status tdg_plan(td_ctx *ctx, const int64_t *dims, int nslots, int n, const td_size_expr *bytes,\n"
+    "                          const int *slot_of, size_t *offsets, size_t *total)\n"
+    "{\n"
+    "    size_t size[nslots > 0 ? nslots : 1];\n"
+    "    for (int s = 0; s < nslots; s++)\n"
+    "        size[s] = 0;\n"
+    "    for (int i = 0; i < n; i++) {\n"
+    "        int64_t b = td_size_eval(&bytes[i], dims);\n"
+    "        if (b < 0)\n"
+    "            return td_fail(ctx, TD_ERR_OOM, \"the dims make a tensor larger than memory can address\");\n"
+    "        if ((size_t)b > size[slot_of[i]])\n"
+    "            size[slot_of[i]] = (size_t)b;\n"
+    "    }\n"
+    "    size_t at = 0;\n"
+    "    for (int s = 0; s < nslots; s++) {\n"
+    "        offsets[s] = at;\n"
+    "        size_t padded;\n"
+    "        if (!td_add_size(size[s], 63, &padded) || !td_add_size(at, padded / 64 * 64, &at))\n"
+    "            return td_fail(ctx, TD_ERR_OOM, \"the dims make the workspace larger than memory can address\");\n"
+    "    }\n"
+    "    *total = at;\n"
+    "    return TD_OK;\n"
+    "}\n";
+
+static void emit_size_table(const Emit *e, const char *name, const FnPlan *plan)
+{
+    int n = 0;
+    for (int s = 0; s < plan->nslots; s++)
+        n += plan->slots[s].nmembers;
+    if (n == 0)
+        return;
+    fprintf(e->out, "static const td_size_expr %s_bytes[] = {\n", name);
+    for (int s = 0; s < plan->nslots; s++)
+        for (int k = 0; k < plan->slots[s].nmembers; k++)
+            fprintf(e->out, "    %s, /* slot %d: %%%d */\n", size_desc(e, plan->slots[s].bytes[k]), s, plan->slots[s].members[k]);
+    fprintf(e->out, "};\nstatic const int %s_slot[] = {", name);
+    for (int s = 0, i = 0; s < plan->nslots; s++)
+        for (int k = 0; k < plan->slots[s].nmembers; k++, i++)
+            fprintf(e->out, "%s%d", i ? ", " : "", s);
+    fputs("};\n", e->out);
+}
+
+static int plan_entries(const FnPlan *plan)
+{
+    int n = 0;
+    for (int s = 0; s < plan->nslots; s++)
+        n += plan->slots[s].nmembers;
+    return n;
+}
+
+static void emit_plan_function(const Emit *e, int index, const FnPlan *plan)
+{
+    const char *name = arena_printf(e->a, "plan%d", index);
+    emit_size_table(e, name, plan);
+    int n = plan_entries(plan);
+    fprintf(e->out, "static td_status plan_fn%d(td_ctx *ctx, const int64_t *dims, size_t *offsets, size_t *total)\n{\n", index);
+    fprintf(e->out, "    return tdg_plan(ctx, dims, %d, %d, %s, %s, offsets, total);\n}\n\n", plan->nslots, n,
+            n ? arena_printf(e->a, "%s_bytes", name) : "NULL", n ? arena_printf(e->a, "%s_slot", name) : "NULL");
+}
+
+static void emit_dims(const Emit *e)
+{
+    for (size_t i = 0; i < e->p->dim_names.len; i++)
+        fprintf(e->out, "    const int64_t dim_%s = m->dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
+                (const char *)e->p->dim_names.items[i]);
+}
+
+static void emit_output_copy(const Emit *e, int i, int id)
+{
+    int base;
+    View v = view_of_input(e, id, &base);
+    const IrNode *n = ir_get(e->f, id);
+    fprintf(e->out, "    /* result %d */\n    {\n        %s *o = out[%d];\n", i, ctype_of(n->type.dtype), i);
+    declare_view(e, 2, "x0", &v);
+    open_loops(e, 2, v.rank, v.dims, 0, true);
+    indent(e, 2 + v.rank);
+    fprintf(e->out, "o[%s] = %s[%s];\n", contiguous_index(e, v.rank), base_name(e, base), offset_c(e, "x0", &v, NULL));
+    close_loops(e, 2, v.rank);
+    fputs("    }\n", e->out);
+}
+
+static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
+{
+    e->f = f;
+    e->plan = plan;
+    fprintf(e->out, "/* %s */\nstatic td_status fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name, index);
+    emit_dims(e);
+    fprintf(e->out, "    size_t offsets[%d], total;\n", plan->nslots ? plan->nslots : 1);
+    fprintf(e->out, "    if (plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);
+    fputs("    unsigned char *ws = m->region[TD_REGION_WORKSPACE];\n    (void)ws;\n    (void)in;\n", e->out);
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (n->dead)
+            continue;
+        const char *t = ptr_type(e, n);
+        if (n->op == IR_INPUT)
+            fprintf(e->out, "    const %s *b%d = in[%d]; /* %s */\n", t, n->id, n->index, f->input_names[n->index]);
+        else if (n->op == IR_PARAM)
+            fprintf(e->out, "    const %s *b%d = td_model_param(m, %d); /* %s */\n", t, n->id, n->index,
+                    ((const IrParam *)e->p->params.items[n->index])->name);
+        else if (plan_has_buffer(n))
+            fprintf(e->out, "    %s *b%d = (%s *)(ws + offsets[%d]);\n", t, n->id, t, plan->slot_of[n->id]);
+        else
+            continue;
+        fprintf(e->out, "    (void)b%d;\n", n->id);
+    }
+    for (size_t i = 0; i < f->nodes.len; i++)
+        emit_node(e, f->nodes.items[i]);
+    for (int i = 0; i < f->noutputs; i++)
+        emit_output_copy(e, i, f->outputs[i]);
+    fputs("    return TD_OK;\n}\n\n", e->out);
+}
+
+/* ---- the model's description ---- */
+
+static void emit_shape(const Emit *e, const char *name, Type t)
+{
+    if (t.rank == 0)
+        return;
+    fprintf(e->out, "static const td_size_expr %s[] = {", name);
+    for (int k = 0; k < t.rank; k++)
+        fprintf(e->out, "%s%s", k ? ", " : "", size_desc(e, t.dims[k]));
+    fputs("};\n", e->out);
+}
+
+static const char *c_string(const Emit *e, const char *s)
+{
+    char *out = arena_alloc(e->a, strlen(s) * 4 + 3), *q = out;
+    *q++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\' || *s == '?' || (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+            q += sprintf(q, "\\%03o", (unsigned char)*s);
+        else
+            *q++ = *s;
+    }
+    *q++ = '"';
+    *q = 0;
+    return out;
+}
+
+static void emit_tensor_descs(const Emit *e, const char *name, int n, const char *const *names, const Type *types,
+                              const char *const *shapes)
+{
+    if (n == 0)
+        return;
+    for (int i = 0; i < n; i++)
+        emit_shape(e, arena_printf(e->a, "%s_shape%d", name, i), types[i]);
+    fprintf(e->out, "static const td_tensor_desc %s[] = {\n", name);
+    for (int i = 0; i < n; i++)
+        fprintf(e->out, "    {%s, %s, %d, %s, %s},\n", c_string(e, names[i]), td_dtype_enum(types[i].dtype), types[i].rank,
+                types[i].rank ? arena_printf(e->a, "%s_shape%d", name, i) : "NULL", c_string(e, shapes[i] ? shapes[i] : ""));
+    fputs("};\n", e->out);
+}
+
+static void emit_checks(const Emit *e)
+{
+    for (size_t i = 0; i < e->p->checks.len; i++) {
+        const IrCheck *ck = e->p->checks.items[i];
+        fprintf(e->out, "    {\n        static const td_size_expr s = %s;\n", size_desc(e, ck->size));
+        if (ck->is_index)
+            fprintf(e->out, "        if (!(td_size_eval(&s, dims) > INT64_C(%lld)))\n", (long long)ck->index);
+        else
+            fputs("        if (td_size_eval(&s, dims) < 0)\n", e->out);
+        fprintf(e->out, "            return td_fail(ctx, TD_ERR_INPUT, \"the dims break a condition of the program: %%s\", %s);\n    }\n",
+                c_string(e, ck->message));
+    }
+}
+
+static void emit_init(const Emit *e)
+{
+    fputs("static td_status init_params(td_model *m)\n{\n", e->out);
+    if (e->p->params.len == 0) {
+        fputs("    (void)m;\n    return TD_OK;\n}\n\n", e->out);
+        return;
+    }
+    for (size_t i = 0; i < e->p->dim_names.len; i++)
+        fprintf(e->out, "    const int64_t dim_%s = m->dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
+                (const char *)e->p->dim_names.items[i]);
+    for (size_t i = 0; i < e->p->params.len; i++) {
+        const IrParam *pr = e->p->params.items[i];
+        const IrInit *in = &pr->init;
+        Type t = pr->type;
+        fprintf(e->out, "    { /* %s */\n", pr->name);
+        fprintf(e->out, "        const int64_t shape[] = {");
+        for (int k = 0; k < t.rank; k++)
+            fprintf(e->out, "%s%s", k ? ", " : "", size_c(e, t.dims[k]));
+        fprintf(e->out, "%s};\n", t.rank ? "" : "1");
+        bool narrow = narrow_float(t.dtype);
+        fprintf(e->out, "        void *data = td_model_param(m, %zu);\n", i);
+        if (narrow) {
+            fputs("        size_t count = 1;\n", e->out);
+            fprintf(e->out, "        for (int k = 0; k < %d; k++)\n            count *= (size_t)shape[k];\n", t.rank);
+            fputs("        float *wide = malloc(count * sizeof(float) + 1);\n", e->out);
+            fputs("        if (!wide)\n            return td_fail(m->ctx, TD_ERR_OOM, \"out of memory initialising a param\");\n", e->out);
+        }
+        const char *dt = narrow ? "TD_F32" : td_dtype_enum(t.dtype);
+        const char *dst = narrow ? "wide" : "data";
+        const char *call;
+        const char *k = in->kind;
+        if (!strcmp(k, "zeros") || !strcmp(k, "ones"))
+            call = arena_printf(e->a, "td_init_%s(m->ctx, %s, %s, %d, shape)", k, dt, dst, t.rank);
+        else if (!strcmp(k, "constant"))
+            call = arena_printf(e->a, "td_init_constant(m->ctx, %s, %s, %d, shape, %.17g)", dt, dst, t.rank, in->value);
+        else if (!strcmp(k, "normal"))
+            call = arena_printf(e->a, "td_init_normal(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %.17g)", dt, dst, t.rank, in->mean, in->std);
+        else if (!strcmp(k, "trunc_normal"))
+            call = arena_printf(e->a, "td_init_trunc_normal(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %.17g, %.17g, %.17g)", dt, dst,
+                                t.rank, in->mean, in->std, in->a, in->b);
+        else if (!strcmp(k, "uniform"))
+            call = arena_printf(e->a, "td_init_uniform(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %.17g)", dt, dst, t.rank, in->a, in->b);
+        else if (!strncmp(k, "xavier", 6))
+            call = arena_printf(e->a, "td_init_%s(m->ctx, &m->rng, %s, %s, %d, shape, %.17g)", k, dt, dst, t.rank, in->gain);
+        else
+            call = arena_printf(e->a, "td_init_%s(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %s, %s)", k, dt, dst, t.rank, in->a,
+                                c_string(e, in->mode), c_string(e, in->nonlinearity));
+        fprintf(e->out, "        td_status st = %s;\n", call);
+        if (narrow) {
+            fprintf(e->out, "        for (size_t k = 0; k < count && st == TD_OK; k++)\n            ((%s *)data)[k] = td_f32_to_%s(wide[k]);\n",
+                    ctype_of(t.dtype), narrow_name(t.dtype));
+            fputs("        free(wide);\n", e->out);
+        } else {
+            fputs("        (void)data;\n", e->out);
+        }
+        fputs("        if (st != TD_OK)\n            return st;\n    }\n", e->out);
+    }
+    fputs("    return TD_OK;\n}\n\n", e->out);
+}
+
+static void emit_desc(const Emit *e, const char *model_name, const char *symbol, FnPlan **plans)
+{
+    const IrProgram *p = e->p;
+    size_t nfns = p->functions.len;
+    if (p->dim_names.len) {
+        fputs("static const td_dim_desc model_dims[] = {\n", e->out);
+        for (size_t i = 0; i < p->dim_names.len; i++)
+            fprintf(e->out, "    {%s, %lld},\n", c_string(e, p->dim_names.items[i]), (long long)p->dim_values[i]);
+        fputs("};\n", e->out);
+    }
+    const char **names = arena_array(e->a, p->params.len + 1, sizeof(char *)), **shapes = arena_array(e->a, p->params.len + 1, sizeof(char *));
+    Type *types = arena_array(e->a, p->params.len + 1, sizeof(Type));
+    for (size_t i = 0; i < p->params.len; i++) {
+        const IrParam *pr = p->params.items[i];
+        names[i] = pr->name, types[i] = pr->type, shapes[i] = pr->shape_text;
+    }
+    emit_tensor_descs(e, "model_params", (int)p->params.len, names, types, shapes);
+    for (size_t i = 0; i < nfns; i++) {
+        const IrFunction *f = p->functions.items[i];
+        emit_tensor_descs(e, arena_printf(e->a, "fn%zu_inputs", i), f->ninputs, f->input_names, f->input_types, f->input_shapes);
+        const char **out_names = arena_array(e->a, (size_t)f->noutputs + 1, sizeof(char *));
+        for (int k = 0; k < f->noutputs; k++)
+            out_names[k] = f->noutputs == 1 ? "result" : arena_printf(e->a, "result%d", k);
+        emit_tensor_descs(e, arena_printf(e->a, "fn%zu_outputs", i), f->noutputs, out_names, f->output_types, f->output_shapes);
+    }
+    if (nfns) {
+        fputs("static const td_fn_desc model_fns[] = {\n", e->out);
+        for (size_t i = 0; i < nfns; i++) {
+            const IrFunction *f = p->functions.items[i];
+            fprintf(e->out, "    {%s, %d, %d, %s, %s, fn%zu},\n", c_string(e, f->name), f->ninputs, f->noutputs,
+                    f->ninputs ? arena_printf(e->a, "fn%zu_inputs", i) : "NULL",
+                    f->noutputs ? arena_printf(e->a, "fn%zu_outputs", i) : "NULL", i);
+        }
+        fputs("};\n", e->out);
+    }
+    fputs("\nstatic td_status model_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *param_offsets)\n{\n", e->out);
+    emit_checks(e);
+    if (p->params.len) {
+        fputs("    static const td_size_expr param_bytes[] = {\n", e->out);
+        int *slots = arena_array(e->a, p->params.len + 1, sizeof(int));
+        for (size_t i = 0; i < p->params.len; i++) {
+            const IrParam *pr = p->params.items[i];
+            IrNode fake = {.type = pr->type};
+            fprintf(e->out, "        %s, /* %s */\n", size_desc(e, plan_bytes(p, &fake)), pr->name);
+            slots[i] = (int)i;
+        }
+        fputs("    };\n    static const int param_slot[] = {", e->out);
+        for (size_t i = 0; i < p->params.len; i++)
+            fprintf(e->out, "%s%zu", i ? ", " : "", i);
+        fprintf(e->out, "};\n    td_status st = tdg_plan(ctx, dims, %zu, %zu, param_bytes, param_slot, param_offsets, &region_bytes[TD_REGION_PARAMS]);\n"
+                        "    if (st != TD_OK)\n        return st;\n", p->params.len, p->params.len);
+    } else {
+        fputs("    (void)param_offsets;\n    region_bytes[TD_REGION_PARAMS] = 0;\n", e->out);
+    }
+    fputs("    region_bytes[TD_REGION_WORKSPACE] = 0;\n", e->out);
+    for (size_t i = 0; i < nfns; i++) {
+        fprintf(e->out, "    {\n        size_t offsets[%d], total;\n", plans[i]->nslots ? plans[i]->nslots : 1);
+        fprintf(e->out, "        if (plan_fn%zu(ctx, dims, offsets, &total) != TD_OK)\n            return TD_ERR_OOM;\n", i);
+        fputs("        if (total > region_bytes[TD_REGION_WORKSPACE])\n            region_bytes[TD_REGION_WORKSPACE] = total;\n    }\n", e->out);
+    }
+    if (!nfns)
+        fputs("    (void)ctx;\n    (void)dims;\n", e->out);
+    fputs("    return TD_OK;\n}\n\n", e->out);
+    emit_init(e);
+    fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    model_plan, init_params,\n};\n", symbol,
+            c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "model_dims" : "NULL",
+            p->params.len ? "model_params" : "NULL", nfns ? "model_fns" : "NULL");
+}
+
+static void emit_api(const Emit *e, const EmitOptions *opt);
+
+void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
+{
+    Emit e = {.out = out, .p = p, .a = p->arena};
+    fprintf(out, "/* Generated by tdc from %s; do not edit. */\n", opt->source_name);
+    fputs(prelude, out);
+    if (opt->header_name)
+        fprintf(out, "#include \"%s\"\n", opt->header_name);
+    fputc('\n', out);
+    size_t nfns = p->functions.len;
+    FnPlan **plans = arena_array(e.a, nfns + 1, sizeof(FnPlan *));
+    for (size_t i = 0; i < nfns; i++) {
+        plans[i] = plan_function(p, p->functions.items[i]);
+        emit_plan_function(&e, (int)i, plans[i]);
+    }
+    for (size_t i = 0; i < nfns; i++)
+        emit_function(&e, (int)i, p->functions.items[i], plans[i]);
+    emit_desc(&e, opt->model_name, opt->desc_symbol, plans);
+    if (opt->with_main)
+        fprintf(out, "\nint main(int argc, char **argv) { return td_main(&%s, argc, argv); }\n", opt->desc_symbol);
+    if (opt->api_prefix)
+        emit_api(&e, opt);
+}
+
+/* ---- --lib: the C API ---- */
+
+static const char *upper(const Emit *e, const char *s)
+{
+    char *u = arena_strdup(e->a, s);
+    for (char *p = u; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    return u;
+}
+
+/* model_forward(td_model *m, const float *x, const int64_t x_shape[2], float *result) */
+static const char *api_signature(const Emit *e, const EmitOptions *opt, const IrFunction *f)
+{
+    const char *s = arena_printf(e->a, "td_status %s_%s(td_model *m", opt->api_prefix, f->name);
+    for (int i = 0; i < f->ninputs; i++) {
+        s = arena_printf(e->a, "%s, const %s *in_%s", s, ctype_of(f->input_types[i].dtype), f->input_names[i]);
+        if (f->input_types[i].rank)
+            s = arena_printf(e->a, "%s, const int64_t in_%s_shape[%d]", s, f->input_names[i], f->input_types[i].rank);
+    }
+    for (int i = 0; i < f->noutputs; i++)
+        s = arena_printf(e->a, "%s, %s *out_%d", s, ctype_of(f->output_types[i].dtype), i);
+    return arena_printf(e->a, "%s)", s);
+}
+
+static const char *type_text(const Emit *e, Type t, const char *written)
+{
+    if (t.rank == 0)
+        return dtype_name(t.dtype);
+    return arena_printf(e->a, "%s[\"%s\"] (%s)", dtype_name(t.dtype), written ? written : "",
+                        shape_str(e->a, t.dims, t.rank, e->p->names));
+}
+
+void emit_c_header(FILE *out, const IrProgram *p, const EmitOptions *opt)
+{
+    Emit e = {.out = out, .p = p, .a = p->arena};
+    const char *P = opt->api_prefix, *G = upper(&e, P);
+    fprintf(out, "/* %s - the C API of %s, generated by tdc; do not edit.\n *\n", opt->header_name, opt->source_name);
+    fprintf(out, " * Use: td_ctx_new(TD_DEVICE_CPU); %s_new(ctx, &dims, seed); then the\n", P);
+    fprintf(out, " * functions below, each returning TD_OK or an error code with the message\n");
+    fprintf(out, " * in td_ctx_error(ctx); %s_free; td_ctx_free. Tensors are C-order arrays;\n", P);
+    fprintf(out, " * each input comes with its shape, checked against the model's dims, and\n");
+    fprintf(out, " * each output is written to caller memory of the documented shape. Link\n");
+    fprintf(out, " * with libtdrt, OpenBLAS, libm and OpenMP (-fopenmp). */\n");
+    fprintf(out, "#ifndef %s_H\n#define %s_H\n\n#include \"td.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", G, G);
+    fprintf(out, "extern const td_model_desc %s;\n\n", opt->desc_symbol);
+    bool any_runtime = false;
+    for (size_t i = 0; i < p->dim_names.len; i++) {
+        const char *name = p->dim_names.items[i];
+        if (p->dim_values[i])
+            fprintf(out, "#define %s_DIM_%s INT64_C(%lld)\n", G, upper(&e, name), (long long)p->dim_values[i]);
+        else
+            any_runtime = true;
+    }
+    fprintf(out, "\n/* The dims bound when the model is made. */\ntypedef struct %s_dims {\n", P);
+    for (size_t i = 0; i < p->dim_names.len; i++)
+        if (!p->dim_values[i])
+            fprintf(out, "    int64_t dim_%s;\n", (const char *)p->dim_names.items[i]);
+    if (!any_runtime)
+        fputs("    int unused; /* every dim is static */\n", out);
+    fprintf(out, "} %s_dims;\n\n", P);
+    fprintf(out, "/* Binds the dims, allocates the planned memory and initialises the params\n"
+                 " * from `seed`; NULL on failure, with the message on ctx. */\n"
+                 "td_model *%s_new(td_ctx *ctx, const %s_dims *dims, uint64_t seed);\n"
+                 "void %s_free(td_model *m);\n\n", P, P, P);
+    for (size_t i = 0; i < p->functions.len; i++) {
+        const IrFunction *f = p->functions.items[i];
+        fprintf(out, "/* %s(", f->name);
+        for (int k = 0; k < f->ninputs; k++)
+            fprintf(out, "%s%s: %s", k ? ", " : "", f->input_names[k], type_text(&e, f->input_types[k], f->input_shapes[k]));
+        fputs(")\n", out);
+        for (int k = 0; k < f->noutputs; k++)
+            fprintf(out, " *   out_%d: %s\n", k, type_text(&e, f->output_types[k], f->output_shapes[k]));
+        fprintf(out, " */\n%s;\n\n", api_signature(&e, opt, f));
+    }
+    fprintf(out, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+}
+
+static void emit_api(const Emit *e, const EmitOptions *opt)
+{
+    const IrProgram *p = e->p;
+    const char *P = opt->api_prefix;
+    fprintf(e->out, "\n/* ---- the C API (%s) ---- */\n\n", opt->header_name);
+    fprintf(e->out, "td_model *%s_new(td_ctx *ctx, const %s_dims *dims, uint64_t seed)\n{\n", P, P);
+    fprintf(e->out, "    const int64_t values[] = {");
+    for (size_t i = 0; i < p->dim_names.len; i++) {
+        if (p->dim_values[i])
+            fprintf(e->out, "%sINT64_C(%lld)", i ? ", " : "", (long long)p->dim_values[i]);
+        else
+            fprintf(e->out, "%sdims->dim_%s", i ? ", " : "", (const char *)p->dim_names.items[i]);
+    }
+    fprintf(e->out, "%s};\n", p->dim_names.len ? "" : "0");
+    fprintf(e->out, "    if (!dims) {\n        td_fail(ctx, TD_ERR_INPUT, \"%s_new: dims is NULL\");\n        return NULL;\n    }\n", P);
+    fprintf(e->out, "    return td_model_new(ctx, &%s, values, seed);\n}\n\n", opt->desc_symbol);
+    fprintf(e->out, "void %s_free(td_model *m) { td_model_free(m); }\n\n", P);
+    for (size_t i = 0; i < p->functions.len; i++) {
+        const IrFunction *f = p->functions.items[i];
+        fprintf(e->out, "%s\n{\n    if (!m)\n        return TD_ERR_INPUT;\n", api_signature(e, opt, f));
+        for (int k = 0; k < f->ninputs; k++) {
+            const char *n = f->input_names[k];
+            fprintf(e->out, "    if (!in_%s)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: input '%s' is NULL\");\n", n, f->name, n);
+            int rank = f->input_types[k].rank;
+            if (!rank)
+                continue;
+            fprintf(e->out, "    if (!in_%s_shape)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: the shape of '%s' is NULL\");\n", n, f->name, n);
+            fprintf(e->out, "    for (int k = 0; k < %d; k++) {\n        int64_t want = td_size_eval(&fn%zu_inputs_shape%d[k], m->dims);\n", rank, i, k);
+            fprintf(e->out, "        if (in_%s_shape[k] != want)\n            return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %%d of '%s' is %%lld, but %s[\\\"%s\\\"] needs %%lld there\", k, (long long)in_%s_shape[k], (long long)want);\n    }\n",
+                    n, f->name, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n);
+        }
+        for (int k = 0; k < f->noutputs; k++)
+            fprintf(e->out, "    if (!out_%d)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: output %d is NULL\");\n", k, f->name, k);
+        fputs("    const void *in[] = {", e->out);
+        for (int k = 0; k < f->ninputs; k++)
+            fprintf(e->out, "%sin_%s", k ? ", " : "", f->input_names[k]);
+        fprintf(e->out, "%s};\n    void *out[] = {", f->ninputs ? "" : "NULL");
+        for (int k = 0; k < f->noutputs; k++)
+            fprintf(e->out, "%sout_%d", k ? ", " : "", k);
+        fprintf(e->out, "%s};\n    return fn%zu(m, in, out);\n}\n\n", f->noutputs ? "" : "NULL", i);
+    }
+}

@@ -1,0 +1,564 @@
+/* ir.c - building, composing and printing the IR (see ir.h).
+ *
+ * Views are affine maps from a result index to an element of a buffer:
+ * offset + sum of index[i] * stride[i], with polynomials in the dims for
+ * offset and strides. Composing a view with a view substitutes one into the
+ * other, which is exact, so a chain of rearranges costs nothing. */
+#include "ir.h"
+
+#include <string.h>
+
+/* ---- polynomials ---- */
+
+static bool same_factors(const Size *a, const Size *b)
+{
+    if (a->nfactors != b->nfactors)
+        return false;
+    for (int i = 0; i < a->nfactors; i++)
+        if (a->factors[i].dim != b->factors[i].dim || a->factors[i].exp != b->factors[i].exp)
+            return false;
+    return true;
+}
+
+Poly poly_zero(void) { return (Poly){0}; }
+
+Poly poly_of(Arena *a, Size s)
+{
+    if (s.num == 0)
+        return poly_zero();
+    Poly p = {.n = 1, .terms = arena_array(a, 1, sizeof(Size))};
+    p.terms[0] = s;
+    return p;
+}
+
+bool poly_is_zero(Poly p) { return p.n == 0; }
+
+bool poly_eq(Poly a, Poly b)
+{
+    if (a.n != b.n)
+        return false;
+    for (int i = 0; i < a.n; i++) {
+        bool found = false;
+        for (int j = 0; j < b.n && !found; j++)
+            found = size_eq(a.terms[i], b.terms[j]);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+bool poly_add(Arena *a, Poly x, Poly y, const SizeNames *names, Poly *out)
+{
+    (void)names;
+    Poly r = {.n = 0, .terms = arena_array(a, (size_t)(x.n + y.n) + 1, sizeof(Size))};
+    for (int i = 0; i < x.n; i++)
+        r.terms[r.n++] = x.terms[i];
+    for (int j = 0; j < y.n; j++) {
+        int k = 0;
+        while (k < r.n && !same_factors(&r.terms[k], &y.terms[j]))
+            k++;
+        if (k == r.n) {
+            r.terms[r.n++] = y.terms[j];
+            continue;
+        }
+        /* c1/d1 + c2/d2 with the same factors */
+        Size *t = &r.terms[k];
+        int64_t n1, n2, d, num;
+        if (__builtin_mul_overflow(t->num, y.terms[j].den, &n1) || __builtin_mul_overflow(y.terms[j].num, t->den, &n2) ||
+            __builtin_mul_overflow(t->den, y.terms[j].den, &d) || __builtin_add_overflow(n1, n2, &num))
+            return false;
+        int64_t g1 = num < 0 ? -num : num, g2 = d;
+        while (g2) {
+            int64_t tmp = g1 % g2;
+            g1 = g2;
+            g2 = tmp;
+        }
+        if (num == 0) {
+            r.terms[k] = r.terms[--r.n];
+            continue;
+        }
+        t->num = num / g1;
+        t->den = d / g1;
+    }
+    *out = r;
+    return true;
+}
+
+bool poly_mul_size(Arena *a, Poly x, Size s, const SizeNames *names, Poly *out)
+{
+    if (s.num == 0) {
+        *out = poly_zero();
+        return true;
+    }
+    Poly r = {.n = x.n, .terms = arena_array(a, (size_t)x.n + 1, sizeof(Size))};
+    for (int i = 0; i < x.n; i++)
+        if (size_mul(x.terms[i], s, names, &r.terms[i]) != SIZE_OK)
+            return false;
+    *out = r;
+    return true;
+}
+
+const char *poly_str(Arena *a, Poly p, const SizeNames *names)
+{
+    if (p.n == 0)
+        return "0";
+    const char *s = "";
+    for (int i = 0; i < p.n; i++) {
+        const char *t = size_str(a, p.terms[i], names);
+        if (i == 0)
+            s = t;
+        else if (t[0] == '-')
+            s = arena_printf(a, "%s - %s", s, t + 1);
+        else
+            s = arena_printf(a, "%s + %s", s, t);
+    }
+    return s;
+}
+
+/* ---- nodes ---- */
+
+IrNode *ir_node(Arena *a, IrFunction *f, IrOp op, Type t, Loc loc, int ninputs, const int *inputs)
+{
+    IrNode *n = arena_alloc(a, sizeof *n);
+    n->id = (int)f->nodes.len;
+    n->op = op;
+    n->type = t;
+    n->type.weak = false;
+    n->loc = loc;
+    n->ninputs = ninputs;
+    n->inputs = arena_array(a, (size_t)ninputs + 1, sizeof(int));
+    for (int i = 0; i < ninputs; i++) {
+        if (inputs[i] < 0 || inputs[i] >= n->id)
+            die("node %d: input %d is %d", n->id, i, inputs[i]);
+        n->inputs[i] = inputs[i];
+    }
+    ptrvec_push(a, &f->nodes, n);
+    return n;
+}
+
+IrNode *ir_get(const IrFunction *f, int id)
+{
+    if (id < 0 || (size_t)id >= f->nodes.len)
+        die("no node %d", id);
+    return f->nodes.items[id];
+}
+
+bool ir_contiguous_view(Arena *a, Type t, const SizeNames *names, View *out)
+{
+    View v = {.rank = t.rank, .dims = t.dims, .strides = arena_array(a, (size_t)t.rank + 1, sizeof(Poly))};
+    Size stride = size_const(1);
+    for (int i = t.rank - 1; i >= 0; i--) {
+        v.strides[i] = poly_of(a, stride);
+        if (size_mul(stride, t.dims[i], names, &stride) != SIZE_OK)
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool ir_view_of(Arena *a, const IrFunction *f, int id, const SizeNames *names, View *out, int *base)
+{
+    const IrNode *n = ir_get(f, id);
+    if (n->op == IR_VIEW) {
+        *out = n->view;
+        *base = n->inputs[0];
+        return true;
+    }
+    *base = id;
+    return ir_contiguous_view(a, n->type, names, out);
+}
+
+bool view_mergeable(Arena *a, const View *v, int from, int to, const SizeNames *names)
+{
+    for (int i = from; i + 1 < to; i++) {
+        Poly want;
+        if (!poly_mul_size(a, v->strides[i + 1], v->dims[i + 1], names, &want))
+            return false;
+        int64_t one;
+        if (size_is_const(v->dims[i], &one) && one == 1)
+            continue; /* a unit axis' stride never matters */
+        if (!poly_eq(want, v->strides[i]))
+            return false;
+    }
+    return true;
+}
+
+bool view_is_contiguous(Arena *a, const View *v, const SizeNames *names)
+{
+    if (!poly_is_zero(v->offset))
+        return false;
+    if (v->rank == 0)
+        return true;
+    int64_t one;
+    int last = v->rank - 1;
+    while (last > 0 && size_is_const(v->dims[last], &one) && one == 1)
+        last--;
+    Poly unit = poly_of(a, size_const(1));
+    if (!(size_is_const(v->dims[last], &one) && one == 1) && !poly_eq(v->strides[last], unit))
+        return false;
+    return view_mergeable(a, v, 0, v->rank, names);
+}
+
+int ir_view(Arena *a, IrFunction *f, int src, View v, const SizeNames *names, Loc loc)
+{
+    const IrNode *s = ir_get(f, src);
+    if (s->op == IR_VIEW)
+        die("a view over view %d", src);
+    if (v.rank == s->type.rank && poly_is_zero(v.offset)) { /* the node itself, read in order */
+        View whole;
+        bool same = ir_contiguous_view(a, s->type, names, &whole);
+        for (int i = 0; same && i < v.rank; i++) {
+            int64_t one;
+            same = size_eq(v.dims[i], s->type.dims[i]) &&
+                   (poly_eq(v.strides[i], whole.strides[i]) || (size_is_const(v.dims[i], &one) && one == 1));
+        }
+        if (same)
+            return src;
+    }
+    Type t = s->type;
+    t.rank = v.rank;
+    t.dims = v.dims;
+    IrNode *n = ir_node(a, f, IR_VIEW, t, loc, 1, &src);
+    n->view = v;
+    return n->id;
+}
+
+/* ---- view transforms ---- */
+
+static View view_alloc(Arena *a, int rank)
+{
+    View v = {.rank = rank, .dims = arena_array(a, (size_t)rank + 1, sizeof(Size)),
+              .strides = arena_array(a, (size_t)rank + 1, sizeof(Poly))};
+    return v;
+}
+
+bool view_permute(Arena *a, const View *v, const int *perm, View *out)
+{
+    View r = view_alloc(a, v->rank);
+    r.offset = v->offset;
+    for (int i = 0; i < v->rank; i++) {
+        r.dims[i] = v->dims[perm[i]];
+        r.strides[i] = v->strides[perm[i]];
+    }
+    *out = r;
+    return true;
+}
+
+bool view_split(Arena *a, const View *v, int axis, int nparts, const Size *parts, const SizeNames *names, View *out)
+{
+    View r = view_alloc(a, v->rank + nparts - 1);
+    r.offset = v->offset;
+    int k = 0;
+    for (int i = 0; i < v->rank; i++) {
+        if (i != axis) {
+            r.dims[k] = v->dims[i];
+            r.strides[k++] = v->strides[i];
+            continue;
+        }
+        Poly stride = v->strides[i];
+        for (int j = nparts - 1; j >= 0; j--) {
+            r.dims[k + j] = parts[j];
+            r.strides[k + j] = stride;
+            if (!poly_mul_size(a, stride, parts[j], names, &stride))
+                return false;
+        }
+        k += nparts;
+    }
+    *out = r;
+    return true;
+}
+
+bool view_merge(Arena *a, const View *v, int from, int to, const SizeNames *names, View *out)
+{
+    if (from == to) { /* nothing to merge: a unit axis */
+        *out = view_insert_axis(a, v, from, size_const(1));
+        return true;
+    }
+    View r = view_alloc(a, v->rank - (to - from) + 1);
+    r.offset = v->offset;
+    int k = 0;
+    for (int i = 0; i < v->rank; i++) {
+        if (i < from || i >= to) {
+            r.dims[k] = v->dims[i];
+            r.strides[k++] = v->strides[i];
+            continue;
+        }
+        if (i > from)
+            continue;
+        Size n = size_const(1);
+        for (int j = from; j < to; j++)
+            if (size_mul(n, v->dims[j], names, &n) != SIZE_OK)
+                return false;
+        /* the innermost non-unit axis' stride is the merged axis' stride */
+        int inner = to - 1;
+        int64_t one;
+        while (inner > from && size_is_const(v->dims[inner], &one) && one == 1)
+            inner--;
+        r.dims[k] = n;
+        r.strides[k++] = v->strides[inner];
+    }
+    *out = r;
+    return true;
+}
+
+View view_remove_axis(Arena *a, const View *v, int axis)
+{
+    View r = view_alloc(a, v->rank - 1);
+    r.offset = v->offset;
+    for (int i = 0, k = 0; i < v->rank; i++)
+        if (i != axis) {
+            r.dims[k] = v->dims[i];
+            r.strides[k++] = v->strides[i];
+        }
+    return r;
+}
+
+View view_insert_axis(Arena *a, const View *v, int pos, Size s)
+{
+    View r = view_alloc(a, v->rank + 1);
+    r.offset = v->offset;
+    for (int i = 0, k = 0; i <= v->rank; i++) {
+        if (i == pos) {
+            r.dims[k] = s;
+            r.strides[k++] = poly_zero();
+        }
+        if (i < v->rank) {
+            r.dims[k] = v->dims[i];
+            r.strides[k++] = v->strides[i];
+        }
+    }
+    return r;
+}
+
+bool view_index(Arena *a, const View *v, int64_t i, const SizeNames *names, View *out)
+{
+    View r = view_remove_axis(a, v, 0);
+    Poly step;
+    if (!poly_mul_size(a, v->strides[0], size_const(i), names, &step) || !poly_add(a, v->offset, step, names, &r.offset))
+        return false;
+    *out = r;
+    return true;
+}
+
+bool view_diagonal(Arena *a, const View *v, int keep, int drop, const SizeNames *names, View *out)
+{
+    View r = view_remove_axis(a, v, drop);
+    int k = keep < drop ? keep : keep - 1;
+    if (!poly_add(a, v->strides[keep], v->strides[drop], names, &r.strides[k]))
+        return false;
+    *out = r;
+    return true;
+}
+
+View view_broadcast(Arena *a, const View *v, int rank, const Size *dims)
+{
+    View r = view_alloc(a, rank);
+    r.offset = v->offset;
+    for (int i = 0; i < rank; i++) {
+        int j = i - (rank - v->rank);
+        r.dims[i] = dims[i];
+        if (j < 0 || !size_eq(v->dims[j], dims[i]))
+            r.strides[i] = poly_zero(); /* a new or unit axis, repeated */
+        else
+            r.strides[i] = v->strides[j];
+    }
+    return r;
+}
+
+/* ---- map expressions ---- */
+
+MapExpr *mx_input(Arena *a, int input, Dtype t)
+{
+    MapExpr *e = arena_alloc(a, sizeof *e);
+    e->kind = MX_INPUT;
+    e->input = input;
+    e->dtype = t;
+    return e;
+}
+
+MapExpr *mx_call(Arena *a, MapFn fn, Dtype result, Dtype arg_dtype, MapExpr *x, MapExpr *y)
+{
+    MapExpr *e = arena_alloc(a, sizeof *e);
+    e->kind = MX_CALL;
+    e->fn = fn;
+    e->dtype = result;
+    e->arg_dtype = arg_dtype;
+    e->args[0] = x;
+    e->args[1] = y;
+    e->nargs = y ? 2 : 1;
+    return e;
+}
+
+/* ---- printing ---- */
+
+static const char *const op_names[] = {
+#define X(id, name, buffer, elementwise) name,
+    TDC_IR_OPS(X)
+#undef X
+};
+static const bool op_buffer[] = {
+#define X(id, name, buffer, elementwise) buffer,
+    TDC_IR_OPS(X)
+#undef X
+};
+static const char *const fn_names[] = {
+#define X(id, name) name,
+    TDC_MAP_FNS(X)
+#undef X
+};
+
+const char *ir_op_name(IrOp op) { return op_names[op]; }
+bool ir_op_makes_buffer(IrOp op) { return op_buffer[op]; }
+const char *map_fn_name(MapFn fn) { return fn_names[fn]; }
+
+static void print_expr(FILE *out, Arena *a, const MapExpr *e, const SizeNames *names)
+{
+    switch (e->kind) {
+    case MX_INPUT: fprintf(out, "$%d", e->input); return;
+    case MX_CONST:
+        if (e->is_int)
+            fprintf(out, "%lld", (long long)e->ival);
+        else
+            fprintf(out, "%.9g", e->fval);
+        return;
+    case MX_SIZE: fprintf(out, "size(%s)", size_str(a, e->size, names)); return;
+    case MX_INDEX: fprintf(out, "index(%d)", e->axis); return;
+    case MX_CAST:
+        fprintf(out, "%s(", dtype_name(e->dtype));
+        print_expr(out, a, e->args[0], names);
+        fputc(')', out);
+        return;
+    case MX_WHERE:
+    case MX_CALL:
+        fprintf(out, "%s(", e->kind == MX_WHERE ? "where" : map_fn_name(e->fn));
+        for (int i = 0; i < e->nargs; i++) {
+            if (i)
+                fputs(", ", out);
+            print_expr(out, a, e->args[i], names);
+        }
+        fputc(')', out);
+        return;
+    }
+}
+
+static void print_view(FILE *out, Arena *a, const View *v, const SizeNames *names)
+{
+    fputs("strides [", out);
+    for (int i = 0; i < v->rank; i++)
+        fprintf(out, "%s%s", i ? ", " : "", poly_str(a, v->strides[i], names));
+    fputc(']', out);
+    if (!poly_is_zero(v->offset))
+        fprintf(out, " offset %s", poly_str(a, v->offset, names));
+}
+
+static const char *const reduce_names[] = {"sum", "mean", "max", "min", "prod"};
+
+void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
+{
+    Arena *a = p->arena;
+    fprintf(out, "fn %s(", f->name);
+    for (int i = 0; i < f->ninputs; i++)
+        fprintf(out, "%s%s: %s", i ? ", " : "", f->input_names[i], type_str(a, f->input_types[i], p->names));
+    fputs(")", out);
+    for (int i = 0; i < f->noutputs; i++)
+        fprintf(out, "%s%s", i ? ", " : " -> ", type_str(a, f->output_types[i], p->names));
+    fputs(" {\n", out);
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (n->dead)
+            continue;
+        fprintf(out, "  %%%d = %s%s", n->id, n->fused ? "(fused) " : "", ir_op_name(n->op));
+        switch (n->op) {
+        case IR_INPUT: fprintf(out, " %s", f->input_names[n->index]); break;
+        case IR_PARAM: fprintf(out, " %s", ((const IrParam *)p->params.items[n->index])->name); break;
+        case IR_REDUCE: fprintf(out, ".%s", reduce_names[n->reduce]); break;
+        case IR_RANDOM: fputs(n->index ? ".uniform" : ".normal", out); break;
+        default: break;
+        }
+        for (int k = 0; k < n->ninputs; k++)
+            fprintf(out, "%s%%%d", k ? ", " : " ", n->inputs[k]);
+        if (n->op == IR_VIEW) {
+            fputc(' ', out);
+            print_view(out, a, &n->view, p->names);
+        }
+        if (n->expr) {
+            fputs(" { ", out);
+            print_expr(out, a, n->expr, p->names);
+            fputs(" }", out);
+        }
+        if (n->op == IR_REDUCE) {
+            fputs(" axes [", out);
+            bool first = true;
+            for (int k = 0; k < n->input_rank; k++)
+                if (n->reduced[k]) {
+                    fprintf(out, "%s%d", first ? "" : ", ", k);
+                    first = false;
+                }
+            fputc(']', out);
+        }
+        if (n->op == IR_CONTRACT) {
+            fputs(" \"", out);
+            for (int k = 0; k < n->rank_a; k++)
+                fprintf(out, "%sl%d", k ? " " : "", n->labels_a[k]);
+            fputs(", ", out);
+            for (int k = 0; k < n->rank_b; k++)
+                fprintf(out, "%sl%d", k ? " " : "", n->labels_b[k]);
+            fputs(" -> ", out);
+            for (int k = 0; k < n->type.rank; k++)
+                fprintf(out, "%sl%d", k ? " " : "", n->labels_out[k]);
+            fputc('"', out);
+        }
+        fprintf(out, " : %s", type_str(a, n->type, p->names));
+        if (n->loc.file)
+            {
+            uint32_t line, col;
+            source_line_col(n->loc.file, n->loc.off, &line, &col);
+            fprintf(out, "  # line %u", line);
+        }
+        fputc('\n', out);
+    }
+    fputs("  return", out);
+    for (int i = 0; i < f->noutputs; i++)
+        fprintf(out, "%s%%%d", i ? ", " : " ", f->outputs[i]);
+    fputs("\n}\n", out);
+}
+
+void ir_print(FILE *out, const IrProgram *p)
+{
+    for (size_t i = 0; i < p->params.len; i++) {
+        const IrParam *pr = p->params.items[i];
+        fprintf(out, "param %s: %s\n", pr->name, type_str(p->arena, pr->type, p->names));
+    }
+    for (size_t i = 0; i < p->functions.len; i++) {
+        if (i || p->params.len)
+            fputc('\n', out);
+        ir_print_function(out, p, p->functions.items[i]);
+    }
+}
+
+void ir_verify(const IrProgram *p, const IrFunction *f)
+{
+    (void)p;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (n->id != (int)i)
+            die("node %zu has id %d", i, n->id);
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->ninputs; k++) {
+            if (n->inputs[k] < 0 || n->inputs[k] >= n->id)
+                die("node %d reads %d", n->id, n->inputs[k]);
+            if (ir_get(f, n->inputs[k])->dead)
+                die("node %d reads dead node %d", n->id, n->inputs[k]);
+        }
+        if (n->op == IR_VIEW) {
+            if (ir_get(f, n->inputs[0])->op == IR_VIEW)
+                die("view %d over view %d", n->id, n->inputs[0]);
+            if (n->view.rank != n->type.rank)
+                die("view %d: rank %d vs %d", n->id, n->view.rank, n->type.rank);
+        }
+    }
+    for (int i = 0; i < f->noutputs; i++)
+        if (ir_get(f, f->outputs[i])->dead)
+            die("output %d is dead", i);
+}

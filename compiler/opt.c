@@ -1,0 +1,110 @@
+/* opt.c - the IR passes that simplify: common subexpressions and dead code.
+ *
+ * requires: a graph straight from lower.c or an earlier pass.
+ * CSE: two nodes with the same operation, inputs, type and attributes
+ * compute the same value (RANDOM draws excepted), so the later one's uses
+ * move to the earlier. DCE: what no result needs is marked dead. Constant
+ * folding of scalars happened in the checker, which knows every number
+ * known at compile time; a MAP of constants alone stays a fill loop. */
+#include "opt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A node's identity as text: op, inputs, type and attributes. */
+static char *signature(const IrProgram *p, const IrFunction *f, const IrNode *n, const int *repl)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        die("out of memory");
+    fprintf(m, "%d|%s|%d", n->op, type_str(p->arena, n->type, p->names), n->index);
+    for (int k = 0; k < n->ninputs; k++)
+        fprintf(m, "|%d", repl[n->inputs[k]]);
+    /* the printer's text of the node covers views, expressions, reductions and labels */
+    IrNode copy = *n;
+    copy.id = 0;
+    copy.loc = (Loc){0};
+    copy.ninputs = 0;
+    IrFunction one = {.name = "", .nodes = {0}};
+    (void)f;
+    void *items[1] = {&copy};
+    one.nodes.items = items;
+    one.nodes.len = 1;
+    ir_print_function(m, p, &one);
+    if (n->op == IR_CONTRACT)
+        for (int l = 0; l < n->nlabels; l++)
+            fprintf(m, "|%s", size_str(p->arena, n->label_sizes[l], p->names));
+    fclose(m);
+    return buf;
+}
+
+void pass_cse(const IrProgram *p, IrFunction *f)
+{
+    int n = (int)f->nodes.len;
+    int *repl = arena_array(p->arena, (size_t)n + 1, sizeof(int));
+    char **sigs = calloc((size_t)n + 1, sizeof *sigs);
+    uint32_t cap = 16;
+    while (cap < (uint32_t)n * 2)
+        cap *= 2;
+    int *table = malloc(cap * sizeof *table);
+    if (!sigs || !table)
+        die("out of memory");
+    for (uint32_t i = 0; i < cap; i++)
+        table[i] = -1;
+    for (int i = 0; i < n; i++) {
+        IrNode *node = f->nodes.items[i];
+        for (int k = 0; k < node->ninputs; k++)
+            node->inputs[k] = repl[node->inputs[k]];
+        repl[i] = i;
+        if (node->dead || node->op == IR_RANDOM || node->op == IR_INPUT)
+            continue;
+        sigs[i] = signature(p, f, node, repl);
+        uint32_t h = hash_string(sigs[i]) & (cap - 1);
+        while (table[h] >= 0 && strcmp(sigs[table[h]], sigs[i]) != 0)
+            h = (h + 1) & (cap - 1);
+        if (table[h] >= 0) {
+            repl[i] = table[h];
+            node->dead = true;
+        } else {
+            table[h] = i;
+        }
+    }
+    for (int i = 0; i < f->noutputs; i++)
+        f->outputs[i] = repl[f->outputs[i]];
+    for (int i = 0; i < n; i++)
+        free(sigs[i]);
+    free(sigs);
+    free(table);
+}
+
+void pass_dce(const IrProgram *p, IrFunction *f)
+{
+    int n = (int)f->nodes.len;
+    bool *live = arena_array(p->arena, (size_t)n + 1, sizeof(bool));
+    for (int i = 0; i < f->noutputs; i++)
+        live[f->outputs[i]] = true;
+    for (int i = n - 1; i >= 0; i--) {
+        IrNode *node = f->nodes.items[i];
+        if (!live[i]) {
+            node->dead = true;
+            continue;
+        }
+        for (int k = 0; k < node->ninputs; k++)
+            live[node->inputs[k]] = true;
+    }
+    for (int i = 0; i < n; i++) {
+        IrNode *node = f->nodes.items[i];
+        node->uses = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        IrNode *node = f->nodes.items[i];
+        if (node->dead)
+            continue;
+        for (int k = 0; k < node->ninputs; k++)
+            ((IrNode *)f->nodes.items[node->inputs[k]])->uses++;
+    }
+    for (int i = 0; i < f->noutputs; i++)
+        ((IrNode *)f->nodes.items[f->outputs[i]])->uses++;
+}

@@ -1,0 +1,11 @@
+/* opt.h - the simplifying passes over one function's graph (opt.c, fuse.c). */
+#ifndef TDC_OPT_H
+#define TDC_OPT_H
+
+#include "ir.h"
+
+void pass_cse(const IrProgram *p, IrFunction *f);
+/* Marks what no result needs dead and counts each node's uses. */
+void pass_dce(const IrProgram *p, IrFunction *f);
+
+#endif

@@ -1,0 +1,148 @@
+/* plan.c - liveness and slots (see plan.h). */
+#include "plan.h"
+
+#include <string.h>
+
+bool plan_has_buffer(const IrNode *n) { return !n->dead && !n->fused && ir_op_makes_buffer(n->op); }
+
+Size plan_bytes(const IrProgram *p, const IrNode *n)
+{
+    Size s = size_const((dtype_bits(n->type.dtype) + 7) / 8);
+    for (int i = 0; i < n->type.rank; i++)
+        size_mul(s, n->type.dims[i], p->names, &s); /* the checker bounded every tensor's bytes */
+    return s;
+}
+
+/* The node whose memory a read of `id` touches. */
+static int base_of(const IrFunction *f, int id)
+{
+    const IrNode *n = ir_get(f, id);
+    return n->op == IR_VIEW ? n->inputs[0] : id;
+}
+
+FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
+{
+    Arena *a = p->arena;
+    int n = (int)f->nodes.len;
+    FnPlan *plan = arena_alloc(a, sizeof *plan);
+    plan->slot_of = arena_array(a, (size_t)n + 1, sizeof(int));
+    plan->last_use = arena_array(a, (size_t)n + 1, sizeof(int));
+    for (int i = 0; i < n; i++) {
+        plan->slot_of[i] = -1;
+        plan->last_use[i] = i;
+    }
+    for (int i = 0; i < n; i++) {
+        const IrNode *node = f->nodes.items[i];
+        if (node->dead)
+            continue;
+        for (int k = 0; k < node->ninputs; k++) {
+            int b = base_of(f, node->inputs[k]);
+            if (plan->last_use[b] < i)
+                plan->last_use[b] = i;
+        }
+    }
+    for (int i = 0; i < f->noutputs; i++)
+        plan->last_use[base_of(f, f->outputs[i])] = n; /* read by the copy to the caller, after the last node */
+    int cap = 8;
+    plan->slots = arena_array(a, (size_t)cap, sizeof(PlanSlot));
+    int *slot_free_after = arena_array(a, (size_t)n + 1, sizeof(int)); /* by slot: when its last member dies */
+    for (int i = 0; i < n; i++) {
+        const IrNode *node = f->nodes.items[i];
+        if (!plan_has_buffer(node))
+            continue;
+        Size bytes = plan_bytes(p, node);
+        /* a free slot: one of the same size if any, else the first free one */
+        int pick = -1;
+        for (int s = 0; s < plan->nslots; s++) {
+            if (slot_free_after[s] >= i)
+                continue;
+            bool same = false;
+            for (int m = 0; m < plan->slots[s].nmembers && !same; m++)
+                same = size_eq(plan->slots[s].bytes[m], bytes);
+            if (same) {
+                pick = s;
+                break;
+            }
+            if (pick < 0)
+                pick = s;
+        }
+        if (pick < 0) {
+            if (plan->nslots == cap) {
+                PlanSlot *grown = arena_array(a, (size_t)cap * 2, sizeof(PlanSlot));
+                memcpy(grown, plan->slots, (size_t)cap * sizeof(PlanSlot));
+                plan->slots = grown;
+                cap *= 2;
+            }
+            pick = plan->nslots++;
+            plan->slots[pick] = (PlanSlot){.members = arena_array(a, (size_t)n + 1, sizeof(int)),
+                                           .bytes = arena_array(a, (size_t)n + 1, sizeof(Size))};
+        }
+        PlanSlot *slot = &plan->slots[pick];
+        slot->members[slot->nmembers] = i;
+        slot->bytes[slot->nmembers++] = bytes;
+        slot_free_after[pick] = plan->last_use[i];
+        plan->slot_of[i] = pick;
+    }
+    return plan;
+}
+
+/* "max(4*batch, 256)" */
+static const char *slot_size_text(Arena *a, const PlanSlot *s, const SizeNames *names)
+{
+    const char **distinct = arena_array(a, (size_t)s->nmembers + 1, sizeof(char *));
+    int nd = 0;
+    for (int m = 0; m < s->nmembers; m++) {
+        const char *t = size_str(a, s->bytes[m], names);
+        bool seen = false;
+        for (int k = 0; k < nd && !seen; k++)
+            seen = strcmp(distinct[k], t) == 0;
+        if (!seen)
+            distinct[nd++] = t;
+    }
+    if (nd == 1)
+        return distinct[0];
+    const char *r = "max(";
+    for (int k = 0; k < nd; k++)
+        r = arena_printf(a, "%s%s%s", r, k ? ", " : "", distinct[k]);
+    return arena_printf(a, "%s)", r);
+}
+
+void plan_print(FILE *out, const IrProgram *p)
+{
+    Arena *a = p->arena;
+    fputs("params:\n", out);
+    const char *offset = "0";
+    for (size_t i = 0; i < p->params.len; i++) {
+        const IrParam *pr = p->params.items[i];
+        IrNode fake = {.type = pr->type};
+        fprintf(out, "  %-12s %-28s offset %s, %s bytes\n", pr->name, type_str(a, pr->type, p->names), offset,
+                size_str(a, plan_bytes(p, &fake), p->names));
+        offset = arena_printf(a, "%s%salign%d(%s)", strcmp(offset, "0") ? offset : "", strcmp(offset, "0") ? " + " : "",
+                              PLAN_ALIGN, size_str(a, plan_bytes(p, &fake), p->names));
+    }
+    fprintf(out, "  total: %s bytes\n", offset);
+    for (size_t i = 0; i < p->functions.len; i++) {
+        const IrFunction *f = p->functions.items[i];
+        FnPlan *plan = plan_function(p, f);
+        fprintf(out, "\nworkspace of %s: %d slot%s\n", f->name, plan->nslots, plan->nslots == 1 ? "" : "s");
+        const char *off = "0";
+        for (int s = 0; s < plan->nslots; s++) {
+            const PlanSlot *slot = &plan->slots[s];
+            const char *size = slot_size_text(a, slot, p->names);
+            fprintf(out, "  slot %d at %s, %s bytes:", s, off, size);
+            for (int m = 0; m < slot->nmembers; m++) {
+                const IrNode *n = ir_get(f, slot->members[m]);
+                fprintf(out, " %%%d %s", n->id, ir_op_name(n->op));
+                fprintf(out, m + 1 < slot->nmembers ? "," : "");
+            }
+            fputc('\n', out);
+            off = arena_printf(a, "%s%salign%d(%s)", strcmp(off, "0") ? off : "", strcmp(off, "0") ? " + " : "", PLAN_ALIGN,
+                               size);
+        }
+        fprintf(out, "  total: %s bytes\n", off);
+        int copies = 0;
+        for (size_t k = 0; k < f->nodes.len; k++)
+            copies += ((const IrNode *)f->nodes.items[k])->op == IR_COPY && !((const IrNode *)f->nodes.items[k])->dead;
+        fprintf(out, "  copies: %d\n", copies);
+    }
+}
