@@ -181,6 +181,10 @@ void backend_run(void *options, IrProgram *ir)
         ir_verify(ir, f);
         pass_cse(ir, f);
         pass_dce(ir, f);
+        if (!o->no_fuse) {
+            pass_fuse(ir, f);
+            pass_dce(ir, f); /* what fused maps and their views left behind */
+        }
         ir_verify(ir, f);
     }
     char *model = base_name(o->input, true);

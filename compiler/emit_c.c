@@ -127,6 +127,14 @@ static View view_of_input(const Emit *e, int id, int *base)
     return v;
 }
 
+static View input_view(const Emit *e, const IrNode *n, int k, int *base)
+{
+    View v;
+    if (!ir_input_view(e->a, e->f, n, k, e->p->names, &v, base))
+        die("no view of input %d of node %d", k, n->id);
+    return v;
+}
+
 /* ---- expressions ---- */
 
 static const char *load(const Emit *e, Dtype t, const char *ptr, const char *index)
@@ -231,7 +239,7 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
     case MF_SIN: r = arena_printf(a, "sin%s(%s)", f, u); break;
     case MF_COS: r = arena_printf(a, "cos%s(%s)", f, u); break;
     case MF_ABS: r = fl ? arena_printf(a, "fabs%s(%s)", f, u) : arena_printf(a, "tdg_abs_i64(%s)", u); break;
-    case MF_RELU: r = arena_printf(a, "(%s < 0 ? 0 : %s)", u, u); break;
+    case MF_RELU: r = arena_printf(a, "tdg_relu_%s(%s)", compute_type(x->dtype), u); break;
     default: die("map function %d", x->fn);
     }
     return round_to(e, x->dtype, r);
@@ -360,7 +368,7 @@ static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = 0; k < n->ninputs; k++) {
         int base;
-        View v = view_of_input(e, n->inputs[k], &base);
+        View v = input_view(e, n, k, &base);
         const char *name = arena_printf(e->a, "x%d", k);
         declare_view(e, depth, name, &v);
         Dtype t = ir_get(e->f, base)->type.dtype;
@@ -376,22 +384,30 @@ static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 static void emit_reduce(const Emit *e, const IrNode *n)
 {
     int depth = 2, base;
-    View v = view_of_input(e, n->inputs[0], &base);
-    Dtype in_t = ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
-    declare_view(e, depth, "x0", &v);
+    View v = input_view(e, n, 0, &base); /* the loop nest: the input's axes */
+    Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     /* loop axes: kept ones outside (i0..), reduced inside (numbered after) */
-    int rank = v.rank, nkept = 0, nred = 0;
+    int rank = n->input_rank, nkept = 0, nred = 0;
     int *axis_of = arena_array(e->a, (size_t)rank + 1, sizeof(int));
     Size *kept = arena_array(e->a, (size_t)rank + 1, sizeof(Size)), *red = arena_array(e->a, (size_t)rank + 1, sizeof(Size));
     for (int k = 0; k < rank; k++)
         if (!n->reduced[k])
-            kept[nkept] = v.dims[k], axis_of[k] = nkept++;
+            kept[nkept] = n->input_dims[k], axis_of[k] = nkept++;
     for (int k = 0; k < rank; k++)
         if (n->reduced[k])
-            red[nred] = v.dims[k], axis_of[k] = nkept + nred++;
+            red[nred] = n->input_dims[k], axis_of[k] = nkept + nred++;
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    for (int k = 0; k < n->ninputs; k++) {
+        int b;
+        View w = input_view(e, n, k, &b);
+        const char *name = arena_printf(e->a, "x%d", k);
+        declare_view(e, depth, name, &w);
+        loads[k] = load(e, ir_get(e->f, b)->type.dtype, base_name(e, b), offset_c(e, name, &w, axis_of));
+    }
+    (void)v;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
-    const char *x = load(e, in_t, base_name(e, base), offset_c(e, "x0", &v, axis_of));
+    const char *x = n->expr ? expr_c(e, n->expr, loads) : loads[0];
     x = arena_printf(e->a, "(%s)%s", acc_t, x);
     const char *init, *step;
     switch (n->reduce) {
@@ -470,7 +486,7 @@ static bool in_list(const int *l, int n, int x)
 static void emit_contract(const Emit *e, const IrNode *n)
 {
     int ba, bb;
-    View va = view_of_input(e, n->inputs[0], &ba), vb = view_of_input(e, n->inputs[1], &bb);
+    View va = input_view(e, n, 0, &ba), vb = input_view(e, n, 1, &bb);
     int nb = 0, nm = 0, nn = 0, nk = 0;
     int *batch = arena_array(e->a, (size_t)n->type.rank + 1, sizeof(int)), *m = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
     int *nl = arena_array(e->a, (size_t)n->rank_b + 1, sizeof(int)), *k = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
@@ -526,7 +542,7 @@ static void emit_contract(const Emit *e, const IrNode *n)
 static void emit_gather(const Emit *e, const IrNode *n)
 {
     int bt, bi;
-    View vt = view_of_input(e, n->inputs[0], &bt), vi = view_of_input(e, n->inputs[1], &bi);
+    View vt = input_view(e, n, 0, &bt), vi = input_view(e, n, 1, &bi);
     int depth = 2;
     declare_view(e, depth, "t", &vt);
     declare_view(e, depth, "x", &vi);
@@ -634,6 +650,9 @@ static const char *const prelude =
     "static inline double tdg_min_double(double a, double b) { return a != a || a < b ? a : b; }\n"
     "static inline int64_t tdg_max_int64_t(int64_t a, int64_t b) { return a > b ? a : b; }\n"
     "static inline int64_t tdg_min_int64_t(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+    "static inline float tdg_relu_float(float x) { return x < 0 ? 0 : x; }\n"
+    "static inline double tdg_relu_double(double x) { return x < 0 ? 0 : x; }\n"
+    "static inline int64_t tdg_relu_int64_t(int64_t x) { return x < 0 ? 0 : x; }\n"
     "static inline float tdg_sigmoid_float(float x) { return 1.0f / (1.0f + expf(-x)); }\n"
     "static inline double tdg_sigmoid_double(double x) { return 1.0 / (1.0 + exp(-x)); }\n"
     "static inline float tdg_silu_float(float x) { return x / (1.0f + expf(-x)); }\n"

@@ -168,6 +168,16 @@ bool ir_view_of(Arena *a, const IrFunction *f, int id, const SizeNames *names, V
     return ir_contiguous_view(a, n->type, names, out);
 }
 
+bool ir_input_view(Arena *a, const IrFunction *f, const IrNode *n, int k, const SizeNames *names, View *out, int *base)
+{
+    if (n->has_input_view && n->has_input_view[k]) {
+        *out = n->input_views[k];
+        *base = n->inputs[k];
+        return true;
+    }
+    return ir_view_of(a, f, n->inputs[k], names, out, base);
+}
+
 bool view_mergeable(Arena *a, const View *v, int from, int to, const SizeNames *names)
 {
     for (int i = from; i + 1 < to; i++) {
@@ -475,8 +485,24 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
         case IR_RANDOM: fputs(n->index ? ".uniform" : ".normal", out); break;
         default: break;
         }
-        for (int k = 0; k < n->ninputs; k++)
+        for (int k = 0; k < n->ninputs; k++) {
             fprintf(out, "%s%%%d", k ? ", " : " ", n->inputs[k]);
+            View whole;
+            const IrNode *in = ir_get(f, n->inputs[k]);
+            bool identity = false;
+            if (n->has_input_view && n->has_input_view[k] && n->input_views[k].rank == in->type.rank &&
+                poly_is_zero(n->input_views[k].offset) && ir_contiguous_view(a, in->type, p->names, &whole)) {
+                identity = true;
+                for (int d = 0; d < in->type.rank && identity; d++)
+                    identity = size_eq(whole.dims[d], n->input_views[k].dims[d]) &&
+                               poly_eq(whole.strides[d], n->input_views[k].strides[d]);
+            }
+            if (n->has_input_view && n->has_input_view[k] && !identity) {
+                fputc('[', out);
+                print_view(out, a, &n->input_views[k], p->names);
+                fputc(']', out);
+            }
+        }
         if (n->op == IR_VIEW) {
             fputc(' ', out);
             print_view(out, a, &n->view, p->names);

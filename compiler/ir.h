@@ -66,6 +66,10 @@ typedef struct IrNode {
     Loc loc;   /* the source expression it came from */
     int ninputs;
     int *inputs; /* node ids */
+    /* fusion: input k read through input_views[k] over node inputs[k]
+     * (never a VIEW) when has_input_view[k]; otherwise as inputs[k] is */
+    View *input_views;
+    bool *has_input_view;
     /* VIEW */
     View view;   /* over inputs[0], which is never a VIEW */
     /* MAP; also a REDUCE whose input map was fused into it */
@@ -155,6 +159,8 @@ bool ir_contiguous_view(Arena *a, Type t, const SizeNames *names, View *out);
 int ir_view(Arena *a, IrFunction *f, int src, View v, const SizeNames *names, Loc loc);
 /* What a node reads as a view: its own view for a VIEW, else contiguous. */
 bool ir_view_of(Arena *a, const IrFunction *f, int id, const SizeNames *names, View *out, int *base);
+/* How node n reads its input k: the view and the node with the memory. */
+bool ir_input_view(Arena *a, const IrFunction *f, const IrNode *n, int k, const SizeNames *names, View *out, int *base);
 /* Whether axes [from, to) of a view merge into one axis: each stride is the
  * next one times the next size. */
 bool view_mergeable(Arena *a, const View *v, int from, int to, const SizeNames *names);

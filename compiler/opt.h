@@ -8,4 +8,8 @@ void pass_cse(const IrProgram *p, IrFunction *f);
 /* Marks what no result needs dead and counts each node's uses. */
 void pass_dce(const IrProgram *p, IrFunction *f);
 
+/* Computes each map read element for element by its only reader inside
+ * that reader's loop (fuse.c). */
+void pass_fuse(const IrProgram *p, IrFunction *f);
+
 #endif

@@ -1,0 +1,150 @@
+/* fuse.c - elementwise fusion: chains of maps, and a map into the
+ * reduction that consumes it, become one loop nest.
+ *
+ * requires: pass_dce (uses counted). A MAP whose only reader is a MAP or a
+ * REDUCE, reading it element for element (directly, or through a view that
+ * only permutes or broadcasts its axes), is computed inside that reader's
+ * loop: its expression replaces the reader's load of it, and its inputs
+ * become the reader's, each read through the composition of the two views.
+ * It then needs no buffer (plan.c skips fused nodes). A broadcast repeats
+ * the producer's work per repeated element, which for the maps tdc makes is
+ * cheaper than the memory traffic it saves. */
+#include "opt.h"
+
+#include <string.h>
+
+enum { MAX_FUSED_INPUTS = 16 };
+
+/* For each axis of v (a view of a node of type t): the axis of t it walks,
+ * or -1 when it repeats (stride 0, or size 1). False when v does anything
+ * else: an offset, a split or merge, a diagonal, a slice. */
+static bool axis_map(Arena *a, const View *v, Type t, const SizeNames *names, int *map)
+{
+    View whole;
+    if (!poly_is_zero(v->offset) || !ir_contiguous_view(a, t, names, &whole))
+        return false;
+    bool *used = arena_array(a, (size_t)t.rank + 1, sizeof(bool));
+    for (int j = 0; j < v->rank; j++) {
+        int64_t one;
+        map[j] = -1;
+        if (poly_is_zero(v->strides[j]) || (size_is_const(v->dims[j], &one) && one == 1))
+            continue;
+        for (int p = 0; p < t.rank && map[j] < 0; p++)
+            if (!used[p] && size_eq(v->dims[j], t.dims[p]) && poly_eq(v->strides[j], whole.strides[p]))
+                map[j] = p, used[p] = true;
+        if (map[j] < 0)
+            return false;
+    }
+    for (int p = 0; p < t.rank; p++) {
+        int64_t one;
+        if (!used[p] && !(size_is_const(t.dims[p], &one) && one == 1))
+            return false; /* v reads only part of the producer */
+    }
+    return true;
+}
+
+/* w (over the producer's index space) read at the reader's index through map. */
+static View compose(Arena *a, const View *w, const View *reader, const int *map)
+{
+    View r = {.rank = reader->rank, .dims = reader->dims, .offset = w->offset,
+              .strides = arena_array(a, (size_t)reader->rank + 1, sizeof(Poly))};
+    for (int j = 0; j < reader->rank; j++)
+        r.strides[j] = map[j] >= 0 ? w->strides[map[j]] : poly_zero();
+    return r;
+}
+
+static MapExpr *renumber(Arena *a, const MapExpr *e, const int *input_map)
+{
+    MapExpr *r = arena_alloc(a, sizeof *r);
+    *r = *e;
+    if (e->kind == MX_INPUT)
+        r->input = input_map[e->input];
+    for (int i = 0; i < e->nargs; i++)
+        r->args[i] = renumber(a, e->args[i], input_map);
+    return r;
+}
+
+/* e with input k replaced by `with`, and inputs after k moved down one. */
+static MapExpr *substitute(Arena *a, const MapExpr *e, int k, const MapExpr *with)
+{
+    if (e->kind == MX_INPUT && e->input == k)
+        return (MapExpr *)with;
+    MapExpr *r = arena_alloc(a, sizeof *r);
+    *r = *e;
+    if (e->kind == MX_INPUT && e->input > k)
+        r->input--;
+    for (int i = 0; i < e->nargs; i++)
+        r->args[i] = substitute(a, e->args[i], k, with);
+    return r;
+}
+
+/* Tries to compute input k of reader inside it; true when it did. */
+static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k)
+{
+    Arena *a = p->arena;
+    IrNode *via = ir_get(f, reader->inputs[k]);
+    if (reader->has_input_view && reader->has_input_view[k])
+        return false;
+    IrNode *producer = via->op == IR_VIEW ? ir_get(f, via->inputs[0]) : via;
+    if (producer->op != IR_MAP || producer->dead || producer->uses != 1 || (via != producer && via->uses != 1))
+        return false;
+    View v;
+    int base;
+    if (!ir_view_of(a, f, via->id, p->names, &v, &base))
+        return false;
+    int *map = arena_array(a, (size_t)v.rank + 1, sizeof(int));
+    if (!axis_map(a, &v, producer->type, p->names, map))
+        return false;
+    int n = reader->ninputs - 1 + producer->ninputs;
+    if (n > MAX_FUSED_INPUTS)
+        return false;
+    int *inputs = arena_array(a, (size_t)n + 1, sizeof(int));
+    View *views = arena_array(a, (size_t)n + 1, sizeof(View));
+    bool *has = arena_array(a, (size_t)n + 1, sizeof(bool));
+    int m = 0;
+    for (int i = 0; i < reader->ninputs; i++) {
+        if (i == k)
+            continue;
+        inputs[m] = reader->inputs[i];
+        has[m] = reader->has_input_view && reader->has_input_view[i];
+        if (has[m])
+            views[m] = reader->input_views[i];
+        m++;
+    }
+    int *input_map = arena_array(a, (size_t)producer->ninputs + 1, sizeof(int));
+    for (int i = 0; i < producer->ninputs; i++) {
+        View w;
+        int wbase;
+        if (!ir_input_view(a, f, producer, i, p->names, &w, &wbase))
+            return false;
+        inputs[m] = wbase;
+        views[m] = compose(a, &w, &v, map);
+        has[m] = true;
+        input_map[i] = m++;
+    }
+    /* the reader's expression: a map's own, or a reduce's load of its input */
+    const MapExpr *reader_expr = reader->expr ? reader->expr : mx_input(a, 0, producer->type.dtype);
+    MapExpr *inner = renumber(a, producer->expr, input_map);
+    /* inner's inputs already have their final numbers; substitute leaves them be */
+    reader->expr = substitute(a, reader_expr, k, inner);
+    reader->inputs = inputs;
+    reader->input_views = views;
+    reader->has_input_view = has;
+    reader->ninputs = n;
+    producer->fused = true;
+    if (via != producer)
+        via->dead = true;
+    return true;
+}
+
+void pass_fuse(const IrProgram *p, IrFunction *f)
+{
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        IrNode *n = f->nodes.items[i];
+        if (n->dead || (n->op != IR_MAP && n->op != IR_REDUCE))
+            continue;
+        for (int k = 0; k < n->ninputs; k++)
+            if (fuse_input(p, f, n, k))
+                k = -1; /* the inputs changed: look at them all again */
+    }
+}
