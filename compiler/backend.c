@@ -131,6 +131,9 @@ static void compile_c(BackendOptions *o, const char *c_path, const char *out)
     if (o->debug)
         argv[n++] = "-g";
     argv[n++] = "-fopenmp";
+#ifdef TDC_EXTRA_CFLAGS
+    argv[n++] = TDC_EXTRA_CFLAGS;
+#endif
     argv[n++] = inc_flag;
     argv[n++] = (char *)c_path;
     argv[n++] = library;

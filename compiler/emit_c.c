@@ -1090,9 +1090,21 @@ static void emit_api(const Emit *e, const EmitOptions *opt)
             if (!rank)
                 continue;
             fprintf(e->out, "    if (!in_%s_shape)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: the shape of '%s' is NULL\");\n", n, f->name, n);
-            fprintf(e->out, "    for (int k = 0; k < %d; k++) {\n        int64_t want = td_size_eval(&fn%zu_inputs_shape%d[k], m->dims);\n", rank, i, k);
-            fprintf(e->out, "        if (in_%s_shape[k] != want)\n            return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %%d of '%s' is %%lld, but %s[\\\"%s\\\"] needs %%lld there\", k, (long long)in_%s_shape[k], (long long)want);\n    }\n",
-                    n, f->name, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n);
+            const char *words = f->input_shapes[k] ? f->input_shapes[k] : "";
+            for (int d = 0; d < rank; d++) {
+                /* the axis' word in the written shape: "batch" */
+                while (*words == ' ' || *words == '\t' || *words == '\n')
+                    words++;
+                const char *end = words;
+                while (*end && *end != ' ' && *end != '\t' && *end != '\n')
+                    end++;
+                const char *word = arena_strndup(e->a, words, (size_t)(end - words));
+                words = end;
+                fprintf(e->out, "    if (in_%s_shape[%d] != td_size_eval(&fn%zu_inputs_shape%d[%d], m->dims))\n", n, d, i, k, d);
+                fprintf(e->out, "        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %d of '%s' is %%lld, but %%s is %%lld in this model (%s: %s[\\\"%s\\\"])\", (long long)in_%s_shape[%d], %s, (long long)td_size_eval(&fn%zu_inputs_shape%d[%d], m->dims));\n",
+                        f->name, d, n, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n, d,
+                        c_string(e, arena_printf(e->a, "'%s'", word)), i, k, d);
+            }
         }
         for (int k = 0; k < f->noutputs; k++)
             fprintf(e->out, "    if (!out_%d)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: output %d is NULL\");\n", k, f->name, k);

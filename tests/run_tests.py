@@ -215,6 +215,10 @@ def suite_cli(r):
     load_module(os.path.join(ROOT, "tests/cli.py")).run(r)
 
 
+def suite_codegen(r):
+    load_module(os.path.join(ROOT, "tests/codegen/run.py")).run(r)
+
+
 def suite_oracle(r):
     path = os.path.join(ROOT, "tests/oracle/run.py")
     if not os.path.exists(path):
@@ -224,7 +228,8 @@ def suite_oracle(r):
 
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
-          "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime}
+          "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
+          "codegen": suite_codegen}
 
 
 def main():

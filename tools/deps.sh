@@ -21,6 +21,7 @@ need_cmd re2c re2c
 need_cmd lemon lemon
 need_cmd python3 python3
 need_cmd clang clang
+need_cmd valgrind valgrind
 # pip may be absent when python3 comes from elsewhere (pyenv, venv); only
 # ask apt for it when python3 itself has no pip.
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)

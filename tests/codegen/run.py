@@ -1,0 +1,98 @@
+"""Code generation: goldens of --emit=ir and --emit=plan, warning-free C for
+every example, the embedding example (also under valgrind), and run-time
+conditions on the dims."""
+import glob
+import os
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Werror", "-fopenmp", "-I", os.path.join(ROOT, "runtime"), "-c"]
+
+
+def sanitized(build):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            return "TDC_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
+def goldens(r):
+    files = sorted(glob.glob(os.path.join(ROOT, "tests/codegen/*.td")))
+    if not files:
+        r.fail("codegen", "no tests found")
+    for path in files:
+        rel = os.path.relpath(path, ROOT)
+        for kind in ("ir", "plan"):
+            code, out, err = r.run([f"--emit={kind}", rel])
+            if code != 0 or err:
+                r.fail(f"{rel} --emit={kind}", f"exit status {code}\n{err}")
+                continue
+            r.golden(f"{rel} --emit={kind}", path[:-3] + "." + kind, out)
+
+
+def warning_free(r, tmp):
+    programs = sorted(glob.glob(os.path.join(ROOT, "examples/*.td")) + glob.glob(os.path.join(ROOT, "tests/codegen/*.td")))
+    for path in programs:
+        rel = os.path.relpath(path, ROOT)
+        c_file = os.path.join(tmp, os.path.basename(path)[:-3] + ".c")
+        code, out, err = r.run(["--emit=c", rel, "-o", c_file])
+        if code != 0:
+            r.fail(f"{rel} --emit=c", f"exit status {code}\n{err}")
+            continue
+        p = subprocess.run(["cc"] + CFLAGS + [c_file, "-o", c_file + ".o"], capture_output=True, text=True)
+        if p.returncode != 0 or p.stderr:
+            r.fail(f"{rel}: generated C", f"cc -Wall -Wextra -Wshadow -Werror failed:\n{p.stderr[-3000:]}")
+        else:
+            r.ok(rel)
+
+
+def embed(r, build):
+    binary = os.path.join(build, "embed")
+    if not os.path.exists(binary):
+        r.fail("embed", f"{binary} is missing (build it with cmake)")
+        return
+    p = subprocess.run([binary], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0 or "embed: ok" not in p.stdout:
+        r.fail("embed", f"exit status {p.returncode}\n{p.stdout}{p.stderr}")
+    else:
+        r.ok("embed")
+    if sanitized(build):
+        return  # the sanitizers watched that run; valgrind cannot run an instrumented binary
+    p = subprocess.run(["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9",
+                        "--quiet", binary], capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        r.fail("embed under valgrind", f"exit status {p.returncode}\n{p.stderr[-3000:]}")
+    else:
+        r.ok("embed under valgrind")
+
+
+def run_time_conditions(r, tmp):
+    exe = os.path.join(tmp, "checks")
+    code, out, err = r.run(["tests/codegen/checks.td", "-o", exe])
+    if code != 0:
+        r.fail("checks.td", f"does not compile: {err}")
+        return
+    import numpy as np
+    for n, want_code, want in ((4, 0, None), (5, 2, "batch divisible by 2")):
+        x = os.path.join(tmp, f"x{n}.npy")
+        np.save(x, np.arange(n, dtype=np.float32))
+        p = subprocess.run([exe, "run", "halves", "--in", f"x={x}", "--out", os.path.join(tmp, "y.npy")],
+                           capture_output=True, text=True, timeout=60)
+        name = f"checks.td with batch = {n}"
+        if p.returncode != want_code or (want and want not in p.stderr) or (want and p.stderr.count("\n") != 1):
+            r.fail(name, f"exit status {p.returncode}, expected {want_code}; stderr: {p.stderr}")
+        elif want_code == 0 and not np.array_equal(np.load(os.path.join(tmp, "y.npy")), np.arange(n).reshape(2, n // 2)):
+            r.fail(name, "wrong result")
+        else:
+            r.ok(name)
+
+
+def run(r):
+    build = os.path.dirname(r.tdc)
+    goldens(r)
+    with tempfile.TemporaryDirectory() as tmp:
+        warning_free(r, tmp)
+        run_time_conditions(r, tmp)
+    embed(r, build)
