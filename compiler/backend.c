@@ -191,7 +191,15 @@ void backend_run(void *options, IrProgram *ir)
         ir_verify(ir, f);
     }
     char *model = base_name(o->input, true);
-    char *symbol_base = c_identifier(o->lib && o->output ? base_name(o->output, false) : model);
+    char *output_base = o->lib && o->output ? base_name(o->output, false) : NULL;
+    char *symbol_base = c_identifier(output_base ? output_base : model);
+    free(output_base);
+    if (strncmp(symbol_base, "tdg", 3) == 0) { /* the generated code's own names start with tdg_ */
+        char *longer = malloc(strlen(symbol_base) + 8);
+        sprintf(longer, "%s_model", symbol_base);
+        free(symbol_base);
+        symbol_base = longer;
+    }
     char *desc = malloc(strlen(symbol_base) + 8);
     sprintf(desc, "%s_desc", symbol_base);
     EmitOptions eo = {.source_name = o->input, .model_name = model, .desc_symbol = desc, .with_main = !o->lib};

@@ -332,7 +332,7 @@ static void open_loops(const Emit *e, int depth, int rank, const Size *dims, int
             for (int j = 1; j < rank; j++)
                 total = arena_printf(e->a, "%s * n%d", total, first_axis + j);
             indent(e, depth);
-            fprintf(e->out, "#pragma omp parallel for if (%s >= 32768)\n", total);
+            fprintf(e->out, "#pragma omp parallel for if (%s >= 1048576)\n", total);
         }
         indent(e, depth + k);
         fprintf(e->out, "for (int64_t i%d = 0; i%d < n%d; i%d++)%s\n", first_axis + k, first_axis + k, first_axis + k,
@@ -715,10 +715,10 @@ static int plan_entries(const FnPlan *plan)
 
 static void emit_plan_function(const Emit *e, int index, const FnPlan *plan)
 {
-    const char *name = arena_printf(e->a, "plan%d", index);
+    const char *name = arena_printf(e->a, "tdg_plan%d", index);
     emit_size_table(e, name, plan);
     int n = plan_entries(plan);
-    fprintf(e->out, "static td_status plan_fn%d(td_ctx *ctx, const int64_t *dims, size_t *offsets, size_t *total)\n{\n", index);
+    fprintf(e->out, "static td_status tdg_plan_fn%d(td_ctx *ctx, const int64_t *dims, size_t *offsets, size_t *total)\n{\n", index);
     fprintf(e->out, "    return tdg_plan(ctx, dims, %d, %d, %s, %s, offsets, total);\n}\n\n", plan->nslots, n,
             n ? arena_printf(e->a, "%s_bytes", name) : "NULL", n ? arena_printf(e->a, "%s_slot", name) : "NULL");
 }
@@ -748,10 +748,10 @@ static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan 
 {
     e->f = f;
     e->plan = plan;
-    fprintf(e->out, "/* %s */\nstatic td_status fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name, index);
+    fprintf(e->out, "/* %s */\nstatic td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name, index);
     emit_dims(e);
     fprintf(e->out, "    size_t offsets[%d], total;\n", plan->nslots ? plan->nslots : 1);
-    fprintf(e->out, "    if (plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);
+    fprintf(e->out, "    if (tdg_plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);
     fputs("    unsigned char *ws = m->region[TD_REGION_WORKSPACE];\n    (void)ws;\n    (void)in;\n", e->out);
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
@@ -763,6 +763,8 @@ static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan 
         else if (n->op == IR_PARAM)
             fprintf(e->out, "    const %s *b%d = td_model_param(m, %d); /* %s */\n", t, n->id, n->index,
                     ((const IrParam *)e->p->params.items[n->index])->name);
+        else if (plan_has_buffer(n) && plan->output_of[n->id] >= 0)
+            fprintf(e->out, "    %s *b%d = out[%d]; /* result %d, in place */\n", t, n->id, plan->output_of[n->id], plan->output_of[n->id]);
         else if (plan_has_buffer(n))
             fprintf(e->out, "    %s *b%d = (%s *)(ws + offsets[%d]);\n", t, n->id, t, plan->slot_of[n->id]);
         else
@@ -772,7 +774,8 @@ static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan 
     for (size_t i = 0; i < f->nodes.len; i++)
         emit_node(e, f->nodes.items[i]);
     for (int i = 0; i < f->noutputs; i++)
-        emit_output_copy(e, i, f->outputs[i]);
+        if (plan->copy_output[i])
+            emit_output_copy(e, i, f->outputs[i]);
     fputs("    return TD_OK;\n}\n\n", e->out);
 }
 
@@ -833,7 +836,7 @@ static void emit_checks(const Emit *e)
 
 static void emit_init(const Emit *e)
 {
-    fputs("static td_status init_params(td_model *m)\n{\n", e->out);
+    fputs("static td_status tdg_init_params(td_model *m)\n{\n", e->out);
     if (e->p->params.len == 0) {
         fputs("    (void)m;\n    return TD_OK;\n}\n\n", e->out);
         return;
@@ -896,7 +899,7 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
     const IrProgram *p = e->p;
     size_t nfns = p->functions.len;
     if (p->dim_names.len) {
-        fputs("static const td_dim_desc model_dims[] = {\n", e->out);
+        fputs("static const td_dim_desc tdg_dims[] = {\n", e->out);
         for (size_t i = 0; i < p->dim_names.len; i++)
             fprintf(e->out, "    {%s, %lld},\n", c_string(e, p->dim_names.items[i]), (long long)p->dim_values[i]);
         fputs("};\n", e->out);
@@ -907,26 +910,26 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
         const IrParam *pr = p->params.items[i];
         names[i] = pr->name, types[i] = pr->type, shapes[i] = pr->shape_text;
     }
-    emit_tensor_descs(e, "model_params", (int)p->params.len, names, types, shapes);
+    emit_tensor_descs(e, "tdg_params", (int)p->params.len, names, types, shapes);
     for (size_t i = 0; i < nfns; i++) {
         const IrFunction *f = p->functions.items[i];
-        emit_tensor_descs(e, arena_printf(e->a, "fn%zu_inputs", i), f->ninputs, f->input_names, f->input_types, f->input_shapes);
+        emit_tensor_descs(e, arena_printf(e->a, "tdg_fn%zu_inputs", i), f->ninputs, f->input_names, f->input_types, f->input_shapes);
         const char **out_names = arena_array(e->a, (size_t)f->noutputs + 1, sizeof(char *));
         for (int k = 0; k < f->noutputs; k++)
             out_names[k] = f->noutputs == 1 ? "result" : arena_printf(e->a, "result%d", k);
-        emit_tensor_descs(e, arena_printf(e->a, "fn%zu_outputs", i), f->noutputs, out_names, f->output_types, f->output_shapes);
+        emit_tensor_descs(e, arena_printf(e->a, "tdg_fn%zu_outputs", i), f->noutputs, out_names, f->output_types, f->output_shapes);
     }
     if (nfns) {
-        fputs("static const td_fn_desc model_fns[] = {\n", e->out);
+        fputs("static const td_fn_desc tdg_fns[] = {\n", e->out);
         for (size_t i = 0; i < nfns; i++) {
             const IrFunction *f = p->functions.items[i];
-            fprintf(e->out, "    {%s, %d, %d, %s, %s, fn%zu},\n", c_string(e, f->name), f->ninputs, f->noutputs,
-                    f->ninputs ? arena_printf(e->a, "fn%zu_inputs", i) : "NULL",
-                    f->noutputs ? arena_printf(e->a, "fn%zu_outputs", i) : "NULL", i);
+            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu},\n", c_string(e, f->name), f->ninputs, f->noutputs,
+                    f->ninputs ? arena_printf(e->a, "tdg_fn%zu_inputs", i) : "NULL",
+                    f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i);
         }
         fputs("};\n", e->out);
     }
-    fputs("\nstatic td_status model_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *param_offsets)\n{\n", e->out);
+    fputs("\nstatic td_status tdg_model_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *param_offsets)\n{\n", e->out);
     emit_checks(e);
     if (p->params.len) {
         fputs("    static const td_size_expr param_bytes[] = {\n", e->out);
@@ -948,16 +951,16 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
     fputs("    region_bytes[TD_REGION_WORKSPACE] = 0;\n", e->out);
     for (size_t i = 0; i < nfns; i++) {
         fprintf(e->out, "    {\n        size_t offsets[%d], total;\n", plans[i]->nslots ? plans[i]->nslots : 1);
-        fprintf(e->out, "        if (plan_fn%zu(ctx, dims, offsets, &total) != TD_OK)\n            return TD_ERR_OOM;\n", i);
+        fprintf(e->out, "        if (tdg_plan_fn%zu(ctx, dims, offsets, &total) != TD_OK)\n            return TD_ERR_OOM;\n", i);
         fputs("        if (total > region_bytes[TD_REGION_WORKSPACE])\n            region_bytes[TD_REGION_WORKSPACE] = total;\n    }\n", e->out);
     }
     if (!nfns)
         fputs("    (void)ctx;\n    (void)dims;\n", e->out);
     fputs("    return TD_OK;\n}\n\n", e->out);
     emit_init(e);
-    fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    model_plan, init_params,\n};\n", symbol,
-            c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "model_dims" : "NULL",
-            p->params.len ? "model_params" : "NULL", nfns ? "model_fns" : "NULL");
+    fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n};\n", symbol,
+            c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
+            p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL");
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt);
@@ -1100,8 +1103,8 @@ static void emit_api(const Emit *e, const EmitOptions *opt)
                     end++;
                 const char *word = arena_strndup(e->a, words, (size_t)(end - words));
                 words = end;
-                fprintf(e->out, "    if (in_%s_shape[%d] != td_size_eval(&fn%zu_inputs_shape%d[%d], m->dims))\n", n, d, i, k, d);
-                fprintf(e->out, "        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %d of '%s' is %%lld, but %%s is %%lld in this model (%s: %s[\\\"%s\\\"])\", (long long)in_%s_shape[%d], %s, (long long)td_size_eval(&fn%zu_inputs_shape%d[%d], m->dims));\n",
+                fprintf(e->out, "    if (in_%s_shape[%d] != td_size_eval(&tdg_fn%zu_inputs_shape%d[%d], m->dims))\n", n, d, i, k, d);
+                fprintf(e->out, "        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %d of '%s' is %%lld, but %%s is %%lld in this model (%s: %s[\\\"%s\\\"])\", (long long)in_%s_shape[%d], %s, (long long)td_size_eval(&tdg_fn%zu_inputs_shape%d[%d], m->dims));\n",
                         f->name, d, n, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n, d,
                         c_string(e, arena_printf(e->a, "'%s'", word)), i, k, d);
             }
@@ -1114,6 +1117,6 @@ static void emit_api(const Emit *e, const EmitOptions *opt)
         fprintf(e->out, "%s};\n    void *out[] = {", f->ninputs ? "" : "NULL");
         for (int k = 0; k < f->noutputs; k++)
             fprintf(e->out, "%sout_%d", k ? ", " : "", k);
-        fprintf(e->out, "%s};\n    return fn%zu(m, in, out);\n}\n\n", f->noutputs ? "" : "NULL", i);
+        fprintf(e->out, "%s};\n    return tdg_fn%zu(m, in, out);\n}\n\n", f->noutputs ? "" : "NULL", i);
     }
 }

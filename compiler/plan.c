@@ -27,9 +27,34 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
     FnPlan *plan = arena_alloc(a, sizeof *plan);
     plan->slot_of = arena_array(a, (size_t)n + 1, sizeof(int));
     plan->last_use = arena_array(a, (size_t)n + 1, sizeof(int));
+    plan->output_of = arena_array(a, (size_t)n + 1, sizeof(int));
+    plan->copy_output = arena_array(a, (size_t)f->noutputs + 1, sizeof(bool));
     for (int i = 0; i < n; i++) {
         plan->slot_of[i] = -1;
         plan->last_use[i] = i;
+        plan->output_of[i] = -1;
+    }
+    /* a result that is a buffer read in order, whole, is computed in the
+     * caller's memory: no slot, no copy at the end */
+    for (int i = 0; i < f->noutputs; i++) {
+        plan->copy_output[i] = true;
+        View v;
+        int b;
+        if (!ir_view_of(a, f, f->outputs[i], p->names, &v, &b) || !plan_has_buffer(ir_get(f, b)) || plan->output_of[b] >= 0)
+            continue;
+        if (!view_is_contiguous(a, &v, p->names))
+            continue;
+        Size whole = size_const(1);
+        const IrNode *base = ir_get(f, b);
+        for (int k = 0; k < v.rank; k++)
+            size_mul(whole, v.dims[k], p->names, &whole);
+        Size all = size_const(1);
+        for (int k = 0; k < base->type.rank; k++)
+            size_mul(all, base->type.dims[k], p->names, &all);
+        if (!size_eq(whole, all))
+            continue;
+        plan->output_of[b] = i;
+        plan->copy_output[i] = false;
     }
     for (int i = 0; i < n; i++) {
         const IrNode *node = f->nodes.items[i];
@@ -48,7 +73,7 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
     int *slot_free_after = arena_array(a, (size_t)n + 1, sizeof(int)); /* by slot: when its last member dies */
     for (int i = 0; i < n; i++) {
         const IrNode *node = f->nodes.items[i];
-        if (!plan_has_buffer(node))
+        if (!plan_has_buffer(node) || plan->output_of[i] >= 0)
             continue;
         Size bytes = plan_bytes(p, node);
         /* a free slot: one of the same size if any, else the first free one */
@@ -138,6 +163,15 @@ void plan_print(FILE *out, const IrProgram *p)
             fputc('\n', out);
             off = arena_printf(a, "%s%salign%d(%s)", strcmp(off, "0") ? off : "", strcmp(off, "0") ? " + " : "", PLAN_ALIGN,
                                size);
+        }
+        for (int k = 0; k < f->noutputs; k++) {
+            int id = f->outputs[k], b = id;
+            if (ir_get(f, id)->op == IR_VIEW)
+                b = ir_get(f, id)->inputs[0];
+            if (!plan->copy_output[k])
+                fprintf(out, "  result %d: %%%d %s, written in place\n", k, b, ir_op_name(ir_get(f, b)->op));
+            else
+                fprintf(out, "  result %d: copied from %%%d\n", k, id);
         }
         fprintf(out, "  total: %s bytes\n", off);
         int copies = 0;

@@ -25,6 +25,8 @@ typedef struct FnPlan {
     PlanSlot *slots;
     int *slot_of;   /* by node id: its slot, or -1 (no buffer of its own) */
     int *last_use;  /* by node id */
+    int *output_of; /* by node id: the result it is written to directly, or -1 */
+    bool *copy_output; /* by result: whether it is copied at the end (else written in place) */
 } FnPlan;
 
 /* Plans function f of p. */
