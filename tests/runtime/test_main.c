@@ -13,12 +13,14 @@ extern void test_dtype(void) __attribute__((weak));
 extern void test_rng(void) __attribute__((weak));
 extern void test_npy(void) __attribute__((weak));
 extern void test_gemm(void) __attribute__((weak));
+extern void test_model(void) __attribute__((weak));
 extern void test_safetensors(void) __attribute__((weak));
 
 int main(int argc, char **argv)
 {
     struct { const char *name; void (*run)(void); } suites[] = {
         {"ctx", test_ctx}, {"dtype", test_dtype}, {"rng", test_rng}, {"npy", test_npy}, {"gemm", test_gemm},
+        {"model", test_model},
         {"safetensors", test_safetensors},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

@@ -1,0 +1,213 @@
+/* model.c - instances of compiled models: binding dims, planning, one
+ * allocation per region, initialising params, and evaluating sizes.
+ *
+ * tdc's generated C describes a model statically (td_model_desc: its dims,
+ * params, regions and functions, with a plan() and an init_params()); this
+ * file turns that description and the run-time dims into a td_model. The
+ * dims are checked first (a static dim keeps its value, a run-time dim
+ * needs one of at least 1), then plan() checks the program's run-time
+ * conditions and sizes the regions, the layout it returns is checked
+ * against each param's size, each region is allocated once (64-byte
+ * aligned) and init_params() fills the params from an RNG seeded here. Any
+ * failure frees what was built and leaves one message on the context.
+ * td_size_eval evaluates the compiler's normal form of a size (a rational
+ * coefficient times powers of dims) in checked int64 arithmetic; cli.c
+ * uses it for the shapes of inputs, outputs and params. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "td.h"
+
+enum { REGION_ALIGN = 64 };
+
+static const char *const REGION_NAMES[TD_REGION_COUNT] = {"params", "workspace"};
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* *acc *= base^exp, dividing out of *den what it shares with each factor
+ * first, so that a result that fits never overflows on the way. False on
+ * overflow. Terminates: base >= 2 overflows within 63 steps. */
+static bool mul_power_reduced(int64_t *acc, int64_t *den, int64_t base, int exp)
+{
+    if (base == 1)
+        return true;
+    for (int k = 0; k < exp; k++) {
+        int64_t factor = base, g = gcd64(factor, *den);
+        factor /= g;
+        *den /= g;
+        if (__builtin_mul_overflow(*acc, factor, acc))
+            return false;
+    }
+    return true;
+}
+
+int64_t td_size_eval(const td_size_expr *s, const int64_t *dims)
+{
+    if (!s || s->num < 0 || s->den <= 0 || s->nfactors < 0 || s->nfactors > TD_SIZE_MAX_FACTORS)
+        return -1;
+    int64_t den = s->den, num = s->num;
+    for (int i = 0; i < s->nfactors; i++) { /* the denominator first: negative powers */
+        int64_t d = dims[s->factor_dim[i]];
+        if (d <= 0)
+            return -1;
+        if (s->factor_exp[i] < 0) {
+            int64_t ignored = 1; /* nothing to reduce against yet */
+            if (!mul_power_reduced(&den, &ignored, d, -s->factor_exp[i]))
+                return -1;
+        }
+    }
+    int64_t g = gcd64(num, den);
+    if (g > 1)
+        num /= g, den /= g;
+    for (int i = 0; i < s->nfactors; i++)
+        if (s->factor_exp[i] > 0 && !mul_power_reduced(&num, &den, dims[s->factor_dim[i]], s->factor_exp[i]))
+            return -1;
+    return num % den == 0 ? num / den : -1;
+}
+
+/* A param's bytes under the bound dims. */
+static td_status param_bytes(td_model *m, int index, size_t *bytes)
+{
+    const td_tensor_desc *t = &m->desc->params[index];
+    if (t->rank < 0 || t->rank > TD_MAX_RANK || (unsigned)t->dtype >= TD_DTYPE_COUNT)
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s: param '%s' has a bad rank (%d) or dtype", m->desc->name,
+                       t->name, t->rank);
+    int64_t shape[TD_MAX_RANK];
+    for (int a = 0; a < t->rank; a++)
+        if ((shape[a] = td_size_eval(&t->shape[a], m->dims)) < 0)
+            return td_fail(m->ctx, TD_ERR_INPUT, "model %s: axis %d of param '%s' (%s) overflows or is not whole",
+                           m->desc->name, a, t->name, t->shape_text ? t->shape_text : "");
+    size_t elements;
+    td_status st = td_shape_elements(m->ctx, t->rank, shape, &elements, t->name);
+    if (st == TD_OK && !td_mul_size(elements, td_dtype_size(t->dtype), bytes))
+        st = td_fail(m->ctx, TD_ERR_INPUT, "model %s: param '%s' needs more bytes than fit in size_t", m->desc->name,
+                     t->name);
+    return st;
+}
+
+/* Static dims keep their value (given as 0 or the same); run-time dims need
+ * one of at least 1. */
+static td_status bind_dims(td_model *m, const int64_t *dims)
+{
+    const td_model_desc *desc = m->desc;
+    for (int i = 0; i < desc->ndims; i++) {
+        const td_dim_desc *d = &desc->dims[i];
+        int64_t given = dims ? dims[i] : 0;
+        if (d->value < 0)
+            return td_fail(m->ctx, TD_ERR_INPUT, "model %s: dim '%s' has a negative static value %lld", desc->name,
+                           d->name, (long long)d->value);
+        if (d->value > 0 && given != 0 && given != d->value)
+            return td_fail(m->ctx, TD_ERR_INPUT, "dim '%s' is %lld in model %s, but %lld was given", d->name,
+                           (long long)d->value, desc->name, (long long)given);
+        if (d->value == 0 && given <= 0)
+            return td_fail(m->ctx, TD_ERR_INPUT, "dim '%s' is bound at run time and needs a value of at least 1, not %lld",
+                           d->name, (long long)given);
+        m->dims[i] = d->value > 0 ? d->value : given;
+    }
+    return TD_OK;
+}
+
+/* Runs the model's plan and checks that each param lies inside its region,
+ * aligned to its element size, so nothing that trusts the layout (loading
+ * a checkpoint, an initialiser) can write past the allocation. */
+static td_status plan_regions(td_model *m)
+{
+    const td_model_desc *desc = m->desc;
+    if (!desc->plan)
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s has no plan", desc->name);
+    td_status st = desc->plan(m->ctx, m->dims, m->region_bytes, m->param_offsets);
+    if (st != TD_OK)
+        return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "model %s: the plan failed", desc->name);
+    for (int i = 0; i < desc->nparams; i++) {
+        size_t bytes, end, offset = m->param_offsets[i];
+        if ((st = param_bytes(m, i, &bytes)) != TD_OK)
+            return st;
+        if (!td_add_size(offset, bytes, &end) || end > m->region_bytes[TD_REGION_PARAMS] ||
+            offset % td_dtype_size(desc->params[i].dtype) != 0)
+            return td_fail(m->ctx, TD_ERR_INPUT,
+                           "model %s: the plan puts param '%s' (%zu bytes) at offset %zu of a %zu-byte params region",
+                           desc->name, desc->params[i].name, bytes, offset, m->region_bytes[TD_REGION_PARAMS]);
+    }
+    return TD_OK;
+}
+
+static td_status alloc_regions(td_model *m)
+{
+    for (int r = 0; r < TD_REGION_COUNT; r++) {
+        size_t bytes = m->region_bytes[r], rounded;
+        if (bytes == 0)
+            continue;
+        if (!td_add_size(bytes, REGION_ALIGN - 1, &rounded) ||
+            !(m->region[r] = aligned_alloc(REGION_ALIGN, rounded / REGION_ALIGN * REGION_ALIGN)))
+            return td_fail(m->ctx, TD_ERR_OOM, "model %s: cannot allocate %zu bytes for the %s region",
+                           m->desc->name, bytes, REGION_NAMES[r]);
+    }
+    /* Zeroed so that padding between params is deterministic; the workspace
+     * is written before it is read. */
+    if (m->region[TD_REGION_PARAMS])
+        memset(m->region[TD_REGION_PARAMS], 0, m->region_bytes[TD_REGION_PARAMS]);
+    return TD_OK;
+}
+
+static td_status init_params(td_model *m, uint64_t seed)
+{
+    m->rng = (td_rng){seed, 0};
+    if (!m->desc->init_params)
+        return TD_OK;
+    td_status st = m->desc->init_params(m);
+    if (st != TD_OK && !td_ctx_error(m->ctx))
+        td_fail(m->ctx, st, "model %s: initialising the params failed", m->desc->name);
+    return st;
+}
+
+td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, uint64_t seed)
+{
+    if (!desc || desc->ndims < 0 || desc->nparams < 0 || desc->nfns < 0) {
+        td_fail(ctx, TD_ERR_INPUT, "td_model_new: no model description, or negative counts in it");
+        return NULL;
+    }
+    td_model *m = calloc(1, sizeof *m);
+    if (m) {
+        m->ctx = ctx;
+        m->desc = desc;
+        m->dims = calloc(desc->ndims ? (size_t)desc->ndims : 1, sizeof *m->dims);
+        m->param_offsets = calloc(desc->nparams ? (size_t)desc->nparams : 1, sizeof *m->param_offsets);
+    }
+    if (!m || !m->dims || !m->param_offsets) {
+        td_fail(ctx, TD_ERR_OOM, "model %s: out of memory", desc->name);
+        td_model_free(m);
+        return NULL;
+    }
+    if (bind_dims(m, dims) != TD_OK || plan_regions(m) != TD_OK || alloc_regions(m) != TD_OK ||
+        init_params(m, seed) != TD_OK) {
+        td_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void td_model_free(td_model *m)
+{
+    if (!m)
+        return;
+    for (int r = 0; r < TD_REGION_COUNT; r++)
+        free(m->region[r]);
+    free(m->dims);
+    free(m->param_offsets);
+    free(m);
+}
+
+void *td_model_param(td_model *m, int index)
+{
+    if (!m || index < 0 || index >= m->desc->nparams || !m->region[TD_REGION_PARAMS])
+        return NULL;
+    return m->region[TD_REGION_PARAMS] + m->param_offsets[index];
+}
