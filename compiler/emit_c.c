@@ -22,6 +22,7 @@ typedef struct Emit {
     Arena *a;
     const IrFunction *f;
     const FnPlan *plan;
+    const int *loop_of_axis; /* MX_INDEX k reads loop variable i<loop_of_axis[k]> (NULL: ik) */
 } Emit;
 
 static const char *ctype_of(Dtype t)
@@ -192,7 +193,7 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
             return float_literal(e, x->fval, x->dtype);
         return arena_printf(a, "INT64_C(%lld)", (long long)x->ival);
     case MX_SIZE: return arena_printf(a, "(int64_t)%s", size_c(e, x->size));
-    case MX_INDEX: return arena_printf(a, "i%d", x->axis);
+    case MX_INDEX: return arena_printf(a, "i%d", e->loop_of_axis ? e->loop_of_axis[x->axis] : x->axis);
     case MX_CAST: {
         const char *v = expr_c(e, x->args[0], inputs);
         Dtype from = x->args[0]->dtype;
@@ -407,7 +408,9 @@ static void emit_reduce(const Emit *e, const IrNode *n)
     (void)v;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
-    const char *x = n->expr ? expr_c(e, n->expr, loads) : loads[0];
+    Emit in_loop = *e; /* the expression's axes are the input's; the loops are kept, then reduced */
+    in_loop.loop_of_axis = axis_of;
+    const char *x = n->expr ? expr_c(&in_loop, n->expr, loads) : loads[0];
     x = arena_printf(e->a, "(%s)%s", acc_t, x);
     const char *init, *step;
     switch (n->reduce) {

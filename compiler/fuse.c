@@ -53,14 +53,29 @@ static View compose(Arena *a, const View *w, const View *reader, const int *map)
     return r;
 }
 
-static MapExpr *renumber(Arena *a, const MapExpr *e, const int *input_map)
+/* The producer's expression in the reader's terms: its inputs renumbered,
+ * and a position along its axis p (triu's row, arange) the position along
+ * the reader's axis that walks p, or 0 where none does (a unit axis). */
+static MapExpr *renumber(Arena *a, const MapExpr *e, const int *input_map, const int *axis_map, int reader_rank)
 {
     MapExpr *r = arena_alloc(a, sizeof *r);
     *r = *e;
     if (e->kind == MX_INPUT)
         r->input = input_map[e->input];
+    if (e->kind == MX_INDEX) {
+        int j = 0;
+        while (j < reader_rank && axis_map[j] != e->axis)
+            j++;
+        if (j == reader_rank) {
+            r->kind = MX_CONST;
+            r->is_int = true;
+            r->ival = 0;
+        } else {
+            r->axis = j;
+        }
+    }
     for (int i = 0; i < e->nargs; i++)
-        r->args[i] = renumber(a, e->args[i], input_map);
+        r->args[i] = renumber(a, e->args[i], input_map, axis_map, reader_rank);
     return r;
 }
 
@@ -124,7 +139,7 @@ static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k)
     }
     /* the reader's expression: a map's own, or a reduce's load of its input */
     const MapExpr *reader_expr = reader->expr ? reader->expr : mx_input(a, 0, producer->type.dtype);
-    MapExpr *inner = renumber(a, producer->expr, input_map);
+    MapExpr *inner = renumber(a, producer->expr, input_map, map, v.rank);
     /* inner's inputs already have their final numbers; substitute leaves them be */
     reader->expr = substitute(a, reader_expr, k, inner);
     reader->inputs = inputs;

@@ -539,7 +539,10 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
             {
             uint32_t line, col;
             source_line_col(n->loc.file, n->loc.off, &line, &col);
-            fprintf(out, "  # line %u", line);
+            if (n->loc.file == f->loc.file)
+                fprintf(out, "  # line %u", line);
+            else /* inlined from another file */
+                fprintf(out, "  # %s:%u", n->loc.file->path, line);
         }
         fputc('\n', out);
     }

@@ -133,7 +133,9 @@ DOC_BLOCK = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 def suite_docs(r):
     """Every ```td block checks clean. Every ```td-error FILE [ARGS] block is a
     failing program: `tdc check ARGS FILE` (run where FILE is) must print
-    exactly the next ```text block, which --update rewrites."""
+    exactly the next ```text block, which --update rewrites. Every ```td-emit
+    FILE ARGS block is a program whose `tdc ARGS FILE` output (--emit=ir,
+    --emit=plan) is the next ```text block."""
     blocks = 0
     for md in sorted(glob.glob(os.path.join(ROOT, "docs/*.md")) + [os.path.join(ROOT, "README.md")]):
         if not os.path.exists(md):
@@ -143,17 +145,23 @@ def suite_docs(r):
         edits = []
         for i, m in enumerate(matches):
             info = m.group(1).split()
-            if not info or info[0] not in ("td", "td-error"):
+            if not info or info[0] not in ("td", "td-error", "td-emit"):
                 continue
             blocks += 1
             line = text[: m.start()].count("\n") + 2
             name = f"{os.path.relpath(md, ROOT)}:{line}"
-            fname = info[1] if info[0] == "td-error" and len(info) > 1 else "block.td"
+            fname = info[1] if info[0] in ("td-error", "td-emit") and len(info) > 1 else "block.td"
             with tempfile.TemporaryDirectory() as tmp:
                 with open(os.path.join(tmp, fname), "w") as f:
                     f.write(m.group(2))
-                args = ["check", "-I", os.path.join(ROOT, "examples")] + info[2:] + [fname]
+                first = [] if info[0] == "td-emit" else ["check"]
+                args = first + ["-I", os.path.join(ROOT, "examples")] + info[2:] + [fname]
                 code, out, err = r.run(args, cwd=tmp)
+            if info[0] == "td-emit":  # compared like an error example, with stdout for stderr
+                if code != 0:
+                    r.fail(name, f"tdc {' '.join(info[2:])} fails (exit {code})\n{err}")
+                    continue
+                code, err = 1, out
             if info[0] == "td":
                 if code != 0:
                     r.fail(name, f"example does not check (exit {code})\n{err}")
