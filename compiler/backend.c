@@ -222,10 +222,12 @@ void backend_run(void *options, IrProgram *ir)
         FILE *h = open_output(o, h_path);
         FILE *c = h ? open_output(o, c_path) : NULL;
         if (h && c) {
-            eo.header_name = base_name(h_path, false);
+            char *header = base_name(h_path, false);
+            eo.header_name = header;
             eo.api_prefix = symbol_base;
             emit_c_header(h, ir, &eo);
             emit_c(c, ir, &eo);
+            free(header);
         }
         if (h && fclose(h) != 0)
             failure(o, "cannot write '%s'", h_path, strerror(errno));

@@ -132,28 +132,62 @@ static const char *slot_size_text(Arena *a, const PlanSlot *s, const SizeNames *
     return arena_printf(a, "%s)", r);
 }
 
+/* Adds align64(s) to a total that stays a number while every size is one. */
+static void add_static(int64_t *total, bool *all_static, Size s)
+{
+    int64_t v;
+    if (!*all_static || !size_is_const(s, &v)) {
+        *all_static = false;
+        return;
+    }
+    *total += (v + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+}
+
+static void print_total(FILE *out, const char *formula, int64_t total, bool all_static)
+{
+    if (all_static)
+        fprintf(out, "  total: %lld bytes\n", (long long)total);
+    else
+        fprintf(out, "  total: %s bytes\n", formula);
+}
+
 void plan_print(FILE *out, const IrProgram *p)
 {
     Arena *a = p->arena;
     fputs("params:\n", out);
     const char *offset = "0";
+    int64_t static_total = 0;
+    bool all_static = true;
     for (size_t i = 0; i < p->params.len; i++) {
         const IrParam *pr = p->params.items[i];
         IrNode fake = {.type = pr->type};
         fprintf(out, "  %-12s %-28s offset %s, %s bytes\n", pr->name, type_str(a, pr->type, p->names), offset,
                 size_str(a, plan_bytes(p, &fake), p->names));
-        offset = arena_printf(a, "%s%salign%d(%s)", strcmp(offset, "0") ? offset : "", strcmp(offset, "0") ? " + " : "",
-                              PLAN_ALIGN, size_str(a, plan_bytes(p, &fake), p->names));
+        add_static(&static_total, &all_static, plan_bytes(p, &fake));
+        offset = all_static ? arena_printf(a, "%lld", (long long)static_total)
+                            : arena_printf(a, "%s%salign%d(%s)", strcmp(offset, "0") ? offset : "", strcmp(offset, "0") ? " + " : "",
+                                           PLAN_ALIGN, size_str(a, plan_bytes(p, &fake), p->names));
     }
-    fprintf(out, "  total: %s bytes\n", offset);
+    print_total(out, offset, static_total, all_static);
     for (size_t i = 0; i < p->functions.len; i++) {
         const IrFunction *f = p->functions.items[i];
         FnPlan *plan = plan_function(p, f);
         fprintf(out, "\nworkspace of %s: %d slot%s\n", f->name, plan->nslots, plan->nslots == 1 ? "" : "s");
         const char *off = "0";
+        int64_t ws_total = 0;
+        bool ws_static = true;
         for (int s = 0; s < plan->nslots; s++) {
             const PlanSlot *slot = &plan->slots[s];
             const char *size = slot_size_text(a, slot, p->names);
+            Size largest = size_const(0);
+            for (int m = 0; m < slot->nmembers; m++) {
+                int64_t v, w;
+                if (size_is_const(slot->bytes[m], &v) && size_is_const(largest, &w) && v > w)
+                    largest = slot->bytes[m];
+                else if (!size_is_const(slot->bytes[m], &v))
+                    largest = slot->bytes[m]; /* run-time: the total stays a formula */
+            }
+            add_static(&ws_total, &ws_static, largest);
             fprintf(out, "  slot %d at %s, %s bytes:", s, off, size);
             for (int m = 0; m < slot->nmembers; m++) {
                 const IrNode *n = ir_get(f, slot->members[m]);
@@ -161,8 +195,9 @@ void plan_print(FILE *out, const IrProgram *p)
                 fprintf(out, m + 1 < slot->nmembers ? "," : "");
             }
             fputc('\n', out);
-            off = arena_printf(a, "%s%salign%d(%s)", strcmp(off, "0") ? off : "", strcmp(off, "0") ? " + " : "", PLAN_ALIGN,
-                               size);
+            off = ws_static ? arena_printf(a, "%lld", (long long)ws_total)
+                            : arena_printf(a, "%s%salign%d(%s)", strcmp(off, "0") ? off : "", strcmp(off, "0") ? " + " : "",
+                                           PLAN_ALIGN, size);
         }
         for (int k = 0; k < f->noutputs; k++) {
             int id = f->outputs[k], b = id;
@@ -173,7 +208,7 @@ void plan_print(FILE *out, const IrProgram *p)
             else
                 fprintf(out, "  result %d: copied from %%%d\n", k, id);
         }
-        fprintf(out, "  total: %s bytes\n", off);
+        print_total(out, off, ws_total, ws_static);
         int copies = 0;
         for (size_t k = 0; k < f->nodes.len; k++)
             copies += ((const IrNode *)f->nodes.items[k])->op == IR_COPY && !((const IrNode *)f->nodes.items[k])->dead;

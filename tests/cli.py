@@ -114,6 +114,17 @@ def run(r):
                 else:
                     r.fail("cli: installed tdc finds its standard library",
                            f"exit {q.returncode}: {q.stderr}\n{q2.stdout[:500]}")
+                # and compiles against the runtime installed beside it
+                exe = os.path.join(d, "elsewhere", "uses_nn")
+                q = subprocess.run([installed, user, "-o", exe], capture_output=True, text=True, cwd=d)
+                import numpy as np
+                np.save(os.path.join(d, "x4.npy"), np.zeros(4, dtype=np.float32))
+                q2 = subprocess.run([exe, "run", "f", "--in", "x=" + os.path.join(d, "x4.npy"), "--out", os.path.join(d, "y4.npy")],
+                                    capture_output=True, text=True) if q.returncode == 0 else q
+                if q.returncode == 0 and q2.returncode == 0 and np.allclose(np.load(os.path.join(d, "y4.npy")), 0.25):
+                    r.ok("cli: installed tdc compiles and links a program")
+                else:
+                    r.fail("cli: installed tdc compiles and links a program", f"exit {q.returncode}/{q2.returncode}: {q.stderr}{q2.stderr}")
                 shutil.rmtree(prefix, ignore_errors=True)
         # JSON diagnostics: one object per line
         code, out, err = r.run(["check", "--diagnostics=json", bad])

@@ -89,10 +89,37 @@ def run_time_conditions(r, tmp):
             r.ok(name)
 
 
+def plan_matches_runtime(r, tmp):
+    """The bytes `--emit=plan` promises are the bytes the program allocates."""
+    import re
+    for rel in ("examples/lesson.td", "examples/cruncher.td"):
+        code, plan, err = r.run(["--emit=plan", rel])
+        exe = os.path.join(tmp, os.path.basename(rel)[:-3])
+        code2, _, err2 = r.run([rel, "-o", exe])
+        if code or code2:
+            r.fail(f"{rel}: plan against info", err + err2)
+            continue
+        dims = ["--dims", "batch=3"] if "cruncher" in rel else []
+        info = subprocess.run([exe, "info"] + dims, capture_output=True, text=True).stdout
+        totals = [t for t in re.findall(r"^  total: (.*) bytes$", plan, re.M)]
+        def value(text):  # evaluates align64(...) formulas at batch = 3
+            expr = re.sub(r"align64\(([^()]*)\)", r"((\1 + 63) // 64 * 64)", text.replace("max(", "max(("))
+            expr = expr.replace("batch", "3")
+            return eval(expr.replace("max((", "max(("), {"max": lambda *a: max(a)})
+        params, workspaces = value(totals[0]), [value(t) for t in totals[1:]]
+        got = {k: int(v) for k, v in re.findall(r"^  (params|workspace) +(\d+) B", info, re.M)}
+        want = {"params": params, "workspace": max(workspaces, default=0)}
+        if got != want:
+            r.fail(f"{rel}: plan against info", f"--emit=plan says {want}, ./model info says {got}\n{plan}\n{info}")
+        else:
+            r.ok(f"{rel}: plan against info")
+
+
 def run(r):
     build = os.path.dirname(r.tdc)
     goldens(r)
     with tempfile.TemporaryDirectory() as tmp:
         warning_free(r, tmp)
         run_time_conditions(r, tmp)
+        plan_matches_runtime(r, tmp)
     embed(r, build)
