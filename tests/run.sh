@@ -11,6 +11,8 @@
 #             crashers, ~1 MB inputs in under 1 s
 #   bench     bench/frontend/run.sh: 20,000-line program timed; slowness is
 #             reported, never a failure
+#   bench-cpu bench/cpu/run.sh: compiled matmul and Cruncher against numpy;
+#             the same
 #
 # Each step's own `N passed, N failed` line is summed (a step without one,
 # such as a build, counts as one check). The last line is the total,
@@ -91,6 +93,8 @@ fi
 step fuzz $((FUZZ_SECONDS + 600)) bash tests/fuzz/run.sh "$FUZZ_SECONDS"
 
 step bench 300 bash bench/frontend/run.sh
+
+step bench-cpu 300 bash bench/cpu/run.sh
 
 echo
 echo "======== summary ($(($(date +%s) - suite_start))s) ========"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # bench/cpu/run.sh - the lesson's CPU matmul (1024x256 @ 256x64, f32) and a
 # Cruncher forward pass (D = 1024, 4 layers, B = 1024), tdc against numpy
-# in one run on this machine. Prints a table and writes bench/cpu/results.json.
+# in one run on this machine. Prints a table and writes build/bench-cpu.json
+# (or $OUT).
 # Target: tdc's median time at most 1.2x numpy's. Slowness is reported, not
 # a failure; a benchmark that cannot run is.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TDC=${TDC:-$ROOT/build/tdc}
-OUT=${OUT:-$ROOT/bench/cpu/results.json}
+OUT=${OUT:-$ROOT/build/bench-cpu.json}
 REPEATS=${REPEATS:-100}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdc-bench-cpu.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
