@@ -461,6 +461,19 @@ static void print_view(FILE *out, Arena *a, const View *v, const SizeNames *name
         fprintf(out, " offset %s", poly_str(a, v->offset, names));
 }
 
+/* A contraction's labels: the pattern's names, or l<k> for the axes of
+ * `...` and of `@`. */
+static void print_labels(FILE *out, const IrNode *n, const int *labels, int count)
+{
+    for (int k = 0; k < count; k++) {
+        const char *name = n->label_names ? n->label_names[labels[k]] : NULL;
+        if (name)
+            fprintf(out, "%s%s", k ? " " : "", name);
+        else
+            fprintf(out, "%sl%d", k ? " " : "", labels[k]);
+    }
+}
+
 static const char *const reduce_names[] = {"sum", "mean", "max", "min", "prod"};
 
 void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
@@ -524,14 +537,11 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
         }
         if (n->op == IR_CONTRACT) {
             fputs(" \"", out);
-            for (int k = 0; k < n->rank_a; k++)
-                fprintf(out, "%sl%d", k ? " " : "", n->labels_a[k]);
+            print_labels(out, n, n->labels_a, n->rank_a);
             fputs(", ", out);
-            for (int k = 0; k < n->rank_b; k++)
-                fprintf(out, "%sl%d", k ? " " : "", n->labels_b[k]);
+            print_labels(out, n, n->labels_b, n->rank_b);
             fputs(" -> ", out);
-            for (int k = 0; k < n->type.rank; k++)
-                fprintf(out, "%sl%d", k ? " " : "", n->labels_out[k]);
+            print_labels(out, n, n->labels_out, n->type.rank);
             fputc('"', out);
         }
         fprintf(out, " : %s", type_str(a, n->type, p->names));

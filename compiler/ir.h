@@ -83,6 +83,7 @@ typedef struct IrNode {
     int *labels_a, *labels_b, *labels_out;
     int rank_a, rank_b, nlabels;
     Size *label_sizes;
+    const char **label_names; /* the pattern's names; NULL for `...` and matmul's axes */
     /* INPUT: argument index; PARAM: param index; RANDOM: 0 normal, 1 uniform */
     int index;
     /* GATHER: inputs[0] the table [rows, rest...], inputs[1] the indices; result [indices..., rest...] */

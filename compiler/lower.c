@@ -781,6 +781,7 @@ static Atoms contract_pair(Checker *c, LabelTable *t, Atoms *a, Atoms *b, const 
     node->labels_out = out;
     node->nlabels = t->n;
     node->label_sizes = t->sizes;
+    node->label_names = t->names;
     Atoms res = {.base = node->id, .labels = out};
     ir_contiguous_view(c->arena, rt, &c->names, &res.view);
     return res;
