@@ -308,6 +308,103 @@ void td_safetensors_free(td_safetensors *st);
 td_status td_safetensors_write(td_ctx *ctx, const char *path, int ntensors, const td_st_tensor *tensors, int nmeta,
                                const char *const *meta_keys, const char *const *meta_values);
 
+/* ---- optimizers, learning-rate schedules, clipping (optim.c) ----
+ *
+ * Each optimizer is exactly torch.optim's update rule (PyTorch 2.x, the
+ * single-tensor "for-loop" implementation, maximize=False), so the same
+ * params, gradients and hyper-parameters give the same trajectory. */
+typedef enum td_optim_kind { TD_OPTIM_SGD, TD_OPTIM_ADAGRAD, TD_OPTIM_RMSPROP, TD_OPTIM_ADAM, TD_OPTIM_ADAMW } td_optim_kind;
+
+typedef struct td_optim_hparams {
+    td_optim_kind kind;
+    double lr;
+    double weight_decay;
+    double momentum, dampening; /* sgd; rmsprop uses momentum too */
+    bool nesterov;              /* sgd */
+    double beta1, beta2, eps;   /* adam, adamw; eps also adagrad, rmsprop */
+    bool amsgrad;               /* adam, adamw */
+    double lr_decay, initial_accumulator_value; /* adagrad */
+    double alpha;               /* rmsprop */
+    bool centered;              /* rmsprop */
+} td_optim_hparams;
+
+/* torch's defaults for `kind` (lr too: sgd 1e-3, adagrad 1e-2, rmsprop
+ * 1e-2, adam 1e-3, adamw 1e-3 with weight_decay 1e-2). */
+td_optim_hparams td_optim_defaults(td_optim_kind kind);
+/* How many arrays of state, each as large as the param, the optimizer
+ * keeps: sgd 1 with momentum else 0; adagrad 1; rmsprop 1, +1 with
+ * momentum, +1 centered; adam and adamw 2, +1 with amsgrad. */
+int td_optim_state_slots(const td_optim_hparams *h);
+/* torch's name of state slot `slot` ("momentum_buffer", "sum",
+ * "square_avg", "momentum_buffer", "grad_avg", "exp_avg", "exp_avg_sq",
+ * "max_exp_avg_sq"), in the order of the slots. */
+const char *td_optim_slot_name(const td_optim_hparams *h, int slot);
+/* Fills the state of a fresh param (torch's lazy state init: zeros, or
+ * adagrad's initial_accumulator_value). */
+td_status td_optim_init_state(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, void *state);
+/* One update of a param of n elements. `step` counts updates including
+ * this one (1 on the first, torch's state["step"]); `lr` and
+ * `weight_decay` are this step's (a schedule and a param group decide
+ * them; h's own lr and weight_decay are ignored). param, grad and state
+ * share `dtype`, f32 or f64; state holds td_optim_state_slots(h) arrays of
+ * n elements one after another. SGD's momentum buffer starts as the first
+ * gradient, as torch's does. */
+td_status td_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, void *param, const void *grad,
+                          void *state, int64_t step, double lr, double weight_decay);
+
+typedef enum td_schedule_kind { TD_LR_CONSTANT, TD_LR_COSINE, TD_LR_STEP, TD_LR_LINEAR } td_schedule_kind;
+
+/* lr at a step (counted from 0): first `warmup` steps ramp linearly,
+ * lr * (step + 1) / warmup; then constant lr; cosine from lr to min_lr over
+ * the steps from warmup to total (min_lr after); step: lr * gamma ^
+ * floor((step - warmup) / step_size); linear: from lr to min_lr over
+ * warmup..total. */
+typedef struct td_schedule {
+    td_schedule_kind kind;
+    double lr, min_lr, gamma;
+    int64_t warmup, total, step_size;
+} td_schedule;
+double td_schedule_lr(const td_schedule *s, int64_t step);
+
+/* torch.nn.utils.clip_grad_norm_ over several tensors (norm type 2): the
+ * total norm is the 2-norm of all their elements (accumulated in double);
+ * when max_norm / (total + 1e-6) < 1 every gradient is scaled by it. The
+ * total before clipping goes to *total_norm. dtype f32 or f64. */
+td_status td_clip_grad_norm(td_ctx *ctx, td_dtype dtype, int ntensors, void *const *grads, const size_t *counts,
+                            double max_norm, double *total_norm);
+
+/* ---- training data (data.c) ----
+ *
+ * A token file: llm.c's format (a header of 256 little-endian int32, magic
+ * 20240520, version 1, token count; then uint16 tokens), or a raw file of
+ * little-endian uint16 tokens as nanoGPT writes (anything without the
+ * magic); memory-mapped. Or a .npy array of rows (shape [N, ...], any
+ * dtype), for inputs that are not token windows. */
+typedef struct td_data td_data;
+typedef enum td_data_format { TD_DATA_LLMC, TD_DATA_RAW_U16, TD_DATA_NPY_ROWS } td_data_format;
+/* Errors (bad magic or version, a count that disagrees with the file's
+ * length, an odd-length raw file, a truncated header) name the file and the
+ * byte offset. */
+td_status td_data_open(td_ctx *ctx, const char *path, td_data **out);
+void td_data_close(td_data *d);
+td_data_format td_data_format_of(const td_data *d);
+int64_t td_data_count(const td_data *d); /* tokens, or rows of a .npy */
+/* The lesson's get_batch: B windows of T + 1 tokens at offsets drawn from
+ * rng (docs/RUNTIME.md gives the mapping from words to offsets), x[b][t] =
+ * tokens[i_b + t] and y[b][t] = tokens[i_b + t + 1], written as `dtype`
+ * (i32, i64 or u16). A file with T + 1 tokens or fewer is an error. */
+td_status td_data_random_batch(td_ctx *ctx, const td_data *d, td_rng *rng, int64_t B, int64_t T, td_dtype dtype, void *x,
+                               void *y);
+/* The same with consecutive windows from *cursor (a token offset), which
+ * advances by B * T and wraps to 0 when the next window would pass the
+ * end: an epoch. */
+td_status td_data_sequential_batch(td_ctx *ctx, const td_data *d, uint64_t *cursor, int64_t B, int64_t T, td_dtype dtype,
+                                   void *x, void *y);
+/* B rows of a .npy array: random (rng) or, with rng NULL, from *cursor,
+ * wrapping. Each row must match row_shape/dtype. */
+td_status td_data_rows(td_ctx *ctx, const td_data *d, td_rng *rng, uint64_t *cursor, int64_t B, td_dtype dtype, int rank,
+                       const int64_t *row_shape, void *out);
+
 /* ---- compiled models ----
  *
  * What tdc's generated C hands the runtime: a static description of the
