@@ -16,6 +16,7 @@ Suites:
   cli          command-line behaviour (tests/cli.py)
   oracle       shape inference against einops and numpy (tests/oracle/)
   runtime      the runtime's C unit tests (build/test_runtime) and tests/runtime/*_oracle.py
+  numeric      compiled programs run against numpy and einops (tests/numeric/)
 
 --update rewrites the expected files from the actual output (review the diff).
 """
@@ -227,6 +228,10 @@ def suite_codegen(r):
     load_module(os.path.join(ROOT, "tests/codegen/run.py")).run(r)
 
 
+def suite_numeric(r):
+    load_module(os.path.join(ROOT, "tests/numeric/run.py")).run(r)
+
+
 def suite_oracle(r):
     path = os.path.join(ROOT, "tests/oracle/run.py")
     if not os.path.exists(path):
@@ -237,7 +242,7 @@ def suite_oracle(r):
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
           "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
-          "codegen": suite_codegen}
+          "codegen": suite_codegen, "numeric": suite_numeric}
 
 
 def main():
