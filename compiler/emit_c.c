@@ -199,6 +199,8 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
         Dtype from = x->args[0]->dtype;
         if (x->dtype == DT_BOOL)
             return arena_printf(a, "(int64_t)(%s != 0)", v);
+        if (from == DT_F64 && narrow_float(x->dtype)) /* round once, not through f32 */
+            return arena_printf(a, "td_%s_to_f32(td_f64_to_%s(%s))", narrow_name(x->dtype), narrow_name(x->dtype), v);
         if (dtype_is_float(from) && !fl)
             v = arena_printf(a, "(int64_t)(%s)", v); /* toward zero, as PyTorch */
         else
@@ -456,8 +458,11 @@ static void emit_reduce(const Emit *e, const IrNode *n)
         result = arena_printf(e->a, "acc / (double)(%s)", count);
     }
     indent(e, d);
-    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),
-            store_value(e, out_t, arena_printf(e->a, "(%s)(%s)", compute_type(out_t), result)));
+    if (narrow_float(out_t) && fl) /* the double accumulator rounds once */
+        fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, contiguous_index(e, nkept), narrow_name(out_t), result);
+    else
+        fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),
+                store_value(e, out_t, arena_printf(e->a, "(%s)(%s)", compute_type(out_t), result)));
     if (nkept == 0) {
         indent(e, d - 1);
         fputs("}\n", e->out);

@@ -897,7 +897,15 @@ void lower_einsum(Checker *c, const Pattern *p, const Value *vals, int n, Value 
         int ne = nell;
         if (!expand_side(c, &t, &p->inputs[k], ids[k], &e, &ne, false, &xs[k], loc))
             return;
-        /* an operand's unit `...` axes repeat to the broadcast size */
+        /* an operand's unit `...` axes repeat to the broadcast size (in a
+         * copy of the view: its arrays may be the node's own type) */
+        View *v = &xs[k].view;
+        Size *dims = arena_array(c->arena, (size_t)v->rank + 1, sizeof(Size));
+        Poly *strides = arena_array(c->arena, (size_t)v->rank + 1, sizeof(Poly));
+        memcpy(dims, v->dims, (size_t)v->rank * sizeof(Size));
+        memcpy(strides, v->strides, (size_t)v->rank * sizeof(Poly));
+        v->dims = dims;
+        v->strides = strides;
         for (int d = 0; d < xs[k].view.rank; d++)
             if (!size_eq(xs[k].view.dims[d], t.sizes[xs[k].labels[d]])) {
                 xs[k].view.dims[d] = t.sizes[xs[k].labels[d]];

@@ -17,7 +17,9 @@
  * path) instead keeps the top payload bits, so against numpy only the
  * NaN-ness and the sign of a NaN are promised. Widening matches both
  * references bit for bit, NaNs included. */
+#include <math.h>
 #include <string.h>
+
 
 #include "td.h"
 
@@ -179,3 +181,26 @@ float td_f8e4m3_to_f32(uint8_t b) { return widen(b, 4, 3, true); }
 
 uint8_t td_f32_to_f8e5m2(float x) { return (uint8_t)narrow(x, 5, 2, false); }
 float td_f8e5m2_to_f32(uint8_t b) { return widen(b, 5, 2, false); }
+
+/* From f64, rounding once: first to f32 by round-to-odd (truncate, then set
+ * the lowest bit when anything was cut), which keeps the information a
+ * second rounding needs, since f32 has at least two more significand bits
+ * than every narrow format at every scale; then the f32 rounding above. */
+static float f64_to_f32_odd(double x)
+{
+    float f = (float)x;
+    if (x != x || (double)f == x)
+        return f;
+    if (fabs((double)f) > fabs(x))
+        f = nextafterf(f, 0.0f);
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    b |= 1;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+uint16_t td_f64_to_f16(double x) { return td_f32_to_f16(f64_to_f32_odd(x)); }
+uint16_t td_f64_to_bf16(double x) { return td_f32_to_bf16(f64_to_f32_odd(x)); }
+uint8_t td_f64_to_f8e4m3(double x) { return td_f32_to_f8e4m3(f64_to_f32_odd(x)); }
+uint8_t td_f64_to_f8e5m2(double x) { return td_f32_to_f8e5m2(f64_to_f32_odd(x)); }

@@ -53,6 +53,12 @@ uint8_t td_f32_to_f8e4m3(float x);
 float td_f8e4m3_to_f32(uint8_t b);
 uint8_t td_f32_to_f8e5m2(float x);
 float td_f8e5m2_to_f32(uint8_t b);
+/* From f64, rounded once (not through f32 twice): as numpy's and
+ * ml_dtypes' float64 -> float16 casts. */
+uint16_t td_f64_to_f16(double x);
+uint16_t td_f64_to_bf16(double x);
+uint8_t td_f64_to_f8e4m3(double x);
+uint8_t td_f64_to_f8e5m2(double x);
 
 /* ---- the context ---- */
 typedef enum td_device { TD_DEVICE_CPU, TD_DEVICE_CUDA, TD_DEVICE_AUTO } td_device;

