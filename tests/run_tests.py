@@ -16,6 +16,7 @@ Suites:
   cli          command-line behaviour (tests/cli.py)
   oracle       shape inference against einops and numpy (tests/oracle/)
   runtime      the runtime's C unit tests (build/test_runtime) and tests/runtime/*_oracle.py
+  codegen      IR and memory-plan goldens, warning-free generated C, examples/embed (tests/codegen/)
   numeric      compiled programs run against numpy and einops (tests/numeric/)
 
 --update rewrites the expected files from the actual output (review the diff).
