@@ -20,17 +20,13 @@ int lower_node_of(const Value *v) { return v->node - 1; }
 
 static bool active(const Checker *c, const Value *r)
 {
-    return c->lower && !c->lower->failed && !value_is_error(r) && r->kind == VAL_TENSOR && !r->known && !r->has_size;
+    return c->lower && !c->lower->build.failed && !value_is_error(r) && r->kind == VAL_TENSOR && !r->known && !r->has_size;
 }
 
-static IrFunction *fn_of(Checker *c) { return c->lower->fn; }
+static IrFunction *fn_of(Checker *c) { return c->lower->build.fn; }
+static IrBuild *bld(Checker *c) { return &c->lower->build; }
 
-static bool fail(Checker *c, Loc loc, const char *what)
-{
-    diag_error(loc, "cannot compile this: %s", what);
-    c->lower->failed = true;
-    return false;
-}
+static bool fail(Checker *c, Loc loc, const char *what) { return irb_fail(bld(c), loc, what); }
 
 /* A weak type's dtype made concrete: f32 for a float literal, i64 for an int. */
 static Dtype concrete(Type t)
@@ -54,11 +50,7 @@ static bool view_of(Checker *c, int id, View *v, int *base)
     return true;
 }
 
-/* A VIEW node over `base` (composed when base is a view already). */
-static int make_view(Checker *c, int base, View v, Loc loc)
-{
-    return ir_view(c->arena, fn_of(c), base, v, &c->names, loc);
-}
+static int make_view(Checker *c, int base, View v, Loc loc) { return irb_view(bld(c), base, v, loc); }
 
 /* ---- map expressions ---- */
 
@@ -157,7 +149,7 @@ static MapExpr *leaf(Checker *c, MapBuild *mb, const Value *v, Dtype want, Loc l
 
 static void finish_map(Checker *c, MapBuild *mb, MapExpr *e, Value *r, Loc loc)
 {
-    if (c->lower->failed)
+    if (c->lower->build.failed)
         return;
     IrNode *n = ir_node(c->arena, fn_of(c), IR_MAP, mb->result, loc, mb->n, mb->inputs);
     n->expr = mx_cast(c->arena, e, mb->result.dtype);
@@ -308,7 +300,7 @@ void lower_constructor(Checker *c, const char *name, const Value *value, Value *
 
 void lower_param(Checker *c, Symbol *s, Value *v)
 {
-    if (!c->lower || c->lower->failed || value_is_error(v))
+    if (!c->lower || c->lower->build.failed || value_is_error(v))
         return;
     Lowering *L = c->lower;
     int *slot = &L->param_nodes[s->param_index];
@@ -403,13 +395,6 @@ static int label_find(Checker *c, LabelTable *t, const char *name)
             return i;
     return label_new(c, t, name, size_const(1), false);
 }
-
-/* A tensor as a view whose axes are labels. */
-typedef struct Atoms {
-    int base; /* the node the view reads */
-    View view;
-    int *labels;
-} Atoms;
 
 /* Sizes of the labels of one group on axis of size `axis`; false while two are unknown. */
 static bool bind_group(Checker *c, LabelTable *t, const PatGroup *g, Size axis, int *ids)
@@ -525,14 +510,6 @@ static bool expand_side(Checker *c, LabelTable *t, const PatSide *side, int x, i
     return true;
 }
 
-static bool has_label(const int *labels, int n, int l)
-{
-    for (int i = 0; i < n; i++)
-        if (labels[i] == l)
-            return true;
-    return false;
-}
-
 /* The output side's labels in order (`...` expanded), with new labels for
  * anonymous axes; groups[g] is the number of labels of output group g, or
  * -1 for a unit axis. */
@@ -565,14 +542,6 @@ static int *output_labels(Checker *c, LabelTable *t, const PatSide *side, const 
     return labels;
 }
 
-static int copy_node(Checker *c, int base, View v, Loc loc)
-{
-    int id = make_view(c, base, v, loc);
-    Type t = ir_get(fn_of(c), id)->type;
-    IrNode *n = ir_node(c->arena, fn_of(c), IR_COPY, t, loc, 1, &id);
-    return n->id;
-}
-
 /* Arranges atoms (already holding exactly the output's labels, in output
  * order) into the output's groups: merges, copying first if some cannot. */
 static int finish_output(Checker *c, Atoms *x, const PatSide *side, const int *groups, Loc loc)
@@ -602,53 +571,11 @@ static int finish_output(Checker *c, Atoms *x, const PatSide *side, const int *g
         if (ok)
             return make_view(c, x->base, v, loc);
         /* some group's axes are not evenly spaced in memory: copy, then merge */
-        x->base = copy_node(c, x->base, x->view, loc);
+        x->base = irb_copy(bld(c), x->base, x->view, loc);
         if (!ir_contiguous_view(c->arena, ir_get(fn_of(c), x->base)->type, &c->names, &x->view))
             return fail(c, loc, "a stride is too complex"), -1;
     }
     die("finish_output: a contiguous tensor did not merge");
-}
-
-/* Permutes atoms so that their labels are `order` (a permutation of them). */
-static void permute_to(Checker *c, Atoms *x, const int *order, int n)
-{
-    int *perm = arena_array(c->arena, (size_t)n + 1, sizeof(int));
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            if (x->labels[j] == order[i])
-                perm[i] = j;
-    view_permute(c->arena, &x->view, perm, &x->view);
-    int *labels = arena_array(c->arena, (size_t)n + 1, sizeof(int));
-    memcpy(labels, order, (size_t)n * sizeof(int));
-    x->labels = labels;
-}
-
-/* Reduces away the labels of x that `keep` says go. */
-static void reduce_atoms(Checker *c, Atoms *x, const bool *keep, ReduceKind kind, Dtype out, Loc loc)
-{
-    int rank = x->view.rank, kept = 0;
-    bool *reduced = arena_array(c->arena, (size_t)rank + 1, sizeof(bool));
-    Size *dims = arena_array(c->arena, (size_t)rank + 1, sizeof(Size));
-    int *labels = arena_array(c->arena, (size_t)rank + 1, sizeof(int));
-    for (int i = 0; i < rank; i++) {
-        reduced[i] = !keep[i];
-        if (keep[i]) {
-            dims[kept] = x->view.dims[i];
-            labels[kept++] = x->labels[i];
-        }
-    }
-    if (kept == rank && ir_get(fn_of(c), x->base)->type.dtype == out)
-        return; /* nothing to reduce */
-    int in = make_view(c, x->base, x->view, loc);
-    Type t = type_tensor(c->arena, out, kept, dims);
-    IrNode *n = ir_node(c->arena, fn_of(c), IR_REDUCE, t, loc, 1, &in);
-    n->reduce = kind;
-    n->reduced = reduced;
-    n->input_rank = rank;
-    n->input_dims = x->view.dims;
-    x->base = n->id;
-    ir_contiguous_view(c->arena, t, &c->names, &x->view);
-    x->labels = labels;
 }
 
 static ReduceKind reduce_kind(const char *name)
@@ -674,27 +601,27 @@ void lower_einops(Checker *c, int op, const Pattern *p, const Value *x, const Si
     int *ell = NULL, nell = 0;
     Atoms a;
     int src = lower_coerce(c, x, x->type, loc);
-    if (c->lower->failed || !expand_side(c, &t, &p->inputs[0], src, &ell, &nell, false, &a, loc))
+    if (c->lower->build.failed || !expand_side(c, &t, &p->inputs[0], src, &ell, &nell, false, &a, loc))
         return;
     int *groups = arena_array(c->arena, (size_t)p->output.ngroups + 1, sizeof(int));
     int nout;
     int *out = output_labels(c, &t, &p->output, ell, nell, &nout, groups);
     bool *keep = arena_array(c->arena, (size_t)a.view.rank + 1, sizeof(bool));
     for (int i = 0; i < a.view.rank; i++)
-        keep[i] = has_label(out, nout, a.labels[i]);
+        keep[i] = irb_has_label(out, nout, a.labels[i]);
     Dtype result = concrete(r->type);
     if (op == PAT_REDUCE)
-        reduce_atoms(c, &a, keep, reduce_kind(reduction), result, loc);
+        irb_reduce_atoms(bld(c), &a, keep, reduce_kind(reduction), result, loc);
     /* repeat: labels the input lacks are new axes, broadcast */
     for (int i = 0; i < nout; i++)
-        if (!has_label(a.labels, a.view.rank, out[i])) {
+        if (!irb_has_label(a.labels, a.view.rank, out[i])) {
             a.view = view_insert_axis(c->arena, &a.view, a.view.rank, t.sizes[out[i]]);
             int *labels = arena_array(c->arena, (size_t)a.view.rank + 1, sizeof(int));
             memcpy(labels, a.labels, (size_t)(a.view.rank - 1) * sizeof(int));
             labels[a.view.rank - 1] = out[i];
             a.labels = labels;
         }
-    permute_to(c, &a, out, nout);
+    irb_permute_to(bld(c), &a, out, nout);
     int id = finish_output(c, &a, &p->output, groups, loc);
     if (id >= 0)
         r->node = id + 1;
@@ -717,76 +644,6 @@ static double label_volume(const LabelTable *t, const int *labels, int n)
     return v;
 }
 
-/* Operand x permuted to `order`, copied when `groups` (pairs [from, to)) do not merge. */
-static void arrange_for_gemm(Checker *c, Atoms *x, const int *order, int n, const int *ranges, int nranges, Loc loc)
-{
-    permute_to(c, x, order, n);
-    for (int i = 0; i < nranges; i++)
-        if (!view_mergeable(c->arena, &x->view, ranges[2 * i], ranges[2 * i + 1], &c->names)) {
-            x->base = copy_node(c, x->base, x->view, loc);
-            Type t = ir_get(fn_of(c), x->base)->type;
-            ir_contiguous_view(c->arena, t, &c->names, &x->view);
-            return;
-        }
-}
-
-/* One CONTRACT of a and b keeping the labels in `live` (labels needed later). */
-static Atoms contract_pair(Checker *c, LabelTable *t, Atoms *a, Atoms *b, const bool *live, Dtype dt, Loc loc)
-{
-    int ra = a->view.rank, rb = b->view.rank;
-    int *batch = arena_array(c->arena, (size_t)(ra + rb) + 1, sizeof(int)), nb = 0;
-    int *m = arena_array(c->arena, (size_t)ra + 1, sizeof(int)), nm = 0;
-    int *n = arena_array(c->arena, (size_t)rb + 1, sizeof(int)), nn = 0;
-    int *k = arena_array(c->arena, (size_t)ra + 1, sizeof(int)), nk = 0;
-    for (int i = 0; i < ra; i++) {
-        int l = a->labels[i];
-        bool in_b = has_label(b->labels, rb, l);
-        if (in_b && live[l])
-            batch[nb++] = l;
-        else if (in_b)
-            k[nk++] = l;
-        else
-            m[nm++] = l;
-    }
-    for (int i = 0; i < rb; i++)
-        if (!has_label(a->labels, ra, b->labels[i]))
-            n[nn++] = b->labels[i];
-    if (nb > 8) { /* td_gemm takes 8 batch axes: make the rest rows of A and C */
-        fail(c, loc, "an einsum with more than 8 batch axes");
-        return *a;
-    }
-    int *order_a = arena_array(c->arena, (size_t)ra + 1, sizeof(int)), *order_b = arena_array(c->arena, (size_t)rb + 1, sizeof(int));
-    memcpy(order_a, batch, (size_t)nb * sizeof(int));
-    memcpy(order_a + nb, m, (size_t)nm * sizeof(int));
-    memcpy(order_a + nb + nm, k, (size_t)nk * sizeof(int));
-    memcpy(order_b, batch, (size_t)nb * sizeof(int));
-    memcpy(order_b + nb, k, (size_t)nk * sizeof(int));
-    memcpy(order_b + nb + nk, n, (size_t)nn * sizeof(int));
-    int ranges_a[4] = {nb, nb + nm, nb + nm, ra}, ranges_b[4] = {nb, nb + nk, nb + nk, rb};
-    arrange_for_gemm(c, a, order_a, ra, ranges_a, 2, loc);
-    arrange_for_gemm(c, b, order_b, rb, ranges_b, 2, loc);
-    int in[2] = {make_view(c, a->base, a->view, loc), make_view(c, b->base, b->view, loc)};
-    int rank = nb + nm + nn;
-    int *out = arena_array(c->arena, (size_t)rank + 1, sizeof(int));
-    memcpy(out, batch, (size_t)nb * sizeof(int));
-    memcpy(out + nb, m, (size_t)nm * sizeof(int));
-    memcpy(out + nb + nm, n, (size_t)nn * sizeof(int));
-    Size *dims = arena_array(c->arena, (size_t)rank + 1, sizeof(Size));
-    for (int i = 0; i < rank; i++)
-        dims[i] = t->sizes[out[i]];
-    Type rt = type_tensor(c->arena, dt, rank, dims);
-    IrNode *node = ir_node(c->arena, fn_of(c), IR_CONTRACT, rt, loc, 2, in);
-    node->labels_a = order_a, node->rank_a = ra;
-    node->labels_b = order_b, node->rank_b = rb;
-    node->labels_out = out;
-    node->nlabels = t->n;
-    node->label_sizes = t->sizes;
-    node->label_names = t->names;
-    Atoms res = {.base = node->id, .labels = out};
-    ir_contiguous_view(c->arena, rt, &c->names, &res.view);
-    return res;
-}
-
 /* Contracts operands xs[0..n) (labels already split) into the output labels. */
 static Atoms contract_all(Checker *c, LabelTable *t, Atoms *xs, int n, const int *out, int nout, Dtype dt, Loc loc)
 {
@@ -802,11 +659,11 @@ static Atoms contract_all(Checker *c, LabelTable *t, Atoms *xs, int n, const int
             bool *keep = arena_array(c->arena, (size_t)xs[i].view.rank + 1, sizeof(bool));
             for (int d = 0; d < xs[i].view.rank; d++) {
                 int l = xs[i].labels[d];
-                keep[d] = has_label(out, nout, l);
+                keep[d] = irb_has_label(out, nout, l);
                 for (int j = 0; j < n && !keep[d]; j++)
-                    keep[d] = j != i && alive[j] && has_label(xs[j].labels, xs[j].view.rank, l);
+                    keep[d] = j != i && alive[j] && irb_has_label(xs[j].labels, xs[j].view.rank, l);
             }
-            reduce_atoms(c, &xs[i], keep, RED_SUM, dt, loc);
+            irb_reduce_atoms(bld(c), &xs[i], keep, RED_SUM, dt, loc);
         }
         if (remaining == 1)
             break;
@@ -820,7 +677,7 @@ static Atoms contract_all(Checker *c, LabelTable *t, Atoms *xs, int n, const int
                 for (int d = 0; d < xs[i].view.rank && nt < 256; d++)
                     tmp[nt++] = xs[i].labels[d];
                 for (int d = 0; d < xs[j].view.rank && nt < 256; d++)
-                    if (!has_label(xs[i].labels, xs[i].view.rank, xs[j].labels[d]))
+                    if (!irb_has_label(xs[i].labels, xs[i].view.rank, xs[j].labels[d]))
                         tmp[nt++] = xs[j].labels[d];
                 double vol = label_volume(t, tmp, nt);
                 if (best_i < 0 || vol < best)
@@ -828,13 +685,14 @@ static Atoms contract_all(Checker *c, LabelTable *t, Atoms *xs, int n, const int
             }
         /* what the pair's result must keep: output labels and labels of other operands */
         for (int l = 0; l < t->n; l++) {
-            live[l] = has_label(out, nout, l);
+            live[l] = irb_has_label(out, nout, l);
             for (int j = 0; j < n && !live[l]; j++)
-                live[l] = j != best_i && j != best_j && alive[j] && has_label(xs[j].labels, xs[j].view.rank, l);
+                live[l] = j != best_i && j != best_j && alive[j] && irb_has_label(xs[j].labels, xs[j].view.rank, l);
         }
-        xs[best_i] = contract_pair(c, t, &xs[best_i], &xs[best_j], live, dt, loc);
+        IrLabels labels = {t->n, t->sizes, t->names};
+        xs[best_i] = irb_contract(bld(c), &labels, &xs[best_i], &xs[best_j], live, dt, loc);
         alive[best_j] = false;
-        if (c->lower->failed)
+        if (c->lower->build.failed)
             return xs[best_i];
     }
     for (int i = 0; i < n; i++)
@@ -855,7 +713,7 @@ void lower_einsum(Checker *c, const Pattern *p, const Value *vals, int n, Value 
         Type want = vals[k].type;
         want.dtype = dt;
         ids[k] = lower_coerce(c, &vals[k], want, loc);
-        if (c->lower->failed)
+        if (c->lower->build.failed)
             return;
         int fixed = p->inputs[k].ngroups - (p->inputs[k].has_ellipsis ? 1 : 0);
         int e = ir_get(fn_of(c), ids[k])->type.rank - fixed;
@@ -916,9 +774,9 @@ void lower_einsum(Checker *c, const Pattern *p, const Value *vals, int n, Value 
     int nout;
     int *out = output_labels(c, &t, &p->output, ell, nell, &nout, groups);
     Atoms res = contract_all(c, &t, xs, n, out, nout, dt, loc);
-    if (c->lower->failed)
+    if (c->lower->build.failed)
         return;
-    permute_to(c, &res, out, nout);
+    irb_permute_to(bld(c), &res, out, nout);
     int id = finish_output(c, &res, &p->output, groups, loc);
     if (id >= 0)
         r->node = id + 1;
@@ -933,7 +791,7 @@ void lower_matmul(Checker *c, const Value *a, const Value *b, Value *r, Loc loc)
     Type ta = a->type, tb = b->type;
     ta.dtype = tb.dtype = dt;
     int ia = lower_coerce(c, a, ta, loc), ib = lower_coerce(c, b, tb, loc);
-    if (c->lower->failed)
+    if (c->lower->build.failed)
         return;
     LabelTable t = {0};
     int rank = r->type.rank;
@@ -987,9 +845,9 @@ void lower_matmul(Checker *c, const Value *a, const Value *b, Value *r, Loc loc)
     if (ln >= 0)
         out[nout++] = ln;
     Atoms res = contract_all(c, &t, xs, 2, out, nout, dt, loc);
-    if (c->lower->failed)
+    if (c->lower->build.failed)
         return;
-    permute_to(c, &res, out, nout);
+    irb_permute_to(bld(c), &res, out, nout);
     r->node = make_view(c, res.base, res.view, loc) + 1;
 }
 
@@ -999,7 +857,7 @@ void lower_take(Checker *c, const Pattern *p, const Value *table, const Value *i
         return;
     LabelTable t = {0};
     int ti = lower_coerce(c, table, table->type, loc), ii = lower_coerce(c, idx, idx->type, loc);
-    if (c->lower->failed)
+    if (c->lower->build.failed)
         return;
     int *ell = NULL, nell = 0, *no_ell = NULL, nno = 0;
     Atoms ta, ia;
@@ -1012,12 +870,12 @@ void lower_take(Checker *c, const Pattern *p, const Value *table, const Value *i
     /* the table's gathered axis first, the rest in table order */
     int *order = arena_array(c->arena, (size_t)ta.view.rank + 1, sizeof(int)), no = 1;
     for (int i = 0; i < ta.view.rank; i++) {
-        if (!has_label(out, nout, ta.labels[i]))
+        if (!irb_has_label(out, nout, ta.labels[i]))
             order[0] = ta.labels[i];
         else
             order[no++] = ta.labels[i];
     }
-    permute_to(c, &ta, order, ta.view.rank);
+    irb_permute_to(bld(c), &ta, order, ta.view.rank);
     int in_t = make_view(c, ta.base, ta.view, loc), in_i = make_view(c, ia.base, ia.view, loc);
     int rank = ia.view.rank + ta.view.rank - 1;
     Size *dims = arena_array(c->arena, (size_t)rank + 1, sizeof(Size));
@@ -1029,7 +887,7 @@ void lower_take(Checker *c, const Pattern *p, const Value *table, const Value *i
     Type rt = type_tensor(c->arena, concrete(r->type), rank, dims);
     Atoms res = {.base = gather(c, in_t, in_i, rt, loc), .labels = labels};
     ir_contiguous_view(c->arena, rt, &c->names, &res.view);
-    permute_to(c, &res, out, nout);
+    irb_permute_to(bld(c), &res, out, nout);
     int id = finish_output(c, &res, &p->output, groups, loc);
     if (id >= 0)
         r->node = id + 1;
@@ -1057,6 +915,7 @@ static void lower_function(Checker *c, Symbol *s)
 {
     Lowering *L = c->lower;
     IrFunction *f = arena_alloc(c->arena, sizeof *f);
+    L->build = (IrBuild){.arena = c->arena, .fn = f, .names = &c->names};
     Decl *d = s->decl;
     f->name = s->name;
     f->loc = d->name.loc;
@@ -1064,7 +923,6 @@ static void lower_function(Checker *c, Symbol *s)
     f->input_names = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(char *));
     f->input_types = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(Type));
     f->input_shapes = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(char *));
-    L->fn = f;
     for (int i = 0; i < L->nparams; i++)
         L->param_nodes[i] = -1;
     FnInstance *in;
@@ -1089,7 +947,7 @@ static void lower_function(Checker *c, Symbol *s)
         args[i].node = n->id + 1;
     }
     in = check_instantiate(c, s, DT_F32, none, NULL, 0, (Loc){0}, args);
-    if (in->failed || L->failed)
+    if (in->failed || L->build.failed)
         return;
     f->noutputs = in->nresults;
     f->outputs = arena_array(c->arena, (size_t)in->nresults + 1, sizeof(int));
@@ -1131,13 +989,16 @@ IrProgram *lower_program(Checker *c)
     L.nparams = (int)p->params.len;
     L.param_nodes = arena_array(c->arena, p->params.len + 1, sizeof(int));
     c->lower = &L;
-    for (size_t i = 0; i < c->decl_order.len && !L.failed; i++) {
+    bool failed = false;
+    for (size_t i = 0; i < c->decl_order.len && !failed; i++) {
         Symbol *s = c->decl_order.items[i];
-        if (exported(s))
+        if (exported(s)) {
             lower_function(c, s);
+            failed = L.build.failed;
+        }
     }
     c->lower = NULL;
-    if (L.failed || diag_error_count())
+    if (failed || diag_error_count())
         return NULL;
     /* the dims: static ones with their values, free run-time ones bound when the program starts */
     p->nfactors = (int)c->dim_names.len;

@@ -11,14 +11,13 @@
 #ifndef TDC_LOWER_H
 #define TDC_LOWER_H
 
-#include "ir.h"
+#include "ir_build.h"
 
 typedef struct Lowering {
     IrProgram *prog;
-    IrFunction *fn;   /* the function being lowered */
-    int *param_nodes; /* node of each param in fn, or -1 */
+    IrBuild build;    /* the function being lowered */
+    int *param_nodes; /* node of each param in build.fn, or -1 */
     int nparams;
-    bool failed;      /* an error was reported */
 } Lowering;
 
 struct Checker;
