@@ -13,7 +13,7 @@ typedef enum {
     B_EINSUM, B_REDUCE, B_REARRANGE, B_REPEAT, B_TAKE,
     B_UNARY_FLOAT, B_UNARY_ANY, B_MAXMIN, B_WHERE, B_TRI,
     B_FILL, B_RANDOM, B_FULL, B_ARANGE,
-    B_INIT, B_OPTIM,
+    B_INIT, B_OPTIM, B_GRAD,
 } BuiltinKind;
 
 typedef struct Builtin {
@@ -25,6 +25,7 @@ typedef struct Builtin {
 
 static const Builtin builtins[] = {
     {"einsum", B_EINSUM, {""}, 0},
+    {"grad", B_GRAD, {""}, 0},
     {"reduce", B_REDUCE, {"x", "pattern", "reduction"}, 3},
     {"rearrange", B_REARRANGE, {"x", "pattern"}, 2},
     {"repeat", B_REPEAT, {"x", "pattern"}, 2},
@@ -569,11 +570,64 @@ static Value check_constructor(Checker *c, Env *env, const Expr *call, const Bui
     return r;
 }
 
+/* grad(loss, x, ...): the gradient of a float scalar with respect to
+ * tensors it was computed from, one result per tensor. */
+static Value check_grad(Checker *c, Env *env, const Expr *call)
+{
+    int n = call->call.nargs;
+    const Arg *args = call->call.args;
+    for (int i = 0; i < n; i++)
+        if (args[i].keyword.text) {
+            diag_error(args[i].keyword.loc, "grad takes a loss and the tensors to differentiate by, by position");
+            return value_error();
+        }
+    if (n < 2) {
+        diag_error(call->loc, "grad needs a loss and at least one tensor: grad(loss, w)");
+        return value_error();
+    }
+    Value *vals = arena_array(c->arena, (size_t)n, sizeof(Value));
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        vals[i] = check_expr(c, env, args[i].value);
+        if (value_is_error(&vals[i])) {
+            ok = false;
+            continue;
+        }
+        const Value *v = &vals[i];
+        bool is_float = v->kind == VAL_TENSOR && dtype_is_float(v->type.dtype) && !v->type.weak;
+        if (i == 0 && (!is_float || v->type.rank != 0)) {
+            if (diag_error(args[0].value->loc, "grad needs a floating-point scalar loss, but this is %s", value_desc(c, v)) &&
+                v->kind == VAL_TENSOR && v->type.rank > 0)
+                diag_note(args[0].value->loc, "reduce it first, e.g. reduce(loss, \"... ->\", \"mean\")");
+            ok = false;
+        } else if (i > 0 && (!is_float || v->known || v->has_size)) {
+            diag_error(args[i].value->loc, "grad differentiates by floating-point tensors computed when the program runs, not %s",
+                       value_desc(c, v));
+            ok = false;
+        }
+    }
+    if (!ok)
+        return value_error();
+    Value *items = arena_array(c->arena, (size_t)n, sizeof(Value));
+    for (int i = 1; i < n; i++) {
+        Type t = vals[i].type;
+        if (t.dtype == DT_F16 || t.dtype == DT_BF16 || t.dtype == DT_F8E4M3 || t.dtype == DT_F8E5M2)
+            t.dtype = DT_F32; /* gradients of narrow floats are kept in f32 */
+        items[i - 1] = value_tensor(t);
+    }
+    lower_grad(c, vals, n, items, call->loc);
+    if (n == 2)
+        return items[0];
+    Value r = {.kind = VAL_TUPLE, .items = items, .nitems = n - 1};
+    return r;
+}
+
 Value check_builtin(Checker *c, Env *env, const Expr *call)
 {
     const Builtin *b = find_builtin(call->call.callee.text, 0, true);
     switch (b->kind) {
     case B_EINSUM: return check_einsum(c, env, call);
+    case B_GRAD: return check_grad(c, env, call);
     case B_REDUCE: case B_REARRANGE: case B_REPEAT: return check_einops(c, env, call, b);
     case B_TAKE: return check_take(c, env, call, b);
     case B_UNARY_FLOAT: case B_UNARY_ANY: return check_unary(c, env, call, b);

@@ -243,6 +243,7 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
     case MF_COS: r = arena_printf(a, "cos%s(%s)", f, u); break;
     case MF_ABS: r = fl ? arena_printf(a, "fabs%s(%s)", f, u) : arena_printf(a, "tdg_abs_i64(%s)", u); break;
     case MF_RELU: r = arena_printf(a, "tdg_relu_%s(%s)", compute_type(x->dtype), u); break;
+    case MF_GELU_GRAD: r = arena_printf(a, "tdg_gelu_grad_%s(%s)", compute_type(x->dtype), u); break;
     default: die("map function %d", x->fn);
     }
     return round_to(e, x->dtype, r);
@@ -612,6 +613,86 @@ static void emit_random(const Emit *e, const IrNode *n)
     fputs("return TD_ERR_INPUT;\n", e->out);
 }
 
+/* The bytes of a node's result, as C. */
+static const char *bytes_c(const Emit *e, const IrNode *n)
+{
+    const char *r = arena_printf(e->a, "(size_t)%d", (dtype_bits(n->type.dtype) + 7) / 8);
+    for (int k = 0; k < n->type.rank; k++)
+        r = arena_printf(e->a, "%s * (size_t)%s", r, size_c(e, n->type.dims[k]));
+    return r;
+}
+
+/* zeros, then the input added in at the places its view names */
+static void emit_scatter(const Emit *e, const IrNode *n)
+{
+    int base;
+    View in = input_view(e, n, 0, &base);
+    const View *to = &n->view;
+    Dtype t = n->type.dtype;
+    indent(e, 2);
+    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, bytes_c(e, n));
+    declare_view(e, 2, "x0", &in);
+    declare_view(e, 2, "o", to);
+    open_loops(e, 2, to->rank, to->dims, 0, true); /* the view is one to one: no two elements meet */
+    indent(e, 2 + to->rank);
+    const char *at = offset_c(e, "o", to, NULL);
+    const char *sum = arena_printf(e->a, "%s + %s", load(e, t, arena_printf(e->a, "b%d", n->id), at),
+                                   load(e, ir_get(e->f, base)->type.dtype, base_name(e, base), offset_c(e, "x0", &in, NULL)));
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, at, store_value(e, t, sum));
+    close_loops(e, 2, to->rank);
+}
+
+/* zeros of the table's shape; row idx[p] of the result gets row p of the adjoint added */
+static void emit_gather_grad(const Emit *e, const IrNode *n)
+{
+    int bg, bi;
+    View vg = input_view(e, n, 0, &bg), vi = input_view(e, n, 1, &bi);
+    Dtype t = n->type.dtype;
+    int ri = vi.rank, rt = n->type.rank;
+    indent(e, 2);
+    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, bytes_c(e, n));
+    declare_view(e, 2, "g", &vg);
+    declare_view(e, 2, "x", &vi);
+    indent(e, 2);
+    fprintf(e->out, "const int64_t rows = %s, row_size = 1", size_c(e, n->type.dims[0]));
+    for (int k = 1; k < rt; k++)
+        fprintf(e->out, " * %s", size_c(e, n->type.dims[k]));
+    fputs(";\n", e->out);
+    indent(e, 2);
+    fputs("(void)row_size;\n", e->out);
+    open_loops(e, 2, ri, vi.dims, 0, false); /* in order: two indices may name one row */
+    int d = 2 + ri;
+    if (ri == 0) {
+        indent(e, d++);
+        fputs("{\n", e->out);
+    }
+    indent(e, d);
+    fprintf(e->out, "int64_t row = (int64_t)%s[%s];\n", base_name(e, bi), offset_c(e, "x", &vi, NULL));
+    indent(e, d);
+    fputs("if (row < 0)\n", e->out);
+    indent(e, d + 1);
+    fputs("row += rows; /* checked in the forward gather */\n", e->out);
+    open_loops(e, d, rt - 1, n->type.dims + 1, ri, false);
+    const char *dst = arena_printf(e->a, "row * row_size + %s", rt > 1 ? "0" : "0");
+    if (rt > 1) {
+        const char *inner = arena_printf(e->a, "i%d", ri);
+        for (int k = 2; k < rt; k++)
+            inner = arena_printf(e->a, "(%s) * n%d + i%d", inner, ri + k - 1, ri + k - 1);
+        dst = arena_printf(e->a, "row * row_size + %s", inner);
+    }
+    const char *src = offset_c(e, "g", &vg, NULL);
+    indent(e, d + rt - 1);
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, dst,
+            store_value(e, t, arena_printf(e->a, "%s + %s", load(e, t, arena_printf(e->a, "b%d", n->id), dst),
+                                             load(e, ir_get(e->f, bg)->type.dtype, base_name(e, bg), src))));
+    close_loops(e, d, rt - 1);
+    if (ri == 0) {
+        indent(e, d - 1);
+        fputs("}\n", e->out);
+    }
+    close_loops(e, 2, ri);
+}
+
 static void emit_node(const Emit *e, const IrNode *n)
 {
     if (n->dead || n->fused || !ir_op_makes_buffer(n->op))
@@ -624,6 +705,8 @@ static void emit_node(const Emit *e, const IrNode *n)
     case IR_CONTRACT: emit_contract(e, n); break;
     case IR_GATHER: emit_gather(e, n); break;
     case IR_RANDOM: emit_random(e, n); break;
+    case IR_SCATTER: emit_scatter(e, n); break;
+    case IR_GATHER_GRAD: emit_gather_grad(e, n); break;
     default: die("emit: op %s", ir_op_name(n->op));
     }
     fputs("    }\n", e->out);
@@ -668,6 +751,15 @@ static const char *const prelude =
     "/* gelu as torch's default (approximate='none'): x * Phi(x). */\n"
     "static inline float tdg_gelu_float(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
     "static inline double tdg_gelu_double(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)); }\n"
+    "/* d gelu / dx = Phi(x) + x phi(x) */\n"
+    "static inline float tdg_gelu_grad_float(float x)\n"
+    "{\n"
+    "    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.39894228040143268f;\n"
+    "}\n"
+    "static inline double tdg_gelu_grad_double(double x)\n"
+    "{\n"
+    "    return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) + x * exp(-0.5 * x * x) * 0.39894228040143267794;\n"
+    "}\n"
     "\n"
     "/* Lays out slots end to end at 64-byte boundaries: slot s is as large as\n"
     " * its largest member (entry i belongs to slot slot_of[i]). */\n"

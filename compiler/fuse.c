@@ -141,7 +141,7 @@ static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k)
     const MapExpr *reader_expr = reader->expr ? reader->expr : mx_input(a, 0, producer->type.dtype);
     MapExpr *inner = renumber(a, producer->expr, input_map, map, v.rank);
     /* inner's inputs already have their final numbers; substitute leaves them be */
-    reader->expr = substitute(a, reader_expr, k, inner);
+    reader->expr = mx_simplify(a, substitute(a, reader_expr, k, inner));
     reader->inputs = inputs;
     reader->input_views = views;
     reader->has_input_view = has;

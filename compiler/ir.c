@@ -399,6 +399,107 @@ MapExpr *mx_call(Arena *a, MapFn fn, Dtype result, Dtype arg_dtype, MapExpr *x, 
     return e;
 }
 
+/* ---- constant folding ---- */
+
+static bool is_const(const MapExpr *e, double v)
+{
+    if (e->kind != MX_CONST)
+        return false;
+    return e->is_int ? (double)e->ival == v : e->fval == v;
+}
+
+static double const_value(const MapExpr *e) { return e->is_int ? (double)e->ival : e->fval; }
+
+/* Only f64, f32 and i64 results fold: their arithmetic here is the
+ * generated code's (f32 correctly rounded from double for + - * /). */
+static bool foldable(Dtype t) { return t == DT_F64 || t == DT_F32 || t == DT_I64 || t == DT_BOOL; }
+
+static MapExpr *constant(Arena *a, Dtype t, double v)
+{
+    MapExpr *k = arena_alloc(a, sizeof *k);
+    k->kind = MX_CONST;
+    k->dtype = t;
+    if (dtype_is_float(t))
+        k->fval = t == DT_F32 ? (double)(float)v : v;
+    else
+        k->is_int = true, k->ival = t == DT_BOOL ? v != 0 : (int64_t)v;
+    return k;
+}
+
+static MapExpr *fold_call(Arena *a, MapExpr *e)
+{
+    MapExpr *u = e->args[0], *v = e->nargs > 1 ? e->args[1] : NULL;
+    bool ints = !dtype_is_float(e->arg_dtype);
+    if (u->kind == MX_CONST && (!v || v->kind == MX_CONST) && foldable(e->dtype) && foldable(e->arg_dtype) &&
+        (!ints || (u->is_int && (!v || v->is_int)))) {
+        double x = const_value(u), y = v ? const_value(v) : 0;
+        switch (e->fn) {
+        case MF_NEG: return constant(a, e->dtype, -x);
+        case MF_ADD: if (!ints) return constant(a, e->dtype, x + y); break;
+        case MF_SUB: if (!ints) return constant(a, e->dtype, x - y); break;
+        case MF_MUL: if (!ints) return constant(a, e->dtype, x * y); break;
+        case MF_DIV: if (y != 0) return constant(a, e->dtype, x / y); break;
+        case MF_EQ: return constant(a, DT_BOOL, x == y);
+        case MF_NE: return constant(a, DT_BOOL, x != y);
+        case MF_LT: return constant(a, DT_BOOL, x < y);
+        case MF_LE: return constant(a, DT_BOOL, x <= y);
+        case MF_GT: return constant(a, DT_BOOL, x > y);
+        case MF_GE: return constant(a, DT_BOOL, x >= y);
+        default: break;
+        }
+    }
+    if (u->dtype != e->dtype || (v && v->dtype != e->dtype))
+        return e; /* the identities below keep the operand's dtype */
+    switch (e->fn) {
+    case MF_MUL:
+        if (is_const(v, 1)) return u;
+        if (is_const(u, 1)) return v;
+        break;
+    case MF_ADD:
+        if (is_const(v, 0)) return u;
+        if (is_const(u, 0)) return v;
+        break;
+    case MF_SUB:
+        if (is_const(v, 0)) return u;
+        break;
+    case MF_DIV:
+        if (is_const(v, 1)) return u;
+        break;
+    case MF_POW:
+        if (is_const(v, 1)) return u;
+        if (is_const(v, 2) && !ints && u->kind == MX_INPUT) {
+            e->fn = MF_MUL;
+            e->args[1] = u;
+        }
+        break;
+    default: break;
+    }
+    return e;
+}
+
+MapExpr *mx_simplify(Arena *a, MapExpr *e)
+{
+    MapExpr *r = arena_alloc(a, sizeof *r);
+    *r = *e;
+    for (int i = 0; i < e->nargs; i++)
+        r->args[i] = mx_simplify(a, e->args[i]);
+    switch (r->kind) {
+    case MX_CAST:
+        if (r->args[0]->kind == MX_CONST && foldable(r->dtype) && foldable(r->args[0]->dtype) &&
+            !(dtype_is_float(r->args[0]->dtype) && !dtype_is_float(r->dtype)))
+            return constant(a, r->dtype, const_value(r->args[0]));
+        if (r->args[0]->dtype == r->dtype)
+            return r->args[0];
+        return r;
+    case MX_WHERE:
+        if (r->args[0]->kind == MX_CONST)
+            return const_value(r->args[0]) != 0 ? r->args[1] : r->args[2];
+        return r;
+    case MX_CALL: return fold_call(a, r);
+    default: return r;
+    }
+}
+
 /* ---- printing ---- */
 
 static const char *const op_names[] = {
@@ -486,10 +587,14 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
     for (int i = 0; i < f->noutputs; i++)
         fprintf(out, "%s%s", i ? ", " : " -> ", type_str(a, f->output_types[i], p->names));
     fputs(" {\n", out);
+    bool in_backward = false;
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
         if (n->dead)
             continue;
+        if (n->backward && !in_backward)
+            fputs("  # backward\n", out);
+        in_backward = n->backward;
         fprintf(out, "  %%%d = %s%s", n->id, n->fused ? "(fused) " : "", ir_op_name(n->op));
         switch (n->op) {
         case IR_INPUT: fprintf(out, " %s", f->input_names[n->index]); break;
@@ -516,7 +621,7 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
                 fputc(']', out);
             }
         }
-        if (n->op == IR_VIEW) {
+        if (n->op == IR_VIEW || n->op == IR_SCATTER) {
             fputc(' ', out);
             print_view(out, a, &n->view, p->names);
         }

@@ -70,8 +70,8 @@ typedef struct IrNode {
      * (never a VIEW) when has_input_view[k]; otherwise as inputs[k] is */
     View *input_views;
     bool *has_input_view;
-    /* VIEW */
-    View view;   /* over inputs[0], which is never a VIEW */
+    /* VIEW: over inputs[0], which is never a VIEW; SCATTER: where its input goes in the result */
+    View view;
     /* MAP; also a REDUCE whose input map was fused into it */
     MapExpr *expr;
     /* REDUCE: the input's axes, reduced or kept; the kept ones in order make the result */
@@ -91,6 +91,7 @@ typedef struct IrNode {
     int uses;
     bool dead;
     bool fused; /* computed inside its only consumer's loop */
+    bool backward; /* made by autodiff (grad.c) */
 } IrNode;
 
 /* A param's initialiser with every argument known (torch's defaults filled in). */
@@ -181,6 +182,9 @@ bool view_diagonal(Arena *a, const View *v, int keep, int drop, const SizeNames 
 View view_broadcast(Arena *a, const View *v, int rank, const Size *dims);
 
 MapExpr *mx_input(Arena *a, int input, Dtype t);
+/* Constant folding and identities (x * 1, x + 0, pow(x, 1), a where with a
+ * known condition) that leave every result bit for bit as it was. */
+MapExpr *mx_simplify(Arena *a, MapExpr *e);
 MapExpr *mx_call(Arena *a, MapFn fn, Dtype result, Dtype arg_dtype, MapExpr *x, MapExpr *y);
 
 /* ---- output ---- */

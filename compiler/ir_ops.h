@@ -15,7 +15,9 @@
     X(REDUCE, "reduce", true, false)       /* sum, mean, max, min or prod over some axes */       \
     X(CONTRACT, "contract", true, false)   /* one pairwise contraction: a (batched) GEMM */       \
     X(GATHER, "gather", true, false)       /* rows of a table picked by an integer tensor */      \
-    X(RANDOM, "random", true, false)       /* normal or uniform numbers from the model's RNG */
+    X(RANDOM, "random", true, false)       /* normal or uniform numbers from the model's RNG */          \
+    X(SCATTER, "scatter", true, false)     /* zeros, with its input added in through a view */           \
+    X(GATHER_GRAD, "gather_grad", true, false) /* zeros of a table's shape, rows added by index */
 
 typedef enum {
 #define X(id, name, buffer, elementwise) IR_##id,
@@ -31,7 +33,7 @@ typedef enum {
     X(MAX, "max") X(MIN, "min")                                                               \
     X(SQRT, "sqrt") X(RSQRT, "rsqrt") X(EXP, "exp") X(LOG, "log") X(TANH, "tanh")             \
     X(SIGMOID, "sigmoid") X(GELU, "gelu") X(SILU, "silu") X(SIN, "sin") X(COS, "cos")         \
-    X(ABS, "abs") X(RELU, "relu")
+    X(ABS, "abs") X(RELU, "relu") X(GELU_GRAD, "gelu_grad")
 
 typedef enum {
 #define X(id, name) MF_##id,

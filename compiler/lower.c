@@ -10,6 +10,7 @@
  * merge. einsum contracts its operands pairwise, smallest result first (as
  * opt_einsum's greedy order), each pair one CONTRACT (a batched GEMM). */
 #include "check_internal.h"
+#include "grad.h"
 #include "lower.h"
 
 #include <string.h>
@@ -152,7 +153,7 @@ static void finish_map(Checker *c, MapBuild *mb, MapExpr *e, Value *r, Loc loc)
     if (c->lower->build.failed)
         return;
     IrNode *n = ir_node(c->arena, fn_of(c), IR_MAP, mb->result, loc, mb->n, mb->inputs);
-    n->expr = mx_cast(c->arena, e, mb->result.dtype);
+    n->expr = mx_simplify(c->arena, mx_cast(c->arena, e, mb->result.dtype));
     r->node = n->id + 1;
 }
 
@@ -321,6 +322,25 @@ int lower_coerce(Checker *c, const Value *v, Type t, Loc loc)
     Value r = {.kind = VAL_TENSOR, .type = t};
     finish_map(c, &mb, leaf(c, &mb, v, t.dtype, loc), &r, loc);
     return lower_node_of(&r);
+}
+
+void lower_grad(Checker *c, const Value *vals, int n, Value *results, Loc loc)
+{
+    if (!c->lower || c->lower->build.failed)
+        return;
+    int loss = lower_coerce(c, &vals[0], vals[0].type, loc);
+    int *wrt = arena_array(c->arena, (size_t)n, sizeof(int)), *grads = arena_array(c->arena, (size_t)n, sizeof(int));
+    for (int i = 1; i < n; i++) {
+        wrt[i - 1] = lower_node_of(&vals[i]);
+        if (wrt[i - 1] < 0) {
+            fail(c, loc, "a gradient by a value with no node");
+            return;
+        }
+    }
+    if (!grad_build(bld(c), loss, wrt, n - 1, loc, grads))
+        return;
+    for (int i = 1; i < n; i++)
+        results[i - 1].node = grads[i - 1] + 1;
 }
 
 /* ---- indexing ---- */

@@ -45,6 +45,9 @@ void lower_take(struct Checker *c, const struct Pattern *p, const struct Value *
                 struct Value *r, Loc loc);
 void lower_matmul(struct Checker *c, const struct Value *a, const struct Value *b, struct Value *r, Loc loc);
 void lower_param(struct Checker *c, struct Symbol *s, struct Value *v);
+/* grad(vals[0], vals[1..n)): the backward nodes; results[i - 1] gets the
+ * gradient by vals[i]. */
+void lower_grad(struct Checker *c, const struct Value *vals, int n, struct Value *results, Loc loc);
 /* The node of v as a tensor of type t (a constant made a tensor, a weak
  * scalar given t's dtype): for arguments and results of functions. */
 int lower_coerce(struct Checker *c, const struct Value *v, Type t, Loc loc);
