@@ -19,9 +19,18 @@ enum { MAX_MAP_INPUTS = 16 };
 
 int lower_node_of(const Value *v) { return v->node - 1; }
 
-static bool active(const Checker *c, const Value *r)
+enum { IR_MAX_RANK = 64 }; /* axes of one tensor the compiler takes: loop nests this deep already read badly */
+
+static bool fail(Checker *c, Loc loc, const char *what);
+
+static bool active(Checker *c, const Value *r, Loc loc)
 {
-    return c->lower && !c->lower->build.failed && !value_is_error(r) && r->kind == VAL_TENSOR && !r->known && !r->has_size;
+    if (!c->lower || c->lower->build.failed || value_is_error(r) || r->kind != VAL_TENSOR || r->known || r->has_size)
+        return false;
+    if (r->type.rank > IR_MAX_RANK)
+        return fail(c, loc, arena_printf(c->arena, "a tensor with %d axes (the compiler takes at most %d)", r->type.rank,
+                                         IR_MAX_RANK));
+    return true;
 }
 
 static IrFunction *fn_of(Checker *c) { return c->lower->build.fn; }
@@ -176,7 +185,7 @@ static MapFn binary_fn(int op)
 
 void lower_binary(Checker *c, int op, const Value *a, const Value *b, Dtype arg_dtype, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     MapBuild mb = {.result = concrete_type(r->type)};
     bool compare = op >= OP_EQ && op <= OP_GE;
@@ -187,7 +196,7 @@ void lower_binary(Checker *c, int op, const Value *a, const Value *b, Dtype arg_
 
 void lower_call1(Checker *c, const char *name, const Value *x, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     static const struct { const char *name; MapFn fn; } fns[] = {
         {"neg", MF_NEG}, {"sqrt", MF_SQRT}, {"rsqrt", MF_RSQRT}, {"exp", MF_EXP}, {"log", MF_LOG}, {"tanh", MF_TANH},
@@ -205,7 +214,7 @@ void lower_call1(Checker *c, const char *name, const Value *x, Value *r, Loc loc
 
 void lower_maxmin(Checker *c, bool max, const Value *a, const Value *b, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     MapBuild mb = {.result = concrete_type(r->type)};
     Dtype t = mb.result.dtype;
@@ -215,7 +224,7 @@ void lower_maxmin(Checker *c, bool max, const Value *a, const Value *b, Value *r
 
 void lower_where(Checker *c, const Value *v, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     MapBuild mb = {.result = concrete_type(r->type)};
     Dtype t = mb.result.dtype;
@@ -241,7 +250,7 @@ static MapExpr *mx_index(Arena *a, int axis)
 /* triu keeps x where column - row >= diagonal; tril where column - row <= diagonal. */
 void lower_tri(Checker *c, bool upper, const Value *x, int64_t diagonal, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     Arena *a = c->arena;
     MapBuild mb = {.result = concrete_type(r->type)};
@@ -261,7 +270,7 @@ void lower_tri(Checker *c, bool upper, const Value *x, int64_t diagonal, Value *
 
 void lower_cast(Checker *c, const Value *x, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     MapBuild mb = {.result = concrete_type(r->type)};
     finish_map(c, &mb, leaf(c, &mb, x, mb.result.dtype, loc), r, loc);
@@ -269,7 +278,7 @@ void lower_cast(Checker *c, const Value *x, Value *r, Loc loc)
 
 void lower_constructor(Checker *c, const char *name, const Value *value, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     Arena *a = c->arena;
     MapBuild mb = {.result = concrete_type(r->type)};
@@ -354,7 +363,7 @@ static int gather(Checker *c, int table, int indices, Type result, Loc loc)
 
 void lower_index(Checker *c, const Value *base, const Value *idx, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     int64_t i;
     if (value_static_int(idx, &i)) {
@@ -610,7 +619,7 @@ static ReduceKind reduce_kind(const char *name)
 void lower_einops(Checker *c, int op, const Pattern *p, const Value *x, const SizeArg *sizes, int nsizes,
                   const char *reduction, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     LabelTable t = {0};
     for (int i = 0; i < nsizes; i++) {
@@ -723,7 +732,7 @@ static Atoms contract_all(Checker *c, LabelTable *t, Atoms *xs, int n, const int
 
 void lower_einsum(Checker *c, const Pattern *p, const Value *vals, int n, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     Dtype dt = concrete(r->type);
     LabelTable t = {0};
@@ -805,7 +814,7 @@ void lower_einsum(Checker *c, const Pattern *p, const Value *vals, int n, Value 
 /* numpy's matmul: batch axes broadcast, a vector is a matrix of one row or column. */
 void lower_matmul(Checker *c, const Value *a, const Value *b, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     Dtype dt = concrete(r->type);
     Type ta = a->type, tb = b->type;
@@ -873,7 +882,7 @@ void lower_matmul(Checker *c, const Value *a, const Value *b, Value *r, Loc loc)
 
 void lower_take(Checker *c, const Pattern *p, const Value *table, const Value *idx, Value *r, Loc loc)
 {
-    if (!active(c, r))
+    if (!active(c, r, loc))
         return;
     LabelTable t = {0};
     int ti = lower_coerce(c, table, table->type, loc), ii = lower_coerce(c, idx, idx->type, loc);
@@ -954,6 +963,11 @@ static void lower_function(Checker *c, Symbol *s)
         const TypeExpr *te = d->params[i].type;
         ShapeSpec *spec = s->sig->params[i];
         int rank = spec ? spec->naxes : 0;
+        if (rank > IR_MAX_RANK) {
+            fail(c, d->params[i].name.loc, arena_printf(c->arena, "a tensor with %d axes (the compiler takes at most %d)", rank,
+                                                        IR_MAX_RANK));
+            return;
+        }
         Size *dims = arena_array(c->arena, (size_t)rank + 1, sizeof(Size));
         for (int k = 0; k < rank; k++)
             dims[k] = spec->axes[k].size;

@@ -32,6 +32,20 @@ def goldens(r):
             r.golden(f"{rel} --emit={kind}", path[:-3] + "." + kind, out)
 
 
+def errors(r):
+    """Programs that check but cannot be compiled: exit 1 and the message in FILE.err."""
+    files = sorted(glob.glob(os.path.join(ROOT, "tests/codegen/errors/*.td")))
+    if not files:
+        r.fail("codegen errors", "no tests found")
+    for path in files:
+        rel = os.path.relpath(path, ROOT)
+        code, out, err = r.run(["--emit=ir", rel])
+        if code != 1:
+            r.fail(rel, f"exit status {code}, expected 1\n{err}")
+            continue
+        r.golden(rel, path[:-3] + ".err", err)
+
+
 def warning_free(r, tmp):
     programs = sorted(glob.glob(os.path.join(ROOT, "examples/*.td")) + glob.glob(os.path.join(ROOT, "tests/codegen/*.td")))
     for path in programs:
@@ -118,6 +132,7 @@ def plan_matches_runtime(r, tmp):
 def run(r):
     build = os.path.dirname(r.tdc)
     goldens(r)
+    errors(r)
     with tempfile.TemporaryDirectory() as tmp:
         warning_free(r, tmp)
         run_time_conditions(r, tmp)
