@@ -398,12 +398,12 @@ int64_t td_data_count(const td_data *d); /* tokens, or rows of a .npy */
 /* The lesson's get_batch: B windows of T + 1 tokens at offsets drawn from
  * rng (docs/RUNTIME.md gives the mapping from words to offsets), x[b][t] =
  * tokens[i_b + t] and y[b][t] = tokens[i_b + t + 1], written as `dtype`
- * (i32, i64 or u16). A file with T + 1 tokens or fewer is an error. */
+ * (i32, i64 or u16). A file of T tokens or fewer is an error. */
 td_status td_data_random_batch(td_ctx *ctx, const td_data *d, td_rng *rng, int64_t B, int64_t T, td_dtype dtype, void *x,
                                void *y);
-/* The same with consecutive windows from *cursor (a token offset), which
- * advances by B * T and wraps to 0 when the next window would pass the
- * end: an epoch. */
+/* The same with consecutive windows from *cursor (a token offset): a batch
+ * that would pass the end starts at 0 instead (an epoch ends), and *cursor
+ * becomes the batch's start + B * T. */
 td_status td_data_sequential_batch(td_ctx *ctx, const td_data *d, uint64_t *cursor, int64_t B, int64_t T, td_dtype dtype,
                                    void *x, void *y);
 /* B rows of a .npy array: random (rng) or, with rng NULL, from *cursor,
