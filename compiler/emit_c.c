@@ -1058,9 +1058,10 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
         fputs("    (void)ctx;\n    (void)dims;\n", e->out);
     fputs("    return TD_OK;\n}\n\n", e->out);
     emit_init(e);
-    fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n};\n", symbol,
+    fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n"
+                    "    %d, %s, %s,\n};\n", symbol,
             c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
-            p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL");
+            p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", 0, "NULL", c_string(e, p->hash ? p->hash : ""));
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt);

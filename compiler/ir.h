@@ -140,6 +140,7 @@ typedef struct IrProgram {
     int *factor_dim;        /* for each Size factor index: its dim's position in dim_names */
     int nfactors;
     const char *module_name;
+    const char *hash;       /* of the program's IR as printed: what a checkpoint belongs to */
 } IrProgram;
 
 /* ---- polynomials ---- */

@@ -446,7 +446,12 @@ typedef struct td_tensor_desc {
     const char *shape_text;    /* as the program writes it: "batch hidden" */
 } td_tensor_desc;
 
-typedef enum td_region { TD_REGION_PARAMS, TD_REGION_WORKSPACE, TD_REGION_COUNT } td_region;
+/* The memory of a model, one allocation each: the params; the workspace
+ * of the functions (planned by the compiler); the gradients, laid out as
+ * the params (same offsets and dtypes); the optimizers' state. */
+typedef enum td_region {
+    TD_REGION_PARAMS, TD_REGION_WORKSPACE, TD_REGION_GRADS, TD_REGION_OPTIM, TD_REGION_COUNT
+} td_region;
 
 typedef struct td_model td_model;
 
@@ -461,6 +466,27 @@ typedef struct td_fn_desc {
     td_status (*call)(td_model *m, const void *const *inputs, void *const *outputs);
 } td_fn_desc;
 
+/* A train block: one step is forward and backward (grad), then clipping
+ * by global norm, the learning rate of the schedule, and the optimizer's
+ * update of every trained param (td_train_step). */
+typedef struct td_train_desc {
+    const char *name;
+    int ninputs;
+    const td_tensor_desc *inputs; /* the batch, as the block declares it */
+    td_optim_hparams optim;        /* lr and weight_decay: the base values */
+    td_schedule schedule;          /* of the learning rate, from optim.lr */
+    double clip;                   /* max global gradient norm; 0: no clipping */
+    const bool *trained;           /* nparams: the loss depends on the param (others keep no state, get no update) */
+    const bool *decay;             /* nparams: optim.weight_decay applies (false: the no_decay group) */
+    /* Forward and backward: reads the inputs (each contiguous, shaped by
+     * its desc) and writes the loss and, for every trained param, its
+     * gradient (the param's dtype, f32 or f64) at the param's offset in
+     * TD_REGION_GRADS. */
+    td_status (*grad)(td_model *m, const void *const *inputs, double *loss);
+    /* The loss alone (forward only), for validation. */
+    td_status (*loss)(td_model *m, const void *const *inputs, double *loss);
+} td_train_desc;
+
 typedef struct td_model_desc {
     const char *name; /* the program's file name without .td */
     int ndims, nparams, nfns;
@@ -473,6 +499,9 @@ typedef struct td_model_desc {
     td_status (*plan)(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *param_offsets);
     /* Initialises every param from the model's RNG (seeded by td_model_new). */
     td_status (*init_params)(td_model *m);
+    int ntrains;
+    const td_train_desc *trains;
+    const char *program_hash; /* of the program, hex: checkpoints name it */
 } td_model_desc;
 
 struct td_model {
@@ -481,8 +510,12 @@ struct td_model {
     int64_t *dims;                       /* ndims values, every one bound */
     size_t region_bytes[TD_REGION_COUNT];
     unsigned char *region[TD_REGION_COUNT]; /* 64-byte aligned; NULL when 0 bytes */
-    size_t *param_offsets;               /* nparams byte offsets into TD_REGION_PARAMS */
+    size_t *param_offsets;               /* nparams byte offsets into TD_REGION_PARAMS (and TD_REGION_GRADS) */
     td_rng rng;
+    /* training state (td_train_step, checkpoints) */
+    int64_t step;                        /* updates done */
+    uint64_t data_cursor;                /* the sequential data position */
+    size_t *optim_offsets;               /* ntrains * nparams byte offsets into TD_REGION_OPTIM (state slots one after another) */
 };
 
 /* Binds the dims (dims[i] for each dim of the desc; static ones must be
@@ -495,6 +528,27 @@ void td_model_free(td_model *m);
 void *td_model_param(td_model *m, int index);
 /* The extent of a size in the model's bound dims. */
 int64_t td_size_eval(const td_size_expr *s, const int64_t *dims);
+
+/* ---- training and checkpoints ---- */
+
+typedef struct td_step_stats {
+    double loss, grad_norm, lr;
+} td_step_stats;
+
+/* One step of train block `train` on a batch: trains->grad, then clipping,
+ * the schedule's lr at m->step, td_optim_update of each trained param
+ * (step m->step + 1; weight decay only where decay[i]), m->step++. */
+td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats);
+/* A safetensors checkpoint: the params under their names, each train
+ * block's optimizer state as "<optimizer>.<slot>.<param>" (prefixed with
+ * "<train>." when the model has several), and in the metadata the step,
+ * the RNG's seed and offset, the data cursor, the hyper-parameters and
+ * desc->program_hash. Written atomically. */
+td_status td_model_save(td_model *m, const char *path);
+/* Restores what td_model_save wrote, bit for bit; a checkpoint of another
+ * program (hash), a missing or misshapen tensor is an error that changes
+ * nothing. */
+td_status td_model_load(td_model *m, const char *path);
 
 /* The command line of a compiled model: `info`, `run FN ...`. Returns the
  * process's exit status: 0, 1 when the program fails, 2 for bad input. */
