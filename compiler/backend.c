@@ -179,8 +179,8 @@ static void write_executable(BackendOptions *o, const IrProgram *ir, const EmitO
 void backend_run(void *options, IrProgram *ir)
 {
     BackendOptions *o = options;
-    for (size_t i = 0; i < ir->functions.len; i++) {
-        IrFunction *f = ir->functions.items[i];
+    for (size_t i = 0; i < ir->functions.len + ir->trains.len; i++) {
+        IrFunction *f = i < ir->functions.len ? ir->functions.items[i] : ir->trains.items[i - ir->functions.len];
         ir_verify(ir, f);
         pass_cse(ir, f);
         pass_dce(ir, f);

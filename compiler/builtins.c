@@ -753,7 +753,139 @@ void check_initializer(Checker *c, const Expr *init, Type t, const char *param_n
 
 /* ---- optimizers ---- */
 
-void check_optimizer(Checker *c, Env *env, const Stmt *s)
+/* The settings every optimizer takes besides its own hyper-parameters:
+ * the learning-rate schedule, clipping and the params without weight decay. */
+static const char *const train_settings[] = {"schedule", "warmup", "total", "min_lr", "step_size", "gamma", "clip",
+                                             "no_decay", NULL};
+
+static bool is_train_setting(const char *name)
+{
+    for (int i = 0; train_settings[i]; i++)
+        if (!strcmp(train_settings[i], name))
+            return true;
+    return false;
+}
+
+static void spec_defaults(IrTrainSpec *t, const char *optimizer)
+{
+    static const struct { const char *name; OptimKind kind; double lr, wd; } table[] = {
+        {"sgd", OPT_SGD, 1e-3, 0}, {"adagrad", OPT_ADAGRAD, 1e-2, 0}, {"rmsprop", OPT_RMSPROP, 1e-2, 0},
+        {"adam", OPT_ADAM, 1e-3, 0}, {"adamw", OPT_ADAMW, 1e-3, 1e-2},
+    };
+    *t = (IrTrainSpec){.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .alpha = 0.99, .gamma = 0.1, .step_size = 1};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(table[i].name, optimizer))
+            t->optim = table[i].kind, t->lr = table[i].lr, t->weight_decay = table[i].wd;
+    if (t->optim == OPT_ADAGRAD)
+        t->eps = 1e-10;
+}
+
+static void set_hyper(IrTrainSpec *t, const char *p, double v)
+{
+    if (!strcmp(p, "lr")) t->lr = v;
+    else if (!strcmp(p, "weight_decay")) t->weight_decay = v;
+    else if (!strcmp(p, "momentum")) t->momentum = v;
+    else if (!strcmp(p, "dampening")) t->dampening = v;
+    else if (!strcmp(p, "beta1")) t->beta1 = v;
+    else if (!strcmp(p, "beta2")) t->beta2 = v;
+    else if (!strcmp(p, "eps")) t->eps = v;
+    else if (!strcmp(p, "lr_decay")) t->lr_decay = v;
+    else if (!strcmp(p, "initial_accumulator_value")) t->initial_accumulator_value = v;
+    else if (!strcmp(p, "alpha")) t->alpha = v;
+}
+
+static bool whole_steps(Checker *c, Env *env, const Arg *a, const char *what, bool positive, int64_t *out)
+{
+    double v;
+    if (!known_number(c, env, a, what, &v))
+        return false;
+    if (v != (double)(int64_t)v || v < (positive ? 1 : 0) || v > 1e15) {
+        diag_error(a->value->loc, "%s must be a whole number of steps, %s, not %g", what, positive ? "at least 1" : "0 or more", v);
+        return false;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+/* no_decay = "b1 b2 gain": names of params. */
+static void no_decay_names(Checker *c, Env *env, const Arg *a, IrTrainSpec *t)
+{
+    Value v = check_expr(c, env, a->value);
+    if (value_is_error(&v))
+        return;
+    if (v.kind != VAL_STRING) {
+        diag_error(a->value->loc, "no_decay must be a string of param names, e.g. no_decay = \"b1 b2\", not %s", value_desc(c, &v));
+        return;
+    }
+    const char *s = v.string->string.text;
+    uint32_t len = v.string->string.len;
+    t->no_decay = arena_array(c->arena, (size_t)len / 2 + 2, sizeof(char *));
+    for (uint32_t i = 0; i < len;) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+            i++;
+            continue;
+        }
+        uint32_t start = i;
+        while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\n')
+            i++;
+        const char *name = arena_strndup(c->arena, s + start, i - start);
+        Symbol *sym = check_lookup(c, name);
+        if (!sym || sym->kind != SYM_PARAM) {
+            diag_error(loc_sub(v.string->loc, start + 1, i - start), "'%s' in no_decay is not a param", name);
+            continue;
+        }
+        t->no_decay[t->nno_decay++] = name;
+    }
+}
+
+static void check_train_settings(Checker *c, Env *env, const Stmt *s, IrTrainSpec *t)
+{
+    const Arg *schedule = NULL;
+    for (int i = 0; i < s->minimize.nargs; i++) {
+        const Arg *a = &s->minimize.args[i];
+        const char *k = a->keyword.text;
+        if (!k || !is_train_setting(k))
+            continue;
+        for (int j = 0; j < i; j++)
+            if (s->minimize.args[j].keyword.text && !strcmp(s->minimize.args[j].keyword.text, k))
+                diag_error(a->keyword.loc, "'%s' is given twice", k);
+        const char *what = arena_printf(c->arena, "'%s'", k);
+        double v;
+        if (!strcmp(k, "schedule")) {
+            static const char *const kinds[] = {"constant", "cosine", "step", "linear", NULL};
+            const char *kind;
+            if (known_choice(c, env, a, "schedule", kinds, &kind)) {
+                for (int j = 0; kinds[j]; j++)
+                    if (!strcmp(kinds[j], kind))
+                        t->schedule = (ScheduleKind)j;
+                schedule = a;
+            }
+        } else if (!strcmp(k, "warmup")) {
+            whole_steps(c, env, a, what, false, &t->warmup);
+        } else if (!strcmp(k, "total")) {
+            whole_steps(c, env, a, what, true, &t->total);
+        } else if (!strcmp(k, "step_size")) {
+            whole_steps(c, env, a, what, true, &t->step_size);
+        } else if (!strcmp(k, "no_decay")) {
+            no_decay_names(c, env, a, t);
+        } else if (known_number(c, env, a, what, &v)) {
+            if (!strcmp(k, "clip") ? !(v > 0) : !strcmp(k, "gamma") ? !(v > 0 && v <= 1) : !(v >= 0))
+                diag_error(a->value->loc, "%s must be %s, not %g", what,
+                           !strcmp(k, "clip") ? "positive" : !strcmp(k, "gamma") ? "in (0, 1]" : "0 or more", v);
+            else if (!strcmp(k, "clip"))
+                t->clip = v;
+            else if (!strcmp(k, "gamma"))
+                t->gamma = v;
+            else
+                t->min_lr = v;
+        }
+    }
+    if (schedule && (t->schedule == SCHED_COSINE || t->schedule == SCHED_LINEAR) && t->total <= t->warmup)
+        diag_error(schedule->value->loc, "a %s schedule needs total = the step it ends at, after the warmup of %lld steps",
+                   t->schedule == SCHED_COSINE ? "cosine" : "linear", (long long)t->warmup);
+}
+
+void check_optimizer(Checker *c, Env *env, const Stmt *s, IrTrainSpec *spec)
 {
     const Name *opt = &s->minimize.optimizer;
     const Builtin *b = find_builtin(opt->text, B_OPTIM, false);
@@ -761,11 +893,17 @@ void check_optimizer(Checker *c, Env *env, const Stmt *s)
         diag_error(opt->loc, "unknown optimizer '%s'; tdc has sgd, adam, adamw, adagrad and rmsprop", opt->text);
         return;
     }
+    spec_defaults(spec, b->name);
+    check_train_settings(c, env, s, spec);
+    /* the optimizer's own hyper-parameters: the arguments that are not settings */
+    Arg *own = arena_array(c->arena, (size_t)s->minimize.nargs + 1, sizeof(Arg));
+    int nown = 0;
+    for (int i = 0; i < s->minimize.nargs; i++)
+        if (!s->minimize.args[i].keyword.text || !is_train_setting(s->minimize.args[i].keyword.text))
+            own[nown++] = s->minimize.args[i];
     const Arg *args[8];
-    if (!bind_args(c, b, opt, s->minimize.args, s->minimize.nargs, args, NULL, s->loc))
+    if (!bind_args(c, b, opt, own, nown, args, NULL, s->loc))
         return;
-    double momentum = 0, dampening = 0;
-    bool nesterov = false;
     for (int i = 0; i < nparams(b); i++) {
         if (!args[i])
             continue;
@@ -774,7 +912,11 @@ void check_optimizer(Checker *c, Env *env, const Stmt *s)
         if (!strcmp(p, "nesterov") || !strcmp(p, "amsgrad") || !strcmp(p, "centered")) {
             bool f = known_flag(c, env, args[i], what);
             if (!strcmp(p, "nesterov"))
-                nesterov = f;
+                spec->nesterov = f;
+            else if (!strcmp(p, "amsgrad"))
+                spec->amsgrad = f;
+            else
+                spec->centered = f;
             continue;
         }
         double v;
@@ -787,12 +929,9 @@ void check_optimizer(Checker *c, Env *env, const Stmt *s)
         } else if (!(v >= 0)) {
             diag_error(at, "%s must not be negative, not %g", what, v);
         }
-        if (!strcmp(p, "momentum"))
-            momentum = v;
-        if (!strcmp(p, "dampening"))
-            dampening = v;
+        set_hyper(spec, p, v);
     }
-    if (nesterov && (momentum <= 0 || dampening != 0))
+    if (spec->nesterov && (spec->momentum <= 0 || spec->dampening != 0))
         diag_error(opt->loc, "Nesterov momentum needs a positive momentum and zero dampening");
 }
 

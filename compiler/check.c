@@ -542,7 +542,9 @@ static void check_minimize(Checker *c, Env *env, const Stmt *s)
                 diag_note(s->minimize.loss->loc, "reduce it first, e.g. reduce(loss, \"... ->\", \"mean\")");
         }
     }
-    check_optimizer(c, env, s);
+    IrTrainSpec *spec = arena_alloc(c->arena, sizeof *spec);
+    check_optimizer(c, env, s, spec);
+    lower_minimize(c, &loss, spec, s->loc);
     env->returned = env->loop_depth == 0; /* nothing may follow */
 }
 
@@ -638,7 +640,7 @@ static void check_param(Checker *c, Symbol *s)
     check_initializer(c, d->value, ok ? s->value.type : type_error(), s->name);
 }
 
-static void check_train(Checker *c, Symbol *s)
+void check_train(Checker *c, Symbol *s)
 {
     Decl *d = s->decl;
     Env env = {.in_train = true};
@@ -654,6 +656,8 @@ static void check_train(Checker *c, Symbol *s)
             check_record_type(c, d->params[i].name.loc, d->params[i].name.text, ctype(c, t));
         }
         Origin *o = check_new_origin(c, d->params[i].name.text, d->params[i].name.loc, d->params[i].type, v.type);
+        if (c->lower && !value_is_error(&v))
+            v.node = lower_input(c, d->params[i].name.text, v.type, d->params[i].type, d->params[i].name.loc) + 1;
         env_bind(c, &env, d->params[i].name.text, v, o);
     }
     check_block(c, &env, &d->body);

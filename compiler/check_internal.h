@@ -192,6 +192,7 @@ void check_require_integral(Checker *c, Size s, Loc loc, const char *why);
 RuntimeCheck *check_record_runtime(Checker *c, Loc loc, const char *condition, const char *reason); /* NULL: not recorded */
 void check_record_type(Checker *c, Loc loc, const char *name, const char *type_text);
 void check_block(Checker *c, Env *env, const Block *b);
+void check_train(Checker *c, Symbol *s);
 const char *check_kind_word(SymKind k); /* "dim", "param", ... */
 Origin *check_new_origin(Checker *c, const char *name, Loc loc, const TypeExpr *declared, Type t);
 
@@ -237,7 +238,7 @@ const char *builtin_name(int i); /* the i-th built-in's name; NULL past the last
 Value check_builtin(Checker *c, Env *env, const Expr *call);
 /* A param's initialiser; checks its arguments against the param's type. */
 void check_initializer(Checker *c, const Expr *init, Type param_type, const char *param_name);
-void check_optimizer(Checker *c, Env *env, const Stmt *minimize);
+void check_optimizer(Checker *c, Env *env, const Stmt *minimize, IrTrainSpec *spec);
 void builtin_initializer_args(Checker *c, const Expr *init, IrInit *out);
 
 #endif

@@ -994,6 +994,80 @@ static void emit_init(const Emit *e)
     fputs("    return TD_OK;\n}\n\n", e->out);
 }
 
+static const IrFunction *function_at(const IrProgram *p, size_t i)
+{
+    return i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
+}
+
+static const char *const optim_enums[] = {"TD_OPTIM_SGD", "TD_OPTIM_ADAGRAD", "TD_OPTIM_RMSPROP", "TD_OPTIM_ADAM", "TD_OPTIM_ADAMW"};
+static const char *const schedule_enums[] = {"TD_LR_CONSTANT", "TD_LR_COSINE", "TD_LR_STEP", "TD_LR_LINEAR"};
+
+/* tdg_train<t>_grad or _loss: the train function k, its results put where td_train_desc says. */
+static void emit_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad)
+{
+    Dtype lt = f->output_types[0].dtype;
+    fprintf(e->out, "static td_status tdg_train%zu_%s(td_model *m, const void *const *in, double *loss)\n{\n", t, grad ? "grad" : "loss");
+    fprintf(e->out, "    %s loss_value = 0;\n    void *out[] = {&loss_value", ctype_of(lt));
+    for (int i = 0; i < f->ngrads; i++)
+        fprintf(e->out, ", m->region[TD_REGION_GRADS] + m->param_offsets[%d]", f->grad_params[i]);
+    fprintf(e->out, "};\n    td_status st = tdg_fn%zu(m, in, out);\n", k);
+    if (narrow_float(lt))
+        fprintf(e->out, "    *loss = (double)td_%s_to_f32(loss_value);\n", narrow_name(lt));
+    else
+        fputs("    *loss = (double)loss_value;\n", e->out);
+    fputs("    return st;\n}\n\n", e->out);
+}
+
+static void emit_trains(const Emit *e)
+{
+    const IrProgram *p = e->p;
+    size_t ntrains = p->trains.len / 2, nfns = p->functions.len;
+    for (size_t t = 0; t < ntrains; t++) {
+        const IrFunction *g = p->trains.items[2 * t], *l = p->trains.items[2 * t + 1];
+        emit_train_wrapper(e, t, nfns + 2 * t, g, true);
+        emit_train_wrapper(e, t, nfns + 2 * t + 1, l, false);
+        emit_tensor_descs(e, arena_printf(e->a, "tdg_train%zu_inputs", t), g->ninputs, g->input_names, g->input_types,
+                          g->input_shapes);
+        const IrTrainSpec *sp = g->train;
+        fprintf(e->out, "static const bool tdg_train%zu_trained[] = {", t);
+        for (size_t i = 0; i < p->params.len; i++) {
+            bool trained = false;
+            for (int k = 0; k < g->ngrads; k++)
+                trained |= g->grad_params[k] == (int)i;
+            fprintf(e->out, "%s%s", i ? ", " : "", trained ? "true" : "false");
+        }
+        fprintf(e->out, "%s};\nstatic const bool tdg_train%zu_decay[] = {", p->params.len ? "" : "false", t);
+        for (size_t i = 0; i < p->params.len; i++) {
+            bool decay = true;
+            for (int k = 0; k < sp->nno_decay; k++)
+                decay &= strcmp(sp->no_decay[k], ((const IrParam *)p->params.items[i])->name) != 0;
+            fprintf(e->out, "%s%s", i ? ", " : "", decay ? "true" : "false");
+        }
+        fprintf(e->out, "%s};\n", p->params.len ? "" : "false");
+    }
+    if (!ntrains)
+        return;
+    fputs("static const td_train_desc tdg_trains[] = {\n", e->out);
+    for (size_t t = 0; t < ntrains; t++) {
+        const IrFunction *g = p->trains.items[2 * t];
+        const IrTrainSpec *sp = g->train;
+        fprintf(e->out, "    {%s, %d, %s,\n", c_string(e, g->name), g->ninputs,
+                g->ninputs ? arena_printf(e->a, "tdg_train%zu_inputs", t) : "NULL");
+        fprintf(e->out, "     {.kind = %s, .lr = %.17g, .weight_decay = %.17g, .momentum = %.17g, .dampening = %.17g,\n"
+                        "      .nesterov = %s, .beta1 = %.17g, .beta2 = %.17g, .eps = %.17g, .amsgrad = %s,\n"
+                        "      .lr_decay = %.17g, .initial_accumulator_value = %.17g, .alpha = %.17g, .centered = %s},\n",
+                optim_enums[sp->optim], sp->lr, sp->weight_decay, sp->momentum, sp->dampening, sp->nesterov ? "true" : "false",
+                sp->beta1, sp->beta2, sp->eps, sp->amsgrad ? "true" : "false", sp->lr_decay, sp->initial_accumulator_value,
+                sp->alpha, sp->centered ? "true" : "false");
+        fprintf(e->out, "     {.kind = %s, .lr = %.17g, .min_lr = %.17g, .gamma = %.17g, .warmup = %lld, .total = %lld, .step_size = %lld},\n",
+                schedule_enums[sp->schedule], sp->lr, sp->min_lr, sp->gamma, (long long)sp->warmup, (long long)sp->total,
+                (long long)sp->step_size);
+        fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss},\n", sp->clip, t, t,
+                t, t);
+    }
+    fputs("};\n\n", e->out);
+}
+
 static void emit_desc(const Emit *e, const char *model_name, const char *symbol, FnPlan **plans)
 {
     const IrProgram *p = e->p;
@@ -1049,19 +1123,21 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
         fputs("    (void)param_offsets;\n    region_bytes[TD_REGION_PARAMS] = 0;\n", e->out);
     }
     fputs("    region_bytes[TD_REGION_WORKSPACE] = 0;\n", e->out);
-    for (size_t i = 0; i < nfns; i++) {
+    for (size_t i = 0; i < nfns + p->trains.len; i++) {
         fprintf(e->out, "    {\n        size_t offsets[%d], total;\n", plans[i]->nslots ? plans[i]->nslots : 1);
         fprintf(e->out, "        if (tdg_plan_fn%zu(ctx, dims, offsets, &total) != TD_OK)\n            return TD_ERR_OOM;\n", i);
         fputs("        if (total > region_bytes[TD_REGION_WORKSPACE])\n            region_bytes[TD_REGION_WORKSPACE] = total;\n    }\n", e->out);
     }
-    if (!nfns)
+    if (!nfns && !p->trains.len)
         fputs("    (void)ctx;\n    (void)dims;\n", e->out);
     fputs("    return TD_OK;\n}\n\n", e->out);
     emit_init(e);
+    emit_trains(e);
     fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n"
                     "    %d, %s, %s,\n};\n", symbol,
             c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
-            p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", 0, "NULL", c_string(e, p->hash ? p->hash : ""));
+            p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", (int)(p->trains.len / 2),
+            p->trains.len ? "tdg_trains" : "NULL", c_string(e, p->hash ? p->hash : ""));
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt);
@@ -1074,14 +1150,15 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     if (opt->header_name)
         fprintf(out, "#include \"%s\"\n", opt->header_name);
     fputc('\n', out);
-    size_t nfns = p->functions.len;
-    FnPlan **plans = arena_array(e.a, nfns + 1, sizeof(FnPlan *));
-    for (size_t i = 0; i < nfns; i++) {
-        plans[i] = plan_function(p, p->functions.items[i]);
+    /* the exported functions, then the train blocks' (tdg_fn<k> for the k-th of all) */
+    size_t nall = p->functions.len + p->trains.len;
+    FnPlan **plans = arena_array(e.a, nall + 1, sizeof(FnPlan *));
+    for (size_t i = 0; i < nall; i++) {
+        plans[i] = plan_function(p, function_at(p, i));
         emit_plan_function(&e, (int)i, plans[i]);
     }
-    for (size_t i = 0; i < nfns; i++)
-        emit_function(&e, (int)i, p->functions.items[i], plans[i]);
+    for (size_t i = 0; i < nall; i++)
+        emit_function(&e, (int)i, function_at(p, i), plans[i]);
     emit_desc(&e, opt->model_name, opt->desc_symbol, plans);
     if (opt->with_main)
         fprintf(out, "\nint main(int argc, char **argv) { return td_main(&%s, argc, argv); }\n", opt->desc_symbol);

@@ -478,7 +478,7 @@ static void vjp(Sweep *s, const IrNode *n, int g)
     die("vjp: op %d", n->op);
 }
 
-bool grad_build(IrBuild *b, int loss, const int *wrt, int nwrt, Loc loc, int *grads)
+bool grad_build(IrBuild *b, int loss, const int *wrt, int nwrt, Loc loc, int *grads, bool *reached)
 {
     Arena *a = b->arena;
     int n = (int)b->fn->nodes.len;
@@ -492,8 +492,12 @@ bool grad_build(IrBuild *b, int loss, const int *wrt, int nwrt, Loc loc, int *gr
             vjp(&s, ir_get(b->fn, id), s.adj[id]);
     for (int i = 0; i < nwrt; i++) {
         grads[i] = wrt[i] <= loss ? s.adj[wrt[i]] : -1;
+        if (reached)
+            reached[i] = grads[i] >= 0;
         if (grads[i] < 0) /* the loss does not depend on it */
             grads[i] = map_node(&s, grad_type(ir_get(b->fn, wrt[i])), 0, NULL, mx_k(a, 0, grad_dtype(ir_get(b->fn, wrt[i])->type.dtype)));
     }
+    for (size_t id = (size_t)n; id < b->fn->nodes.len; id++) /* the builders' views and contractions too */
+        ((IrNode *)b->fn->nodes.items[id])->backward = true;
     return !b->failed;
 }

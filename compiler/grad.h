@@ -16,8 +16,9 @@
 Dtype grad_dtype(Dtype t);
 
 /* grads[i] receives the node of d loss / d wrt[i] (a zero tensor when
- * the loss does not depend on it). loss is a float scalar. False after
- * reporting an error. */
-bool grad_build(IrBuild *b, int loss, const int *wrt, int nwrt, Loc loc, int *grads);
+ * the loss does not depend on it; reached[i], when reached is not NULL,
+ * says whether it does). loss is a float scalar. False after reporting an
+ * error. */
+bool grad_build(IrBuild *b, int loss, const int *wrt, int nwrt, Loc loc, int *grads, bool *reached);
 
 #endif

@@ -580,7 +580,7 @@ static const char *const reduce_names[] = {"sum", "mean", "max", "min", "prod"};
 void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
 {
     Arena *a = p->arena;
-    fprintf(out, "fn %s(", f->name);
+    fprintf(out, "%s %s(", f->is_train ? "train" : "fn", f->name);
     for (int i = 0; i < f->ninputs; i++)
         fprintf(out, "%s%s: %s", i ? ", " : "", f->input_names[i], type_str(a, f->input_types[i], p->names));
     fputs(")", out);
@@ -661,9 +661,12 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
         }
         fputc('\n', out);
     }
-    fputs("  return", out);
-    for (int i = 0; i < f->noutputs; i++)
-        fprintf(out, "%s%%%d", i ? ", " : " ", f->outputs[i]);
+    fputs(f->is_train ? "  minimize" : "  return", out);
+    for (int i = 0; i < f->noutputs; i++) {
+        fprintf(out, "%s%%%d", i == 1 ? " with gradients " : i ? ", " : " ", f->outputs[i]);
+        if (i > 0 && f->is_train)
+            fprintf(out, " (%s)", ((const IrParam *)p->params.items[f->grad_params[i - 1]])->name);
+    }
     fputs("\n}\n", out);
 }
 
@@ -677,6 +680,11 @@ void ir_print(FILE *out, const IrProgram *p)
         if (i || p->params.len)
             fputc('\n', out);
         ir_print_function(out, p, p->functions.items[i]);
+    }
+    for (size_t i = 0; i < p->trains.len; i += 2) { /* the step; its loss alone is a part of it */
+        if (i || p->functions.len || p->params.len)
+            fputc('\n', out);
+        ir_print_function(out, p, p->trains.items[i]);
     }
 }
 

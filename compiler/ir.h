@@ -101,6 +101,22 @@ typedef struct IrInit {
     const char *mode, *nonlinearity;
 } IrInit;
 
+/* A train block's optimizer, schedule and clipping, every value known. */
+typedef enum { OPT_SGD, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM, OPT_ADAMW } OptimKind;
+typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_STEP, SCHED_LINEAR } ScheduleKind;
+
+typedef struct IrTrainSpec {
+    OptimKind optim;
+    double lr, weight_decay, momentum, dampening, beta1, beta2, eps, lr_decay, initial_accumulator_value, alpha;
+    bool nesterov, amsgrad, centered;
+    ScheduleKind schedule;
+    int64_t warmup, total, step_size;
+    double min_lr, gamma;
+    double clip;             /* 0: none */
+    const char **no_decay;   /* param names without weight decay */
+    int nno_decay;
+} IrTrainSpec;
+
 typedef struct IrParam {
     const char *name;
     Type type;
@@ -119,6 +135,12 @@ typedef struct IrFunction {
     int *outputs;              /* node ids */
     Type *output_types;
     const char **output_shapes;
+    /* a train block: outputs are the loss, then with_grad the gradient of
+     * each param in grad_params (each trained one, in param order) */
+    bool is_train, with_grad;
+    IrTrainSpec *train;
+    int ngrads;
+    int *grad_params;
 } IrFunction;
 
 /* A condition on the run-time dims, checked when they are bound. */
@@ -133,7 +155,8 @@ typedef struct IrProgram {
     Arena *arena;
     const SizeNames *names; /* dims by factor index, for printing */
     PtrVec params;          /* IrParam * */
-    PtrVec functions;       /* IrFunction * */
+    PtrVec functions;       /* IrFunction *: the exported functions */
+    PtrVec trains;          /* IrFunction *: each train block twice, the step (with_grad) then its loss alone */
     PtrVec checks;          /* IrCheck *, each once */
     PtrVec dim_names;       /* const char *: every dim, static or run-time, in declaration order */
     int64_t *dim_values;    /* each one's value, or 0 for a run-time dim */

@@ -346,7 +346,7 @@ void lower_grad(Checker *c, const Value *vals, int n, Value *results, Loc loc)
             return;
         }
     }
-    if (!grad_build(bld(c), loss, wrt, n - 1, loc, grads))
+    if (!grad_build(bld(c), loss, wrt, n - 1, loc, grads, NULL))
         return;
     for (int i = 1; i < n; i++)
         results[i - 1].node = grads[i - 1] + 1;
@@ -922,6 +922,85 @@ void lower_take(Checker *c, const Pattern *p, const Value *table, const Value *i
         r->node = id + 1;
 }
 
+/* ---- train blocks ---- */
+
+int lower_input(Checker *c, const char *name, Type t, const TypeExpr *written, Loc loc)
+{
+    IrFunction *f = fn_of(c);
+    IrNode *n = ir_node(c->arena, f, IR_INPUT, t, loc, 0, NULL);
+    n->index = f->ninputs;
+    f->input_names[f->ninputs] = name;
+    f->input_types[f->ninputs] = t;
+    f->input_shapes[f->ninputs] = written && written->is_tensor ? arena_strndup(c->arena, written->shape, written->shape_len) : NULL;
+    f->ninputs++;
+    return n->id;
+}
+
+static bool is_narrow(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
+
+/* The loss is the first result; with_grad, the gradient of every param
+ * the block reads follows, for each one the loss depends on. */
+void lower_minimize(Checker *c, const Value *loss, IrTrainSpec *spec, Loc loc)
+{
+    if (!c->lower || c->lower->build.failed || !fn_of(c)->is_train)
+        return;
+    IrFunction *f = fn_of(c);
+    Lowering *L = c->lower;
+    int l = lower_coerce(c, loss, loss->type, loc);
+    if (L->build.failed)
+        return;
+    f->train = spec;
+    int *wrt = arena_array(c->arena, (size_t)L->nparams + 1, sizeof(int)), *params = arena_array(c->arena, (size_t)L->nparams + 1, sizeof(int));
+    int nwrt = 0;
+    for (int i = 0; i < L->nparams && f->with_grad; i++)
+        if (L->param_nodes[i] >= 0)
+            params[nwrt] = i, wrt[nwrt++] = L->param_nodes[i];
+    int *grads = arena_array(c->arena, (size_t)nwrt + 1, sizeof(int));
+    bool *reached = arena_array(c->arena, (size_t)nwrt + 1, sizeof(bool));
+    if (nwrt && !grad_build(bld(c), l, wrt, nwrt, loc, grads, reached))
+        return;
+    f->outputs = arena_array(c->arena, (size_t)nwrt + 2, sizeof(int));
+    f->output_types = arena_array(c->arena, (size_t)nwrt + 2, sizeof(Type));
+    f->output_shapes = arena_array(c->arena, (size_t)nwrt + 2, sizeof(char *));
+    f->grad_params = arena_array(c->arena, (size_t)nwrt + 1, sizeof(int));
+    f->outputs[0] = l;
+    f->output_types[0] = ir_get(f, l)->type;
+    f->noutputs = 1;
+    for (int i = 0; i < nwrt; i++) {
+        if (!reached[i])
+            continue; /* the loss does not depend on it: no gradient, no update (as torch's grad None) */
+        const IrParam *pr = L->prog->params.items[params[i]];
+        if (is_narrow(pr->type.dtype)) {
+            fail(c, loc, arena_printf(c->arena, "training the %s param '%s': trained params must be f32 or f64 "
+                                                "(the values computed from them may be narrower)", dtype_name(pr->type.dtype), pr->name));
+            return;
+        }
+        f->grad_params[f->ngrads++] = params[i];
+        f->outputs[f->noutputs] = grads[i];
+        f->output_types[f->noutputs++] = ir_get(f, grads[i])->type;
+    }
+}
+
+static void lower_train(Checker *c, Symbol *s, bool with_grad)
+{
+    Lowering *L = c->lower;
+    IrFunction *f = arena_alloc(c->arena, sizeof *f);
+    Decl *d = s->decl;
+    L->build = (IrBuild){.arena = c->arena, .fn = f, .names = &c->names};
+    f->name = s->name;
+    f->loc = d->name.loc;
+    f->is_train = true;
+    f->with_grad = with_grad;
+    f->input_names = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(char *));
+    f->input_types = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(Type));
+    f->input_shapes = arena_array(c->arena, (size_t)d->nparams + 1, sizeof(char *));
+    for (int i = 0; i < L->nparams; i++)
+        L->param_nodes[i] = -1;
+    check_train(c, s);
+    if (!L->build.failed && f->train)
+        ptrvec_push(c->arena, &L->prog->trains, f);
+}
+
 /* ---- the program ---- */
 
 /* A function is exported when its signature is concrete: no `...`, no size
@@ -1028,6 +1107,11 @@ IrProgram *lower_program(Checker *c)
         Symbol *s = c->decl_order.items[i];
         if (exported(s)) {
             lower_function(c, s);
+            failed = L.build.failed;
+        } else if (s->kind == SYM_TRAIN) {
+            lower_train(c, s, true);
+            if (!L.build.failed)
+                lower_train(c, s, false);
             failed = L.build.failed;
         }
     }

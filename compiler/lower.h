@@ -52,6 +52,11 @@ void lower_grad(struct Checker *c, const struct Value *vals, int n, struct Value
  * scalar given t's dtype): for arguments and results of functions. */
 int lower_coerce(struct Checker *c, const struct Value *v, Type t, Loc loc);
 
+/* A train block's input (check_train binds it). */
+int lower_input(struct Checker *c, const char *name, Type t, const struct TypeExpr *written, Loc loc);
+/* minimize: the loss and, for the step, the gradients. */
+void lower_minimize(struct Checker *c, const struct Value *loss, struct IrTrainSpec *spec, Loc loc);
+
 /* Lowers every exported function of a program that checked without
  * errors; NULL after reporting an error. */
 IrProgram *lower_program(struct Checker *c);

@@ -169,8 +169,10 @@ void plan_print(FILE *out, const IrProgram *p)
                                            PLAN_ALIGN, size_str(a, plan_bytes(p, &fake), p->names));
     }
     print_total(out, offset, static_total, all_static);
-    for (size_t i = 0; i < p->functions.len; i++) {
-        const IrFunction *f = p->functions.items[i];
+    for (size_t i = 0; i < p->functions.len + p->trains.len; i++) {
+        if (i >= p->functions.len && (i - p->functions.len) % 2 == 1)
+            continue; /* a train block's loss alone: its step's plan covers it */
+        const IrFunction *f = i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
         FnPlan *plan = plan_function(p, f);
         fprintf(out, "\nworkspace of %s: %d slot%s\n", f->name, plan->nslots, plan->nslots == 1 ? "" : "s");
         const char *off = "0";

@@ -116,10 +116,8 @@ def plan_matches_runtime(r, tmp):
         dims = ["--dims", "batch=3"] if "cruncher" in rel else []
         info = subprocess.run([exe, "info"] + dims, capture_output=True, text=True).stdout
         totals = [t for t in re.findall(r"^  total: (.*) bytes$", plan, re.M)]
-        def value(text):  # evaluates align64(...) formulas at batch = 3
-            expr = re.sub(r"align64\(([^()]*)\)", r"((\1 + 63) // 64 * 64)", text.replace("max(", "max(("))
-            expr = expr.replace("batch", "3")
-            return eval(expr.replace("max((", "max(("), {"max": lambda *a: max(a)})
+        def value(text):  # evaluates the plan's formulas at batch = 3
+            return eval(text.replace("batch", "3"), {"align64": lambda v: (v + 63) // 64 * 64, "max": max})
         params, workspaces = value(totals[0]), [value(t) for t in totals[1:]]
         got = {k: int(v) for k, v in re.findall(r"^  (params|workspace) +(\d+) B", info, re.M)}
         want = {"params": params, "workspace": max(workspaces, default=0)}
