@@ -15,6 +15,7 @@ extern void test_npy(void) __attribute__((weak));
 extern void test_gemm(void) __attribute__((weak));
 extern void test_model(void) __attribute__((weak));
 extern void test_safetensors(void) __attribute__((weak));
+extern void test_optim(void) __attribute__((weak));
 extern void test_data(void) __attribute__((weak));
 
 int main(int argc, char **argv)
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
         {"ctx", test_ctx}, {"dtype", test_dtype}, {"rng", test_rng}, {"npy", test_npy}, {"gemm", test_gemm},
         {"model", test_model},
         {"safetensors", test_safetensors},
+        {"optim", test_optim},
         {"data", test_data},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
