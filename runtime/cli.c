@@ -2,38 +2,33 @@
  *
  * A program compiled by tdc is `int main(argc, argv) { return
  * td_main(&model_desc, argc, argv); }`; this file is everything behind it:
- * `info` describes the model (dims, params, functions, the memory plan),
- * `run FN` reads each input of FN from a .npy file, binds the run-time dims
- * from the inputs' extents and --dims, builds the model (td_model_new),
- * optionally loads its params from a safetensors checkpoint, calls FN and
- * writes each output to a .npy file, and `params` writes the initialised
- * params as a checkpoint. Options are checked before any file is read, and
- * files before the model is built. Every failure is one line on stderr,
- * `PROG: error: MESSAGE`, through fail(); bad input (flags, numbers, files,
- * dtypes, shapes, the plan's run-time checks) exits 2, a failure inside the
- * function or running out of memory exits 1. Each command owns its
- * allocations in one struct freed on every path. docs/RUNTIME.md "Compiled
- * models and the command line" is the user's description. */
+ * `info` describes the model (dims, params, functions, train blocks, the
+ * memory plan), `run FN` reads each input of FN from a .npy file, binds
+ * the run-time dims from the inputs' extents and --dims, builds the model
+ * (td_model_new), optionally loads its params from a safetensors
+ * checkpoint, calls FN and writes each output to a .npy file, and `params`
+ * writes the initialised params as a checkpoint; `train` lives in
+ * cli_train.c, and cli.h holds what the two files share. Options are
+ * checked before any file is read, and files before the model is built.
+ * Every failure is one line on stderr, `PROG: error: MESSAGE`, through
+ * cli_fail(); bad input (flags, numbers, files, dtypes, shapes, the plan's
+ * run-time checks) exits 2, a failure inside the function or running out
+ * of memory exits 1. Each command owns its allocations in one struct freed
+ * on every path. docs/RUNTIME.md "Compiled models and the command line" is
+ * the user's description. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "td.h"
+#include "cli.h"
 
-enum { MSG_BYTES = 8192, TEXT_BYTES = 2048, HELP = -1 };
-
-typedef struct cli {
-    const td_model_desc *desc;
-    const char *prog; /* argv[0]'s basename, the prefix of every error */
-} cli;
+enum { MSG_BYTES = 8192, HELP = -1 };
 
 /* ---- messages and text ---- */
 
-static int fail(const cli *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Prints `PROG: error: MESSAGE` on one line and returns `status`. */
-static int fail(const cli *c, int status, const char *fmt, ...)
+int cli_fail(const cli *c, int status, const char *fmt, ...)
 {
     char msg[MSG_BYTES];
     va_list ap;
@@ -51,21 +46,13 @@ static int fail(const cli *c, int status, const char *fmt, ...)
 /* Bad input exits 2; the machine failing us (memory, a device) exits 1. */
 static int exit_status(td_status st) { return st == TD_ERR_OOM || st == TD_ERR_DEVICE ? 1 : 2; }
 
-static int fail_ctx(const cli *c, const td_ctx *ctx, td_status st)
+int cli_fail_ctx(const cli *c, const td_ctx *ctx, td_status st)
 {
     const char *msg = td_ctx_error(ctx);
-    return fail(c, exit_status(st), "%s", msg ? msg : "failed without a message");
+    return cli_fail(c, exit_status(st), "%s", msg ? msg : "failed without a message");
 }
 
-/* A string built piece by piece; it is cut, never overrun, when full. */
-typedef struct text {
-    char buf[TEXT_BYTES];
-    size_t len;
-} text;
-
-static void text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_add(text *t, const char *fmt, ...)
+void cli_text_add(text *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -88,7 +75,7 @@ static void size_text(text *t, const td_size_expr *e, const td_model_desc *d)
     for (int i = 0; i < e->nfactors; i++)
         any_positive |= e->factor_exp[i] > 0;
     if (e->num != 1 || !any_positive) {
-        text_add(t, "%lld", (long long)e->num);
+        cli_text_add(t, "%lld", (long long)e->num);
         wrote = true;
     }
     for (int i = 0; i < e->nfactors; i++) {
@@ -97,90 +84,90 @@ static void size_text(text *t, const td_size_expr *e, const td_model_desc *d)
         if (exp <= 0)
             continue;
         if (exp > 3)
-            text_add(t, "%s%s**%d", wrote ? "*" : "", name, exp);
+            cli_text_add(t, "%s%s**%d", wrote ? "*" : "", name, exp);
         for (int k = 0; exp <= 3 && k < exp; k++)
-            text_add(t, "%s%s", wrote || k ? "*" : "", name);
+            cli_text_add(t, "%s%s", wrote || k ? "*" : "", name);
         wrote = true;
     }
     if (e->den != 1)
-        text_add(t, "/%lld", (long long)e->den);
+        cli_text_add(t, "/%lld", (long long)e->den);
     for (int i = 0; i < e->nfactors; i++)
         if (e->factor_exp[i] < 0)
-            text_add(t, e->factor_exp[i] < -1 ? "/%s**%d" : "/%s", dim_name(d, e->factor_dim[i]), -e->factor_exp[i]);
+            cli_text_add(t, e->factor_exp[i] < -1 ? "/%s**%d" : "/%s", dim_name(d, e->factor_dim[i]), -e->factor_exp[i]);
 }
 
 /* `f32["batch hidden"]`, or `f32` for a scalar. */
-static void type_text(text *t, const td_tensor_desc *x, const td_model_desc *d)
+void cli_type_text(text *t, const td_tensor_desc *x, const td_model_desc *d)
 {
-    text_add(t, "%s", td_dtype_name(x->dtype));
+    cli_text_add(t, "%s", td_dtype_name(x->dtype));
     if (x->rank == 0)
         return;
     if (x->shape_text) {
-        text_add(t, "[\"%s\"]", x->shape_text);
+        cli_text_add(t, "[\"%s\"]", x->shape_text);
         return;
     }
-    text_add(t, "[\"");
+    cli_text_add(t, "[\"");
     for (int a = 0; a < x->rank; a++) {
         if (a)
-            text_add(t, " ");
+            cli_text_add(t, " ");
         size_text(t, &x->shape[a], d);
     }
-    text_add(t, "\"]");
+    cli_text_add(t, "\"]");
 }
 
 static void shape_text(text *t, int rank, const int64_t *shape)
 {
-    text_add(t, "[");
+    cli_text_add(t, "[");
     for (int a = 0; a < rank; a++)
-        text_add(t, "%s%lld", a ? ", " : "", (long long)shape[a]);
-    text_add(t, "]");
+        cli_text_add(t, "%s%lld", a ? ", " : "", (long long)shape[a]);
+    cli_text_add(t, "]");
 }
 
 /* `1536 B (1.50 KiB)`; plain bytes below 1 KiB. */
 static void bytes_text(text *t, size_t bytes)
 {
     static const char *const UNITS[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    text_add(t, "%zu B", bytes);
+    cli_text_add(t, "%zu B", bytes);
     if (bytes < 1024)
         return;
     double v = (double)bytes / 1024;
     int u = 0;
     while (v >= 1024 && u < 5)
         v /= 1024, u++;
-    text_add(t, " (%.2f %s)", v, UNITS[u]);
+    cli_text_add(t, " (%.2f %s)", v, UNITS[u]);
 }
 
-static void tensor_names(text *t, const td_tensor_desc *x, int n)
+void cli_tensor_names(text *t, const td_tensor_desc *x, int n)
 {
     for (int i = 0; i < n; i++)
-        text_add(t, "%s%s", i ? ", " : "", x[i].name);
+        cli_text_add(t, "%s%s", i ? ", " : "", x[i].name);
     if (n == 0)
-        text_add(t, "none");
+        cli_text_add(t, "none");
 }
 
 static void dim_names(text *t, const td_model_desc *d)
 {
     for (int i = 0; i < d->ndims; i++)
-        text_add(t, "%s%s", i ? ", " : "", d->dims[i].name);
+        cli_text_add(t, "%s%s", i ? ", " : "", d->dims[i].name);
     if (d->ndims == 0)
-        text_add(t, "none");
+        cli_text_add(t, "none");
 }
 
 static void fn_names(text *t, const td_model_desc *d)
 {
     for (int i = 0; i < d->nfns; i++)
-        text_add(t, "%s%s", i ? ", " : "", d->fns[i].name);
+        cli_text_add(t, "%s%s", i ? ", " : "", d->fns[i].name);
     if (d->nfns == 0)
-        text_add(t, "none");
+        cli_text_add(t, "none");
 }
 
-static const char *plural(long long n, const char *one, const char *many) { return n == 1 ? one : many; }
+const char *cli_plural(long long n, const char *one, const char *many) { return n == 1 ? one : many; }
 
 /* ---- shapes under bound dims ---- */
 
 /* The shape and bytes of `x` for the dims; false if an axis overflows or
  * is not whole, the rank is over TD_MAX_RANK, or the bytes overflow. */
-static bool eval_shape(const td_tensor_desc *x, const int64_t *dims, int64_t shape[TD_MAX_RANK], size_t *bytes)
+bool cli_eval_shape(const td_tensor_desc *x, const int64_t *dims, int64_t shape[TD_MAX_RANK], size_t *bytes)
 {
     if (x->rank < 0 || x->rank > TD_MAX_RANK || td_dtype_size(x->dtype) == 0)
         return false;
@@ -196,10 +183,8 @@ static bool eval_shape(const td_tensor_desc *x, const int64_t *dims, int64_t sha
 
 /* ---- numbers ---- */
 
-typedef enum { NUM_OK, NUM_EMPTY, NUM_BAD, NUM_NEGATIVE, NUM_TOO_LARGE } num_status;
-
 /* A decimal number of `len` characters, at most `max`. */
-static num_status parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
+num_status cli_parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
     size_t i = len && s[0] == '-';
     bool too_large = false;
@@ -223,35 +208,22 @@ static num_status parse_number(const char *s, size_t len, uint64_t max, uint64_t
     return too_large ? NUM_TOO_LARGE : NUM_OK;
 }
 
-static int parse_seed(const cli *c, const char *s, uint64_t *seed)
+int cli_parse_seed(const cli *c, const char *s, uint64_t *seed)
 {
     *seed = 0;
     if (!s)
         return 0;
-    switch (parse_number(s, strlen(s), UINT64_MAX, seed)) {
+    switch (cli_parse_number(s, strlen(s), UINT64_MAX, seed)) {
     case NUM_OK: return 0;
-    case NUM_NEGATIVE: return fail(c, 2, "--seed %s: the seed must not be negative", s);
-    case NUM_TOO_LARGE: return fail(c, 2, "--seed %s: too large (at most %llu)", s, (unsigned long long)UINT64_MAX);
-    default: return fail(c, 2, "--seed %s: not a whole number", s);
+    case NUM_NEGATIVE: return cli_fail(c, 2, "--seed %s: the seed must not be negative", s);
+    case NUM_TOO_LARGE: return cli_fail(c, 2, "--seed %s: too large (at most %llu)", s, (unsigned long long)UINT64_MAX);
+    default: return cli_fail(c, 2, "--seed %s: not a whole number", s);
     }
 }
 
 /* ---- dims and where their values came from ---- */
 
-typedef enum { FROM_NONE, FROM_MODEL, FROM_DIMS, FROM_INPUT } dim_from;
-
-typedef struct dim_source {
-    dim_from kind;
-    const char *input; /* FROM_INPUT: the input's name and axis */
-    int axis;
-} dim_source;
-
-typedef struct bindings {
-    int64_t *value;   /* per dim; 0 while unbound */
-    dim_source *from; /* per dim */
-} bindings;
-
-static bool bindings_new(const td_model_desc *d, bindings *b)
+bool cli_bindings_new(const td_model_desc *d, bindings *b)
 {
     size_t n = d->ndims > 0 ? (size_t)d->ndims : 1;
     b->value = calloc(n, sizeof *b->value);
@@ -264,7 +236,7 @@ static bool bindings_new(const td_model_desc *d, bindings *b)
     return true;
 }
 
-static void bindings_free(bindings *b)
+void cli_bindings_free(bindings *b)
 {
     free(b->value);
     free(b->from);
@@ -273,9 +245,9 @@ static void bindings_free(bindings *b)
 static void source_text(text *t, const dim_source *s)
 {
     if (s->kind == FROM_INPUT)
-        text_add(t, "input '%s' (axis %d)", s->input, s->axis);
+        cli_text_add(t, "input '%s' (axis %d)", s->input, s->axis);
     else
-        text_add(t, "%s", s->kind == FROM_DIMS ? "--dims" : "the model");
+        cli_text_add(t, "%s", s->kind == FROM_DIMS ? "--dims" : "the model");
 }
 
 static int find_dim(const td_model_desc *d, const char *name, size_t len)
@@ -292,35 +264,35 @@ static int parse_dim_item(const cli *c, const char *item, size_t len, bindings *
     const char *eq = memchr(item, '=', len);
     int ilen = (int)len;
     if (len == 0)
-        return fail(c, 2, "--dims: an empty entry (give NAME=N[,NAME=N...])");
+        return cli_fail(c, 2, "--dims: an empty entry (give NAME=N[,NAME=N...])");
     if (!eq)
-        return fail(c, 2, "--dims %.*s: give a value, as %.*s=N", ilen, item, ilen, item);
+        return cli_fail(c, 2, "--dims %.*s: give a value, as %.*s=N", ilen, item, ilen, item);
     size_t nlen = (size_t)(eq - item), vlen = len - nlen - 1;
     int d = find_dim(c->desc, item, nlen);
     if (nlen == 0)
-        return fail(c, 2, "--dims %.*s: no dim name before '='", ilen, item);
+        return cli_fail(c, 2, "--dims %.*s: no dim name before '='", ilen, item);
     if (d < 0) {
         text names = {{0}, 0};
         dim_names(&names, c->desc);
-        return fail(c, 2, "--dims %.*s: model %s has no dim '%.*s' (dims: %s)", ilen, item, c->desc->name, (int)nlen,
-                    item, names.buf);
+        return cli_fail(c, 2, "--dims %.*s: model %s has no dim '%.*s' (dims: %s)", ilen, item, c->desc->name, (int)nlen,
+                        item, names.buf);
     }
     const char *name = c->desc->dims[d].name;
     uint64_t v = 0;
-    switch (parse_number(eq + 1, vlen, INT64_MAX, &v)) {
+    switch (cli_parse_number(eq + 1, vlen, INT64_MAX, &v)) {
     case NUM_OK: break;
-    case NUM_EMPTY: return fail(c, 2, "--dims %.*s: no value after '='", ilen, item);
-    case NUM_BAD: return fail(c, 2, "--dims %.*s: '%.*s' is not a whole number", ilen, item, (int)vlen, eq + 1);
+    case NUM_EMPTY: return cli_fail(c, 2, "--dims %.*s: no value after '='", ilen, item);
+    case NUM_BAD: return cli_fail(c, 2, "--dims %.*s: '%.*s' is not a whole number", ilen, item, (int)vlen, eq + 1);
     case NUM_NEGATIVE: v = 0; break;
-    case NUM_TOO_LARGE: return fail(c, 2, "--dims %.*s: too large (at most %lld)", ilen, item, (long long)INT64_MAX);
+    case NUM_TOO_LARGE: return cli_fail(c, 2, "--dims %.*s: too large (at most %lld)", ilen, item, (long long)INT64_MAX);
     }
     if (v == 0)
-        return fail(c, 2, "--dims %.*s: dim '%s' must be at least 1", ilen, item, name);
+        return cli_fail(c, 2, "--dims %.*s: dim '%s' must be at least 1", ilen, item, name);
     if (b->from[d].kind == FROM_DIMS)
-        return fail(c, 2, "--dims: dim '%s' is given twice", name);
+        return cli_fail(c, 2, "--dims: dim '%s' is given twice", name);
     if (c->desc->dims[d].value > 0 && (int64_t)v != c->desc->dims[d].value)
-        return fail(c, 2, "--dims %.*s: dim '%s' is %lld in model %s", ilen, item, name,
-                    (long long)c->desc->dims[d].value, c->desc->name);
+        return cli_fail(c, 2, "--dims %.*s: dim '%s' is %lld in model %s", ilen, item, name,
+                        (long long)c->desc->dims[d].value, c->desc->name);
     b->value[d] = (int64_t)v;
     b->from[d].kind = FROM_DIMS;
     return 0;
@@ -328,23 +300,26 @@ static int parse_dim_item(const cli *c, const char *item, size_t len, bindings *
 
 /* ---- options ---- */
 
-enum { OPT_DIMS = 1, OPT_IN = 2, OPT_OUT = 4, OPT_SEED = 8, OPT_PARAMS = 16 };
+enum {
+    OPT_DIMS = 1 << 0, OPT_IN = 1 << 1, OPT_OUT = 1 << 2, OPT_SEED = 1 << 3, OPT_PARAMS = 1 << 4,
+    OPT_STEPS = 1 << 5, OPT_TRAIN = 1 << 6, OPT_DATA = 1 << 7, OPT_SEQUENTIAL = 1 << 8, OPT_VAL = 1 << 9,
+    OPT_VAL_EVERY = 1 << 10, OPT_VAL_BATCHES = 1 << 11, OPT_LOG = 1 << 12, OPT_LOG_EVERY = 1 << 13,
+    OPT_CKPT = 1 << 14, OPT_CKPT_EVERY = 1 << 15, OPT_RESUME = 1 << 16,
+};
+/* Options that may be given several times (each value kept), and flags,
+ * which take no value. */
+enum { OPT_LISTS = OPT_DIMS | OPT_IN | OPT_DATA | OPT_VAL, OPT_FLAGS = OPT_SEQUENTIAL };
 
 static const struct {
     const char *name;
     unsigned kind;
 } OPTIONS[] = {
     {"--dims", OPT_DIMS}, {"--in", OPT_IN}, {"--out", OPT_OUT}, {"--seed", OPT_SEED}, {"--params", OPT_PARAMS},
+    {"--steps", OPT_STEPS}, {"--train", OPT_TRAIN}, {"--data", OPT_DATA}, {"--sequential", OPT_SEQUENTIAL},
+    {"--val", OPT_VAL}, {"--val-every", OPT_VAL_EVERY}, {"--val-batches", OPT_VAL_BATCHES}, {"--log", OPT_LOG},
+    {"--log-every", OPT_LOG_EVERY}, {"--ckpt", OPT_CKPT}, {"--ckpt-every", OPT_CKPT_EVERY}, {"--resume", OPT_RESUME},
 };
 enum { NOPTIONS = sizeof OPTIONS / sizeof OPTIONS[0] };
-
-typedef struct opts {
-    const char *fn;          /* run: the function */
-    const char **dims;       /* each --dims value */
-    const char **ins;        /* each --in value */
-    int ndims, nins;
-    const char *out, *seed, *params;
-} opts;
 
 static bool is_help(const char *arg)
 {
@@ -356,20 +331,44 @@ static void option_list(text *t, unsigned allowed)
     bool first = true;
     for (int k = 0; k < NOPTIONS; k++)
         if (OPTIONS[k].kind & allowed)
-            text_add(t, "%s%s", first ? "" : ", ", OPTIONS[k].name), first = false;
+            cli_text_add(t, "%s%s", first ? "" : ", ", OPTIONS[k].name), first = false;
 }
 
-static int store_option(const cli *c, unsigned kind, const char *value, opts *o)
+/* Where the value of a single-valued option goes. */
+static const char **single_slot(opts *o, unsigned kind)
 {
-    const char **slot = kind == OPT_OUT ? &o->out : kind == OPT_SEED ? &o->seed : &o->params;
-    if (kind == OPT_DIMS)
-        o->dims[o->ndims++] = value;
-    else if (kind == OPT_IN)
-        o->ins[o->nins++] = value;
-    else if (*slot)
-        return fail(c, 2, "option %s is given twice", kind == OPT_OUT ? "--out" : kind == OPT_SEED ? "--seed" : "--params");
-    else
+    switch (kind) {
+    case OPT_OUT: return &o->out;
+    case OPT_SEED: return &o->seed;
+    case OPT_PARAMS: return &o->params;
+    case OPT_STEPS: return &o->steps;
+    case OPT_TRAIN: return &o->train;
+    case OPT_VAL_EVERY: return &o->val_every;
+    case OPT_VAL_BATCHES: return &o->val_batches;
+    case OPT_LOG: return &o->log;
+    case OPT_LOG_EVERY: return &o->log_every;
+    case OPT_CKPT: return &o->ckpt;
+    case OPT_CKPT_EVERY: return &o->ckpt_every;
+    default: return &o->resume;
+    }
+}
+
+static int store_option(const cli *c, int k, const char *value, opts *o)
+{
+    unsigned kind = OPTIONS[k].kind;
+    opt_list *list = kind == OPT_DIMS ? &o->dims : kind == OPT_IN ? &o->ins : kind == OPT_DATA ? &o->data : &o->val;
+    const char **slot = single_slot(o, kind);
+    if (kind == OPT_SEQUENTIAL) {
+        if (o->sequential)
+            return cli_fail(c, 2, "option %s is given twice", OPTIONS[k].name);
+        o->sequential = true;
+    } else if (kind & OPT_LISTS) {
+        list->v[list->n++] = value;
+    } else if (*slot) {
+        return cli_fail(c, 2, "option %s is given twice", OPTIONS[k].name);
+    } else {
         *slot = value;
+    }
     return 0;
 }
 
@@ -386,7 +385,7 @@ static int parse_opts(const cli *c, const char *cmd, unsigned allowed, bool want
             return HELP;
         if (arg[0] != '-' || arg[1] == 0) {
             if (!wants_fn || o->fn)
-                return fail(c, 2, "%s: unexpected argument '%s'", cmd, arg);
+                return cli_fail(c, 2, "%s: unexpected argument '%s'", cmd, arg);
             o->fn = arg;
             continue;
         }
@@ -395,12 +394,18 @@ static int parse_opts(const cli *c, const char *cmd, unsigned allowed, bool want
         while (k < NOPTIONS && !(strlen(OPTIONS[k].name) == nlen && memcmp(OPTIONS[k].name, arg, nlen) == 0))
             k++;
         if (k == NOPTIONS || !(OPTIONS[k].kind & allowed))
-            return fail(c, 2, "%s: unknown option '%.*s' (%s takes %s)", cmd, (int)nlen, arg, cmd,
-                        list.len ? list.buf : "no options");
-        const char *value = arg[nlen] == '=' ? arg + nlen + 1 : i + 1 < argc ? argv[++i] : NULL;
-        if (!value || !*value || (arg[nlen] != '=' && strncmp(value, "--", 2) == 0))
-            return fail(c, 2, "option %s needs a value", OPTIONS[k].name);
-        int status = store_option(c, OPTIONS[k].kind, value, o);
+            return cli_fail(c, 2, "%s: unknown option '%.*s' (%s takes %s)", cmd, (int)nlen, arg, cmd,
+                            list.len ? list.buf : "no options");
+        if ((OPTIONS[k].kind & OPT_FLAGS) && arg[nlen] == '=')
+            return cli_fail(c, 2, "option %s takes no value", OPTIONS[k].name);
+        const char *value = OPTIONS[k].kind & OPT_FLAGS ? ""
+                            : arg[nlen] == '='          ? arg + nlen + 1
+                            : i + 1 < argc              ? argv[++i]
+                                                        : NULL;
+        if (!(OPTIONS[k].kind & OPT_FLAGS) &&
+            (!value || !*value || (arg[nlen] != '=' && strncmp(value, "--", 2) == 0)))
+            return cli_fail(c, 2, "option %s needs a value", OPTIONS[k].name);
+        int status = store_option(c, k, value, o);
         if (status)
             return status;
     }
@@ -408,10 +413,10 @@ static int parse_opts(const cli *c, const char *cmd, unsigned allowed, bool want
 }
 
 /* Every --dims, each a comma-separated list of NAME=N. */
-static int parse_all_dims(const cli *c, const opts *o, bindings *b)
+int cli_parse_all_dims(const cli *c, const opts *o, bindings *b)
 {
-    for (int i = 0; i < o->ndims; i++) {
-        const char *p = o->dims[i];
+    for (int i = 0; i < o->dims.n; i++) {
+        const char *p = o->dims.v[i];
         for (;;) {
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -427,29 +432,31 @@ static int parse_all_dims(const cli *c, const opts *o, bindings *b)
 }
 
 /* Every run-time dim needs a value before a model can be built. */
-static int need_all_bound(const cli *c, const bindings *b)
+int cli_need_all_bound(const cli *c, const bindings *b)
 {
     text names = {{0}, 0}, flags = {{0}, 0};
     int missing = 0;
     for (int d = 0; d < c->desc->ndims; d++) {
         if (b->value[d] > 0)
             continue;
-        text_add(&names, "%s'%s'", missing ? ", " : "", c->desc->dims[d].name);
-        text_add(&flags, "%s%s=N", missing ? "," : "", c->desc->dims[d].name);
+        cli_text_add(&names, "%s'%s'", missing ? ", " : "", c->desc->dims[d].name);
+        cli_text_add(&flags, "%s%s=N", missing ? "," : "", c->desc->dims[d].name);
         missing++;
     }
     if (missing == 0)
         return 0;
-    return fail(c, 2, "%s %s %s not bound: give --dims %s", plural(missing, "dim", "dims"), names.buf,
-                plural(missing, "is", "are"), flags.buf);
+    return cli_fail(c, 2, "%s %s %s not bound: give --dims %s", cli_plural(missing, "dim", "dims"), names.buf,
+                    cli_plural(missing, "is", "are"), flags.buf);
 }
 
 /* ---- usage ---- */
 
 static void usage(const cli *c, FILE *f)
 {
-    text fns = {{0}, 0};
+    text fns = {{0}, 0}, trains = {{0}, 0};
     fn_names(&fns, c->desc);
+    for (int k = 0; k < c->desc->ntrains; k++)
+        cli_text_add(&trains, "%s%s", k ? ", " : "", c->desc->trains[k].name);
     fprintf(f,
             "usage: %s COMMAND [OPTIONS]\n"
             "\n"
@@ -458,19 +465,37 @@ static void usage(const cli *c, FILE *f)
             "  run FN --in NAME=PATH ... --out PATHS    run function FN on .npy inputs, write .npy outputs\n"
             "         [--dims D] [--seed S] [--params CKPT]\n"
             "  params --out CKPT [--dims D] [--seed S]  write the initialised params as safetensors\n"
+            "  train --steps N [--data FILE | --data NAME=FILE.npy ...] [--train NAME]\n"
+            "        [--dims D] [--seed S] [--sequential] [--val ... --val-every K --val-batches M]\n"
+            "        [--log FILE --log-every K] [--ckpt CKPT --ckpt-every K] [--resume CKPT]\n"
+            "                                           train to step N, logging and saving checkpoints\n"
             "  help                                     print this\n"
             "\n"
             "options:\n"
-            "  --dims D        run-time dims, NAME=N[,NAME=N...]; may be repeated\n"
-            "  --in NAME=PATH  input NAME of FN from a .npy file; one for each input\n"
-            "  --out PATHS     run: a .npy file for each output, comma-separated;\n"
-            "                  params: the .safetensors file to write\n"
-            "  --seed S        the seed of the params' initialisers (default 0)\n"
-            "  --params CKPT   load every param from a .safetensors file (as `params` writes)\n"
+            "  --dims D           run-time dims, NAME=N[,NAME=N...]; may be repeated\n"
+            "  --in NAME=PATH     input NAME of FN from a .npy file; one for each input\n"
+            "  --out PATHS        run: a .npy file for each output, comma-separated;\n"
+            "                     params: the .safetensors file to write\n"
+            "  --seed S           the seed of the params' initialisers and the batches (default 0)\n"
+            "  --params CKPT      load every param from a .safetensors file (as `params` or `train` writes)\n"
+            "  --steps N          train: the step to stop at, counted from the start of training\n"
+            "  --train NAME       the train block (needed when there are several)\n"
+            "  --data FILE        token windows from an llm.c or raw uint16 token file, or\n"
+            "  --data NAME=FILE   rows of a .npy for input NAME, one for each input\n"
+            "  --sequential       consecutive batches from a cursor instead of random ones\n"
+            "  --val ...          validation data, as --data; its mean loss is logged as val_loss\n"
+            "  --val-every K      validate every K steps (default: at the end only)\n"
+            "  --val-batches M    batches per validation (default 8)\n"
+            "  --log FILE         metrics, one JSON object a line (CSV when FILE ends in .csv)\n"
+            "  --log-every K      log and print progress every K steps (default 1)\n"
+            "  --ckpt CKPT        save the training state to CKPT at the end (and every K steps\n"
+            "  --ckpt-every K     with --ckpt-every)\n"
+            "  --resume CKPT      continue from a checkpoint `train` wrote\n"
             "\n"
             "functions: %s\n"
-            "exit status: 0 done, 1 the program failed, 2 bad input\n",
-            c->prog, fns.buf);
+            "train blocks: %s\n"
+            "exit status: 0 done, 1 the program failed, 2 bad input, 130 interrupted\n",
+            c->prog, fns.buf, trains.len ? trains.buf : "none");
 }
 
 /* ---- info ---- */
@@ -506,14 +531,14 @@ static void param_size_text(text *shape, text *bytes, const cli *c, const td_ten
             for (int i = 0; i < p->shape[a].nfactors; i++)
                 used = used || p->shape[a].factor_dim[i] == d;
         if (used && b->value[d] == 0)
-            text_add(shape, "%s%s", first ? "needs " : ", ", c->desc->dims[d].name), first = false;
+            cli_text_add(shape, "%s%s", first ? "needs " : ", ", c->desc->dims[d].name), first = false;
     }
     if (!first)
         return;
     int64_t dims[TD_MAX_RANK];
     size_t n;
-    if (!eval_shape(p, b->value, dims, &n)) {
-        text_add(shape, "(the size overflows)");
+    if (!cli_eval_shape(p, b->value, dims, &n)) {
+        cli_text_add(shape, "(the size overflows)");
         return;
     }
     shape_text(shape, p->rank, dims);
@@ -530,7 +555,7 @@ static void print_params(const cli *c, const bindings *b)
         for (int i = 0; i < c->desc->nparams; i++) {
             const td_tensor_desc *p = &c->desc->params[i];
             text type = {{0}, 0}, shape = {{0}, 0}, bytes = {{0}, 0};
-            type_text(&type, p, c->desc);
+            cli_type_text(&type, p, c->desc);
             param_size_text(&shape, &bytes, c, p, b);
             int len[3] = {(int)strlen(p->name), (int)type.len, (int)shape.len};
             for (int k = 0; pass == 0 && k < 3; k++)
@@ -549,20 +574,20 @@ static void print_params(const cli *c, const bindings *b)
  * parentheses, none without the arrow, as the language writes them. */
 static void signature_text(text *t, const td_fn_desc *f, const td_model_desc *d)
 {
-    text_add(t, "%s(", f->name);
+    cli_text_add(t, "%s(", f->name);
     for (int i = 0; i < f->ninputs; i++) {
-        text_add(t, "%s%s: ", i ? ", " : "", f->inputs[i].name);
-        type_text(t, &f->inputs[i], d);
+        cli_text_add(t, "%s%s: ", i ? ", " : "", f->inputs[i].name);
+        cli_type_text(t, &f->inputs[i], d);
     }
-    text_add(t, ")");
+    cli_text_add(t, ")");
     if (f->noutputs > 0)
-        text_add(t, f->noutputs > 1 ? " -> (" : " -> ");
+        cli_text_add(t, f->noutputs > 1 ? " -> (" : " -> ");
     for (int i = 0; i < f->noutputs; i++) {
-        text_add(t, "%s", i ? ", " : "");
-        type_text(t, &f->outputs[i], d);
+        cli_text_add(t, "%s", i ? ", " : "");
+        cli_type_text(t, &f->outputs[i], d);
     }
     if (f->noutputs > 1)
-        text_add(t, ")");
+        cli_text_add(t, ")");
 }
 
 static void print_fns(const cli *c)
@@ -577,15 +602,151 @@ static void print_fns(const cli *c)
         printf("  (none)\n");
 }
 
+/* ---- train blocks: how their inputs are fed, and their description ---- */
+
+static bool same_size(const td_size_expr *a, const td_size_expr *b)
+{
+    if (a->num != b->num || a->den != b->den || a->nfactors != b->nfactors)
+        return false;
+    for (int i = 0; i < a->nfactors && i < TD_SIZE_MAX_FACTORS; i++)
+        if (a->factor_dim[i] != b->factor_dim[i] || a->factor_exp[i] != b->factor_exp[i])
+            return false;
+    return true;
+}
+
+/* Token windows when the inputs are exactly two integer tensors of one
+ * dtype and one shape [B, T] (x and y = x shifted by one token); rows of a
+ * .npy per input otherwise; nothing without inputs. */
+feed_kind cli_feed_of(const td_train_desc *t)
+{
+    if (t->ninputs == 0)
+        return FEED_NONE;
+    const td_tensor_desc *x = &t->inputs[0], *y = &t->inputs[t->ninputs > 1 ? 1 : 0];
+    bool tokens = t->ninputs == 2 && x->rank == 2 && y->rank == 2 && x->dtype == y->dtype &&
+                  (x->dtype == TD_I32 || x->dtype == TD_I64 || x->dtype == TD_U16) && same_size(&x->shape[0], &y->shape[0]) &&
+                  same_size(&x->shape[1], &y->shape[1]);
+    return tokens ? FEED_TOKENS : FEED_ROWS;
+}
+
+static const char *optim_name(td_optim_kind kind)
+{
+    static const char *const NAMES[] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
+    return (unsigned)kind < sizeof NAMES / sizeof NAMES[0] ? NAMES[kind] : "unknown";
+}
+
+/* `adamw(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)`: the
+ * hyper-parameters each optimizer reads, as torch names them. */
+static void optim_text(text *t, const td_optim_hparams *h)
+{
+    cli_text_add(t, "%s(lr=%g", optim_name(h->kind), h->lr);
+    switch (h->kind) {
+    case TD_OPTIM_SGD:
+        cli_text_add(t, ", momentum=%g, dampening=%g, weight_decay=%g%s)", h->momentum, h->dampening, h->weight_decay,
+                     h->nesterov ? ", nesterov" : "");
+        break;
+    case TD_OPTIM_ADAGRAD:
+        cli_text_add(t, ", lr_decay=%g, weight_decay=%g, initial_accumulator_value=%g, eps=%g)", h->lr_decay,
+                     h->weight_decay, h->initial_accumulator_value, h->eps);
+        break;
+    case TD_OPTIM_RMSPROP:
+        cli_text_add(t, ", alpha=%g, eps=%g, weight_decay=%g, momentum=%g%s)", h->alpha, h->eps, h->weight_decay,
+                     h->momentum, h->centered ? ", centered" : "");
+        break;
+    case TD_OPTIM_ADAM:
+    case TD_OPTIM_ADAMW:
+        cli_text_add(t, ", betas=(%g, %g), eps=%g, weight_decay=%g%s)", h->beta1, h->beta2, h->eps, h->weight_decay,
+                     h->amsgrad ? ", amsgrad" : "");
+        break;
+    default:
+        cli_text_add(t, ")");
+    }
+}
+
+/* `cosine(warmup=100, total=5000, min_lr=0.0001)`; `constant` alone. */
+static void schedule_text(text *t, const td_schedule *s)
+{
+    switch (s->kind) {
+    case TD_LR_CONSTANT:
+        cli_text_add(t, s->warmup ? "constant(warmup=%lld)" : "constant", (long long)s->warmup);
+        break;
+    case TD_LR_COSINE:
+    case TD_LR_LINEAR:
+        cli_text_add(t, "%s(warmup=%lld, total=%lld, min_lr=%g)", s->kind == TD_LR_COSINE ? "cosine" : "linear",
+                     (long long)s->warmup, (long long)s->total, s->min_lr);
+        break;
+    case TD_LR_STEP:
+        cli_text_add(t, "step(warmup=%lld, step_size=%lld, gamma=%g)", (long long)s->warmup, (long long)s->step_size,
+                     s->gamma);
+        break;
+    default:
+        cli_text_add(t, "unknown");
+    }
+}
+
+static void feed_text(text *t, const td_train_desc *tr)
+{
+    switch (cli_feed_of(tr)) {
+    case FEED_NONE: cli_text_add(t, "none"); break;
+    case FEED_TOKENS:
+        cli_text_add(t, "--data FILE (token windows: %s and %s, shifted by one)", tr->inputs[0].name, tr->inputs[1].name);
+        break;
+    case FEED_ROWS:
+        for (int k = 0; k < tr->ninputs; k++)
+            cli_text_add(t, "%s--data %s=FILE.npy", k ? " " : "", tr->inputs[k].name);
+        cli_text_add(t, " (rows)");
+    }
+}
+
+/* `w, b; no weight decay: b; not trained: c` */
+static void trained_text(text *t, const td_train_desc *tr, const td_model_desc *d)
+{
+    const char *const heads[3] = {"", "; no weight decay: ", "; not trained: "};
+    for (int part = 0; part < 3; part++) {
+        bool first = true;
+        for (int i = 0; i < d->nparams; i++) {
+            bool in = part == 0 ? tr->trained[i] : part == 1 ? tr->trained[i] && !tr->decay[i] : !tr->trained[i];
+            if (in)
+                cli_text_add(t, "%s%s", first ? heads[part] : ", ", d->params[i].name), first = false;
+        }
+        if (part == 0 && first)
+            cli_text_add(t, "none");
+    }
+}
+
+static void print_trains(const cli *c)
+{
+    if (c->desc->ntrains == 0)
+        return;
+    printf("train blocks\n");
+    for (int k = 0; k < c->desc->ntrains; k++) {
+        const td_train_desc *tr = &c->desc->trains[k];
+        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL};
+        text sig = {{0}, 0}, feed = {{0}, 0}, optim = {{0}, 0}, sched = {{0}, 0}, params = {{0}, 0};
+        signature_text(&sig, &as_fn, c->desc);
+        feed_text(&feed, tr);
+        optim_text(&optim, &tr->optim);
+        schedule_text(&sched, &tr->schedule);
+        if (tr->trained && tr->decay)
+            trained_text(&params, tr, c->desc);
+        printf("  %s\n    data       %s\n    optimizer  %s\n    schedule   %s\n", sig.buf, feed.buf, optim.buf,
+               sched.buf);
+        if (tr->clip > 0)
+            printf("    clip       %g (max gradient norm)\n", tr->clip);
+        else
+            printf("    clip       none\n");
+        printf("    params     %s\n", params.buf);
+    }
+}
+
 static void print_plan(const cli *c, const bindings *b, const size_t *regions, bool planned)
 {
-    static const char *const LABELS[TD_REGION_COUNT] = {"params", "workspace"};
+    static const char *const LABELS[TD_REGION_COUNT] = {"params", "workspace", "grads", "optimizer"};
     printf("memory plan\n");
     if (!planned) {
         text flags = {{0}, 0};
         for (int d = 0; d < c->desc->ndims; d++)
             if (b->value[d] == 0)
-                text_add(&flags, "%s%s=N", flags.len ? "," : "", c->desc->dims[d].name);
+                cli_text_add(&flags, "%s%s=N", flags.len ? "," : "", c->desc->dims[d].name);
         printf("  needs --dims %s\n", flags.buf);
         return;
     }
@@ -602,6 +763,32 @@ static void print_plan(const cli *c, const bindings *b, const size_t *regions, b
     printf("  %-9s  %s\n", "total", total_fits ? t.buf : "(overflows)");
 }
 
+/* The gradient and optimizer regions, laid out as td_model_new does
+ * (runtime/model.c): the gradients as large as the params; per train
+ * block and trained param, its optimizer's state slots at a 64-byte
+ * boundary. False when a size overflows. */
+static bool training_bytes(const cli *c, const int64_t *dims, size_t *regions)
+{
+    const td_model_desc *d = c->desc;
+    size_t end = 0;
+    regions[TD_REGION_GRADS] = d->ntrains > 0 ? regions[TD_REGION_PARAMS] : 0;
+    for (int t = 0; t < d->ntrains; t++) {
+        int slots = td_optim_state_slots(&d->trains[t].optim);
+        for (int i = 0; slots > 0 && d->trains[t].trained && i < d->nparams; i++) {
+            int64_t shape[TD_MAX_RANK];
+            size_t bytes, state, start;
+            if (!d->trains[t].trained[i])
+                continue;
+            if (!cli_eval_shape(&d->params[i], dims, shape, &bytes) || !td_mul_size(bytes, (size_t)slots, &state))
+                return false;
+            if (state > 0 && (!td_add_size(end, 63, &start) || !td_add_size(start / 64 * 64, state, &end)))
+                return false;
+        }
+    }
+    regions[TD_REGION_OPTIM] = end;
+    return true;
+}
+
 /* The plan's region sizes, which also runs its run-time checks on the dims. */
 static int plan_for_info(const cli *c, const bindings *b, size_t *regions)
 {
@@ -609,13 +796,15 @@ static int plan_for_info(const cli *c, const bindings *b, size_t *regions)
     size_t *offsets = calloc(c->desc->nparams > 0 ? (size_t)c->desc->nparams : 1, sizeof *offsets);
     int status = 0;
     if (!ctx || !offsets)
-        status = fail(c, 1, "out of memory");
+        status = cli_fail(c, 1, "out of memory");
     else if (!c->desc->plan)
-        status = fail(c, 2, "model %s has no plan", c->desc->name);
+        status = cli_fail(c, 2, "model %s has no plan", c->desc->name);
     else {
         td_status st = c->desc->plan(ctx, b->value, regions, offsets);
         if (st != TD_OK)
-            status = fail_ctx(c, ctx, st);
+            status = cli_fail_ctx(c, ctx, st);
+        else if (!training_bytes(c, b->value, regions))
+            status = cli_fail(c, 2, "model %s: the optimizer state needs more bytes than fit in size_t", c->desc->name);
     }
     free(offsets);
     td_ctx_free(ctx);
@@ -625,7 +814,7 @@ static int plan_for_info(const cli *c, const bindings *b, size_t *regions)
 static int cmd_info(const cli *c, const opts *o)
 {
     bindings b = {0};
-    int status = bindings_new(c->desc, &b) ? parse_all_dims(c, o, &b) : fail(c, 1, "out of memory");
+    int status = cli_bindings_new(c->desc, &b) ? cli_parse_all_dims(c, o, &b) : cli_fail(c, 1, "out of memory");
     size_t regions[TD_REGION_COUNT] = {0};
     bool planned = false;
     if (status == 0) {
@@ -640,10 +829,11 @@ static int cmd_info(const cli *c, const opts *o)
         print_dims(c, &b);
         print_params(c, &b);
         print_fns(c);
+        print_trains(c);
         print_plan(c, &b, regions, planned);
         fflush(stdout);
     }
-    bindings_free(&b);
+    cli_bindings_free(&b);
     return status;
 }
 
@@ -665,19 +855,19 @@ typedef struct run_state {
     td_model *model;
 } run_state;
 
-static void *calloc_n(int n, size_t size) { return calloc(n > 0 ? (size_t)n : 1, size); }
+void *cli_calloc_n(int n, size_t size) { return calloc(n > 0 ? (size_t)n : 1, size); }
 
 static bool run_state_new(run_state *s, const td_model_desc *d, const td_fn_desc *fn)
 {
     memset(s, 0, sizeof *s);
     s->fn = fn;
-    bool ok = bindings_new(d, &s->b);
+    bool ok = cli_bindings_new(d, &s->b);
     s->ctx = td_ctx_new(TD_DEVICE_CPU);
-    s->in_paths = calloc_n(fn->ninputs, sizeof *s->in_paths);
-    s->inputs = calloc_n(fn->ninputs, sizeof *s->inputs);
-    s->in_data = calloc_n(fn->ninputs, sizeof *s->in_data);
-    s->out_shapes = calloc_n(fn->noutputs, TD_MAX_RANK * sizeof *s->out_shapes);
-    s->outputs = calloc_n(fn->noutputs, sizeof *s->outputs);
+    s->in_paths = cli_calloc_n(fn->ninputs, sizeof *s->in_paths);
+    s->inputs = cli_calloc_n(fn->ninputs, sizeof *s->inputs);
+    s->in_data = cli_calloc_n(fn->ninputs, sizeof *s->in_data);
+    s->out_shapes = cli_calloc_n(fn->noutputs, TD_MAX_RANK * sizeof *s->out_shapes);
+    s->outputs = cli_calloc_n(fn->noutputs, sizeof *s->outputs);
     return ok && s->ctx && s->in_paths && s->inputs && s->in_data && s->out_shapes && s->outputs;
 }
 
@@ -696,7 +886,7 @@ static void run_state_free(run_state *s)
     free(s->out_shapes);
     free(s->outputs);
     td_ctx_free(s->ctx);
-    bindings_free(&s->b);
+    cli_bindings_free(&s->b);
 }
 
 /* ---- run: options ---- */
@@ -706,13 +896,13 @@ static int find_fn(const cli *c, const char *name, const td_fn_desc **fn)
     text names = {{0}, 0};
     fn_names(&names, c->desc);
     if (!name)
-        return fail(c, 2, "run needs a function name (functions: %s)", names.buf);
+        return cli_fail(c, 2, "run needs a function name (functions: %s)", names.buf);
     for (int i = 0; i < c->desc->nfns; i++)
         if (strcmp(c->desc->fns[i].name, name) == 0) {
             *fn = &c->desc->fns[i];
             return 0;
         }
-    return fail(c, 2, "model %s has no function '%s' (functions: %s)", c->desc->name, name, names.buf);
+    return cli_fail(c, 2, "model %s has no function '%s' (functions: %s)", c->desc->name, name, names.buf);
 }
 
 /* --out: one path per output, comma-separated. */
@@ -720,29 +910,58 @@ static int split_outs(const cli *c, const char *out, run_state *s)
 {
     const td_fn_desc *fn = s->fn;
     text names = {{0}, 0};
-    tensor_names(&names, fn->outputs, fn->noutputs);
+    cli_tensor_names(&names, fn->outputs, fn->noutputs);
     if (!out)
         return fn->noutputs == 0 ? 0
-                                 : fail(c, 2, "run needs --out with %s for %s's %d %s (%s)",
-                                        plural(fn->noutputs, "a path", "one path each"), fn->name, fn->noutputs,
-                                        plural(fn->noutputs, "output", "outputs"), names.buf);
+                                 : cli_fail(c, 2, "run needs --out with %s for %s's %d %s (%s)",
+                                            cli_plural(fn->noutputs, "a path", "one path each"), fn->name, fn->noutputs,
+                                            cli_plural(fn->noutputs, "output", "outputs"), names.buf);
     int n = 1;
     for (const char *p = out; *p; p++)
         n += *p == ',';
     if (n != fn->noutputs)
-        return fail(c, 2, "--out gives %d %s but %s has %d %s (%s)", n, plural(n, "path", "paths"), fn->name,
-                    fn->noutputs, plural(fn->noutputs, "output", "outputs"), names.buf);
-    if (!(s->out_list = strdup(out)) || !(s->out_paths = calloc_n(n, sizeof *s->out_paths)))
-        return fail(c, 1, "out of memory");
+        return cli_fail(c, 2, "--out gives %d %s but %s has %d %s (%s)", n, cli_plural(n, "path", "paths"), fn->name,
+                        fn->noutputs, cli_plural(fn->noutputs, "output", "outputs"), names.buf);
+    if (!(s->out_list = strdup(out)) || !(s->out_paths = cli_calloc_n(n, sizeof *s->out_paths)))
+        return cli_fail(c, 1, "out of memory");
     char *p = s->out_list;
     for (int i = 0; i < n; i++) {
         char *comma = strchr(p, ',');
         if (comma)
             *comma = 0;
         if (!*p)
-            return fail(c, 2, "--out %s: an empty path (output '%s')", out, fn->outputs[i].name);
+            return cli_fail(c, 2, "--out %s: an empty path (output '%s')", out, fn->outputs[i].name);
         s->out_paths[s->nout_paths++] = p;
         p = comma ? comma + 1 : p;
+    }
+    return 0;
+}
+
+/* `FLAG NAME=PATH` for inputs of `owner`: each value names an input, each
+ * input at most once; paths[k] gets input k's path. Missing inputs are the
+ * caller's to judge. */
+int cli_match_named(const cli *c, const char *flag, const opt_list *values, const td_tensor_desc *inputs,
+                       int ninputs, const char *owner, const char **paths)
+{
+    text names = {{0}, 0};
+    cli_tensor_names(&names, inputs, ninputs);
+    for (int i = 0; i < values->n; i++) {
+        const char *arg = values->v[i], *eq = strchr(arg, '=');
+        if (!eq || eq == arg)
+            return cli_fail(c, 2, "%s %s: give the input's name, as %s NAME=PATH (inputs of %s: %s)", flag, arg, flag, owner,
+                            names.buf);
+        int k = 0;
+        while (k < ninputs &&
+               !(strlen(inputs[k].name) == (size_t)(eq - arg) && memcmp(inputs[k].name, arg, (size_t)(eq - arg)) == 0))
+            k++;
+        if (k == ninputs)
+            return cli_fail(c, 2, "%s %s: %s has no input '%.*s' (inputs: %s)", flag, arg, owner, (int)(eq - arg), arg,
+                            names.buf);
+        if (!eq[1])
+            return cli_fail(c, 2, "%s %s: no path after '='", flag, arg);
+        if (paths[k])
+            return cli_fail(c, 2, "%s: input '%s' is given twice", flag, inputs[k].name);
+        paths[k] = eq + 1;
     }
     return 0;
 }
@@ -751,31 +970,12 @@ static int split_outs(const cli *c, const char *out, run_state *s)
 static int match_inputs(const cli *c, const opts *o, run_state *s)
 {
     const td_fn_desc *fn = s->fn;
-    text names = {{0}, 0};
-    tensor_names(&names, fn->inputs, fn->ninputs);
-    for (int i = 0; i < o->nins; i++) {
-        const char *arg = o->ins[i], *eq = strchr(arg, '=');
-        if (!eq || eq == arg)
-            return fail(c, 2, "--in %s: give the input's name, as --in NAME=PATH (inputs of %s: %s)", arg, fn->name,
-                        names.buf);
-        int k = 0;
-        while (k < fn->ninputs && !(strlen(fn->inputs[k].name) == (size_t)(eq - arg) &&
-                                    memcmp(fn->inputs[k].name, arg, (size_t)(eq - arg)) == 0))
-            k++;
-        if (k == fn->ninputs)
-            return fail(c, 2, "--in %s: %s has no input '%.*s' (inputs: %s)", arg, fn->name, (int)(eq - arg), arg,
-                        names.buf);
-        if (!eq[1])
-            return fail(c, 2, "--in %s: no path after '='", arg);
-        if (s->in_paths[k])
-            return fail(c, 2, "--in: input '%s' is given twice", fn->inputs[k].name);
-        s->in_paths[k] = eq + 1;
-    }
-    for (int k = 0; k < fn->ninputs; k++)
+    int status = cli_match_named(c, "--in", &o->ins, fn->inputs, fn->ninputs, fn->name, s->in_paths);
+    for (int k = 0; !status && k < fn->ninputs; k++)
         if (!s->in_paths[k])
-            return fail(c, 2, "input '%s' of %s is missing: give --in %s=PATH", fn->inputs[k].name, fn->name,
-                        fn->inputs[k].name);
-    return 0;
+            return cli_fail(c, 2, "input '%s' of %s is missing: give --in %s=PATH", fn->inputs[k].name, fn->name,
+                            fn->inputs[k].name);
+    return status;
 }
 
 /* ---- run: inputs and dims ---- */
@@ -795,10 +995,10 @@ static int bind_conflict(const cli *c, int d, int64_t v, const char *input, int 
     source_text(&old, &b->from[d]);
     const char *name = c->desc->dims[d].name;
     if (b->from[d].kind == FROM_DIMS)
-        return fail(c, 2, "dim '%s' is %lld from input '%s' (axis %d) but %lld from --dims", name, (long long)v, input,
-                    axis, (long long)b->value[d]);
-    return fail(c, 2, "dim '%s' is %lld from %s but %lld from input '%s' (axis %d)", name, (long long)b->value[d],
-                old.buf, (long long)v, input, axis);
+        return cli_fail(c, 2, "dim '%s' is %lld from input '%s' (axis %d) but %lld from --dims", name, (long long)v, input,
+                        axis, (long long)b->value[d]);
+    return cli_fail(c, 2, "dim '%s' is %lld from %s but %lld from input '%s' (axis %d)", name, (long long)b->value[d],
+                    old.buf, (long long)v, input, axis);
 }
 
 /* Binds d from an axis of extent `ext` whose size is num/den * d. */
@@ -809,17 +1009,17 @@ static int bind_axis(const cli *c, const td_tensor_desc *x, int axis, int64_t ex
     if (d < 0)
         return 0;
     text type = {{0}, 0}, expr = {{0}, 0};
-    type_text(&type, x, c->desc);
+    cli_type_text(&type, x, c->desc);
     size_text(&expr, e, c->desc);
     int64_t scaled;
     if (__builtin_mul_overflow(ext, e->den, &scaled) || scaled % e->num != 0)
-        return fail(c, 2, "input '%s' (axis %d) has size %lld, but %s takes %s, whose axis %d is %s: no whole %s makes it %lld",
-                    x->name, axis, (long long)ext, fn, type.buf, axis, expr.buf, c->desc->dims[d].name,
-                    (long long)ext);
+        return cli_fail(c, 2, "input '%s' (axis %d) has size %lld, but %s takes %s, whose axis %d is %s: no whole %s makes it %lld",
+                        x->name, axis, (long long)ext, fn, type.buf, axis, expr.buf, c->desc->dims[d].name,
+                        (long long)ext);
     int64_t v = scaled / e->num;
     if (v == 0)
-        return fail(c, 2, "input '%s' (axis %d) has size 0, which makes dim '%s' 0; dims must be at least 1", x->name,
-                    axis, c->desc->dims[d].name);
+        return cli_fail(c, 2, "input '%s' (axis %d) has size 0, which makes dim '%s' 0; dims must be at least 1", x->name,
+                        axis, c->desc->dims[d].name);
     if (b->value[d] != 0 && b->value[d] != v)
         return bind_conflict(c, d, v, x->name, axis, b);
     if (b->value[d] == 0)
@@ -834,16 +1034,16 @@ static int read_input(const cli *c, run_state *s, int k)
     td_npy *npy = &s->inputs[k];
     td_status st = td_npy_read(s->ctx, s->in_paths[k], npy);
     if (st != TD_OK)
-        return fail_ctx(c, s->ctx, st);
+        return cli_fail_ctx(c, s->ctx, st);
     s->in_data[k] = npy->data;
     text type = {{0}, 0};
-    type_text(&type, x, c->desc);
+    cli_type_text(&type, x, c->desc);
     if (npy->dtype != x->dtype)
-        return fail(c, 2, "input '%s' is %s but %s takes %s", x->name, td_dtype_name(npy->dtype), s->fn->name,
-                    type.buf);
+        return cli_fail(c, 2, "input '%s' is %s but %s takes %s", x->name, td_dtype_name(npy->dtype), s->fn->name,
+                        type.buf);
     if (npy->rank != x->rank)
-        return fail(c, 2, "input '%s' has rank %d but %s takes %s (rank %d)", x->name, npy->rank, s->fn->name,
-                    type.buf, x->rank);
+        return cli_fail(c, 2, "input '%s' has rank %d but %s takes %s (rank %d)", x->name, npy->rank, s->fn->name,
+                        type.buf, x->rank);
     for (int a = 0; a < x->rank; a++) {
         int status = bind_axis(c, x, a, npy->shape[a], &s->b, s->fn->name);
         if (status)
@@ -861,12 +1061,12 @@ static void sources_text(text *t, const td_size_expr *e, const cli *c, const bin
         int d = e->factor_dim[i];
         if (d < 0 || d >= c->desc->ndims || c->desc->dims[d].value > 0)
             continue;
-        text_add(t, "%s%s is %lld from ", first ? " (" : "; ", c->desc->dims[d].name, (long long)b->value[d]);
+        cli_text_add(t, "%s%s is %lld from ", first ? " (" : "; ", c->desc->dims[d].name, (long long)b->value[d]);
         source_text(t, &b->from[d]);
         first = false;
     }
     if (!first)
-        text_add(t, ")");
+        cli_text_add(t, ")");
 }
 
 /* After binding, every axis of every input must equal its size. */
@@ -879,17 +1079,17 @@ static int check_input_shapes(const cli *c, run_state *s)
             if (want == got)
                 continue;
             text type = {{0}, 0}, expr = {{0}, 0}, from = {{0}, 0};
-            type_text(&type, x, c->desc);
+            cli_type_text(&type, x, c->desc);
             size_text(&expr, &x->shape[a], c->desc);
             sources_text(&from, &x->shape[a], c, &s->b);
             if (want < 0)
-                return fail(c, 2, "input '%s' (axis %d): %s overflows or is not whole for these dims%s", x->name, a,
-                            expr.buf, from.buf);
+                return cli_fail(c, 2, "input '%s' (axis %d): %s overflows or is not whole for these dims%s", x->name, a,
+                                expr.buf, from.buf);
             char value[32];
             snprintf(value, sizeof value, "%lld", (long long)want);
-            return fail(c, 2, "input '%s' (axis %d) has size %lld, but %s takes %s, whose axis %d is %s%s%s%s", x->name,
-                        a, (long long)got, s->fn->name, type.buf, a, expr.buf, strcmp(value, expr.buf) ? " = " : "",
-                        strcmp(value, expr.buf) ? value : "", from.buf);
+            return cli_fail(c, 2, "input '%s' (axis %d) has size %lld, but %s takes %s, whose axis %d is %s%s%s%s", x->name,
+                            a, (long long)got, s->fn->name, type.buf, a, expr.buf, strcmp(value, expr.buf) ? " = " : "",
+                            strcmp(value, expr.buf) ? value : "", from.buf);
         }
     }
     return 0;
@@ -898,31 +1098,32 @@ static int check_input_shapes(const cli *c, run_state *s)
 /* ---- run: params, outputs, the call ---- */
 
 /* Every param from a checkpoint: present by name, exact dtype and shape,
- * and nothing else in the file. */
+ * and nothing else in the file (but optimizer state in a checkpoint that
+ * `train` wrote for this program). */
 static int check_ckpt_param(const cli *c, const char *path, const td_safetensors *st, int i, const int64_t *dims,
                             const td_st_tensor **found)
 {
     const td_tensor_desc *p = &c->desc->params[i];
     const td_st_tensor *t = td_safetensors_find(st, p->name);
     text type = {{0}, 0}, want = {{0}, 0}, got = {{0}, 0};
-    type_text(&type, p, c->desc);
+    cli_type_text(&type, p, c->desc);
     if (!t)
-        return fail(c, 2, "%s: no tensor '%s' for param %s: %s", path, p->name, p->name, type.buf);
+        return cli_fail(c, 2, "%s: no tensor '%s' for param %s: %s", path, p->name, p->name, type.buf);
     if (t->dtype != p->dtype)
-        return fail(c, 2, "%s: tensor '%s' is %s but param %s is %s", path, p->name, td_dtype_name(t->dtype), p->name,
-                    type.buf);
+        return cli_fail(c, 2, "%s: tensor '%s' is %s but param %s is %s", path, p->name, td_dtype_name(t->dtype), p->name,
+                        type.buf);
     int64_t shape[TD_MAX_RANK];
     size_t bytes;
-    if (!eval_shape(p, dims, shape, &bytes))
-        return fail(c, 2, "param %s: its shape %s overflows for these dims", p->name, type.buf);
+    if (!cli_eval_shape(p, dims, shape, &bytes))
+        return cli_fail(c, 2, "param %s: its shape %s overflows for these dims", p->name, type.buf);
     bool same = t->rank == p->rank && t->bytes == bytes;
     for (int a = 0; same && a < p->rank; a++)
         same = t->shape[a] == shape[a];
     shape_text(&want, p->rank, shape);
     shape_text(&got, t->rank, t->shape);
     if (!same)
-        return fail(c, 2, "%s: tensor '%s' has shape %s but param %s is %s = %s", path, p->name, got.buf, p->name,
-                    type.buf, want.buf);
+        return cli_fail(c, 2, "%s: tensor '%s' has shape %s but param %s is %s = %s", path, p->name, got.buf, p->name,
+                        type.buf, want.buf);
     *found = t;
     return 0;
 }
@@ -931,23 +1132,27 @@ static int load_params(const cli *c, const char *path, run_state *s)
 {
     td_safetensors st;
     td_status status = td_safetensors_read(s->ctx, path, &st);
-    int rc = status == TD_OK ? 0 : fail_ctx(c, s->ctx, status);
+    int rc = status == TD_OK ? 0 : cli_fail_ctx(c, s->ctx, status);
     for (int i = 0; rc == 0 && i < c->desc->nparams; i++) {
         const td_st_tensor *t = NULL;
         rc = check_ckpt_param(c, path, &st, i, s->model->dims, &t);
         if (rc == 0 && t->bytes)
             memcpy(td_model_param(s->model, i), t->data, t->bytes);
     }
-    for (int j = 0; rc == 0 && j < st.ntensors; j++) {
+    /* A training checkpoint of this program (td_model_save) also holds
+     * optimizer state, which `run` has no use for. */
+    const char *hash = td_safetensors_meta(&st, "program_hash");
+    bool own_training_ckpt = hash && c->desc->program_hash && strcmp(hash, c->desc->program_hash) == 0;
+    for (int j = 0; rc == 0 && !own_training_ckpt && j < st.ntensors; j++) {
         int i = 0;
         while (i < c->desc->nparams && strcmp(c->desc->params[i].name, st.tensors[j].name) != 0)
             i++;
         text names = {{0}, 0};
         if (i == c->desc->nparams)
-            tensor_names(&names, c->desc->params, c->desc->nparams);
+            cli_tensor_names(&names, c->desc->params, c->desc->nparams);
         if (i == c->desc->nparams)
-            rc = fail(c, 2, "%s: tensor '%s' is not a param of model %s (params: %s)", path, st.tensors[j].name,
-                      c->desc->name, names.buf);
+            rc = cli_fail(c, 2, "%s: tensor '%s' is not a param of model %s (params: %s)", path, st.tensors[j].name,
+                          c->desc->name, names.buf);
     }
     td_safetensors_free(&st);
     return rc;
@@ -958,14 +1163,14 @@ static int alloc_outputs(const cli *c, run_state *s)
     for (int i = 0; i < s->fn->noutputs; i++) {
         const td_tensor_desc *y = &s->fn->outputs[i];
         size_t bytes;
-        if (!eval_shape(y, s->model->dims, &s->out_shapes[i * TD_MAX_RANK], &bytes)) {
+        if (!cli_eval_shape(y, s->model->dims, &s->out_shapes[i * TD_MAX_RANK], &bytes)) {
             text type = {{0}, 0};
-            type_text(&type, y, c->desc);
-            return fail(c, 2, "output '%s' of %s: %s overflows or is not whole for these dims", y->name, s->fn->name,
-                        type.buf);
+            cli_type_text(&type, y, c->desc);
+            return cli_fail(c, 2, "output '%s' of %s: %s overflows or is not whole for these dims", y->name, s->fn->name,
+                            type.buf);
         }
         if (!(s->outputs[i] = calloc(bytes ? bytes : 1, 1)))
-            return fail(c, 1, "out of memory: %zu bytes for output '%s' of %s", bytes, y->name, s->fn->name);
+            return cli_fail(c, 1, "out of memory: %zu bytes for output '%s' of %s", bytes, y->name, s->fn->name);
     }
     return 0;
 }
@@ -975,13 +1180,13 @@ static int call_and_write(const cli *c, run_state *s)
     td_status st = s->fn->call(s->model, s->in_data, s->outputs);
     if (st != TD_OK) {
         const char *msg = td_ctx_error(s->ctx);
-        return fail(c, 1, "%s: %s", s->fn->name, msg ? msg : "failed without a message");
+        return cli_fail(c, 1, "%s: %s", s->fn->name, msg ? msg : "failed without a message");
     }
     for (int i = 0; i < s->fn->noutputs; i++) {
         const td_tensor_desc *y = &s->fn->outputs[i];
         st = td_npy_write(s->ctx, s->out_paths[i], y->dtype, y->rank, &s->out_shapes[i * TD_MAX_RANK], s->outputs[i]);
         if (st != TD_OK)
-            return fail_ctx(c, s->ctx, st);
+            return cli_fail_ctx(c, s->ctx, st);
     }
     return 0;
 }
@@ -989,7 +1194,7 @@ static int call_and_write(const cli *c, run_state *s)
 static int build_model(const cli *c, run_state *s)
 {
     s->model = td_model_new(s->ctx, c->desc, s->b.value, s->seed);
-    return s->model ? 0 : fail_ctx(c, s->ctx, TD_ERR_INPUT);
+    return s->model ? 0 : cli_fail_ctx(c, s->ctx, TD_ERR_INPUT);
 }
 
 /* Options first, then files, then the model: each step only if the last
@@ -1002,11 +1207,11 @@ static int cmd_run(const cli *c, const opts *o)
         return status;
     run_state s;
     if (!run_state_new(&s, c->desc, fn))
-        status = fail(c, 1, "out of memory");
+        status = cli_fail(c, 1, "out of memory");
     if (!status)
-        status = parse_all_dims(c, o, &s.b);
+        status = cli_parse_all_dims(c, o, &s.b);
     if (!status)
-        status = parse_seed(c, o->seed, &s.seed);
+        status = cli_parse_seed(c, o->seed, &s.seed);
     if (!status)
         status = split_outs(c, o->out, &s);
     if (!status)
@@ -1014,7 +1219,7 @@ static int cmd_run(const cli *c, const opts *o)
     for (int k = 0; !status && k < fn->ninputs; k++)
         status = read_input(c, &s, k);
     if (!status)
-        status = need_all_bound(c, &s.b);
+        status = cli_need_all_bound(c, &s.b);
     if (!status)
         status = check_input_shapes(c, &s);
     if (!status)
@@ -1033,16 +1238,16 @@ static int cmd_run(const cli *c, const opts *o)
 
 static int write_checkpoint(const cli *c, td_model *m, const char *path, uint64_t seed)
 {
-    td_st_tensor *tensors = calloc_n(c->desc->nparams, sizeof *tensors);
+    td_st_tensor *tensors = cli_calloc_n(c->desc->nparams, sizeof *tensors);
     if (!tensors)
-        return fail(c, 1, "out of memory");
+        return cli_fail(c, 1, "out of memory");
     int status = 0;
     for (int i = 0; !status && i < c->desc->nparams; i++) {
         const td_tensor_desc *p = &c->desc->params[i];
         td_st_tensor *t = &tensors[i];
         *t = (td_st_tensor){.name = p->name, .dtype = p->dtype, .rank = p->rank, .data = td_model_param(m, i)};
-        if (!eval_shape(p, m->dims, t->shape, &t->bytes))
-            status = fail(c, 2, "param %s: its shape overflows for these dims", p->name);
+        if (!cli_eval_shape(p, m->dims, t->shape, &t->bytes))
+            status = cli_fail(c, 2, "param %s: its shape overflows for these dims", p->name);
     }
     char seed_text[32];
     snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
@@ -1050,7 +1255,7 @@ static int write_checkpoint(const cli *c, td_model *m, const char *path, uint64_
     if (!status) {
         td_status st = td_safetensors_write(m->ctx, path, c->desc->nparams, tensors, 2, keys, values);
         if (st != TD_OK)
-            status = fail_ctx(c, m->ctx, st);
+            status = cli_fail_ctx(c, m->ctx, st);
     }
     free(tensors);
     return status;
@@ -1062,24 +1267,24 @@ static int cmd_params(const cli *c, const opts *o)
     uint64_t seed = 0;
     td_ctx *ctx = NULL;
     td_model *m = NULL;
-    int status = bindings_new(c->desc, &b) ? 0 : fail(c, 1, "out of memory");
+    int status = cli_bindings_new(c->desc, &b) ? 0 : cli_fail(c, 1, "out of memory");
     if (!status)
-        status = parse_all_dims(c, o, &b);
+        status = cli_parse_all_dims(c, o, &b);
     if (!status)
-        status = parse_seed(c, o->seed, &seed);
+        status = cli_parse_seed(c, o->seed, &seed);
     if (!status && !o->out)
-        status = fail(c, 2, "params needs --out PATH (the .safetensors file to write)");
+        status = cli_fail(c, 2, "params needs --out PATH (the .safetensors file to write)");
     if (!status)
-        status = need_all_bound(c, &b);
+        status = cli_need_all_bound(c, &b);
     if (!status && !(ctx = td_ctx_new(TD_DEVICE_CPU)))
-        status = fail(c, 1, "out of memory");
+        status = cli_fail(c, 1, "out of memory");
     if (!status && !(m = td_model_new(ctx, c->desc, b.value, seed)))
-        status = fail_ctx(c, ctx, TD_ERR_INPUT);
+        status = cli_fail_ctx(c, ctx, TD_ERR_INPUT);
     if (!status)
         status = write_checkpoint(c, m, o->out, seed);
     td_model_free(m);
     td_ctx_free(ctx);
-    bindings_free(&b);
+    cli_bindings_free(&b);
     return status;
 }
 
@@ -1103,13 +1308,16 @@ static const struct {
     {"info", OPT_DIMS, false, cmd_info},
     {"run", OPT_DIMS | OPT_IN | OPT_OUT | OPT_SEED | OPT_PARAMS, true, cmd_run},
     {"params", OPT_DIMS | OPT_OUT | OPT_SEED, false, cmd_params},
+    {"train", OPT_DIMS | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_VAL | OPT_VAL_EVERY |
+                  OPT_VAL_BATCHES | OPT_LOG | OPT_LOG_EVERY | OPT_CKPT | OPT_CKPT_EVERY | OPT_RESUME,
+     false, cli_train},
 };
 
 int td_main(const td_model_desc *desc, int argc, char **argv)
 {
     cli c = {desc, prog_name(argc, argv, desc)};
     if (!desc)
-        return fail(&c, 2, "td_main: no model description");
+        return cli_fail(&c, 2, "td_main: no model description");
     if (argc < 2) {
         usage(&c, stderr);
         return 2;
@@ -1122,17 +1330,21 @@ int td_main(const td_model_desc *desc, int argc, char **argv)
     while (k < n && strcmp(COMMANDS[k].name, argv[1]) != 0)
         k++;
     if (k == n)
-        return fail(&c, 2, "unknown command '%s' (commands: info, run, params, help)", argv[1]);
-    opts o = {.dims = calloc_n(argc, sizeof *o.dims), .ins = calloc_n(argc, sizeof *o.ins)};
-    int status = o.dims && o.ins ? parse_opts(&c, argv[1], COMMANDS[k].options, COMMANDS[k].wants_fn, argc, argv, &o)
-                                 : fail(&c, 1, "out of memory");
+        return cli_fail(&c, 2, "unknown command '%s' (commands: info, run, params, train, help)", argv[1]);
+    opts o = {0};
+    opt_list *lists[] = {&o.dims, &o.ins, &o.data, &o.val};
+    bool have_lists = true;
+    for (int i = 0; i < 4; i++)
+        have_lists = (lists[i]->v = cli_calloc_n(argc, sizeof *lists[i]->v)) != NULL && have_lists;
+    int status = have_lists ? parse_opts(&c, argv[1], COMMANDS[k].options, COMMANDS[k].wants_fn, argc, argv, &o)
+                            : cli_fail(&c, 1, "out of memory");
     if (status == HELP) {
         usage(&c, stdout);
         status = 0;
     } else if (status == 0) {
         status = COMMANDS[k].run(&c, &o);
     }
-    free(o.dims);
-    free(o.ins);
+    for (int i = 0; i < 4; i++)
+        free(lists[i]->v);
     return status;
 }

@@ -1,18 +1,25 @@
 /* model.c - instances of compiled models: binding dims, planning, one
- * allocation per region, initialising params, and evaluating sizes.
+ * allocation per region, initialising params and optimizer state, and
+ * evaluating sizes.
  *
  * tdc's generated C describes a model statically (td_model_desc: its dims,
- * params, regions and functions, with a plan() and an init_params()); this
- * file turns that description and the run-time dims into a td_model. The
- * dims are checked first (a static dim keeps its value, a run-time dim
- * needs one of at least 1), then plan() checks the program's run-time
- * conditions and sizes the regions, the layout it returns is checked
- * against each param's size, each region is allocated once (64-byte
- * aligned) and init_params() fills the params from an RNG seeded here. Any
- * failure frees what was built and leaves one message on the context.
+ * params, regions, functions and train blocks, with a plan() and an
+ * init_params()); this file turns that description and the run-time dims
+ * into a td_model. The dims are checked first (a static dim keeps its
+ * value, a run-time dim needs one of at least 1), then plan() checks the
+ * program's run-time conditions and sizes the params and the workspace,
+ * the layout it returns is checked against each param's size, and the
+ * train blocks are checked and laid out here: the gradients mirror the
+ * params region (same bytes, same offsets), and the optimizer region holds,
+ * for each train block and each param it trains, the optimizer's state
+ * slots end to end at a 64-byte boundary (m->optim_offsets). Each region is
+ * allocated once (64-byte aligned), init_params() fills the params from an
+ * RNG seeded here, and td_optim_init_state fills the state. Any failure
+ * frees what was built and leaves one message on the context.
  * td_size_eval evaluates the compiler's normal form of a size (a rational
  * coefficient times powers of dims) in checked int64 arithmetic; cli.c
  * uses it for the shapes of inputs, outputs and params. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +27,7 @@
 
 enum { REGION_ALIGN = 64 };
 
-static const char *const REGION_NAMES[TD_REGION_COUNT] = {"params", "workspace"};
+static const char *const REGION_NAMES[TD_REGION_COUNT] = {"params", "workspace", "grads", "optimizer"};
 
 static int64_t gcd64(int64_t a, int64_t b)
 {
@@ -139,6 +146,86 @@ static td_status plan_regions(td_model *m)
     return TD_OK;
 }
 
+/* A train block's own checks: its functions and flags, an optimizer kind
+ * td_optim knows, a clip and a first learning rate that make sense, and
+ * f32 or f64 for every param it trains (the optimizers' dtypes). The
+ * optimizer's other hyper-parameters are checked by td_optim_init_state. */
+static td_status check_train(td_model *m, int index)
+{
+    const td_model_desc *desc = m->desc;
+    const td_train_desc *t = &desc->trains[index];
+    const char *name = t->name ? t->name : "?";
+    if (!t->name || !t->grad || !t->trained || !t->decay || t->ninputs < 0 || (t->ninputs > 0 && !t->inputs))
+        return td_fail(m->ctx, TD_ERR_INPUT,
+                       "model %s: train block %d ('%s') lacks a name, its grad function, its trained or decay flags, "
+                       "or its inputs", desc->name, index, name);
+    if (td_optim_state_slots(&t->optim) < 0)
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s: train block '%s' has an unknown optimizer kind %d", desc->name,
+                       name, (int)t->optim.kind);
+    if (!(t->clip >= 0) || !(t->optim.lr >= 0) || !(t->optim.weight_decay >= 0))
+        return td_fail(m->ctx, TD_ERR_INPUT,
+                       "model %s: train block '%s': clip %g, lr %g and weight_decay %g must be >= 0", desc->name, name,
+                       t->clip, t->optim.lr, t->optim.weight_decay);
+    td_schedule first = t->schedule;
+    first.lr = t->optim.lr;
+    double lr = td_schedule_lr(&first, 0);
+    if (!(lr >= 0 && isfinite(lr)))
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s: train block '%s': its schedule gives the learning rate %g at step 0",
+                       desc->name, name, lr);
+    for (int i = 0; i < desc->nparams; i++) {
+        td_dtype dtype = desc->params[i].dtype;
+        if (t->trained[i] && dtype != TD_F32 && dtype != TD_F64)
+            return td_fail(m->ctx, TD_ERR_INPUT,
+                           "model %s: train block '%s' trains param '%s' of dtype %s, but optimizers update f32 or f64",
+                           desc->name, name, desc->params[i].name, td_dtype_name(dtype));
+    }
+    return TD_OK;
+}
+
+/* The gradients mirror the params region; the optimizer region holds, per
+ * train block and trained param, td_optim_state_slots arrays of the
+ * param's elements, each param's state at a 64-byte boundary. */
+static td_status layout_training(td_model *m)
+{
+    const td_model_desc *desc = m->desc;
+    m->region_bytes[TD_REGION_GRADS] = 0;
+    m->region_bytes[TD_REGION_OPTIM] = 0;
+    if (desc->ntrains == 0)
+        return TD_OK;
+    if (desc->ntrains < 0 || !desc->trains)
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s: %d train blocks but no array of them", desc->name,
+                       desc->ntrains);
+    size_t count, end = 0;
+    if (!td_mul_size((size_t)desc->ntrains, (size_t)desc->nparams, &count) ||
+        !(m->optim_offsets = calloc(count ? count : 1, sizeof *m->optim_offsets)))
+        return td_fail(m->ctx, TD_ERR_OOM, "model %s: out of memory", desc->name);
+    m->region_bytes[TD_REGION_GRADS] = m->region_bytes[TD_REGION_PARAMS];
+    for (int t = 0; t < desc->ntrains; t++) {
+        td_status st = check_train(m, t);
+        if (st != TD_OK)
+            return st;
+        size_t slots = (size_t)td_optim_state_slots(&desc->trains[t].optim);
+        for (int i = 0; i < desc->nparams; i++) {
+            size_t bytes, state, offset;
+            if (!desc->trains[t].trained[i])
+                continue;
+            if ((st = param_bytes(m, i, &bytes)) != TD_OK)
+                return st;
+            bool fits = td_mul_size(bytes, slots, &state);
+            if (fits && state == 0)
+                continue; /* no state (sgd without momentum, or no elements): offset 0, unused */
+            if (!fits || !td_add_size(end, REGION_ALIGN - 1, &offset) ||
+                !td_add_size(offset / REGION_ALIGN * REGION_ALIGN, state, &end))
+                return td_fail(m->ctx, TD_ERR_INPUT,
+                               "model %s: the optimizer state of train block '%s' needs more bytes than fit in size_t",
+                               desc->name, desc->trains[t].name);
+            m->optim_offsets[(size_t)t * (size_t)desc->nparams + (size_t)i] = offset / REGION_ALIGN * REGION_ALIGN;
+        }
+    }
+    m->region_bytes[TD_REGION_OPTIM] = end;
+    return TD_OK;
+}
+
 static td_status alloc_regions(td_model *m)
 {
     for (int r = 0; r < TD_REGION_COUNT; r++) {
@@ -150,10 +237,12 @@ static td_status alloc_regions(td_model *m)
             return td_fail(m->ctx, TD_ERR_OOM, "model %s: cannot allocate %zu bytes for the %s region",
                            m->desc->name, bytes, REGION_NAMES[r]);
     }
-    /* Zeroed so that padding between params is deterministic; the workspace
-     * is written before it is read. */
-    if (m->region[TD_REGION_PARAMS])
-        memset(m->region[TD_REGION_PARAMS], 0, m->region_bytes[TD_REGION_PARAMS]);
+    /* Zeroed so that padding between params and between state arrays is
+     * deterministic, and the gradients start as zeros; the workspace is
+     * written before it is read. */
+    for (int r = 0; r < TD_REGION_COUNT; r++)
+        if (r != TD_REGION_WORKSPACE && m->region[r])
+            memset(m->region[r], 0, m->region_bytes[r]);
     return TD_OK;
 }
 
@@ -166,6 +255,28 @@ static td_status init_params(td_model *m, uint64_t seed)
     if (st != TD_OK && !td_ctx_error(m->ctx))
         td_fail(m->ctx, st, "model %s: initialising the params failed", m->desc->name);
     return st;
+}
+
+/* A fresh optimizer state (torch's lazy init) for every trained param. */
+static td_status init_optim_state(td_model *m)
+{
+    const td_model_desc *desc = m->desc;
+    for (int t = 0; t < desc->ntrains; t++) {
+        const td_train_desc *train = &desc->trains[t];
+        for (int i = 0; i < desc->nparams; i++) {
+            size_t bytes, offset = m->optim_offsets[(size_t)t * (size_t)desc->nparams + (size_t)i];
+            td_dtype dtype = desc->params[i].dtype;
+            if (!train->trained[i])
+                continue;
+            td_status st = param_bytes(m, i, &bytes);
+            if (st == TD_OK && bytes > 0)
+                st = td_optim_init_state(m->ctx, &train->optim, dtype, bytes / td_dtype_size(dtype),
+                                         m->region[TD_REGION_OPTIM] ? m->region[TD_REGION_OPTIM] + offset : NULL);
+            if (st != TD_OK)
+                return st;
+        }
+    }
+    return TD_OK;
 }
 
 td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, uint64_t seed)
@@ -186,8 +297,8 @@ td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *di
         td_model_free(m);
         return NULL;
     }
-    if (bind_dims(m, dims) != TD_OK || plan_regions(m) != TD_OK || alloc_regions(m) != TD_OK ||
-        init_params(m, seed) != TD_OK) {
+    if (bind_dims(m, dims) != TD_OK || plan_regions(m) != TD_OK || layout_training(m) != TD_OK ||
+        alloc_regions(m) != TD_OK || init_params(m, seed) != TD_OK || init_optim_state(m) != TD_OK) {
         td_model_free(m);
         return NULL;
     }
@@ -202,6 +313,7 @@ void td_model_free(td_model *m)
         free(m->region[r]);
     free(m->dims);
     free(m->param_offsets);
+    free(m->optim_offsets);
     free(m);
 }
 

@@ -2,8 +2,8 @@
 # deps.sh - installs what building and testing tdc need on Debian 12, as root.
 #
 # Idempotent and quick on a prepared machine: apt-get runs only when a
-# command or package is missing, pip only when numpy, einops or ml_dtypes
-# does not import.
+# command or package is missing, pip only when numpy, einops, ml_dtypes or
+# matplotlib (for tools/plot_metrics.py) does not import.
 set -euo pipefail
 
 missing=()
@@ -44,11 +44,11 @@ else
     echo "deps: system packages present"
 fi
 
-if python3 -c 'import numpy, einops, ml_dtypes' >/dev/null 2>&1; then
-    echo "deps: numpy, einops and ml_dtypes present"
+if python3 -c 'import numpy, einops, ml_dtypes, matplotlib' >/dev/null 2>&1; then
+    echo "deps: numpy, einops, ml_dtypes and matplotlib present"
 else
-    echo "deps: installing numpy einops ml_dtypes with pip"
-    python3 -m pip install --quiet --break-system-packages numpy einops ml_dtypes ||
-        python3 -m pip install --quiet numpy einops ml_dtypes
-    python3 -c 'import numpy, einops, ml_dtypes'
+    echo "deps: installing numpy einops ml_dtypes matplotlib with pip"
+    python3 -m pip install --quiet --break-system-packages numpy einops ml_dtypes matplotlib ||
+        python3 -m pip install --quiet numpy einops ml_dtypes matplotlib
+    python3 -c 'import numpy, einops, ml_dtypes, matplotlib'
 fi

@@ -430,6 +430,8 @@ static const char INFO_DIMS[] = "model toy\n"
                                 "memory plan\n"
                                 "  params     72 B\n"
                                 "  workspace  4800 B (4.69 KiB)\n"
+                                "  grads      0 B\n"
+                                "  optimizer  0 B\n"
                                 "  total      4872 B (4.76 KiB)\n";
 
 static void cli_help_and_info(fixture *fx)
@@ -458,7 +460,7 @@ static void cli_help_and_info(fixture *fx)
 
 static void cli_bad_flags(fixture *fx)
 {
-    EXPECT_FAIL(fx, 2, "unknown command 'frob' (commands: info, run, params, help)", "frob");
+    EXPECT_FAIL(fx, 2, "unknown command 'frob' (commands: info, run, params, train, help)", "frob");
     EXPECT_FAIL(fx, 2, "info: unknown option '--in' (info takes --dims)", "info", "--in", "x=a.npy");
     EXPECT_FAIL(fx, 2, "run: unknown option '--bogus' (run takes --dims, --in, --out, --seed, --params)", "run",
                 "forward", "--bogus=1");

@@ -1,0 +1,147 @@
+/* train.c - td_train_step: one optimizer step of a compiled model's train
+ * block.
+ *
+ * It takes a model built by td_model_new (whose gradient and optimizer
+ * regions model.c laid out and initialised) and one batch, shaped as the
+ * block's inputs say. The gradient region is zeroed and the block's grad
+ * function writes the loss and each trained param's gradient there; the
+ * global 2-norm of those gradients is taken (per tensor by
+ * td_clip_grad_norm, then the norm of the norms, as
+ * torch.nn.utils.clip_grad_norm_ does) and, with a clip, every gradient is
+ * scaled by clip / (norm + 1e-6) when that is below 1; the schedule gives
+ * the learning rate at m->step, and td_optim_update moves each trained
+ * param with weight decay where the block's decay flag says. Every check
+ * (the arguments, a finite loss and norm, a usable learning rate, a step
+ * count that does not overflow) comes before the first param is written,
+ * so a step that fails leaves params, optimizer state and m->step as they
+ * were; the message is on the model's context. Nothing here allocates. */
+#include <math.h>
+#include <string.h>
+
+#include "td.h"
+
+/* Param i's element count under the model's dims, or 0 when an axis
+ * cannot be evaluated (model.c checked every param when it was built). */
+static size_t param_elements(const td_model *m, int i)
+{
+    const td_tensor_desc *p = &m->desc->params[i];
+    size_t n = 1;
+    for (int a = 0; a < p->rank; a++) {
+        int64_t extent = td_size_eval(&p->shape[a], m->dims);
+        if (extent < 0 || (uint64_t)extent > SIZE_MAX || !td_mul_size(n, (size_t)extent, &n))
+            return 0;
+    }
+    return n;
+}
+
+static void *grad_of(td_model *m, int i)
+{
+    return m->region[TD_REGION_GRADS] + m->param_offsets[i];
+}
+
+static void *state_of(td_model *m, int train, int i)
+{
+    size_t k = (size_t)train * (size_t)m->desc->nparams + (size_t)i;
+    return m->region[TD_REGION_OPTIM] ? m->region[TD_REGION_OPTIM] + m->optim_offsets[k] : NULL;
+}
+
+/* The global 2-norm of the trained params' gradients: each tensor's norm
+ * (td_clip_grad_norm with no limit, in double), then the norm of those. */
+static td_status global_norm(td_model *m, const td_train_desc *t, double *norm)
+{
+    double sum = 0;
+    for (int i = 0; i < m->desc->nparams; i++) {
+        size_t n = param_elements(m, i);
+        if (!t->trained[i] || n == 0)
+            continue;
+        void *g = grad_of(m, i);
+        double tensor_norm;
+        td_status st = td_clip_grad_norm(m->ctx, m->desc->params[i].dtype, 1, &g, &n, (double)INFINITY, &tensor_norm);
+        if (st != TD_OK)
+            return st;
+        sum += tensor_norm * tensor_norm;
+    }
+    *norm = sqrt(sum);
+    return TD_OK;
+}
+
+/* g *= coef in the gradient's dtype, as torch's g.mul_(clip_coef). */
+static void scale_grads(td_model *m, const td_train_desc *t, double coef)
+{
+    for (int i = 0; i < m->desc->nparams; i++) {
+        size_t n = param_elements(m, i);
+        if (!t->trained[i])
+            continue;
+        if (m->desc->params[i].dtype == TD_F32) {
+            float c = (float)coef, *g = grad_of(m, i);
+            for (size_t k = 0; k < n; k++)
+                g[k] = g[k] * c;
+        } else {
+            double *g = grad_of(m, i);
+            for (size_t k = 0; k < n; k++)
+                g[k] = g[k] * coef;
+        }
+    }
+}
+
+static td_status check_step(td_model *m, int train, const void *const *inputs)
+{
+    if (!m)
+        return TD_ERR_INPUT; /* no context to hold a message */
+    const td_model_desc *desc = m->desc;
+    if (train < 0 || train >= desc->ntrains)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: model %s has no train block %d (it has %d)", desc->name,
+                       train, desc->ntrains);
+    const td_train_desc *t = &desc->trains[train];
+    for (int k = 0; k < t->ninputs; k++)
+        if (!inputs || !inputs[k])
+            return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: input '%s' is NULL", t->name, t->inputs[k].name);
+    if (m->step == INT64_MAX)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: the step count %lld cannot grow", t->name,
+                       (long long)m->step);
+    return TD_OK;
+}
+
+td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
+{
+    td_status st = check_step(m, train, inputs);
+    if (st != TD_OK)
+        return st;
+    const td_train_desc *t = &m->desc->trains[train];
+    long long next = (long long)m->step + 1;
+    double loss = NAN, norm = NAN;
+    if (m->region[TD_REGION_GRADS])
+        memset(m->region[TD_REGION_GRADS], 0, m->region_bytes[TD_REGION_GRADS]);
+    st = t->grad(m, inputs, &loss);
+    if (st != TD_OK)
+        return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the gradient failed", next, t->name);
+    if ((st = global_norm(m, t, &norm)) != TD_OK)
+        return st;
+    td_schedule schedule = t->schedule;
+    schedule.lr = t->optim.lr;
+    double lr = td_schedule_lr(&schedule, m->step);
+    if (stats)
+        *stats = (td_step_stats){loss, norm, lr};
+    if (!isfinite(loss))
+        return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the loss is %g; nothing was updated", next, t->name, loss);
+    if (!isfinite(norm))
+        return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the gradient norm is %g (loss %g); nothing was updated",
+                       next, t->name, norm, loss);
+    if (!(lr >= 0 && isfinite(lr)))
+        return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
+                       lr);
+    if (t->clip > 0 && t->clip / (norm + 1e-6) < 1)
+        scale_grads(m, t, t->clip / (norm + 1e-6));
+    for (int i = 0; i < m->desc->nparams; i++) {
+        size_t n = param_elements(m, i);
+        if (!t->trained[i] || n == 0)
+            continue;
+        double decay = t->decay[i] ? t->optim.weight_decay : 0;
+        st = td_optim_update(m->ctx, &t->optim, m->desc->params[i].dtype, n, td_model_param(m, i), grad_of(m, i),
+                             state_of(m, train, i), m->step + 1, lr, decay);
+        if (st != TD_OK) /* not reached: model.c checked the hyper-parameters and dtypes */
+            return st;
+    }
+    m->step++;
+    return TD_OK;
+}

@@ -1,0 +1,1367 @@
+/* test_train.c - training: td_train_step, checkpoints (td_model_save and
+ * td_model_load) and the `train` command, on two hand-written model
+ * descriptions of the kind tdc generates.
+ *
+ * "lin" is linear regression, pred = x . w + b with x: f32["batch feat"],
+ * feat = 3, and three train blocks: fit (rows of x and y from .npy files;
+ * AdamW with a cosine schedule, clipping and b in the no-decay group, or
+ * SGD in local copies), shrink (no inputs; pulls w to 0) and halt (no
+ * inputs; raises SIGINT in its third step). Params c (f32) and k (i32) are
+ * never trained. "tok" learns one number per token from llm.c token
+ * windows (x, y: i32["batch seq"]). The grad functions compute by hand, in
+ * double, and write f32 gradients into TD_REGION_GRADS. Checked: the
+ * regions td_model_new lays out; one SGD step against a computation by
+ * hand (weight decay, the no-decay group, clipping, the schedule's lr);
+ * untrained params untouched; the loss going down; refusals that change
+ * nothing (a NaN loss, bad arguments); save and load bit for bit and a
+ * resumed run identical to a straight one; every refusal of td_model_load
+ * leaving the model as it was; and `train` end to end (token windows, rows,
+ * no inputs, JSONL and CSV logs checked against a direct loop, validation,
+ * checkpoints, --resume byte for byte, Ctrl-C) with the exit status and
+ * exact message of every error path. */
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "td.h"
+#include "test.h"
+
+void test_train(void);
+
+/* ---- the models ---- */
+
+#define DIM(d) {1, 1, 1, {d}, {1}}
+#define CONST(n) {n, 1, 0, {0}, {0}}
+
+enum { BATCH, FEAT, SEQ = 1, VOCAB = 2, NFEAT = 3, NVOCAB = 16, MAX_BATCH = 1000 };
+enum { W, B, C, K, NPARAMS };
+
+static const td_dim_desc LIN_DIMS[] = {{"batch", 0}, {"feat", NFEAT}};
+static const td_size_expr SHAPE_W[] = {DIM(FEAT)};
+static const td_size_expr SHAPE_2[] = {CONST(2)};
+static const td_size_expr SHAPE_X[] = {DIM(BATCH), DIM(FEAT)};
+static const td_size_expr SHAPE_Y[] = {DIM(BATCH)};
+static const td_size_expr SHAPE_2B[] = {{2, 1, 1, {BATCH}, {1}}};
+static const td_tensor_desc LIN_PARAMS[] = {{"w", TD_F32, 1, SHAPE_W, "feat"},
+                                            {"b", TD_F32, 0, NULL, ""},
+                                            {"c", TD_F32, 1, SHAPE_2, "2"},
+                                            {"k", TD_I32, 1, SHAPE_2, "2"}};
+static const td_tensor_desc FIT_IN[] = {{"x", TD_F32, 2, SHAPE_X, "batch feat"}, {"y", TD_F32, 1, SHAPE_Y, "batch"}};
+static const td_tensor_desc PREDICT_OUT[] = {{"result", TD_F32, 1, SHAPE_Y, "batch"}};
+
+static float *param_f32(td_model *m, int i) { return td_model_param(m, i); }
+static float *grad_f32(td_model *m, int i) { return (float *)(m->region[TD_REGION_GRADS] + m->param_offsets[i]); }
+
+/* pred_i = x_i . w + b */
+static double predict_one(td_model *m, const float *x, int64_t i)
+{
+    const float *w = param_f32(m, W);
+    double p = *param_f32(m, B);
+    for (int f = 0; f < NFEAT; f++)
+        p += (double)x[i * NFEAT + f] * w[f];
+    return p;
+}
+
+static td_status predict(td_model *m, const void *const *in, void *const *out)
+{
+    for (int64_t i = 0; i < m->dims[BATCH]; i++)
+        ((float *)out[0])[i] = (float)predict_one(m, in[0], i);
+    return TD_OK;
+}
+
+static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict}};
+
+/* loss = mean (pred - y)^2; dw = 2/B sum r x, db = 2/B sum r. A NaN in x
+ * fails the loss function (validation) but only poisons the gradient's
+ * loss (training), to test both refusals. */
+static td_status fit_loss_grad(td_model *m, const void *const *in, double *loss, bool grads)
+{
+    const float *x = in[0], *y = in[1];
+    int64_t n = m->dims[BATCH];
+    double sum = 0, dw[NFEAT] = {0}, db = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!grads && isnan(x[i * NFEAT]))
+            return td_fail(m->ctx, TD_ERR_INPUT, "x holds a NaN in row %lld", (long long)i);
+        double r = predict_one(m, x, i) - y[i];
+        sum += r * r;
+        for (int f = 0; f < NFEAT; f++)
+            dw[f] += 2 * r * x[i * NFEAT + f] / (double)n;
+        db += 2 * r / (double)n;
+    }
+    *loss = sum / (double)n;
+    if (grads) {
+        for (int f = 0; f < NFEAT; f++)
+            grad_f32(m, W)[f] = (float)dw[f];
+        *grad_f32(m, B) = (float)db;
+    }
+    return TD_OK;
+}
+
+static td_status fit_grad(td_model *m, const void *const *in, double *loss) { return fit_loss_grad(m, in, loss, true); }
+static td_status fit_loss(td_model *m, const void *const *in, double *loss) { return fit_loss_grad(m, in, loss, false); }
+
+/* loss = 0.5 |w|^2, grad = w */
+static td_status shrink_grad(td_model *m, const void *const *in, double *loss)
+{
+    double sum = 0;
+    for (int f = 0; f < NFEAT; f++) {
+        sum += 0.5 * (double)param_f32(m, W)[f] * param_f32(m, W)[f];
+        grad_f32(m, W)[f] = param_f32(m, W)[f];
+    }
+    *loss = sum;
+    return TD_OK;
+}
+
+/* loss = b^2; the third step's gradient is interrupted by a Ctrl-C */
+static td_status halt_grad(td_model *m, const void *const *in, double *loss)
+{
+    float b = *param_f32(m, B);
+    if (m->step == 2)
+        raise(SIGINT);
+    *loss = (double)b * b;
+    *grad_f32(m, B) = 2 * b;
+    return TD_OK;
+}
+
+static const bool FIT_TRAINED[NPARAMS] = {true, true, false, false}, FIT_DECAY[NPARAMS] = {true, false, true, false};
+static const bool W_ONLY[NPARAMS] = {true, false, false, false}, B_ONLY[NPARAMS] = {false, true, false, false};
+static const bool ALL_DECAY[NPARAMS] = {true, true, true, true};
+
+static td_optim_hparams sgd(double lr, double weight_decay)
+{
+    td_optim_hparams h = td_optim_defaults(TD_OPTIM_SGD);
+    h.lr = lr, h.weight_decay = weight_decay;
+    return h;
+}
+
+#define FIT_ADAMW                                                                                                     \
+    {"fit", 2, FIT_IN, adamw_const, {TD_LR_COSINE, 0.2, 0.02, 0, 2, 40, 0}, 1.0, FIT_TRAINED, FIT_DECAY, fit_grad, \
+     fit_loss}
+
+/* td_optim_defaults is a function, so the static descs spell AdamW out. */
+#define adamw_const {TD_OPTIM_ADAMW, 0.2, 0.1, 0, 0, false, 0.9, 0.999, 1e-8, false, 0, 0, 0, false}
+#define sgd_const(lr) {TD_OPTIM_SGD, lr, 0, 0, 0, false, 0, 0, 0, false, 0, 0, 0, false}
+
+static const td_train_desc LIN_TRAINS[] = {
+    FIT_ADAMW,
+    {"shrink", 0, NULL, sgd_const(0.5), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, W_ONLY, ALL_DECAY, shrink_grad, NULL},
+    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL},
+};
+
+/* w at 0, b at 64, c at 128, k at 192; no workspace. */
+static td_status lin_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *offsets)
+{
+    if (dims[BATCH] > MAX_BATCH)
+        return td_fail(ctx, TD_ERR_INPUT, "batch is %lld but lin needs batch <= %d", (long long)dims[BATCH], MAX_BATCH);
+    region_bytes[TD_REGION_PARAMS] = 200;
+    region_bytes[TD_REGION_WORKSPACE] = 0;
+    offsets[W] = 0, offsets[B] = 64, offsets[C] = 128, offsets[K] = 192;
+    return TD_OK;
+}
+
+static td_status lin_init(td_model *m)
+{
+    td_status st = td_init_normal(m->ctx, &m->rng, TD_F32, param_f32(m, W), 1, (int64_t[]){NFEAT}, 0, 1);
+    if (st == TD_OK)
+        st = td_init_constant(m->ctx, TD_F32, param_f32(m, B), 0, NULL, 0.5);
+    if (st == TD_OK)
+        st = td_init_ones(m->ctx, TD_F32, param_f32(m, C), 1, (int64_t[]){2});
+    if (st == TD_OK)
+        st = td_init_constant(m->ctx, TD_I32, td_model_param(m, K), 1, (int64_t[]){2}, 7);
+    return st;
+}
+
+static const td_model_desc LIN = {"lin", 2, NPARAMS, 1, LIN_DIMS, LIN_PARAMS, LIN_FNS, lin_plan, lin_init,
+                                  3, LIN_TRAINS, "lin-hash-1"};
+
+/* A copy of LIN whose fit block is `fit` (the caller's storage). */
+static td_model_desc lin_with(td_train_desc trains[3], td_train_desc fit)
+{
+    memcpy(trains, LIN_TRAINS, sizeof LIN_TRAINS);
+    trains[0] = fit;
+    td_model_desc d = LIN;
+    d.trains = trains;
+    return d;
+}
+
+/* "tok": emb[v] learns the mean of y / 16 after token v. */
+static const td_dim_desc TOK_DIMS[] = {{"batch", 0}, {"seq", 0}, {"vocab", NVOCAB}};
+static const td_size_expr SHAPE_EMB[] = {DIM(VOCAB)};
+static const td_size_expr SHAPE_BT[] = {DIM(BATCH), DIM(SEQ)};
+static const td_tensor_desc TOK_PARAMS[] = {{"emb", TD_F32, 1, SHAPE_EMB, "vocab"}};
+static const td_tensor_desc LM_IN[] = {{"x", TD_I32, 2, SHAPE_BT, "batch seq"}, {"y", TD_I32, 2, SHAPE_BT, "batch seq"}};
+
+static td_status lm_loss_grad(td_model *m, const void *const *in, double *loss, bool grads)
+{
+    const int32_t *x = in[0], *y = in[1];
+    const float *emb = param_f32(m, 0);
+    int64_t n = m->dims[BATCH] * m->dims[SEQ];
+    double sum = 0, g[NVOCAB] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        double r = emb[x[i] % NVOCAB] - y[i] / 16.0;
+        sum += r * r;
+        g[x[i] % NVOCAB] += 2 * r / (double)n;
+    }
+    *loss = sum / (double)n;
+    for (int v = 0; grads && v < NVOCAB; v++)
+        grad_f32(m, 0)[v] = (float)g[v];
+    return TD_OK;
+}
+
+static td_status lm_grad(td_model *m, const void *const *in, double *loss) { return lm_loss_grad(m, in, loss, true); }
+static td_status lm_loss(td_model *m, const void *const *in, double *loss) { return lm_loss_grad(m, in, loss, false); }
+
+static const bool ONE_TRUE[1] = {true};
+static const td_train_desc TOK_TRAINS[] = {
+    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss},
+};
+
+static td_status tok_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *offsets)
+{
+    region_bytes[TD_REGION_PARAMS] = NVOCAB * sizeof(float);
+    region_bytes[TD_REGION_WORKSPACE] = 0;
+    offsets[0] = 0;
+    return TD_OK;
+}
+
+static td_status tok_init(td_model *m)
+{
+    return td_init_normal(m->ctx, &m->rng, TD_F32, param_f32(m, 0), 1, (int64_t[]){NVOCAB}, 0, 0.5);
+}
+
+static const td_model_desc TOK = {"tok", 3, 1, 0, TOK_DIMS, TOK_PARAMS, NULL, tok_plan, tok_init,
+                                  1, TOK_TRAINS, "tok-hash-1"};
+
+/* ---- data: rows of y = x . (1, -2, 0.5) + 0.3, and a token file ---- */
+
+enum { NROWS = 64, NTOKENS = 500 };
+
+typedef struct rows {
+    float x[NROWS * NFEAT], y[NROWS];
+} rows;
+
+static void make_rows(rows *r)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_rng rng = {1234, 0};
+    td_rng_normal_f32(ctx, &rng, r->x, NROWS * NFEAT);
+    for (int i = 0; i < NROWS; i++)
+        r->y[i] = r->x[i * 3] - 2 * r->x[i * 3 + 1] + 0.5f * r->x[i * 3 + 2] + 0.3f;
+    td_ctx_free(ctx);
+}
+
+/* Token t_i = (7 i + i / 5) % 16: mostly predictable from the last one. */
+static void write_tokens(const char *path, int count)
+{
+    int32_t header[256] = {20240520, 1, count};
+    uint16_t *tok = malloc((size_t)count * sizeof *tok);
+    for (int i = 0; i < count; i++)
+        tok[i] = (uint16_t)((7 * i + i / 5) % NVOCAB);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(header, sizeof header, 1, f) == 1 && fwrite(tok, sizeof *tok, (size_t)count, f) == (size_t)count,
+          "writing %s", path);
+    if (f)
+        fclose(f);
+    free(tok);
+}
+
+/* ---- helpers ---- */
+
+static td_model *new_model(td_ctx *ctx, const td_model_desc *d, const int64_t *dims, uint64_t seed)
+{
+    td_model *m = td_model_new(ctx, d, dims, seed);
+    CHECK(m != NULL, "td_model_new(%s): %s", d->name, td_ctx_error(ctx));
+    return m;
+}
+
+/* The whole training state, to compare two models or one before and after. */
+typedef struct snapshot {
+    unsigned char *params, *optim;
+    size_t params_bytes, optim_bytes;
+    int64_t step;
+    td_rng rng;
+    uint64_t cursor;
+} snapshot;
+
+static snapshot take(const td_model *m)
+{
+    snapshot s = {malloc(m->region_bytes[TD_REGION_PARAMS] + 1), malloc(m->region_bytes[TD_REGION_OPTIM] + 1),
+                  m->region_bytes[TD_REGION_PARAMS], m->region_bytes[TD_REGION_OPTIM], m->step, m->rng, m->data_cursor};
+    memcpy(s.params, m->region[TD_REGION_PARAMS], s.params_bytes);
+    if (s.optim_bytes)
+        memcpy(s.optim, m->region[TD_REGION_OPTIM], s.optim_bytes);
+    return s;
+}
+
+static bool same_state(const snapshot *a, const snapshot *b)
+{
+    return a->params_bytes == b->params_bytes && a->optim_bytes == b->optim_bytes &&
+           memcmp(a->params, b->params, a->params_bytes) == 0 && memcmp(a->optim, b->optim, a->optim_bytes) == 0 &&
+           a->step == b->step && a->rng.seed == b->rng.seed && a->rng.offset == b->rng.offset && a->cursor == b->cursor;
+}
+
+static void drop(snapshot *s)
+{
+    free(s->params);
+    free(s->optim);
+}
+
+/* The batch of rows `first` .. first + n - 1 (wrapping). */
+static void rows_batch(const rows *r, int first, int n, float *x, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        int k = (first + i) % NROWS;
+        memcpy(&x[i * NFEAT], &r->x[k * NFEAT], NFEAT * sizeof(float));
+        y[i] = r->y[k];
+    }
+}
+
+static td_status fit_step(td_model *m, const rows *r, int first, td_step_stats *stats)
+{
+    float x[8 * NFEAT], y[8];
+    rows_batch(r, first, (int)m->dims[BATCH], x, y);
+    const void *in[] = {x, y};
+    return td_train_step(m, 0, in, stats);
+}
+
+static const float *optim_state(const td_model *m, int train, int param)
+{
+    return (const float *)(m->region[TD_REGION_OPTIM] + m->optim_offsets[train * NPARAMS + param]);
+}
+
+/* ---- td_model_new: the gradient and optimizer regions ---- */
+
+static void layout(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){4, 0}, 1);
+    if (m) {
+        /* AdamW keeps 2 slots: w's 2 x 12 bytes at 0, b's 2 x 4 at 64; shrink and halt (plain SGD) keep none */
+        CHECK(m->region_bytes[TD_REGION_GRADS] == 200 && m->region_bytes[TD_REGION_OPTIM] == 72,
+              "grads 200 B (as the params), optimizer 72 B: %zu %zu", m->region_bytes[TD_REGION_GRADS],
+              m->region_bytes[TD_REGION_OPTIM]);
+        CHECK(m->optim_offsets[W] == 0 && m->optim_offsets[B] == 64, "fit's state of w at 0, of b at 64");
+        CHECK((uintptr_t)m->region[TD_REGION_GRADS] % 64 == 0 && (uintptr_t)m->region[TD_REGION_OPTIM] % 64 == 0,
+              "the new regions are 64-byte aligned");
+        bool zero = true;
+        for (size_t i = 0; i < 200; i++)
+            zero = zero && m->region[TD_REGION_GRADS][i] == 0;
+        for (size_t i = 0; i < 72; i++)
+            zero = zero && m->region[TD_REGION_OPTIM][i] == 0;
+        CHECK(zero && m->step == 0 && m->data_cursor == 0, "grads and state start at zero, step 0, cursor 0");
+    }
+    td_model_free(m);
+    /* adagrad's state starts at initial_accumulator_value */
+    td_train_desc trains[3];
+    td_train_desc fit = LIN_TRAINS[0];
+    fit.optim = td_optim_defaults(TD_OPTIM_ADAGRAD);
+    fit.optim.initial_accumulator_value = 0.25;
+    td_model_desc d = lin_with(trains, fit);
+    m = new_model(ctx, &d, (int64_t[]){4, 0}, 1);
+    if (m)
+        CHECK(optim_state(m, 0, W)[2] == 0.25f && optim_state(m, 0, B)[0] == 0.25f, "adagrad's sum starts at 0.25");
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+static void expect_new_fails(const td_model_desc *d, const char *want, int line)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = td_model_new(ctx, d, (int64_t[]){4, 0}, 0);
+    const char *msg = td_ctx_error(ctx) ? td_ctx_error(ctx) : "(no message)";
+    CHECK(m == NULL && strcmp(msg, want) == 0, "line %d: td_model_new\n  got:  %s\n  want: %s", line, msg, want);
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+static void bad_train_descs(void)
+{
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    static const bool TRAINS_K[NPARAMS] = {true, true, false, true};
+    fit.trained = TRAINS_K;
+    td_model_desc d = lin_with(trains, fit);
+    expect_new_fails(&d, "model lin: train block 'fit' trains param 'k' of dtype i32, but optimizers update f32 or f64",
+                     __LINE__);
+    fit = LIN_TRAINS[0], fit.optim.kind = (td_optim_kind)9, d = lin_with(trains, fit);
+    expect_new_fails(&d, "model lin: train block 'fit' has an unknown optimizer kind 9", __LINE__);
+    fit = LIN_TRAINS[0], fit.clip = -1, d = lin_with(trains, fit);
+    expect_new_fails(&d, "model lin: train block 'fit': clip -1, lr 0.2 and weight_decay 0.1 must be >= 0", __LINE__);
+    fit = LIN_TRAINS[0], fit.schedule = (td_schedule){TD_LR_STEP, 0, 0, 0.5, 0, 0, 0}, d = lin_with(trains, fit);
+    expect_new_fails(&d, "model lin: train block 'fit': its schedule gives the learning rate nan at step 0", __LINE__);
+    fit = LIN_TRAINS[0], fit.optim.beta1 = 1, d = lin_with(trains, fit);
+    expect_new_fails(&d, "td_optim_init_state: adamw: invalid beta1 1: must be in [0, 1)", __LINE__);
+    fit = LIN_TRAINS[0], fit.grad = NULL, d = lin_with(trains, fit);
+    expect_new_fails(&d,
+                     "model lin: train block 0 ('fit') lacks a name, its grad function, its trained or decay flags, or "
+                     "its inputs",
+                     __LINE__);
+    d = LIN, d.trains = NULL;
+    expect_new_fails(&d, "model lin: 3 train blocks but no array of them", __LINE__);
+}
+
+/* ---- td_train_step ---- */
+
+/* One SGD step (lr 0.1, weight decay 0.1 for w but not b) by hand: the
+ * gradient of the mean squared error in double, rounded to f32 as the
+ * grad function writes it, then p - lr (g + wd p). Tolerance 1e-6: f32
+ * arithmetic on numbers of order 1. */
+static void sgd_by_hand(const rows *r)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    fit.optim = sgd(0.1, 0.1);
+    fit.schedule = (td_schedule){TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0};
+    fit.clip = 0;
+    td_model_desc d = lin_with(trains, fit);
+    td_model *m = new_model(ctx, &d, (int64_t[]){4, 0}, 5);
+    if (!m) {
+        td_ctx_free(ctx);
+        return;
+    }
+    float w0[NFEAT], b0 = *param_f32(m, B), c0[2], gw[NFEAT];
+    int32_t k0[2];
+    memcpy(w0, param_f32(m, W), sizeof w0);
+    memcpy(c0, param_f32(m, C), sizeof c0);
+    memcpy(k0, td_model_param(m, K), sizeof k0);
+    double dw[NFEAT] = {0}, db = 0, loss = 0;
+    for (int i = 0; i < 4; i++) {
+        double res = b0 - r->y[i];
+        for (int f = 0; f < NFEAT; f++)
+            res += (double)r->x[i * 3 + f] * w0[f];
+        loss += res * res / 4;
+        for (int f = 0; f < NFEAT; f++)
+            dw[f] += res * r->x[i * 3 + f] / 2;
+        db += res / 2;
+    }
+    double norm2 = 0;
+    for (int f = 0; f < NFEAT; f++)
+        gw[f] = (float)dw[f], norm2 += (double)gw[f] * gw[f];
+    norm2 += (double)(float)db * (float)db;
+    td_step_stats stats;
+    td_status st = fit_step(m, r, 0, &stats);
+    CHECK(st == TD_OK, "sgd step: %s", td_ctx_error(ctx));
+    CHECK(fabs(stats.loss - loss) <= 1e-12 * loss, "loss %.17g, by hand %.17g", stats.loss, loss);
+    CHECK(stats.lr == 0.1, "lr %g", stats.lr);
+    CHECK(fabs(stats.grad_norm - sqrt(norm2)) <= 1e-12 * sqrt(norm2), "grad norm %.17g, by hand %.17g", stats.grad_norm,
+          sqrt(norm2));
+    for (int f = 0; f < NFEAT; f++) {
+        double want = w0[f] - 0.1 * (gw[f] + 0.1 * w0[f]);
+        CHECK(fabs(param_f32(m, W)[f] - want) <= 1e-6, "w[%d] = %.9g, by hand %.9g", f, param_f32(m, W)[f], want);
+    }
+    double want_b = b0 - 0.1 * (float)db;
+    CHECK(fabs(*param_f32(m, B) - want_b) <= 1e-6, "b = %.9g, by hand %.9g (no weight decay)", *param_f32(m, B), want_b);
+    CHECK(memcmp(c0, param_f32(m, C), sizeof c0) == 0 && memcmp(k0, td_model_param(m, K), sizeof k0) == 0,
+          "untrained params c and k are untouched");
+    CHECK(m->step == 1, "one step counted");
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+/* With clip 0.01, SGD moves the params by lr x 0.01 / (norm + 1e-6) x the
+ * gradient: an update of norm lr x 0.01 (to f32 rounding, 1e-4 relative). */
+static void clipping(const rows *r)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    fit.optim = sgd(0.1, 0);
+    fit.schedule = (td_schedule){TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0};
+    fit.clip = 0.01;
+    td_model_desc d = lin_with(trains, fit);
+    td_model *m = new_model(ctx, &d, (int64_t[]){4, 0}, 5);
+    if (m) {
+        float w0[NFEAT], b0 = *param_f32(m, B);
+        memcpy(w0, param_f32(m, W), sizeof w0);
+        td_step_stats stats;
+        CHECK(fit_step(m, r, 0, &stats) == TD_OK, "clipped step: %s", td_ctx_error(ctx));
+        double moved = (*param_f32(m, B) - (double)b0) * (*param_f32(m, B) - (double)b0);
+        for (int f = 0; f < NFEAT; f++)
+            moved += (param_f32(m, W)[f] - (double)w0[f]) * (param_f32(m, W)[f] - (double)w0[f]);
+        CHECK(stats.grad_norm > 0.1, "the gradient (norm %g) is far above the clip", stats.grad_norm);
+        CHECK(fabs(sqrt(moved) / 0.1 - 0.01) <= 1e-4 * 0.01, "the update's norm / lr is %.9g, not 0.01", sqrt(moved) / 0.1);
+    }
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+/* The default fit block: AdamW, cosine from 0.2 to 0.02 over steps 2..40
+ * after a warmup of 2, clip 1, b without weight decay. Each step must be
+ * what td_optim_update does to copies with the clipped gradient, the
+ * schedule's lr, the step count and the param's weight decay (bit for
+ * bit); the lr follows the formula; the loss falls. */
+static void adamw_schedule(const rows *r)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){8, 0}, 2);
+    if (!m) {
+        td_ctx_free(ctx);
+        return;
+    }
+    float c0[2];
+    memcpy(c0, param_f32(m, C), sizeof c0);
+    double first = 0, last = 0;
+    bool lr_ok = true, same = true;
+    for (int s = 0; s < 60; s++) {
+        float x[8 * NFEAT], y[8], w[NFEAT], b = *param_f32(m, B), sw[2 * NFEAT], sb[2];
+        memcpy(w, param_f32(m, W), sizeof w);
+        memcpy(sw, optim_state(m, 0, W), sizeof sw);
+        memcpy(sb, optim_state(m, 0, B), sizeof sb);
+        rows_batch(r, 8 * s, 8, x, y);
+        const void *in[] = {x, y};
+        double loss;
+        fit_grad(m, in, &loss); /* the gradient the step will see, in the grads region */
+        float gw[NFEAT], gb = *grad_f32(m, B);
+        memcpy(gw, grad_f32(m, W), sizeof gw);
+        td_step_stats stats;
+        CHECK(td_train_step(m, 0, in, &stats) == TD_OK, "adamw step %d: %s", s, td_ctx_error(ctx));
+        double lr = s < 2 ? 0.2 * (s + 1) / 2 : 0.02 + 0.5 * (0.2 - 0.02) * (1 + cos(M_PI * (s - 2) / 38.0));
+        lr = s >= 40 ? 0.02 : lr;
+        lr_ok = lr_ok && fabs(stats.lr - lr) <= 1e-15;
+        double coef = 1.0 / (stats.grad_norm + 1e-6);
+        if (coef < 1) {
+            for (int f = 0; f < NFEAT; f++)
+                gw[f] = gw[f] * (float)coef;
+            gb = gb * (float)coef;
+        }
+        td_optim_update(ctx, &LIN_TRAINS[0].optim, TD_F32, NFEAT, w, gw, sw, s + 1, stats.lr, 0.1);
+        td_optim_update(ctx, &LIN_TRAINS[0].optim, TD_F32, 1, &b, &gb, sb, s + 1, stats.lr, 0);
+        same = same && memcmp(w, param_f32(m, W), sizeof w) == 0 && b == *param_f32(m, B) &&
+               memcmp(sw, optim_state(m, 0, W), sizeof sw) == 0 && memcmp(sb, optim_state(m, 0, B), sizeof sb) == 0;
+        first = s == 0 ? stats.loss : first;
+        last = stats.loss;
+    }
+    CHECK(lr_ok, "the lr follows the warmup and the cosine");
+    CHECK(same, "each step is td_optim_update with the clipped gradient, the lr, the step and the group's decay");
+    CHECK(last < first / 100, "the loss falls: %g at the first step, %g at the 60th", first, last);
+    CHECK(memcmp(c0, param_f32(m, C), sizeof c0) == 0, "c is untouched");
+    CHECK(m->step == 60, "60 steps");
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+static void step_refusals(const rows *r)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){4, 0}, 2);
+    if (!m) {
+        td_ctx_free(ctx);
+        return;
+    }
+    fit_step(m, r, 0, NULL);
+    snapshot before = take(m);
+    float x[4 * NFEAT], y[4];
+    rows_batch(r, 0, 4, x, y);
+    x[5] = NAN;
+    const void *in[] = {x, y}, *half[] = {x, NULL};
+    td_step_stats stats;
+    CHECK(td_train_step(m, 0, in, &stats) == TD_ERR_INPUT && isnan(stats.loss), "a NaN loss is refused");
+    CHECK(strcmp(td_ctx_error(ctx), "step 2: fit: the loss is nan; nothing was updated") == 0, "message: %s",
+          td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_step(m, 3, in, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_step: model lin has no train block 3 (it has 3)") == 0,
+          "train index out of range: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_step(m, 0, half, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_step: fit: input 'y' is NULL") == 0,
+          "a NULL input: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_step(m, 0, NULL, NULL) == TD_ERR_INPUT, "no inputs");
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_step(NULL, 0, in, NULL) == TD_ERR_INPUT, "no model");
+    snapshot after = take(m);
+    CHECK(same_state(&before, &after), "refused steps change nothing");
+    drop(&before), drop(&after);
+    /* a block without inputs takes NULL */
+    CHECK(td_train_step(m, 1, NULL, &stats) == TD_OK && m->step == 2, "shrink: %s", td_ctx_error(ctx));
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+/* ---- checkpoints ---- */
+
+/* Edits of a checkpoint: each field, when set, changes one thing. */
+typedef struct edit {
+    const char *drop;          /* a tensor left out */
+    const char *reshape;       /* a tensor given one more element on axis 0 */
+    const char *retype;        /* a tensor turned into f32 of its bytes / 4 elements */
+    const char *extra;         /* a tensor added */
+    const char *meta_key;      /* a metadata value replaced (or dropped, with meta_value NULL) */
+    const char *meta_value;
+} edit;
+
+static void rewrite(const char *src, const char *dst, edit e)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_safetensors st;
+    CHECK(td_safetensors_read(ctx, src, &st) == TD_OK, "reading %s: %s", src, td_ctx_error(ctx));
+    td_st_tensor tensors[32];
+    const char *keys[32], *values[32];
+    static const float zeros[64];
+    int n = 0, nmeta = 0;
+    for (int i = 0; i < st.ntensors && n < 30; i++) {
+        td_st_tensor t = st.tensors[i];
+        if (e.drop && strcmp(t.name, e.drop) == 0)
+            continue;
+        if (e.reshape && strcmp(t.name, e.reshape) == 0)
+            t.shape[0]++, t.bytes += t.bytes / (size_t)(t.shape[0] - 1), t.data = zeros;
+        if (e.retype && strcmp(t.name, e.retype) == 0)
+            t.dtype = TD_F32, t.shape[0] = (int64_t)(t.bytes / 4);
+        tensors[n++] = t;
+    }
+    if (e.extra)
+        tensors[n++] = (td_st_tensor){e.extra, TD_F32, 1, {2}, zeros, 8};
+    for (int i = 0; i < st.nmeta && nmeta < 32; i++) {
+        bool edited = e.meta_key && strcmp(st.meta_keys[i], e.meta_key) == 0;
+        if (edited && !e.meta_value)
+            continue;
+        keys[nmeta] = st.meta_keys[i];
+        values[nmeta++] = edited ? e.meta_value : st.meta_values[i];
+    }
+    CHECK(td_safetensors_write(ctx, dst, n, tensors, nmeta, keys, values) == TD_OK, "writing %s: %s", dst,
+          td_ctx_error(ctx));
+    td_safetensors_free(&st);
+    td_ctx_free(ctx);
+}
+
+static void expect_load_fails(td_model *m, const char *path, const char *want, int line)
+{
+    snapshot before = take(m);
+    td_ctx_clear_error(m->ctx);
+    td_status st = td_model_load(m, path);
+    const char *msg = td_ctx_error(m->ctx) ? td_ctx_error(m->ctx) : "(no message)";
+    char full[512];
+    snprintf(full, sizeof full, "%s: %s", path, want);
+    CHECK(st != TD_OK && (want[0] ? strcmp(msg, full) == 0 : strstr(msg, path) != NULL),
+          "line %d: td_model_load\n  got:  %s\n  want: %s", line, msg, full);
+    snapshot after = take(m);
+    CHECK(same_state(&before, &after), "line %d: a refused checkpoint changes nothing", line);
+    drop(&before), drop(&after);
+    td_ctx_clear_error(m->ctx);
+}
+
+static char *tmp_path(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+/* Straight: 10 steps. Resumed: 5 steps, save, a model of another seed
+ * loads it, 5 more. Both end in the same bytes. */
+static void resume_exact(const rows *r, const char *dir)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    char *ck = tmp_path(dir, "half.safetensors");
+    td_model *straight = new_model(ctx, &LIN, (int64_t[]){8, 0}, 3), *half = new_model(ctx, &LIN, (int64_t[]){8, 0}, 3),
+             *resumed = new_model(ctx, &LIN, (int64_t[]){8, 0}, 99);
+    if (straight && half && resumed) {
+        for (int s = 0; s < 10; s++)
+            fit_step(straight, r, 8 * s, NULL);
+        for (int s = 0; s < 5; s++)
+            fit_step(half, r, 8 * s, NULL);
+        half->rng.offset = 4242, half->data_cursor = 777; /* as a loader would have moved them */
+        straight->rng.offset = 4242, straight->data_cursor = 777;
+        CHECK(td_model_save(half, ck) == TD_OK, "save: %s", td_ctx_error(ctx));
+        CHECK(td_model_load(resumed, ck) == TD_OK, "load: %s", td_ctx_error(ctx));
+        snapshot a = take(half), b = take(resumed);
+        CHECK(same_state(&a, &b), "load restores params, state, step, rng and cursor bit for bit");
+        drop(&a), drop(&b);
+        CHECK(resumed->rng.seed == 3, "the seed comes from the checkpoint");
+        for (int s = 5; s < 10; s++)
+            fit_step(resumed, r, 8 * s, NULL);
+        a = take(straight), b = take(resumed);
+        CHECK(same_state(&a, &b), "10 steps straight = 5 + resume + 5, bit for bit");
+        drop(&a), drop(&b);
+    }
+    td_model_free(straight), td_model_free(half), td_model_free(resumed);
+    remove(ck);
+    free(ck);
+    td_ctx_free(ctx);
+}
+
+static void load_refusals(const rows *r, const char *dir)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){4, 0}, 3), *t = new_model(ctx, &TOK, (int64_t[]){2, 4, 0}, 1);
+    char *good = tmp_path(dir, "good.safetensors"), *bad = tmp_path(dir, "bad.safetensors");
+    char *tok = tmp_path(dir, "tok.safetensors");
+    if (m && t) {
+        fit_step(m, r, 0, NULL);
+        CHECK(td_model_save(m, good) == TD_OK && td_model_save(t, tok) == TD_OK, "save: %s", td_ctx_error(ctx));
+        fit_step(m, r, 4, NULL); /* the model now differs from the file */
+        expect_load_fails(m, tok, "a checkpoint of another program (program_hash tok-hash-1), not of model lin "
+                                  "(program_hash lin-hash-1)", __LINE__);
+        struct {
+            edit e;
+            const char *want;
+        } cases[] = {
+            {{.drop = "fit.adamw.exp_avg_sq.b"}, "no tensor 'fit.adamw.exp_avg_sq.b' for the optimizer state of param b"},
+            {{.drop = "c"}, "no tensor 'c' for param c"},
+            {{.reshape = "w"}, "tensor 'w' is f32[4], but the model's is f32[3]"},
+            {{.retype = "k"}, "tensor 'k' is f32[2], but the model's is i32[2]"},
+            {{.extra = "zzz"}, "tensor 'zzz' is neither a param nor optimizer state of model lin"},
+            {{.meta_key = "step"}, "no 'step' in the checkpoint's metadata"},
+            {{.meta_key = "step", .meta_value = "-1"},
+             "metadata 'step' is '-1', not a whole number from 0 to 9223372036854775807"},
+            {{.meta_key = "seed", .meta_value = "12x"},
+             "metadata 'seed' is '12x', not a whole number from 0 to 18446744073709551615"},
+            {{.meta_key = "rng_offset", .meta_value = "18446744073709551616"},
+             "metadata 'rng_offset' is '18446744073709551616', not a whole number from 0 to 18446744073709551615"},
+            {{.meta_key = "data_cursor", .meta_value = ""},
+             "metadata 'data_cursor' is '', not a whole number from 0 to 18446744073709551615"},
+            {{.meta_key = "program_hash"}, "not a training checkpoint (no 'program_hash' in its metadata)"},
+            {{.meta_key = "program_hash", .meta_value = "lin-hash-2"},
+             "a checkpoint of another program (program_hash lin-hash-2), not of model lin (program_hash lin-hash-1)"},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            rewrite(good, bad, cases[i].e);
+            expect_load_fails(m, bad, cases[i].want, __LINE__ + (int)i * 1000);
+        }
+        /* every cut of the file */
+        FILE *f = fopen(good, "rb");
+        unsigned char buf[4096];
+        size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f)
+            fclose(f);
+        bool all_refused = len > 100;
+        for (size_t cut = 0; cut < len; cut += 7) {
+            FILE *g = fopen(bad, "wb");
+            fwrite(buf, 1, cut, g);
+            fclose(g);
+            snapshot before = take(m);
+            all_refused = all_refused && td_model_load(m, bad) != TD_OK;
+            snapshot after = take(m);
+            all_refused = all_refused && same_state(&before, &after);
+            drop(&before), drop(&after);
+            td_ctx_clear_error(m->ctx);
+        }
+        CHECK(all_refused, "every truncation of the checkpoint is refused and changes nothing");
+        expect_load_fails(m, "/no/such/ck.safetensors", "", __LINE__);
+        CHECK(td_model_load(m, good) == TD_OK && m->step == 1, "the good file still loads: %s", td_ctx_error(ctx));
+        CHECK(td_model_load(m, NULL) == TD_ERR_INPUT && td_model_save(m, NULL) == TD_ERR_INPUT &&
+                  td_model_load(NULL, good) == TD_ERR_INPUT && td_model_save(NULL, good) == TD_ERR_INPUT,
+              "NULL arguments");
+        td_ctx_clear_error(ctx);
+    }
+    td_model_free(m), td_model_free(t);
+    remove(good), remove(bad), remove(tok);
+    free(good), free(bad), free(tok);
+    td_ctx_free(ctx);
+}
+
+/* The names, shapes and metadata of a checkpoint of one train block. */
+static void checkpoint_contents(const char *dir)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &TOK, (int64_t[]){2, 4, 0}, 7);
+    char *ck = tmp_path(dir, "tok.safetensors");
+    td_safetensors st = {0};
+    if (m && td_model_save(m, ck) == TD_OK && td_safetensors_read(ctx, ck, &st) == TD_OK) {
+        const char *names[] = {"emb", "adamw.exp_avg.emb", "adamw.exp_avg_sq.emb"};
+        for (int i = 0; i < 3; i++) {
+            const td_st_tensor *t = td_safetensors_find(&st, names[i]);
+            CHECK(t && t->dtype == TD_F32 && t->rank == 1 && t->shape[0] == NVOCAB, "tensor %s: f32[16]", names[i]);
+        }
+        CHECK(st.ntensors == 3, "3 tensors, not %d", st.ntensors);
+        struct {
+            const char *key, *value;
+        } meta[] = {
+            {"format", "tdc checkpoint 1"},
+            {"tdc_model", "tok"},
+            {"program_hash", "tok-hash-1"},
+            {"step", "0"},
+            {"seed", "7"},
+            {"rng_offset", "16"},
+            {"data_cursor", "0"},
+            {"dims", "{\"batch\": 2, \"seq\": 4, \"vocab\": 16}"},
+            {"hparams.lm", "{\"optimizer\": \"adamw\", \"lr\": 0.2, \"weight_decay\": 0.1, \"beta1\": 0.9, \"beta2\": "
+                           "0.999, \"eps\": 1e-08, \"amsgrad\": false, \"schedule\": \"constant\", \"warmup\": 0, "
+                           "\"clip\": 0}"},
+        };
+        for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+            const char *v = td_safetensors_meta(&st, meta[i].key);
+            CHECK(v && strcmp(v, meta[i].value) == 0, "metadata %s: '%s', expected '%s'", meta[i].key, v ? v : "(none)",
+                  meta[i].value);
+        }
+        CHECK(st.nmeta == 9, "9 metadata keys, not %d", st.nmeta);
+    } else {
+        CHECK(false, "saving and reading back %s: %s", ck, td_ctx_error(ctx));
+    }
+    td_safetensors_free(&st);
+    td_model_free(m);
+    remove(ck);
+    free(ck);
+    td_ctx_free(ctx);
+}
+
+/* ---- the command line ---- */
+
+enum { OUT_BYTES = 65536, ERR_BYTES = 4096, ARG_BYTES = 600, NARGS = 32 };
+
+typedef struct fixture {
+    char dir[64];
+    const td_model_desc *desc;
+    int status;
+    char out[OUT_BYTES], err[ERR_BYTES];
+    char args[NARGS][ARG_BYTES]; /* formatted arguments, used round robin */
+    int next_arg;
+} fixture;
+
+static const char *arg(fixture *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *arg(fixture *fx, const char *fmt, ...)
+{
+    char *buf = fx->args[fx->next_arg++ % NARGS];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, ARG_BYTES, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Runs td_main(fx->desc, args...) with stdout and stderr in files. */
+static void run_cli_v(fixture *fx, va_list ap)
+{
+    char *argv[NARGS + 2] = {(char *)fx->desc->name};
+    int argc = 1;
+    for (const char *a; argc <= NARGS && (a = va_arg(ap, const char *));)
+        argv[argc++] = (char *)a;
+    char out_path[128], err_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", fx->dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", fx->dir);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    fx->status = td_main(fx->desc, argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out), close(saved_err), close(out_fd), close(err_fd);
+    slurp(out_path, fx->out, sizeof fx->out);
+    slurp(err_path, fx->err, sizeof fx->err);
+}
+
+static void run_cli(fixture *fx, ...)
+{
+    va_list ap;
+    va_start(ap, fx);
+    run_cli_v(fx, ap);
+    va_end(ap);
+}
+
+static void expect_ok(fixture *fx, int line, ...)
+{
+    va_list ap;
+    va_start(ap, line);
+    run_cli_v(fx, ap);
+    va_end(ap);
+    CHECK(fx->status == 0 && fx->err[0] == 0, "line %d: exit %d, stderr: %s", line, fx->status, fx->err);
+}
+#define EXPECT_OK(fx, ...) expect_ok(fx, __LINE__, __VA_ARGS__, (const char *)NULL)
+
+/* The command exits `code` with exactly `MODEL: error: MSG` on stderr and
+ * nothing on stdout. */
+static void expect_fail(fixture *fx, int line, int code, const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    run_cli_v(fx, ap);
+    va_end(ap);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: error: %s\n", fx->desc->name, msg);
+    CHECK(fx->status == code, "line %d: exit %d, expected %d (stderr: %s)", line, fx->status, code, fx->err);
+    CHECK(strcmp(fx->err, want) == 0, "line %d: stderr\n  got:  %s  want: %s", line, fx->err, want);
+    CHECK(fx->out[0] == 0, "line %d: stdout is not empty: %s", line, fx->out);
+}
+#define EXPECT_FAIL(fx, code, msg, ...) expect_fail(fx, __LINE__, code, msg, __VA_ARGS__, (const char *)NULL)
+
+/* The number after `"key": ` in a JSON line, or after the key's column in
+ * a CSV line (given the header); NAN when absent or empty. */
+static double json_number(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(line, pat);
+    return p && strncmp(p + strlen(pat), "null", 4) != 0 ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+static double csv_number(const char *header, const char *line, const char *key)
+{
+    int col = 0;
+    for (const char *h = header; *h; h++) {
+        if (strncmp(h, key, strlen(key)) == 0 && (h == header || h[-1] == ',') &&
+            (h[strlen(key)] == ',' || h[strlen(key)] == 0))
+            break;
+        col += *h == ',';
+    }
+    const char *p = line;
+    for (int c = 0; c < col && p; c++)
+        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    return p && *p && *p != ',' ? strtod(p, NULL) : NAN;
+}
+
+/* The lines of a file into the caller's buffer, each cut at its newline:
+ * lines[i] is line i. */
+static int read_lines(const char *path, char *buf, size_t cap, const char **lines, int max)
+{
+    slurp(path, buf, cap);
+    int n = 0;
+    for (char *p = buf; *p && n < max; n++) {
+        lines[n] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl)
+            return n + 1;
+        *nl = 0;
+        p = nl + 1;
+    }
+    return n;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    static char x[65536], y[65536];
+    size_t n = slurp(a, x, sizeof x), k = slurp(b, y, sizeof y);
+    return n > 0 && n == k && memcmp(x, y, n) == 0;
+}
+
+static const char LIN_INFO[] =
+    "model lin\n"
+    "dims\n"
+    "  batch  = 8 (bound at run time, from --dims)\n"
+    "  feat   = 3\n"
+    "params\n"
+    "  w  f32[\"feat\"]  [3]  12 B\n"
+    "  b  f32          []   4 B\n"
+    "  c  f32[\"2\"]     [2]  8 B\n"
+    "  k  i32[\"2\"]     [2]  8 B\n"
+    "functions\n"
+    "  predict(x: f32[\"batch feat\"]) -> f32[\"batch\"]\n"
+    "train blocks\n"
+    "  fit(x: f32[\"batch feat\"], y: f32[\"batch\"])\n"
+    "    data       --data x=FILE.npy --data y=FILE.npy (rows)\n"
+    "    optimizer  adamw(lr=0.2, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.1)\n"
+    "    schedule   cosine(warmup=2, total=40, min_lr=0.02)\n"
+    "    clip       1 (max gradient norm)\n"
+    "    params     w, b; no weight decay: b; not trained: c, k\n"
+    "  shrink()\n"
+    "    data       none\n"
+    "    optimizer  sgd(lr=0.5, momentum=0, dampening=0, weight_decay=0)\n"
+    "    schedule   constant\n"
+    "    clip       none\n"
+    "    params     w; not trained: b, c, k\n"
+    "  halt()\n"
+    "    data       none\n"
+    "    optimizer  sgd(lr=0.1, momentum=0, dampening=0, weight_decay=0)\n"
+    "    schedule   constant\n"
+    "    clip       none\n"
+    "    params     b; not trained: w, c, k\n"
+    "memory plan\n"
+    "  params     200 B\n"
+    "  workspace  0 B\n"
+    "  grads      200 B\n"
+    "  optimizer  72 B\n"
+    "  total      472 B\n";
+
+static void cli_info(fixture *fx)
+{
+    fx->desc = &LIN;
+    EXPECT_OK(fx, "info", "--dims", "batch=8");
+    CHECK(strcmp(fx->out, LIN_INFO) == 0, "info\n--- got:\n%s--- want:\n%s", fx->out, LIN_INFO);
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){8, 0}, 0);
+    CHECK(m && m->region_bytes[TD_REGION_OPTIM] == 72 && m->region_bytes[TD_REGION_GRADS] == 200,
+          "info's sizes are the model's");
+    td_model_free(m);
+    td_ctx_free(ctx);
+    EXPECT_OK(fx, "help");
+    CHECK(strstr(fx->out, "train blocks: fit, shrink, halt\n") != NULL, "usage lists the train blocks");
+}
+
+static const uint64_t VAL_SEED_OFFSET = 0x9E3779B97F4A7C15u; /* cli_train.c's */
+
+/* `train` on token windows: the JSONL log against a direct loop of
+ * td_data_random_batch and td_train_step, the checkpoint against its
+ * state, progress lines, validation that leaves training alone, and
+ * --resume byte for byte (random and sequential batches). */
+static void cli_tokens(fixture *fx)
+{
+    fx->desc = &TOK;
+    const char *data = arg(fx, "%s/tok.bin", fx->dir), *log = arg(fx, "%s/m.jsonl", fx->dir);
+    const char *ck = arg(fx, "%s/ck.safetensors", fx->dir);
+    write_tokens(data, NTOKENS);
+    EXPECT_OK(fx, "train", "--steps", "6", "--data", data, "--dims", "batch=2,seq=4", "--seed", "11", "--log", log,
+              "--ckpt", ck);
+    CHECK(fx->out[0] == 0, "no progress lines when --log takes the metrics and stdout is no terminal: %s", fx->out);
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &TOK, (int64_t[]){2, 4, 0}, 11), *loaded = new_model(ctx, &TOK, (int64_t[]){2, 4, 0}, 0);
+    td_data *d = NULL;
+    CHECK(td_data_open(ctx, data, &d) == TD_OK, "open %s: %s", data, td_ctx_error(ctx));
+    static char buf[65536];
+    const char *lines[64];
+    int n = read_lines(log, buf, sizeof buf, lines, 64);
+    CHECK(n == 6, "6 log lines, not %d", n);
+    for (int s = 0; m && d && s < 6 && s < n; s++) {
+        int32_t x[8], y[8];
+        const void *in[] = {x, y};
+        td_step_stats st;
+        td_data_random_batch(ctx, d, &m->rng, 2, 4, TD_I32, x, y);
+        td_train_step(m, 0, in, &st);
+        CHECK(json_number(lines[s], "step") == s + 1 && json_number(lines[s], "loss") == st.loss &&
+                  json_number(lines[s], "lr") == st.lr && json_number(lines[s], "grad_norm") == st.grad_norm,
+              "log line %d is the direct loop's step (loss %.17g lr %g norm %.17g): %.200s", s, st.loss, st.lr,
+              st.grad_norm, lines[s]);
+        CHECK(json_number(lines[s], "ms") >= 0 && json_number(lines[s], "tokens_per_s") >= 0 &&
+                  !strstr(lines[s], "val_loss") && strncmp(lines[s], "{\"step\": ", 9) == 0,
+              "log line %d has ms and tokens_per_s and no val_loss: %.200s", s, lines[s]);
+    }
+    if (m && loaded) {
+        CHECK(td_model_load(loaded, ck) == TD_OK, "load %s: %s", ck, td_ctx_error(ctx));
+        snapshot a = take(m), b = take(loaded);
+        CHECK(same_state(&a, &b), "the checkpoint holds the direct loop's state");
+        drop(&a), drop(&b);
+    }
+    /* validation: the same training losses, and at the end the mean loss of
+     * 3 batches of the validation stream under the final state */
+    const char *vlog = arg(fx, "%s/v.jsonl", fx->dir);
+    EXPECT_OK(fx, "train", "--steps", "6", "--data", data, "--dims", "batch=2,seq=4", "--seed", "11", "--log", vlog,
+              "--val", data, "--val-every", "2", "--val-batches", "3");
+    static char vbuf[65536];
+    const char *vlines[64];
+    int vn = read_lines(vlog, vbuf, sizeof vbuf, vlines, 64);
+    bool same_losses = vn == 6 && n == 6;
+    for (int s = 0; same_losses && s < 6; s++)
+        same_losses = json_number(vlines[s], "loss") == json_number(lines[s], "loss") &&
+                      isnan(json_number(vlines[s], "val_loss")) == (s % 2 == 0);
+    CHECK(same_losses, "validation at steps 2, 4, 6 leaves the training losses as they were");
+    if (m && d && vn == 6) {
+        td_rng rng = {11 + VAL_SEED_OFFSET, 0};
+        double sum = 0, loss;
+        for (int k = 0; k < 3; k++) {
+            int32_t x[8], y[8];
+            const void *in[] = {x, y};
+            td_data_random_batch(ctx, d, &rng, 2, 4, TD_I32, x, y);
+            lm_loss(m, in, &loss);
+            sum += loss;
+        }
+        CHECK(json_number(vlines[5], "val_loss") == sum / 3, "val_loss %.17g, direct %.17g",
+              json_number(vlines[5], "val_loss"), sum / 3);
+    }
+    td_data_close(d);
+    td_model_free(m), td_model_free(loaded);
+    td_ctx_free(ctx);
+    /* progress lines on stdout without --log */
+    EXPECT_OK(fx, "train", "--steps", "3", "--data", data, "--dims", "batch=2,seq=4", "--log-every", "2");
+    CHECK(strncmp(fx->out, "step 2/3  loss ", 15) == 0 && strstr(fx->out, "\nstep 3/3  loss ") &&
+              strstr(fx->out, " tok/s\n") && !strstr(fx->out, "step 1/3"),
+          "progress lines at steps 2 and 3:\n%s", fx->out);
+    /* resume: 10 straight = 5, then --resume to 10; random and sequential */
+    for (int seq = 0; seq < 2; seq++) {
+        const char *a = arg(fx, "%s/a.safetensors", fx->dir), *b = arg(fx, "%s/b.safetensors", fx->dir);
+        const char *alog = arg(fx, "%s/a.jsonl", fx->dir), *blog = arg(fx, "%s/b.jsonl", fx->dir);
+        const char *mode = seq ? "--sequential" : "--seed=5";
+        EXPECT_OK(fx, "train", "--steps", "10", "--data", data, "--dims", "batch=2,seq=4", mode, "--ckpt", a, "--log",
+                  alog);
+        EXPECT_OK(fx, "train", "--steps", "5", "--data", data, "--dims", "batch=2,seq=4", mode, "--ckpt", b, "--log",
+                  blog, "--ckpt-every", "2");
+        EXPECT_OK(fx, "train", "--steps", "10", "--data", data, "--dims", "batch=2,seq=4", mode, "--resume", b,
+                  "--ckpt", b, "--log", blog);
+        CHECK(same_file(a, b), "%s: 10 steps straight and 5 + --resume 5 write byte-identical checkpoints", mode);
+        static char abuf[65536], bbuf[65536];
+        const char *al[64], *bl[64];
+        int an = read_lines(alog, abuf, sizeof abuf, al, 64), bn = read_lines(blog, bbuf, sizeof bbuf, bl, 64);
+        bool same = an == 10 && bn == 10;
+        for (int s = 0; same && s < 10; s++)
+            same = json_number(al[s], "step") == json_number(bl[s], "step") &&
+                   json_number(al[s], "loss") == json_number(bl[s], "loss");
+        CHECK(same, "%s: the resumed log appends steps 6..10 with the straight run's losses (%d, %d lines)", mode, an,
+              bn);
+        remove(a), remove(b), remove(alog), remove(blog);
+    }
+    /* --resume at --steps already: nothing to do, the checkpoint written */
+    EXPECT_OK(fx, "train", "--steps", "6", "--data", data, "--dims", "batch=2,seq=4", "--resume", ck, "--ckpt", ck,
+              "--log", log);
+    remove(log), remove(vlog), remove(ck);
+}
+
+static const char *write_npy(fixture *fx, const char *name, td_dtype dtype, int rank, const int64_t *shape,
+                             const void *data)
+{
+    const char *path = arg(fx, "%s/%s", fx->dir, name);
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    CHECK(td_npy_write(ctx, path, dtype, rank, shape, data) == TD_OK, "writing %s: %s", path, td_ctx_error(ctx));
+    td_ctx_free(ctx);
+    return path;
+}
+
+static int64_t ckpt_step(const char *path)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_safetensors st;
+    const char *v = td_safetensors_read(ctx, path, &st) == TD_OK ? td_safetensors_meta(&st, "step") : NULL;
+    int64_t step = v ? atoll(v) : -1;
+    td_safetensors_free(&st);
+    td_ctx_free(ctx);
+    return step;
+}
+
+/* `train` on rows of .npy files, a block without inputs, and the failures
+ * while training: a NaN loss, a failing validation, Ctrl-C, a checkpoint
+ * that cannot be written. */
+static void cli_rows(fixture *fx, const rows *r)
+{
+    fx->desc = &LIN;
+    const char *x = arg(fx, "x=%s", write_npy(fx, "x.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, r->x));
+    const char *y = arg(fx, "y=%s", write_npy(fx, "y.npy", TD_F32, 1, (int64_t[]){NROWS}, r->y));
+    const char *csv = arg(fx, "%s/m.csv", fx->dir), *ck = arg(fx, "%s/ck.safetensors", fx->dir);
+    EXPECT_OK(fx, "train", "--train", "fit", "--steps", "40", "--data", x, "--data", y, "--dims", "batch=8", "--log", csv,
+              "--log-every", "10", "--ckpt", ck);
+    static char buf[65536];
+    const char *lines[64];
+    int n = read_lines(csv, buf, sizeof buf, lines, 64);
+    CHECK(n == 5 && strcmp(lines[0], "step,loss,lr,grad_norm,ms,rows_per_s,val_loss") == 0,
+          "CSV: a header and steps 10, 20, 30, 40 (%d lines): %.60s", n, n ? lines[0] : "");
+    if (n == 5) {
+        double first = csv_number(lines[0], lines[1], "loss"), last = csv_number(lines[0], lines[4], "loss");
+        CHECK(csv_number(lines[0], lines[4], "step") == 40 && last < first / 10, "the loss falls: %g at 10, %g at 40",
+              first, last);
+        CHECK(csv_number(lines[0], lines[2], "lr") == td_schedule_lr(&LIN_TRAINS[0].schedule, 19) &&
+                  isnan(csv_number(lines[0], lines[2], "val_loss")) && csv_number(lines[0], lines[2], "rows_per_s") > 0,
+              "CSV line of step 20: %.100s", lines[2]);
+    }
+    CHECK(ckpt_step(ck) == 40, "the checkpoint is at step 40");
+    /* run takes a training checkpoint's params */
+    EXPECT_OK(fx, "run", "predict", "--params", ck, "--in", arg(fx, "x=%s/x.npy", fx->dir), "--out",
+              arg(fx, "%s/p.npy", fx->dir));
+    /* sequential rows resume byte for byte */
+    const char *a = arg(fx, "%s/a.safetensors", fx->dir), *b = arg(fx, "%s/b.safetensors", fx->dir);
+    EXPECT_OK(fx, "train", "--train=fit", "--steps", "9", "--data", x, "--data", y, "--dims", "batch=8", "--sequential",
+              "--ckpt", a, "--log", csv);
+    EXPECT_OK(fx, "train", "--train=fit", "--steps", "4", "--data", x, "--data", y, "--dims", "batch=8", "--sequential",
+              "--ckpt", b, "--log", csv);
+    EXPECT_OK(fx, "train", "--train=fit", "--steps", "9", "--data", x, "--data", y, "--dims", "batch=8", "--sequential",
+              "--ckpt", b, "--resume", b, "--log", csv);
+    CHECK(same_file(a, b), "sequential rows: 9 straight and 4 + --resume 5 write byte-identical checkpoints");
+    /* a block without inputs: progress lines without --log */
+    EXPECT_OK(fx, "train", "--train", "shrink", "--steps", "3", "--ckpt", a, "--dims", "batch=1");
+    CHECK(strncmp(fx->out, "step 1/3  loss ", 15) == 0 && strstr(fx->out, "\nstep 3/3  loss ") && !strstr(fx->out, "/s"),
+          "three progress lines without a rate:\n%s", fx->out);
+    /* failures while training exit 1 */
+    float xnan[NROWS * NFEAT];
+    for (int i = 0; i < NROWS * NFEAT; i++)
+        xnan[i] = NAN;
+    const char *xn = arg(fx, "x=%s", write_npy(fx, "xnan.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, xnan));
+    EXPECT_FAIL(fx, 1, "step 1: fit: the loss is nan; nothing was updated", "train", "--train", "fit", "--steps", "5",
+                "--data", xn, "--data", y, "--dims", "batch=8");
+    EXPECT_FAIL(fx, 1, "validation at step 2: x holds a NaN in row 0", "train", "--train", "fit", "--steps", "5",
+                "--data", x, "--data", y, "--dims", "batch=8", "--val", xn, "--val", y, "--val-every", "2", "--log", csv);
+    const char *h = arg(fx, "%s/h.safetensors", fx->dir);
+    EXPECT_FAIL(fx, 130, arg(fx, "interrupted at step 3; checkpoint saved to %s", h), "train", "--train", "halt",
+                "--steps", "10", "--ckpt", h, "--log", csv, "--dims", "batch=1");
+    CHECK(ckpt_step(h) == 3, "Ctrl-C: the step finishes and the checkpoint is at step 3");
+    EXPECT_FAIL(fx, 130, "interrupted at step 3", "train", "--train", "halt", "--steps", "10", "--log", csv, "--dims", "batch=1");
+    const char *subdir = arg(fx, "%s/sub", fx->dir);
+    mkdir(subdir, 0755);
+    run_cli(fx, "train", "--train", "shrink", "--steps", "4", "--ckpt", subdir, "--ckpt-every", "2", "--log", csv,
+            "--dims", "batch=1", (const char *)NULL);
+    CHECK(fx->status == 1 && strncmp(fx->err, "lin: error: step 2: saving the checkpoint: ", 43) == 0 &&
+              strchr(fx->err, '\n') == fx->err + strlen(fx->err) - 1,
+          "a checkpoint that cannot be written (a directory in the way) exits 1: %d %s", fx->status, fx->err);
+    rmdir(subdir);
+    remove(csv), remove(ck), remove(a), remove(b), remove(h);
+}
+
+static void cli_errors_tokens(fixture *fx, const char *lin_ckpt)
+{
+    fx->desc = &TOK;
+    const char *data = arg(fx, "%s/tok.bin", fx->dir), *dims = "batch=2,seq=4";
+    write_tokens(data, NTOKENS);
+    EXPECT_FAIL(fx, 2, "train needs --steps N (the step to stop at, counted from the start of training)", "train",
+                "--data", data);
+    EXPECT_FAIL(fx, 2, "--steps 0: must be at least 1", "train", "--steps", "0");
+    EXPECT_FAIL(fx, 2, "--steps -3: must be at least 1", "train", "--steps", "-3");
+    EXPECT_FAIL(fx, 2, "--steps abc: not a whole number", "train", "--steps", "abc");
+    EXPECT_FAIL(fx, 2, "--steps 9223372036854775808: too large (at most 9223372036854775807)", "train", "--steps",
+                "9223372036854775808");
+    EXPECT_FAIL(fx, 2, "--log-every 0: must be at least 1", "train", "--steps", "1", "--log-every", "0");
+    EXPECT_FAIL(fx, 2, "--val-every 1x: not a whole number", "train", "--steps", "1", "--val-every", "1x");
+    EXPECT_FAIL(fx, 2, "--val-every needs --val (the validation data)", "train", "--steps", "1", "--val-every", "2");
+    EXPECT_FAIL(fx, 2, "--val-batches needs --val (the validation data)", "train", "--steps", "1", "--val-batches", "2");
+    EXPECT_FAIL(fx, 2, "--ckpt-every needs --ckpt PATH (the checkpoint to write)", "train", "--steps", "1",
+                "--ckpt-every", "2");
+    EXPECT_FAIL(fx, 2, "train block 'lm' needs --data FILE: a token file for its windows x and y", "train", "--steps",
+                "1");
+    EXPECT_FAIL(fx, 2, "option --data is given twice (train block 'lm' reads its windows from one token file)", "train",
+                "--steps", "1", "--data", data, "--data", data);
+    EXPECT_FAIL(fx, 2, "option --val is given twice (train block 'lm' reads its windows from one token file)", "train",
+                "--steps", "1", "--data", data, "--val", data, "--val", data);
+    EXPECT_FAIL(fx, 2, "dims 'batch', 'seq' are not bound: give --dims batch=N,seq=N", "train", "--steps", "1", "--data",
+                data);
+    EXPECT_FAIL(fx, 2, "input 'x' of train block 'lm': i32[\"batch seq\"] overflows or is not whole for these dims",
+                "train", "--steps", "1", "--data", data, "--dims", "batch=9223372036854775807,seq=2");
+    EXPECT_FAIL(fx, 2, "option --sequential takes no value", "train", "--sequential=1");
+    EXPECT_FAIL(fx, 2, "option --sequential is given twice", "train", "--sequential", "--sequential");
+    EXPECT_FAIL(fx, 2,
+                "train: unknown option '--in' (train takes --dims, --seed, --steps, --train, --data, --sequential, "
+                "--val, --val-every, --val-batches, --log, --log-every, --ckpt, --ckpt-every, --resume)",
+                "train", "--in", "x=a");
+    EXPECT_FAIL(fx, 2, "train: unexpected argument 'extra'", "train", "extra");
+    EXPECT_FAIL(fx, 2, "model tok has no train block 'nope' (train blocks: lm)", "train", "--train", "nope");
+    const char *npy = write_npy(fx, "rows.npy", TD_F32, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4});
+    EXPECT_FAIL(fx, 2,
+                arg(fx, "--data %s: a .npy of rows, but train block 'lm' takes token windows (x, y) from a token file "
+                        "(llm.c's format or raw uint16)", npy),
+                "train", "--steps", "1", "--data", npy, "--dims", dims);
+    EXPECT_FAIL(fx, 2,
+                arg(fx, "--val %s: a .npy of rows, but train block 'lm' takes token windows (x, y) from a token file "
+                        "(llm.c's format or raw uint16)", npy),
+                "train", "--steps", "1", "--data", data, "--val", npy, "--dims", dims);
+    const char *shorter = arg(fx, "%s/short.bin", fx->dir);
+    write_tokens(shorter, 8);
+    EXPECT_FAIL(fx, 2, arg(fx, "%s: 8 tokens are too few for a batch of B = 2 windows of T = 4: it needs B * T + 1 = 9",
+                           shorter),
+                "train", "--steps", "1", "--data", shorter, "--dims", dims, "--sequential");
+    write_tokens(shorter, 4);
+    EXPECT_FAIL(fx, 2, arg(fx, "%s: 4 tokens are too few for windows of T = 4: a window needs T + 1 = 5", shorter),
+                "train", "--steps", "1", "--data", data, "--val", shorter, "--dims", dims);
+    EXPECT_FAIL(fx, 2, arg(fx, "%s/none.bin: cannot open: No such file or directory", fx->dir), "train", "--steps", "1",
+                "--data", arg(fx, "%s/none.bin", fx->dir), "--dims", dims);
+    EXPECT_FAIL(fx, 2, "--ckpt /no/such/dir/ck: cannot write in directory /no/such/dir: No such file or directory",
+                "train", "--steps", "1", "--data", data, "--dims", dims, "--ckpt", "/no/such/dir/ck");
+    EXPECT_FAIL(fx, 2, "--log /no/such/dir/m.jsonl: cannot open: No such file or directory", "train", "--steps", "1",
+                "--data", data, "--dims", dims, "--log", "/no/such/dir/m.jsonl");
+    EXPECT_FAIL(fx, 2,
+                arg(fx, "%s: a checkpoint of another program (program_hash lin-hash-1), not of model tok (program_hash "
+                        "tok-hash-1)", lin_ckpt),
+                "train", "--steps", "1", "--data", data, "--dims", dims, "--resume", lin_ckpt);
+    EXPECT_FAIL(fx, 2, arg(fx, "%s/none.safetensors: cannot open: No such file or directory", fx->dir), "train",
+                "--steps", "1", "--data", data, "--dims", dims, "--resume", arg(fx, "%s/none.safetensors", fx->dir));
+    remove(shorter), remove(npy);
+}
+
+static void cli_errors_rows(fixture *fx, const rows *r)
+{
+    fx->desc = &LIN;
+    const char *xp = write_npy(fx, "x.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, r->x);
+    const char *x = arg(fx, "x=%s", xp), *y = arg(fx, "y=%s", write_npy(fx, "y.npy", TD_F32, 1, (int64_t[]){NROWS}, r->y));
+    EXPECT_FAIL(fx, 2, "model lin has 3 train blocks (fit, shrink, halt): choose one with --train NAME", "train",
+                "--steps", "1");
+    EXPECT_FAIL(fx, 2, "model lin has no train block 'nope' (train blocks: fit, shrink, halt)", "train", "--train",
+                "nope");
+    EXPECT_FAIL(fx, 2, "--data: train block 'shrink' has no inputs, so it reads no data", "train", "--train", "shrink",
+                "--steps", "1", "--data", x);
+    EXPECT_FAIL(fx, 2, "--sequential: train block 'shrink' has no inputs, so it reads no data", "train", "--train",
+                "shrink", "--steps", "1", "--sequential");
+    EXPECT_FAIL(fx, 2, "--val: train block 'halt' has no loss function to validate with", "train", "--train", "halt",
+                "--steps", "1", "--val", x);
+    EXPECT_FAIL(fx, 2, "input 'y' of fit is missing: give --data y=FILE.npy", "train", "--train", "fit", "--steps", "1",
+                "--data", x);
+    EXPECT_FAIL(fx, 2, "input 'y' of fit is missing: give --val y=FILE.npy", "train", "--train", "fit", "--steps", "1",
+                "--data", x, "--data", y, "--val", x);
+    EXPECT_FAIL(fx, 2, "--data z=a.npy: fit has no input 'z' (inputs: x, y)", "train", "--train", "fit", "--steps", "1",
+                "--data", "z=a.npy");
+    EXPECT_FAIL(fx, 2, "--data x.npy: give the input's name, as --data NAME=PATH (inputs of fit: x, y)", "train",
+                "--train", "fit", "--steps", "1", "--data", "x.npy");
+    EXPECT_FAIL(fx, 2, "--data: input 'x' is given twice", "train", "--train", "fit", "--steps", "1", "--data", x,
+                "--data", x);
+    EXPECT_FAIL(fx, 2, "--data x=: no path after '='", "train", "--train", "fit", "--steps", "1", "--data", "x=");
+    const char *tokens = arg(fx, "%s/tok.bin", fx->dir);
+    write_tokens(tokens, NTOKENS);
+    EXPECT_FAIL(fx, 2, arg(fx, "--data x=%s: a token file, but input 'x' takes rows of a .npy", tokens), "train",
+                "--train", "fit", "--steps", "1", "--data", arg(fx, "x=%s", tokens), "--data", y, "--dims", "batch=8");
+    const char *y32 = write_npy(fx, "y32.npy", TD_F32, 1, (int64_t[]){32}, r->y);
+    EXPECT_FAIL(fx, 2,
+                arg(fx, "--data y=%s: 32 rows, but x=%s has 64: the files of one data set must have as many rows", y32,
+                    xp),
+                "train", "--train", "fit", "--steps", "1", "--data", x, "--data", arg(fx, "y=%s", y32), "--dims",
+                "batch=8");
+    double x64[NROWS * NFEAT] = {0};
+    const char *x64p = write_npy(fx, "x64.npy", TD_F64, 2, (int64_t[]){NROWS, NFEAT}, x64);
+    EXPECT_FAIL(fx, 2, arg(fx, "td_data_rows: %s: the rows are f64[3], but the caller asks for f32[3]", x64p), "train",
+                "--train", "fit", "--steps", "1", "--data", arg(fx, "x=%s", x64p), "--data", y, "--dims", "batch=8");
+    EXPECT_FAIL(fx, 2, "batch is 1001 but lin needs batch <= 1000", "train", "--train", "fit", "--steps", "1", "--data",
+                x, "--data", y, "--dims", "batch=1001");
+    td_model_desc none = LIN;
+    none.ntrains = 0;
+    fx->desc = &none;
+    EXPECT_FAIL(fx, 2, "model lin has no train block", "train", "--steps", "1");
+    /* inputs that rows cannot feed */
+    static const td_tensor_desc WIDE_Y[] = {{"x", TD_F32, 2, SHAPE_X, "batch feat"}, {"y", TD_F32, 1, SHAPE_2B, "2*batch"}};
+    static const td_tensor_desc SCALAR_Y[] = {{"x", TD_F32, 2, SHAPE_X, "batch feat"}, {"y", TD_F32, 0, NULL, ""}};
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    fit.inputs = WIDE_Y;
+    td_model_desc wide = lin_with(trains, fit);
+    fx->desc = &wide;
+    EXPECT_FAIL(fx, 2,
+                "inputs 'x' and 'y' of train block 'fit' take 8 and 16 rows a batch: inputs fed with rows must agree on "
+                "their first axis",
+                "train", "--train", "fit", "--steps", "1", "--data", x, "--data", y, "--dims", "batch=8");
+    trains[0].inputs = SCALAR_Y;
+    EXPECT_FAIL(fx, 2, "input 'y' of train block 'fit' is a scalar (f32): rows of a .npy cannot feed it", "train",
+                "--train", "fit", "--steps", "1", "--data", x, "--data", y, "--dims", "batch=8");
+    remove(tokens), remove(y32), remove(x64p);
+}
+
+static void remove_dir(const char *dir)
+{
+    static const char *const names[] = {"stdout.txt", "stderr.txt", "tok.bin", "x.npy", "y.npy", "xnan.npy", "p.npy",
+                                        "lin.safetensors"};
+    char path[128];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    CHECK(rmdir(dir) == 0, "the temp dir %s holds only the files the test made", dir);
+}
+
+void test_train(void)
+{
+    rows *r = malloc(sizeof *r);
+    make_rows(r);
+    fixture *fx = calloc(1, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/td_train_XXXXXX");
+    CHECK(mkdtemp(fx->dir) != NULL, "mkdtemp %s", fx->dir);
+    layout();
+    bad_train_descs();
+    sgd_by_hand(r);
+    clipping(r);
+    adamw_schedule(r);
+    step_refusals(r);
+    resume_exact(r, fx->dir);
+    load_refusals(r, fx->dir);
+    checkpoint_contents(fx->dir);
+    cli_info(fx);
+    cli_tokens(fx);
+    cli_rows(fx, r);
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){4, 0}, 0);
+    const char *lin_ckpt = arg(fx, "%s/lin.safetensors", fx->dir);
+    CHECK(m && td_model_save(m, lin_ckpt) == TD_OK, "save lin: %s", td_ctx_error(ctx));
+    td_model_free(m);
+    td_ctx_free(ctx);
+    cli_errors_tokens(fx, lin_ckpt);
+    cli_errors_rows(fx, r);
+    remove_dir(fx->dir);
+    free(fx);
+    free(r);
+}
