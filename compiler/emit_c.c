@@ -23,7 +23,15 @@ typedef struct Emit {
     const IrFunction *f;
     const FnPlan *plan;
     const int *loop_of_axis; /* MX_INDEX k reads loop variable i<loop_of_axis[k]> (NULL: ik) */
+    struct Hoisted *hoisted;  /* subexpressions computed once into locals (emit_expr) */
 } Emit;
+
+/* Subexpressions an expression has more than once (a backward map's
+ * tanh(x), say), by their C text, and the locals that hold them. */
+typedef struct Hoisted {
+    const char **texts, **names;
+    int n;
+} Hoisted;
 
 static const char *ctype_of(Dtype t)
 {
@@ -182,9 +190,27 @@ static const char *float_literal(const Emit *e, double v, Dtype t)
 }
 
 /* `inputs[k]` is the C expression of input k's element at the current index. */
+static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *inputs);
+
+static const char *hoisted_name(const Emit *e, const MapExpr *x, const char *const *inputs)
+{
+    if (!e->hoisted || x->nargs == 0)
+        return NULL;
+    Emit plain = *e;
+    plain.hoisted = NULL;
+    const char *text = expr_c(&plain, x, inputs);
+    for (int i = 0; i < e->hoisted->n; i++)
+        if (!strcmp(e->hoisted->texts[i], text))
+            return e->hoisted->names[i];
+    return NULL;
+}
+
 static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *inputs)
 {
     Arena *a = e->a;
+    const char *local = hoisted_name(e, x, inputs);
+    if (local)
+        return local;
     bool fl = dtype_is_float(x->dtype), dbl = x->dtype == DT_F64;
     switch (x->kind) {
     case MX_INPUT: return inputs[x->input];
@@ -249,13 +275,68 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
     return round_to(e, x->dtype, r);
 }
 
-/* ---- loops ---- */
-
 static void indent(const Emit *e, int depth)
 {
     for (int i = 0; i < depth; i++)
         fputs("    ", e->out);
 }
+
+/* ---- common subexpressions ---- */
+
+static void collect(const Emit *e, const MapExpr *x, const char *const *inputs, const MapExpr **nodes, const char **texts, int *n,
+                    int cap)
+{
+    for (int i = 0; i < x->nargs; i++)
+        collect(e, x->args[i], inputs, nodes, texts, n, cap);
+    if (x->nargs > 0 && *n < cap) {
+        nodes[*n] = x;
+        texts[(*n)++] = expr_c(e, x, inputs);
+    }
+}
+
+static int count_nodes(const MapExpr *x)
+{
+    int n = 1;
+    for (int i = 0; i < x->nargs; i++)
+        n += count_nodes(x->args[i]);
+    return n;
+}
+
+/* The expression x as C, after declaring (at `depth`) a local for each
+ * subexpression it computes more than once, innermost first. */
+static const char *emit_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth)
+{
+    int cap = count_nodes(x);
+    const MapExpr **nodes = arena_array(e->a, (size_t)cap + 1, sizeof(MapExpr *));
+    const char **texts = arena_array(e->a, (size_t)cap + 1, sizeof(char *));
+    int n = 0;
+    collect(e, x, inputs, nodes, texts, &n, cap);
+    Hoisted *h = arena_alloc(e->a, sizeof *h);
+    h->texts = arena_array(e->a, (size_t)n + 1, sizeof(char *));
+    h->names = arena_array(e->a, (size_t)n + 1, sizeof(char *));
+    Emit with = *e;
+    with.hoisted = h;
+    for (int i = 0; i < n; i++) {
+        int count = 0;
+        for (int j = 0; j < n; j++)
+            count += !strcmp(texts[i], texts[j]);
+        bool done = false;
+        for (int k = 0; k < h->n && !done; k++)
+            done = !strcmp(h->texts[k], texts[i]);
+        if (count < 2 || done || strlen(texts[i]) < 16)
+            continue;
+        const char *value = expr_c(&with, nodes[i], inputs); /* with the locals before it */
+        const char *name = arena_printf(e->a, "h%d", h->n);
+        indent(e, depth);
+        fprintf(e->out, "const %s %s = %s;\n", compute_type(nodes[i]->dtype), name, value);
+        h->texts[h->n] = texts[i];
+        h->names[h->n++] = name;
+    }
+    return expr_c(&with, x, inputs);
+}
+
+/* ---- loops ---- */
+
 
 static const char *loc_text(const Emit *e, Loc loc)
 {
@@ -379,16 +460,26 @@ static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
         loads[k] = load(e, t, base_name(e, base), offset_c(e, name, &v, NULL));
     }
     open_loops(e, depth, n->type.rank, n->type.dims, 0, true);
-    indent(e, depth + n->type.rank);
-    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, n->type.rank),
-            store_value(e, n->type.dtype, expr_c(e, expr, loads)));
+    if (n->type.rank == 0) {
+        indent(e, depth);
+        fputs("{\n", e->out);
+    }
+    int body = depth + (n->type.rank ? n->type.rank : 1);
+    const char *value = emit_expr(e, expr, loads, body);
+    indent(e, body);
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, n->type.rank), store_value(e, n->type.dtype, value));
+    if (n->type.rank == 0) {
+        indent(e, depth);
+        fputs("}\n", e->out);
+    }
     close_loops(e, depth, n->type.rank);
 }
 
 static void emit_reduce(const Emit *e, const IrNode *n)
 {
-    int depth = 2, base;
-    View v = input_view(e, n, 0, &base); /* the loop nest: the input's axes */
+    int depth = 2, base = n->ninputs ? n->inputs[0] : -1;
+    if (!n->expr)
+        (void)input_view(e, n, 0, &base); /* the loop nest is the input's axes (input_dims) */
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     /* loop axes: kept ones outside (i0..), reduced inside (numbered after) */
     int rank = n->input_rank, nkept = 0, nred = 0;
@@ -408,13 +499,11 @@ static void emit_reduce(const Emit *e, const IrNode *n)
         declare_view(e, depth, name, &w);
         loads[k] = load(e, ir_get(e->f, b)->type.dtype, base_name(e, b), offset_c(e, name, &w, axis_of));
     }
-    (void)v;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
     Emit in_loop = *e; /* the expression's axes are the input's; the loops are kept, then reduced */
     in_loop.loop_of_axis = axis_of;
-    const char *x = n->expr ? expr_c(&in_loop, n->expr, loads) : loads[0];
-    x = arena_printf(e->a, "(%s)%s", acc_t, x);
+    const char *x = NULL; /* made inside the innermost loop, where its locals go */
     const char *init, *step;
     switch (n->reduce) {
     case RED_SUM: case RED_MEAN: init = "0"; step = fl ? "acc += x;" : "acc = (int64_t)((uint64_t)acc + (uint64_t)x);"; break;
@@ -443,8 +532,9 @@ static void emit_reduce(const Emit *e, const IrNode *n)
         fprintf(e->out, "for (int64_t i%d = 0; i%d < n%d; i%d++)%s\n", nkept + k, nkept + k, nkept + k, nkept + k,
                 k + 1 == nred ? " {" : "");
     }
+    x = n->expr ? emit_expr(&in_loop, n->expr, loads, d + nred) : loads[0];
     indent(e, d + nred);
-    fprintf(e->out, "const %s x = %s;\n", acc_t, x);
+    fprintf(e->out, "const %s x = (%s)%s;\n", acc_t, acc_t, x);
     indent(e, d + nred);
     fprintf(e->out, "%s\n", step);
     if (nred) {
@@ -1142,6 +1232,8 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
 
 static void emit_api(const Emit *e, const EmitOptions *opt);
 
+static void emit_train_api(const Emit *e, const EmitOptions *opt);
+
 void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
 {
     Emit e = {.out = out, .p = p, .a = p->arena};
@@ -1162,8 +1254,10 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     emit_desc(&e, opt->model_name, opt->desc_symbol, plans);
     if (opt->with_main)
         fprintf(out, "\nint main(int argc, char **argv) { return td_main(&%s, argc, argv); }\n", opt->desc_symbol);
-    if (opt->api_prefix)
+    if (opt->api_prefix) {
         emit_api(&e, opt);
+        emit_train_api(&e, opt);
+    }
 }
 
 /* ---- --lib: the C API ---- */
@@ -1197,6 +1291,18 @@ static const char *type_text(const Emit *e, Type t, const char *written)
         return dtype_name(t.dtype);
     return arena_printf(e->a, "%s[\"%s\"] (%s)", dtype_name(t.dtype), written ? written : "",
                         shape_str(e->a, t.dims, t.rank, e->p->names));
+}
+
+/* td_status model_train_step(td_model *m, const int32_t *in_x, const int64_t in_x_shape[2], ..., td_step_stats *stats) */
+static const char *train_signature(const Emit *e, const EmitOptions *opt, const IrFunction *f)
+{
+    const char *s = arena_printf(e->a, "td_status %s_train_%s(td_model *m", opt->api_prefix, f->name);
+    for (int i = 0; i < f->ninputs; i++) {
+        s = arena_printf(e->a, "%s, const %s *in_%s", s, ctype_of(f->input_types[i].dtype), f->input_names[i]);
+        if (f->input_types[i].rank)
+            s = arena_printf(e->a, "%s, const int64_t in_%s_shape[%d]", s, f->input_names[i], f->input_types[i].rank);
+    }
+    return arena_printf(e->a, "%s, td_step_stats *stats)", s);
 }
 
 void emit_c_header(FILE *out, const IrProgram *p, const EmitOptions *opt)
@@ -1241,7 +1347,63 @@ void emit_c_header(FILE *out, const IrProgram *p, const EmitOptions *opt)
             fprintf(out, " *   out_%d: %s\n", k, type_text(&e, f->output_types[k], f->output_shapes[k]));
         fprintf(out, " */\n%s;\n\n", api_signature(&e, opt, f));
     }
+    for (size_t t = 0; t < p->trains.len / 2; t++) {
+        const IrFunction *f = p->trains.items[2 * t];
+        fprintf(out, "/* train %s(", f->name);
+        for (int k = 0; k < f->ninputs; k++)
+            fprintf(out, "%s%s: %s", k ? ", " : "", f->input_names[k], type_text(&e, f->input_types[k], f->input_shapes[k]));
+        fprintf(out, "): one training step on this batch (forward, backward,\n * clipping, the learning rate's schedule, the optimizer); stats, when not\n * NULL, gets the loss, the gradient norm and the lr. */\n%s;\n\n",
+                train_signature(&e, opt, f));
+    }
+    fprintf(out, "/* A checkpoint (safetensors): params, optimizer state, step, RNG and data\n"
+                 " * position. Loading one of another program is an error that changes nothing. */\n"
+                 "td_status %s_save(td_model *m, const char *path);\ntd_status %s_load(td_model *m, const char *path);\n\n", P, P);
     fprintf(out, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+}
+
+/* Each input given, and shaped as the model's dims say (table: the inputs' td_tensor_desc array). */
+static void emit_input_checks(const Emit *e, const IrFunction *f, const char *table)
+{
+    for (int k = 0; k < f->ninputs; k++) {
+        const char *n = f->input_names[k];
+        fprintf(e->out, "    if (!in_%s)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: input '%s' is NULL\");\n", n, f->name, n);
+        int rank = f->input_types[k].rank;
+        if (!rank)
+            continue;
+        fprintf(e->out, "    if (!in_%s_shape)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: the shape of '%s' is NULL\");\n", n, f->name, n);
+        const char *words = f->input_shapes[k] ? f->input_shapes[k] : "";
+        for (int d = 0; d < rank; d++) {
+            /* the axis' word in the written shape: "batch" */
+            while (*words == ' ' || *words == '\t' || *words == '\n')
+                words++;
+            const char *end = words;
+            while (*end && *end != ' ' && *end != '\t' && *end != '\n')
+                end++;
+            const char *word = arena_strndup(e->a, words, (size_t)(end - words));
+            words = end;
+            fprintf(e->out, "    if (in_%s_shape[%d] != td_size_eval(&%s_shape%d[%d], m->dims))\n", n, d, table, k, d);
+            fprintf(e->out, "        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %d of '%s' is %%lld, but %%s is %%lld in this model (%s: %s[\\\"%s\\\"])\", (long long)in_%s_shape[%d], %s, (long long)td_size_eval(&%s_shape%d[%d], m->dims));\n",
+                    f->name, d, n, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n, d,
+                    c_string(e, arena_printf(e->a, "'%s'", word)), table, k, d);
+        }
+    }
+}
+
+static void emit_train_api(const Emit *e, const EmitOptions *opt)
+{
+    const IrProgram *p = e->p;
+    const char *P = opt->api_prefix;
+    for (size_t t = 0; t < p->trains.len / 2; t++) {
+        const IrFunction *f = p->trains.items[2 * t];
+        fprintf(e->out, "%s\n{\n    if (!m)\n        return TD_ERR_INPUT;\n", train_signature(e, opt, f));
+        emit_input_checks(e, f, arena_printf(e->a, "tdg_train%zu_inputs", t));
+        fputs("    const void *in[] = {", e->out);
+        for (int k = 0; k < f->ninputs; k++)
+            fprintf(e->out, "%sin_%s", k ? ", " : "", f->input_names[k]);
+        fprintf(e->out, "%s};\n    return td_train_step(m, %zu, in, stats);\n}\n\n", f->ninputs ? "" : "NULL", t);
+    }
+    fprintf(e->out, "td_status %s_save(td_model *m, const char *path) { return m ? td_model_save(m, path) : TD_ERR_INPUT; }\n", P);
+    fprintf(e->out, "td_status %s_load(td_model *m, const char *path) { return m ? td_model_load(m, path) : TD_ERR_INPUT; }\n", P);
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt)
@@ -1264,29 +1426,7 @@ static void emit_api(const Emit *e, const EmitOptions *opt)
     for (size_t i = 0; i < p->functions.len; i++) {
         const IrFunction *f = p->functions.items[i];
         fprintf(e->out, "%s\n{\n    if (!m)\n        return TD_ERR_INPUT;\n", api_signature(e, opt, f));
-        for (int k = 0; k < f->ninputs; k++) {
-            const char *n = f->input_names[k];
-            fprintf(e->out, "    if (!in_%s)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: input '%s' is NULL\");\n", n, f->name, n);
-            int rank = f->input_types[k].rank;
-            if (!rank)
-                continue;
-            fprintf(e->out, "    if (!in_%s_shape)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: the shape of '%s' is NULL\");\n", n, f->name, n);
-            const char *words = f->input_shapes[k] ? f->input_shapes[k] : "";
-            for (int d = 0; d < rank; d++) {
-                /* the axis' word in the written shape: "batch" */
-                while (*words == ' ' || *words == '\t' || *words == '\n')
-                    words++;
-                const char *end = words;
-                while (*end && *end != ' ' && *end != '\t' && *end != '\n')
-                    end++;
-                const char *word = arena_strndup(e->a, words, (size_t)(end - words));
-                words = end;
-                fprintf(e->out, "    if (in_%s_shape[%d] != td_size_eval(&tdg_fn%zu_inputs_shape%d[%d], m->dims))\n", n, d, i, k, d);
-                fprintf(e->out, "        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %d of '%s' is %%lld, but %%s is %%lld in this model (%s: %s[\\\"%s\\\"])\", (long long)in_%s_shape[%d], %s, (long long)td_size_eval(&tdg_fn%zu_inputs_shape%d[%d], m->dims));\n",
-                        f->name, d, n, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n, d,
-                        c_string(e, arena_printf(e->a, "'%s'", word)), i, k, d);
-            }
-        }
+        emit_input_checks(e, f, arena_printf(e->a, "tdg_fn%zu_inputs", i));
         for (int k = 0; k < f->noutputs; k++)
             fprintf(e->out, "    if (!out_%d)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: output %d is NULL\");\n", k, f->name, k);
         fputs("    const void *in[] = {", e->out);

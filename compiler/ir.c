@@ -500,6 +500,76 @@ MapExpr *mx_simplify(Arena *a, MapExpr *e)
     }
 }
 
+/* ---- map inputs ---- */
+
+static void mark_inputs(const MapExpr *e, bool *used)
+{
+    if (e->kind == MX_INPUT)
+        used[e->input] = true;
+    for (int i = 0; i < e->nargs; i++)
+        mark_inputs(e->args[i], used);
+}
+
+static MapExpr *renumber_inputs(Arena *a, const MapExpr *e, const int *map)
+{
+    MapExpr *r = arena_alloc(a, sizeof *r);
+    *r = *e;
+    if (e->kind == MX_INPUT)
+        r->input = map[e->input];
+    for (int i = 0; i < e->nargs; i++)
+        r->args[i] = renumber_inputs(a, e->args[i], map);
+    return r;
+}
+
+static bool same_input(const IrNode *n, int i, int j)
+{
+    if (n->inputs[i] != n->inputs[j])
+        return false;
+    bool vi = n->has_input_view && n->has_input_view[i], vj = n->has_input_view && n->has_input_view[j];
+    if (vi != vj)
+        return false;
+    if (!vi)
+        return true;
+    const View *a = &n->input_views[i], *b = &n->input_views[j];
+    if (a->rank != b->rank || !poly_eq(a->offset, b->offset))
+        return false;
+    for (int k = 0; k < a->rank; k++)
+        if (!size_eq(a->dims[k], b->dims[k]) || !poly_eq(a->strides[k], b->strides[k]))
+            return false;
+    return true;
+}
+
+void ir_prune_inputs(Arena *a, IrNode *n)
+{
+    if (!n->expr || n->ninputs == 0)
+        return;
+    bool *used = arena_array(a, (size_t)n->ninputs + 1, sizeof(bool));
+    mark_inputs(n->expr, used);
+    int *map = arena_array(a, (size_t)n->ninputs + 1, sizeof(int));
+    int m = 0;
+    for (int i = 0; i < n->ninputs; i++) {
+        map[i] = -1;
+        if (!used[i])
+            continue;
+        for (int j = 0; j < i && map[i] < 0; j++)
+            if (used[j] && same_input(n, i, j))
+                map[i] = map[j]; /* the same data twice: one input */
+        if (map[i] >= 0)
+            continue;
+        map[i] = m;
+        n->inputs[m] = n->inputs[i];
+        if (n->has_input_view) {
+            n->has_input_view[m] = n->has_input_view[i];
+            n->input_views[m] = n->input_views[i];
+        }
+        m++;
+    }
+    if (m == n->ninputs)
+        return;
+    n->expr = renumber_inputs(a, n->expr, map);
+    n->ninputs = m;
+}
+
 /* ---- printing ---- */
 
 static const char *const op_names[] = {

@@ -209,6 +209,9 @@ MapExpr *mx_input(Arena *a, int input, Dtype t);
 /* Constant folding and identities (x * 1, x + 0, pow(x, 1), a where with a
  * known condition) that leave every result bit for bit as it was. */
 MapExpr *mx_simplify(Arena *a, MapExpr *e);
+/* Drops the inputs a map's (or a fused reduce's) expression does not read,
+ * and merges inputs that read the same data. */
+void ir_prune_inputs(Arena *a, IrNode *n);
 MapExpr *mx_call(Arena *a, MapFn fn, Dtype result, Dtype arg_dtype, MapExpr *x, MapExpr *y);
 
 /* ---- output ---- */

@@ -82,6 +82,11 @@ void pass_cse(const IrProgram *p, IrFunction *f)
 void pass_dce(const IrProgram *p, IrFunction *f)
 {
     int n = (int)f->nodes.len;
+    for (int i = 0; i < n; i++) {
+        IrNode *node = f->nodes.items[i];
+        if (!node->dead && (node->op == IR_MAP || (node->op == IR_REDUCE && node->expr)))
+            ir_prune_inputs(p->arena, node);
+    }
     bool *live = arena_array(p->arena, (size_t)n + 1, sizeof(bool));
     for (int i = 0; i < f->noutputs; i++)
         live[f->outputs[i]] = true;

@@ -20,6 +20,17 @@ static int base_of(const IrFunction *f, int id)
     return n->op == IR_VIEW ? n->inputs[0] : id;
 }
 
+/* Two sizes of the same dims (4*batch and 256*batch): the larger is known. */
+static bool same_dims(Size a, Size b)
+{
+    if (a.nfactors != b.nfactors)
+        return false;
+    for (int i = 0; i < a.nfactors; i++)
+        if (a.factors[i].dim != b.factors[i].dim || a.factors[i].exp != b.factors[i].exp)
+            return false;
+    return true;
+}
+
 FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
 {
     Arena *a = p->arena;
@@ -76,20 +87,22 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
         if (!plan_has_buffer(node) || plan->output_of[i] >= 0)
             continue;
         Size bytes = plan_bytes(p, node);
-        /* a free slot: one of the same size if any, else the first free one */
-        int pick = -1;
+        /* a free slot: one of the same size if any, else one whose sizes
+         * grow with the same dims, else the first free one (a max never
+         * costs more than a new slot) */
+        int pick = -1, pick_rank = 0;
         for (int s = 0; s < plan->nslots; s++) {
             if (slot_free_after[s] >= i)
                 continue;
-            bool same = false;
-            for (int m = 0; m < plan->slots[s].nmembers && !same; m++)
-                same = size_eq(plan->slots[s].bytes[m], bytes);
-            if (same) {
-                pick = s;
-                break;
+            int rank = 1;
+            for (int m = 0; m < plan->slots[s].nmembers; m++) {
+                if (size_eq(plan->slots[s].bytes[m], bytes))
+                    rank = 3;
+                else if (rank < 2 && same_dims(plan->slots[s].bytes[m], bytes))
+                    rank = 2;
             }
-            if (pick < 0)
-                pick = s;
+            if (rank > pick_rank)
+                pick = s, pick_rank = rank;
         }
         if (pick < 0) {
             if (plan->nslots == cap) {
@@ -114,16 +127,23 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
 /* "max(4*batch, 256)" */
 static const char *slot_size_text(Arena *a, const PlanSlot *s, const SizeNames *names)
 {
-    const char **distinct = arena_array(a, (size_t)s->nmembers + 1, sizeof(char *));
-    int nd = 0;
+    /* of sizes with the same dims only the largest counts: 256*batch, not max(4*batch, 256*batch) */
+    Size *kept = arena_array(a, (size_t)s->nmembers + 1, sizeof(Size));
+    int nk = 0;
     for (int m = 0; m < s->nmembers; m++) {
-        const char *t = size_str(a, s->bytes[m], names);
-        bool seen = false;
-        for (int k = 0; k < nd && !seen; k++)
-            seen = strcmp(distinct[k], t) == 0;
-        if (!seen)
-            distinct[nd++] = t;
+        Size b = s->bytes[m];
+        int k = 0;
+        while (k < nk && !same_dims(kept[k], b))
+            k++;
+        if (k == nk)
+            kept[nk++] = b;
+        else if ((double)b.num / (double)b.den > (double)kept[k].num / (double)kept[k].den)
+            kept[k] = b;
     }
+    const char **distinct = arena_array(a, (size_t)nk + 1, sizeof(char *));
+    int nd = 0;
+    for (int m = 0; m < nk; m++)
+        distinct[nd++] = size_str(a, kept[m], names);
     if (nd == 1)
         return distinct[0];
     const char *r = "max(";
