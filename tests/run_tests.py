@@ -18,6 +18,7 @@ Suites:
   runtime      the runtime's C unit tests (build/test_runtime) and tests/runtime/*_oracle.py
   codegen      IR and memory-plan goldens, warning-free generated C, examples/embed (tests/codegen/)
   numeric      compiled programs run against numpy and einops (tests/numeric/)
+  gradcheck    grad() against central differences, in f64 (tests/gradcheck/)
 
 --update rewrites the expected files from the actual output (review the diff).
 """
@@ -233,6 +234,10 @@ def suite_numeric(r):
     load_module(os.path.join(ROOT, "tests/numeric/run.py")).run(r)
 
 
+def suite_gradcheck(r):
+    load_module(os.path.join(ROOT, "tests/gradcheck/run.py")).run(r)
+
+
 def suite_oracle(r):
     path = os.path.join(ROOT, "tests/oracle/run.py")
     if not os.path.exists(path):
@@ -243,7 +248,7 @@ def suite_oracle(r):
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
           "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
-          "codegen": suite_codegen, "numeric": suite_numeric}
+          "codegen": suite_codegen, "numeric": suite_numeric, "gradcheck": suite_gradcheck}
 
 
 def main():
