@@ -521,16 +521,17 @@ static MapExpr *renumber_inputs(Arena *a, const MapExpr *e, const int *map)
     return r;
 }
 
-static bool same_input(const IrNode *n, int i, int j)
+/* Inputs i and j of the original lists read the same data. */
+static bool same_input(const int *inputs, const bool *has_view, const View *views, int i, int j)
 {
-    if (n->inputs[i] != n->inputs[j])
+    if (inputs[i] != inputs[j])
         return false;
-    bool vi = n->has_input_view && n->has_input_view[i], vj = n->has_input_view && n->has_input_view[j];
+    bool vi = has_view && has_view[i], vj = has_view && has_view[j];
     if (vi != vj)
         return false;
     if (!vi)
         return true;
-    const View *a = &n->input_views[i], *b = &n->input_views[j];
+    const View *a = &views[i], *b = &views[j];
     if (a->rank != b->rank || !poly_eq(a->offset, b->offset))
         return false;
     for (int k = 0; k < a->rank; k++)
@@ -546,21 +547,32 @@ void ir_prune_inputs(Arena *a, IrNode *n)
     bool *used = arena_array(a, (size_t)n->ninputs + 1, sizeof(bool));
     mark_inputs(n->expr, used);
     int *map = arena_array(a, (size_t)n->ninputs + 1, sizeof(int));
+    /* the lists as they were: compaction below overwrites them in place */
+    int *inputs = arena_array(a, (size_t)n->ninputs + 1, sizeof(int));
+    memcpy(inputs, n->inputs, (size_t)n->ninputs * sizeof(int));
+    bool *has_view = NULL;
+    View *views = NULL;
+    if (n->has_input_view) {
+        has_view = arena_array(a, (size_t)n->ninputs + 1, sizeof(bool));
+        views = arena_array(a, (size_t)n->ninputs + 1, sizeof(View));
+        memcpy(has_view, n->has_input_view, (size_t)n->ninputs * sizeof(bool));
+        memcpy(views, n->input_views, (size_t)n->ninputs * sizeof(View));
+    }
     int m = 0;
     for (int i = 0; i < n->ninputs; i++) {
         map[i] = -1;
         if (!used[i])
             continue;
         for (int j = 0; j < i && map[i] < 0; j++)
-            if (used[j] && same_input(n, i, j))
+            if (used[j] && same_input(inputs, has_view, views, i, j))
                 map[i] = map[j]; /* the same data twice: one input */
         if (map[i] >= 0)
             continue;
         map[i] = m;
-        n->inputs[m] = n->inputs[i];
+        n->inputs[m] = inputs[i];
         if (n->has_input_view) {
-            n->has_input_view[m] = n->has_input_view[i];
-            n->input_views[m] = n->input_views[i];
+            n->has_input_view[m] = has_view[i];
+            n->input_views[m] = views[i];
         }
         m++;
     }

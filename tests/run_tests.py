@@ -18,6 +18,7 @@ Suites:
   runtime      the runtime's C unit tests (build/test_runtime) and tests/runtime/*_oracle.py
   codegen      IR and memory-plan goldens, warning-free generated C, examples/embed (tests/codegen/)
   numeric      compiled programs run against numpy and einops (tests/numeric/)
+  training     compiled programs trained end to end (tests/training/)
   gradcheck    grad() against central differences, in f64 (tests/gradcheck/)
 
 --update rewrites the expected files from the actual output (review the diff).
@@ -238,6 +239,10 @@ def suite_gradcheck(r):
     load_module(os.path.join(ROOT, "tests/gradcheck/run.py")).run(r)
 
 
+def suite_training(r):
+    load_module(os.path.join(ROOT, "tests/training/run.py")).run(r)
+
+
 def suite_oracle(r):
     path = os.path.join(ROOT, "tests/oracle/run.py")
     if not os.path.exists(path):
@@ -248,7 +253,7 @@ def suite_oracle(r):
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
           "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
-          "codegen": suite_codegen, "numeric": suite_numeric, "gradcheck": suite_gradcheck}
+          "codegen": suite_codegen, "training": suite_training, "numeric": suite_numeric, "gradcheck": suite_gradcheck}
 
 
 def main():

@@ -2,8 +2,9 @@
 # deps.sh - installs what building and testing tdc need on Debian 12, as root.
 #
 # Idempotent and quick on a prepared machine: apt-get runs only when a
-# command or package is missing, pip only when numpy, einops, ml_dtypes or
-# matplotlib (for tools/plot_metrics.py) does not import.
+# command or package is missing, pip only when numpy, einops, ml_dtypes,
+# matplotlib (for tools/plot_metrics.py) or safetensors (the reference
+# reader checkpoints are tested against) does not import.
 set -euo pipefail
 
 missing=()
@@ -44,11 +45,11 @@ else
     echo "deps: system packages present"
 fi
 
-if python3 -c 'import numpy, einops, ml_dtypes, matplotlib' >/dev/null 2>&1; then
-    echo "deps: numpy, einops, ml_dtypes and matplotlib present"
+if python3 -c 'import numpy, einops, ml_dtypes, matplotlib, safetensors' >/dev/null 2>&1; then
+    echo "deps: numpy, einops, ml_dtypes, matplotlib and safetensors present"
 else
-    echo "deps: installing numpy einops ml_dtypes matplotlib with pip"
-    python3 -m pip install --quiet --break-system-packages numpy einops ml_dtypes matplotlib ||
-        python3 -m pip install --quiet numpy einops ml_dtypes matplotlib
-    python3 -c 'import numpy, einops, ml_dtypes, matplotlib'
+    echo "deps: installing numpy einops ml_dtypes matplotlib safetensors with pip"
+    python3 -m pip install --quiet --break-system-packages numpy einops ml_dtypes matplotlib safetensors ||
+        python3 -m pip install --quiet numpy einops ml_dtypes matplotlib safetensors
+    python3 -c 'import numpy, einops, ml_dtypes, matplotlib, safetensors'
 fi

@@ -1,0 +1,169 @@
+"""Training compiled programs end to end: the lesson's linreg converges, the
+Cruncher's trajectory matches numpy's Adagrad step for step, charlm's loss
+falls and its resumed run is bit for bit the straight one, and its
+checkpoints read with the reference safetensors package."""
+import json
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def compile_program(r, rel, tmp):
+    exe = os.path.join(tmp, os.path.basename(rel)[:-3])
+    code, out, err = r.run([rel, "-o", exe], timeout=180)
+    if code != 0:
+        r.fail(f"training: {rel}", f"does not compile:\n{err}")
+        return None
+    return exe
+
+
+def run(cmd, timeout=300):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def log_of(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def read_checkpoint(path):
+    from safetensors.numpy import load_file  # the reference reader
+    from safetensors import safe_open
+    with safe_open(path, framework="numpy") as f:
+        meta = f.metadata()
+    return load_file(path), meta
+
+
+def linreg(r, tmp):
+    exe = compile_program(r, "examples/linreg.td", tmp)
+    if not exe:
+        return
+    logs = []
+    for i in range(2):
+        log = os.path.join(tmp, f"linreg{i}.jsonl")
+        p = run([exe, "train", "--steps", "300", "--seed", "3", "--log", log, "--log-every", "10"])
+        if p.returncode != 0:
+            r.fail("training: linreg", p.stderr)
+            return
+        logs.append(log_of(log))
+    first, last = logs[0][0]["loss"], logs[0][-1]["loss"]
+    # the lesson's train_loop: SGD on y = x @ arange(16) converges from a loss of tens to well under 1
+    if not (last < 0.1 * first and last < 1.0):
+        r.fail("training: linreg converges", f"loss {first} -> {last}")
+    else:
+        r.ok("training: linreg converges")
+    if logs[0] != [dict(row, ms=row["ms"]) for row in logs[1]] and \
+            [(x["step"], x["loss"]) for x in logs[0]] != [(x["step"], x["loss"]) for x in logs[1]]:
+        r.fail("training: linreg is deterministic", "two runs with one seed differ")
+    else:
+        r.ok("training: linreg is deterministic")
+
+
+def cruncher(r, tmp):
+    """Sequential rows, so numpy can replay every batch: forward, backward and
+    torch's Adagrad (lr 0.01, eps 1e-10) in float64; params compared in f32
+    after 20 steps (rtol 1e-4: f32 training against an f64 replay)."""
+    exe = compile_program(r, "examples/cruncher.td", tmp)
+    if not exe:
+        return
+    rng = np.random.default_rng(0)
+    n, b, d = 64, 16, 64
+    xs = rng.standard_normal((n, d)).astype(np.float32)
+    ys = (xs @ rng.standard_normal(d) / 8).astype(np.float32)
+    np.save(os.path.join(tmp, "cx.npy"), xs)
+    np.save(os.path.join(tmp, "cy.npy"), ys)
+    p0 = os.path.join(tmp, "c0.safetensors")
+    ck = os.path.join(tmp, "c20.safetensors")
+    p = run([exe, "params", "--dims", f"batch={b}", "--seed", "5", "--out", p0])
+    q = run([exe, "train", "--dims", f"batch={b}", "--seed", "5", "--data", f"x={tmp}/cx.npy", "--data", f"y={tmp}/cy.npy",
+             "--sequential", "--steps", "20", "--ckpt", ck]) if p.returncode == 0 else p
+    if q.returncode != 0:
+        r.fail("training: cruncher", q.stderr)
+        return
+    init, _ = read_checkpoint(p0)
+    trained, meta = read_checkpoint(ck)
+    w, final = init["w"].astype(np.float64), init["final"].astype(np.float64)
+    sum_w, sum_f = np.zeros_like(w), np.zeros_like(final)
+    cursor = 0
+    for step in range(20):
+        if cursor + b > n:
+            cursor = 0
+        x, y = xs[cursor:cursor + b].astype(np.float64), ys[cursor:cursor + b].astype(np.float64)
+        cursor += b
+        h0 = x
+        h1 = h0 @ w[0]
+        h2 = h1 @ w[1]
+        out = (h2 @ final)[:, 0]
+        g_out = 2 * (out - y) / b
+        g_final = h2.T @ g_out[:, None]
+        g_h2 = g_out[:, None] @ final.T
+        g_w1 = h1.T @ g_h2
+        g_h1 = g_h2 @ w[1].T
+        g_w0 = h0.T @ g_h1
+        g_w = np.stack([g_w0, g_w1])
+        sum_w += g_w * g_w
+        sum_f += g_final * g_final
+        w = w - 0.01 * g_w / (np.sqrt(sum_w) + 1e-10)
+        final = final - 0.01 * g_final / (np.sqrt(sum_f) + 1e-10)
+    ok = np.allclose(trained["w"], w, rtol=1e-4, atol=1e-6) and np.allclose(trained["final"], final, rtol=1e-4, atol=1e-6)
+    ok = ok and np.allclose(trained["adagrad.sum.w"], sum_w, rtol=1e-4, atol=1e-8) and meta.get("step") == "20"
+    if not ok:
+        r.fail("training: cruncher matches numpy's Adagrad", f"max |dw| {np.abs(trained['w'] - w).max()}, metadata {meta}")
+    else:
+        r.ok("training: cruncher matches numpy's Adagrad")
+
+
+def charlm(r, tmp):
+    exe = compile_program(r, "examples/charlm.td", tmp)
+    if not exe:
+        return
+    data = os.path.join(tmp, "text")
+    p = run(["python3", os.path.join(ROOT, "tools/make_text_data.py"), data])
+    if p.returncode != 0:
+        r.fail("training: charlm data", p.stderr)
+        return
+    common = [exe, "train", "--dims", "batch=4", "--seed", "1", "--data", f"{data}/train.bin"]
+    straight, half = os.path.join(tmp, "straight.safetensors"), os.path.join(tmp, "half.safetensors")
+    log = os.path.join(tmp, "charlm.jsonl")
+    a = run(common + ["--steps", "30", "--ckpt", straight, "--log", log, "--log-every", "1"])
+    b = run(common + ["--steps", "15", "--ckpt", half]) if a.returncode == 0 else a
+    c = run(common + ["--steps", "30", "--resume", half, "--ckpt", half]) if b.returncode == 0 else b
+    if c.returncode != 0:
+        r.fail("training: charlm", c.stderr)
+        return
+    losses = [row["loss"] for row in log_of(log)]
+    # from ln 256 = 5.5 the byte-level loss falls well within 30 steps
+    if not (losses[0] > 5.0 and np.mean(losses[-5:]) < losses[0] - 1.0):
+        r.fail("training: charlm's loss falls", f"{losses[0]} -> {losses[-5:]}")
+    else:
+        r.ok("training: charlm's loss falls")
+    if open(straight, "rb").read() != open(half, "rb").read():
+        r.fail("training: charlm resumes bit for bit", "15 + 15 steps differ from 30 straight")
+    else:
+        r.ok("training: charlm resumes bit for bit")
+    tensors, meta = read_checkpoint(straight)
+    want = {"embed", "unembed", "adamw.exp_avg.embed", "adamw.exp_avg_sq.wqkv"}
+    if not want <= set(tensors) or tensors["embed"].shape != (256, 64) or meta.get("step") != "30":
+        r.fail("training: safetensors reads charlm's checkpoint", f"{sorted(tensors)[:8]} {meta}")
+    else:
+        r.ok("training: safetensors reads charlm's checkpoint")
+
+
+def run_suite(r):
+    with tempfile.TemporaryDirectory() as tmp:
+        linreg(r, tmp)
+        cruncher(r, tmp)
+        charlm(r, tmp)
+
+
+run_all = run_suite
+
+
+def run(r_or_cmd, timeout=300):  # noqa: F811 - the suite entry point and the subprocess helper share a name
+    if isinstance(r_or_cmd, list):
+        return subprocess.run(r_or_cmd, capture_output=True, text=True, timeout=timeout)
+    run_suite(r_or_cmd)
