@@ -176,9 +176,28 @@ static void write_executable(BackendOptions *o, const IrProgram *ir, const EmitO
     free(out);
 }
 
+/* FNV-1a (64 bits) of the program's IR as printed before the passes: the
+ * params, functions and train blocks that a checkpoint belongs to. */
+static const char *program_hash(IrProgram *ir)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return "";
+    ir_print(m, ir);
+    fclose(m);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    free(text);
+    return arena_printf(ir->arena, "%016llx", (unsigned long long)h);
+}
+
 void backend_run(void *options, IrProgram *ir)
 {
     BackendOptions *o = options;
+    ir->hash = program_hash(ir);
     for (size_t i = 0; i < ir->functions.len + ir->trains.len; i++) {
         IrFunction *f = i < ir->functions.len ? ir->functions.items[i] : ir->trains.items[i - ir->functions.len];
         ir_verify(ir, f);

@@ -145,6 +145,12 @@ def charlm(r, tmp):
         r.fail("training: charlm resumes bit for bit", "15 + 15 steps differ from 30 straight")
     else:
         r.ok("training: charlm resumes bit for bit")
+    other = compile_program(r, "examples/linreg.td", tmp)
+    p = run([other, "train", "--steps", "1", "--resume", straight]) if other else None
+    if p and (p.returncode != 2 or "a checkpoint of another program" not in p.stderr):
+        r.fail("training: a checkpoint of another program is refused", f"exit {p.returncode}: {p.stderr}")
+    elif p:
+        r.ok("training: a checkpoint of another program is refused")
     tensors, meta = read_checkpoint(straight)
     want = {"embed", "unembed", "adamw.exp_avg.embed", "adamw.exp_avg_sq.wqkv"}
     if not want <= set(tensors) or tensors["embed"].shape != (256, 64) or meta.get("step") != "30":
