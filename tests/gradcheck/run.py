@@ -69,6 +69,15 @@ def runtime_of(tdc):
     return os.path.join(source, "runtime"), os.path.join(bin_dir, "libtdrt.a")
 
 
+def sanitizer_flags(tdc):
+    """A sanitized build's libtdrt.a needs the sanitizers' runtimes at link time."""
+    try:
+        with open(os.path.join(os.path.dirname(tdc), "CMakeCache.txt")) as fh:
+            return ["-fsanitize=address,undefined"] if "TDC_SANITIZE:BOOL=ON" in fh.read() else []
+    except OSError:
+        return []
+
+
 def build_and_run(tdc, src, variant, tmp):
     """Compiles src, links the driver, runs it: (output, error or None)."""
     name = os.path.basename(src)[:-3] + variant.replace("/", "-")
@@ -77,7 +86,7 @@ def build_and_run(tdc, src, variant, tmp):
     include, library = runtime_of(tdc)
     steps = [
         [tdc, "--lib"] + VARIANTS[variant] + [src, "-o", os.path.join(work, "model")],
-        ["cc", "-std=c11", "-O1", "-fopenmp", "-I", include, "-I", work,
+        ["cc", "-std=c11", "-O1", "-fopenmp"] + sanitizer_flags(tdc) + ["-I", include, "-I", work,
          os.path.join(HERE, "gradcheck.c"), os.path.join(work, "model.c"), library,
          "-lopenblas", "-lm", "-o", os.path.join(work, "gradcheck")],
     ]
