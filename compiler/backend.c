@@ -13,6 +13,7 @@
 #include "emit_c.h"
 #include "opt.h"
 #include "plan.h"
+#include "report.h"
 
 #ifndef TDC_SOURCE_RUNTIME
 #define TDC_SOURCE_RUNTIME "runtime"
@@ -194,6 +195,43 @@ static const char *program_hash(IrProgram *ir)
     return arena_printf(ir->arena, "%016llx", (unsigned long long)h);
 }
 
+/* --dims batch=8,seq=64: each dim's value by position (static ones
+ * their own); NULL after reporting a bad one. */
+static int64_t *dim_values(BackendOptions *o, const IrProgram *ir)
+{
+    int64_t *values = arena_array(ir->arena, ir->dim_names.len + 1, sizeof(int64_t));
+    for (size_t i = 0; i < ir->dim_names.len; i++)
+        values[i] = ir->dim_values[i];
+    const char *s = o->dims ? o->dims : "";
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        char *item = arena_strndup(ir->arena, s, len);
+        s += len + (comma ? 1 : 0);
+        char *eq = strchr(item, '=');
+        char *end = NULL;
+        long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
+        if (!eq || eq == item || !eq[1] || *end || v <= 0) {
+            failure(o, "bad --dims item '%s': give NAME=N with N a positive whole number", item, NULL);
+            return NULL;
+        }
+        *eq = 0;
+        size_t d = 0;
+        while (d < ir->dim_names.len && strcmp(ir->dim_names.items[d], item) != 0)
+            d++;
+        if (d == ir->dim_names.len) {
+            failure(o, "--dims names '%s', which is not a dim of the program bound at run time", item, NULL);
+            return NULL;
+        }
+        if (ir->dim_values[d] != 0 && ir->dim_values[d] != v) {
+            failure(o, "--dims gives '%s', a static dim, another value than the program's", item, NULL);
+            return NULL;
+        }
+        values[d] = v;
+    }
+    return values;
+}
+
 void backend_run(void *options, IrProgram *ir)
 {
     BackendOptions *o = options;
@@ -222,7 +260,11 @@ void backend_run(void *options, IrProgram *ir)
     char *desc = malloc(strlen(symbol_base) + 8);
     sprintf(desc, "%s_desc", symbol_base);
     EmitOptions eo = {.source_name = o->input, .model_name = model, .desc_symbol = desc, .with_main = !o->lib};
-    if (o->emit == EMIT_IR) {
+    if (o->emit == EMIT_REPORT) {
+        int64_t *values = dim_values(o, ir);
+        if (values)
+            report_print(stdout, ir, o->input, values, (ReportFormat)o->report_format);
+    } else if (o->emit == EMIT_IR) {
         ir_print(stdout, ir);
     } else if (o->emit == EMIT_PLAN) {
         plan_print(stdout, ir);

@@ -10,7 +10,7 @@
 
 struct IrProgram;
 
-typedef enum { EMIT_EXE, EMIT_IR, EMIT_PLAN, EMIT_C } EmitKind;
+typedef enum { EMIT_EXE, EMIT_IR, EMIT_PLAN, EMIT_C, EMIT_REPORT } EmitKind;
 
 typedef struct BackendOptions {
     EmitKind emit;
@@ -22,6 +22,9 @@ typedef struct BackendOptions {
     const char *input;
     const char *tdc_path;   /* argv[0], to find the runtime beside it */
     int status;             /* 0, or 1 when a step failed (the message is printed) */
+    /* tdc report */
+    int report_format;      /* ReportFormat */
+    const char *dims;       /* --dims batch=8,seq=64 (also several --dims, joined by ',') */
 } BackendOptions;
 
 void backend_run(void *options, struct IrProgram *ir);

@@ -23,6 +23,8 @@
 static const char usage[] =
     "usage: tdc [options] FILE.td [-o OUT]   compile a program to an executable (or, with --lib, OUT.h and OUT.c)\n"
     "       tdc check [options] FILE...      check programs\n"
+    "       tdc report [--dims a=1,b=2] [--format=table|json|csv] [--no-fuse] FILE.td\n"
+    "                                        FLOPs, bytes and memory of every operation, pass and step\n"
     "\n"
     "compile options:\n"
     "  -o OUT                  the executable (default: FILE without .td); with --lib, OUT.h and OUT.c\n"
@@ -76,16 +78,36 @@ static const char *find_stdlib(void)
 static int check_files(int argc, char **argv, const char **includes, const char **files);
 
 /* tdc [--emit=ir|plan|c] [--lib] [-o OUT] [-O0|-O1|-O2|-O3] [-g] [-I DIR]... FILE.td */
-static int cmd_compile(int argc, char **argv)
+static int cmd_compile(int argc, char **argv, EmitKind kind)
 {
-    BackendOptions bo = {.emit = EMIT_EXE, .opt_level = "-O2"};
+    BackendOptions bo = {.emit = kind, .opt_level = "-O2"};
+    bool report = kind == EMIT_REPORT;
+    char *dims = NULL;
     const char **includes = calloc((size_t)argc + 1, sizeof *includes);
     int nincludes = 0;
     const char *file = NULL;
     int status = 0;
     for (int i = 0; i < argc && !status; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--emit=ir") == 0) bo.emit = EMIT_IR;
+        if (report && (strcmp(a, "--dims") == 0 || strncmp(a, "--dims=", 7) == 0)) {
+            const char *v = a[6] == '=' ? a + 7 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || !*v) {
+                status = usage_error("%s needs NAME=N[,NAME=N...]", "--dims");
+                continue;
+            }
+            size_t old = dims ? strlen(dims) : 0;
+            char *joined = malloc(old + strlen(v) + 2);
+            sprintf(joined, "%s%s%s", dims ? dims : "", dims ? "," : "", v);
+            free(dims);
+            dims = joined;
+        } else if (report && strncmp(a, "--format=", 9) == 0) {
+            if (!strcmp(a + 9, "table")) bo.report_format = 0;
+            else if (!strcmp(a + 9, "json")) bo.report_format = 1;
+            else if (!strcmp(a + 9, "csv")) bo.report_format = 2;
+            else status = usage_error("bad option '%s': use --format=table, --format=json or --format=csv", a);
+        } else if (report && strcmp(a, "--format") == 0) {
+            status = usage_error("%s takes its value after '=': --format=table, --format=json or --format=csv", a);
+        } else if (strcmp(a, "--emit=ir") == 0) bo.emit = EMIT_IR;
         else if (strcmp(a, "--emit=plan") == 0) bo.emit = EMIT_PLAN;
         else if (strcmp(a, "--emit=c") == 0) bo.emit = EMIT_C;
         else if (strncmp(a, "--emit", 6) == 0) status = usage_error("bad option '%s': use --emit=ir, --emit=plan or --emit=c", a);
@@ -112,6 +134,7 @@ static int cmd_compile(int argc, char **argv)
         status = usage_error("%sno input file", "");
     if (status) {
         free(includes);
+        free(dims);
         return status;
     }
     FrontendOptions opt = {.format = DIAG_TEXT, .max_errors = 20, .out = stdout, .err = stderr,
@@ -119,8 +142,10 @@ static int cmd_compile(int argc, char **argv)
                            .backend = backend_run, .backend_ctx = &bo};
     bo.input = file;
     bo.tdc_path = argv[-1];
+    bo.dims = dims;
     int errors = frontend_check_file(file, &opt);
     free(includes);
+    free(dims);
     if (errors)
         return 1;
     return bo.status;
@@ -196,5 +221,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    return cmd_compile(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_compile(argc - 2, argv + 2, EMIT_REPORT);
+    return cmd_compile(argc - 1, argv + 1, EMIT_EXE);
 }
