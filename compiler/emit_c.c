@@ -14,6 +14,8 @@
  * and comments. */
 #include "emit_c.h"
 
+#include "cost.h"
+
 #include <string.h>
 
 typedef struct Emit {
@@ -783,11 +785,14 @@ static void emit_gather_grad(const Emit *e, const IrNode *n)
     close_loops(e, 2, ri);
 }
 
-static void emit_node(const Emit *e, const IrNode *n)
+/* Emits node n, operation `op` of the function's cost table (timed into
+ * m->profile when profiling). */
+static void emit_node(const Emit *e, const IrNode *n, int op)
 {
-    if (n->dead || n->fused || !ir_op_makes_buffer(n->op))
+    if (!plan_has_buffer(n))
         return;
     fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), loc_text(e, n->loc));
+    fputs("        const double tdg_t0 = m->profile ? td_now() : 0;\n", e->out);
     switch (n->op) {
     case IR_MAP: emit_map(e, n, n->expr); break;
     case IR_COPY: emit_map(e, n, mx_input(e->a, 0, ir_get(e->f, n->inputs[0])->type.dtype)); break;
@@ -799,7 +804,7 @@ static void emit_node(const Emit *e, const IrNode *n)
     case IR_GATHER_GRAD: emit_gather_grad(e, n); break;
     default: die("emit: op %s", ir_op_name(n->op));
     }
-    fputs("    }\n", e->out);
+    fprintf(e->out, "        if (m->profile)\n            tdg_profiled(m, %d, tdg_t0);\n    }\n", op);
 }
 
 /* ---- functions ---- */
@@ -822,6 +827,14 @@ static const char *const prelude =
     "        if (exp & 1)\n"
     "            r *= x;\n"
     "    return (int64_t)r;\n"
+    "}\n"
+    "/* One operation's time, when profiling (td_profile). */\n"
+    "static inline void tdg_profiled(td_model *m, int op, double t0)\n"
+    "{\n"
+    "    if (op < m->profile->nops) {\n"
+    "        m->profile->seconds[op] += td_now() - t0;\n"
+    "        m->profile->calls[op]++;\n"
+    "    }\n"
     "}\n"
     "static inline int64_t tdg_abs_i64(int64_t x) { return x < 0 ? (int64_t)(0 - (uint64_t)x) : x; }\n"
     "/* max and min propagate NaN, as torch.maximum and torch.minimum do. */\n"
@@ -961,24 +974,14 @@ static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan 
             continue;
         fprintf(e->out, "    (void)b%d;\n", n->id);
     }
+    int op = 0;
     for (size_t i = 0; i < f->nodes.len; i++)
-        emit_node(e, f->nodes.items[i]);
+        if (plan_has_buffer(f->nodes.items[i]))
+            emit_node(e, f->nodes.items[i], op++);
     for (int i = 0; i < f->noutputs; i++)
         if (plan->copy_output[i])
             emit_output_copy(e, i, f->outputs[i]);
     fputs("    return TD_OK;\n}\n\n", e->out);
-}
-
-/* ---- the model's description ---- */
-
-static void emit_shape(const Emit *e, const char *name, Type t)
-{
-    if (t.rank == 0)
-        return;
-    fprintf(e->out, "static const td_size_expr %s[] = {", name);
-    for (int k = 0; k < t.rank; k++)
-        fprintf(e->out, "%s%s", k ? ", " : "", size_desc(e, t.dims[k]));
-    fputs("};\n", e->out);
 }
 
 static const char *c_string(const Emit *e, const char *s)
@@ -995,6 +998,106 @@ static const char *c_string(const Emit *e, const char *s)
     *q = 0;
     return out;
 }
+
+/* ---- accounting: each function's operations and their costs ---- */
+
+/* The optimizer's state arrays per param, as the runtime keeps them. */
+static int td_state_slots(const IrTrainSpec *t)
+{
+    switch (t->optim) {
+    case OPT_SGD: return t->momentum != 0;
+    case OPT_ADAGRAD: return 1;
+    case OPT_RMSPROP: return 1 + (t->momentum != 0) + t->centered;
+    case OPT_ADAM: case OPT_ADAMW: return 2 + t->amsgrad;
+    }
+    return 0;
+}
+
+/* A formula as a C double expression of the dims. */
+static const char *poly_double_c(const Emit *e, Poly x)
+{
+    if (x.n == 0)
+        return "0.0";
+    const char *r = NULL;
+    for (int i = 0; i < x.n; i++) {
+        Size t = x.terms[i];
+        const char *term = arena_printf(e->a, "%.17g", (double)t.num / (double)t.den);
+        for (int k = 0; k < t.nfactors; k++)
+            for (int j = 0; j < (t.factors[k].exp < 0 ? -t.factors[k].exp : t.factors[k].exp); j++)
+                term = arena_printf(e->a, "%s %s (double)%s", term, t.factors[k].exp > 0 ? "*" : "/", dim_var(e, t.factors[k].dim));
+        r = r ? arena_printf(e->a, "%s + %s", r, term) : term;
+    }
+    return r;
+}
+
+static void emit_costs(const Emit *e, size_t k, const IrFunction *f)
+{
+    int nops = 0;
+    fprintf(e->out, "static const td_op_desc tdg_fn%zu_ops[] = {\n", k);
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n))
+            continue;
+        uint32_t line = 0, col;
+        if (n->loc.file)
+            source_line_col(n->loc.file, n->loc.off, &line, &col);
+        fprintf(e->out, "    {%d, %u, \"%s%s\"},\n", n->id, line, n->backward ? "backward " : "", ir_op_name(n->op));
+        nops++;
+    }
+    static const char *const optim_names[] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
+    for (int g = 0; f->is_train && g < f->ngrads; g++) {
+        uint32_t line = 0, col;
+        if (f->loc.file)
+            source_line_col(f->loc.file, f->loc.off, &line, &col);
+        fprintf(e->out, "    {-1, %u, %s},\n", line,
+                c_string(e, arena_printf(e->a, "%s %s", optim_names[f->train->optim],
+                                         ((const IrParam *)e->p->params.items[f->grad_params[g]])->name)));
+        nops++;
+    }
+    if (nops == 0)
+        fputs("    {-1, 0, \"\"},\n", e->out); /* C has no empty arrays */
+    fprintf(e->out, "};\nstatic void tdg_fn%zu_costs(const int64_t *dims, double *flops, double *bytes)\n{\n", k);
+    for (size_t i = 0; i < e->p->dim_names.len; i++)
+        fprintf(e->out, "    const int64_t dim_%s = dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
+                (const char *)e->p->dim_names.items[i]);
+    fputs("    (void)flops;\n    (void)bytes;\n", e->out);
+    int op = 0;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n))
+            continue;
+        Cost c = cost_node(e->p, f, n);
+        Poly moved;
+        poly_add(e->a, c.read, c.written, e->p->names, &moved);
+        fprintf(e->out, "    flops[%d] = %s;\n    bytes[%d] = %s;\n", op, poly_double_c(e, c.flops), op, poly_double_c(e, moved));
+        op++;
+    }
+    for (int g = 0; f->is_train && g < f->ngrads; g++) {
+        const IrParam *pr = e->p->params.items[f->grad_params[g]];
+        IrNode fake = {.type = pr->type};
+        Size bytes = plan_bytes(e->p, &fake), elements = size_const(1);
+        for (int d = 0; d < pr->type.rank; d++)
+            size_mul(elements, pr->type.dims[d], e->p->names, &elements);
+        int slots = td_state_slots(f->train);
+        fprintf(e->out, "    flops[%d] = %d * (%s);\n    bytes[%d] = %d * (%s);\n", op, cost_optimizer_flops_per_element(f->train),
+                poly_double_c(e, poly_of(e->a, elements)), op, 3 + 2 * slots, poly_double_c(e, poly_of(e->a, bytes)));
+        op++;
+    }
+    fprintf(e->out, "}\nstatic const td_cost_desc tdg_fn%zu_cost = {%d, tdg_fn%zu_ops, tdg_fn%zu_costs};\n\n", k, nops, k, k);
+}
+
+/* ---- the model's description ---- */
+
+static void emit_shape(const Emit *e, const char *name, Type t)
+{
+    if (t.rank == 0)
+        return;
+    fprintf(e->out, "static const td_size_expr %s[] = {", name);
+    for (int k = 0; k < t.rank; k++)
+        fprintf(e->out, "%s%s", k ? ", " : "", size_desc(e, t.dims[k]));
+    fputs("};\n", e->out);
+}
+
 
 static void emit_tensor_descs(const Emit *e, const char *name, int n, const char *const *names, const Type *types,
                               const char *const *shapes)
@@ -1152,8 +1255,8 @@ static void emit_trains(const Emit *e)
         fprintf(e->out, "     {.kind = %s, .lr = %.17g, .min_lr = %.17g, .gamma = %.17g, .warmup = %lld, .total = %lld, .step_size = %lld},\n",
                 schedule_enums[sp->schedule], sp->lr, sp->min_lr, sp->gamma, (long long)sp->warmup, (long long)sp->total,
                 (long long)sp->step_size);
-        fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss},\n", sp->clip, t, t,
-                t, t);
+        fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss, &tdg_fn%zu_cost},\n",
+                sp->clip, t, t, t, t, p->functions.len + 2 * t);
     }
     fputs("};\n\n", e->out);
 }
@@ -1187,9 +1290,9 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
         fputs("static const td_fn_desc tdg_fns[] = {\n", e->out);
         for (size_t i = 0; i < nfns; i++) {
             const IrFunction *f = p->functions.items[i];
-            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu},\n", c_string(e, f->name), f->ninputs, f->noutputs,
+            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu, &tdg_fn%zu_cost},\n", c_string(e, f->name), f->ninputs, f->noutputs,
                     f->ninputs ? arena_printf(e->a, "tdg_fn%zu_inputs", i) : "NULL",
-                    f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i);
+                    f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i, i);
         }
         fputs("};\n", e->out);
     }
@@ -1251,6 +1354,9 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     }
     for (size_t i = 0; i < nall; i++)
         emit_function(&e, (int)i, function_at(p, i), plans[i]);
+    for (size_t i = 0; i < nall; i++)
+        if (i < p->functions.len || (i - p->functions.len) % 2 == 0) /* a train block's loss alone has none */
+            emit_costs(&e, i, function_at(p, i));
     emit_desc(&e, opt->model_name, opt->desc_symbol, plans);
     if (opt->with_main)
         fprintf(out, "\nint main(int argc, char **argv) { return td_main(&%s, argc, argv); }\n", opt->desc_symbol);

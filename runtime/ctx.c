@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "td.h"
 
@@ -58,4 +59,11 @@ td_status td_shape_elements(td_ctx *ctx, int rank, const int64_t *shape, size_t 
     }
     *elements = n;
     return TD_OK;
+}
+
+double td_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

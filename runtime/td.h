@@ -455,6 +455,34 @@ typedef enum td_region {
 
 typedef struct td_model td_model;
 
+/* ---- accounting: what the compiler planned, for the runtime to measure against ---- */
+
+/* One operation of a compiled function, as `tdc report` lists it. */
+typedef struct td_op_desc {
+    int node;         /* its IR node (tdc --emit=ir); -1 for an optimizer update */
+    unsigned line;    /* its source line */
+    const char *kind; /* "contract", "map", "reduce", ..., "adamw w" */
+} td_op_desc;
+
+typedef struct td_cost_desc {
+    int nops;
+    const td_op_desc *ops;
+    /* Fills flops[i] and bytes[i] (read + written) of op i for the bound dims. */
+    void (*costs)(const int64_t *dims, double *flops, double *bytes);
+} td_cost_desc;
+
+/* Time spent in each op while m->profile is set: the generated code adds to
+ * seconds[i] and calls[i] around op i of the function or train step that
+ * runs (an optimizer update's rows are timed by td_train_step). */
+typedef struct td_profile {
+    int nops;
+    double *seconds;
+    int64_t *calls;
+} td_profile;
+
+/* Monotonic wall-clock seconds. */
+double td_now(void);
+
 /* An exported function: reads `inputs` (each contiguous, shaped as its
  * desc says for the model's dims) and writes `outputs` (caller memory of
  * the same kind). On failure the message is on the model's context and the
@@ -464,6 +492,7 @@ typedef struct td_fn_desc {
     int ninputs, noutputs;
     const td_tensor_desc *inputs, *outputs;
     td_status (*call)(td_model *m, const void *const *inputs, void *const *outputs);
+    const td_cost_desc *cost; /* its operations (may be NULL) */
 } td_fn_desc;
 
 /* A train block: one step is forward and backward (grad), then clipping
@@ -485,6 +514,9 @@ typedef struct td_train_desc {
     td_status (*grad)(td_model *m, const void *const *inputs, double *loss);
     /* The loss alone (forward only), for validation. */
     td_status (*loss)(td_model *m, const void *const *inputs, double *loss);
+    /* The step's operations: those of grad (forward and backward), then one
+     * optimizer update per trained param, in param order (may be NULL). */
+    const td_cost_desc *cost;
 } td_train_desc;
 
 typedef struct td_model_desc {
@@ -516,6 +548,7 @@ struct td_model {
     int64_t step;                        /* updates done */
     uint64_t data_cursor;                /* the sequential data position */
     size_t *optim_offsets;               /* ntrains * nparams byte offsets into TD_REGION_OPTIM (state slots one after another) */
+    td_profile *profile;                 /* NULL unless profiling (./model profile) */
 };
 
 /* Binds the dims (dims[i] for each dim of the desc; static ones must be
