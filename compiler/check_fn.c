@@ -286,7 +286,7 @@ static bool bind_argument(Checker *c, Symbol *fn, int i, const Value *arg, const
     }
     int extra = arg->type.rank - fixed;
     if (has_ell) {
-        const Size *mine = arg->type.dims + spec->ellipsis;
+        const Size *mine = arg->type.dims ? arg->type.dims + spec->ellipsis : NULL; /* a scalar has no dims */
         if (!*ell_bound) {
             *ell = mine, *nell = extra, *ell_bound = true, *ell_from = i;
         } else if (*nell != extra || !type_same_shape(type_tensor(c->arena, DT_F32, extra, mine),
