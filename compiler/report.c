@@ -305,6 +305,60 @@ static const char *bytes_text(Report *r, double v)
     return arena_printf(r->a, "%.0f B", v);
 }
 
+/* The regions' bytes as the runtime allocates them (docs/RUNTIME.md):
+ * params each at a 64-byte boundary; gradients the same; each trained
+ * param's optimizer state at a 64-byte boundary; the largest workspace. */
+typedef struct Memory {
+    double params, grads, optimizer, workspace;
+    bool known;
+} Memory;
+
+static int state_slots(const IrTrainSpec *t)
+{
+    switch (t->optim) {
+    case OPT_SGD: return t->momentum != 0;
+    case OPT_ADAGRAD: return 1;
+    case OPT_RMSPROP: return 1 + (t->momentum != 0) + t->centered;
+    case OPT_ADAM: case OPT_ADAMW: return 2 + t->amsgrad;
+    }
+    return 0;
+}
+
+static Memory memory_numbers(Report *r)
+{
+    Memory m = {.known = true};
+    for (size_t i = 0; i < r->p->params.len; i++) {
+        double b;
+        if (!cost_eval(r->p, param_bytes(r->p, r->p->params.items[i]), r->values, &b))
+            m.known = false;
+        m.params += ceil(b / PLAN_ALIGN) * PLAN_ALIGN;
+    }
+    if (r->p->trains.len)
+        m.grads = m.params;
+    for (size_t t = 0; t < r->p->trains.len; t += 2) {
+        const IrFunction *f = r->p->trains.items[t];
+        int slots = state_slots(f->train);
+        for (size_t i = 0; i < r->p->params.len; i++) {
+            bool trained = false;
+            for (int k = 0; k < f->ngrads; k++)
+                trained |= f->grad_params[k] == (int)i;
+            double b = 0;
+            if (!trained || !cost_eval(r->p, param_bytes(r->p, r->p->params.items[i]), r->values, &b) || b * slots == 0)
+                continue;
+            m.optimizer = ceil(m.optimizer / PLAN_ALIGN) * PLAN_ALIGN + b * slots;
+        }
+    }
+    for (size_t i = 0; i < r->p->functions.len + r->p->trains.len; i++) {
+        const IrFunction *f = i < r->p->functions.len ? r->p->functions.items[i] : r->p->trains.items[i - r->p->functions.len];
+        double w;
+        if (!workspace_bytes(r, f, &w))
+            m.known = false;
+        else if (w > m.workspace)
+            m.workspace = w;
+    }
+    return m;
+}
+
 static void print_memory(Report *r, const IrFunction *step)
 {
     Poly params = poly_zero(), state = poly_zero();
@@ -346,6 +400,11 @@ static void print_memory(Report *r, const IrFunction *step)
     }
     fprintf(r->out, "  %-34s %-28s %s\n", "workspace peak (the largest plan)", "(tdc --emit=plan)",
             all ? bytes_text(r, peak) : "- (needs --dims)");
+    Memory m = memory_numbers(r);
+    if (m.known)
+        fprintf(r->out, "  the regions the program allocates: params %s, workspace %s, gradients %s, optimizer %s; total %s\n",
+                bytes_text(r, m.params), bytes_text(r, m.workspace), bytes_text(r, m.grads), bytes_text(r, m.optimizer),
+                bytes_text(r, m.params + m.workspace + m.grads + m.optimizer));
 }
 
 static void print_table(Report *r, const char *source)
@@ -422,8 +481,13 @@ static void print_json(Report *r, const char *source)
                 json_number(r, row->cost.written));
     }
     Poly params = total_params(r);
-    fprintf(r->out, "\n], \"params_formula\": \"%s\", \"params\": %s}\n", poly_str(r->a, params, r->p->names),
+    fprintf(r->out, "\n], \"params_formula\": \"%s\", \"params\": %s", poly_str(r->a, params, r->p->names),
             json_number(r, params));
+    Memory m = memory_numbers(r);
+    if (m.known)
+        fprintf(r->out, ", \"memory\": {\"params\": %.17g, \"grads\": %.17g, \"optimizer\": %.17g, \"workspace\": %.17g}", m.params,
+                m.grads, m.optimizer, m.workspace);
+    fputs("}\n", r->out);
 }
 
 static void print_csv(Report *r)

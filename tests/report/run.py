@@ -68,6 +68,27 @@ def run(r):
             r.fail("report: fusion moves fewer bytes", f"{total(fused)} >= {total(unfused)}")
         else:
             r.ok("report: fusion moves fewer bytes")
+    # the bytes tdc report promises are the bytes the program allocates (./model info)
+    import re
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, dims in (("examples/cruncher.td", "batch=1024"), ("examples/charlm.td", "batch=8"),
+                          ("examples/attention.td", "batch=2,seq=16"), ("examples/linreg.td", "")):
+            rep = report_json(r, rel, ["--dims", dims] if dims else [])
+            exe = os.path.join(tmp, os.path.basename(rel)[:-3])
+            code, out, err = r.run([rel, "-o", exe], timeout=180)
+            if not rep or code != 0:
+                r.fail(f"report memory {rel}", err)
+                continue
+            info = subprocess.run([exe, "info"] + (["--dims", dims] if dims else []), capture_output=True, text=True).stdout
+            got = {k: float(v) for k, v in re.findall(r"^  (params|workspace|grads|optimizer) +(\d+) B", info, re.M)}
+            want = {k: v for k, v in rep["memory"].items() if v or k in got}
+            want = {("grads" if k == "grads" else k): v for k, v in want.items()}
+            if any(got.get(k, 0.0) != v for k, v in want.items()):
+                r.fail(f"report memory {rel}", f"tdc report {rep['memory']}, ./model info {got}")
+            else:
+                r.ok(f"report memory {rel}: the bytes allocated are the bytes planned")
     errors = [
         (["report", "--dims", "batch=0", "examples/cruncher.td"], 1, "bad --dims item 'batch=0'"),
         (["report", "--dims", "seq=4", "examples/cruncher.td"], 1, "--dims names 'seq'"),
