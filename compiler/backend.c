@@ -259,7 +259,8 @@ void backend_run(void *options, IrProgram *ir)
     }
     char *desc = malloc(strlen(symbol_base) + 8);
     sprintf(desc, "%s_desc", symbol_base);
-    EmitOptions eo = {.source_name = o->input, .model_name = model, .desc_symbol = desc, .with_main = !o->lib};
+    EmitOptions eo = {.source_name = o->input, .model_name = model, .desc_symbol = desc, .with_main = !o->lib,
+                      .count_flops = o->count_flops};
     if (o->emit == EMIT_REPORT) {
         int64_t *values = dim_values(o, ir);
         if (values)

@@ -16,6 +16,7 @@ typedef struct BackendOptions {
     EmitKind emit;
     bool lib;               /* OUT.h and OUT.c for a C application */
     bool no_fuse;
+    bool count_flops;       /* --count-flops (tests): the C counts every operation it executes */
     bool debug;             /* -g */
     const char *opt_level;  /* "-O2" */
     const char *output;     /* -o; NULL: the input's name without .td (or stdout for --emit) */

@@ -14,11 +14,11 @@ static Size product(const Size *dims, int rank, const SizeNames *names)
 }
 
 /* Operations in a map expression: calls and wheres; casts, constants and loads are free. */
-static int expr_ops(const MapExpr *e)
+int cost_expr_ops(const MapExpr *e)
 {
     int n = e->kind == MX_CALL || e->kind == MX_WHERE;
     for (int i = 0; i < e->nargs; i++)
-        n += expr_ops(e->args[i]);
+        n += cost_expr_ops(e->args[i]);
     return n;
 }
 
@@ -64,11 +64,11 @@ Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n)
     c.read = sum_inputs(p, f, n);
     switch (n->op) {
     case IR_MAP:
-        c.flops = scaled(p, out, expr_ops(n->expr));
+        c.flops = scaled(p, out, cost_expr_ops(n->expr));
         break;
     case IR_REDUCE: {
         Size in = product(n->input_dims, n->input_rank, names);
-        c.flops = scaled(p, in, 1 + (n->expr ? expr_ops(n->expr) : 0));
+        c.flops = scaled(p, in, 1 + (n->expr ? cost_expr_ops(n->expr) : 0));
         if (n->reduce == RED_MEAN)
             poly_add(p->arena, c.flops, poly_of(p->arena, out), names, &c.flops);
         break;

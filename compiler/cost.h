@@ -26,6 +26,8 @@ typedef struct Cost {
 } Cost;
 
 Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n);
+/* The FLOPs of one evaluation of a map expression. */
+int cost_expr_ops(const MapExpr *e);
 bool cost_add(Arena *a, Cost *total, Cost c, const SizeNames *names);
 /* The optimizer's FLOPs per element of a trained param for one step (the
  * update, weight decay, momentum, ...), by the operations of torch's rule;

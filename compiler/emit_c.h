@@ -14,6 +14,7 @@ typedef struct EmitOptions {
     bool with_main;          /* an executable: main() calls td_main */
     const char *header_name; /* --lib: the header the C file includes ("model.h") */
     const char *api_prefix;  /* --lib: the prefix of every entry point ("model") */
+    bool count_flops;        /* tests: count the operations executed per op into tdg_counted[] */
 } EmitOptions;
 
 void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt);

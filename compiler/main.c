@@ -113,6 +113,7 @@ static int cmd_compile(int argc, char **argv, EmitKind kind)
         else if (strncmp(a, "--emit", 6) == 0) status = usage_error("bad option '%s': use --emit=ir, --emit=plan or --emit=c", a);
         else if (strcmp(a, "--lib") == 0) bo.lib = true;
         else if (strcmp(a, "--no-fuse") == 0) bo.no_fuse = true;
+        else if (strcmp(a, "--count-flops") == 0) bo.count_flops = true; /* tests of the cost formulas */
         else if (strcmp(a, "-g") == 0) bo.debug = true;
         else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) bo.opt_level = a;
         else if (strcmp(a, "-o") == 0) {
