@@ -20,6 +20,7 @@ Suites:
   numeric      compiled programs run against numpy and einops (tests/numeric/)
   training     compiled programs trained end to end (tests/training/)
   report       tdc report's goldens and the lesson's FLOP counts (tests/report/)
+  estimate     tdc estimate's napkin math and the device table (tests/estimate/)
   gradcheck    grad() against central differences, in f64 (tests/gradcheck/)
 
 --update rewrites the expected files from the actual output (review the diff).
@@ -248,6 +249,10 @@ def suite_report(r):
     load_module(os.path.join(ROOT, "tests/report/run.py")).run(r)
 
 
+def suite_estimate(r):
+    load_module(os.path.join(ROOT, "tests/estimate/run.py")).run(r)
+
+
 def suite_oracle(r):
     path = os.path.join(ROOT, "tests/oracle/run.py")
     if not os.path.exists(path):
@@ -258,7 +263,7 @@ def suite_oracle(r):
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
           "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
-          "codegen": suite_codegen, "training": suite_training, "report": suite_report, "numeric": suite_numeric, "gradcheck": suite_gradcheck}
+          "codegen": suite_codegen, "training": suite_training, "report": suite_report, "estimate": suite_estimate, "numeric": suite_numeric, "gradcheck": suite_gradcheck}
 
 
 def main():
