@@ -13,6 +13,7 @@
 #include "emit_c.h"
 #include "opt.h"
 #include "plan.h"
+#include "estimate.h"
 #include "report.h"
 
 #ifndef TDC_SOURCE_RUNTIME
@@ -261,7 +262,19 @@ void backend_run(void *options, IrProgram *ir)
     sprintf(desc, "%s_desc", symbol_base);
     EmitOptions eo = {.source_name = o->input, .model_name = model, .desc_symbol = desc, .with_main = !o->lib,
                       .count_flops = o->count_flops};
-    if (o->emit == EMIT_REPORT) {
+    if (o->emit == EMIT_ESTIMATE) {
+        int64_t *values = dim_values(o, ir);
+        StepNumbers n;
+        if (!values) {
+            /* reported */
+        } else if (!report_step_numbers(ir, values, &n)) {
+            failure(o, "%s has no train block to estimate, or a dim it needs is not given (--dims)", o->input, NULL);
+        } else {
+            EstimateProgram prog = {.name = o->input, .step_flops = n.flops, .tokens_per_step = n.tokens,
+                                    .step_bytes = n.bytes, .param_count = n.params, .dtype = n.dtype};
+            o->status = estimate_main(o->estimate_argc, o->estimate_argv, &prog);
+        }
+    } else if (o->emit == EMIT_REPORT) {
         int64_t *values = dim_values(o, ir);
         if (values)
             report_print(stdout, ir, o->input, values, (ReportFormat)o->report_format);

@@ -10,7 +10,7 @@
 
 struct IrProgram;
 
-typedef enum { EMIT_EXE, EMIT_IR, EMIT_PLAN, EMIT_C, EMIT_REPORT } EmitKind;
+typedef enum { EMIT_EXE, EMIT_IR, EMIT_PLAN, EMIT_C, EMIT_REPORT, EMIT_ESTIMATE } EmitKind;
 
 typedef struct BackendOptions {
     EmitKind emit;
@@ -26,6 +26,9 @@ typedef struct BackendOptions {
     /* tdc report */
     int report_format;      /* ReportFormat */
     const char *dims;       /* --dims batch=8,seq=64 (also several --dims, joined by ',') */
+    /* tdc estimate FILE.td: the flags for estimate_main */
+    int estimate_argc;
+    char **estimate_argv;
 } BackendOptions;
 
 void backend_run(void *options, struct IrProgram *ir);

@@ -15,6 +15,7 @@
 #include "frontend.h"
 #include "ir.h"
 #include "backend.h"
+#include "estimate.h"
 
 #ifndef TDC_SOURCE_STDLIB
 #define TDC_SOURCE_STDLIB "stdlib"
@@ -25,6 +26,7 @@ static const char usage[] =
     "       tdc check [options] FILE...      check programs\n"
     "       tdc report [--dims a=1,b=2] [--format=table|json|csv] [--no-fuse] FILE.td\n"
     "                                        FLOPs, bytes and memory of every operation, pass and step\n"
+    "       tdc estimate train|fit|devices|FILE.td ...   napkin math (tdc estimate --help)\n"
     "\n"
     "compile options:\n"
     "  -o OUT                  the executable (default: FILE without .td); with --lib, OUT.h and OUT.c\n"
@@ -81,8 +83,10 @@ static int check_files(int argc, char **argv, const char **includes, const char 
 static int cmd_compile(int argc, char **argv, EmitKind kind)
 {
     BackendOptions bo = {.emit = kind, .opt_level = "-O2"};
-    bool report = kind == EMIT_REPORT;
+    bool report = kind == EMIT_REPORT || kind == EMIT_ESTIMATE;
     char *dims = NULL;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest); /* estimate FILE.td: the flags estimate_main reads */
+    int nrest = 0;
     const char **includes = calloc((size_t)argc + 1, sizeof *includes);
     int nincludes = 0;
     const char *file = NULL;
@@ -100,6 +104,8 @@ static int cmd_compile(int argc, char **argv, EmitKind kind)
             sprintf(joined, "%s%s%s", dims ? dims : "", dims ? "," : "", v);
             free(dims);
             dims = joined;
+        } else if (kind == EMIT_ESTIMATE && strcmp(a, "-I") != 0 && strncmp(a, "-I", 2) != 0 && !(a[0] != '-' && !file)) {
+            rest[nrest++] = argv[i]; /* a flag of estimate's, or its value */
         } else if (report && strncmp(a, "--format=", 9) == 0) {
             if (!strcmp(a + 9, "table")) bo.report_format = 0;
             else if (!strcmp(a + 9, "json")) bo.report_format = 1;
@@ -136,6 +142,7 @@ static int cmd_compile(int argc, char **argv, EmitKind kind)
     if (status) {
         free(includes);
         free(dims);
+        free(rest);
         return status;
     }
     FrontendOptions opt = {.format = DIAG_TEXT, .max_errors = 20, .out = stdout, .err = stderr,
@@ -144,9 +151,12 @@ static int cmd_compile(int argc, char **argv, EmitKind kind)
     bo.input = file;
     bo.tdc_path = argv[-1];
     bo.dims = dims;
+    bo.estimate_argc = nrest;
+    bo.estimate_argv = rest;
     int errors = frontend_check_file(file, &opt);
     free(includes);
     free(dims);
+    free(rest);
     if (errors)
         return 1;
     return bo.status;
@@ -224,5 +234,11 @@ int main(int argc, char **argv)
         return cmd_check(argc - 2, argv + 2);
     if (strcmp(argv[1], "report") == 0)
         return cmd_compile(argc - 2, argv + 2, EMIT_REPORT);
+    if (strcmp(argv[1], "estimate") == 0) {
+        size_t n = argc > 2 ? strlen(argv[2]) : 0;
+        if (n > 3 && strcmp(argv[2] + n - 3, ".td") == 0) /* estimate FILE.td: from the program's own numbers */
+            return cmd_compile(argc - 2, argv + 2, EMIT_ESTIMATE);
+        return estimate_main(argc - 2, argv + 2, NULL);
+    }
     return cmd_compile(argc - 1, argv + 1, EMIT_EXE);
 }

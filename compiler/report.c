@@ -515,3 +515,26 @@ void report_print(FILE *out, const IrProgram *p, const char *source, const int64
     else
         print_table(&r, source);
 }
+
+bool report_step_numbers(const IrProgram *p, const int64_t *values, StepNumbers *out)
+{
+    if (!p->trains.len)
+        return false;
+    Report r = {.p = p, .a = p->arena, .values = values};
+    const IrFunction *f = p->trains.items[0];
+    collect_function(&r, f);
+    Cost total = {0};
+    for (int i = 0; i < r.nrows; i++)
+        cost_add(r.a, &total, r.rows[i].cost, p->names);
+    Poly trained = poly_zero();
+    for (int k = 0; k < f->ngrads; k++)
+        poly_add(r.a, trained, param_elements(p, p->params.items[f->grad_params[k]]), p->names, &trained);
+    Memory m = memory_numbers(&r);
+    bool ok = m.known;
+    out->flops = value(&r, total.flops, &ok);
+    out->tokens = value(&r, tokens_per_step(&r, f), &ok);
+    out->params = value(&r, trained, &ok);
+    out->bytes = m.params + m.grads + m.optimizer + m.workspace;
+    out->dtype = f->ngrads ? dtype_name(((const IrParam *)p->params.items[f->grad_params[0]])->type.dtype) : NULL;
+    return ok;
+}

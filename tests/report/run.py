@@ -96,7 +96,21 @@ def run(r):
         (["report", "--format=xml", "examples/cruncher.td"], 2, "--format=table, --format=json or --format=csv"),
         (["report", "--dims"], 2, "--dims needs NAME=N"),
         (["report"], 2, "no input file"),
+        (["estimate", "examples/attention.td", "--dims", "batch=2,seq=8", "--tokens", "1e9", "--device", "h100", "--mfu", "0.4"], 1,
+         "has no train block to estimate"),
+        (["estimate", "examples/charlm.td", "--tokens", "1e9", "--device", "h100", "--mfu", "0.4"], 1,
+         "a dim it needs is not given"),
+        (["estimate", "examples/charlm.td", "--dims", "batch=8", "--tokens", "1e9", "--device", "h100", "--mfu", "7"], 2, "--mfu"),
     ]
+    # tdc estimate FILE.td: the program's own FLOPs per step beside 6ND
+    code, out, err = r.run(["estimate", "examples/charlm.td", "--dims", "batch=16", "--tokens", "1e9", "--gpus", "8",
+                            "--device", "h100", "--mfu", "0.4"])
+    rep = report_json(r, "examples/charlm.td", ["--dims", "batch=16"])
+    step = sum(o["flops"] for o in rep["operations"] if o["function"] == "step") if rep else 0
+    if code != 0 or "training time of examples/charlm.td" not in out or f"{step:.2e}".replace("e+0", "e") not in out:
+        r.fail("estimate charlm.td", f"exit {code}, step {step:.3e}\n{out}{err}")
+    else:
+        r.ok("estimate charlm.td uses the report's FLOPs per step")
     for args, want, text in errors:
         code, out, err = r.run(args)
         if code != want or text not in err:
