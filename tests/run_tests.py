@@ -160,8 +160,10 @@ def suite_docs(r):
             with tempfile.TemporaryDirectory() as tmp:
                 with open(os.path.join(tmp, fname), "w") as f:
                     f.write(m.group(2))
-                first = [] if info[0] == "td-emit" else ["check"]
-                args = first + ["-I", os.path.join(ROOT, "examples")] + info[2:] + [fname]
+                if info[0] == "td-emit":  # tdc's own command line: `report --dims batch=8`, `--emit=ir`
+                    args = info[2:] + [fname]
+                else:
+                    args = ["check", "-I", os.path.join(ROOT, "examples")] + info[2:] + [fname]
                 code, out, err = r.run(args, cwd=tmp)
             if info[0] == "td-emit":  # compared like an error example, with stdout for stderr
                 if code != 0:
