@@ -276,6 +276,8 @@ void backend_run(void *options, IrProgram *ir)
         }
     } else if (o->emit == EMIT_REPORT) {
         int64_t *values = dim_values(o, ir);
+        if (o->report_dtype >= 0)
+            ir->cost_float_dtype = (Dtype)o->report_dtype;
         if (values)
             report_print(stdout, ir, o->input, values, (ReportFormat)o->report_format);
     } else if (o->emit == EMIT_IR) {

@@ -25,6 +25,7 @@ typedef struct BackendOptions {
     int status;             /* 0, or 1 when a step failed (the message is printed) */
     /* tdc report */
     int report_format;      /* ReportFormat */
+    int report_dtype;       /* --dtype: a Dtype every float is costed as; -1: as they are */
     const char *dims;       /* --dims batch=8,seq=64 (also several --dims, joined by ',') */
     /* tdc estimate FILE.td: the flags for estimate_main */
     int estimate_argc;

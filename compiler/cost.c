@@ -3,7 +3,12 @@
 
 #include <math.h>
 
-static Size bytes_of(Dtype t) { return size_const((dtype_bits(t) + 7) / 8); }
+Size cost_bytes_of(const IrProgram *p, Dtype t)
+{
+    if (p->cost_float_dtype != DT_COUNT && dtype_is_float(t))
+        t = p->cost_float_dtype;
+    return size_const((dtype_bits(t) + 7) / 8);
+}
 
 static Size product(const Size *dims, int rank, const SizeNames *names)
 {
@@ -29,7 +34,7 @@ static Size view_read_bytes(const IrProgram *p, const IrFunction *f, const IrNod
     int base;
     if (!ir_input_view(p->arena, f, n, k, p->names, &v, &base))
         return size_const(0);
-    Size s = bytes_of(ir_get(f, base)->type.dtype);
+    Size s = cost_bytes_of(p, ir_get(f, base)->type.dtype);
     for (int i = 0; i < v.rank; i++)
         if (!poly_is_zero(v.strides[i]))
             size_mul(s, v.dims[i], p->names, &s);
@@ -59,7 +64,7 @@ Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n)
     const SizeNames *names = p->names;
     Size out = product(n->type.dims, n->type.rank, names);
     Size out_bytes;
-    size_mul(out, bytes_of(n->type.dtype), names, &out_bytes);
+    size_mul(out, cost_bytes_of(p, n->type.dtype), names, &out_bytes);
     c.written = poly_of(p->arena, out_bytes);
     c.read = sum_inputs(p, f, n);
     switch (n->op) {

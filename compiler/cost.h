@@ -26,6 +26,8 @@ typedef struct Cost {
 } Cost;
 
 Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n);
+/* Bytes of one element of t (of p->cost_float_dtype for a float, when set). */
+Size cost_bytes_of(const IrProgram *p, Dtype t);
 /* The FLOPs of one evaluation of a map expression. */
 int cost_expr_ops(const MapExpr *e);
 bool cost_add(Arena *a, Cost *total, Cost c, const SizeNames *names);

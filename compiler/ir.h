@@ -164,6 +164,7 @@ typedef struct IrProgram {
     int nfactors;
     const char *module_name;
     const char *hash;       /* of the program's IR as printed: what a checkpoint belongs to */
+    Dtype cost_float_dtype; /* tdc report --dtype: costs as if every float were this; DT_COUNT: as they are */
 } IrProgram;
 
 /* ---- polynomials ---- */

@@ -1084,6 +1084,7 @@ IrProgram *lower_program(Checker *c)
 {
     IrProgram *p = arena_alloc(c->arena, sizeof *p);
     p->arena = c->arena;
+    p->cost_float_dtype = DT_COUNT;
     p->names = &c->names;
     Lowering L = {.prog = p};
     for (size_t i = 0; i < c->decl_order.len; i++) {

@@ -16,6 +16,7 @@
 #include "ir.h"
 #include "backend.h"
 #include "estimate.h"
+#include "dtype.h"
 
 #ifndef TDC_SOURCE_STDLIB
 #define TDC_SOURCE_STDLIB "stdlib"
@@ -24,7 +25,7 @@
 static const char usage[] =
     "usage: tdc [options] FILE.td [-o OUT]   compile a program to an executable (or, with --lib, OUT.h and OUT.c)\n"
     "       tdc check [options] FILE...      check programs\n"
-    "       tdc report [--dims a=1,b=2] [--format=table|json|csv] [--no-fuse] FILE.td\n"
+    "       tdc report [--dims a=1,b=2] [--dtype=bf16] [--format=table|json|csv] [--no-fuse] FILE.td\n"
     "                                        FLOPs, bytes and memory of every operation, pass and step\n"
     "       tdc estimate train|fit|devices|FILE.td ...   napkin math (tdc estimate --help)\n"
     "\n"
@@ -82,7 +83,7 @@ static int check_files(int argc, char **argv, const char **includes, const char 
 /* tdc [--emit=ir|plan|c] [--lib] [-o OUT] [-O0|-O1|-O2|-O3] [-g] [-I DIR]... FILE.td */
 static int cmd_compile(int argc, char **argv, EmitKind kind)
 {
-    BackendOptions bo = {.emit = kind, .opt_level = "-O2"};
+    BackendOptions bo = {.emit = kind, .opt_level = "-O2", .report_dtype = -1};
     bool report = kind == EMIT_REPORT || kind == EMIT_ESTIMATE;
     char *dims = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof *rest); /* estimate FILE.td: the flags estimate_main reads */
@@ -111,6 +112,12 @@ static int cmd_compile(int argc, char **argv, EmitKind kind)
             else if (!strcmp(a + 9, "json")) bo.report_format = 1;
             else if (!strcmp(a + 9, "csv")) bo.report_format = 2;
             else status = usage_error("bad option '%s': use --format=table, --format=json or --format=csv", a);
+        } else if (kind == EMIT_REPORT && strncmp(a, "--dtype=", 8) == 0) {
+            int t = dtype_lookup(a + 8, strlen(a + 8));
+            if (t < 0 || !dtype_is_float((Dtype)t))
+                status = usage_error("bad option '%s': --dtype takes a float dtype: f64, f32, f16, bf16, f8e4m3 or f8e5m2", a);
+            else
+                bo.report_dtype = t;
         } else if (report && strcmp(a, "--format") == 0) {
             status = usage_error("%s takes its value after '=': --format=table, --format=json or --format=csv", a);
         } else if (strcmp(a, "--emit=ir") == 0) bo.emit = EMIT_IR;

@@ -100,11 +100,16 @@ static Poly param_elements(const IrProgram *p, const IrParam *pr)
     return poly_of(p->arena, s);
 }
 
-static Poly param_bytes(const IrProgram *p, const IrParam *pr)
+/* A tensor's bytes, at --dtype's size for a float when it is given. */
+static Size type_bytes(const IrProgram *p, Type t)
 {
-    IrNode fake = {.type = pr->type};
-    return poly_of(p->arena, plan_bytes(p, &fake));
+    Size s = cost_bytes_of(p, t.dtype);
+    for (int i = 0; i < t.rank; i++)
+        size_mul(s, t.dims[i], p->names, &s);
+    return s;
 }
+
+static Poly param_bytes(const IrProgram *p, const IrParam *pr) { return poly_of(p->arena, type_bytes(p, pr->type)); }
 
 static void collect_function(Report *r, const IrFunction *f)
 {
@@ -270,7 +275,7 @@ static Poly saved_activations(Report *r, const IrFunction *f)
             continue;
         int last = plan->last_use[i];
         if (last < (int)f->nodes.len && ((const IrNode *)f->nodes.items[last])->backward)
-            poly_add(r->a, t, poly_of(r->a, plan_bytes(r->p, n)), r->p->names, &t);
+            poly_add(r->a, t, poly_of(r->a, type_bytes(r->p, n->type)), r->p->names, &t);
     }
     return t;
 }
@@ -284,7 +289,7 @@ static bool workspace_bytes(Report *r, const IrFunction *f, double *out)
         double largest = 0;
         for (int m = 0; m < plan->slots[s].nmembers; m++) {
             double v;
-            if (!cost_eval_size(r->p, plan->slots[s].bytes[m], r->values, &v))
+            if (!cost_eval_size(r->p, type_bytes(r->p, ir_get(f, plan->slots[s].members[m])->type), r->values, &v))
                 return false;
             largest = v > largest ? v : largest;
         }
@@ -402,7 +407,8 @@ static void print_memory(Report *r, const IrFunction *step)
             all ? bytes_text(r, peak) : "- (needs --dims)");
     Memory m = memory_numbers(r);
     if (m.known)
-        fprintf(r->out, "  the regions the program allocates: params %s, workspace %s, gradients %s, optimizer %s; total %s\n",
+        fprintf(r->out, "  the regions the program allocates%s: params %s, workspace %s, gradients %s, optimizer %s; total %s\n",
+                r->p->cost_float_dtype != DT_COUNT ? arena_printf(r->a, " (were every float %s)", dtype_name(r->p->cost_float_dtype)) : "",
                 bytes_text(r, m.params), bytes_text(r, m.workspace), bytes_text(r, m.grads), bytes_text(r, m.optimizer),
                 bytes_text(r, m.params + m.workspace + m.grads + m.optimizer));
 }

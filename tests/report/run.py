@@ -94,6 +94,7 @@ def run(r):
         (["report", "--dims", "seq=4", "examples/cruncher.td"], 1, "--dims names 'seq'"),
         (["report", "--dims", "hidden=3", "examples/cruncher.td"], 1, "'hidden', a static dim"),
         (["report", "--format=xml", "examples/cruncher.td"], 2, "--format=table, --format=json or --format=csv"),
+        (["report", "--dtype=i32", "examples/cruncher.td"], 2, "--dtype takes a float dtype"),
         (["report", "--dims"], 2, "--dims needs NAME=N"),
         (["report"], 2, "no input file"),
         (["estimate", "examples/attention.td", "--dims", "batch=2,seq=8", "--tokens", "1e9", "--device", "h100", "--mfu", "0.4"], 1,
@@ -102,6 +103,16 @@ def run(r):
          "a dim it needs is not given"),
         (["estimate", "examples/charlm.td", "--dims", "batch=8", "--tokens", "1e9", "--device", "h100", "--mfu", "7"], 2, "--mfu"),
     ]
+    # bytes of the same params in fp32, bf16 and fp8 (--dtype): 4, 2 and 1 a parameter
+    for dtype, size in (("f32", 4), ("bf16", 2), ("f8e4m3", 1)):
+        rep = report_json(r, "examples/cruncher.td", ["--dims", "batch=1024", f"--dtype={dtype}"])
+        params = rep["params"] if rep else 0
+        # w (2 x 64 x 64) and final (64 x 1), each at a 64-byte boundary
+        want = -(-2 * 64 * 64 * size // 64) * 64 + -(-64 * size // 64) * 64
+        if not rep or rep["memory"]["params"] != want or params != 8256:
+            r.fail(f"report --dtype={dtype}", f"{rep and rep['memory']} (want params {want})")
+        else:
+            r.ok(f"report --dtype={dtype}: {size} bytes a parameter")
     # tdc estimate FILE.td: the program's own FLOPs per step beside 6ND
     code, out, err = r.run(["estimate", "examples/charlm.td", "--dims", "batch=16", "--tokens", "1e9", "--gpus", "8",
                             "--device", "h100", "--mfu", "0.4"])
