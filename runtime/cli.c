@@ -8,7 +8,10 @@
  * (td_model_new), optionally loads its params from a safetensors
  * checkpoint, calls FN and writes each output to a .npy file, and `params`
  * writes the initialised params as a checkpoint; `train` lives in
- * cli_train.c, and cli.h holds what the two files share. Options are
+ * cli_train.c, `profile` in cli_accounting.c, and cli.h holds what the
+ * files share. With the dims bound, `info` also gives the FLOPs of each
+ * function's call and each train block's step from their cost
+ * descriptions. Options are
  * checked before any file is read, and files before the model is built.
  * Every failure is one line on stderr, `PROG: error: MESSAGE`, through
  * cli_fail(); bad input (flags, numbers, files, dtypes, shapes, the plan's
@@ -304,7 +307,7 @@ enum {
     OPT_DIMS = 1 << 0, OPT_IN = 1 << 1, OPT_OUT = 1 << 2, OPT_SEED = 1 << 3, OPT_PARAMS = 1 << 4,
     OPT_STEPS = 1 << 5, OPT_TRAIN = 1 << 6, OPT_DATA = 1 << 7, OPT_SEQUENTIAL = 1 << 8, OPT_VAL = 1 << 9,
     OPT_VAL_EVERY = 1 << 10, OPT_VAL_BATCHES = 1 << 11, OPT_LOG = 1 << 12, OPT_LOG_EVERY = 1 << 13,
-    OPT_CKPT = 1 << 14, OPT_CKPT_EVERY = 1 << 15, OPT_RESUME = 1 << 16,
+    OPT_CKPT = 1 << 14, OPT_CKPT_EVERY = 1 << 15, OPT_RESUME = 1 << 16, OPT_DEVICE = 1 << 17, OPT_PEAK = 1 << 18,
 };
 /* Options that may be given several times (each value kept), and flags,
  * which take no value. */
@@ -318,6 +321,7 @@ static const struct {
     {"--steps", OPT_STEPS}, {"--train", OPT_TRAIN}, {"--data", OPT_DATA}, {"--sequential", OPT_SEQUENTIAL},
     {"--val", OPT_VAL}, {"--val-every", OPT_VAL_EVERY}, {"--val-batches", OPT_VAL_BATCHES}, {"--log", OPT_LOG},
     {"--log-every", OPT_LOG_EVERY}, {"--ckpt", OPT_CKPT}, {"--ckpt-every", OPT_CKPT_EVERY}, {"--resume", OPT_RESUME},
+    {"--device", OPT_DEVICE}, {"--peak", OPT_PEAK},
 };
 enum { NOPTIONS = sizeof OPTIONS / sizeof OPTIONS[0] };
 
@@ -349,6 +353,8 @@ static const char **single_slot(opts *o, unsigned kind)
     case OPT_LOG_EVERY: return &o->log_every;
     case OPT_CKPT: return &o->ckpt;
     case OPT_CKPT_EVERY: return &o->ckpt_every;
+    case OPT_DEVICE: return &o->device;
+    case OPT_PEAK: return &o->peak;
     default: return &o->resume;
     }
 }
@@ -468,17 +474,22 @@ static void usage(const cli *c, FILE *f)
             "  train --steps N [--data FILE | --data NAME=FILE.npy ...] [--train NAME]\n"
             "        [--dims D] [--seed S] [--sequential] [--val ... --val-every K --val-batches M]\n"
             "        [--log FILE --log-every K] [--ckpt CKPT --ckpt-every K] [--resume CKPT]\n"
-            "                                           train to step N, logging and saving checkpoints\n"
+            "        [--device NAME | --peak FLOPS]     train to step N, logging and saving checkpoints\n"
+            "  profile FN [--in NAME=PATH ...] [--dims D] [--seed S] [--steps N]\n"
+            "  profile --train NAME [--data ...] [--dims D] [--seed S] [--sequential] [--steps N]\n"
+            "                                           time each operation over N calls or steps\n"
             "  help                                     print this\n"
             "\n"
             "options:\n"
             "  --dims D           run-time dims, NAME=N[,NAME=N...]; may be repeated\n"
-            "  --in NAME=PATH     input NAME of FN from a .npy file; one for each input\n"
+            "  --in NAME=PATH     input NAME of FN from a .npy file; one for each input (profile:\n"
+            "                     inputs not given are drawn from the seed)\n"
             "  --out PATHS        run: a .npy file for each output, comma-separated;\n"
             "                     params: the .safetensors file to write\n"
             "  --seed S           the seed of the params' initialisers and the batches (default 0)\n"
             "  --params CKPT      load every param from a .safetensors file (as `params` or `train` writes)\n"
-            "  --steps N          train: the step to stop at, counted from the start of training\n"
+            "  --steps N          train: the step to stop at, counted from the start of training;\n"
+            "                     profile: the calls or steps to time (default 10)\n"
             "  --train NAME       the train block (needed when there are several)\n"
             "  --data FILE        token windows from an llm.c or raw uint16 token file, or\n"
             "  --data NAME=FILE   rows of a .npy for input NAME, one for each input\n"
@@ -491,6 +502,8 @@ static void usage(const cli *c, FILE *f)
             "  --ckpt CKPT        save the training state to CKPT at the end (and every K steps\n"
             "  --ckpt-every K     with --ckpt-every)\n"
             "  --resume CKPT      continue from a checkpoint `train` wrote\n"
+            "  --device NAME      train: report MFU against this GPU's peak (runtime/td_devices.h)\n"
+            "  --peak FLOPS       train: report MFU against this peak FLOP/s (as 312e12 or 312T)\n"
             "\n"
             "functions: %s\n"
             "train blocks: %s\n"
@@ -590,16 +603,57 @@ static void signature_text(text *t, const td_fn_desc *f, const td_model_desc *d)
         cli_text_add(t, ")");
 }
 
-static void print_fns(const cli *c)
+/* `    flops      4800 a call (4.80 kFLOP), 2 operations`, or for a train
+ * step `1116 a step (1.12 kFLOP): grad 1068, optimizer 48; 7 operations`:
+ * the sums of the cost description's operations under the bound dims.
+ * Nothing when the program was compiled without accounting (or the dims
+ * are not all bound); false when out of memory. */
+static bool print_flops(const td_cost_desc *cost, int ntrained, const int64_t *dims, bool train)
 {
+    if (!dims || cli_cost_problem(cost, ntrained))
+        return true;
+    cli_costs k;
+    if (!cli_costs_eval(cost, dims, &k))
+        return false;
+    text t = {{0}, 0};
+    cli_count_text(&t, k.total_flops);
+    cli_text_add(&t, train ? " a step" : " a call");
+    if (k.total_flops >= 1000) {
+        cli_text_add(&t, " (");
+        cli_rate_text(&t, k.total_flops, "FLOP");
+        cli_text_add(&t, ")");
+    }
+    if (train) {
+        double optimizer = 0;
+        for (int i = k.nops - ntrained; i < k.nops; i++)
+            optimizer += k.flops[i];
+        cli_text_add(&t, ": grad ");
+        cli_count_text(&t, k.total_flops - optimizer);
+        cli_text_add(&t, ", optimizer ");
+        cli_count_text(&t, optimizer);
+        cli_text_add(&t, ";");
+    } else {
+        cli_text_add(&t, ",");
+    }
+    printf("    flops      %s %d %s\n", t.buf, k.nops, cli_plural(k.nops, "operation", "operations"));
+    cli_costs_free(&k);
+    return true;
+}
+
+/* `dims` NULL while some dim is unbound. */
+static bool print_fns(const cli *c, const int64_t *dims)
+{
+    bool ok = true;
     printf("functions\n");
     for (int i = 0; i < c->desc->nfns; i++) {
         text sig = {{0}, 0};
         signature_text(&sig, &c->desc->fns[i], c->desc);
         printf("  %s\n", sig.buf);
+        ok = print_flops(c->desc->fns[i].cost, 0, dims, false) && ok;
     }
     if (c->desc->nfns == 0)
         printf("  (none)\n");
+    return ok;
 }
 
 /* ---- train blocks: how their inputs are fed, and their description ---- */
@@ -713,14 +767,15 @@ static void trained_text(text *t, const td_train_desc *tr, const td_model_desc *
     }
 }
 
-static void print_trains(const cli *c)
+static bool print_trains(const cli *c, const int64_t *dims)
 {
+    bool ok = true;
     if (c->desc->ntrains == 0)
-        return;
+        return ok;
     printf("train blocks\n");
     for (int k = 0; k < c->desc->ntrains; k++) {
         const td_train_desc *tr = &c->desc->trains[k];
-        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL};
+        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL, NULL};
         text sig = {{0}, 0}, feed = {{0}, 0}, optim = {{0}, 0}, sched = {{0}, 0}, params = {{0}, 0};
         signature_text(&sig, &as_fn, c->desc);
         feed_text(&feed, tr);
@@ -735,7 +790,10 @@ static void print_trains(const cli *c)
         else
             printf("    clip       none\n");
         printf("    params     %s\n", params.buf);
+        if (tr->trained)
+            ok = print_flops(tr->cost, cli_trained_count(c->desc, tr), dims, true) && ok;
     }
+    return ok;
 }
 
 static void print_plan(const cli *c, const bindings *b, const size_t *regions, bool planned)
@@ -828,10 +886,13 @@ static int cmd_info(const cli *c, const opts *o)
         printf("model %s\n", c->desc->name);
         print_dims(c, &b);
         print_params(c, &b);
-        print_fns(c);
-        print_trains(c);
+        const int64_t *dims = planned ? b.value : NULL;
+        bool ok = print_fns(c, dims);
+        ok = print_trains(c, dims) && ok;
         print_plan(c, &b, regions, planned);
         fflush(stdout);
+        if (!ok)
+            status = cli_fail(c, 1, "out of memory");
     }
     cli_bindings_free(&b);
     return status;
@@ -839,25 +900,9 @@ static int cmd_info(const cli *c, const opts *o)
 
 /* ---- run: state ---- */
 
-typedef struct run_state {
-    const td_fn_desc *fn;
-    bindings b;
-    uint64_t seed;
-    td_ctx *ctx;
-    const char **in_paths; /* per input of fn, from --in */
-    td_npy *inputs;        /* per input */
-    const void **in_data;  /* per input */
-    char *out_list;        /* a copy of --out, cut at its commas */
-    const char **out_paths;
-    int nout_paths;
-    int64_t *out_shapes;   /* TD_MAX_RANK per output */
-    void **outputs;        /* per output */
-    td_model *model;
-} run_state;
-
 void *cli_calloc_n(int n, size_t size) { return calloc(n > 0 ? (size_t)n : 1, size); }
 
-static bool run_state_new(run_state *s, const td_model_desc *d, const td_fn_desc *fn)
+bool cli_run_state_new(run_state *s, const td_model_desc *d, const td_fn_desc *fn)
 {
     memset(s, 0, sizeof *s);
     s->fn = fn;
@@ -871,7 +916,7 @@ static bool run_state_new(run_state *s, const td_model_desc *d, const td_fn_desc
     return ok && s->ctx && s->in_paths && s->inputs && s->in_data && s->out_shapes && s->outputs;
 }
 
-static void run_state_free(run_state *s)
+void cli_run_state_free(run_state *s)
 {
     td_model_free(s->model);
     for (int i = 0; s->inputs && i < s->fn->ninputs; i++)
@@ -891,12 +936,12 @@ static void run_state_free(run_state *s)
 
 /* ---- run: options ---- */
 
-static int find_fn(const cli *c, const char *name, const td_fn_desc **fn)
+int cli_find_fn(const cli *c, const char *cmd, const char *name, const td_fn_desc **fn)
 {
     text names = {{0}, 0};
     fn_names(&names, c->desc);
     if (!name)
-        return cli_fail(c, 2, "run needs a function name (functions: %s)", names.buf);
+        return cli_fail(c, 2, "%s needs a function name (functions: %s)", cmd, names.buf);
     for (int i = 0; i < c->desc->nfns; i++)
         if (strcmp(c->desc->fns[i].name, name) == 0) {
             *fn = &c->desc->fns[i];
@@ -1028,7 +1073,7 @@ static int bind_axis(const cli *c, const td_tensor_desc *x, int axis, int64_t ex
 }
 
 /* Reads input k, checks its dtype and rank and binds dims from its axes. */
-static int read_input(const cli *c, run_state *s, int k)
+int cli_read_input(const cli *c, run_state *s, int k)
 {
     const td_tensor_desc *x = &s->fn->inputs[k];
     td_npy *npy = &s->inputs[k];
@@ -1070,7 +1115,7 @@ static void sources_text(text *t, const td_size_expr *e, const cli *c, const bin
 }
 
 /* After binding, every axis of every input must equal its size. */
-static int check_input_shapes(const cli *c, run_state *s)
+int cli_check_input_shapes(const cli *c, run_state *s)
 {
     for (int k = 0; k < s->fn->ninputs; k++) {
         const td_tensor_desc *x = &s->fn->inputs[k];
@@ -1158,7 +1203,7 @@ static int load_params(const cli *c, const char *path, run_state *s)
     return rc;
 }
 
-static int alloc_outputs(const cli *c, run_state *s)
+int cli_alloc_outputs(const cli *c, run_state *s)
 {
     for (int i = 0; i < s->fn->noutputs; i++) {
         const td_tensor_desc *y = &s->fn->outputs[i];
@@ -1191,7 +1236,7 @@ static int call_and_write(const cli *c, run_state *s)
     return 0;
 }
 
-static int build_model(const cli *c, run_state *s)
+int cli_build_model(const cli *c, run_state *s)
 {
     s->model = td_model_new(s->ctx, c->desc, s->b.value, s->seed);
     return s->model ? 0 : cli_fail_ctx(c, s->ctx, TD_ERR_INPUT);
@@ -1202,11 +1247,11 @@ static int build_model(const cli *c, run_state *s)
 static int cmd_run(const cli *c, const opts *o)
 {
     const td_fn_desc *fn = NULL;
-    int status = find_fn(c, o->fn, &fn);
+    int status = cli_find_fn(c, "run", o->fn, &fn);
     if (status)
         return status;
     run_state s;
-    if (!run_state_new(&s, c->desc, fn))
+    if (!cli_run_state_new(&s, c->desc, fn))
         status = cli_fail(c, 1, "out of memory");
     if (!status)
         status = cli_parse_all_dims(c, o, &s.b);
@@ -1217,20 +1262,20 @@ static int cmd_run(const cli *c, const opts *o)
     if (!status)
         status = match_inputs(c, o, &s);
     for (int k = 0; !status && k < fn->ninputs; k++)
-        status = read_input(c, &s, k);
+        status = cli_read_input(c, &s, k);
     if (!status)
         status = cli_need_all_bound(c, &s.b);
     if (!status)
-        status = check_input_shapes(c, &s);
+        status = cli_check_input_shapes(c, &s);
     if (!status)
-        status = build_model(c, &s);
+        status = cli_build_model(c, &s);
     if (!status && o->params)
         status = load_params(c, o->params, &s);
     if (!status)
-        status = alloc_outputs(c, &s);
+        status = cli_alloc_outputs(c, &s);
     if (!status)
         status = call_and_write(c, &s);
-    run_state_free(&s);
+    cli_run_state_free(&s);
     return status;
 }
 
@@ -1309,8 +1354,10 @@ static const struct {
     {"run", OPT_DIMS | OPT_IN | OPT_OUT | OPT_SEED | OPT_PARAMS, true, cmd_run},
     {"params", OPT_DIMS | OPT_OUT | OPT_SEED, false, cmd_params},
     {"train", OPT_DIMS | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_VAL | OPT_VAL_EVERY |
-                  OPT_VAL_BATCHES | OPT_LOG | OPT_LOG_EVERY | OPT_CKPT | OPT_CKPT_EVERY | OPT_RESUME,
+                  OPT_VAL_BATCHES | OPT_LOG | OPT_LOG_EVERY | OPT_CKPT | OPT_CKPT_EVERY | OPT_RESUME | OPT_DEVICE |
+                  OPT_PEAK,
      false, cli_train},
+    {"profile", OPT_DIMS | OPT_IN | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL, true, cli_profile},
 };
 
 int td_main(const td_model_desc *desc, int argc, char **argv)
@@ -1330,7 +1377,7 @@ int td_main(const td_model_desc *desc, int argc, char **argv)
     while (k < n && strcmp(COMMANDS[k].name, argv[1]) != 0)
         k++;
     if (k == n)
-        return cli_fail(&c, 2, "unknown command '%s' (commands: info, run, params, train, help)", argv[1]);
+        return cli_fail(&c, 2, "unknown command '%s' (commands: info, run, params, train, profile, help)", argv[1]);
     opts o = {0};
     opt_list *lists[] = {&o.dims, &o.ins, &o.data, &o.val};
     bool have_lists = true;

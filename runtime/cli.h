@@ -1,7 +1,9 @@
-/* cli.h - what the two files of a compiled model's command line share:
- * cli.c (td_main, the options, dims and messages, `info`, `run`, `params`)
- * and cli_train.c (`train`). Private to them: not installed, not part of
- * the runtime's API (td.h). Every name carries the cli_ prefix. */
+/* cli.h - what the files of a compiled model's command line share: cli.c
+ * (td_main, the options, dims and messages, `info`, `run`, `params`),
+ * cli_train.c (`train`, and `profile --train`) and cli_accounting.c (FLOPs
+ * from the cost descriptions, device peaks, `profile`). Private to them:
+ * not installed, not part of the runtime's API (td.h). Every function's
+ * name carries the cli_ prefix. */
 #ifndef TD_CLI_H
 #define TD_CLI_H
 
@@ -11,7 +13,7 @@
 
 #include "td.h"
 
-enum { CLI_TEXT_BYTES = 2048 };
+enum { CLI_TEXT_BYTES = 2048, CLI_PROFILE_STEPS = 10 /* profile's default --steps */ };
 
 typedef struct cli {
     const td_model_desc *desc;
@@ -44,6 +46,8 @@ void *cli_calloc_n(int n, size_t size);
 typedef enum { NUM_OK, NUM_EMPTY, NUM_BAD, NUM_NEGATIVE, NUM_TOO_LARGE } num_status;
 /* A decimal number of `len` characters, at most `max`. */
 num_status cli_parse_number(const char *s, size_t len, uint64_t max, uint64_t *out);
+/* A count option: absent gives `absent`; given, a whole number >= 1. */
+int cli_parse_count(const cli *c, const char *flag, const char *value, int64_t absent, int64_t *out);
 /* --seed: 0 when absent. */
 int cli_parse_seed(const cli *c, const char *s, uint64_t *seed);
 
@@ -77,7 +81,7 @@ typedef struct opts {
     const char *fn; /* run: the function */
     opt_list dims, ins, data, val;
     const char *out, *seed, *params, *steps, *train, *val_every, *val_batches, *log, *log_every, *ckpt, *ckpt_every,
-        *resume;
+        *resume, *device, *peak;
     bool sequential;
 } opts;
 
@@ -90,6 +94,74 @@ int cli_need_all_bound(const cli *c, const bindings *b);
 int cli_match_named(const cli *c, const char *flag, const opt_list *values, const td_tensor_desc *inputs, int ninputs,
                     const char *owner, const char **paths);
 
+/* ---- run: a function's inputs, outputs and model (cli.c; profile shares them) ---- */
+
+typedef struct run_state {
+    const td_fn_desc *fn;
+    bindings b;
+    uint64_t seed;
+    td_ctx *ctx;
+    const char **in_paths; /* per input of fn, from --in */
+    td_npy *inputs;        /* per input */
+    const void **in_data;  /* per input */
+    char *out_list;        /* a copy of --out, cut at its commas */
+    const char **out_paths;
+    int nout_paths;
+    int64_t *out_shapes;   /* TD_MAX_RANK per output */
+    void **outputs;        /* per output */
+    td_model *model;
+} run_state;
+
+bool cli_run_state_new(run_state *s, const td_model_desc *d, const td_fn_desc *fn);
+void cli_run_state_free(run_state *s);
+/* The exported function `name`; `cmd` names the command in the error when
+ * no name is given. */
+int cli_find_fn(const cli *c, const char *cmd, const char *name, const td_fn_desc **fn);
+/* Reads input k from s->in_paths[k], checks its dtype and rank and binds
+ * dims from its axes. */
+int cli_read_input(const cli *c, run_state *s, int k);
+/* After binding, every axis of every input must equal its size. */
+int cli_check_input_shapes(const cli *c, run_state *s);
+/* td_model_new with the bound dims and the seed. */
+int cli_build_model(const cli *c, run_state *s);
+/* Caller memory for every output, shaped under the model's dims. */
+int cli_alloc_outputs(const cli *c, run_state *s);
+
+/* ---- accounting (cli_accounting.c) ---- */
+
+/* What is wrong with a cost description of a function or train step
+ * (ntrained: the optimizer rows it must end with; 0 for a function), or
+ * NULL when it can be used. */
+const char *cli_cost_problem(const td_cost_desc *cost, int ntrained);
+/* The FLOPs and bytes of every operation under the dims, and their sums;
+ * the arrays are malloc'd (cli_costs_free). False when out of memory. */
+typedef struct cli_costs {
+    int nops;
+    double *flops, *bytes;
+    double total_flops, total_bytes;
+} cli_costs;
+bool cli_costs_eval(const td_cost_desc *cost, const int64_t *dims, cli_costs *out);
+void cli_costs_free(cli_costs *k);
+/* `4800`: exact when the count is a whole number below 2^53, else `%.4g`. */
+void cli_count_text(text *t, double count);
+/* `1.23 GFLOP/s`: SI prefixes, two decimals from 1000 on. */
+void cli_rate_text(text *t, double value, const char *unit);
+/* The trained params of a train block. */
+int cli_trained_count(const td_model_desc *d, const td_train_desc *t);
+/* The peak FLOP/s of --peak or --device (the column of the dtype of the
+ * block's trained params; --peak wins); 0 when neither is given. */
+int cli_parse_peak(const cli *c, const opts *o, const td_train_desc *t, double *peak);
+/* The table of `profile`: one row per operation of `cost`, sorted by
+ * time, its totals, and the whole call or step (`wall` seconds over
+ * `count` of them) against the sum of the operations. */
+void cli_profile_report(const cli *c, const char *what, const td_cost_desc *cost, const cli_costs *k,
+                        const td_profile *p, const int64_t *dims, int64_t count, double wall, bool train);
+/* A td_profile of `nops` zeroed rows; false when out of memory. */
+bool cli_profile_new(td_profile *p, int nops);
+void cli_profile_free(td_profile *p);
+/* `MODEL profile ...`; returns the exit status. */
+int cli_profile(const cli *c, const opts *o);
+
 /* ---- train blocks ---- */
 
 typedef enum { FEED_NONE, FEED_TOKENS, FEED_ROWS } feed_kind;
@@ -101,5 +173,7 @@ feed_kind cli_feed_of(const td_train_desc *t);
 
 /* `MODEL train ...` (cli_train.c); returns the exit status. */
 int cli_train(const cli *c, const opts *o);
+/* `MODEL profile --train NAME ...` (cli_train.c): N steps timed per operation. */
+int cli_profile_train(const cli *c, const opts *o);
 
 #endif

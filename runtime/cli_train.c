@@ -10,20 +10,23 @@
  * built), builds the model, loads --resume, and then runs td_train_step
  * until the step count reaches --steps: batches from the model's RNG or
  * its data cursor, a progress line on stdout (when it is a terminal or no
- * --log takes the metrics), a JSONL or CSV row per logged step, the mean
+ * --log takes the metrics), a JSONL or CSV row per logged step (with the
+ * achieved FLOP/s of the step's compile-time FLOPs over its wall time, and
+ * the MFU against --peak or --device's peak), the mean
  * validation loss over --val-batches batches of a stream of its own, and
  * checkpoints (td_model_save) every --ckpt-every steps and at the end. Bad
  * input exits 2 before the first step; a failure while training (a
  * non-finite loss, a checkpoint that cannot be written) exits 1; Ctrl-C
- * finishes the step, saves the checkpoint and exits 130. docs/RUNTIME.md
- * "The command line" describes it for users. */
+ * finishes the step, saves the checkpoint and exits 130. `profile --train`
+ * shares the batches: N steps with m->profile set, then the table of
+ * cli_profile_report. docs/RUNTIME.md "The command line" describes both
+ * for users. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -70,6 +73,8 @@ typedef struct train_state {
     int64_t saved_step; /* the step of the last checkpoint written, or -1 */
     FILE *log;
     bool csv, progress;
+    double step_flops; /* of the cost description under the dims; NAN without accounting */
+    double peak;       /* FLOP/s of --peak or --device; 0 when neither is given */
 } train_state;
 
 /* A logged step. */
@@ -90,6 +95,7 @@ static bool state_new(train_state *s, const cli *c, int index)
     s->feed = cli_feed_of(s->train);
     s->nfiles = s->feed == FEED_TOKENS ? 1 : s->feed == FEED_ROWS ? s->train->ninputs : 0;
     s->saved_step = -1;
+    s->step_flops = NAN;
     int n = s->train->ninputs;
     bool ok = cli_bindings_new(c->desc, &s->b);
     s->ctx = td_ctx_new(TD_DEVICE_CPU);
@@ -143,8 +149,7 @@ static int find_train(const cli *c, const char *name, int *index)
     return cli_fail(c, 2, "model %s has no train block '%s' (train blocks: %s)", d->name, name, names.buf);
 }
 
-/* A count option: absent gives `absent`; given, a whole number >= 1. */
-static int parse_count(const cli *c, const char *flag, const char *value, int64_t absent, int64_t *out)
+int cli_parse_count(const cli *c, const char *flag, const char *value, int64_t absent, int64_t *out)
 {
     uint64_t v = 0;
     *out = absent;
@@ -162,23 +167,26 @@ static int parse_count(const cli *c, const char *flag, const char *value, int64_
     return 0;
 }
 
-static int check_options(const cli *c, const opts *o, train_state *s)
+/* `profile` takes only --dims, --seed and --steps (default 10) of these. */
+static int check_options(const cli *c, const opts *o, train_state *s, bool profile)
 {
     int status = cli_parse_all_dims(c, o, &s->b);
     if (!status)
         status = cli_parse_seed(c, o->seed, &s->seed);
-    if (!status && !o->steps)
+    if (!status && !o->steps && !profile)
         status = cli_fail(c, 2, "train needs --steps N (the step to stop at, counted from the start of training)");
     if (!status)
-        status = parse_count(c, "--steps", o->steps, 0, &s->steps);
+        status = cli_parse_count(c, "--steps", o->steps, profile ? CLI_PROFILE_STEPS : 0, &s->steps);
     if (!status)
-        status = parse_count(c, "--log-every", o->log_every, 1, &s->log_every);
+        status = cli_parse_count(c, "--log-every", o->log_every, 1, &s->log_every);
     if (!status)
-        status = parse_count(c, "--val-every", o->val_every, 0, &s->val_every);
+        status = cli_parse_count(c, "--val-every", o->val_every, 0, &s->val_every);
     if (!status)
-        status = parse_count(c, "--val-batches", o->val_batches, DEFAULT_VAL_BATCHES, &s->val_batches);
+        status = cli_parse_count(c, "--val-batches", o->val_batches, DEFAULT_VAL_BATCHES, &s->val_batches);
     if (!status)
-        status = parse_count(c, "--ckpt-every", o->ckpt_every, 0, &s->ckpt_every);
+        status = cli_parse_count(c, "--ckpt-every", o->ckpt_every, 0, &s->ckpt_every);
+    if (!status)
+        status = cli_parse_peak(c, o, s->train, &s->peak);
     if (status)
         return status;
     if ((o->val_every || o->val_batches) && o->val.n == 0)
@@ -327,13 +335,6 @@ static int open_source(const cli *c, train_state *s, source *src, const char *fl
 
 /* ---- metrics ---- */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* The shortest decimal that reads back as the same double; `null` (JSON)
  * or nothing (CSV) when it is not finite. */
 static void number_text(char *buf, size_t size, double v, bool csv)
@@ -363,29 +364,41 @@ static int open_log(const cli *c, train_state *s, const char *path, bool append)
     if (!(s->log = fopen(path, append ? "a" : "w")))
         return cli_fail(c, 2, "--log %s: cannot open: %s", path, strerror(errno));
     if (s->csv && fseek(s->log, 0, SEEK_END) == 0 && ftell(s->log) == 0)
-        fprintf(s->log, "step,loss,lr,grad_norm,ms%s%s,val_loss\n", rate_name(s) ? "," : "",
+        fprintf(s->log, "step,loss,lr,grad_norm,ms%s%s,flops_per_s,mfu,val_loss\n", rate_name(s) ? "," : "",
                 rate_name(s) ? rate_name(s) : "");
     return 0;
 }
 
+/* The step's FLOPs over its wall time (NAN without accounting or time). */
+static double flops_per_s(const train_state *s, const step_row *r)
+{
+    return r->ms > 0 ? s->step_flops / (r->ms / 1e3) : NAN;
+}
+
 static void write_row(train_state *s, const step_row *r)
 {
-    char loss[NUMBER_BYTES], lr[NUMBER_BYTES], norm[NUMBER_BYTES], val[NUMBER_BYTES];
+    char loss[NUMBER_BYTES], lr[NUMBER_BYTES], norm[NUMBER_BYTES], val[NUMBER_BYTES], flops[NUMBER_BYTES],
+        mfu[NUMBER_BYTES];
     number_text(loss, sizeof loss, r->stats.loss, s->csv);
     number_text(lr, sizeof lr, r->stats.lr, s->csv);
     number_text(norm, sizeof norm, r->stats.grad_norm, s->csv);
     number_text(val, sizeof val, r->has_val ? r->val_loss : NAN, s->csv);
+    number_text(flops, sizeof flops, flops_per_s(s, r), s->csv);
+    number_text(mfu, sizeof mfu, s->peak > 0 ? flops_per_s(s, r) / s->peak : NAN, s->csv);
     double rate = r->ms > 0 ? (double)s->items / (r->ms / 1e3) : 0;
     if (s->csv) {
         fprintf(s->log, "%lld,%s,%s,%s,%.3f", (long long)r->step, loss, lr, norm, r->ms);
         if (rate_name(s))
             fprintf(s->log, ",%.1f", rate);
-        fprintf(s->log, ",%s\n", r->has_val ? val : "");
+        fprintf(s->log, ",%s,%s,%s\n", flops, mfu, r->has_val ? val : "");
     } else {
         fprintf(s->log, "{\"step\": %lld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s, \"ms\": %.3f", (long long)r->step,
                 loss, lr, norm, r->ms);
         if (rate_name(s))
             fprintf(s->log, ", \"%s\": %.1f", rate_name(s), rate);
+        fprintf(s->log, ", \"flops_per_s\": %s", flops);
+        if (s->peak > 0)
+            fprintf(s->log, ", \"mfu\": %s", mfu);
         if (r->has_val)
             fprintf(s->log, ", \"val_loss\": %s", val);
         fprintf(s->log, "}\n");
@@ -393,7 +406,8 @@ static void write_row(train_state *s, const step_row *r)
     fflush(s->log);
 }
 
-/* `step 20/100  loss 2.31  lr 0.0006  grad_norm 1.2  4.10 ms  31220 tok/s  val_loss 2.4` */
+/* `step 20/100  loss 2.31  lr 0.0006  grad_norm 1.2  4.10 ms  31220 tok/s
+ * 1.23 GFLOP/s  MFU 41.2%  val_loss 2.4` */
 static void progress_line(const train_state *s, const step_row *r)
 {
     printf("step %lld/%lld  loss %.6g  lr %.4g  grad_norm %.4g  %.2f ms", (long long)r->step, (long long)s->steps,
@@ -401,6 +415,14 @@ static void progress_line(const train_state *s, const step_row *r)
     if (s->feed != FEED_NONE)
         printf("  %.0f %s", r->ms > 0 ? (double)s->items / (r->ms / 1e3) : 0.0,
                s->feed == FEED_TOKENS ? "tok/s" : "rows/s");
+    double flops = flops_per_s(s, r);
+    if (isfinite(flops)) {
+        text rate = {{0}, 0};
+        cli_rate_text(&rate, flops, "FLOP/s");
+        printf("  %s", rate.buf);
+        if (s->peak > 0)
+            printf("  MFU %.3g%%", 100 * flops / s->peak);
+    }
     if (r->has_val)
         printf("  val_loss %.6g", r->val_loss);
     printf("\n");
@@ -452,7 +474,7 @@ static int save(const cli *c, train_state *s, const char *path)
 static int one_step(const cli *c, const opts *o, train_state *s)
 {
     td_model *m = s->model;
-    double start = now_ms();
+    double start = td_now();
     td_status st = s->feed == FEED_NONE ? TD_OK : fetch(s, &s->data, &m->rng, &m->data_cursor, o->sequential);
     step_row r = {.step = m->step + 1};
     if (st == TD_OK)
@@ -461,7 +483,7 @@ static int one_step(const cli *c, const opts *o, train_state *s)
         const char *msg = td_ctx_error(s->ctx);
         return cli_fail(c, 1, "%s", msg ? msg : "the step failed without a message");
     }
-    r.ms = now_ms() - start;
+    r.ms = (td_now() - start) * 1e3;
     bool last = m->step >= s->steps;
     int status = 0;
     if (s->has_val && (last || (s->val_every && m->step % s->val_every == 0))) {
@@ -504,6 +526,20 @@ static int train_loop(const cli *c, const opts *o, train_state *s)
     return status;
 }
 
+/* The FLOPs of a step under the model's dims, when the block was compiled
+ * with accounting. */
+static int step_flops(const cli *c, train_state *s)
+{
+    cli_costs k;
+    if (cli_cost_problem(s->train->cost, cli_trained_count(c->desc, s->train)))
+        return 0;
+    if (!cli_costs_eval(s->train->cost, s->model->dims, &k))
+        return cli_fail(c, 1, "out of memory");
+    s->step_flops = k.total_flops;
+    cli_costs_free(&k);
+    return 0;
+}
+
 /* Options, then the data, then the model; each only if the last succeeded. */
 int cli_train(const cli *c, const opts *o)
 {
@@ -515,7 +551,7 @@ int cli_train(const cli *c, const opts *o)
     if (!state_new(&s, c, index))
         status = cli_fail(c, 1, "out of memory");
     if (!status)
-        status = check_options(c, o, &s);
+        status = check_options(c, o, &s, false);
     if (!status)
         status = match_source(c, &s, "--data", &o->data, true, s.data.paths);
     if (!status)
@@ -533,6 +569,8 @@ int cli_train(const cli *c, const opts *o)
         status = check_writable(c, "--ckpt", o->ckpt);
     if (!status && !(s.model = td_model_new(s.ctx, c->desc, s.b.value, s.seed)))
         status = cli_fail_ctx(c, s.ctx, TD_ERR_INPUT);
+    if (!status)
+        status = step_flops(c, &s);
     if (!status && o->resume && td_model_load(s.model, o->resume) != TD_OK)
         status = cli_fail_ctx(c, s.ctx, TD_ERR_INPUT);
     if (!status && o->log)
@@ -540,6 +578,73 @@ int cli_train(const cli *c, const opts *o)
     s.progress = isatty(STDOUT_FILENO) || !o->log;
     if (!status)
         status = train_loop(c, o, &s);
+    state_free(&s);
+    return status;
+}
+
+/* N steps with the profile set, each timed whole (its batch included); a
+ * step that fails exits 1. */
+static int time_steps(const cli *c, const opts *o, train_state *s, td_profile *p, double *wall)
+{
+    td_model *m = s->model;
+    *wall = 0;
+    m->profile = p;
+    for (int64_t n = 0; n < s->steps; n++) {
+        double start = td_now();
+        td_status st = s->feed == FEED_NONE ? TD_OK : fetch(s, &s->data, &m->rng, &m->data_cursor, o->sequential);
+        if (st == TD_OK)
+            st = td_train_step(m, s->index, (const void *const *)s->batch, NULL);
+        *wall += td_now() - start;
+        if (st != TD_OK) {
+            const char *msg = td_ctx_error(s->ctx);
+            m->profile = NULL;
+            return cli_fail(c, 1, "%s", msg ? msg : "the step failed without a message");
+        }
+    }
+    m->profile = NULL;
+    return 0;
+}
+
+/* As `train` until the model is built; then time the steps and report. */
+int cli_profile_train(const cli *c, const opts *o)
+{
+    int index = 0;
+    int status = find_train(c, o->train, &index);
+    if (status)
+        return status;
+    const td_train_desc *t = &c->desc->trains[index];
+    const char *problem = cli_cost_problem(t->cost, cli_trained_count(c->desc, t));
+    if (problem)
+        return t->cost ? cli_fail(c, 2, "train block '%s': %s", t->name, problem) : cli_fail(c, 2, "%s", problem);
+    train_state s;
+    td_profile p = {0};
+    cli_costs k = {0};
+    double wall = 0;
+    if (!state_new(&s, c, index))
+        status = cli_fail(c, 1, "out of memory");
+    if (!status)
+        status = check_options(c, o, &s, true);
+    if (!status)
+        status = match_source(c, &s, "--data", &o->data, true, s.data.paths);
+    if (!status)
+        status = cli_need_all_bound(c, &s.b);
+    if (!status)
+        status = batch_buffers(c, &s);
+    if (!status)
+        status = open_source(c, &s, &s.data, "--data", o->sequential);
+    if (!status && !(s.model = td_model_new(s.ctx, c->desc, s.b.value, s.seed)))
+        status = cli_fail_ctx(c, s.ctx, TD_ERR_INPUT);
+    if (!status && (!cli_costs_eval(t->cost, s.model->dims, &k) || !cli_profile_new(&p, t->cost->nops)))
+        status = cli_fail(c, 1, "out of memory");
+    if (!status)
+        status = time_steps(c, o, &s, &p, &wall);
+    if (!status) {
+        text what = {{0}, 0};
+        cli_text_add(&what, "train block %s", t->name);
+        cli_profile_report(c, what.buf, t->cost, &k, &p, s.model->dims, s.steps, wall, true);
+    }
+    cli_profile_free(&p);
+    cli_costs_free(&k);
     state_free(&s);
     return status;
 }

@@ -14,7 +14,12 @@
  * (the arguments, a finite loss and norm, a usable learning rate, a step
  * count that does not overflow) comes before the first param is written,
  * so a step that fails leaves params, optimizer state and m->step as they
- * were; the message is on the model's context. Nothing here allocates. */
+ * were; the message is on the model's context. While m->profile is set
+ * (`MODEL profile --train`), the generated grad function times its own
+ * operations into the profile's first rows, and each optimizer update is
+ * timed here into the row after them that the block's cost description
+ * gives it: the number of grad operations plus the param's position among
+ * the trained params. Nothing here allocates. */
 #include <math.h>
 #include <string.h>
 
@@ -84,6 +89,35 @@ static void scale_grads(td_model *m, const td_train_desc *t, double coef)
     }
 }
 
+static int trained_count(const td_model *m, const td_train_desc *t)
+{
+    int n = 0;
+    for (int i = 0; i < m->desc->nparams; i++)
+        n += t->trained[i];
+    return n;
+}
+
+/* A profile must have a row for every operation of the step, since the
+ * generated code and the optimizer's timing index it by operation. */
+static td_status check_profile(td_model *m, const td_train_desc *t)
+{
+    const td_profile *p = m->profile;
+    if (!p)
+        return TD_OK;
+    if (!t->cost)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: profiling a step compiled without accounting",
+                       t->name);
+    int ntrained = trained_count(m, t);
+    if (t->cost->nops < ntrained)
+        return td_fail(m->ctx, TD_ERR_INPUT,
+                       "td_train_step: %s: the cost description has %d operation%s, fewer than the %d trained params",
+                       t->name, t->cost->nops, t->cost->nops == 1 ? "" : "s", ntrained);
+    if (p->nops != t->cost->nops || !p->seconds || !p->calls)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: the profile has %d rows but the step has %d operations",
+                       t->name, p->nops, t->cost->nops);
+    return TD_OK;
+}
+
 static td_status check_step(td_model *m, int train, const void *const *inputs)
 {
     if (!m)
@@ -99,7 +133,7 @@ static td_status check_step(td_model *m, int train, const void *const *inputs)
     if (m->step == INT64_MAX)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: the step count %lld cannot grow", t->name,
                        (long long)m->step);
-    return TD_OK;
+    return check_profile(m, t);
 }
 
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
@@ -132,15 +166,24 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
                        lr);
     if (t->clip > 0 && t->clip / (norm + 1e-6) < 1)
         scale_grads(m, t, t->clip / (norm + 1e-6));
+    td_profile *profile = m->profile;
+    int row = profile ? t->cost->nops - trained_count(m, t) : 0; /* the first optimizer row */
     for (int i = 0; i < m->desc->nparams; i++) {
         size_t n = param_elements(m, i);
-        if (!t->trained[i] || n == 0)
+        if (!t->trained[i])
             continue;
-        double decay = t->decay[i] ? t->optim.weight_decay : 0;
+        row++;
+        if (n == 0)
+            continue;
+        double decay = t->decay[i] ? t->optim.weight_decay : 0, start = profile ? td_now() : 0;
         st = td_optim_update(m->ctx, &t->optim, m->desc->params[i].dtype, n, td_model_param(m, i), grad_of(m, i),
                              state_of(m, train, i), m->step + 1, lr, decay);
         if (st != TD_OK) /* not reached: model.c checked the hyper-parameters and dtypes */
             return st;
+        if (profile) {
+            profile->seconds[row - 1] += td_now() - start;
+            profile->calls[row - 1]++;
+        }
     }
     m->step++;
     return TD_OK;

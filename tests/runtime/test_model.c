@@ -3,13 +3,17 @@
  * hidden = 4, params w: f32["hidden 2"] (normal) and b: f32["2"] (ones),
  * and four functions: forward (x @ w + b), pair (two inputs sharing batch,
  * one with an axis 2*batch, two outputs, failing on a NaN), scale (an axis
- * 3*batch/2) and fill (an axis batch*batch that binds nothing). It checks
+ * 3*batch/2) and fill (an axis batch*batch that binds nothing); forward
+ * and scale carry cost descriptions (forward times its two operations when
+ * profiled), pair and fill were "compiled without accounting". It checks
  * td_size_eval (coefficients, denominators, negative powers, overflow),
  * td_model_new/free (dims, the plan, alignment, initialisation, every
- * failure), and td_main end to end: the exact `info` text, results of
- * `run` read back from .npy files, `params` checkpoints loaded with
- * --params, and the exit status and the exact one-line message of every
- * error path, with stdout and stderr captured through dup2. */
+ * failure), and td_main end to end: the exact `info` text (with the FLOPs
+ * of a call once the dims are bound), results of `run` read back from .npy
+ * files, `params` checkpoints loaded with --params, `profile` of a
+ * function, and the exit status and the exact one-line message of every
+ * error path, with stdout and stderr captured through dup2. test_train.c
+ * checks profile's table in detail. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -54,21 +58,49 @@ static const td_tensor_desc SCALE_OUT[] = {{"result", TD_F64, 1, SHAPE_Z, "3*bat
 static const td_tensor_desc FILL_IN[] = {{"g", TD_F32, 1, SHAPE_G, "batch*batch"}};
 static const td_tensor_desc FILL_OUT[] = {{"result", TD_F32, 1, SHAPE_X, "batch"}};
 
-/* result[i][j] = sum_h x[i][h] w[h][j] + b[j] */
+/* What the generated code does around operation `op` while profiling. */
+static void profiled(td_model *m, int op, double start)
+{
+    if (m->profile && op < m->profile->nops) {
+        m->profile->seconds[op] += td_now() - start;
+        m->profile->calls[op]++;
+    }
+}
+
+/* result[i][j] = sum_h x[i][h] w[h][j] + b[j]: the contraction (operation
+ * 0), then the bias (operation 1). */
 static td_status forward(td_model *m, const void *const *in, void *const *out)
 {
     const float *x = in[0], *w = td_model_param(m, 0), *b = td_model_param(m, 1);
     float *y = out[0];
     int64_t n = m->dims[BATCH], h = m->dims[HIDDEN];
+    double start = m->profile ? td_now() : 0;
     for (int64_t i = 0; i < n; i++)
         for (int j = 0; j < 2; j++) {
-            float acc = b[j];
+            float acc = 0;
             for (int64_t k = 0; k < h; k++)
                 acc += x[i * h + k] * w[k * 2 + j];
             y[i * 2 + j] = acc;
         }
+    profiled(m, 0, start);
+    start = m->profile ? td_now() : 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < 2; j++)
+            y[i * 2 + j] += b[j];
+    profiled(m, 1, start);
     return TD_OK;
 }
+
+static const td_op_desc FORWARD_OPS[] = {{3, 12, "contract"}, {5, 12, "map"}};
+
+static void forward_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    double n = (double)dims[BATCH], h = (double)dims[HIDDEN];
+    flops[0] = 4 * n * h, bytes[0] = 4 * (n * h + 2 * h + 2 * n);
+    flops[1] = 2 * n, bytes[1] = 4 * (4 * n + 2);
+}
+
+static const td_cost_desc FORWARD_COST = {2, FORWARD_OPS, forward_costs};
 
 /* result[i] = sum_h x[i][h]; result1[k] = sum_i y[i][k]; a NaN in x fails. */
 static td_status pair(td_model *m, const void *const *in, void *const *out)
@@ -92,14 +124,28 @@ static td_status pair(td_model *m, const void *const *in, void *const *out)
     return TD_OK;
 }
 
+/* result = 2 z; drawn inputs must be finite. */
 static td_status scale(td_model *m, const void *const *in, void *const *out)
 {
     const double *z = in[0];
-    double *r = out[0];
-    for (int64_t i = 0; i < 3 * m->dims[BATCH] / 2; i++)
+    double *r = out[0], start = m->profile ? td_now() : 0;
+    for (int64_t i = 0; i < 3 * m->dims[BATCH] / 2; i++) {
+        if (!isfinite(z[i]))
+            return td_fail(m->ctx, TD_ERR_INPUT, "z[%lld] is not finite", (long long)i);
         r[i] = 2 * z[i];
+    }
+    profiled(m, 0, start);
     return TD_OK;
 }
+
+static const td_op_desc SCALE_OPS[] = {{1, 20, "map"}};
+
+static void scale_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    flops[0] = 1.5 * (double)dims[BATCH], bytes[0] = 16 * 1.5 * (double)dims[BATCH];
+}
+
+static const td_cost_desc SCALE_COST = {1, SCALE_OPS, scale_costs};
 
 /* result[i] = sum_j g[i * batch + j] */
 static td_status fill(td_model *m, const void *const *in, void *const *out)
@@ -116,10 +162,10 @@ static td_status fill(td_model *m, const void *const *in, void *const *out)
 }
 
 static const td_fn_desc FNS[] = {
-    {"forward", 1, 1, FORWARD_IN, FORWARD_OUT, forward},
-    {"pair", 2, 2, PAIR_IN, PAIR_OUT, pair},
-    {"scale", 1, 1, SCALE_IO, SCALE_OUT, scale},
-    {"fill", 1, 1, FILL_IN, FILL_OUT, fill},
+    {"forward", 1, 1, FORWARD_IN, FORWARD_OUT, forward, &FORWARD_COST},
+    {"pair", 2, 2, PAIR_IN, PAIR_OUT, pair, NULL},
+    {"scale", 1, 1, SCALE_IO, SCALE_OUT, scale, &SCALE_COST},
+    {"fill", 1, 1, FILL_IN, FILL_OUT, fill, NULL},
 };
 
 /* w at 0 (32 bytes), b at 64; the workspace holds batch x hidden f32. */
@@ -424,8 +470,10 @@ static const char INFO_DIMS[] = "model toy\n"
                                 "  b  f32[\"2\"]         [2]     8 B\n"
                                 "functions\n"
                                 "  forward(x: f32[\"batch hidden\"]) -> f32[\"batch 2\"]\n"
+                                "    flops      5400 a call (5.40 kFLOP), 2 operations\n"
                                 "  pair(x: f32[\"batch hidden\"], y: f32[\"batch 2*batch\"]) -> (f32[\"batch\"], f32[\"2*batch\"])\n"
                                 "  scale(z: f64[\"3*batch/2\"]) -> f64[\"3*batch/2\"]\n"
+                                "    flops      450 a call, 1 operation\n"
                                 "  fill(g: f32[\"batch*batch\"]) -> f32[\"batch\"]\n"
                                 "memory plan\n"
                                 "  params     72 B\n"
@@ -460,7 +508,7 @@ static void cli_help_and_info(fixture *fx)
 
 static void cli_bad_flags(fixture *fx)
 {
-    EXPECT_FAIL(fx, 2, "unknown command 'frob' (commands: info, run, params, train, help)", "frob");
+    EXPECT_FAIL(fx, 2, "unknown command 'frob' (commands: info, run, params, train, profile, help)", "frob");
     EXPECT_FAIL(fx, 2, "info: unknown option '--in' (info takes --dims)", "info", "--in", "x=a.npy");
     EXPECT_FAIL(fx, 2, "run: unknown option '--bogus' (run takes --dims, --in, --out, --seed, --params)", "run",
                 "forward", "--bogus=1");
@@ -687,6 +735,74 @@ static void cli_params_bad(fixture *fx)
     EXPECT_FAIL(fx, 2, "option --params is given twice", "run", "forward", "--params", "a", "--params", "b");
 }
 
+/* ---- td_main: profile ---- */
+
+/* Row `op` of a profile's table: its node, line, kind, FLOPs and bytes a
+ * call and calls; false when there is no such row. */
+static bool profile_row(const char *out, int op, char *node, unsigned *line, char *kind, double *flops, double *bytes,
+                        long long *calls)
+{
+    const char *p = strchr(out, '\n');
+    p = p ? strchr(p + 1, '\n') : NULL; /* after the title and the header */
+    for (; p && p[1] && strncmp(p + 1, "  operations", 12) != 0; p = strchr(p + 1, '\n')) {
+        int index;
+        if (sscanf(p + 1, "%d %15s %u %15s %lf %lf %lld", &index, node, line, kind, flops, bytes, calls) == 7 &&
+            index == op)
+            return true;
+    }
+    return false;
+}
+
+static void cli_profile(fixture *fx)
+{
+    const char *x = arg(fx, "x=%s/x.npy", fx->dir);
+    EXPECT_OK(fx, "profile", "forward", "--in", x, "--steps", "4");
+    static const char title[] = "profile of function forward: 4 calls (batch = 3, hidden = 4)\n",
+                      drawn[] = "profile of function forward: 10 calls (batch = 300, hidden = 4)\n";
+    CHECK(strncmp(fx->out, title, strlen(title)) == 0 &&
+              strstr(fx->out, "\n  op  node  line  kind      FLOPs/call  bytes/call  calls    total ms       %    GFLOP/s"
+                              "       GB/s\n") &&
+              strstr(fx->out, "\ncalls      4 in "),
+          "profile forward: the title, the header, the calls:\n%s", fx->out);
+    char node[16], kind[16];
+    unsigned line = 0;
+    double flops = 0, bytes = 0;
+    long long calls = 0;
+    CHECK(profile_row(fx->out, 0, node, &line, kind, &flops, &bytes, &calls) && strcmp(node, "%3") == 0 && line == 12 &&
+              strcmp(kind, "contract") == 0 && flops == 48 && bytes == 4 * (12 + 8 + 6) && calls == 4,
+          "forward's contraction: 48 FLOPs, 104 bytes, 4 calls:\n%s", fx->out);
+    CHECK(profile_row(fx->out, 1, node, &line, kind, &flops, &bytes, &calls) && strcmp(node, "%5") == 0 &&
+              strcmp(kind, "map") == 0 && flops == 6 && bytes == 56 && calls == 4,
+          "forward's bias: 6 FLOPs, 56 bytes, 4 calls:\n%s", fx->out);
+    /* inputs drawn from the seed: batch from --dims; 10 calls by default */
+    EXPECT_OK(fx, "profile", "forward", "--dims", "batch=300", "--seed", "4");
+    CHECK(strncmp(fx->out, drawn, strlen(drawn)) == 0 &&
+              profile_row(fx->out, 0, node, &line, kind, &flops, &bytes, &calls) && flops == 4800 && calls == 10,
+          "profile forward with a drawn input:\n%s", fx->out);
+    EXPECT_OK(fx, "profile", "scale", "--dims", "batch=4", "--steps", "2");
+    CHECK(profile_row(fx->out, 0, node, &line, kind, &flops, &bytes, &calls) && flops == 6 && calls == 2 &&
+              strcmp(node, "%1") == 0 && line == 20,
+          "profile scale: a drawn f64 input, finite:\n%s", fx->out);
+    EXPECT_FAIL(fx, 2, "this program was compiled without accounting", "profile", "pair", "--dims", "batch=3");
+    EXPECT_FAIL(fx, 2, "this program was compiled without accounting", "profile", "fill");
+    EXPECT_FAIL(fx, 2, "profile needs a function name or --train NAME (functions: forward, pair, scale, fill; train "
+                       "blocks: none)",
+                "profile");
+    EXPECT_FAIL(fx, 2, "model toy has no train block", "profile", "--train", "fit");
+    EXPECT_FAIL(fx, 2, "dim 'batch' is not bound: give --dims batch=N", "profile", "forward");
+    EXPECT_FAIL(fx, 2, "input 'z' of scale: f64[\"3*batch/2\"] overflows or is not whole for these dims", "profile",
+                "scale", "--dims", "batch=3");
+    EXPECT_FAIL(fx, 2, "--steps 0: must be at least 1", "profile", "forward", "--steps", "0");
+    EXPECT_FAIL(fx, 2, "profile: unexpected argument 'scale'", "profile", "forward", "scale");
+    float xnan[12] = {NAN};
+    write_npy(fx, "xnan.npy", TD_F32, 2, (int64_t[]){3, 4}, xnan);
+    EXPECT_FAIL(fx, 2, "this program was compiled without accounting", "profile", "pair", "--in",
+                arg(fx, "x=%s/xnan.npy", fx->dir));
+    EXPECT_OK(fx, "help");
+    CHECK(strstr(fx->out, "\n  profile FN [--in NAME=PATH ...]") && strstr(fx->out, "\n  --peak FLOPS "),
+          "usage describes profile and --peak:\n%s", fx->out);
+}
+
 static void remove_dir(const char *dir)
 {
     static const char *const names[] = {
@@ -719,6 +835,7 @@ void test_model(void)
     cli_run_failures(fx);
     cli_params_round_trip(fx);
     cli_params_bad(fx);
+    cli_profile(fx);
     remove_dir(fx->dir);
     free(fx);
 }

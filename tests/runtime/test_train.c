@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "td.h"
+#include "td_devices.h"
 #include "test.h"
 
 void test_train(void);
@@ -57,6 +58,18 @@ static const td_tensor_desc FIT_IN[] = {{"x", TD_F32, 2, SHAPE_X, "batch feat"},
 static const td_tensor_desc PREDICT_OUT[] = {{"result", TD_F32, 1, SHAPE_Y, "batch"}};
 
 static float *param_f32(td_model *m, int i) { return td_model_param(m, i); }
+
+/* What the generated code does around operation `op` of its cost
+ * description while m->profile is set. */
+static double op_start(const td_model *m) { return m->profile ? td_now() : 0; }
+
+static void op_end(td_model *m, int op, double start)
+{
+    if (m->profile && op < m->profile->nops) {
+        m->profile->seconds[op] += td_now() - start;
+        m->profile->calls[op]++;
+    }
+}
 static float *grad_f32(td_model *m, int i) { return (float *)(m->region[TD_REGION_GRADS] + m->param_offsets[i]); }
 
 /* pred_i = x_i . w + b */
@@ -71,36 +84,79 @@ static double predict_one(td_model *m, const float *x, int64_t i)
 
 static td_status predict(td_model *m, const void *const *in, void *const *out)
 {
+    double start = op_start(m);
     for (int64_t i = 0; i < m->dims[BATCH]; i++)
         ((float *)out[0])[i] = (float)predict_one(m, in[0], i);
+    op_end(m, 0, start);
     return TD_OK;
 }
 
-static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict}};
+/* The cost descriptions, as tdc would emit them (the numbers are made up
+ * but fixed: the tests compute with the same functions). */
+static const td_op_desc PREDICT_OPS[] = {{4, 3, "contract"}};
 
-/* loss = mean (pred - y)^2; dw = 2/B sum r x, db = 2/B sum r. A NaN in x
- * fails the loss function (validation) but only poisons the gradient's
- * loss (training), to test both refusals. */
+static void predict_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    double b = (double)dims[BATCH];
+    flops[0] = 2 * b * NFEAT, bytes[0] = 4 * (b * NFEAT + NFEAT + 1 + b);
+}
+
+static const td_cost_desc PREDICT_COST = {1, PREDICT_OPS, predict_costs};
+
+static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict, &PREDICT_COST}};
+
+/* Forward (0, 1) and backward (2, 3), then AdamW's update of w and b. */
+static const td_op_desc FIT_OPS[] = {{4, 3, "contract"},          {7, 4, "map"},       {12, 3, "backward contract"},
+                                     {13, 3, "backward reduce"}, {-1, 6, "adamw w"}, {-1, 6, "adamw b"}};
+
+static void fit_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    double b = (double)dims[BATCH], f = NFEAT;
+    flops[0] = 2 * b * f, bytes[0] = 4 * (b * f + f + 1 + b);
+    flops[1] = 3 * b, bytes[1] = 4 * (3 * b + 1);
+    flops[2] = 3 * b * f, bytes[2] = 4 * (b * f + b + f);
+    flops[3] = 2 * b, bytes[3] = 4 * (b + 1);
+    flops[4] = 16 * f, bytes[4] = 4 * 7 * f;
+    flops[5] = 16, bytes[5] = 4 * 7;
+}
+
+static const td_cost_desc FIT_COST = {6, FIT_OPS, fit_costs};
+
+/* loss = mean (pred - y)^2; dw = 2/B sum r x, db = 2/B sum r, in four
+ * operations (timed when profiling). A NaN in x fails the loss function
+ * (validation) but only poisons the gradient's loss (training), to test
+ * both refusals. */
 static td_status fit_loss_grad(td_model *m, const void *const *in, double *loss, bool grads)
 {
     const float *x = in[0], *y = in[1];
     int64_t n = m->dims[BATCH];
-    double sum = 0, dw[NFEAT] = {0}, db = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!grads && isnan(x[i * NFEAT]))
+    double sum = 0, dw[NFEAT] = {0}, db = 0, r[MAX_BATCH];
+    for (int64_t i = 0; !grads && i < n; i++)
+        if (isnan(x[i * NFEAT]))
             return td_fail(m->ctx, TD_ERR_INPUT, "x holds a NaN in row %lld", (long long)i);
-        double r = predict_one(m, x, i) - y[i];
-        sum += r * r;
-        for (int f = 0; f < NFEAT; f++)
-            dw[f] += 2 * r * x[i * NFEAT + f] / (double)n;
-        db += 2 * r / (double)n;
+    double start = op_start(m);
+    for (int64_t i = 0; i < n; i++)
+        r[i] = predict_one(m, x, i);
+    op_end(m, 0, start), start = op_start(m);
+    for (int64_t i = 0; i < n; i++) {
+        r[i] -= y[i];
+        sum += r[i] * r[i];
     }
+    op_end(m, 1, start);
     *loss = sum / (double)n;
-    if (grads) {
-        for (int f = 0; f < NFEAT; f++)
-            grad_f32(m, W)[f] = (float)dw[f];
-        *grad_f32(m, B) = (float)db;
-    }
+    if (!grads)
+        return TD_OK;
+    start = op_start(m);
+    for (int f = 0; f < NFEAT; f++)
+        for (int64_t i = 0; i < n; i++)
+            dw[f] += 2 * r[i] * x[i * NFEAT + f] / (double)n;
+    for (int f = 0; f < NFEAT; f++)
+        grad_f32(m, W)[f] = (float)dw[f];
+    op_end(m, 2, start), start = op_start(m);
+    for (int64_t i = 0; i < n; i++)
+        db += 2 * r[i] / (double)n;
+    *grad_f32(m, B) = (float)db;
+    op_end(m, 3, start);
     return TD_OK;
 }
 
@@ -110,14 +166,25 @@ static td_status fit_loss(td_model *m, const void *const *in, double *loss) { re
 /* loss = 0.5 |w|^2, grad = w */
 static td_status shrink_grad(td_model *m, const void *const *in, double *loss)
 {
-    double sum = 0;
+    double sum = 0, start = op_start(m);
     for (int f = 0; f < NFEAT; f++) {
         sum += 0.5 * (double)param_f32(m, W)[f] * param_f32(m, W)[f];
         grad_f32(m, W)[f] = param_f32(m, W)[f];
     }
     *loss = sum;
+    op_end(m, 0, start);
     return TD_OK;
 }
+
+static const td_op_desc SHRINK_OPS[] = {{3, 9, "map"}, {-1, 8, "sgd w"}};
+
+static void shrink_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    flops[0] = 3 * NFEAT, bytes[0] = 4 * 2 * NFEAT;
+    flops[1] = 2 * NFEAT, bytes[1] = 4 * 3 * NFEAT;
+}
+
+static const td_cost_desc SHRINK_COST = {2, SHRINK_OPS, shrink_costs};
 
 /* loss = b^2; the third step's gradient is interrupted by a Ctrl-C */
 static td_status halt_grad(td_model *m, const void *const *in, double *loss)
@@ -143,7 +210,7 @@ static td_optim_hparams sgd(double lr, double weight_decay)
 
 #define FIT_ADAMW                                                                                                     \
     {"fit", 2, FIT_IN, adamw_const, {TD_LR_COSINE, 0.2, 0.02, 0, 2, 40, 0}, 1.0, FIT_TRAINED, FIT_DECAY, fit_grad, \
-     fit_loss}
+     fit_loss, &FIT_COST}
 
 /* td_optim_defaults is a function, so the static descs spell AdamW out. */
 #define adamw_const {TD_OPTIM_ADAMW, 0.2, 0.1, 0, 0, false, 0.9, 0.999, 1e-8, false, 0, 0, 0, false}
@@ -151,8 +218,10 @@ static td_optim_hparams sgd(double lr, double weight_decay)
 
 static const td_train_desc LIN_TRAINS[] = {
     FIT_ADAMW,
-    {"shrink", 0, NULL, sgd_const(0.5), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, W_ONLY, ALL_DECAY, shrink_grad, NULL},
-    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL},
+    {"shrink", 0, NULL, sgd_const(0.5), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, W_ONLY, ALL_DECAY, shrink_grad, NULL,
+     &SHRINK_COST},
+    /* compiled without accounting */
+    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL, NULL},
 };
 
 /* w at 0, b at 64, c at 128, k at 192; no workspace. */
@@ -197,13 +266,18 @@ static const td_size_expr SHAPE_EMB[] = {DIM(VOCAB)};
 static const td_size_expr SHAPE_BT[] = {DIM(BATCH), DIM(SEQ)};
 static const td_tensor_desc TOK_PARAMS[] = {{"emb", TD_F32, 1, SHAPE_EMB, "vocab"}};
 static const td_tensor_desc LM_IN[] = {{"x", TD_I32, 2, SHAPE_BT, "batch seq"}, {"y", TD_I32, 2, SHAPE_BT, "batch seq"}};
+static const td_tensor_desc LOOKUP_OUT[] = {{"result", TD_F32, 2, SHAPE_BT, "batch seq"}};
 
 static td_status lm_loss_grad(td_model *m, const void *const *in, double *loss, bool grads)
 {
     const int32_t *x = in[0], *y = in[1];
     const float *emb = param_f32(m, 0);
     int64_t n = m->dims[BATCH] * m->dims[SEQ];
-    double sum = 0, g[NVOCAB] = {0};
+    double sum = 0, g[NVOCAB] = {0}, start = op_start(m);
+    for (int64_t i = 0; i < n; i++) /* op 0: the indices (a gather reads them) */
+        if (x[i] < 0)
+            return td_fail(m->ctx, TD_ERR_INPUT, "x[%lld] = %d is negative", (long long)i, x[i]);
+    op_end(m, 0, start), start = op_start(m);
     for (int64_t i = 0; i < n; i++) {
         double r = emb[x[i] % NVOCAB] - y[i] / 16.0;
         sum += r * r;
@@ -212,16 +286,55 @@ static td_status lm_loss_grad(td_model *m, const void *const *in, double *loss, 
     *loss = sum / (double)n;
     for (int v = 0; grads && v < NVOCAB; v++)
         grad_f32(m, 0)[v] = (float)g[v];
+    op_end(m, 1, start);
     return TD_OK;
 }
+
+static const td_op_desc LM_OPS[] = {{2, 4, "gather"}, {5, 4, "map"}, {-1, 2, "adamw emb"}};
+
+static void lm_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    double n = (double)dims[BATCH] * (double)dims[SEQ];
+    flops[0] = 0, bytes[0] = 4 * 2 * n;
+    flops[1] = 6 * n, bytes[1] = 4 * (3 * n + NVOCAB);
+    flops[2] = 16 * NVOCAB, bytes[2] = 4 * 7 * NVOCAB;
+}
+
+static const td_cost_desc LM_COST = {3, LM_OPS, lm_costs};
+
+/* lookup(x: i32["batch seq"]) -> f32["batch seq"]: emb[x], refusing an
+ * index outside the vocabulary (profile's integer inputs stay in [0, 16)). */
+static td_status lookup(td_model *m, const void *const *in, void *const *out)
+{
+    const int32_t *x = in[0];
+    int64_t n = m->dims[BATCH] * m->dims[SEQ];
+    double start = op_start(m);
+    for (int64_t i = 0; i < n; i++) {
+        if (x[i] < 0 || x[i] >= NVOCAB)
+            return td_fail(m->ctx, TD_ERR_INPUT, "x[%lld] = %d is outside the vocabulary", (long long)i, x[i]);
+        ((float *)out[0])[i] = param_f32(m, 0)[x[i]];
+    }
+    op_end(m, 0, start);
+    return TD_OK;
+}
+
+static const td_op_desc LOOKUP_OPS[] = {{2, 11, "gather"}};
+
+static void lookup_costs(const int64_t *dims, double *flops, double *bytes)
+{
+    flops[0] = 0, bytes[0] = 4 * 2 * (double)dims[BATCH] * (double)dims[SEQ];
+}
+
+static const td_cost_desc LOOKUP_COST = {1, LOOKUP_OPS, lookup_costs};
 
 static td_status lm_grad(td_model *m, const void *const *in, double *loss) { return lm_loss_grad(m, in, loss, true); }
 static td_status lm_loss(td_model *m, const void *const *in, double *loss) { return lm_loss_grad(m, in, loss, false); }
 
 static const bool ONE_TRUE[1] = {true};
 static const td_train_desc TOK_TRAINS[] = {
-    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss},
+    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss, &LM_COST},
 };
+static const td_fn_desc TOK_FNS[] = {{"lookup", 1, 1, LM_IN, LOOKUP_OUT, lookup, &LOOKUP_COST}};
 
 static td_status tok_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *offsets)
 {
@@ -236,7 +349,7 @@ static td_status tok_init(td_model *m)
     return td_init_normal(m->ctx, &m->rng, TD_F32, param_f32(m, 0), 1, (int64_t[]){NVOCAB}, 0, 0.5);
 }
 
-static const td_model_desc TOK = {"tok", 3, 1, 0, TOK_DIMS, TOK_PARAMS, NULL, tok_plan, tok_init,
+static const td_model_desc TOK = {"tok", 3, 1, 1, TOK_DIMS, TOK_PARAMS, TOK_FNS, tok_plan, tok_init,
                                   1, TOK_TRAINS, "tok-hash-1"};
 
 /* ---- data: rows of y = x . (1, -2, 0.5) + 0.3, and a token file ---- */
@@ -580,6 +693,70 @@ static void step_refusals(const rows *r)
     drop(&before), drop(&after);
     /* a block without inputs takes NULL */
     CHECK(td_train_step(m, 1, NULL, &stats) == TD_OK && m->step == 2, "shrink: %s", td_ctx_error(ctx));
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
+/* td_train_step while m->profile is set: the grad function's rows and the
+ * optimizer's rows after them (in the order of the trained params) each
+ * get one call a step; a profile of the wrong size, one for a block
+ * compiled without accounting, and a cost description with fewer
+ * operations than trained params are refused before anything changes. */
+static void step_profile(const rows *r)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = new_model(ctx, &LIN, (int64_t[]){4, 0}, 2);
+    if (!m) {
+        td_ctx_free(ctx);
+        return;
+    }
+    double seconds[6] = {0};
+    int64_t calls[6] = {0};
+    td_profile whole = {6, seconds, calls}, two = {2, seconds, calls}, three = {3, seconds, calls};
+    m->profile = &whole;
+    for (int s = 0; s < 3; s++)
+        CHECK(fit_step(m, r, 4 * s, NULL) == TD_OK, "profiled step %d: %s", s, td_ctx_error(ctx));
+    bool timed = true;
+    for (int i = 0; i < 6; i++)
+        timed = timed && calls[i] == 3 && seconds[i] >= 0;
+    CHECK(timed, "fit's six rows (grad's four, adamw w, adamw b) are timed once a step: %lld %lld %lld %lld %lld %lld",
+          (long long)calls[0], (long long)calls[1], (long long)calls[2], (long long)calls[3], (long long)calls[4],
+          (long long)calls[5]);
+    memset(calls, 0, sizeof calls);
+    m->profile = &two;
+    CHECK(td_train_step(m, 1, NULL, NULL) == TD_OK && calls[0] == 1 && calls[1] == 1 && calls[2] == 0,
+          "shrink: its map in row 0, sgd w in row 1: %lld %lld", (long long)calls[0], (long long)calls[1]);
+    snapshot before = take(m);
+    m->profile = &three;
+    CHECK(fit_step(m, r, 0, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_step: fit: the profile has 3 rows but the step has 6 operations") == 0,
+          "a profile of the wrong size: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    m->profile = &two;
+    CHECK(td_train_step(m, 2, NULL, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_step: halt: profiling a step compiled without accounting") == 0,
+          "profiling halt: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    snapshot after = take(m);
+    CHECK(same_state(&before, &after), "refused profiled steps change nothing");
+    drop(&before), drop(&after);
+    m->profile = NULL;
+    CHECK(td_train_step(m, 2, NULL, NULL) == TD_OK, "halt without a profile: %s", td_ctx_error(ctx));
+    td_model_free(m);
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    static const td_cost_desc ONE_OP = {1, FIT_OPS, predict_costs};
+    fit.cost = &ONE_OP;
+    td_model_desc d = lin_with(trains, fit);
+    m = new_model(ctx, &d, (int64_t[]){4, 0}, 2);
+    td_profile one = {1, seconds, calls};
+    if (m) {
+        m->profile = &one;
+        CHECK(fit_step(m, r, 0, NULL) == TD_ERR_INPUT &&
+                  strcmp(td_ctx_error(ctx),
+                         "td_train_step: fit: the cost description has 1 operation, fewer than the 2 trained params") == 0,
+              "a cost description without the optimizer's rows: %s", td_ctx_error(ctx));
+        CHECK(m->step == 0, "nothing was done");
+    }
     td_model_free(m);
     td_ctx_free(ctx);
 }
@@ -957,6 +1134,7 @@ static const char LIN_INFO[] =
     "  k  i32[\"2\"]     [2]  8 B\n"
     "functions\n"
     "  predict(x: f32[\"batch feat\"]) -> f32[\"batch\"]\n"
+    "    flops      48 a call, 1 operation\n"
     "train blocks\n"
     "  fit(x: f32[\"batch feat\"], y: f32[\"batch\"])\n"
     "    data       --data x=FILE.npy --data y=FILE.npy (rows)\n"
@@ -964,12 +1142,14 @@ static const char LIN_INFO[] =
     "    schedule   cosine(warmup=2, total=40, min_lr=0.02)\n"
     "    clip       1 (max gradient norm)\n"
     "    params     w, b; no weight decay: b; not trained: c, k\n"
+    "    flops      224 a step: grad 160, optimizer 64; 6 operations\n"
     "  shrink()\n"
     "    data       none\n"
     "    optimizer  sgd(lr=0.5, momentum=0, dampening=0, weight_decay=0)\n"
     "    schedule   constant\n"
     "    clip       none\n"
     "    params     w; not trained: b, c, k\n"
+    "    flops      15 a step: grad 9, optimizer 6; 2 operations\n"
     "  halt()\n"
     "    data       none\n"
     "    optimizer  sgd(lr=0.1, momentum=0, dampening=0, weight_decay=0)\n"
@@ -1073,7 +1253,8 @@ static void cli_tokens(fixture *fx)
     /* progress lines on stdout without --log */
     EXPECT_OK(fx, "train", "--steps", "3", "--data", data, "--dims", "batch=2,seq=4", "--log-every", "2");
     CHECK(strncmp(fx->out, "step 2/3  loss ", 15) == 0 && strstr(fx->out, "\nstep 3/3  loss ") &&
-              strstr(fx->out, " tok/s\n") && !strstr(fx->out, "step 1/3"),
+              strstr(fx->out, " tok/s  ") && strstr(fx->out, "FLOP/s\n") && !strstr(fx->out, "MFU") &&
+              !strstr(fx->out, "step 1/3"),
           "progress lines at steps 2 and 3:\n%s", fx->out);
     /* resume: 10 straight = 5, then --resume to 10; random and sequential */
     for (int seq = 0; seq < 2; seq++) {
@@ -1139,7 +1320,7 @@ static void cli_rows(fixture *fx, const rows *r)
     static char buf[65536];
     const char *lines[64];
     int n = read_lines(csv, buf, sizeof buf, lines, 64);
-    CHECK(n == 5 && strcmp(lines[0], "step,loss,lr,grad_norm,ms,rows_per_s,val_loss") == 0,
+    CHECK(n == 5 && strcmp(lines[0], "step,loss,lr,grad_norm,ms,rows_per_s,flops_per_s,mfu,val_loss") == 0,
           "CSV: a header and steps 10, 20, 30, 40 (%d lines): %.60s", n, n ? lines[0] : "");
     if (n == 5) {
         double first = csv_number(lines[0], lines[1], "loss"), last = csv_number(lines[0], lines[4], "loss");
@@ -1164,8 +1345,9 @@ static void cli_rows(fixture *fx, const rows *r)
     CHECK(same_file(a, b), "sequential rows: 9 straight and 4 + --resume 5 write byte-identical checkpoints");
     /* a block without inputs: progress lines without --log */
     EXPECT_OK(fx, "train", "--train", "shrink", "--steps", "3", "--ckpt", a, "--dims", "batch=1");
-    CHECK(strncmp(fx->out, "step 1/3  loss ", 15) == 0 && strstr(fx->out, "\nstep 3/3  loss ") && !strstr(fx->out, "/s"),
-          "three progress lines without a rate:\n%s", fx->out);
+    CHECK(strncmp(fx->out, "step 1/3  loss ", 15) == 0 && strstr(fx->out, "\nstep 3/3  loss ") &&
+              !strstr(fx->out, "tok/s") && !strstr(fx->out, "rows/s") && strstr(fx->out, "FLOP/s\n"),
+          "three progress lines without a rate of items, with FLOP/s:\n%s", fx->out);
     /* failures while training exit 1 */
     float xnan[NROWS * NFEAT];
     for (int i = 0; i < NROWS * NFEAT; i++)
@@ -1223,7 +1405,7 @@ static void cli_errors_tokens(fixture *fx, const char *lin_ckpt)
     EXPECT_FAIL(fx, 2, "option --sequential is given twice", "train", "--sequential", "--sequential");
     EXPECT_FAIL(fx, 2,
                 "train: unknown option '--in' (train takes --dims, --seed, --steps, --train, --data, --sequential, "
-                "--val, --val-every, --val-batches, --log, --log-every, --ckpt, --ckpt-every, --resume)",
+                "--val, --val-every, --val-batches, --log, --log-every, --ckpt, --ckpt-every, --resume, --device, --peak)",
                 "train", "--in", "x=a");
     EXPECT_FAIL(fx, 2, "train: unexpected argument 'extra'", "train", "extra");
     EXPECT_FAIL(fx, 2, "model tok has no train block 'nope' (train blocks: lm)", "train", "--train", "nope");
@@ -1322,6 +1504,368 @@ static void cli_errors_rows(fixture *fx, const rows *r)
     remove(tokens), remove(y32), remove(x64p);
 }
 
+/* ---- accounting: FLOP/s and MFU in the logs, profile ---- */
+
+/* The logged ms is rounded to 0.001, so a rate of `flops` a step lies
+ * between flops / (ms + 0.0005) and flops / (ms - 0.0005) in seconds
+ * (1e-12 relative slack for the divisions). */
+static bool rate_fits(double flops, double ms, double rate)
+{
+    double lo = flops / ((ms + 0.0005) / 1e3), hi = ms > 0.0005 ? flops / ((ms - 0.0005) / 1e3) : INFINITY;
+    return rate >= lo * (1 - 1e-12) && rate <= hi * (1 + 1e-12);
+}
+
+static double step_flops_of(const td_cost_desc *cost, const int64_t *dims)
+{
+    double flops[16], bytes[16], sum = 0;
+    cost->costs(dims, flops, bytes);
+    for (int i = 0; i < cost->nops; i++)
+        sum += flops[i];
+    return sum;
+}
+
+static double fp32_peak(const char *device)
+{
+    const td_device_spec *d = td_device_spec_find(device);
+    CHECK(d != NULL, "td_devices.h has %s", device);
+    return d ? d->peak[TD_PEAK_FP32] : NAN;
+}
+
+/* `train` with --peak and --device (lin's params are f32: the fp32
+ * column): every logged step has flops_per_s = FLOPs / its time and mfu =
+ * flops_per_s / peak, in JSONL and CSV; without a peak there is no mfu;
+ * without accounting flops_per_s is null; and every bad --peak and
+ * --device is refused. */
+static void cli_mfu(fixture *fx, const rows *r)
+{
+    fx->desc = &LIN;
+    const char *x = arg(fx, "x=%s", write_npy(fx, "x.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, r->x));
+    const char *y = arg(fx, "y=%s", write_npy(fx, "y.npy", TD_F32, 1, (int64_t[]){NROWS}, r->y));
+    const char *log = arg(fx, "%s/mfu.jsonl", fx->dir), *csv = arg(fx, "%s/mfu.csv", fx->dir);
+    double step = step_flops_of(&FIT_COST, (int64_t[]){8, NFEAT});
+    CHECK(step == 224, "fit's step at batch 8 is 224 FLOPs, not %g", step);
+    static char buf[65536];
+    const char *lines[64];
+    const struct {
+        const char *flag, *value;
+        double peak;
+    } peaks[] = {{"--peak", "2e9", 2e9}, {"--peak", "312T", 312e12}, {"--peak", "1.5 G", 1.5e9}, {"--peak", "7k", 7e3},
+                 {"--device", "h100", fp32_peak("h100")}, {"--device", "A100-SXM", fp32_peak("a100-sxm")}};
+    for (size_t k = 0; k < sizeof peaks / sizeof peaks[0]; k++) {
+        EXPECT_OK(fx, "train", "--train", "fit", "--steps", "3", "--data", x, "--data", y, "--dims", "batch=8", "--log",
+                  log, peaks[k].flag, peaks[k].value);
+        int n = read_lines(log, buf, sizeof buf, lines, 64);
+        bool ok = n == 3;
+        for (int i = 0; ok && i < n; i++) {
+            double ms = json_number(lines[i], "ms"), rate = json_number(lines[i], "flops_per_s");
+            double mfu = json_number(lines[i], "mfu");
+            ok = rate_fits(step, ms, rate) && fabs(mfu - rate / peaks[k].peak) <= 1e-12 * mfu &&
+                 strstr(lines[i], "\"rows_per_s\": ") < strstr(lines[i], "\"flops_per_s\": ") &&
+                 strstr(lines[i], "\"flops_per_s\": ") < strstr(lines[i], "\"mfu\": ");
+        }
+        CHECK(ok, "%s %s: flops_per_s = %g FLOPs / ms and mfu = flops_per_s / %g (%d lines): %.200s", peaks[k].flag,
+              peaks[k].value, step, peaks[k].peak, n, n ? lines[0] : "");
+    }
+    EXPECT_OK(fx, "train", "--train", "fit", "--steps", "3", "--data", x, "--data", y, "--dims", "batch=8", "--log", csv,
+              "--peak", "2e9");
+    int n = read_lines(csv, buf, sizeof buf, lines, 64);
+    bool ok = n == 4 && strcmp(lines[0], "step,loss,lr,grad_norm,ms,rows_per_s,flops_per_s,mfu,val_loss") == 0;
+    for (int i = 1; ok && i < n; i++) {
+        double ms = csv_number(lines[0], lines[i], "ms"), rate = csv_number(lines[0], lines[i], "flops_per_s");
+        double mfu = csv_number(lines[0], lines[i], "mfu");
+        ok = rate_fits(step, ms, rate) && fabs(mfu - rate / 2e9) <= 1e-12 * mfu;
+    }
+    CHECK(ok, "CSV with --peak: flops_per_s and mfu columns (%d lines): %.200s", n, n > 1 ? lines[1] : "");
+    /* no peak: flops_per_s alone (the CSV's mfu column empty) */
+    EXPECT_OK(fx, "train", "--train", "fit", "--steps", "2", "--data", x, "--data", y, "--dims", "batch=8", "--log", log);
+    n = read_lines(log, buf, sizeof buf, lines, 64);
+    CHECK(n == 2 && rate_fits(step, json_number(lines[1], "ms"), json_number(lines[1], "flops_per_s")) &&
+              !strstr(lines[1], "mfu"),
+          "JSONL without a peak: flops_per_s and no mfu: %.200s", n ? lines[n - 1] : "");
+    EXPECT_OK(fx, "train", "--train", "fit", "--steps", "2", "--data", x, "--data", y, "--dims", "batch=8", "--log", csv);
+    n = read_lines(csv, buf, sizeof buf, lines, 64);
+    CHECK(n == 3 && isnan(csv_number(lines[0], lines[2], "mfu")) &&
+              rate_fits(step, csv_number(lines[0], lines[2], "ms"), csv_number(lines[0], lines[2], "flops_per_s")),
+          "CSV without a peak: flops_per_s, an empty mfu: %.200s", n > 2 ? lines[2] : "");
+    /* progress lines: FLOP/s, and MFU with a peak */
+    EXPECT_OK(fx, "train", "--train", "fit", "--steps", "2", "--data", x, "--data", y, "--dims", "batch=8", "--peak", "1e9");
+    CHECK(strncmp(fx->out, "step 1/2  loss ", 15) == 0 && strstr(fx->out, " rows/s  ") && strstr(fx->out, "FLOP/s  MFU ") &&
+              strstr(fx->out, "%\nstep 2/2"),
+          "progress lines with FLOP/s and MFU:\n%s", fx->out);
+    /* a block compiled without accounting: flops_per_s is null */
+    EXPECT_OK(fx, "train", "--train", "halt", "--steps", "2", "--dims", "batch=1", "--log", log);
+    n = read_lines(log, buf, sizeof buf, lines, 64);
+    CHECK(n == 2 && strstr(lines[0], ", \"flops_per_s\": null}") && !strstr(lines[0], "mfu"),
+          "without accounting: flops_per_s null: %.200s", n ? lines[0] : "");
+    EXPECT_OK(fx, "train", "--train", "halt", "--steps", "2", "--dims", "batch=1");
+    CHECK(!strstr(fx->out, "FLOP/s"), "without accounting the progress line has no FLOP/s:\n%s", fx->out);
+    /* refusals */
+    char devices[512] = "";
+    for (int i = 0; i < TD_SPEC_COUNT; i++) {
+        const td_device_spec *d = td_device_spec_at(i);
+        snprintf(devices + strlen(devices), sizeof devices - strlen(devices), "%s%.*s", i ? ", " : "",
+                 td_device_spec_name_len(d), d->names);
+    }
+    EXPECT_FAIL(fx, 2, arg(fx, "--device tpu9: unknown device (devices: %s)", devices), "train", "--train", "fit",
+                "--steps", "1", "--device", "tpu9");
+    static const char *const bad_numbers[] = {"abc", "5X", "5TT", "", "T"};
+    for (int i = 0; i < 5; i++)
+        if (bad_numbers[i][0])
+            EXPECT_FAIL(fx, 2, arg(fx, "--peak %s: not a number of FLOP/s (as 312e12 or 312T)", bad_numbers[i]), "train",
+                        "--train", "fit", "--steps", "1", "--peak", bad_numbers[i]);
+    EXPECT_FAIL(fx, 2, "option --peak needs a value", "train", "--train", "fit", "--steps", "1", "--peak=");
+    static const char *const not_positive[] = {"0", "-3e9", "inf", "nan", "1e999", "-0"};
+    for (int i = 0; i < 6; i++)
+        EXPECT_FAIL(fx, 2, arg(fx, "--peak %s: must be a positive, finite number of FLOP/s", not_positive[i]), "train",
+                    "--train", "fit", "--steps", "1", "--peak", not_positive[i]);
+    EXPECT_FAIL(fx, 2, "--peak: train block 'halt' was compiled without accounting, so its FLOPs are unknown", "train",
+                "--train", "halt", "--steps", "1", "--peak", "1e9");
+    EXPECT_FAIL(fx, 2, "--device: train block 'halt' was compiled without accounting, so its FLOPs are unknown", "train",
+                "--train", "halt", "--steps", "1", "--device", "h100");
+    EXPECT_FAIL(fx, 2, "option --device is given twice", "train", "--train", "fit", "--steps", "1", "--device", "h100",
+                "--device", "h200");
+    EXPECT_FAIL(fx, 2, "run: unknown option '--peak' (run takes --dims, --in, --out, --seed, --params)", "run", "predict",
+                "--peak", "1e9");
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    static const bool NONE[NPARAMS] = {false, false, false, false}, ONLY_K[NPARAMS] = {false, false, false, true};
+    fit.trained = NONE;
+    td_model_desc d = lin_with(trains, fit);
+    fx->desc = &d;
+    EXPECT_FAIL(fx, 2, "--device h100: train block 'fit' trains no param, so no dtype picks the peak: give --peak", "train",
+                "--train", "fit", "--steps", "1", "--device", "h100");
+    trains[0].trained = ONLY_K;
+    EXPECT_FAIL(fx, 2, "--device h100: train block 'fit' trains i32 params, for which the table has no peak: give --peak",
+                "train", "--train", "fit", "--steps", "1", "--device", "h100");
+    remove(log), remove(csv);
+}
+
+/* A profile's output, parsed: the title, the rows, the totals. */
+typedef struct prof_row {
+    int op;
+    unsigned line;
+    char node[16], kind[48];
+    double flops, bytes, ms, pct;
+    long long calls;
+} prof_row;
+
+typedef struct prof {
+    char title[200];
+    int nrows;
+    prof_row rows[16];
+    double total_flops, ops_ms;         /* the `operations` row */
+    long long count;                    /* `steps N in X ms` or `calls N in X ms` */
+    double wall_ms, sum_ms, rest_ms;    /* ... and `operations X ms (...); the rest Y ms` */
+} prof;
+
+/* Splits a row at its spaces: op, node, line, the kind (which may hold
+ * spaces), then FLOPs, bytes, calls, ms, %, GFLOP/s, GB/s. */
+static bool parse_row(char *line, prof_row *r)
+{
+    char *tok[24], *save = NULL;
+    int n = 0;
+    for (char *w = strtok_r(line, " ", &save); w && n < 24; w = strtok_r(NULL, " ", &save))
+        tok[n++] = w;
+    if (n < 11)
+        return false;
+    r->op = atoi(tok[0]);
+    snprintf(r->node, sizeof r->node, "%s", tok[1]);
+    r->line = (unsigned)atoi(tok[2]);
+    r->kind[0] = 0;
+    for (int i = 3; i < n - 7; i++)
+        snprintf(r->kind + strlen(r->kind), sizeof r->kind - strlen(r->kind), "%s%s", i > 3 ? " " : "", tok[i]);
+    r->flops = strtod(tok[n - 7], NULL), r->bytes = strtod(tok[n - 6], NULL), r->calls = atoll(tok[n - 5]);
+    r->ms = strtod(tok[n - 4], NULL), r->pct = strtod(tok[n - 3], NULL);
+    return true;
+}
+
+static bool parse_profile(const char *out, prof *p)
+{
+    static char buf[OUT_BYTES];
+    snprintf(buf, sizeof buf, "%s", out);
+    memset(p, 0, sizeof *p);
+    char *save = NULL, *line = strtok_r(buf, "\n", &save);
+    if (!line)
+        return false;
+    snprintf(p->title, sizeof p->title, "%s", line);
+    line = strtok_r(NULL, "\n", &save);
+    if (!line || !strstr(line, "op  node  line  kind"))
+        return false;
+    while ((line = strtok_r(NULL, "\n", &save)) && strncmp(line, "  operations ", 13) != 0)
+        if (p->nrows == 16 || !parse_row(line, &p->rows[p->nrows++]))
+            return false;
+    if (!line || sscanf(line, " operations %lf %*f %lf", &p->total_flops, &p->ops_ms) != 2)
+        return false;
+    line = strtok_r(NULL, "\n", &save);
+    if (!line || sscanf(line, "%*s %lld in %lf ms", &p->count, &p->wall_ms) != 2)
+        return false;
+    line = strtok_r(NULL, "\n", &save);
+    return line && sscanf(line, "operations %lf ms (%*f%%); the rest %lf ms", &p->sum_ms, &p->rest_ms) == 2 &&
+           !strtok_r(NULL, "\n", &save);
+}
+
+/* The table of `profile`: a row per operation of `cost` with its node,
+ * line, kind and planned FLOPs and bytes (printed to 4 digits), n calls
+ * each, sorted by time, percentages summing to 100 (each rounded to 0.1),
+ * the operations' total the sum of the rows (each rounded to 0.001 ms),
+ * and the whole calls or steps no shorter than their operations. */
+static void check_profile(int line, const char *out, const char *title, const td_cost_desc *cost, const int64_t *dims,
+                          long long n)
+{
+    prof *p = calloc(1, sizeof *p);
+    bool parsed = parse_profile(out, p);
+    CHECK(parsed, "line %d: the profile does not parse:\n%s", line, out);
+    if (!parsed) {
+        free(p);
+        return;
+    }
+    CHECK(strcmp(p->title, title) == 0, "line %d: title\n  got:  %s\n  want: %s", line, p->title, title);
+    CHECK(p->nrows == cost->nops, "line %d: %d rows for %d operations", line, p->nrows, cost->nops);
+    double flops[16], bytes[16], pct = 0, ms = 0, total = 0;
+    cost->costs(dims, flops, bytes);
+    bool seen[16] = {false}, planned = true, counted = true, sorted = true;
+    for (int i = 0; i < p->nrows && i < cost->nops; i++) {
+        const prof_row *r = &p->rows[i];
+        if (r->op < 0 || r->op >= cost->nops || seen[r->op]) {
+            planned = false;
+            continue;
+        }
+        seen[r->op] = true;
+        const td_op_desc *op = &cost->ops[r->op];
+        char node[16];
+        snprintf(node, sizeof node, op->node >= 0 ? "%%%d" : "-", op->node);
+        planned = planned && strcmp(node, r->node) == 0 && r->line == op->line && strcmp(r->kind, op->kind) == 0 &&
+                  fabs(r->flops - flops[r->op]) <= 5e-4 * flops[r->op] && fabs(r->bytes - bytes[r->op]) <= 5e-4 * bytes[r->op];
+        counted = counted && r->calls == n;
+        sorted = sorted && (i == 0 || r->ms <= p->rows[i - 1].ms);
+        pct += r->pct, ms += r->ms, total += flops[r->op];
+    }
+    CHECK(planned, "line %d: every operation once, with its node, line, kind, FLOPs and bytes:\n%s", line, out);
+    CHECK(counted, "line %d: every operation called %lld times:\n%s", line, n, out);
+    CHECK(sorted, "line %d: the rows are sorted by time:\n%s", line, out);
+    CHECK(fabs(pct - 100) <= 0.05 * p->nrows + 1e-9 || (pct == 0 && p->ops_ms == 0),
+          "line %d: the percentages sum to %g:\n%s", line, pct, out);
+    CHECK(fabs(ms - p->ops_ms) <= 0.0005 * (p->nrows + 1) + 1e-9 && p->ops_ms == p->sum_ms,
+          "line %d: the operations' total %g ms is the rows' sum %g:\n%s", line, p->ops_ms, ms, out);
+    CHECK(fabs(p->total_flops - total) <= 5e-4 * total, "line %d: total FLOPs %g, planned %g", line, p->total_flops,
+          total);
+    CHECK(p->count == n && p->wall_ms + 0.001 >= p->sum_ms && fabs(p->wall_ms - p->sum_ms - p->rest_ms) <= 0.0015,
+          "line %d: %lld in %g ms, of which the operations %g and the rest %g:\n%s", line, p->count, p->wall_ms,
+          p->sum_ms, p->rest_ms, out);
+    free(p);
+}
+
+/* `profile` of train blocks (rows, token windows, none) and functions
+ * (inputs from --in or drawn from the seed, integer ones in [0, 16)). */
+static void cli_profile(fixture *fx, const rows *r)
+{
+    fx->desc = &LIN;
+    const char *xp = write_npy(fx, "x.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, r->x);
+    const char *x = arg(fx, "x=%s", xp), *y = arg(fx, "y=%s", write_npy(fx, "y.npy", TD_F32, 1, (int64_t[]){NROWS}, r->y));
+    EXPECT_OK(fx, "profile", "--train", "fit", "--steps", "7", "--data", x, "--data", y, "--dims", "batch=8");
+    check_profile(__LINE__, fx->out, "profile of train block fit: 7 steps (batch = 8, feat = 3)", &FIT_COST,
+                  (int64_t[]){8, NFEAT}, 7);
+    EXPECT_OK(fx, "profile", "--train=shrink", "--dims", "batch=1");
+    check_profile(__LINE__, fx->out, "profile of train block shrink: 10 steps (batch = 1, feat = 3)", &SHRINK_COST,
+                  (int64_t[]){1, NFEAT}, 10);
+    EXPECT_OK(fx, "profile", "predict", "--steps", "5", "--dims", "batch=6", "--seed", "3");
+    check_profile(__LINE__, fx->out, "profile of function predict: 5 calls (batch = 6, feat = 3)", &PREDICT_COST,
+                  (int64_t[]){6, NFEAT}, 5);
+    EXPECT_OK(fx, "profile", "predict", "--steps", "1", "--in", x);
+    check_profile(__LINE__, fx->out, "profile of function predict: 1 call (batch = 64, feat = 3)", &PREDICT_COST,
+                  (int64_t[]){NROWS, NFEAT}, 1);
+    CHECK(strstr(fx->out, "\ncalls      1 in ") && strstr(fx->out, "the function's code outside its operations\n"),
+          "a function's profile ends with its calls:\n%s", fx->out);
+    fx->desc = &TOK;
+    const char *data = arg(fx, "%s/tok.bin", fx->dir);
+    write_tokens(data, NTOKENS);
+    EXPECT_OK(fx, "profile", "--train", "lm", "--steps", "4", "--data", data, "--dims", "batch=2,seq=4", "--sequential");
+    check_profile(__LINE__, fx->out, "profile of train block lm: 4 steps (batch = 2, seq = 4, vocab = 16)", &LM_COST,
+                  (int64_t[]){2, 4, NVOCAB}, 4);
+    CHECK(strstr(fx->out, "\nsteps      4 in ") && strstr(fx->out, "the gradient norm and clipping, the batches\n") &&
+              strstr(fx->out, "  adamw emb  "),
+          "a train block's profile has the optimizer's row and ends with its steps:\n%s", fx->out);
+    /* drawn integers stay in [0, 16): lookup refuses any other */
+    EXPECT_OK(fx, "profile", "lookup", "--steps", "3", "--dims", "batch=3,seq=5", "--seed", "9");
+    check_profile(__LINE__, fx->out, "profile of function lookup: 3 calls (batch = 3, seq = 5, vocab = 16)",
+                  &LOOKUP_COST, (int64_t[]){3, 5, NVOCAB}, 3);
+    remove(data);
+}
+
+static void cli_profile_errors(fixture *fx, const rows *r)
+{
+    fx->desc = &LIN;
+    const char *x = arg(fx, "x=%s/x.npy", fx->dir), *y = arg(fx, "y=%s/y.npy", fx->dir);
+    EXPECT_FAIL(fx, 2, "profile needs a function name or --train NAME (functions: predict; train blocks: fit, shrink, halt)",
+                "profile");
+    EXPECT_FAIL(fx, 2, "profile takes a function or --train NAME, not both", "profile", "predict", "--train", "fit");
+    EXPECT_FAIL(fx, 2, "--in: profile --train draws its batches from --data", "profile", "--train", "fit", "--in", x);
+    EXPECT_FAIL(fx, 2, "--data: profile FN takes its inputs from --in (--data is for profile --train NAME)", "profile",
+                "predict", "--data", x);
+    EXPECT_FAIL(fx, 2, "--sequential: profile FN takes its inputs from --in (--data is for profile --train NAME)",
+                "profile", "predict", "--sequential");
+    EXPECT_FAIL(fx, 2, "model lin has no function 'nope' (functions: predict)", "profile", "nope");
+    EXPECT_FAIL(fx, 2, "model lin has no train block 'nope' (train blocks: fit, shrink, halt)", "profile", "--train",
+                "nope");
+    EXPECT_FAIL(fx, 2, "option --train needs a value", "profile", "--train");
+    EXPECT_FAIL(fx, 2, "this program was compiled without accounting", "profile", "--train", "halt");
+    EXPECT_FAIL(fx, 2, "--steps 0: must be at least 1", "profile", "predict", "--steps", "0");
+    EXPECT_FAIL(fx, 2, "--steps x: not a whole number", "profile", "--train", "shrink", "--steps", "x");
+    EXPECT_FAIL(fx, 2, "dim 'batch' is not bound: give --dims batch=N", "profile", "predict");
+    EXPECT_FAIL(fx, 2, "dim 'batch' is not bound: give --dims batch=N", "profile", "--train", "fit", "--data", x, "--data",
+                y);
+    EXPECT_FAIL(fx, 2,
+                "profile: unknown option '--log' (profile takes --dims, --in, --seed, --steps, --train, --data, "
+                "--sequential)",
+                "profile", "predict", "--log", "m.jsonl");
+    EXPECT_FAIL(fx, 2, "input 'y' of fit is missing: give --data y=FILE.npy", "profile", "--train", "fit", "--data", x,
+                "--dims", "batch=8");
+    EXPECT_FAIL(fx, 2, "--in z=a.npy: predict has no input 'z' (inputs: x)", "profile", "predict", "--in", "z=a.npy");
+    EXPECT_FAIL(fx, 2, "batch is 1001 but lin needs batch <= 1000", "profile", "predict", "--dims", "batch=1001");
+    EXPECT_FAIL(fx, 2, "input 'x' of predict: f32[\"batch feat\"] overflows or is not whole for these dims", "profile",
+                "predict", "--dims", "batch=9223372036854775807");
+    double x64[NROWS * NFEAT] = {0};
+    const char *x64p = write_npy(fx, "x64.npy", TD_F64, 2, (int64_t[]){NROWS, NFEAT}, x64);
+    EXPECT_FAIL(fx, 2, "input 'x' is f64 but predict takes f32[\"batch feat\"]", "profile", "predict", "--in",
+                arg(fx, "x=%s", x64p));
+    EXPECT_FAIL(fx, 2, "dim 'batch' is 64 from input 'x' (axis 0) but 8 from --dims", "profile", "predict", "--in", x,
+                "--dims", "batch=8");
+    float xnan[NROWS * NFEAT];
+    for (int i = 0; i < NROWS * NFEAT; i++)
+        xnan[i] = NAN;
+    const char *xn = arg(fx, "x=%s", write_npy(fx, "xnan.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, xnan));
+    EXPECT_FAIL(fx, 1, "step 1: fit: the loss is nan; nothing was updated", "profile", "--train", "fit", "--data", xn,
+                "--data", y, "--dims", "batch=8");
+    /* malformed cost descriptions */
+    static const td_cost_desc ONE_OP = {1, FIT_OPS, predict_costs}, NO_COSTS = {1, PREDICT_OPS, NULL};
+    td_train_desc trains[3], fit = LIN_TRAINS[0];
+    fit.cost = &ONE_OP;
+    td_model_desc d = lin_with(trains, fit);
+    td_fn_desc fns[1] = {LIN_FNS[0]};
+    fns[0].cost = &NO_COSTS;
+    d.fns = fns;
+    fx->desc = &d;
+    EXPECT_FAIL(fx, 2, "train block 'fit': its cost description has fewer operations than the block trains params",
+                "profile", "--train", "fit", "--data", x, "--data", y, "--dims", "batch=8");
+    EXPECT_FAIL(fx, 2,
+                "function 'predict': its cost description is malformed (a negative count, or no operations or costs)",
+                "profile", "predict", "--dims", "batch=8");
+    EXPECT_OK(fx, "info", "--dims", "batch=8");
+    CHECK(strstr(fx->out, "  predict(x: f32[\"batch feat\"]) -> f32[\"batch\"]\ntrain blocks\n") &&
+              !strstr(fx->out, "224 a step") && strstr(fx->out, "15 a step"),
+          "info leaves out the FLOPs of malformed cost descriptions:\n%s", fx->out);
+    fns[0].cost = NULL;
+    EXPECT_FAIL(fx, 2, "this program was compiled without accounting", "profile", "predict", "--dims", "batch=8");
+    d.ntrains = 0;
+    EXPECT_FAIL(fx, 2, "model lin has no train block", "profile", "--train", "fit");
+    /* a function that fails while profiled exits 1 */
+    fx->desc = &TOK;
+    int32_t bad[6] = {1, 2, 99, 3, 4, 5};
+    const char *bp = write_npy(fx, "bad.npy", TD_I32, 2, (int64_t[]){2, 3}, bad);
+    EXPECT_FAIL(fx, 1, "lookup: x[2] = 99 is outside the vocabulary", "profile", "lookup", "--in", arg(fx, "x=%s", bp),
+                "--dims", "seq=3");
+    remove(x64p), remove(bp);
+}
+
 static void remove_dir(const char *dir)
 {
     static const char *const names[] = {"stdout.txt", "stderr.txt", "tok.bin", "x.npy", "y.npy", "xnan.npy", "p.npy",
@@ -1347,6 +1891,7 @@ void test_train(void)
     clipping(r);
     adamw_schedule(r);
     step_refusals(r);
+    step_profile(r);
     resume_exact(r, fx->dir);
     load_refusals(r, fx->dir);
     checkpoint_contents(fx->dir);
@@ -1361,6 +1906,9 @@ void test_train(void)
     td_ctx_free(ctx);
     cli_errors_tokens(fx, lin_ckpt);
     cli_errors_rows(fx, r);
+    cli_mfu(fx, r);
+    cli_profile(fx, r);
+    cli_profile_errors(fx, r);
     remove_dir(fx->dir);
     free(fx);
     free(r);
