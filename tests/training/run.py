@@ -151,6 +151,26 @@ def charlm(r, tmp):
         r.fail("training: a checkpoint of another program is refused", f"exit {p.returncode}: {p.stderr}")
     elif p:
         r.ok("training: a checkpoint of another program is refused")
+    # measured against planned: the step's FLOPs in info are tdc report's, the log has FLOP/s and MFU, profile times every op
+    code, out, err = r.run(["report", "--format=json", "--dims", "batch=4", "examples/charlm.td"])
+    planned = sum(o["flops"] for o in json.loads(out)["operations"] if o["function"] == "step") if code == 0 else -1
+    info = run([exe, "info", "--dims", "batch=4"]).stdout
+    if f"{int(planned)} a step" not in info:
+        r.fail("training: info's FLOPs a step are tdc report's", f"report {planned}\n{info}")
+    else:
+        r.ok("training: info's FLOPs a step are tdc report's")
+    mlog = os.path.join(tmp, "mfu.jsonl")
+    p = run(common + ["--steps", "3", "--peak", "1e11", "--log", mlog])
+    rows = log_of(mlog) if p.returncode == 0 else []
+    if not rows or any(abs(row["mfu"] - row["flops_per_s"] / 1e11) > 1e-9 for row in rows):
+        r.fail("training: MFU against --peak", f"{p.stderr} {rows}")
+    else:
+        r.ok("training: MFU against --peak")
+    p = run([exe, "profile", "--train", "step", "--steps", "2", "--dims", "batch=4", "--data", f"{data}/train.bin"])
+    if p.returncode != 0 or "backward contract" not in p.stdout or "operations" not in p.stdout:
+        r.fail("training: profile of the step", p.stdout + p.stderr)
+    else:
+        r.ok("training: profile of the step")
     tensors, meta = read_checkpoint(straight)
     want = {"embed", "unembed", "adamw.exp_avg.embed", "adamw.exp_avg_sq.wqkv"}
     if not want <= set(tensors) or tensors["embed"].shape != (256, 64) or meta.get("step") != "30":
