@@ -12,32 +12,15 @@
  * with wrap-around and are cut to their width when stored. Names from the
  * program appear in the C only behind a prefix (`dim_batch`) or in strings
  * and comments. */
-#include "emit_c.h"
+#include "emit_c_internal.h"
 
 #include "cost.h"
 
 #include <string.h>
 
-typedef struct Emit {
-    FILE *out;
-    const IrProgram *p;
-    Arena *a;
-    const IrFunction *f;
-    const FnPlan *plan;
-    const int *loop_of_axis; /* MX_INDEX k reads loop variable i<loop_of_axis[k]> (NULL: ik) */
-    struct Hoisted *hoisted;  /* subexpressions computed once into locals (emit_expr) */
-    bool count_flops;         /* tests: count every operation executed into tdg_counted[op] */
-    int op;                   /* the operation being emitted, by its index in the cost table */
-} Emit;
 
-/* Subexpressions an expression has more than once (a backward map's
- * tanh(x), say), by their C text, and the locals that hold them. */
-typedef struct Hoisted {
-    const char **texts, **names;
-    int n;
-} Hoisted;
 
-static const char *ctype_of(Dtype t)
+const char * emit_c_ctype(Dtype t)
 {
     switch (t) {
     case DT_F64: return "double";
@@ -60,14 +43,14 @@ static const char *compute_type(Dtype t)
     return "int64_t";
 }
 
-static bool narrow_float(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
+bool emit_c_narrow(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
 
-static const char *narrow_name(Dtype t)
+const char * emit_c_narrow_name(Dtype t)
 {
     return t == DT_F16 ? "f16" : t == DT_BF16 ? "bf16" : t == DT_F8E4M3 ? "f8e4m3" : "f8e5m2";
 }
 
-static const char *td_dtype_enum(Dtype t)
+const char * emit_c_dtype_enum(Dtype t)
 {
     static const char *const names[] = {"TD_F64", "TD_F32", "TD_F16", "TD_BF16", "TD_F8E4M3", "TD_F8E5M2",
                                         "TD_I64", "TD_I32", "TD_U16", "TD_BOOL"};
@@ -76,7 +59,7 @@ static const char *td_dtype_enum(Dtype t)
 
 /* ---- sizes as C ---- */
 
-static const char *dim_var(const Emit *e, uint32_t factor)
+const char * emit_c_dim_var(const Emit *e, uint32_t factor)
 {
     int d = factor < (uint32_t)e->p->nfactors ? e->p->factor_dim[factor] : -1;
     if (d < 0)
@@ -84,14 +67,14 @@ static const char *dim_var(const Emit *e, uint32_t factor)
     return arena_printf(e->a, "dim_%s", (const char *)e->p->dim_names.items[d]);
 }
 
-static const char *size_c(const Emit *e, Size s)
+const char * emit_c_size(const Emit *e, Size s)
 {
     const char *num = arena_printf(e->a, "INT64_C(%lld)", (long long)s.num), *den = NULL;
     if (s.num == 1 && s.nfactors > 0)
         num = NULL;
     for (int i = 0; i < s.nfactors; i++)
         for (int k = 0; k < (s.factors[i].exp < 0 ? -s.factors[i].exp : s.factors[i].exp); k++) {
-            const char *v = dim_var(e, s.factors[i].dim);
+            const char *v = emit_c_dim_var(e, s.factors[i].dim);
             if (s.factors[i].exp > 0)
                 num = num ? arena_printf(e->a, "%s * %s", num, v) : v;
             else
@@ -108,14 +91,14 @@ static const char *poly_c(const Emit *e, Poly p)
 {
     if (p.n == 0)
         return "0";
-    const char *r = size_c(e, p.terms[0]);
+    const char *r = emit_c_size(e, p.terms[0]);
     for (int i = 1; i < p.n; i++)
-        r = arena_printf(e->a, "%s + %s", r, size_c(e, p.terms[i]));
+        r = arena_printf(e->a, "%s + %s", r, emit_c_size(e, p.terms[i]));
     return p.n > 1 ? arena_printf(e->a, "(%s)", r) : r;
 }
 
 /* A static description of a size for the runtime. */
-static const char *size_desc(const Emit *e, Size s)
+const char * emit_c_size_desc(const Emit *e, Size s)
 {
     const char *dims = "", *exps = "";
     for (int i = 0; i < s.nfactors; i++) {
@@ -153,16 +136,16 @@ static View input_view(const Emit *e, const IrNode *n, int k, int *base)
 static const char *load(const Emit *e, Dtype t, const char *ptr, const char *index)
 {
     (void)e;
-    if (narrow_float(t))
-        return arena_printf(e->a, "td_%s_to_f32(%s[%s])", narrow_name(t), ptr, index);
+    if (emit_c_narrow(t))
+        return arena_printf(e->a, "td_%s_to_f32(%s[%s])", emit_c_narrow_name(t), ptr, index);
     return arena_printf(e->a, "(%s)%s[%s]", compute_type(t), ptr, index);
 }
 
 /* value (in compute_type(t)) rounded to t, still in compute_type(t). */
 static const char *round_to(const Emit *e, Dtype t, const char *value)
 {
-    if (narrow_float(t))
-        return arena_printf(e->a, "td_%s_to_f32(td_f32_to_%s(%s))", narrow_name(t), narrow_name(t), value);
+    if (emit_c_narrow(t))
+        return arena_printf(e->a, "td_%s_to_f32(td_f32_to_%s(%s))", emit_c_narrow_name(t), emit_c_narrow_name(t), value);
     if (t == DT_I32)
         return arena_printf(e->a, "(int64_t)(int32_t)(uint32_t)(uint64_t)(%s)", value);
     if (t == DT_U16)
@@ -174,9 +157,9 @@ static const char *round_to(const Emit *e, Dtype t, const char *value)
 
 static const char *store_value(const Emit *e, Dtype t, const char *value)
 {
-    if (narrow_float(t))
-        return arena_printf(e->a, "td_f32_to_%s(%s)", narrow_name(t), value);
-    return arena_printf(e->a, "(%s)(%s)", ctype_of(t), value);
+    if (emit_c_narrow(t))
+        return arena_printf(e->a, "td_f32_to_%s(%s)", emit_c_narrow_name(t), value);
+    return arena_printf(e->a, "(%s)(%s)", emit_c_ctype(t), value);
 }
 
 static const char *float_literal(const Emit *e, double v, Dtype t)
@@ -222,15 +205,15 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
         if (fl)
             return float_literal(e, x->fval, x->dtype);
         return arena_printf(a, "INT64_C(%lld)", (long long)x->ival);
-    case MX_SIZE: return arena_printf(a, "(int64_t)%s", size_c(e, x->size));
+    case MX_SIZE: return arena_printf(a, "(int64_t)%s", emit_c_size(e, x->size));
     case MX_INDEX: return arena_printf(a, "i%d", e->loop_of_axis ? e->loop_of_axis[x->axis] : x->axis);
     case MX_CAST: {
         const char *v = expr_c(e, x->args[0], inputs);
         Dtype from = x->args[0]->dtype;
         if (x->dtype == DT_BOOL)
             return arena_printf(a, "(int64_t)(%s != 0)", v);
-        if (from == DT_F64 && narrow_float(x->dtype)) /* round once, not through f32 */
-            return arena_printf(a, "td_%s_to_f32(td_f64_to_%s(%s))", narrow_name(x->dtype), narrow_name(x->dtype), v);
+        if (from == DT_F64 && emit_c_narrow(x->dtype)) /* round once, not through f32 */
+            return arena_printf(a, "td_%s_to_f32(td_f64_to_%s(%s))", emit_c_narrow_name(x->dtype), emit_c_narrow_name(x->dtype), v);
         if (dtype_is_float(from) && !fl)
             v = arena_printf(a, "(int64_t)(%s)", v); /* toward zero, as PyTorch */
         else
@@ -424,7 +407,7 @@ static void open_loops(const Emit *e, int depth, int rank, const Size *dims, int
 {
     for (int k = 0; k < rank; k++) {
         indent(e, depth);
-        fprintf(e->out, "const int64_t n%d = %s;\n", first_axis + k, size_c(e, dims[k]));
+        fprintf(e->out, "const int64_t n%d = %s;\n", first_axis + k, emit_c_size(e, dims[k]));
     }
     for (int k = 0; k < rank; k++) {
         if (k == 0 && parallel) {
@@ -459,7 +442,7 @@ static const char *contiguous_index(const Emit *e, int rank)
     return r;
 }
 
-static const char *ptr_type(const Emit *e, const IrNode *n) { (void)e; return ctype_of(n->type.dtype); }
+static const char *ptr_type(const Emit *e, const IrNode *n) { (void)e; return emit_c_ctype(n->type.dtype); }
 
 /* A MAP (or a COPY, its identity) over its inputs' views. */
 static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
@@ -544,7 +527,7 @@ static void emit_reduce(const Emit *e, const IrNode *n)
     fprintf(e->out, "%s acc = %s;\n", acc_t, init);
     for (int k = 0; k < nred; k++) {
         indent(e, d);
-        fprintf(e->out, "const int64_t n%d = %s;\n", nkept + k, size_c(e, red[k]));
+        fprintf(e->out, "const int64_t n%d = %s;\n", nkept + k, emit_c_size(e, red[k]));
     }
     for (int k = 0; k < nred; k++) {
         indent(e, d + k);
@@ -571,8 +554,8 @@ static void emit_reduce(const Emit *e, const IrNode *n)
             count_mean_division(e, d);
     }
     indent(e, d);
-    if (narrow_float(out_t) && fl) /* the double accumulator rounds once */
-        fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, contiguous_index(e, nkept), narrow_name(out_t), result);
+    if (emit_c_narrow(out_t) && fl) /* the double accumulator rounds once */
+        fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, contiguous_index(e, nkept), emit_c_narrow_name(out_t), result);
     else
         fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),
                 store_value(e, out_t, arena_printf(e->a, "(%s)(%s)", compute_type(out_t), result)));
@@ -626,14 +609,14 @@ static void emit_contract(const Emit *e, const IrNode *n)
             nl[nn++] = n->labels_b[i];
     const char *sm = "1", *sn = "1", *sk = "1";
     for (int i = 0; i < nm; i++)
-        sm = arena_printf(e->a, "%s * %s", sm, size_c(e, n->label_sizes[m[i]]));
+        sm = arena_printf(e->a, "%s * %s", sm, emit_c_size(e, n->label_sizes[m[i]]));
     for (int i = 0; i < nn; i++)
-        sn = arena_printf(e->a, "%s * %s", sn, size_c(e, n->label_sizes[nl[i]]));
+        sn = arena_printf(e->a, "%s * %s", sn, emit_c_size(e, n->label_sizes[nl[i]]));
     for (int i = 0; i < nk; i++)
-        sk = arena_printf(e->a, "%s * %s", sk, size_c(e, n->label_sizes[k[i]]));
+        sk = arena_printf(e->a, "%s * %s", sk, emit_c_size(e, n->label_sizes[k[i]]));
     int depth = 2;
     indent(e, depth);
-    fprintf(e->out, "td_gemm g = td_gemm_rowmajor(%s, %s, %s, %s);\n", td_dtype_enum(n->type.dtype), sm, sn, sk);
+    fprintf(e->out, "td_gemm g = td_gemm_rowmajor(%s, %s, %s, %s);\n", emit_c_dtype_enum(n->type.dtype), sm, sn, sk);
     indent(e, depth);
     fprintf(e->out, "g.a_rs = %s;\n", group_stride(e, &va, n->labels_a, m, nm));
     indent(e, depth);
@@ -648,9 +631,9 @@ static void emit_contract(const Emit *e, const IrNode *n)
     for (int i = nb - 1; i >= 0; i--) {
         indent(e, depth);
         fprintf(e->out, "g.batch[%d] = %s; g.a_bs[%d] = %s; g.b_bs[%d] = %s; g.c_bs[%d] = %s;\n", i,
-                size_c(e, n->label_sizes[batch[i]]), i, group_stride(e, &va, n->labels_a, &batch[i], 1), i,
+                emit_c_size(e, n->label_sizes[batch[i]]), i, group_stride(e, &va, n->labels_a, &batch[i], 1), i,
                 group_stride(e, &vb, n->labels_b, &batch[i], 1), i, c_stride);
-        c_stride = arena_printf(e->a, "%s * %s", c_stride, size_c(e, n->label_sizes[batch[i]]));
+        c_stride = arena_printf(e->a, "%s * %s", c_stride, emit_c_size(e, n->label_sizes[batch[i]]));
     }
     const char *pa = poly_is_zero(va.offset) ? base_name(e, ba) : arena_printf(e->a, "%s + %s", base_name(e, ba), poly_c(e, va.offset));
     const char *pb = poly_is_zero(vb.offset) ? base_name(e, bb) : arena_printf(e->a, "%s + %s", base_name(e, bb), poly_c(e, vb.offset));
@@ -677,7 +660,7 @@ static void emit_gather(const Emit *e, const IrNode *n)
     declare_view(e, depth, "t", &vt);
     declare_view(e, depth, "x", &vi);
     indent(e, depth);
-    fprintf(e->out, "const int64_t rows = %s;\n", size_c(e, vt.dims[0]));
+    fprintf(e->out, "const int64_t rows = %s;\n", emit_c_size(e, vt.dims[0]));
     int ri = vi.rank, rt = vt.rank;
     open_loops(e, depth, ri, vi.dims, 0, false);
     int d = depth + ri;
@@ -727,7 +710,7 @@ static void emit_random(const Emit *e, const IrNode *n)
     indent(e, 2);
     const char *count = "1";
     for (int k = 0; k < n->type.rank; k++)
-        count = arena_printf(e->a, "%s * %s", count, size_c(e, n->type.dims[k]));
+        count = arena_printf(e->a, "%s * %s", count, emit_c_size(e, n->type.dims[k]));
     fprintf(e->out, "if (td_rng_%s_%s(m->ctx, &m->rng, b%d, (size_t)(%s)) != TD_OK)\n", n->index ? "uniform" : "normal",
             n->type.dtype == DT_F64 ? "f64" : "f32", n->id, count);
     indent(e, 3);
@@ -739,7 +722,7 @@ static const char *bytes_c(const Emit *e, const IrNode *n)
 {
     const char *r = arena_printf(e->a, "(size_t)%d", (dtype_bits(n->type.dtype) + 7) / 8);
     for (int k = 0; k < n->type.rank; k++)
-        r = arena_printf(e->a, "%s * (size_t)%s", r, size_c(e, n->type.dims[k]));
+        r = arena_printf(e->a, "%s * (size_t)%s", r, emit_c_size(e, n->type.dims[k]));
     return r;
 }
 
@@ -776,9 +759,9 @@ static void emit_gather_grad(const Emit *e, const IrNode *n)
     declare_view(e, 2, "g", &vg);
     declare_view(e, 2, "x", &vi);
     indent(e, 2);
-    fprintf(e->out, "const int64_t rows = %s, row_size = 1", size_c(e, n->type.dims[0]));
+    fprintf(e->out, "const int64_t rows = %s, row_size = 1", emit_c_size(e, n->type.dims[0]));
     for (int k = 1; k < rt; k++)
-        fprintf(e->out, " * %s", size_c(e, n->type.dims[k]));
+        fprintf(e->out, " * %s", emit_c_size(e, n->type.dims[k]));
     fputs(";\n", e->out);
     indent(e, 2);
     fputs("(void)row_size;\n", e->out);
@@ -843,7 +826,7 @@ static void emit_node(const Emit *outer, const IrNode *n, int op)
 
 /* ---- functions ---- */
 
-static const char *const prelude =
+const char *const emit_c_prelude =
     "#include <math.h>\n"
     "#include <stdint.h>\n"
     "#include <stdlib.h>\n"
@@ -934,7 +917,7 @@ static void emit_size_table(const Emit *e, const char *name, const FnPlan *plan)
     fprintf(e->out, "static const td_size_expr %s_bytes[] = {\n", name);
     for (int s = 0; s < plan->nslots; s++)
         for (int k = 0; k < plan->slots[s].nmembers; k++)
-            fprintf(e->out, "    %s, /* slot %d: %%%d */\n", size_desc(e, plan->slots[s].bytes[k]), s, plan->slots[s].members[k]);
+            fprintf(e->out, "    %s, /* slot %d: %%%d */\n", emit_c_size_desc(e, plan->slots[s].bytes[k]), s, plan->slots[s].members[k]);
     fprintf(e->out, "};\nstatic const int %s_slot[] = {", name);
     for (int s = 0, i = 0; s < plan->nslots; s++)
         for (int k = 0; k < plan->slots[s].nmembers; k++, i++)
@@ -950,7 +933,7 @@ static int plan_entries(const FnPlan *plan)
     return n;
 }
 
-static void emit_plan_function(const Emit *e, int index, const FnPlan *plan)
+void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan)
 {
     const char *name = arena_printf(e->a, "tdg_plan%d", index);
     emit_size_table(e, name, plan);
@@ -972,7 +955,7 @@ static void emit_output_copy(const Emit *e, int i, int id)
     int base;
     View v = view_of_input(e, id, &base);
     const IrNode *n = ir_get(e->f, id);
-    fprintf(e->out, "    /* result %d */\n    {\n        %s *o = out[%d];\n", i, ctype_of(n->type.dtype), i);
+    fprintf(e->out, "    /* result %d */\n    {\n        %s *o = out[%d];\n", i, emit_c_ctype(n->type.dtype), i);
     declare_view(e, 2, "x0", &v);
     open_loops(e, 2, v.rank, v.dims, 0, true);
     indent(e, 2 + v.rank);
@@ -981,7 +964,7 @@ static void emit_output_copy(const Emit *e, int i, int id)
     fputs("    }\n", e->out);
 }
 
-static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
+void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
 {
     e->f = f;
     e->plan = plan;
@@ -1018,567 +1001,3 @@ static void emit_function(Emit *e, int index, const IrFunction *f, const FnPlan 
     fputs("    return TD_OK;\n}\n\n", e->out);
 }
 
-static const char *c_string(const Emit *e, const char *s)
-{
-    char *out = arena_alloc(e->a, strlen(s) * 4 + 3), *q = out;
-    *q++ = '"';
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\' || *s == '?' || (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-            q += sprintf(q, "\\%03o", (unsigned char)*s);
-        else
-            *q++ = *s;
-    }
-    *q++ = '"';
-    *q = 0;
-    return out;
-}
-
-/* ---- accounting: each function's operations and their costs ---- */
-
-/* The optimizer's state arrays per param, as the runtime keeps them. */
-static int td_state_slots(const IrTrainSpec *t)
-{
-    switch (t->optim) {
-    case OPT_SGD: return t->momentum != 0;
-    case OPT_ADAGRAD: return 1;
-    case OPT_RMSPROP: return 1 + (t->momentum != 0) + t->centered;
-    case OPT_ADAM: case OPT_ADAMW: return 2 + t->amsgrad;
-    }
-    return 0;
-}
-
-/* A formula as a C double expression of the dims. */
-static const char *poly_double_c(const Emit *e, Poly x)
-{
-    if (x.n == 0)
-        return "0.0";
-    const char *r = NULL;
-    for (int i = 0; i < x.n; i++) {
-        Size t = x.terms[i];
-        const char *term = arena_printf(e->a, "%.17g", (double)t.num / (double)t.den);
-        for (int k = 0; k < t.nfactors; k++)
-            for (int j = 0; j < (t.factors[k].exp < 0 ? -t.factors[k].exp : t.factors[k].exp); j++)
-                term = arena_printf(e->a, "%s %s (double)%s", term, t.factors[k].exp > 0 ? "*" : "/", dim_var(e, t.factors[k].dim));
-        r = r ? arena_printf(e->a, "%s + %s", r, term) : term;
-    }
-    return r;
-}
-
-static void emit_costs(const Emit *e, size_t k, const IrFunction *f)
-{
-    int nops = 0;
-    fprintf(e->out, "static const td_op_desc tdg_fn%zu_ops[] = {\n", k);
-    for (size_t i = 0; i < f->nodes.len; i++) {
-        const IrNode *n = f->nodes.items[i];
-        if (!plan_has_buffer(n))
-            continue;
-        uint32_t line = 0, col;
-        if (n->loc.file)
-            source_line_col(n->loc.file, n->loc.off, &line, &col);
-        fprintf(e->out, "    {%d, %u, \"%s%s\"},\n", n->id, line, n->backward ? "backward " : "", ir_op_name(n->op));
-        nops++;
-    }
-    static const char *const optim_names[] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
-    for (int g = 0; f->is_train && g < f->ngrads; g++) {
-        uint32_t line = 0, col;
-        if (f->loc.file)
-            source_line_col(f->loc.file, f->loc.off, &line, &col);
-        fprintf(e->out, "    {-1, %u, %s},\n", line,
-                c_string(e, arena_printf(e->a, "%s %s", optim_names[f->train->optim],
-                                         ((const IrParam *)e->p->params.items[f->grad_params[g]])->name)));
-        nops++;
-    }
-    if (nops == 0)
-        fputs("    {-1, 0, \"\"},\n", e->out); /* C has no empty arrays */
-    fprintf(e->out, "};\nstatic void tdg_fn%zu_costs(const int64_t *dims, double *flops, double *bytes)\n{\n", k);
-    for (size_t i = 0; i < e->p->dim_names.len; i++)
-        fprintf(e->out, "    const int64_t dim_%s = dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
-                (const char *)e->p->dim_names.items[i]);
-    fputs("    (void)flops;\n    (void)bytes;\n", e->out);
-    int op = 0;
-    for (size_t i = 0; i < f->nodes.len; i++) {
-        const IrNode *n = f->nodes.items[i];
-        if (!plan_has_buffer(n))
-            continue;
-        Cost c = cost_node(e->p, f, n);
-        Poly moved;
-        poly_add(e->a, c.read, c.written, e->p->names, &moved);
-        fprintf(e->out, "    flops[%d] = %s;\n    bytes[%d] = %s;\n", op, poly_double_c(e, c.flops), op, poly_double_c(e, moved));
-        op++;
-    }
-    for (int g = 0; f->is_train && g < f->ngrads; g++) {
-        const IrParam *pr = e->p->params.items[f->grad_params[g]];
-        IrNode fake = {.type = pr->type};
-        Size bytes = plan_bytes(e->p, &fake), elements = size_const(1);
-        for (int d = 0; d < pr->type.rank; d++)
-            size_mul(elements, pr->type.dims[d], e->p->names, &elements);
-        int slots = td_state_slots(f->train);
-        fprintf(e->out, "    flops[%d] = %d * (%s);\n    bytes[%d] = %d * (%s);\n", op, cost_optimizer_flops_per_element(f->train),
-                poly_double_c(e, poly_of(e->a, elements)), op, 3 + 2 * slots, poly_double_c(e, poly_of(e->a, bytes)));
-        op++;
-    }
-    fprintf(e->out, "}\nstatic const td_cost_desc tdg_fn%zu_cost = {%d, tdg_fn%zu_ops, tdg_fn%zu_costs};\n\n", k, nops, k, k);
-}
-
-/* ---- the model's description ---- */
-
-static void emit_shape(const Emit *e, const char *name, Type t)
-{
-    if (t.rank == 0)
-        return;
-    fprintf(e->out, "static const td_size_expr %s[] = {", name);
-    for (int k = 0; k < t.rank; k++)
-        fprintf(e->out, "%s%s", k ? ", " : "", size_desc(e, t.dims[k]));
-    fputs("};\n", e->out);
-}
-
-
-static void emit_tensor_descs(const Emit *e, const char *name, int n, const char *const *names, const Type *types,
-                              const char *const *shapes)
-{
-    if (n == 0)
-        return;
-    for (int i = 0; i < n; i++)
-        emit_shape(e, arena_printf(e->a, "%s_shape%d", name, i), types[i]);
-    fprintf(e->out, "static const td_tensor_desc %s[] = {\n", name);
-    for (int i = 0; i < n; i++)
-        fprintf(e->out, "    {%s, %s, %d, %s, %s},\n", c_string(e, names[i]), td_dtype_enum(types[i].dtype), types[i].rank,
-                types[i].rank ? arena_printf(e->a, "%s_shape%d", name, i) : "NULL", c_string(e, shapes[i] ? shapes[i] : ""));
-    fputs("};\n", e->out);
-}
-
-static void emit_checks(const Emit *e)
-{
-    for (size_t i = 0; i < e->p->checks.len; i++) {
-        const IrCheck *ck = e->p->checks.items[i];
-        fprintf(e->out, "    {\n        static const td_size_expr s = %s;\n", size_desc(e, ck->size));
-        if (ck->is_index)
-            fprintf(e->out, "        if (!(td_size_eval(&s, dims) > INT64_C(%lld)))\n", (long long)ck->index);
-        else
-            fputs("        if (td_size_eval(&s, dims) < 0)\n", e->out);
-        fprintf(e->out, "            return td_fail(ctx, TD_ERR_INPUT, \"the dims break a condition of the program: %%s\", %s);\n    }\n",
-                c_string(e, ck->message));
-    }
-}
-
-static void emit_init(const Emit *e)
-{
-    fputs("static td_status tdg_init_params(td_model *m)\n{\n", e->out);
-    if (e->p->params.len == 0) {
-        fputs("    (void)m;\n    return TD_OK;\n}\n\n", e->out);
-        return;
-    }
-    for (size_t i = 0; i < e->p->dim_names.len; i++)
-        fprintf(e->out, "    const int64_t dim_%s = m->dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
-                (const char *)e->p->dim_names.items[i]);
-    for (size_t i = 0; i < e->p->params.len; i++) {
-        const IrParam *pr = e->p->params.items[i];
-        const IrInit *in = &pr->init;
-        Type t = pr->type;
-        fprintf(e->out, "    { /* %s */\n", pr->name);
-        fprintf(e->out, "        const int64_t shape[] = {");
-        for (int k = 0; k < t.rank; k++)
-            fprintf(e->out, "%s%s", k ? ", " : "", size_c(e, t.dims[k]));
-        fprintf(e->out, "%s};\n", t.rank ? "" : "1");
-        bool narrow = narrow_float(t.dtype);
-        fprintf(e->out, "        void *data = td_model_param(m, %zu);\n", i);
-        if (narrow) {
-            fputs("        size_t count = 1;\n", e->out);
-            fprintf(e->out, "        for (int k = 0; k < %d; k++)\n            count *= (size_t)shape[k];\n", t.rank);
-            fputs("        float *wide = malloc(count * sizeof(float) + 1);\n", e->out);
-            fputs("        if (!wide)\n            return td_fail(m->ctx, TD_ERR_OOM, \"out of memory initialising a param\");\n", e->out);
-        }
-        const char *dt = narrow ? "TD_F32" : td_dtype_enum(t.dtype);
-        const char *dst = narrow ? "wide" : "data";
-        const char *call;
-        const char *k = in->kind;
-        if (!strcmp(k, "zeros") || !strcmp(k, "ones"))
-            call = arena_printf(e->a, "td_init_%s(m->ctx, %s, %s, %d, shape)", k, dt, dst, t.rank);
-        else if (!strcmp(k, "constant"))
-            call = arena_printf(e->a, "td_init_constant(m->ctx, %s, %s, %d, shape, %.17g)", dt, dst, t.rank, in->value);
-        else if (!strcmp(k, "normal"))
-            call = arena_printf(e->a, "td_init_normal(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %.17g)", dt, dst, t.rank, in->mean, in->std);
-        else if (!strcmp(k, "trunc_normal"))
-            call = arena_printf(e->a, "td_init_trunc_normal(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %.17g, %.17g, %.17g)", dt, dst,
-                                t.rank, in->mean, in->std, in->a, in->b);
-        else if (!strcmp(k, "uniform"))
-            call = arena_printf(e->a, "td_init_uniform(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %.17g)", dt, dst, t.rank, in->a, in->b);
-        else if (!strncmp(k, "xavier", 6))
-            call = arena_printf(e->a, "td_init_%s(m->ctx, &m->rng, %s, %s, %d, shape, %.17g)", k, dt, dst, t.rank, in->gain);
-        else
-            call = arena_printf(e->a, "td_init_%s(m->ctx, &m->rng, %s, %s, %d, shape, %.17g, %s, %s)", k, dt, dst, t.rank, in->a,
-                                c_string(e, in->mode), c_string(e, in->nonlinearity));
-        fprintf(e->out, "        td_status st = %s;\n", call);
-        if (narrow) {
-            fprintf(e->out, "        for (size_t k = 0; k < count && st == TD_OK; k++)\n            ((%s *)data)[k] = td_f32_to_%s(wide[k]);\n",
-                    ctype_of(t.dtype), narrow_name(t.dtype));
-            fputs("        free(wide);\n", e->out);
-        } else {
-            fputs("        (void)data;\n", e->out);
-        }
-        fputs("        if (st != TD_OK)\n            return st;\n    }\n", e->out);
-    }
-    fputs("    return TD_OK;\n}\n\n", e->out);
-}
-
-static const IrFunction *function_at(const IrProgram *p, size_t i)
-{
-    return i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
-}
-
-static const char *const optim_enums[] = {"TD_OPTIM_SGD", "TD_OPTIM_ADAGRAD", "TD_OPTIM_RMSPROP", "TD_OPTIM_ADAM", "TD_OPTIM_ADAMW"};
-static const char *const schedule_enums[] = {"TD_LR_CONSTANT", "TD_LR_COSINE", "TD_LR_STEP", "TD_LR_LINEAR"};
-
-/* tdg_train<t>_grad or _loss: the train function k, its results put where td_train_desc says. */
-static void emit_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad)
-{
-    Dtype lt = f->output_types[0].dtype;
-    fprintf(e->out, "static td_status tdg_train%zu_%s(td_model *m, const void *const *in, double *loss)\n{\n", t, grad ? "grad" : "loss");
-    fprintf(e->out, "    %s loss_value = 0;\n    void *out[] = {&loss_value", ctype_of(lt));
-    for (int i = 0; i < f->ngrads; i++)
-        fprintf(e->out, ", m->region[TD_REGION_GRADS] + m->param_offsets[%d]", f->grad_params[i]);
-    fprintf(e->out, "};\n    td_status st = tdg_fn%zu(m, in, out);\n", k);
-    if (narrow_float(lt))
-        fprintf(e->out, "    *loss = (double)td_%s_to_f32(loss_value);\n", narrow_name(lt));
-    else
-        fputs("    *loss = (double)loss_value;\n", e->out);
-    fputs("    return st;\n}\n\n", e->out);
-}
-
-static void emit_trains(const Emit *e)
-{
-    const IrProgram *p = e->p;
-    size_t ntrains = p->trains.len / 2, nfns = p->functions.len;
-    for (size_t t = 0; t < ntrains; t++) {
-        const IrFunction *g = p->trains.items[2 * t], *l = p->trains.items[2 * t + 1];
-        emit_train_wrapper(e, t, nfns + 2 * t, g, true);
-        emit_train_wrapper(e, t, nfns + 2 * t + 1, l, false);
-        emit_tensor_descs(e, arena_printf(e->a, "tdg_train%zu_inputs", t), g->ninputs, g->input_names, g->input_types,
-                          g->input_shapes);
-        const IrTrainSpec *sp = g->train;
-        fprintf(e->out, "static const bool tdg_train%zu_trained[] = {", t);
-        for (size_t i = 0; i < p->params.len; i++) {
-            bool trained = false;
-            for (int k = 0; k < g->ngrads; k++)
-                trained |= g->grad_params[k] == (int)i;
-            fprintf(e->out, "%s%s", i ? ", " : "", trained ? "true" : "false");
-        }
-        fprintf(e->out, "%s};\nstatic const bool tdg_train%zu_decay[] = {", p->params.len ? "" : "false", t);
-        for (size_t i = 0; i < p->params.len; i++) {
-            bool decay = true;
-            for (int k = 0; k < sp->nno_decay; k++)
-                decay &= strcmp(sp->no_decay[k], ((const IrParam *)p->params.items[i])->name) != 0;
-            fprintf(e->out, "%s%s", i ? ", " : "", decay ? "true" : "false");
-        }
-        fprintf(e->out, "%s};\n", p->params.len ? "" : "false");
-    }
-    if (!ntrains)
-        return;
-    fputs("static const td_train_desc tdg_trains[] = {\n", e->out);
-    for (size_t t = 0; t < ntrains; t++) {
-        const IrFunction *g = p->trains.items[2 * t];
-        const IrTrainSpec *sp = g->train;
-        fprintf(e->out, "    {%s, %d, %s,\n", c_string(e, g->name), g->ninputs,
-                g->ninputs ? arena_printf(e->a, "tdg_train%zu_inputs", t) : "NULL");
-        fprintf(e->out, "     {.kind = %s, .lr = %.17g, .weight_decay = %.17g, .momentum = %.17g, .dampening = %.17g,\n"
-                        "      .nesterov = %s, .beta1 = %.17g, .beta2 = %.17g, .eps = %.17g, .amsgrad = %s,\n"
-                        "      .lr_decay = %.17g, .initial_accumulator_value = %.17g, .alpha = %.17g, .centered = %s},\n",
-                optim_enums[sp->optim], sp->lr, sp->weight_decay, sp->momentum, sp->dampening, sp->nesterov ? "true" : "false",
-                sp->beta1, sp->beta2, sp->eps, sp->amsgrad ? "true" : "false", sp->lr_decay, sp->initial_accumulator_value,
-                sp->alpha, sp->centered ? "true" : "false");
-        fprintf(e->out, "     {.kind = %s, .lr = %.17g, .min_lr = %.17g, .gamma = %.17g, .warmup = %lld, .total = %lld, .step_size = %lld},\n",
-                schedule_enums[sp->schedule], sp->lr, sp->min_lr, sp->gamma, (long long)sp->warmup, (long long)sp->total,
-                (long long)sp->step_size);
-        fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss, &tdg_fn%zu_cost},\n",
-                sp->clip, t, t, t, t, p->functions.len + 2 * t);
-    }
-    fputs("};\n\n", e->out);
-}
-
-static void emit_desc(const Emit *e, const char *model_name, const char *symbol, FnPlan **plans)
-{
-    const IrProgram *p = e->p;
-    size_t nfns = p->functions.len;
-    if (p->dim_names.len) {
-        fputs("static const td_dim_desc tdg_dims[] = {\n", e->out);
-        for (size_t i = 0; i < p->dim_names.len; i++)
-            fprintf(e->out, "    {%s, %lld},\n", c_string(e, p->dim_names.items[i]), (long long)p->dim_values[i]);
-        fputs("};\n", e->out);
-    }
-    const char **names = arena_array(e->a, p->params.len + 1, sizeof(char *)), **shapes = arena_array(e->a, p->params.len + 1, sizeof(char *));
-    Type *types = arena_array(e->a, p->params.len + 1, sizeof(Type));
-    for (size_t i = 0; i < p->params.len; i++) {
-        const IrParam *pr = p->params.items[i];
-        names[i] = pr->name, types[i] = pr->type, shapes[i] = pr->shape_text;
-    }
-    emit_tensor_descs(e, "tdg_params", (int)p->params.len, names, types, shapes);
-    for (size_t i = 0; i < nfns; i++) {
-        const IrFunction *f = p->functions.items[i];
-        emit_tensor_descs(e, arena_printf(e->a, "tdg_fn%zu_inputs", i), f->ninputs, f->input_names, f->input_types, f->input_shapes);
-        const char **out_names = arena_array(e->a, (size_t)f->noutputs + 1, sizeof(char *));
-        for (int k = 0; k < f->noutputs; k++)
-            out_names[k] = f->noutputs == 1 ? "result" : arena_printf(e->a, "result%d", k);
-        emit_tensor_descs(e, arena_printf(e->a, "tdg_fn%zu_outputs", i), f->noutputs, out_names, f->output_types, f->output_shapes);
-    }
-    if (nfns) {
-        fputs("static const td_fn_desc tdg_fns[] = {\n", e->out);
-        for (size_t i = 0; i < nfns; i++) {
-            const IrFunction *f = p->functions.items[i];
-            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu, &tdg_fn%zu_cost},\n", c_string(e, f->name), f->ninputs, f->noutputs,
-                    f->ninputs ? arena_printf(e->a, "tdg_fn%zu_inputs", i) : "NULL",
-                    f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i, i);
-        }
-        fputs("};\n", e->out);
-    }
-    fputs("\nstatic td_status tdg_model_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *param_offsets)\n{\n", e->out);
-    emit_checks(e);
-    if (p->params.len) {
-        fputs("    static const td_size_expr param_bytes[] = {\n", e->out);
-        int *slots = arena_array(e->a, p->params.len + 1, sizeof(int));
-        for (size_t i = 0; i < p->params.len; i++) {
-            const IrParam *pr = p->params.items[i];
-            IrNode fake = {.type = pr->type};
-            fprintf(e->out, "        %s, /* %s */\n", size_desc(e, plan_bytes(p, &fake)), pr->name);
-            slots[i] = (int)i;
-        }
-        fputs("    };\n    static const int param_slot[] = {", e->out);
-        for (size_t i = 0; i < p->params.len; i++)
-            fprintf(e->out, "%s%zu", i ? ", " : "", i);
-        fprintf(e->out, "};\n    td_status st = tdg_plan(ctx, dims, %zu, %zu, param_bytes, param_slot, param_offsets, &region_bytes[TD_REGION_PARAMS]);\n"
-                        "    if (st != TD_OK)\n        return st;\n", p->params.len, p->params.len);
-    } else {
-        fputs("    (void)param_offsets;\n    region_bytes[TD_REGION_PARAMS] = 0;\n", e->out);
-    }
-    fputs("    region_bytes[TD_REGION_WORKSPACE] = 0;\n", e->out);
-    for (size_t i = 0; i < nfns + p->trains.len; i++) {
-        fprintf(e->out, "    {\n        size_t offsets[%d], total;\n", plans[i]->nslots ? plans[i]->nslots : 1);
-        fprintf(e->out, "        if (tdg_plan_fn%zu(ctx, dims, offsets, &total) != TD_OK)\n            return TD_ERR_OOM;\n", i);
-        fputs("        if (total > region_bytes[TD_REGION_WORKSPACE])\n            region_bytes[TD_REGION_WORKSPACE] = total;\n    }\n", e->out);
-    }
-    if (!nfns && !p->trains.len)
-        fputs("    (void)ctx;\n    (void)dims;\n", e->out);
-    fputs("    return TD_OK;\n}\n\n", e->out);
-    emit_init(e);
-    emit_trains(e);
-    fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n"
-                    "    %d, %s, %s,\n};\n", symbol,
-            c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
-            p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", (int)(p->trains.len / 2),
-            p->trains.len ? "tdg_trains" : "NULL", c_string(e, p->hash ? p->hash : ""));
-}
-
-static void emit_api(const Emit *e, const EmitOptions *opt);
-
-static void emit_train_api(const Emit *e, const EmitOptions *opt);
-
-void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
-{
-    Emit e = {.out = out, .p = p, .a = p->arena};
-    fprintf(out, "/* Generated by tdc from %s; do not edit. */\n", opt->source_name);
-    fputs(prelude, out);
-    e.count_flops = opt->count_flops;
-    if (opt->count_flops)
-        fputs("\n/* --count-flops: the operations each op executes, for tests of the cost formulas */\n"
-              "double tdg_counted[65536];\n", out);
-    if (opt->header_name)
-        fprintf(out, "#include \"%s\"\n", opt->header_name);
-    fputc('\n', out);
-    /* the exported functions, then the train blocks' (tdg_fn<k> for the k-th of all) */
-    size_t nall = p->functions.len + p->trains.len;
-    FnPlan **plans = arena_array(e.a, nall + 1, sizeof(FnPlan *));
-    for (size_t i = 0; i < nall; i++) {
-        plans[i] = plan_function(p, function_at(p, i));
-        emit_plan_function(&e, (int)i, plans[i]);
-    }
-    for (size_t i = 0; i < nall; i++)
-        emit_function(&e, (int)i, function_at(p, i), plans[i]);
-    for (size_t i = 0; i < nall; i++)
-        if (i < p->functions.len || (i - p->functions.len) % 2 == 0) /* a train block's loss alone has none */
-            emit_costs(&e, i, function_at(p, i));
-    emit_desc(&e, opt->model_name, opt->desc_symbol, plans);
-    if (opt->with_main)
-        fprintf(out, "\nint main(int argc, char **argv) { return td_main(&%s, argc, argv); }\n", opt->desc_symbol);
-    if (opt->api_prefix) {
-        emit_api(&e, opt);
-        emit_train_api(&e, opt);
-    }
-}
-
-/* ---- --lib: the C API ---- */
-
-static const char *upper(const Emit *e, const char *s)
-{
-    char *u = arena_strdup(e->a, s);
-    for (char *p = u; *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 'a' + 'A');
-    return u;
-}
-
-/* model_forward(td_model *m, const float *x, const int64_t x_shape[2], float *result) */
-static const char *api_signature(const Emit *e, const EmitOptions *opt, const IrFunction *f)
-{
-    const char *s = arena_printf(e->a, "td_status %s_%s(td_model *m", opt->api_prefix, f->name);
-    for (int i = 0; i < f->ninputs; i++) {
-        s = arena_printf(e->a, "%s, const %s *in_%s", s, ctype_of(f->input_types[i].dtype), f->input_names[i]);
-        if (f->input_types[i].rank)
-            s = arena_printf(e->a, "%s, const int64_t in_%s_shape[%d]", s, f->input_names[i], f->input_types[i].rank);
-    }
-    for (int i = 0; i < f->noutputs; i++)
-        s = arena_printf(e->a, "%s, %s *out_%d", s, ctype_of(f->output_types[i].dtype), i);
-    return arena_printf(e->a, "%s)", s);
-}
-
-static const char *type_text(const Emit *e, Type t, const char *written)
-{
-    if (t.rank == 0)
-        return dtype_name(t.dtype);
-    return arena_printf(e->a, "%s[\"%s\"] (%s)", dtype_name(t.dtype), written ? written : "",
-                        shape_str(e->a, t.dims, t.rank, e->p->names));
-}
-
-/* td_status model_train_step(td_model *m, const int32_t *in_x, const int64_t in_x_shape[2], ..., td_step_stats *stats) */
-static const char *train_signature(const Emit *e, const EmitOptions *opt, const IrFunction *f)
-{
-    const char *s = arena_printf(e->a, "td_status %s_train_%s(td_model *m", opt->api_prefix, f->name);
-    for (int i = 0; i < f->ninputs; i++) {
-        s = arena_printf(e->a, "%s, const %s *in_%s", s, ctype_of(f->input_types[i].dtype), f->input_names[i]);
-        if (f->input_types[i].rank)
-            s = arena_printf(e->a, "%s, const int64_t in_%s_shape[%d]", s, f->input_names[i], f->input_types[i].rank);
-    }
-    return arena_printf(e->a, "%s, td_step_stats *stats)", s);
-}
-
-void emit_c_header(FILE *out, const IrProgram *p, const EmitOptions *opt)
-{
-    Emit e = {.out = out, .p = p, .a = p->arena};
-    const char *P = opt->api_prefix, *G = upper(&e, P);
-    fprintf(out, "/* %s - the C API of %s, generated by tdc; do not edit.\n *\n", opt->header_name, opt->source_name);
-    fprintf(out, " * Use: td_ctx_new(TD_DEVICE_CPU); %s_new(ctx, &dims, seed); then the\n", P);
-    fprintf(out, " * functions below, each returning TD_OK or an error code with the message\n");
-    fprintf(out, " * in td_ctx_error(ctx); %s_free; td_ctx_free. Tensors are C-order arrays;\n", P);
-    fprintf(out, " * each input comes with its shape, checked against the model's dims, and\n");
-    fprintf(out, " * each output is written to caller memory of the documented shape. Link\n");
-    fprintf(out, " * with libtdrt, OpenBLAS, libm and OpenMP (-fopenmp). */\n");
-    fprintf(out, "#ifndef %s_H\n#define %s_H\n\n#include \"td.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", G, G);
-    fprintf(out, "extern const td_model_desc %s;\n\n", opt->desc_symbol);
-    bool any_runtime = false;
-    for (size_t i = 0; i < p->dim_names.len; i++) {
-        const char *name = p->dim_names.items[i];
-        if (p->dim_values[i])
-            fprintf(out, "#define %s_DIM_%s INT64_C(%lld)\n", G, upper(&e, name), (long long)p->dim_values[i]);
-        else
-            any_runtime = true;
-    }
-    fprintf(out, "\n/* The dims bound when the model is made. */\ntypedef struct %s_dims {\n", P);
-    for (size_t i = 0; i < p->dim_names.len; i++)
-        if (!p->dim_values[i])
-            fprintf(out, "    int64_t dim_%s;\n", (const char *)p->dim_names.items[i]);
-    if (!any_runtime)
-        fputs("    int unused; /* every dim is static */\n", out);
-    fprintf(out, "} %s_dims;\n\n", P);
-    fprintf(out, "/* Binds the dims, allocates the planned memory and initialises the params\n"
-                 " * from `seed`; NULL on failure, with the message on ctx. */\n"
-                 "td_model *%s_new(td_ctx *ctx, const %s_dims *dims, uint64_t seed);\n"
-                 "void %s_free(td_model *m);\n\n", P, P, P);
-    for (size_t i = 0; i < p->functions.len; i++) {
-        const IrFunction *f = p->functions.items[i];
-        fprintf(out, "/* %s(", f->name);
-        for (int k = 0; k < f->ninputs; k++)
-            fprintf(out, "%s%s: %s", k ? ", " : "", f->input_names[k], type_text(&e, f->input_types[k], f->input_shapes[k]));
-        fputs(")\n", out);
-        for (int k = 0; k < f->noutputs; k++)
-            fprintf(out, " *   out_%d: %s\n", k, type_text(&e, f->output_types[k], f->output_shapes[k]));
-        fprintf(out, " */\n%s;\n\n", api_signature(&e, opt, f));
-    }
-    for (size_t t = 0; t < p->trains.len / 2; t++) {
-        const IrFunction *f = p->trains.items[2 * t];
-        fprintf(out, "/* train %s(", f->name);
-        for (int k = 0; k < f->ninputs; k++)
-            fprintf(out, "%s%s: %s", k ? ", " : "", f->input_names[k], type_text(&e, f->input_types[k], f->input_shapes[k]));
-        fprintf(out, "): one training step on this batch (forward, backward,\n * clipping, the learning rate's schedule, the optimizer); stats, when not\n * NULL, gets the loss, the gradient norm and the lr. */\n%s;\n\n",
-                train_signature(&e, opt, f));
-    }
-    fprintf(out, "/* A checkpoint (safetensors): params, optimizer state, step, RNG and data\n"
-                 " * position. Loading one of another program is an error that changes nothing. */\n"
-                 "td_status %s_save(td_model *m, const char *path);\ntd_status %s_load(td_model *m, const char *path);\n\n", P, P);
-    fprintf(out, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
-}
-
-/* Each input given, and shaped as the model's dims say (table: the inputs' td_tensor_desc array). */
-static void emit_input_checks(const Emit *e, const IrFunction *f, const char *table)
-{
-    for (int k = 0; k < f->ninputs; k++) {
-        const char *n = f->input_names[k];
-        fprintf(e->out, "    if (!in_%s)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: input '%s' is NULL\");\n", n, f->name, n);
-        int rank = f->input_types[k].rank;
-        if (!rank)
-            continue;
-        fprintf(e->out, "    if (!in_%s_shape)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: the shape of '%s' is NULL\");\n", n, f->name, n);
-        const char *words = f->input_shapes[k] ? f->input_shapes[k] : "";
-        for (int d = 0; d < rank; d++) {
-            /* the axis' word in the written shape: "batch" */
-            while (*words == ' ' || *words == '\t' || *words == '\n')
-                words++;
-            const char *end = words;
-            while (*end && *end != ' ' && *end != '\t' && *end != '\n')
-                end++;
-            const char *word = arena_strndup(e->a, words, (size_t)(end - words));
-            words = end;
-            fprintf(e->out, "    if (in_%s_shape[%d] != td_size_eval(&%s_shape%d[%d], m->dims))\n", n, d, table, k, d);
-            fprintf(e->out, "        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: axis %d of '%s' is %%lld, but %%s is %%lld in this model (%s: %s[\\\"%s\\\"])\", (long long)in_%s_shape[%d], %s, (long long)td_size_eval(&%s_shape%d[%d], m->dims));\n",
-                    f->name, d, n, n, dtype_name(f->input_types[k].dtype), f->input_shapes[k] ? f->input_shapes[k] : "", n, d,
-                    c_string(e, arena_printf(e->a, "'%s'", word)), table, k, d);
-        }
-    }
-}
-
-static void emit_train_api(const Emit *e, const EmitOptions *opt)
-{
-    const IrProgram *p = e->p;
-    const char *P = opt->api_prefix;
-    for (size_t t = 0; t < p->trains.len / 2; t++) {
-        const IrFunction *f = p->trains.items[2 * t];
-        fprintf(e->out, "%s\n{\n    if (!m)\n        return TD_ERR_INPUT;\n", train_signature(e, opt, f));
-        emit_input_checks(e, f, arena_printf(e->a, "tdg_train%zu_inputs", t));
-        fputs("    const void *in[] = {", e->out);
-        for (int k = 0; k < f->ninputs; k++)
-            fprintf(e->out, "%sin_%s", k ? ", " : "", f->input_names[k]);
-        fprintf(e->out, "%s};\n    return td_train_step(m, %zu, in, stats);\n}\n\n", f->ninputs ? "" : "NULL", t);
-    }
-    fprintf(e->out, "td_status %s_save(td_model *m, const char *path) { return m ? td_model_save(m, path) : TD_ERR_INPUT; }\n", P);
-    fprintf(e->out, "td_status %s_load(td_model *m, const char *path) { return m ? td_model_load(m, path) : TD_ERR_INPUT; }\n", P);
-}
-
-static void emit_api(const Emit *e, const EmitOptions *opt)
-{
-    const IrProgram *p = e->p;
-    const char *P = opt->api_prefix;
-    fprintf(e->out, "\n/* ---- the C API (%s) ---- */\n\n", opt->header_name);
-    fprintf(e->out, "td_model *%s_new(td_ctx *ctx, const %s_dims *dims, uint64_t seed)\n{\n", P, P);
-    fprintf(e->out, "    const int64_t values[] = {");
-    for (size_t i = 0; i < p->dim_names.len; i++) {
-        if (p->dim_values[i])
-            fprintf(e->out, "%sINT64_C(%lld)", i ? ", " : "", (long long)p->dim_values[i]);
-        else
-            fprintf(e->out, "%sdims->dim_%s", i ? ", " : "", (const char *)p->dim_names.items[i]);
-    }
-    fprintf(e->out, "%s};\n", p->dim_names.len ? "" : "0");
-    fprintf(e->out, "    if (!dims) {\n        td_fail(ctx, TD_ERR_INPUT, \"%s_new: dims is NULL\");\n        return NULL;\n    }\n", P);
-    fprintf(e->out, "    return td_model_new(ctx, &%s, values, seed);\n}\n\n", opt->desc_symbol);
-    fprintf(e->out, "void %s_free(td_model *m) { td_model_free(m); }\n\n", P);
-    for (size_t i = 0; i < p->functions.len; i++) {
-        const IrFunction *f = p->functions.items[i];
-        fprintf(e->out, "%s\n{\n    if (!m)\n        return TD_ERR_INPUT;\n", api_signature(e, opt, f));
-        emit_input_checks(e, f, arena_printf(e->a, "tdg_fn%zu_inputs", i));
-        for (int k = 0; k < f->noutputs; k++)
-            fprintf(e->out, "    if (!out_%d)\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: output %d is NULL\");\n", k, f->name, k);
-        fputs("    const void *in[] = {", e->out);
-        for (int k = 0; k < f->ninputs; k++)
-            fprintf(e->out, "%sin_%s", k ? ", " : "", f->input_names[k]);
-        fprintf(e->out, "%s};\n    void *out[] = {", f->ninputs ? "" : "NULL");
-        for (int k = 0; k < f->noutputs; k++)
-            fprintf(e->out, "%sout_%d", k ? ", " : "", k);
-        fprintf(e->out, "%s};\n    return tdg_fn%zu(m, in, out);\n}\n\n", f->noutputs ? "" : "NULL", i);
-    }
-}

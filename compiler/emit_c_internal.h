@@ -1,0 +1,39 @@
+/* emit_c_internal.h - what emit_c.c (the kernels and functions) and
+ * emit_c_model.c (the model's description, the C API) share. */
+#ifndef TDC_EMIT_C_INTERNAL_H
+#define TDC_EMIT_C_INTERNAL_H
+
+#include "emit_c.h"
+
+typedef struct Emit {
+    FILE *out;
+    const IrProgram *p;
+    Arena *a;
+    const IrFunction *f;
+    const FnPlan *plan;
+    const int *loop_of_axis; /* MX_INDEX k reads loop variable i<loop_of_axis[k]> (NULL: ik) */
+    struct Hoisted *hoisted;  /* subexpressions computed once into locals (emit_expr) */
+    bool count_flops;         /* tests: count every operation executed into tdg_counted[op] */
+    int op;                   /* the operation being emitted, by its index in the cost table */
+} Emit;
+
+/* Subexpressions an expression has more than once (a backward map's
+ * tanh(x), say), by their C text, and the locals that hold them. */
+typedef struct Hoisted {
+    const char **texts, **names;
+    int n;
+} Hoisted;
+
+const char *emit_c_ctype(Dtype t);                 /* the C type of an element: "float", "uint16_t" */
+bool emit_c_narrow(Dtype t);                       /* f16, bf16 or FP8 */
+const char *emit_c_narrow_name(Dtype t);           /* "f16": td_f32_to_<name> */
+const char *emit_c_dtype_enum(Dtype t);            /* "TD_F32" */
+const char *emit_c_dim_var(const Emit *e, uint32_t factor); /* "dim_batch" */
+const char *emit_c_size(const Emit *e, Size s);    /* a size as a C int64 expression */
+const char *emit_c_size_desc(const Emit *e, Size s); /* a td_size_expr initializer */
+/* The functions' code: each plan as tdg_plan_fn<index>, each function as tdg_fn<index>. */
+void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan);
+void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan);
+extern const char *const emit_c_prelude;
+
+#endif
