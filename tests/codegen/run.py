@@ -24,12 +24,13 @@ def goldens(r):
         r.fail("codegen", "no tests found")
     for path in files:
         rel = os.path.relpath(path, ROOT)
-        for kind in ("ir", "plan"):
+        kinds = ["ir", "plan"] + (["c"] if os.path.exists(path[:-3] + ".c.golden") else [])
+        for kind in kinds:
             code, out, err = r.run([f"--emit={kind}", rel])
             if code != 0 or err:
                 r.fail(f"{rel} --emit={kind}", f"exit status {code}\n{err}")
                 continue
-            r.golden(f"{rel} --emit={kind}", path[:-3] + "." + kind, out)
+            r.golden(f"{rel} --emit={kind}", path[:-3] + ("." + kind if kind != "c" else ".c.golden"), out)
 
 
 def errors(r):
