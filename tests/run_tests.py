@@ -22,6 +22,7 @@ Suites:
   report       tdc report's goldens and the lesson's FLOP counts (tests/report/)
   estimate     tdc estimate's napkin math and the device table (tests/estimate/)
   gradcheck    grad() against central differences, in f64 (tests/gradcheck/)
+  costcheck    planned FLOPs against counted ones, 200 random functions (tests/costcheck/)
 
 --update rewrites the expected files from the actual output (review the diff).
 """
@@ -243,6 +244,10 @@ def suite_gradcheck(r):
     load_module(os.path.join(ROOT, "tests/gradcheck/run.py")).run(r)
 
 
+def suite_costcheck(r):
+    load_module(os.path.join(ROOT, "tests/costcheck/run.py")).run(r)
+
+
 def suite_training(r):
     load_module(os.path.join(ROOT, "tests/training/run.py")).run(r)
 
@@ -265,7 +270,8 @@ def suite_oracle(r):
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
           "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
-          "codegen": suite_codegen, "training": suite_training, "report": suite_report, "estimate": suite_estimate, "numeric": suite_numeric, "gradcheck": suite_gradcheck}
+          "codegen": suite_codegen, "training": suite_training, "report": suite_report, "estimate": suite_estimate, "numeric": suite_numeric, "gradcheck": suite_gradcheck,
+          "costcheck": suite_costcheck}
 
 
 def main():
