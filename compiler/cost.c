@@ -90,7 +90,13 @@ Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n)
         c.flops = poly_of(p->arena, terms);
         break;
     }
-    case IR_SCATTER: case IR_GATHER_GRAD: {
+    case IR_SCATTER: /* an addition per element of each input */
+        for (int k = 0; k < n->ninputs; k++) {
+            const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
+            poly_add(p->arena, c.flops, poly_of(p->arena, product(to->dims, to->rank, names)), names, &c.flops);
+        }
+        break;
+    case IR_GATHER_GRAD: {
         const IrNode *g = ir_get(f, n->inputs[0]);
         c.flops = poly_of(p->arena, product(g->type.dims, g->type.rank, names));
         break;

@@ -726,25 +726,37 @@ static const char *bytes_c(const Emit *e, const IrNode *n)
     return r;
 }
 
-/* zeros, then the input added in at the places its view names */
+/* zeros, then each input added in at the places its view names */
 static void emit_scatter(const Emit *e, const IrNode *n)
 {
-    int base;
-    View in = input_view(e, n, 0, &base);
-    const View *to = &n->view;
     Dtype t = n->type.dtype;
     indent(e, 2);
     fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, bytes_c(e, n));
-    declare_view(e, 2, "x0", &in);
-    declare_view(e, 2, "o", to);
-    open_loops(e, 2, to->rank, to->dims, 0, true); /* the view is one to one: no two elements meet */
-    indent(e, 2 + to->rank);
-    const char *at = offset_c(e, "o", to, NULL);
-    const char *sum = arena_printf(e->a, "%s + %s", load(e, t, arena_printf(e->a, "b%d", n->id), at),
-                                   load(e, ir_get(e->f, base)->type.dtype, base_name(e, base), offset_c(e, "x0", &in, NULL)));
-    fprintf(e->out, "b%d[%s] = %s;\n", n->id, at, store_value(e, t, sum));
-    count(e, 2 + to->rank, "1");
-    close_loops(e, 2, to->rank);
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        View in = input_view(e, n, k, &base);
+        const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
+        int depth = 2;
+        if (n->ninputs > 1) {
+            indent(e, 2);
+            fputs("{\n", e->out);
+            depth = 3;
+        }
+        declare_view(e, depth, "x0", &in);
+        declare_view(e, depth, "o", to);
+        open_loops(e, depth, to->rank, to->dims, 0, true); /* each view is one to one: no two elements meet */
+        indent(e, depth + to->rank);
+        const char *at = offset_c(e, "o", to, NULL);
+        const char *sum = arena_printf(e->a, "%s + %s", load(e, t, arena_printf(e->a, "b%d", n->id), at),
+                                       load(e, ir_get(e->f, base)->type.dtype, base_name(e, base), offset_c(e, "x0", &in, NULL)));
+        fprintf(e->out, "b%d[%s] = %s;\n", n->id, at, store_value(e, t, sum));
+        count(e, depth + to->rank, "1");
+        close_loops(e, depth, to->rank);
+        if (n->ninputs > 1) {
+            indent(e, 2);
+            fputs("}\n", e->out);
+        }
+    }
 }
 
 /* zeros of the table's shape; row idx[p] of the result gets row p of the adjoint added */

@@ -216,10 +216,38 @@ static Type grad_type(const IrNode *n)
     return t;
 }
 
+/* Two scatters into zeros of one shape (the gradients of w[0] and w[1],
+ * say) become one: the newer takes the older's inputs, which come before
+ * it, so one buffer is zeroed and each slice added in place. */
+static bool merge_scatters(Sweep *s, int older, int newer)
+{
+    IrNode *a = ir_get(s->b->fn, older), *b = ir_get(s->b->fn, newer);
+    if (a->op != IR_SCATTER || b->op != IR_SCATTER || !type_same_shape(a->type, b->type) || a->type.dtype != b->type.dtype)
+        return false;
+    Arena *ar = arena(s);
+    int n = a->ninputs + b->ninputs;
+    int *inputs = arena_array(ar, (size_t)n + 1, sizeof(int));
+    View *views = arena_array(ar, (size_t)n + 1, sizeof(View));
+    for (int k = 0; k < a->ninputs; k++)
+        inputs[k] = a->inputs[k], views[k] = a->scatter_views ? a->scatter_views[k] : a->view;
+    for (int k = 0; k < b->ninputs; k++)
+        inputs[a->ninputs + k] = b->inputs[k], views[a->ninputs + k] = b->scatter_views ? b->scatter_views[k] : b->view;
+    b->inputs = inputs;
+    b->ninputs = n;
+    b->scatter_views = views;
+    b->view = views[0];
+    a->dead = true; /* nothing reads it: it was only the adjoint so far */
+    return true;
+}
+
 static void accumulate(Sweep *s, int x, int contribution)
 {
     int *slot = &s->adj[x];
     if (*slot < 0) {
+        *slot = contribution;
+        return;
+    }
+    if (merge_scatters(s, *slot, contribution)) {
         *slot = contribution;
         return;
     }

@@ -703,9 +703,13 @@ void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f)
                 fputc(']', out);
             }
         }
-        if (n->op == IR_VIEW || n->op == IR_SCATTER) {
+        if (n->op == IR_VIEW || (n->op == IR_SCATTER && !n->scatter_views)) {
             fputc(' ', out);
             print_view(out, a, &n->view, p->names);
+        }
+        for (int k = 0; n->op == IR_SCATTER && n->scatter_views && k < n->ninputs; k++) {
+            fprintf(out, "%s$%d at ", k ? "; " : " ", k);
+            print_view(out, a, &n->scatter_views[k], p->names);
         }
         if (n->expr) {
             fputs(" { ", out);

@@ -72,6 +72,7 @@ typedef struct IrNode {
     bool *has_input_view;
     /* VIEW: over inputs[0], which is never a VIEW; SCATTER: where its input goes in the result */
     View view;
+    View *scatter_views; /* SCATTER with several inputs: where input k goes (scatter_views[0] is view) */
     /* MAP; also a REDUCE whose input map was fused into it */
     MapExpr *expr;
     /* REDUCE: the input's axes, reduced or kept; the kept ones in order make the result */

@@ -58,8 +58,8 @@ void pass_cse(const IrProgram *p, IrFunction *f)
         for (int k = 0; k < node->ninputs; k++)
             node->inputs[k] = repl[node->inputs[k]];
         repl[i] = i;
-        if (node->dead || node->op == IR_RANDOM || node->op == IR_INPUT)
-            continue;
+        if (node->dead || node->op == IR_RANDOM || node->op == IR_INPUT || node->op == IR_SCATTER)
+            continue; /* a scatter's several destination views are not in its printed signature */
         sigs[i] = signature(p, f, node, repl);
         uint32_t h = hash_string(sigs[i]) & (cap - 1);
         while (table[h] >= 0 && strcmp(sigs[table[h]], sigs[i]) != 0)
