@@ -189,9 +189,18 @@ static const char *program_hash(IrProgram *ir)
         return "";
     ir_print(m, ir);
     fclose(m);
+    /* the source locations ("  # line 7", "  # /abs/path/nn.td:7") stay out:
+     * the same program in another checkout is the same program */
     uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    bool comment = false;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '#' && i > 0 && text[i - 1] == ' ')
+            comment = true;
+        if (text[i] == '\n')
+            comment = false;
+        if (!comment)
+            h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    }
     free(text);
     return arena_printf(ir->arena, "%016llx", (unsigned long long)h);
 }
