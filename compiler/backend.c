@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "emit_c.h"
+#include "emit_cuda.h"
 #include "opt.h"
 #include "plan.h"
 #include "estimate.h"
@@ -291,6 +292,13 @@ void backend_run(void *options, IrProgram *ir)
             report_print(stdout, ir, o->input, values, (ReportFormat)o->report_format);
     } else if (o->emit == EMIT_IR) {
         ir_print(stdout, ir);
+    } else if (o->emit == EMIT_CUDA) {
+        FILE *f = o->output ? open_output(o, o->output) : stdout;
+        if (f) {
+            emit_cuda(f, ir, o->input);
+            if (f != stdout && fclose(f) != 0)
+                failure(o, "cannot write '%s'", o->output, strerror(errno));
+        }
     } else if (o->emit == EMIT_PLAN) {
         plan_print(stdout, ir);
     } else if (o->emit == EMIT_C) {

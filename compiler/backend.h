@@ -10,7 +10,7 @@
 
 struct IrProgram;
 
-typedef enum { EMIT_EXE, EMIT_IR, EMIT_PLAN, EMIT_C, EMIT_REPORT, EMIT_ESTIMATE } EmitKind;
+typedef enum { EMIT_EXE, EMIT_IR, EMIT_PLAN, EMIT_C, EMIT_REPORT, EMIT_ESTIMATE, EMIT_CUDA } EmitKind;
 
 typedef struct BackendOptions {
     EmitKind emit;

@@ -34,7 +34,7 @@ const char * emit_c_ctype(Dtype t)
 }
 
 /* The C type arithmetic happens in. */
-static const char *compute_type(Dtype t)
+const char * emit_c_compute_type(Dtype t)
 {
     if (t == DT_F64)
         return "double";
@@ -113,7 +113,7 @@ const char * emit_c_size_desc(const Emit *e, Size s)
 /* ---- buffers ---- */
 
 /* The C name of the memory a node reads through: b<base>. */
-static const char *base_name(const Emit *e, int id) { return arena_printf(e->a, "b%d", id); }
+const char * emit_c_base_name(const Emit *e, int id) { return arena_printf(e->a, "b%d", id); }
 
 static View view_of_input(const Emit *e, int id, int *base)
 {
@@ -123,7 +123,7 @@ static View view_of_input(const Emit *e, int id, int *base)
     return v;
 }
 
-static View input_view(const Emit *e, const IrNode *n, int k, int *base)
+View emit_c_input_view(const Emit *e, const IrNode *n, int k, int *base)
 {
     View v;
     if (!ir_input_view(e->a, e->f, n, k, e->p->names, &v, base))
@@ -133,15 +133,15 @@ static View input_view(const Emit *e, const IrNode *n, int k, int *base)
 
 /* ---- expressions ---- */
 
-static const char *load(const Emit *e, Dtype t, const char *ptr, const char *index)
+const char * emit_c_load(const Emit *e, Dtype t, const char *ptr, const char *index)
 {
     (void)e;
     if (emit_c_narrow(t))
         return arena_printf(e->a, "td_%s_to_f32(%s[%s])", emit_c_narrow_name(t), ptr, index);
-    return arena_printf(e->a, "(%s)%s[%s]", compute_type(t), ptr, index);
+    return arena_printf(e->a, "(%s)%s[%s]", emit_c_compute_type(t), ptr, index);
 }
 
-/* value (in compute_type(t)) rounded to t, still in compute_type(t). */
+/* value (in emit_c_compute_type(t)) rounded to t, still in emit_c_compute_type(t). */
 static const char *round_to(const Emit *e, Dtype t, const char *value)
 {
     if (emit_c_narrow(t))
@@ -155,7 +155,7 @@ static const char *round_to(const Emit *e, Dtype t, const char *value)
     return value;
 }
 
-static const char *store_value(const Emit *e, Dtype t, const char *value)
+const char * emit_c_store(const Emit *e, Dtype t, const char *value)
 {
     if (emit_c_narrow(t))
         return arena_printf(e->a, "td_f32_to_%s(%s)", emit_c_narrow_name(t), value);
@@ -217,7 +217,7 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
         if (dtype_is_float(from) && !fl)
             v = arena_printf(a, "(int64_t)(%s)", v); /* toward zero, as PyTorch */
         else
-            v = arena_printf(a, "(%s)(%s)", compute_type(x->dtype), v);
+            v = arena_printf(a, "(%s)(%s)", emit_c_compute_type(x->dtype), v);
         return round_to(e, x->dtype, v);
     }
     case MX_WHERE:
@@ -242,27 +242,27 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
     case MF_LE: r = arena_printf(a, "(int64_t)(%s <= %s)", u, v); break;
     case MF_GT: r = arena_printf(a, "(int64_t)(%s > %s)", u, v); break;
     case MF_GE: r = arena_printf(a, "(int64_t)(%s >= %s)", u, v); break;
-    case MF_MAX: r = arena_printf(a, "tdg_max_%s(%s, %s)", compute_type(x->dtype), u, v); break;
-    case MF_MIN: r = arena_printf(a, "tdg_min_%s(%s, %s)", compute_type(x->dtype), u, v); break;
+    case MF_MAX: r = arena_printf(a, "tdg_max_%s(%s, %s)", emit_c_compute_type(x->dtype), u, v); break;
+    case MF_MIN: r = arena_printf(a, "tdg_min_%s(%s, %s)", emit_c_compute_type(x->dtype), u, v); break;
     case MF_SQRT: r = arena_printf(a, "sqrt%s(%s)", f, u); break;
     case MF_RSQRT: r = arena_printf(a, "(%s / sqrt%s(%s))", dbl ? "1.0" : "1.0f", f, u); break;
     case MF_EXP: r = arena_printf(a, "exp%s(%s)", f, u); break;
     case MF_LOG: r = arena_printf(a, "log%s(%s)", f, u); break;
     case MF_TANH: r = arena_printf(a, "tanh%s(%s)", f, u); break;
-    case MF_SIGMOID: r = arena_printf(a, "tdg_sigmoid_%s(%s)", compute_type(x->dtype), u); break;
-    case MF_GELU: r = arena_printf(a, "tdg_gelu_%s(%s)", compute_type(x->dtype), u); break;
-    case MF_SILU: r = arena_printf(a, "tdg_silu_%s(%s)", compute_type(x->dtype), u); break;
+    case MF_SIGMOID: r = arena_printf(a, "tdg_sigmoid_%s(%s)", emit_c_compute_type(x->dtype), u); break;
+    case MF_GELU: r = arena_printf(a, "tdg_gelu_%s(%s)", emit_c_compute_type(x->dtype), u); break;
+    case MF_SILU: r = arena_printf(a, "tdg_silu_%s(%s)", emit_c_compute_type(x->dtype), u); break;
     case MF_SIN: r = arena_printf(a, "sin%s(%s)", f, u); break;
     case MF_COS: r = arena_printf(a, "cos%s(%s)", f, u); break;
     case MF_ABS: r = fl ? arena_printf(a, "fabs%s(%s)", f, u) : arena_printf(a, "tdg_abs_i64(%s)", u); break;
-    case MF_RELU: r = arena_printf(a, "tdg_relu_%s(%s)", compute_type(x->dtype), u); break;
-    case MF_GELU_GRAD: r = arena_printf(a, "tdg_gelu_grad_%s(%s)", compute_type(x->dtype), u); break;
+    case MF_RELU: r = arena_printf(a, "tdg_relu_%s(%s)", emit_c_compute_type(x->dtype), u); break;
+    case MF_GELU_GRAD: r = arena_printf(a, "tdg_gelu_grad_%s(%s)", emit_c_compute_type(x->dtype), u); break;
     default: die("map function %d", x->fn);
     }
     return round_to(e, x->dtype, r);
 }
 
-static void indent(const Emit *e, int depth)
+void emit_c_indent(const Emit *e, int depth)
 {
     for (int i = 0; i < depth; i++)
         fputs("    ", e->out);
@@ -291,7 +291,7 @@ static int count_nodes(const MapExpr *x)
 
 /* The expression x as C, after declaring (at `depth`) a local for each
  * subexpression it computes more than once, innermost first. */
-static const char *emit_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth)
+const char * emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth)
 {
     int cap = count_nodes(x);
     const MapExpr **nodes = arena_array(e->a, (size_t)cap + 1, sizeof(MapExpr *));
@@ -314,8 +314,8 @@ static const char *emit_expr(const Emit *e, const MapExpr *x, const char *const 
             continue;
         const char *value = expr_c(&with, nodes[i], inputs); /* with the locals before it */
         const char *name = arena_printf(e->a, "h%d", h->n);
-        indent(e, depth);
-        fprintf(e->out, "const %s %s = %s;\n", compute_type(nodes[i]->dtype), name, value);
+        emit_c_indent(e, depth);
+        fprintf(e->out, "const %s %s = %s;\n", emit_c_compute_type(nodes[i]->dtype), name, value);
         h->texts[h->n] = texts[i];
         h->names[h->n++] = name;
     }
@@ -336,7 +336,7 @@ static void count(const Emit *e, int depth, const char *flops)
 /* ---- loops ---- */
 
 
-static const char *loc_text(const Emit *e, Loc loc)
+const char * emit_c_loc_text(const Emit *e, Loc loc)
 {
     if (!loc.file)
         return "";
@@ -377,7 +377,7 @@ static const char *where(const Emit *e, Loc loc)
 }
 
 /* Element offset of view v at loop indices i0.. (axes of v in order). */
-static const char *offset_c(const Emit *e, const char *name, const View *v, const int *axis_of)
+const char * emit_c_offset(const Emit *e, const char *name, const View *v, const int *axis_of)
 {
     const char *r = poly_is_zero(v->offset) ? NULL : arena_printf(e->a, "%s_off", name);
     for (int k = 0; k < v->rank; k++) {
@@ -389,16 +389,16 @@ static const char *offset_c(const Emit *e, const char *name, const View *v, cons
     return r ? r : "0";
 }
 
-static void declare_view(const Emit *e, int depth, const char *name, const View *v)
+void emit_c_declare_view(const Emit *e, int depth, const char *name, const View *v)
 {
     if (!poly_is_zero(v->offset)) {
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fprintf(e->out, "const int64_t %s_off = %s;\n", name, poly_c(e, v->offset));
     }
     for (int k = 0; k < v->rank; k++) {
         if (poly_is_zero(v->strides[k]))
             continue;
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fprintf(e->out, "const int64_t %s_s%d = %s;\n", name, k, poly_c(e, v->strides[k]));
     }
 }
@@ -406,7 +406,7 @@ static void declare_view(const Emit *e, int depth, const char *name, const View 
 static void open_loops(const Emit *e, int depth, int rank, const Size *dims, int first_axis, bool parallel)
 {
     for (int k = 0; k < rank; k++) {
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fprintf(e->out, "const int64_t n%d = %s;\n", first_axis + k, emit_c_size(e, dims[k]));
     }
     for (int k = 0; k < rank; k++) {
@@ -414,10 +414,10 @@ static void open_loops(const Emit *e, int depth, int rank, const Size *dims, int
             const char *total = "n0";
             for (int j = 1; j < rank; j++)
                 total = arena_printf(e->a, "%s * n%d", total, first_axis + j);
-            indent(e, depth);
+            emit_c_indent(e, depth);
             fprintf(e->out, "#pragma omp parallel for if (%s >= 1048576)\n", total);
         }
-        indent(e, depth + k);
+        emit_c_indent(e, depth + k);
         fprintf(e->out, "for (int64_t i%d = 0; i%d < n%d; i%d++)%s\n", first_axis + k, first_axis + k, first_axis + k,
                 first_axis + k, k + 1 == rank ? " {" : "");
     }
@@ -427,7 +427,7 @@ static void close_loops(const Emit *e, int depth, int rank)
 {
     if (rank == 0)
         return;
-    indent(e, depth + rank - 1);
+    emit_c_indent(e, depth + rank - 1);
     fputs("}\n", e->out);
 }
 
@@ -451,25 +451,25 @@ static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = 0; k < n->ninputs; k++) {
         int base;
-        View v = input_view(e, n, k, &base);
+        View v = emit_c_input_view(e, n, k, &base);
         const char *name = arena_printf(e->a, "x%d", k);
-        declare_view(e, depth, name, &v);
+        emit_c_declare_view(e, depth, name, &v);
         Dtype t = ir_get(e->f, base)->type.dtype;
-        loads[k] = load(e, t, base_name(e, base), offset_c(e, name, &v, NULL));
+        loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), emit_c_offset(e, name, &v, NULL));
     }
     open_loops(e, depth, n->type.rank, n->type.dims, 0, true);
     if (n->type.rank == 0) {
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fputs("{\n", e->out);
     }
     int body = depth + (n->type.rank ? n->type.rank : 1);
-    const char *value = emit_expr(e, expr, loads, body);
-    indent(e, body);
-    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, n->type.rank), store_value(e, n->type.dtype, value));
+    const char *value = emit_c_expr(e, expr, loads, body);
+    emit_c_indent(e, body);
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, n->type.rank), emit_c_store(e, n->type.dtype, value));
     if (n->op == IR_MAP)
         count(e, body, arena_printf(e->a, "%d", cost_expr_ops(expr)));
     if (n->type.rank == 0) {
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fputs("}\n", e->out);
     }
     close_loops(e, depth, n->type.rank);
@@ -481,7 +481,7 @@ static void emit_reduce(const Emit *e, const IrNode *n)
 {
     int depth = 2, base = n->ninputs ? n->inputs[0] : -1;
     if (!n->expr)
-        (void)input_view(e, n, 0, &base); /* the loop nest is the input's axes (input_dims) */
+        (void)emit_c_input_view(e, n, 0, &base); /* the loop nest is the input's axes (input_dims) */
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     /* loop axes: kept ones outside (i0..), reduced inside (numbered after) */
     int rank = n->input_rank, nkept = 0, nred = 0;
@@ -496,10 +496,10 @@ static void emit_reduce(const Emit *e, const IrNode *n)
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = 0; k < n->ninputs; k++) {
         int b;
-        View w = input_view(e, n, k, &b);
+        View w = emit_c_input_view(e, n, k, &b);
         const char *name = arena_printf(e->a, "x%d", k);
-        declare_view(e, depth, name, &w);
-        loads[k] = load(e, ir_get(e->f, b)->type.dtype, base_name(e, b), offset_c(e, name, &w, axis_of));
+        emit_c_declare_view(e, depth, name, &w);
+        loads[k] = emit_c_load(e, ir_get(e->f, b)->type.dtype, emit_c_base_name(e, b), emit_c_offset(e, name, &w, axis_of));
     }
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
@@ -519,29 +519,29 @@ static void emit_reduce(const Emit *e, const IrNode *n)
     open_loops(e, depth, nkept, kept, 0, true);
     int d = depth + nkept;
     if (nkept == 0) {
-        indent(e, d);
+        emit_c_indent(e, d);
         fputs("{\n", e->out);
         d++;
     }
-    indent(e, d);
+    emit_c_indent(e, d);
     fprintf(e->out, "%s acc = %s;\n", acc_t, init);
     for (int k = 0; k < nred; k++) {
-        indent(e, d);
+        emit_c_indent(e, d);
         fprintf(e->out, "const int64_t n%d = %s;\n", nkept + k, emit_c_size(e, red[k]));
     }
     for (int k = 0; k < nred; k++) {
-        indent(e, d + k);
+        emit_c_indent(e, d + k);
         fprintf(e->out, "for (int64_t i%d = 0; i%d < n%d; i%d++)%s\n", nkept + k, nkept + k, nkept + k, nkept + k,
                 k + 1 == nred ? " {" : "");
     }
-    x = n->expr ? emit_expr(&in_loop, n->expr, loads, d + nred) : loads[0];
-    indent(e, d + nred);
+    x = n->expr ? emit_c_expr(&in_loop, n->expr, loads, d + nred) : loads[0];
+    emit_c_indent(e, d + nred);
     fprintf(e->out, "const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    indent(e, d + nred);
+    emit_c_indent(e, d + nred);
     fprintf(e->out, "%s\n", step);
     count(e, d + nred, arena_printf(e->a, "%d", 1 + (n->expr ? cost_expr_ops(n->expr) : 0)));
     if (nred) {
-        indent(e, d + nred - 1);
+        emit_c_indent(e, d + nred - 1);
         fputs("}\n", e->out);
     }
     const char *result = "acc";
@@ -553,14 +553,14 @@ static void emit_reduce(const Emit *e, const IrNode *n)
         if (e->count_flops)
             count_mean_division(e, d);
     }
-    indent(e, d);
+    emit_c_indent(e, d);
     if (emit_c_narrow(out_t) && fl) /* the double accumulator rounds once */
         fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, contiguous_index(e, nkept), emit_c_narrow_name(out_t), result);
     else
         fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),
-                store_value(e, out_t, arena_printf(e->a, "(%s)(%s)", compute_type(out_t), result)));
+                emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
     if (nkept == 0) {
-        indent(e, d - 1);
+        emit_c_indent(e, d - 1);
         fputs("}\n", e->out);
     }
     close_loops(e, depth, nkept);
@@ -590,7 +590,7 @@ static bool in_list(const int *l, int n, int x)
 static void emit_contract(const Emit *e, const IrNode *n)
 {
     int ba, bb;
-    View va = input_view(e, n, 0, &ba), vb = input_view(e, n, 1, &bb);
+    View va = emit_c_input_view(e, n, 0, &ba), vb = emit_c_input_view(e, n, 1, &bb);
     int nb = 0, nm = 0, nn = 0, nk = 0;
     int *batch = arena_array(e->a, (size_t)n->type.rank + 1, sizeof(int)), *m = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
     int *nl = arena_array(e->a, (size_t)n->rank_b + 1, sizeof(int)), *k = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
@@ -615,38 +615,38 @@ static void emit_contract(const Emit *e, const IrNode *n)
     for (int i = 0; i < nk; i++)
         sk = arena_printf(e->a, "%s * %s", sk, emit_c_size(e, n->label_sizes[k[i]]));
     int depth = 2;
-    indent(e, depth);
+    emit_c_indent(e, depth);
     fprintf(e->out, "td_gemm g = td_gemm_rowmajor(%s, %s, %s, %s);\n", emit_c_dtype_enum(n->type.dtype), sm, sn, sk);
-    indent(e, depth);
+    emit_c_indent(e, depth);
     fprintf(e->out, "g.a_rs = %s;\n", group_stride(e, &va, n->labels_a, m, nm));
-    indent(e, depth);
+    emit_c_indent(e, depth);
     fprintf(e->out, "g.a_cs = %s;\n", group_stride(e, &va, n->labels_a, k, nk));
-    indent(e, depth);
+    emit_c_indent(e, depth);
     fprintf(e->out, "g.b_rs = %s;\n", group_stride(e, &vb, n->labels_b, k, nk));
-    indent(e, depth);
+    emit_c_indent(e, depth);
     fprintf(e->out, "g.b_cs = %s;\n", group_stride(e, &vb, n->labels_b, nl, nn));
-    indent(e, depth);
+    emit_c_indent(e, depth);
     fprintf(e->out, "g.batch_rank = %d;\n", nb);
     const char *c_stride = arena_printf(e->a, "(%s) * (%s)", sm, sn);
     for (int i = nb - 1; i >= 0; i--) {
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fprintf(e->out, "g.batch[%d] = %s; g.a_bs[%d] = %s; g.b_bs[%d] = %s; g.c_bs[%d] = %s;\n", i,
                 emit_c_size(e, n->label_sizes[batch[i]]), i, group_stride(e, &va, n->labels_a, &batch[i], 1), i,
                 group_stride(e, &vb, n->labels_b, &batch[i], 1), i, c_stride);
         c_stride = arena_printf(e->a, "%s * %s", c_stride, emit_c_size(e, n->label_sizes[batch[i]]));
     }
-    const char *pa = poly_is_zero(va.offset) ? base_name(e, ba) : arena_printf(e->a, "%s + %s", base_name(e, ba), poly_c(e, va.offset));
-    const char *pb = poly_is_zero(vb.offset) ? base_name(e, bb) : arena_printf(e->a, "%s + %s", base_name(e, bb), poly_c(e, vb.offset));
-    indent(e, depth);
+    const char *pa = poly_is_zero(va.offset) ? emit_c_base_name(e, ba) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, ba), poly_c(e, va.offset));
+    const char *pb = poly_is_zero(vb.offset) ? emit_c_base_name(e, bb) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, bb), poly_c(e, vb.offset));
+    emit_c_indent(e, depth);
     fprintf(e->out, "if (td_gemm_run(m->ctx, &g, %s, %s, b%d) != TD_OK)\n", pa, pb, n->id);
-    indent(e, depth + 1);
+    emit_c_indent(e, depth + 1);
     fprintf(e->out, "return TD_ERR_INPUT;\n");
     if (e->count_flops) { /* 2 per term, from what the GEMM was given */
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fputs("double terms = 2.0 * (double)g.m * (double)g.n * (double)g.k;\n", e->out);
-        indent(e, depth);
+        emit_c_indent(e, depth);
         fputs("for (int q = 0; q < g.batch_rank; q++)\n", e->out);
-        indent(e, depth + 1);
+        emit_c_indent(e, depth + 1);
         fputs("terms *= (double)g.batch[q];\n", e->out);
         count(e, depth, "terms");
     }
@@ -655,31 +655,31 @@ static void emit_contract(const Emit *e, const IrNode *n)
 static void emit_gather(const Emit *e, const IrNode *n)
 {
     int bt, bi;
-    View vt = input_view(e, n, 0, &bt), vi = input_view(e, n, 1, &bi);
+    View vt = emit_c_input_view(e, n, 0, &bt), vi = emit_c_input_view(e, n, 1, &bi);
     int depth = 2;
-    declare_view(e, depth, "t", &vt);
-    declare_view(e, depth, "x", &vi);
-    indent(e, depth);
+    emit_c_declare_view(e, depth, "t", &vt);
+    emit_c_declare_view(e, depth, "x", &vi);
+    emit_c_indent(e, depth);
     fprintf(e->out, "const int64_t rows = %s;\n", emit_c_size(e, vt.dims[0]));
     int ri = vi.rank, rt = vt.rank;
     open_loops(e, depth, ri, vi.dims, 0, false);
     int d = depth + ri;
     if (ri == 0) {
-        indent(e, d++);
+        emit_c_indent(e, d++);
         fputs("{\n", e->out);
     }
     Dtype it = ir_get(e->f, bi)->type.dtype;
-    indent(e, d);
-    fprintf(e->out, "int64_t row = (int64_t)%s[%s];\n", base_name(e, bi), offset_c(e, "x", &vi, NULL));
-    indent(e, d);
+    emit_c_indent(e, d);
+    fprintf(e->out, "int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
+    emit_c_indent(e, d);
     fputs("if (row < -rows || row >= rows)\n", e->out);
-    indent(e, d + 1);
+    emit_c_indent(e, d + 1);
     fprintf(e->out, "return td_fail(m->ctx, TD_ERR_INPUT, \"%s: index %%lld is out of range for an axis of size %%lld\", (long long)row, (long long)rows);\n",
             where(e, n->loc));
     (void)it;
-    indent(e, d);
+    emit_c_indent(e, d);
     fputs("if (row < 0)\n", e->out);
-    indent(e, d + 1);
+    emit_c_indent(e, d + 1);
     fputs("row += rows;\n", e->out);
     /* the rest of the table's axes, copied */
     int *axis_of = arena_array(e->a, (size_t)rt + 1, sizeof(int));
@@ -695,11 +695,11 @@ static void emit_gather(const Emit *e, const IrNode *n)
     if (!poly_is_zero(vt.offset))
         src = arena_printf(e->a, "t_off + %s", src);
     const char *dst = contiguous_index(e, ri + rt - 1);
-    indent(e, d + rt - 1);
-    fprintf(e->out, "b%d[%s] = %s[%s];\n", n->id, dst, base_name(e, bt), src);
+    emit_c_indent(e, d + rt - 1);
+    fprintf(e->out, "b%d[%s] = %s[%s];\n", n->id, dst, emit_c_base_name(e, bt), src);
     close_loops(e, d, rt - 1);
     if (ri == 0) {
-        indent(e, d - 1);
+        emit_c_indent(e, d - 1);
         fputs("}\n", e->out);
     }
     close_loops(e, depth, ri);
@@ -707,18 +707,18 @@ static void emit_gather(const Emit *e, const IrNode *n)
 
 static void emit_random(const Emit *e, const IrNode *n)
 {
-    indent(e, 2);
+    emit_c_indent(e, 2);
     const char *count = "1";
     for (int k = 0; k < n->type.rank; k++)
         count = arena_printf(e->a, "%s * %s", count, emit_c_size(e, n->type.dims[k]));
     fprintf(e->out, "if (td_rng_%s_%s(m->ctx, &m->rng, b%d, (size_t)(%s)) != TD_OK)\n", n->index ? "uniform" : "normal",
             n->type.dtype == DT_F64 ? "f64" : "f32", n->id, count);
-    indent(e, 3);
+    emit_c_indent(e, 3);
     fputs("return TD_ERR_INPUT;\n", e->out);
 }
 
 /* The bytes of a node's result, as C. */
-static const char *bytes_c(const Emit *e, const IrNode *n)
+const char * emit_c_bytes(const Emit *e, const IrNode *n)
 {
     const char *r = arena_printf(e->a, "(size_t)%d", (dtype_bits(n->type.dtype) + 7) / 8);
     for (int k = 0; k < n->type.rank; k++)
@@ -730,30 +730,30 @@ static const char *bytes_c(const Emit *e, const IrNode *n)
 static void emit_scatter(const Emit *e, const IrNode *n)
 {
     Dtype t = n->type.dtype;
-    indent(e, 2);
-    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, bytes_c(e, n));
+    emit_c_indent(e, 2);
+    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, emit_c_bytes(e, n));
     for (int k = 0; k < n->ninputs; k++) {
         int base;
-        View in = input_view(e, n, k, &base);
+        View in = emit_c_input_view(e, n, k, &base);
         const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
         int depth = 2;
         if (n->ninputs > 1) {
-            indent(e, 2);
+            emit_c_indent(e, 2);
             fputs("{\n", e->out);
             depth = 3;
         }
-        declare_view(e, depth, "x0", &in);
-        declare_view(e, depth, "o", to);
+        emit_c_declare_view(e, depth, "x0", &in);
+        emit_c_declare_view(e, depth, "o", to);
         open_loops(e, depth, to->rank, to->dims, 0, true); /* each view is one to one: no two elements meet */
-        indent(e, depth + to->rank);
-        const char *at = offset_c(e, "o", to, NULL);
-        const char *sum = arena_printf(e->a, "%s + %s", load(e, t, arena_printf(e->a, "b%d", n->id), at),
-                                       load(e, ir_get(e->f, base)->type.dtype, base_name(e, base), offset_c(e, "x0", &in, NULL)));
-        fprintf(e->out, "b%d[%s] = %s;\n", n->id, at, store_value(e, t, sum));
+        emit_c_indent(e, depth + to->rank);
+        const char *at = emit_c_offset(e, "o", to, NULL);
+        const char *sum = arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), at),
+                                       emit_c_load(e, ir_get(e->f, base)->type.dtype, emit_c_base_name(e, base), emit_c_offset(e, "x0", &in, NULL)));
+        fprintf(e->out, "b%d[%s] = %s;\n", n->id, at, emit_c_store(e, t, sum));
         count(e, depth + to->rank, "1");
         close_loops(e, depth, to->rank);
         if (n->ninputs > 1) {
-            indent(e, 2);
+            emit_c_indent(e, 2);
             fputs("}\n", e->out);
         }
     }
@@ -763,31 +763,31 @@ static void emit_scatter(const Emit *e, const IrNode *n)
 static void emit_gather_grad(const Emit *e, const IrNode *n)
 {
     int bg, bi;
-    View vg = input_view(e, n, 0, &bg), vi = input_view(e, n, 1, &bi);
+    View vg = emit_c_input_view(e, n, 0, &bg), vi = emit_c_input_view(e, n, 1, &bi);
     Dtype t = n->type.dtype;
     int ri = vi.rank, rt = n->type.rank;
-    indent(e, 2);
-    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, bytes_c(e, n));
-    declare_view(e, 2, "g", &vg);
-    declare_view(e, 2, "x", &vi);
-    indent(e, 2);
+    emit_c_indent(e, 2);
+    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, emit_c_bytes(e, n));
+    emit_c_declare_view(e, 2, "g", &vg);
+    emit_c_declare_view(e, 2, "x", &vi);
+    emit_c_indent(e, 2);
     fprintf(e->out, "const int64_t rows = %s, row_size = 1", emit_c_size(e, n->type.dims[0]));
     for (int k = 1; k < rt; k++)
         fprintf(e->out, " * %s", emit_c_size(e, n->type.dims[k]));
     fputs(";\n", e->out);
-    indent(e, 2);
+    emit_c_indent(e, 2);
     fputs("(void)row_size;\n", e->out);
     open_loops(e, 2, ri, vi.dims, 0, false); /* in order: two indices may name one row */
     int d = 2 + ri;
     if (ri == 0) {
-        indent(e, d++);
+        emit_c_indent(e, d++);
         fputs("{\n", e->out);
     }
-    indent(e, d);
-    fprintf(e->out, "int64_t row = (int64_t)%s[%s];\n", base_name(e, bi), offset_c(e, "x", &vi, NULL));
-    indent(e, d);
+    emit_c_indent(e, d);
+    fprintf(e->out, "int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
+    emit_c_indent(e, d);
     fputs("if (row < 0)\n", e->out);
-    indent(e, d + 1);
+    emit_c_indent(e, d + 1);
     fputs("row += rows; /* checked in the forward gather */\n", e->out);
     open_loops(e, d, rt - 1, n->type.dims + 1, ri, false);
     const char *dst = arena_printf(e->a, "row * row_size + %s", rt > 1 ? "0" : "0");
@@ -797,15 +797,15 @@ static void emit_gather_grad(const Emit *e, const IrNode *n)
             inner = arena_printf(e->a, "(%s) * n%d + i%d", inner, ri + k - 1, ri + k - 1);
         dst = arena_printf(e->a, "row * row_size + %s", inner);
     }
-    const char *src = offset_c(e, "g", &vg, NULL);
-    indent(e, d + rt - 1);
+    const char *src = emit_c_offset(e, "g", &vg, NULL);
+    emit_c_indent(e, d + rt - 1);
     fprintf(e->out, "b%d[%s] = %s;\n", n->id, dst,
-            store_value(e, t, arena_printf(e->a, "%s + %s", load(e, t, arena_printf(e->a, "b%d", n->id), dst),
-                                             load(e, ir_get(e->f, bg)->type.dtype, base_name(e, bg), src))));
+            emit_c_store(e, t, arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), dst),
+                                             emit_c_load(e, ir_get(e->f, bg)->type.dtype, emit_c_base_name(e, bg), src))));
     count(e, d + rt - 1, "1");
     close_loops(e, d, rt - 1);
     if (ri == 0) {
-        indent(e, d - 1);
+        emit_c_indent(e, d - 1);
         fputs("}\n", e->out);
     }
     close_loops(e, 2, ri);
@@ -820,7 +820,7 @@ static void emit_node(const Emit *outer, const IrNode *n, int op)
     Emit here = *outer;
     here.op = op;
     const Emit *e = &here;
-    fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), loc_text(e, n->loc));
+    fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
     fputs("        const double tdg_t0 = m->profile ? td_now() : 0;\n", e->out);
     switch (n->op) {
     case IR_MAP: emit_map(e, n, n->expr); break;
@@ -968,10 +968,10 @@ static void emit_output_copy(const Emit *e, int i, int id)
     View v = view_of_input(e, id, &base);
     const IrNode *n = ir_get(e->f, id);
     fprintf(e->out, "    /* result %d */\n    {\n        %s *o = out[%d];\n", i, emit_c_ctype(n->type.dtype), i);
-    declare_view(e, 2, "x0", &v);
+    emit_c_declare_view(e, 2, "x0", &v);
     open_loops(e, 2, v.rank, v.dims, 0, true);
-    indent(e, 2 + v.rank);
-    fprintf(e->out, "o[%s] = %s[%s];\n", contiguous_index(e, v.rank), base_name(e, base), offset_c(e, "x0", &v, NULL));
+    emit_c_indent(e, 2 + v.rank);
+    fprintf(e->out, "o[%s] = %s[%s];\n", contiguous_index(e, v.rank), emit_c_base_name(e, base), emit_c_offset(e, "x0", &v, NULL));
     close_loops(e, 2, v.rank);
     fputs("    }\n", e->out);
 }

@@ -15,6 +15,7 @@ typedef struct Emit {
     struct Hoisted *hoisted;  /* subexpressions computed once into locals (emit_expr) */
     bool count_flops;         /* tests: count every operation executed into tdg_counted[op] */
     int op;                   /* the operation being emitted, by its index in the cost table */
+    int fn_index;             /* emit_cuda: the function's index (kernel names) */
 } Emit;
 
 /* Subexpressions an expression has more than once (a backward map's
@@ -35,5 +36,20 @@ const char *emit_c_size_desc(const Emit *e, Size s); /* a td_size_expr initializ
 void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan);
 void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan);
 extern const char *const emit_c_prelude;
+
+/* What emit_cuda.c shares of the kernels' code. */
+const char *emit_c_compute_type(Dtype t);          /* what arithmetic on t happens in: "float", "double", "int64_t" */
+const char *emit_c_base_name(const Emit *e, int id); /* the memory node id reads: "b<id>" */
+View emit_c_input_view(const Emit *e, const IrNode *n, int k, int *base);
+const char *emit_c_load(const Emit *e, Dtype t, const char *ptr, const char *index); /* in emit_c_compute_type(t) */
+const char *emit_c_store(const Emit *e, Dtype t, const char *value);
+/* An expression of loads, after declaring (at depth) a local per repeated subexpression. */
+const char *emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth);
+const char *emit_c_loc_text(const Emit *e, Loc loc); /* "model.td:3: the source line" */
+/* Element offset of view v at loop indices i0.. (axis_of: loop of each axis; NULL: i<axis>). */
+const char *emit_c_offset(const Emit *e, const char *name, const View *v, const int *axis_of);
+void emit_c_declare_view(const Emit *e, int depth, const char *name, const View *v); /* <name>_off, <name>_s<k> */
+void emit_c_indent(const Emit *e, int depth);
+const char *emit_c_bytes(const Emit *e, const IrNode *n); /* a node's bytes as a size_t expression */
 
 #endif

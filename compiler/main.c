@@ -32,7 +32,7 @@ static const char usage[] =
     "compile options:\n"
     "  -o OUT                  the executable (default: FILE without .td); with --lib, OUT.h and OUT.c\n"
     "  --lib                   a library for a C application: OUT.h and OUT.c\n"
-    "  --emit=ir|plan|c        print the IR, the memory plan or the C code, and stop\n"
+    "  --emit=ir|plan|c|cuda   print the IR, the memory plan, the C code or the CUDA kernels, and stop\n"
     "  --no-fuse               keep every elementwise operation a loop of its own\n"
     "  -O0 -O1 -O2 -O3 -g      passed to the C compiler ($CC, default cc); -O2 by default\n"
     "  -I DIR                  search DIR for imports\n"
@@ -123,7 +123,8 @@ static int cmd_compile(int argc, char **argv, EmitKind kind)
         } else if (strcmp(a, "--emit=ir") == 0) bo.emit = EMIT_IR;
         else if (strcmp(a, "--emit=plan") == 0) bo.emit = EMIT_PLAN;
         else if (strcmp(a, "--emit=c") == 0) bo.emit = EMIT_C;
-        else if (strncmp(a, "--emit", 6) == 0) status = usage_error("bad option '%s': use --emit=ir, --emit=plan or --emit=c", a);
+        else if (strcmp(a, "--emit=cuda") == 0) bo.emit = EMIT_CUDA;
+        else if (strncmp(a, "--emit", 6) == 0) status = usage_error("bad option '%s': use --emit=ir, --emit=plan, --emit=c or --emit=cuda", a);
         else if (strcmp(a, "--lib") == 0) bo.lib = true;
         else if (strcmp(a, "--no-fuse") == 0) bo.no_fuse = true;
         else if (strcmp(a, "--count-flops") == 0) bo.count_flops = true; /* tests of the cost formulas */

@@ -40,7 +40,7 @@ def run(r):
     case(r, "--help", ["--help"], 0, err="")
     case(r, "--version", ["--version"], 0, err="")
     case(r, "two programs to compile", ["build", "x.td"], 2, err_has=["one program at a time; 'x.td' is a second"])
-    case(r, "bad --emit", ["--emit=asm", "x.td"], 2, err_has=["use --emit=ir, --emit=plan or --emit=c"])
+    case(r, "bad --emit", ["--emit=asm", "x.td"], 2, err_has=["use --emit=ir, --emit=plan, --emit=c or --emit=cuda"])
     case(r, "-o without a name", ["x.td", "-o"], 2, err_has=["-o needs a file name"])
     case(r, "compile -I without directory", ["x.td", "-I"], 2, err_has=["-I needs a directory"])
     case(r, "unknown -O level", ["-O7", "x.td"], 2, err_has=["unknown option '-O7'"])

@@ -1,0 +1,439 @@
+/* emit_cuda.c - CUDA C kernels from the planned IR, for NVRTC.
+ *
+ * One kernel per operation the C backend runs as a loop: a map or copy is a
+ * grid-stride loop over its result's elements, each thread turning its
+ * linear index into the loop indices the C code has and evaluating the same
+ * expression (emit_c_expr, so the numbers are the C backend's: narrow floats
+ * computed in f32 and rounded per operation by the same conversions, here as
+ * device functions); a reduction is one block per result element, its
+ * threads striding over the reduced elements and combining by warp shuffles
+ * and shared memory; a scatter adds one input per kernel into memory the
+ * runtime zeroes; a gather checks every index and reports the first bad one
+ * through an error word; a gather's gradient adds rows with atomicAdd.
+ * Contractions are cuBLAS calls and random numbers are drawn by the
+ * runtime, so they have no kernel. Every kernel takes the dims by value
+ * (tdg_dims) and its buffers, and its source names the .td line it
+ * computes. `tdc --emit=cuda` prints the kernels of every function. */
+#include "emit_cuda.h"
+
+#include <string.h>
+
+#include "emit_c_internal.h"
+
+/* Device versions of what the C backend's expressions call: the element
+ * types, the narrow-float conversions (bit for bit the runtime's, round to
+ * nearest even), and the helpers of emit_c's prelude. */
+static const char *const cuda_prelude =
+    "typedef long long int64_t;\n"
+    "typedef unsigned long long uint64_t;\n"
+    "typedef int int32_t;\n"
+    "typedef unsigned int uint32_t;\n"
+    "typedef unsigned short uint16_t;\n"
+    "typedef unsigned char uint8_t;\n"
+    "#define INT64_C(x) x##LL\n"
+    "#define INT64_MIN (-9223372036854775807LL - 1)\n"
+    "#define INT64_MAX 9223372036854775807LL\n"
+    "#define NAN __int_as_float(0x7fc00000)\n"
+    "#define INFINITY __int_as_float(0x7f800000)\n"
+    "\n"
+    "/* f32 -> a narrow float: round to nearest even; NaN stays NaN; overflow to inf (the fn layout: NaN) */\n"
+    "__device__ inline uint32_t tdg_narrow(float x, int ebits, int mbits, bool fn)\n"
+    "{\n"
+    "    const int bias = (1 << (ebits - 1)) - 1, shift = 23 - mbits;\n"
+    "    const uint32_t sign_out = 1u << (ebits + mbits), exp_all = ((1u << ebits) - 1) << mbits;\n"
+    "    const uint32_t overflow = fn ? exp_all | ((1u << mbits) - 1) : exp_all;\n"
+    "    const uint32_t nan = fn ? overflow : exp_all | (1u << (mbits - 1));\n"
+    "    uint32_t u = __float_as_uint(x), sign = (u >> 31) ? sign_out : 0, a = u & 0x7fffffffu, r;\n"
+    "    if (a > 0x7f800000u)\n"
+    "        return sign | nan;\n"
+    "    if (a == 0x7f800000u)\n"
+    "        return sign | overflow;\n"
+    "    int e = (int)(a >> 23), te = (e ? e : 1) - 127 + bias;\n"
+    "    if (e != 0 && te >= 1) {\n"
+    "        uint32_t m = a - ((uint32_t)(127 - bias) << 23);\n"
+    "        r = (m + (1u << (shift - 1)) - 1 + ((m >> shift) & 1)) >> shift;\n"
+    "    } else {\n"
+    "        uint32_t sig = e ? (a & 0x7fffffu) | 0x800000u : a;\n"
+    "        int sh = shift + 1 - te;\n"
+    "        if (sh > 25)\n"
+    "            return sign;\n"
+    "        uint32_t half = 1u << (sh - 1), rem = sig & ((half << 1) - 1);\n"
+    "        r = sig >> sh;\n"
+    "        if (rem > half || (rem == half && (r & 1)))\n"
+    "            r++;\n"
+    "    }\n"
+    "    return r >= overflow ? sign | overflow : sign | r;\n"
+    "}\n"
+    "__device__ inline float tdg_widen(uint32_t code, int ebits, int mbits, bool fn)\n"
+    "{\n"
+    "    const int bias = (1 << (ebits - 1)) - 1;\n"
+    "    const uint32_t emax = (1u << ebits) - 1, mmask = (1u << mbits) - 1;\n"
+    "    uint32_t sign = (code >> (ebits + mbits) & 1) << 31, ef = (code >> mbits) & emax, mant = code & mmask;\n"
+    "    if (fn ? (ef == emax && mant == mmask) : ef == emax) {\n"
+    "        if (mant != 0 && ebits + mbits + 1 == 8)\n"
+    "            return __uint_as_float(sign | 0x7fc00000u);\n"
+    "        return __uint_as_float(sign | 0x7f800000u | mant << (23 - mbits));\n"
+    "    }\n"
+    "    if (ef == 0) {\n"
+    "        if (mant == 0)\n"
+    "            return __uint_as_float(sign);\n"
+    "        if (bias == 127)\n"
+    "            return __uint_as_float(sign | mant << (23 - mbits));\n"
+    "        int e = 1 - bias + 127;\n"
+    "        while (!(mant & (1u << mbits))) {\n"
+    "            mant <<= 1;\n"
+    "            e--;\n"
+    "        }\n"
+    "        return __uint_as_float(sign | (uint32_t)e << 23 | (mant & mmask) << (23 - mbits));\n"
+    "    }\n"
+    "    return __uint_as_float(sign | (ef - (uint32_t)bias + 127) << 23 | mant << (23 - mbits));\n"
+    "}\n"
+    "/* f64 -> f32 rounding to odd, so that one more rounding to a narrow float is rounding once */\n"
+    "__device__ inline float tdg_f64_to_f32_odd(double x)\n"
+    "{\n"
+    "    float f = (float)x;\n"
+    "    if (x != x || (double)f == x)\n"
+    "        return f;\n"
+    "    if (fabs((double)f) > fabs(x))\n"
+    "        f = nextafterf(f, 0.0f);\n"
+    "    return __uint_as_float(__float_as_uint(f) | 1u);\n"
+    "}\n"
+    "__device__ inline uint16_t td_f32_to_f16(float x) { return (uint16_t)tdg_narrow(x, 5, 10, false); }\n"
+    "__device__ inline float td_f16_to_f32(uint16_t h) { return tdg_widen(h, 5, 10, false); }\n"
+    "__device__ inline uint16_t td_f32_to_bf16(float x) { return (uint16_t)tdg_narrow(x, 8, 7, false); }\n"
+    "__device__ inline float td_bf16_to_f32(uint16_t h) { return tdg_widen(h, 8, 7, false); }\n"
+    "__device__ inline uint8_t td_f32_to_f8e4m3(float x) { return (uint8_t)tdg_narrow(x, 4, 3, true); }\n"
+    "__device__ inline float td_f8e4m3_to_f32(uint8_t b) { return tdg_widen(b, 4, 3, true); }\n"
+    "__device__ inline uint8_t td_f32_to_f8e5m2(float x) { return (uint8_t)tdg_narrow(x, 5, 2, false); }\n"
+    "__device__ inline float td_f8e5m2_to_f32(uint8_t b) { return tdg_widen(b, 5, 2, false); }\n"
+    "__device__ inline uint16_t td_f64_to_f16(double x) { return td_f32_to_f16(tdg_f64_to_f32_odd(x)); }\n"
+    "__device__ inline uint16_t td_f64_to_bf16(double x) { return td_f32_to_bf16(tdg_f64_to_f32_odd(x)); }\n"
+    "__device__ inline uint8_t td_f64_to_f8e4m3(double x) { return td_f32_to_f8e4m3(tdg_f64_to_f32_odd(x)); }\n"
+    "__device__ inline uint8_t td_f64_to_f8e5m2(double x) { return td_f32_to_f8e5m2(tdg_f64_to_f32_odd(x)); }\n"
+    "\n"
+    "__device__ inline int64_t tdg_ipow(int64_t base, int64_t exp)\n"
+    "{\n"
+    "    if (exp < 0)\n"
+    "        return base == 1 ? 1 : base == -1 ? (exp % 2 ? -1 : 1) : 0;\n"
+    "    uint64_t r = 1, x = (uint64_t)base;\n"
+    "    for (; exp; exp >>= 1, x *= x)\n"
+    "        if (exp & 1)\n"
+    "            r *= x;\n"
+    "    return (int64_t)r;\n"
+    "}\n"
+    "__device__ inline int64_t tdg_abs_i64(int64_t x) { return x < 0 ? (int64_t)(0 - (uint64_t)x) : x; }\n"
+    "__device__ inline float tdg_max_float(float a, float b) { return a != a || a > b ? a : b; }\n"
+    "__device__ inline float tdg_min_float(float a, float b) { return a != a || a < b ? a : b; }\n"
+    "__device__ inline double tdg_max_double(double a, double b) { return a != a || a > b ? a : b; }\n"
+    "__device__ inline double tdg_min_double(double a, double b) { return a != a || a < b ? a : b; }\n"
+    "__device__ inline int64_t tdg_max_int64_t(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+    "__device__ inline int64_t tdg_min_int64_t(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+    "__device__ inline float tdg_relu_float(float x) { return x < 0 ? 0 : x; }\n"
+    "__device__ inline double tdg_relu_double(double x) { return x < 0 ? 0 : x; }\n"
+    "__device__ inline int64_t tdg_relu_int64_t(int64_t x) { return x < 0 ? 0 : x; }\n"
+    "__device__ inline float tdg_sigmoid_float(float x) { return 1.0f / (1.0f + expf(-x)); }\n"
+    "__device__ inline double tdg_sigmoid_double(double x) { return 1.0 / (1.0 + exp(-x)); }\n"
+    "__device__ inline float tdg_silu_float(float x) { return x / (1.0f + expf(-x)); }\n"
+    "__device__ inline double tdg_silu_double(double x) { return x / (1.0 + exp(-x)); }\n"
+    "__device__ inline float tdg_gelu_float(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
+    "__device__ inline double tdg_gelu_double(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)); }\n"
+    "__device__ inline float tdg_gelu_grad_float(float x)\n"
+    "{\n"
+    "    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.39894228040143268f;\n"
+    "}\n"
+    "__device__ inline double tdg_gelu_grad_double(double x)\n"
+    "{\n"
+    "    return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) + x * exp(-0.5 * x * x) * 0.39894228040143267794;\n"
+    "}\n"
+    "\n"
+    "/* A block's values combined (ident pads the warps a block lacks); every thread gets the result. */\n"
+    "#define TDG_BLOCK_COMBINE(name, T, ident, op)                                        \\\n"
+    "    __device__ inline T name(T v)                                             \\\n"
+    "    {                                                                                \\\n"
+    "        __shared__ T part[32];                                                       \\\n"
+    "        for (int s = 16; s > 0; s >>= 1) {                                           \\\n"
+    "            T o = __shfl_down_sync(0xffffffffu, v, s);                               \\\n"
+    "            v = op;                                                                  \\\n"
+    "        }                                                                            \\\n"
+    "        if ((threadIdx.x & 31) == 0)                                                 \\\n"
+    "            part[threadIdx.x >> 5] = v;                                              \\\n"
+    "        __syncthreads();                                                             \\\n"
+    "        if (threadIdx.x < 32) {                                                      \\\n"
+    "            v = threadIdx.x < (blockDim.x + 31) / 32 ? part[threadIdx.x] : (ident);  \\\n"
+    "            for (int s = 16; s > 0; s >>= 1) {                                       \\\n"
+    "                T o = __shfl_down_sync(0xffffffffu, v, s);                           \\\n"
+    "                v = op;                                                              \\\n"
+    "            }                                                                        \\\n"
+    "            if (threadIdx.x == 0)                                                    \\\n"
+    "                part[0] = v;                                                         \\\n"
+    "        }                                                                            \\\n"
+    "        __syncthreads();                                                             \\\n"
+    "        v = part[0];                                                                 \\\n"
+    "        __syncthreads();                                                             \\\n"
+    "        return v;                                                                    \\\n"
+    "    }\n"
+    "TDG_BLOCK_COMBINE(tdg_block_sum_double, double, 0.0, v + o)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_prod_double, double, 1.0, v * o)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_max_double, double, -INFINITY, (o > v || o != o || v != v) ? (v != v ? v : o) : v)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_min_double, double, INFINITY, (o < v || o != o || v != v) ? (v != v ? v : o) : v)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_sum_int64_t, int64_t, 0, (int64_t)((uint64_t)v + (uint64_t)o))\n"
+    "TDG_BLOCK_COMBINE(tdg_block_prod_int64_t, int64_t, 1, (int64_t)((uint64_t)v * (uint64_t)o))\n"
+    "TDG_BLOCK_COMBINE(tdg_block_max_int64_t, int64_t, INT64_MIN, o > v ? o : v)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_min_int64_t, int64_t, INT64_MAX, o < v ? o : v)\n"
+    "\n";
+
+/* Where a reduction's accumulator starts. */
+static const char *identity(ReduceKind k, bool fl)
+{
+    switch (k) {
+    case RED_SUM: case RED_MEAN: return "0";
+    case RED_PROD: return "1";
+    case RED_MAX: return fl ? "-INFINITY" : "INT64_MIN";
+    default: return fl ? "INFINITY" : "INT64_MAX";
+    }
+}
+
+static void declare_dims(const Emit *e, int depth)
+{
+    for (size_t i = 0; i < e->p->dim_names.len; i++) {
+        emit_c_indent(e, depth);
+        fprintf(e->out, "const int64_t dim_%s = D.d[%zu];\n", (const char *)e->p->dim_names.items[i], i);
+        emit_c_indent(e, depth);
+        fprintf(e->out, "(void)dim_%s;\n", (const char *)e->p->dim_names.items[i]);
+    }
+}
+
+/* The parameter list: the dims, the result, then each buffer read (once). */
+static void kernel_head(const Emit *e, const IrNode *n, const char *suffix, bool error_word)
+{
+    fprintf(e->out, "/* %%%d %s: %s */\nextern \"C\" __global__ void tdg_k%d_%d%s(tdg_dims D, %s *__restrict__ b%d",
+            n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), e->fn_index, n->id, suffix, emit_c_ctype(n->type.dtype), n->id);
+    int *seen = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        emit_c_input_view(e, n, k, &base);
+        bool dup = false;
+        for (int j = 0; j < k && !dup; j++)
+            dup = seen[j] == base;
+        seen[k] = base;
+        if (!dup && base != n->id)
+            fprintf(e->out, ", const %s *__restrict__ b%d", emit_c_ctype(ir_get(e->f, base)->type.dtype), base);
+    }
+    if (error_word)
+        fputs(", int *__restrict__ error", e->out);
+    fputs(")\n{\n", e->out);
+    declare_dims(e, 1);
+}
+
+/* Splits linear index `lin` into loop indices i<first>..i<first+rank-1> over extents n<..>. */
+static void split_index(const Emit *e, int depth, const char *lin, int first, int rank)
+{
+    if (rank == 0)
+        return;
+    emit_c_indent(e, depth);
+    fprintf(e->out, "int64_t rest_%d = %s;\n", first, lin);
+    for (int k = rank - 1; k >= 0; k--) {
+        emit_c_indent(e, depth);
+        if (k == 0)
+            fprintf(e->out, "const int64_t i%d = rest_%d;\n", first, first);
+        else
+            fprintf(e->out, "const int64_t i%d = rest_%d %% n%d;\n", first + k, first, first + k);
+        emit_c_indent(e, depth);
+        fprintf(e->out, "(void)i%d;\n", first + k);
+        if (k > 0) {
+            emit_c_indent(e, depth);
+            fprintf(e->out, "rest_%d /= n%d;\n", first, first + k);
+        }
+    }
+}
+
+static void declare_extents(const Emit *e, int depth, int rank, const Size *dims, int first, const char *total)
+{
+    emit_c_indent(e, depth);
+    fprintf(e->out, "const int64_t %s = 1", total);
+    for (int k = 0; k < rank; k++)
+        fprintf(e->out, " * (int64_t)%s", emit_c_size(e, dims[k]));
+    fputs(";\n", e->out);
+    for (int k = 0; k < rank; k++) {
+        emit_c_indent(e, depth);
+        fprintf(e->out, "const int64_t n%d = %s;\n", first + k, emit_c_size(e, dims[k]));
+        emit_c_indent(e, depth);
+        fprintf(e->out, "(void)n%d;\n", first + k);
+    }
+}
+
+static const char **declare_inputs(const Emit *e, const IrNode *n, const int *axis_of)
+{
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        View v = emit_c_input_view(e, n, k, &base);
+        const char *name = arena_printf(e->a, "x%d", k);
+        emit_c_declare_view(e, 1, name, &v);
+        loads[k] = emit_c_load(e, ir_get(e->f, base)->type.dtype, emit_c_base_name(e, base), emit_c_offset(e, name, &v, axis_of));
+    }
+    return loads;
+}
+
+static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
+{
+    kernel_head(e, n, "", false);
+    const char **loads = declare_inputs(e, n, NULL);
+    declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
+    fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
+          e->out);
+    split_index(e, 2, "lin", 0, n->type.rank);
+    const char *value = emit_c_expr(e, expr, loads, 2);
+    fprintf(e->out, "        b%d[lin] = %s;\n    }\n}\n\n", n->id, emit_c_store(e, n->type.dtype, value));
+}
+
+static void kernel_reduce(const Emit *e, const IrNode *n)
+{
+    int rank = n->input_rank, nkept = 0, nred = 0;
+    int *axis_of = arena_array(e->a, (size_t)rank + 1, sizeof(int));
+    Size *kept = arena_array(e->a, (size_t)rank + 1, sizeof(Size)), *red = arena_array(e->a, (size_t)rank + 1, sizeof(Size));
+    for (int k = 0; k < rank; k++)
+        if (!n->reduced[k])
+            kept[nkept] = n->input_dims[k], axis_of[k] = nkept++;
+    for (int k = 0; k < rank; k++)
+        if (n->reduced[k])
+            red[nred] = n->input_dims[k], axis_of[k] = nkept + nred++;
+    kernel_head(e, n, "", false);
+    const char **loads = declare_inputs(e, n, axis_of);
+    int base = n->ninputs ? n->inputs[0] : -1;
+    if (!n->expr)
+        emit_c_input_view(e, n, 0, &base);
+    Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
+    bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
+    const char *acc_t = fl ? "double" : "int64_t";
+    static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
+    declare_extents(e, 1, nkept, kept, 0, "kept_total");
+    declare_extents(e, 1, nred, red, nkept, "reduced_total");
+    Emit in_loop = *e;
+    in_loop.loop_of_axis = axis_of;
+    fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
+    split_index(e, 2, "o", 0, nkept);
+    fprintf(e->out, "        %s acc = %s;\n", acc_t, identity(n->reduce, fl));
+    fputs("        for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
+    split_index(e, 3, "r", nkept, nred);
+    const char *x = n->expr ? emit_c_expr(&in_loop, n->expr, loads, 3) : loads[0];
+    fprintf(e->out, "            const %s x = (%s)%s;\n", acc_t, acc_t, x);
+    switch (n->reduce) {
+    case RED_SUM: case RED_MEAN: fputs(fl ? "            acc += x;\n" : "            acc = (int64_t)((uint64_t)acc + (uint64_t)x);\n", e->out); break;
+    case RED_PROD: fputs(fl ? "            acc *= x;\n" : "            acc = (int64_t)((uint64_t)acc * (uint64_t)x);\n", e->out); break;
+    case RED_MAX: fputs(fl ? "            acc = (x > acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "            acc = x > acc ? x : acc;\n", e->out); break;
+    default: fputs(fl ? "            acc = (x < acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "            acc = x < acc ? x : acc;\n", e->out); break;
+    }
+    fprintf(e->out, "        }\n        acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
+    const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
+    fputs("        if (threadIdx.x == 0)\n", e->out);
+    if (emit_c_narrow(out_t) && fl)
+        fprintf(e->out, "            b%d[o] = td_f64_to_%s(%s);\n", n->id, emit_c_narrow_name(out_t), result);
+    else
+        fprintf(e->out, "            b%d[o] = %s;\n", n->id,
+                emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
+    fputs("    }\n}\n\n", e->out);
+}
+
+/* A scatter: one kernel per input, each adding at its view's places (one to one) into zeros. */
+static void kernel_scatter(const Emit *e, const IrNode *n)
+{
+    for (int k = 0; k < n->ninputs; k++) {
+        IrNode one = *n; /* the kernel reads input k only */
+        one.ninputs = 1;
+        one.inputs = &n->inputs[k];
+        one.has_input_view = n->has_input_view ? &n->has_input_view[k] : NULL;
+        one.input_views = n->input_views ? &n->input_views[k] : NULL;
+        const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
+        kernel_head(e, &one, arena_printf(e->a, "_%d", k), false);
+        const char **loads = declare_inputs(e, &one, NULL);
+        emit_c_declare_view(e, 1, "o", to);
+        declare_extents(e, 1, to->rank, to->dims, 0, "total");
+        fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
+              e->out);
+        split_index(e, 2, "lin", 0, to->rank);
+        const char *at = emit_c_offset(e, "o", to, NULL);
+        Dtype t = n->type.dtype;
+        fprintf(e->out, "        b%d[%s] = %s;\n    }\n}\n\n", n->id, at,
+                emit_c_store(e, t, arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), at), loads[0])));
+    }
+}
+
+/* A gather: out[idx..., rest...] = table[idx[idx...], rest...]; a bad index sets *error (the first, 1-based flat position). */
+static void kernel_gather(const Emit *e, const IrNode *n, bool gradient)
+{
+    kernel_head(e, n, "", !gradient);
+    int bt, bi;
+    View vt = emit_c_input_view(e, n, 0, &bt), vi = emit_c_input_view(e, n, 1, &bi);
+    emit_c_declare_view(e, 1, "t", &vt);
+    emit_c_declare_view(e, 1, "x", &vi);
+    int ri = vi.rank;
+    const Size *rows = gradient ? &n->type.dims[0] : &vt.dims[0];
+    fprintf(e->out, "    const int64_t rows = %s;\n", emit_c_size(e, *rows));
+    /* the loop space: the forward result's (indices, then the table's other axes) */
+    int rank = gradient ? vt.rank : n->type.rank;
+    const Size *dims = gradient ? vt.dims : n->type.dims;
+    declare_extents(e, 1, rank, dims, 0, "total");
+    fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
+          e->out);
+    split_index(e, 2, "lin", 0, rank);
+    fprintf(e->out, "        int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
+    if (!gradient) {
+        fputs("        if (row < -rows || row >= rows) {\n            atomicCAS(error, 0, 1);\n            continue;\n        }\n", e->out);
+    }
+    fputs("        if (row < 0)\n            row += rows;\n", e->out);
+    if (!gradient) {
+        const char *src = poly_is_zero(vt.strides[0]) ? "0" : "row * t_s0";
+        for (int k = 1; k < vt.rank; k++)
+            if (!poly_is_zero(vt.strides[k]))
+                src = arena_printf(e->a, "%s + i%d * t_s%d", src, ri + k - 1, k);
+        if (!poly_is_zero(vt.offset))
+            src = arena_printf(e->a, "t_off + %s", src);
+        fprintf(e->out, "        b%d[lin] = %s[%s];\n    }\n}\n\n", n->id, emit_c_base_name(e, bt), src);
+        return;
+    }
+    /* the gradient: row of the adjoint added into the table's row, atomically (two indices may name one row) */
+    const char *dst = "row";
+    for (int k = 1; k < n->type.rank; k++)
+        dst = arena_printf(e->a, "(%s) * (int64_t)%s + i%d", dst, emit_c_size(e, n->type.dims[k]), ri + k - 1);
+    fprintf(e->out, "        atomicAdd(&b%d[%s], %s[%s]);\n    }\n}\n\n", n->id, dst, emit_c_base_name(e, bt),
+            emit_c_offset(e, "t", &vt, NULL));
+}
+
+static void emit_kernels(Emit *e, const IrFunction *f)
+{
+    e->f = f;
+    int op = 0;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n))
+            continue;
+        e->op = op++;
+        switch (n->op) {
+        case IR_MAP: kernel_map(e, n, n->expr); break;
+        case IR_COPY: kernel_map(e, n, mx_input(e->a, 0, ir_get(f, n->inputs[0])->type.dtype)); break;
+        case IR_REDUCE: kernel_reduce(e, n); break;
+        case IR_SCATTER: kernel_scatter(e, n); break;
+        case IR_GATHER: kernel_gather(e, n, false); break;
+        case IR_GATHER_GRAD:
+            if (n->type.dtype == DT_F32 || n->type.dtype == DT_F64)
+                kernel_gather(e, n, true);
+            break;
+        default: break; /* contractions: cuBLAS; random numbers: the runtime */
+        }
+    }
+}
+
+void emit_cuda(FILE *out, const IrProgram *p, const char *source_name)
+{
+    Emit e = {.out = out, .p = p, .a = p->arena};
+    fprintf(out, "/* CUDA kernels generated by tdc from %s; compiled at run time by NVRTC. */\n", source_name);
+    fputs(cuda_prelude, out);
+    fprintf(out, "struct tdg_dims {\n    int64_t d[%zu];\n};\n\n", p->dim_names.len ? p->dim_names.len : 1);
+    for (size_t i = 0; i < p->functions.len + p->trains.len; i++) {
+        const IrFunction *f = i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
+        fprintf(out, "/* ---- %s %s (tdg_fn%zu) ---- */\n\n", f->is_train ? "train" : "fn", f->name, i);
+        e.fn_index = (int)i;
+        emit_kernels(&e, f);
+    }
+}
