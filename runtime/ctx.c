@@ -1,4 +1,7 @@
-/* ctx.c - the runtime context, its error message and checked sizes. */
+/* ctx.c - the runtime context, its error message and note, and checked
+ * sizes. The CUDA state (runtime/cuda/loader.c) hangs off the context too,
+ * with the function that releases it, so nothing here needs the CUDA files.
+ * td_ctx_device, which may ask for the GPU, lives in loader.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,43 +9,67 @@
 #include <time.h>
 
 #include "td.h"
-
-enum { TD_ERROR_BYTES = 1024 };
-
-struct td_ctx {
-    td_device device;
-    bool failed;
-    char error[TD_ERROR_BYTES];
-};
+#include "ctx_internal.h"
 
 td_ctx *td_ctx_new(td_device device)
 {
     td_ctx *ctx = calloc(1, sizeof *ctx);
-    if (ctx)
+    if (ctx) {
         ctx->device = device;
+        ctx->error = ctx->error_small;
+    }
     return ctx;
 }
 
-void td_ctx_free(td_ctx *ctx) { free(ctx); }
+void td_ctx_free(td_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->cuda_release)
+        ctx->cuda_release(ctx->cuda);
+    td_ctx_clear_error(ctx);
+    free(ctx->note);
+    free(ctx);
+}
 
 const char *td_ctx_error(const td_ctx *ctx) { return ctx->failed ? ctx->error : NULL; }
 
 void td_ctx_clear_error(td_ctx *ctx)
 {
+    if (ctx->error != ctx->error_small)
+        free(ctx->error);
+    ctx->error = ctx->error_small;
     ctx->failed = false;
-    ctx->error[0] = 0;
+    ctx->error_small[0] = 0;
 }
 
 td_status td_fail(td_ctx *ctx, td_status status, const char *fmt, ...)
 {
-    if (!ctx->failed) { /* the first error is the one that explains the rest */
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
-        va_end(ap);
-        ctx->failed = true;
+    if (ctx->failed) /* the first error is the one that explains the rest */
+        return status;
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int len = vsnprintf(ctx->error_small, sizeof ctx->error_small, fmt, ap);
+    va_end(ap);
+    if (len >= (int)sizeof ctx->error_small) {
+        char *big = malloc((size_t)len + 1);
+        if (big) {
+            vsnprintf(big, (size_t)len + 1, fmt, again);
+            ctx->error = big;
+        }
     }
+    va_end(again);
+    ctx->failed = true;
     return status;
+}
+
+const char *td_ctx_note(const td_ctx *ctx) { return ctx->note; }
+
+void td_ctx_set_note(td_ctx *ctx, const char *note)
+{
+    free(ctx->note);
+    ctx->note = note ? strdup(note) : NULL;
 }
 
 bool td_mul_size(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }

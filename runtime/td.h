@@ -9,7 +9,8 @@
  * Pieces, one file each: ctx.c (context, errors, checked sizes), dtype.c
  * (element types and conversions to and from f32), rng.c (Philox 4x32-10 and
  * the param initialisers), npy.c (.npy files), gemm.c (batched, strided
- * matrix products on OpenBLAS). */
+ * matrix products on OpenBLAS), cuda/loader.c and cuda/nvrtc.c (the CUDA
+ * libraries, opened with dlopen, and NVRTC with its disk cache). */
 #ifndef TD_H
 #define TD_H
 
@@ -65,7 +66,9 @@ typedef enum td_device { TD_DEVICE_CPU, TD_DEVICE_CUDA, TD_DEVICE_AUTO } td_devi
 
 typedef struct td_ctx td_ctx;
 
-/* NULL only when memory for the context itself cannot be had. */
+/* NULL only when memory for the context itself cannot be had: asking for
+ * TD_DEVICE_CUDA on a machine without a GPU or driver is no failure here
+ * (td_cuda_init says so when the GPU is first needed). */
 td_ctx *td_ctx_new(td_device device);
 void td_ctx_free(td_ctx *ctx);
 /* The first error since the last td_ctx_clear_error, or NULL. */
@@ -73,6 +76,13 @@ const char *td_ctx_error(const td_ctx *ctx);
 void td_ctx_clear_error(td_ctx *ctx);
 /* Records an error (only the first is kept) and returns `status`. */
 td_status td_fail(td_ctx *ctx, td_status status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The device the context runs on. TD_DEVICE_AUTO resolves, on the first
+ * call, to TD_DEVICE_CUDA when td_cuda_available, else to TD_DEVICE_CPU
+ * with a note saying why; CPU and CUDA are returned as asked. */
+td_device td_ctx_device(td_ctx *ctx);
+/* A remark that is not an error (why auto chose the CPU), or NULL. */
+const char *td_ctx_note(const td_ctx *ctx);
 
 /* Checked size arithmetic: false on overflow. */
 bool td_mul_size(size_t a, size_t b, size_t *out);
@@ -410,6 +420,54 @@ td_status td_data_sequential_batch(td_ctx *ctx, const td_data *d, uint64_t *curs
  * wrapping. Each row must match row_shape/dtype. */
 td_status td_data_rows(td_ctx *ctx, const td_data *d, td_rng *rng, uint64_t *cursor, int64_t B, td_dtype dtype, int rank,
                        const int64_t *row_shape, void *out);
+
+/* ---- CUDA (runtime/cuda/) ----
+ *
+ * The driver (libcuda.so.1), NVRTC and cuBLAS are opened with dlopen when
+ * first needed, never linked, so a program runs on the CPU where they are
+ * missing. Every call into them is checked; an error names the library or
+ * the call, with dlerror's text or the CUresult's name. docs/RUNTIME.md
+ * "CUDA: loading and NVRTC" has the details. */
+
+/* Opens the driver, initialises it and takes device 0's primary context.
+ * TD_ERR_DEVICE when it cannot: "no CUDA driver (libcuda.so.1: cannot open
+ * shared object file: ...)", "no GPU (...)", or the failing call. The
+ * outcome is kept: later calls return it again without retrying. */
+td_status td_cuda_init(td_ctx *ctx);
+/* td_cuda_init without recording an error on ctx: false with the reason in
+ * why (a string cut to `size` bytes; why may be NULL). */
+bool td_cuda_available(td_ctx *ctx, char *why, size_t size);
+
+/* Bytes owned by the caller (malloc'd): free with td_blob_free. */
+typedef struct td_blob {
+    void *data;
+    size_t size;
+} td_blob;
+void td_blob_free(td_blob *b); /* leaves it empty; safe on an empty one */
+
+enum {
+    TD_NVRTC_STRICT = 1,   /* a log that mentions "warning" is a failure */
+    TD_NVRTC_NO_CACHE = 2, /* neither read nor write the disk cache */
+};
+
+/* Compiles the CUDA C++ `source` (kernels declared extern "C") with
+ * NVRTC, options --std=c++17 -default-device --gpu-architecture=<arch>.
+ * arch "compute_XX" gives PTX (NUL-terminated; size counts the NUL), "sm_XX"
+ * a cubin; NULL is the device's (td_cuda_init first): a cubin for it, or
+ * PTX for the newest architecture NVRTC knows when the device is newer.
+ * `name` names the program ("<name>.cu" in the log) and the messages. A
+ * failure is TD_ERR_DEVICE with "NVRTC: <name>: compilation failed: ...",
+ * then NVRTC's log and the source with numbered lines, on ctx; *out is
+ * then empty. Results are cached on disk ($TDC_CACHE, else
+ * $XDG_CACHE_HOME/tdc, else ~/.cache/tdc; TDC_CACHE=off disables it) under
+ * a hash of the source, the options and the NVRTC and driver versions. */
+td_status td_nvrtc_compile(td_ctx *ctx, const char *name, const char *source, const char *arch, td_blob *out);
+/* The same with TD_NVRTC_* flags (td_nvrtc_compile passes 0). */
+td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *source, const char *arch, unsigned flags,
+                                 td_blob *out);
+/* How many td_nvrtc_compile calls of this context the disk cache answered
+ * (hits) and how many ran NVRTC (misses). */
+void td_nvrtc_cache_counts(td_ctx *ctx, int64_t *hits, int64_t *misses);
 
 /* ---- compiled models ----
  *

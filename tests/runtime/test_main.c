@@ -18,6 +18,7 @@ extern void test_safetensors(void) __attribute__((weak));
 extern void test_optim(void) __attribute__((weak));
 extern void test_data(void) __attribute__((weak));
 extern void test_train(void) __attribute__((weak));
+extern void test_cuda(void) __attribute__((weak));
 
 int main(int argc, char **argv)
 {
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
         {"optim", test_optim},
         {"data", test_data},
         {"train", test_train},
+        {"cuda", test_cuda},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
         if (!suites[i].run)

@@ -1,0 +1,156 @@
+/* cuda_internal.h - what the files of runtime/cuda/ share; nothing public.
+ *
+ * The few CUDA driver, NVRTC and cuBLAS types and entry points the runtime
+ * uses, declared here rather than taken from cuda.h, nvrtc.h and
+ * cublas_api.h, so the runtime builds on a machine without the toolkit. The
+ * values and prototypes are those of CUDA 12 and 13 (cuda.h, nvrtc.h,
+ * cublas_api.h); a name with a _v2 suffix is the symbol the headers' macros
+ * map the plain name to. Each library is opened with dlopen the first time
+ * it is needed and its functions are looked up into a table in the
+ * context's td_cuda (loader.c); nothing is linked against CUDA. */
+#ifndef TD_CUDA_INTERNAL_H
+#define TD_CUDA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "td.h"
+
+/* ---- the driver API (libcuda.so.1) ---- */
+typedef int CUresult; /* CUDA_SUCCESS is 0 */
+typedef int CUdevice;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+typedef unsigned long long CUdeviceptr;
+
+enum {
+    TD_CUDA_SUCCESS = 0,
+    TD_CUDA_ERROR_NO_DEVICE = 100,
+    TD_CU_ATTR_CC_MAJOR = 75, /* CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR */
+    TD_CU_ATTR_CC_MINOR = 76,
+};
+
+typedef struct td_cuda_driver {
+    CUresult (*cuInit)(unsigned flags);
+    CUresult (*cuDriverGetVersion)(int *version);
+    CUresult (*cuGetErrorName)(CUresult r, const char **name);
+    CUresult (*cuGetErrorString)(CUresult r, const char **text);
+    CUresult (*cuDeviceGetCount)(int *count);
+    CUresult (*cuDeviceGet)(CUdevice *dev, int ordinal);
+    CUresult (*cuDeviceGetName)(char *name, int len, CUdevice dev);
+    CUresult (*cuDeviceGetAttribute)(int *value, int attribute, CUdevice dev);
+    CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *c, CUdevice dev);
+    CUresult (*cuDevicePrimaryCtxRelease)(CUdevice dev); /* _v2 */
+    CUresult (*cuCtxSetCurrent)(CUcontext c);
+    CUresult (*cuCtxSynchronize)(void);
+    CUresult (*cuModuleLoadData)(CUmodule *m, const void *image);
+    CUresult (*cuModuleUnload)(CUmodule m);
+    CUresult (*cuModuleGetFunction)(CUfunction *f, CUmodule m, const char *name);
+    CUresult (*cuLaunchKernel)(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                               unsigned bz, unsigned shared_bytes, CUstream s, void **params, void **extra);
+    CUresult (*cuMemAlloc)(CUdeviceptr *p, size_t bytes);                          /* _v2 */
+    CUresult (*cuMemFree)(CUdeviceptr p);                                          /* _v2 */
+    CUresult (*cuMemcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);      /* _v2 */
+    CUresult (*cuMemcpyDtoH)(void *dst, CUdeviceptr src, size_t bytes);            /* _v2 */
+} td_cuda_driver;
+
+/* ---- NVRTC (libnvrtc.so) ---- */
+typedef int nvrtcResult; /* NVRTC_SUCCESS is 0 */
+typedef struct _nvrtcProgram *nvrtcProgram;
+
+typedef struct td_nvrtc_api {
+    const char *(*nvrtcGetErrorString)(nvrtcResult r);
+    nvrtcResult (*nvrtcVersion)(int *major, int *minor);
+    nvrtcResult (*nvrtcGetNumSupportedArchs)(int *count);
+    nvrtcResult (*nvrtcGetSupportedArchs)(int *archs);
+    nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram *p, const char *src, const char *name, int nheaders,
+                                      const char *const *headers, const char *const *include_names);
+    nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram *p);
+    nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram p, int noptions, const char *const *options);
+    nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram p, size_t *size);
+    nvrtcResult (*nvrtcGetProgramLog)(nvrtcProgram p, char *log);
+    nvrtcResult (*nvrtcGetPTXSize)(nvrtcProgram p, size_t *size);
+    nvrtcResult (*nvrtcGetPTX)(nvrtcProgram p, char *ptx);
+    nvrtcResult (*nvrtcGetCUBINSize)(nvrtcProgram p, size_t *size);
+    nvrtcResult (*nvrtcGetCUBIN)(nvrtcProgram p, char *cubin);
+} td_nvrtc_api;
+
+/* ---- cuBLAS (libcublas.so) ---- */
+typedef int cublasStatus_t; /* CUBLAS_STATUS_SUCCESS is 0 */
+typedef struct cublasContext *cublasHandle_t;
+
+typedef struct td_cublas_api {
+    cublasStatus_t (*cublasCreate)(cublasHandle_t *h);  /* _v2 */
+    cublasStatus_t (*cublasDestroy)(cublasHandle_t h);  /* _v2 */
+    cublasStatus_t (*cublasGetVersion)(cublasHandle_t h, int *version); /* _v2 */
+    cublasStatus_t (*cublasSetStream)(cublasHandle_t h, CUstream s);    /* _v2 */
+    const char *(*cublasGetStatusName)(cublasStatus_t s);
+    /* cudaDataType, cublasComputeType_t and cublasGemmAlgo_t are enums: int */
+    cublasStatus_t (*cublasGemmStridedBatchedEx)(cublasHandle_t h, int transa, int transb, int m, int n, int k,
+                                                 const void *alpha, const void *a, int a_type, int lda,
+                                                 long long stride_a, const void *b, int b_type, int ldb,
+                                                 long long stride_b, const void *beta, void *c, int c_type, int ldc,
+                                                 long long stride_c, int batch, int compute_type, int algo);
+} td_cublas_api;
+
+/* One library: opened at most once per context. A failed open is kept (its
+ * message in `why`) so it is not retried on every call. */
+typedef struct td_cuda_lib {
+    void *handle;
+    bool tried;
+    char path[256]; /* the name that opened, or the first one tried */
+    char why[512];  /* dlerror's text, or the symbol that was missing */
+} td_cuda_lib;
+
+/* The CUDA state of one context. */
+struct td_cuda {
+    td_cuda_lib driver_lib, nvrtc_lib, cublas_lib;
+    td_cuda_driver cu;
+    td_nvrtc_api nvrtc;
+    td_cublas_api cublas;
+    /* td_cuda_init's outcome: once tried, the status and message stay */
+    bool init_tried;
+    td_status init_status;
+    char init_why[768];
+    int driver_version;        /* cuDriverGetVersion: 13000 for 13.0 */
+    int nvrtc_major, nvrtc_minor;
+    CUdevice device;
+    CUcontext context;         /* the device's primary context, retained */
+    int cc_major, cc_minor;    /* compute capability of the device */
+    char device_name[128];
+    /* td_nvrtc_compile's disk cache */
+    int64_t cache_hits, cache_misses;
+};
+
+/* loader.c */
+/* The context's td_cuda, created on first use; NULL (with TD_ERR_OOM on
+ * ctx) when memory cannot be had. */
+struct td_cuda *td_cuda_state(td_ctx *ctx);
+/* Loads NVRTC, or cuBLAS, into cuda->nvrtc / cuda->cublas. */
+td_status td_nvrtc_load(td_ctx *ctx, struct td_cuda **out);
+td_status td_cublas_load(td_ctx *ctx, struct td_cuda **out);
+/* Checks a driver call's result: TD_OK, or TD_ERR_DEVICE with "CUDA:
+ * <call>: <CUDA_ERROR_NAME> (<its text>)" on ctx. */
+td_status td_cu_check(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call);
+td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, const char *call);
+
+/* cache.c: the disk cache of compiled kernels (docs/RUNTIME.md "CUDA:
+ * loading and NVRTC" gives the key and the file format). */
+#define TD_FNV1A64_INIT 0xcbf29ce484222325ull /* FNV-1a/64's offset basis */
+uint64_t td_fnv1a64(uint64_t hash, const void *data, size_t size);
+/* The cache's directory, or false when caching is off or no directory can
+ * be named (no $TDC_CACHE, $XDG_CACHE_HOME or $HOME). */
+bool td_kernel_cache_dir(char *dir, size_t size);
+/* Reads the entry of `key` into *out (malloc'd): true on a hit. A missing,
+ * short, corrupt or mismatched file is a miss. */
+bool td_kernel_cache_get(const char *dir, uint64_t key, const char *ext, td_blob *out);
+/* Writes the entry atomically (a temporary file in dir, then rename);
+ * failures are ignored: the cache is only an optimisation. */
+void td_kernel_cache_put(const char *dir, uint64_t key, const char *ext, const td_blob *blob);
+/* The file of `key`: "<dir>/<16 hex digits>.<ext>". */
+void td_kernel_cache_path(char *path, size_t size, const char *dir, uint64_t key, const char *ext);
+
+#endif

@@ -1,0 +1,342 @@
+/* loader.c - opens the CUDA driver, NVRTC and cuBLAS with dlopen, on first
+ * need, into the function tables of the context's td_cuda
+ * (cuda_internal.h), and brings up the GPU (td_cuda_init). Nothing links
+ * against CUDA, so a binary built here starts on a machine with no GPU and
+ * no driver, and only a request for the GPU finds out. Each library is
+ * tried under its versioned sonames, its plain name, then in
+ * $CUDA_HOME/lib64, $CUDA_PATH/lib64 and /usr/local/cuda/lib64; a failure
+ * is kept on the context with dlerror's text, so it is not retried. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ctx_internal.h"
+#include "cuda_internal.h"
+
+/* A table entry: a symbol and where its pointer goes in the table. */
+typedef struct td_cuda_sym {
+    const char *name;
+    size_t offset;
+    bool optional; /* missing is fine: the pointer stays NULL */
+} td_cuda_sym;
+
+#define SYM(table, field, symbol) {symbol, offsetof(table, field), false}
+#define SYM_OPTIONAL(table, field, symbol) {symbol, offsetof(table, field), true}
+
+static const td_cuda_sym driver_syms[] = {
+    SYM(td_cuda_driver, cuInit, "cuInit"),
+    SYM(td_cuda_driver, cuDriverGetVersion, "cuDriverGetVersion"),
+    SYM_OPTIONAL(td_cuda_driver, cuGetErrorName, "cuGetErrorName"),
+    SYM_OPTIONAL(td_cuda_driver, cuGetErrorString, "cuGetErrorString"),
+    SYM(td_cuda_driver, cuDeviceGetCount, "cuDeviceGetCount"),
+    SYM(td_cuda_driver, cuDeviceGet, "cuDeviceGet"),
+    SYM(td_cuda_driver, cuDeviceGetName, "cuDeviceGetName"),
+    SYM(td_cuda_driver, cuDeviceGetAttribute, "cuDeviceGetAttribute"),
+    SYM(td_cuda_driver, cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
+    SYM(td_cuda_driver, cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"),
+    SYM(td_cuda_driver, cuCtxSetCurrent, "cuCtxSetCurrent"),
+    SYM(td_cuda_driver, cuCtxSynchronize, "cuCtxSynchronize"),
+    SYM(td_cuda_driver, cuModuleLoadData, "cuModuleLoadData"),
+    SYM(td_cuda_driver, cuModuleUnload, "cuModuleUnload"),
+    SYM(td_cuda_driver, cuModuleGetFunction, "cuModuleGetFunction"),
+    SYM(td_cuda_driver, cuLaunchKernel, "cuLaunchKernel"),
+    SYM(td_cuda_driver, cuMemAlloc, "cuMemAlloc_v2"),
+    SYM(td_cuda_driver, cuMemFree, "cuMemFree_v2"),
+    SYM(td_cuda_driver, cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
+    SYM(td_cuda_driver, cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
+};
+
+static const td_cuda_sym nvrtc_syms[] = {
+    SYM(td_nvrtc_api, nvrtcGetErrorString, "nvrtcGetErrorString"),
+    SYM(td_nvrtc_api, nvrtcVersion, "nvrtcVersion"),
+    SYM(td_nvrtc_api, nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs"),
+    SYM(td_nvrtc_api, nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs"),
+    SYM(td_nvrtc_api, nvrtcCreateProgram, "nvrtcCreateProgram"),
+    SYM(td_nvrtc_api, nvrtcDestroyProgram, "nvrtcDestroyProgram"),
+    SYM(td_nvrtc_api, nvrtcCompileProgram, "nvrtcCompileProgram"),
+    SYM(td_nvrtc_api, nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize"),
+    SYM(td_nvrtc_api, nvrtcGetProgramLog, "nvrtcGetProgramLog"),
+    SYM(td_nvrtc_api, nvrtcGetPTXSize, "nvrtcGetPTXSize"),
+    SYM(td_nvrtc_api, nvrtcGetPTX, "nvrtcGetPTX"),
+    SYM(td_nvrtc_api, nvrtcGetCUBINSize, "nvrtcGetCUBINSize"),
+    SYM(td_nvrtc_api, nvrtcGetCUBIN, "nvrtcGetCUBIN"),
+};
+
+static const td_cuda_sym cublas_syms[] = {
+    SYM(td_cublas_api, cublasCreate, "cublasCreate_v2"),
+    SYM(td_cublas_api, cublasDestroy, "cublasDestroy_v2"),
+    SYM(td_cublas_api, cublasGetVersion, "cublasGetVersion_v2"),
+    SYM(td_cublas_api, cublasSetStream, "cublasSetStream_v2"),
+    SYM_OPTIONAL(td_cublas_api, cublasGetStatusName, "cublasGetStatusName"),
+    SYM(td_cublas_api, cublasGemmStridedBatchedEx, "cublasGemmStridedBatchedEx"),
+};
+
+static const char *const driver_names[] = {"libcuda.so.1", "libcuda.so", NULL};
+static const char *const nvrtc_names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", NULL};
+static const char *const cublas_names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so", NULL};
+
+static void cuda_release(struct td_cuda *cuda);
+
+static struct td_cuda *cuda_state_or_null(td_ctx *ctx)
+{
+    if (!ctx->cuda && (ctx->cuda = calloc(1, sizeof *ctx->cuda)))
+        ctx->cuda_release = cuda_release;
+    return ctx->cuda;
+}
+
+struct td_cuda *td_cuda_state(td_ctx *ctx)
+{
+    struct td_cuda *cuda = cuda_state_or_null(ctx);
+    if (!cuda)
+        td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory for the CUDA state");
+    return cuda;
+}
+
+static bool try_dlopen(td_cuda_lib *lib, const char *path)
+{
+    dlerror();
+    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (lib->handle) {
+        snprintf(lib->path, sizeof lib->path, "%s", path);
+        return true;
+    }
+    if (!lib->why[0]) { /* the first failure says most: the library's own name */
+        const char *e = dlerror();
+        snprintf(lib->why, sizeof lib->why, "%s", e ? e : path);
+        snprintf(lib->path, sizeof lib->path, "%s", path);
+    }
+    return false;
+}
+
+/* Opens the first of `names` that loads: as a soname (the loader's search
+ * path), then in each CUDA installation directory. */
+static bool open_lib(td_cuda_lib *lib, const char *const *names)
+{
+    lib->tried = true;
+    for (int i = 0; names[i]; i++)
+        if (try_dlopen(lib, names[i]))
+            return true;
+    const char *dirs[] = {getenv("CUDA_HOME"), getenv("CUDA_PATH"), "/usr/local/cuda"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        if (!dirs[d] || !dirs[d][0])
+            continue;
+        for (int i = 0; names[i]; i++) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/lib64/%s", dirs[d], names[i]);
+            if (try_dlopen(lib, path))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Fills `table` from the library; false (the missing symbol in lib->why)
+ * when a required one is absent, and the library is closed again. */
+static bool resolve(td_cuda_lib *lib, const td_cuda_sym *syms, size_t n, void *table)
+{
+    for (size_t i = 0; i < n; i++) {
+        dlerror();
+        void *p = dlsym(lib->handle, syms[i].name);
+        if (!p && !syms[i].optional) {
+            const char *e = dlerror();
+            snprintf(lib->why, sizeof lib->why, "%s: dlsym(%s): %s", lib->path, syms[i].name, e ? e : "not found");
+            dlclose(lib->handle);
+            lib->handle = NULL;
+            return false;
+        }
+        memcpy((char *)table + syms[i].offset, &p, sizeof p); /* a data pointer into a function pointer slot */
+    }
+    return true;
+}
+
+/* "CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)", or the
+ * number when the driver cannot name it. */
+static void cu_result_text(const struct td_cuda *cuda, CUresult r, char *buf, size_t size)
+{
+    const char *name = NULL, *text = NULL;
+    if (cuda->cu.cuGetErrorName)
+        cuda->cu.cuGetErrorName(r, &name);
+    if (cuda->cu.cuGetErrorString)
+        cuda->cu.cuGetErrorString(r, &text);
+    if (name && text)
+        snprintf(buf, size, "%s (%s)", name, text);
+    else if (name)
+        snprintf(buf, size, "%s", name);
+    else
+        snprintf(buf, size, "CUresult %d", r);
+}
+
+td_status td_cu_check(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call)
+{
+    if (r == TD_CUDA_SUCCESS)
+        return TD_OK;
+    char text[256];
+    cu_result_text(cuda, r, text, sizeof text);
+    return td_fail(ctx, TD_ERR_DEVICE, "CUDA: %s: %s", call, text);
+}
+
+td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, const char *call)
+{
+    if (s == 0)
+        return TD_OK;
+    const char *name = cuda->cublas.cublasGetStatusName ? cuda->cublas.cublasGetStatusName(s) : NULL;
+    if (name)
+        return td_fail(ctx, TD_ERR_DEVICE, "cuBLAS: %s: %s", call, name);
+    return td_fail(ctx, TD_ERR_DEVICE, "cuBLAS: %s: cublasStatus_t %d", call, s);
+}
+
+/* The first of the driver's calls that fails, as "<call>: <result>". */
+#define CU_TRY(call, args)                                                                         \
+    do {                                                                                           \
+        CUresult r_ = cuda->cu.call args;                                                          \
+        if (r_ != TD_CUDA_SUCCESS) {                                                               \
+            char text_[256];                                                                       \
+            cu_result_text(cuda, r_, text_, sizeof text_);                                         \
+            snprintf(why, size, "%sCUDA: %s: %s", r_ == TD_CUDA_ERROR_NO_DEVICE ? "no GPU: " : "", \
+                     #call, text_);                                                                \
+            return TD_ERR_DEVICE;                                                                  \
+        }                                                                                          \
+    } while (0)
+
+/* Opens the driver and device 0; the reason for a failure goes to why. */
+static td_status cuda_bring_up(struct td_cuda *cuda, char *why, size_t size)
+{
+    if (!open_lib(&cuda->driver_lib, driver_names)) {
+        snprintf(why, size, "no CUDA driver (%s)", cuda->driver_lib.why);
+        return TD_ERR_DEVICE;
+    }
+    if (!resolve(&cuda->driver_lib, driver_syms, sizeof driver_syms / sizeof driver_syms[0], &cuda->cu)) {
+        snprintf(why, size, "the CUDA driver is too old or broken (%s)", cuda->driver_lib.why);
+        return TD_ERR_DEVICE;
+    }
+    CU_TRY(cuInit, (0));
+    CU_TRY(cuDriverGetVersion, (&cuda->driver_version));
+    int count = 0;
+    CU_TRY(cuDeviceGetCount, (&count));
+    if (count == 0) {
+        snprintf(why, size, "no GPU (the CUDA driver %d.%d sees no device)", cuda->driver_version / 1000,
+                 cuda->driver_version % 1000 / 10);
+        return TD_ERR_DEVICE;
+    }
+    CU_TRY(cuDeviceGet, (&cuda->device, 0));
+    CU_TRY(cuDeviceGetName, (cuda->device_name, (int)sizeof cuda->device_name, cuda->device));
+    CU_TRY(cuDeviceGetAttribute, (&cuda->cc_major, TD_CU_ATTR_CC_MAJOR, cuda->device));
+    CU_TRY(cuDeviceGetAttribute, (&cuda->cc_minor, TD_CU_ATTR_CC_MINOR, cuda->device));
+    CU_TRY(cuDevicePrimaryCtxRetain, (&cuda->context, cuda->device));
+    CU_TRY(cuCtxSetCurrent, (cuda->context));
+    return TD_OK;
+}
+
+static void cuda_try_init(struct td_cuda *cuda)
+{
+    if (cuda->init_tried)
+        return;
+    cuda->init_tried = true;
+    cuda->init_status = cuda_bring_up(cuda, cuda->init_why, sizeof cuda->init_why);
+}
+
+td_status td_cuda_init(td_ctx *ctx)
+{
+    struct td_cuda *cuda = td_cuda_state(ctx);
+    if (!cuda)
+        return TD_ERR_OOM;
+    cuda_try_init(cuda);
+    if (cuda->init_status != TD_OK)
+        return td_fail(ctx, cuda->init_status, "%s", cuda->init_why);
+    return TD_OK;
+}
+
+bool td_cuda_available(td_ctx *ctx, char *why, size_t size)
+{
+    struct td_cuda *cuda = cuda_state_or_null(ctx);
+    const char *reason = "out of memory for the CUDA state";
+    if (cuda) {
+        cuda_try_init(cuda);
+        if (cuda->init_status == TD_OK)
+            reason = "";
+        else
+            reason = cuda->init_why;
+    }
+    if (why && size)
+        snprintf(why, size, "%s", reason);
+    return cuda && cuda->init_status == TD_OK;
+}
+
+/* Opens a library that is not the driver, once; the failure's message
+ * starts with `what` ("NVRTC", "cuBLAS"). */
+static td_status load_lib(td_ctx *ctx, td_cuda_lib *lib, const char *what, const char *const *names,
+                          const td_cuda_sym *syms, size_t nsyms, void *table)
+{
+    if (!lib->tried) {
+        if (open_lib(lib, names) && resolve(lib, syms, nsyms, table))
+            lib->why[0] = 0;
+    }
+    if (lib->handle)
+        return TD_OK;
+    return td_fail(ctx, TD_ERR_DEVICE, "cannot load %s (%s; tried %s, %s, %s and under $CUDA_HOME/lib64, "
+                                       "$CUDA_PATH/lib64, /usr/local/cuda/lib64)",
+                   what, lib->why, names[0], names[1], names[2]);
+}
+
+td_status td_nvrtc_load(td_ctx *ctx, struct td_cuda **out)
+{
+    struct td_cuda *cuda = td_cuda_state(ctx);
+    if (!cuda)
+        return TD_ERR_OOM;
+    bool fresh = !cuda->nvrtc_lib.tried;
+    td_status st = load_lib(ctx, &cuda->nvrtc_lib, "NVRTC", nvrtc_names, nvrtc_syms,
+                            sizeof nvrtc_syms / sizeof nvrtc_syms[0], &cuda->nvrtc);
+    if (st)
+        return st;
+    if (fresh) {
+        nvrtcResult r = cuda->nvrtc.nvrtcVersion(&cuda->nvrtc_major, &cuda->nvrtc_minor);
+        if (r != 0)
+            return td_fail(ctx, TD_ERR_DEVICE, "NVRTC: nvrtcVersion: %s", cuda->nvrtc.nvrtcGetErrorString(r));
+    }
+    *out = cuda;
+    return TD_OK;
+}
+
+td_status td_cublas_load(td_ctx *ctx, struct td_cuda **out)
+{
+    struct td_cuda *cuda = td_cuda_state(ctx);
+    if (!cuda)
+        return TD_ERR_OOM;
+    td_status st = load_lib(ctx, &cuda->cublas_lib, "cuBLAS", cublas_names, cublas_syms,
+                            sizeof cublas_syms / sizeof cublas_syms[0], &cuda->cublas);
+    if (st)
+        return st;
+    *out = cuda;
+    return TD_OK;
+}
+
+/* Unloads everything (the primary context too); NULL is fine. */
+static void cuda_release(struct td_cuda *cuda)
+{
+    if (!cuda)
+        return;
+    if (cuda->context)
+        cuda->cu.cuDevicePrimaryCtxRelease(cuda->device);
+    td_cuda_lib *libs[] = {&cuda->cublas_lib, &cuda->nvrtc_lib, &cuda->driver_lib};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++)
+        if (libs[i]->handle)
+            dlclose(libs[i]->handle);
+    free(cuda);
+}
+
+td_device td_ctx_device(td_ctx *ctx)
+{
+    if (ctx->device != TD_DEVICE_AUTO)
+        return ctx->device;
+    char why[TD_ERROR_BYTES];
+    if (td_cuda_available(ctx, why, sizeof why)) {
+        ctx->device = TD_DEVICE_CUDA;
+    } else {
+        char note[TD_ERROR_BYTES + 64];
+        snprintf(note, sizeof note, "device auto: running on the CPU: %s", why);
+        td_ctx_set_note(ctx, note);
+        ctx->device = TD_DEVICE_CPU;
+    }
+    return ctx->device;
+}

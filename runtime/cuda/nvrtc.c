@@ -1,0 +1,238 @@
+/* nvrtc.c - compiles generated CUDA C++ with NVRTC into PTX or a cubin,
+ * through the disk cache of cache.c.
+ *
+ * Takes a kernel's name and source and an architecture (compute_XX, sm_XX,
+ * or the device's); gives the bytes that cuModuleLoadData takes. A failed
+ * compile leaves on the context NVRTC's log and the source with numbered
+ * lines, since a generated kernel has no file to open. The cache key is
+ * FNV-1a/64 over (each part followed by a NUL byte): "tdc nvrtc 1", the
+ * NVRTC version, the driver version (0 when no driver is loaded), the
+ * strict flag, each option, the name, then the source. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ctx_internal.h"
+#include "cuda_internal.h"
+
+void td_blob_free(td_blob *b)
+{
+    if (!b)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->size = 0;
+}
+
+void td_nvrtc_cache_counts(td_ctx *ctx, int64_t *hits, int64_t *misses)
+{
+    const struct td_cuda *cuda = ctx->cuda;
+    if (hits)
+        *hits = cuda ? cuda->cache_hits : 0;
+    if (misses)
+        *misses = cuda ? cuda->cache_misses : 0;
+}
+
+/* "compute_90", "sm_80", "sm_90a", "compute_100f": what NVRTC's
+ * --gpu-architecture takes (it rejects the numbers it does not know). */
+static bool arch_is_valid(const char *arch)
+{
+    const char *p = strncmp(arch, "compute_", 8) == 0 ? arch + 8 : strncmp(arch, "sm_", 3) == 0 ? arch + 3 : NULL;
+    if (!p || *p < '0' || *p > '9')
+        return false;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == 'a' || *p == 'f')
+        p++;
+    return *p == 0;
+}
+
+/* The device's architecture: sm_XY when NVRTC knows it, else PTX for the
+ * newest one NVRTC knows below it (the driver compiles PTX for newer GPUs). */
+static td_status device_arch(td_ctx *ctx, struct td_cuda *cuda, char *arch, size_t size)
+{
+    int want = cuda->cc_major * 10 + cuda->cc_minor, count = 0, best = 0;
+    nvrtcResult r = cuda->nvrtc.nvrtcGetNumSupportedArchs(&count);
+    if (r != 0)
+        return td_fail(ctx, TD_ERR_DEVICE, "NVRTC: nvrtcGetNumSupportedArchs: %s", cuda->nvrtc.nvrtcGetErrorString(r));
+    int *archs = calloc(count > 0 ? (size_t)count : 1, sizeof *archs);
+    if (!archs)
+        return td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory");
+    r = cuda->nvrtc.nvrtcGetSupportedArchs(archs);
+    for (int i = 0; r == 0 && i < count; i++)
+        if (archs[i] <= want && archs[i] > best)
+            best = archs[i];
+    int lowest = count > 0 ? archs[0] : 0;
+    free(archs);
+    if (r != 0)
+        return td_fail(ctx, TD_ERR_DEVICE, "NVRTC: nvrtcGetSupportedArchs: %s", cuda->nvrtc.nvrtcGetErrorString(r));
+    if (best == 0)
+        return td_fail(ctx, TD_ERR_DEVICE, "NVRTC %d.%d cannot compile for the GPU (%s, sm_%d); its oldest is sm_%d",
+                       cuda->nvrtc_major, cuda->nvrtc_minor, cuda->device_name, want, lowest);
+    snprintf(arch, size, best == want ? "sm_%d" : "compute_%d", best);
+    return TD_OK;
+}
+
+/* The source with numbered lines ("   12 | ..."), malloc'd; NULL without memory. */
+static char *numbered_source(const char *source)
+{
+    size_t lines = 1, len = strlen(source);
+    for (const char *p = source; *p; p++)
+        lines += *p == '\n';
+    size_t cap = len + lines * 16 + 1, used = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    const char *line = source;
+    for (size_t n = 1; *line; n++) {
+        const char *end = strchr(line, '\n');
+        int width = (int)(end ? (size_t)(end - line) : strlen(line));
+        used += (size_t)snprintf(out + used, cap - used, "%5zu | %.*s\n", n, width, line);
+        line = end ? end + 1 : line + width;
+    }
+    out[used] = 0;
+    return out;
+}
+
+/* NVRTC's log, malloc'd and without trailing blank lines ("" when empty). */
+static char *program_log(struct td_cuda *cuda, nvrtcProgram prog)
+{
+    size_t size = 0;
+    char *log = NULL;
+    if (cuda->nvrtc.nvrtcGetProgramLogSize(prog, &size) == 0 && (log = malloc(size + 1))) {
+        if (cuda->nvrtc.nvrtcGetProgramLog(prog, log) != 0)
+            size = 0;
+        log[size] = 0;
+    }
+    if (!log)
+        return NULL;
+    size_t n = strlen(log);
+    while (n > 0 && (log[n - 1] == '\n' || log[n - 1] == ' '))
+        log[--n] = 0;
+    return log;
+}
+
+static td_status compile_failed(td_ctx *ctx, const char *name, const char *why, const char *log, const char *source)
+{
+    char *numbered = numbered_source(source);
+    td_status st = td_fail(ctx, TD_ERR_DEVICE, "NVRTC: %s: compilation failed: %s\n%s%s%s.cu:\n%s", name, why,
+                           log ? log : "(no log)", "\n", name, numbered ? numbered : source);
+    free(numbered);
+    return st;
+}
+
+#define NVRTC_TRY(call, args)                                                                          \
+    do {                                                                                               \
+        nvrtcResult r_ = cuda->nvrtc.call args;                                                        \
+        if (r_ != 0) {                                                                                 \
+            st = td_fail(ctx, TD_ERR_DEVICE, "NVRTC: %s: " #call ": %s", name,                         \
+                         cuda->nvrtc.nvrtcGetErrorString(r_));                                         \
+            goto done;                                                                                 \
+        }                                                                                              \
+    } while (0)
+
+/* Runs NVRTC: PTX when `ptx`, else a cubin, into *out. */
+static td_status nvrtc_run(td_ctx *ctx, struct td_cuda *cuda, const char *name, const char *source, int noptions,
+                           const char *const *options, bool ptx, bool strict, td_blob *out)
+{
+    td_status st = TD_OK;
+    nvrtcProgram prog = NULL;
+    char *log = NULL, *code = NULL;
+    char file[300];
+    snprintf(file, sizeof file, "%s.cu", name);
+    NVRTC_TRY(nvrtcCreateProgram, (&prog, source, file, 0, NULL, NULL));
+    nvrtcResult r = cuda->nvrtc.nvrtcCompileProgram(prog, noptions, options);
+    log = program_log(cuda, prog);
+    if (r != 0) {
+        st = compile_failed(ctx, name, cuda->nvrtc.nvrtcGetErrorString(r), log, source);
+        goto done;
+    }
+    if (strict && log && strstr(log, "warning")) {
+        st = compile_failed(ctx, name, "a warning, and warnings are errors in strict mode", log, source);
+        goto done;
+    }
+    size_t size = 0;
+    if (ptx)
+        NVRTC_TRY(nvrtcGetPTXSize, (prog, &size));
+    else
+        NVRTC_TRY(nvrtcGetCUBINSize, (prog, &size));
+    if (!(code = malloc(size ? size : 1))) {
+        st = td_fail(ctx, TD_ERR_OOM, "NVRTC: %s: out of memory for %zu bytes of code", name, size);
+        goto done;
+    }
+    if (ptx)
+        NVRTC_TRY(nvrtcGetPTX, (prog, code));
+    else
+        NVRTC_TRY(nvrtcGetCUBIN, (prog, code));
+    out->data = code;
+    out->size = size;
+    code = NULL;
+done:
+    if (prog)
+        cuda->nvrtc.nvrtcDestroyProgram(&prog);
+    free(code);
+    free(log);
+    return st;
+}
+
+static uint64_t cache_key(const struct td_cuda *cuda, bool strict, int noptions, const char *const *options,
+                          const char *name, const char *source)
+{
+    char versions[96];
+    int driver = cuda->init_status == TD_OK && cuda->init_tried ? cuda->driver_version : 0;
+    int n = snprintf(versions, sizeof versions, "tdc nvrtc 1%cnvrtc %d.%d%cdriver %d%cstrict %d", 0,
+                     cuda->nvrtc_major, cuda->nvrtc_minor, 0, driver, 0, (int)strict);
+    uint64_t h = td_fnv1a64(TD_FNV1A64_INIT, versions, (size_t)n + 1);
+    for (int i = 0; i < noptions; i++)
+        h = td_fnv1a64(h, options[i], strlen(options[i]) + 1);
+    h = td_fnv1a64(h, name, strlen(name) + 1);
+    return td_fnv1a64(h, source, strlen(source));
+}
+
+td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *source, const char *arch, unsigned flags,
+                                 td_blob *out)
+{
+    if (!out)
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: td_nvrtc_compile: no output blob");
+    out->data = NULL;
+    out->size = 0;
+    if (!name || !name[0] || !source)
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: td_nvrtc_compile: a kernel needs a name and a source");
+    if (arch && !arch_is_valid(arch))
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: bad architecture '%s' (compute_XX or sm_XX)", name, arch);
+    struct td_cuda *cuda;
+    td_status st = td_nvrtc_load(ctx, &cuda);
+    if (st)
+        return st;
+    char device[32];
+    if (!arch) {
+        if ((st = td_cuda_init(ctx)) || (st = device_arch(ctx, cuda, device, sizeof device)))
+            return st;
+        arch = device;
+    }
+    bool ptx = strncmp(arch, "compute_", 8) == 0, strict = flags & TD_NVRTC_STRICT;
+    char arch_option[64];
+    snprintf(arch_option, sizeof arch_option, "--gpu-architecture=%s", arch);
+    const char *options[] = {"--std=c++17", "-default-device", arch_option};
+    int noptions = (int)(sizeof options / sizeof options[0]);
+
+    char dir[1024];
+    bool cached = !(flags & TD_NVRTC_NO_CACHE) && td_kernel_cache_dir(dir, sizeof dir);
+    uint64_t key = cache_key(cuda, strict, noptions, options, name, source);
+    const char *ext = ptx ? "ptx" : "cubin";
+    if (cached && td_kernel_cache_get(dir, key, ext, out)) {
+        cuda->cache_hits++;
+        return TD_OK;
+    }
+    cuda->cache_misses++;
+    if ((st = nvrtc_run(ctx, cuda, name, source, noptions, options, ptx, strict, out)))
+        return st;
+    if (cached)
+        td_kernel_cache_put(dir, key, ext, out);
+    return TD_OK;
+}
+
+td_status td_nvrtc_compile(td_ctx *ctx, const char *name, const char *source, const char *arch, td_blob *out)
+{
+    return td_nvrtc_compile_flags(ctx, name, source, arch, 0, out);
+}

@@ -1,0 +1,523 @@
+/* test_cuda.c - runtime/cuda/: loading the driver (or failing cleanly
+ * without one), TD_DEVICE_AUTO, NVRTC (PTX for compute_90, a cubin for
+ * sm_80, errors with the log and numbered source, warnings in strict mode)
+ * and its disk cache; on a machine with a GPU, kernels compiled for it run
+ * and agree with the CPU. Where NVRTC cannot be loaded the NVRTC checks
+ * print "skipped: ..." and count nothing; so do the GPU checks without a
+ * GPU (test.h has no skip count). */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctx_internal.h"
+#include "cuda/cuda_internal.h"
+#include "td.h"
+#include "test.h"
+
+static const char saxpy_src[] =
+    "extern \"C\" __global__ void saxpy(int n, float a, const float *x, float *y)\n"
+    "{\n"
+    "    int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+    "    if (i < n)\n"
+    "        y[i] = __fadd_rn(__fmul_rn(a, x[i]), y[i]);\n"
+    "}\n";
+
+/* f16 <-> f32 on the GPU without cuda_fp16.h, bit for bit as td_f32_to_f16
+ * (round to nearest even, overflow to infinity) and td_f16_to_f32 for
+ * everything but NaN payloads (this gives the canonical quiet NaN). */
+static const char half_src[] =
+    "__device__ float f16_to_f32(unsigned short h)\n"
+    "{\n"
+    "    unsigned sign = (unsigned)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;\n"
+    "    if (e == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (m << 13));\n"
+    "    if (e != 0) return __uint_as_float(sign | ((e + 112u) << 23) | (m << 13));\n"
+    "    float f = (float)m * 5.9604644775390625e-8f; /* m * 2^-24, exact */\n"
+    "    return sign ? -f : f;\n"
+    "}\n"
+    "__device__ unsigned short f32_to_f16(float x)\n"
+    "{\n"
+    "    unsigned f = __float_as_uint(x), sign = (f >> 16) & 0x8000u, o;\n"
+    "    f &= 0x7fffffffu;\n"
+    "    if (f >= 0x47800000u) { /* 2^16 and up: infinity, or NaN */\n"
+    "        o = f > 0x7f800000u ? 0x7e00u : 0x7c00u;\n"
+    "    } else if (f < (113u << 23)) { /* below 2^-14: let an f32 add round the subnormal */\n"
+    "        o = __float_as_uint(__fadd_rn(__uint_as_float(f), 0.5f)) - (126u << 23);\n"
+    "    } else {\n"
+    "        unsigned odd = (f >> 13) & 1u;\n"
+    "        f += 0xc8000fffu + odd; /* rebias (15 - 127) << 23, round to nearest even */\n"
+    "        o = f >> 13;\n"
+    "    }\n"
+    "    return (unsigned short)(o | sign);\n"
+    "}\n"
+    "extern \"C\" __global__ void haxpy(int n, float a, const unsigned short *x, unsigned short *y)\n"
+    "{\n"
+    "    int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+    "    if (i < n)\n"
+    "        y[i] = f32_to_f16(__fadd_rn(__fmul_rn(a, f16_to_f32(x[i])), f16_to_f32(y[i])));\n"
+    "}\n"
+    "extern \"C\" __global__ void round_f16(int n, const float *x, unsigned short *y)\n"
+    "{\n"
+    "    int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+    "    if (i < n)\n"
+    "        y[i] = f32_to_f16(x[i]);\n"
+    "}\n";
+
+static const char broken_src[] =
+    "extern \"C\" __global__ void broken(float *y)\n"
+    "{\n"
+    "    y[0] = 1.0f   /* no semicolon */\n"
+    "}\n";
+
+static const char warning_src[] =
+    "#warning this kernel warns\n"
+    "extern \"C\" __global__ void warns(float *y) { y[0] = 1.0f; }\n";
+
+static bool contains(const char *s, const char *part) { return s && strstr(s, part); }
+
+/* The names of the cache entries in dir ending in `ext`; the first goes to first. */
+static int count_entries(const char *dir, const char *ext, char *first, size_t size, int *temporaries)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name), elen = strlen(ext);
+        if (strstr(e->d_name, ".tmp."))
+            ++*temporaries;
+        else if (len > elen && strcmp(e->d_name + len - elen, ext) == 0 && n++ == 0 && strlen(dir) + len + 2 <= size)
+            strcat(strcat(strcpy(first, dir), "/"), e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void test_no_gpu_paths(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    CHECK(ctx && td_ctx_error(ctx) == NULL, "td_ctx_new(TD_DEVICE_CUDA) succeeds without touching the GPU");
+    CHECK(td_ctx_device(ctx) == TD_DEVICE_CUDA && td_ctx_note(ctx) == NULL, "cuda stays cuda");
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    char why[512];
+    bool available = td_cuda_available(ctx, why, sizeof why);
+    CHECK(td_ctx_error(ctx) == NULL, "td_cuda_available records no error: '%s'", td_ctx_error(ctx));
+    if (!driver) {
+        CHECK(!available && strncmp(why, "no CUDA driver (libcuda.so.1: cannot open shared object file", 60) == 0,
+              "without libcuda.so.1: '%s'", why);
+        CHECK(td_cuda_init(ctx) == TD_ERR_DEVICE &&
+                  strncmp(td_ctx_error(ctx), "no CUDA driver (libcuda.so.1: cannot open shared object file", 60) == 0,
+              "td_cuda_init says there is no driver: '%s'", td_ctx_error(ctx));
+    } else {
+        dlclose(driver);
+        if (!available)
+            CHECK(td_cuda_init(ctx) == TD_ERR_DEVICE && td_ctx_error(ctx) && strcmp(td_ctx_error(ctx), why) == 0,
+                  "td_cuda_init gives td_cuda_available's reason: '%s'", td_ctx_error(ctx));
+        else
+            CHECK(td_cuda_init(ctx) == TD_OK, "a GPU: td_cuda_init succeeds");
+    }
+    td_ctx_clear_error(ctx);
+    CHECK(td_cuda_init(ctx) == (available ? TD_OK : TD_ERR_DEVICE), "the outcome is kept");
+    td_ctx_free(ctx);
+
+    ctx = td_ctx_new(TD_DEVICE_AUTO);
+    td_device dev = td_ctx_device(ctx);
+    if (available) {
+        CHECK(dev == TD_DEVICE_CUDA && td_ctx_note(ctx) == NULL, "auto with a GPU is cuda");
+    } else {
+        CHECK(dev == TD_DEVICE_CPU, "auto without a GPU is the CPU");
+        CHECK(contains(td_ctx_note(ctx), "device auto: running on the CPU: ") && contains(td_ctx_note(ctx), why),
+              "the note says why: '%s'", td_ctx_note(ctx));
+        CHECK(td_ctx_error(ctx) == NULL, "auto's fallback is no error");
+    }
+    CHECK(td_ctx_device(ctx) == dev, "resolved once");
+    td_ctx_free(ctx);
+
+    ctx = td_ctx_new(TD_DEVICE_CPU);
+    CHECK(td_ctx_device(ctx) == TD_DEVICE_CPU && td_ctx_note(ctx) == NULL, "cpu is cpu, no note");
+    td_ctx_free(ctx);
+}
+
+/* cuBLAS opens without a driver too (it finds the driver when a handle is
+ * made); a machine without it gets a message naming the library. */
+static void test_cublas_load(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    struct td_cuda *cuda = NULL;
+    td_status st = td_cublas_load(ctx, &cuda);
+    if (st == TD_OK)
+        CHECK(cuda && cuda->cublas.cublasCreate && cuda->cublas.cublasGemmStridedBatchedEx, "cuBLAS's table is filled");
+    else
+        CHECK(strncmp(td_ctx_error(ctx), "cannot load cuBLAS (", 20) == 0, "cuBLAS missing: '%s'", td_ctx_error(ctx));
+    td_ctx_free(ctx);
+}
+
+static void test_long_error(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    char long_text[3000];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = 0;
+    td_fail(ctx, TD_ERR_INPUT, "long: %s!", long_text);
+    CHECK(strlen(td_ctx_error(ctx)) == 3006 && td_ctx_error(ctx)[3005] == '!', "a long message is kept whole (%zu)",
+          strlen(td_ctx_error(ctx)));
+    td_fail(ctx, TD_ERR_IO, "second");
+    CHECK(strncmp(td_ctx_error(ctx), "long: ", 6) == 0, "the first stays");
+    td_ctx_clear_error(ctx);
+    CHECK(td_ctx_error(ctx) == NULL, "cleared");
+    td_fail(ctx, TD_ERR_IO, "short %d", 2);
+    CHECK(strcmp(td_ctx_error(ctx), "short 2") == 0, "a short one after a long one");
+    td_ctx_free(ctx);
+}
+
+static void test_compile_errors(td_ctx *ctx)
+{
+    td_blob out = {0};
+    CHECK(td_nvrtc_compile(ctx, "broken", broken_src, "compute_90", &out) == TD_ERR_DEVICE && !out.data,
+          "a syntax error fails");
+    const char *e = td_ctx_error(ctx) ? td_ctx_error(ctx) : "(none)";
+    CHECK(strncmp(e, "NVRTC: broken: compilation failed: ", 35) == 0, "the message names the kernel: '%.80s'", e);
+    CHECK(contains(e, "broken.cu(4): error") || contains(e, "broken.cu(3): error"), "the log is there: '%s'", e);
+    CHECK(contains(e, "    3 |     y[0] = 1.0f   /* no semicolon */\n") && contains(e, "    4 | }\n"),
+          "and the source, numbered: '%s'", e);
+    td_fail(ctx, TD_ERR_INPUT, "later");
+    CHECK(strncmp(td_ctx_error(ctx), "NVRTC: broken", 13) == 0, "the first error stays");
+    td_ctx_clear_error(ctx);
+
+    /* a long source: the message outgrows the context's fixed buffer */
+    size_t cap = 64 * 1024, used = 0;
+    char *big = malloc(cap);
+    for (int i = 0; i < 400; i++)
+        used += (size_t)snprintf(big + used, cap - used, "__device__ float f%d(float x) { return x * %d.0f; }\n", i, i);
+    snprintf(big + used, cap - used, "extern \"C\" __global__ void tail(float *y) { y[0] = f399(1.0f) }\n");
+    CHECK(td_nvrtc_compile(ctx, "tail", big, "compute_90", &out) == TD_ERR_DEVICE, "a long failing source");
+    e = td_ctx_error(ctx);
+    CHECK(e && strlen(e) > used && contains(e, "  401 | extern \"C\" __global__ void tail"),
+          "the whole numbered source is in the message (%zu bytes)", e ? strlen(e) : 0);
+    free(big);
+    td_ctx_clear_error(ctx);
+
+    CHECK(td_nvrtc_compile(ctx, "warns", warning_src, "compute_90", &out) == TD_OK && out.data,
+          "a warning passes by default: %s", td_ctx_error(ctx));
+    td_blob_free(&out);
+    CHECK(td_nvrtc_compile_flags(ctx, "warns", warning_src, "compute_90", TD_NVRTC_STRICT, &out) == TD_ERR_DEVICE &&
+              !out.data,
+          "and fails in strict mode");
+    e = td_ctx_error(ctx);
+    CHECK(contains(e, "NVRTC: warns: compilation failed: a warning, and warnings are errors in strict mode") &&
+              contains(e, "#warning directive: this kernel warns") && contains(e, "    1 | #warning this kernel warns"),
+          "with the log and source: '%s'", e);
+    td_ctx_clear_error(ctx);
+
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "sm_90x", &out) == TD_ERR_INPUT &&
+              contains(td_ctx_error(ctx), "bad architecture 'sm_90x'"),
+          "a malformed architecture: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "sm_10", &out) == TD_ERR_DEVICE &&
+              contains(td_ctx_error(ctx), "NVRTC: saxpy: compilation failed: ") &&
+              contains(td_ctx_error(ctx), "--gpu-architecture"),
+          "an architecture NVRTC does not know: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_nvrtc_compile(ctx, "", saxpy_src, "sm_80", &out) == TD_ERR_INPUT, "a kernel needs a name");
+    td_ctx_clear_error(ctx);
+}
+
+static void test_cache(const char *parent, const td_blob *first_ptx)
+{
+    char dir[1100], entry[1200] = "";
+    snprintf(dir, sizeof dir, "%s/nested/cache", parent); /* made on first write */
+    setenv("TDC_CACHE", dir, 1);
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_blob again = {0};
+    int64_t hits, misses;
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT, &again) == TD_OK &&
+              again.size == first_ptx->size && memcmp(again.data, first_ptx->data, again.size) == 0,
+          "saxpy in a new cache directory: %s", td_ctx_error(ctx));
+    td_blob_free(&again);
+    td_ctx_free(ctx);
+    int temporaries = 0;
+    CHECK(count_entries(dir, ".ptx", entry, sizeof entry, &temporaries) == 1 && temporaries == 0,
+          "the compile left one entry in %s and no temporary file", dir);
+
+    ctx = td_ctx_new(TD_DEVICE_CPU);
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT, &again) == TD_OK,
+          "compiled again: %s", td_ctx_error(ctx));
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(hits == 1 && misses == 0, "a fresh context finds it in the cache (hits %lld, misses %lld)", (long long)hits,
+          (long long)misses);
+    CHECK(again.size == first_ptx->size && memcmp(again.data, first_ptx->data, again.size) == 0,
+          "the cached PTX is NVRTC's");
+    td_blob_free(&again);
+
+    /* corrupt entries: a flipped payload byte, then a truncated file */
+    struct stat st;
+    CHECK(stat(entry, &st) == 0 && (size_t)st.st_size == first_ptx->size + 32, "entry = 32-byte header + payload");
+    FILE *f = fopen(entry, "r+b");
+    fseek(f, 40, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 40, SEEK_SET);
+    fputc(c ^ 1, f);
+    fclose(f);
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT, &again) == TD_OK &&
+              again.size == first_ptx->size && memcmp(again.data, first_ptx->data, again.size) == 0,
+          "a corrupt entry is ignored");
+    td_blob_free(&again);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(hits == 1 && misses == 1, "and counted a miss (hits %lld, misses %lld)", (long long)hits, (long long)misses);
+    CHECK(truncate(entry, 20) == 0, "truncate");
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT, &again) == TD_OK &&
+              again.size == first_ptx->size && memcmp(again.data, first_ptx->data, again.size) == 0,
+          "a short entry is ignored");
+    td_blob_free(&again);
+    CHECK(stat(entry, &st) == 0 && (size_t)st.st_size == first_ptx->size + 32, "and rewritten whole");
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT, &again) == TD_OK,
+          "once more");
+    td_blob_free(&again);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(hits == 2 && misses == 2, "the rewritten entry is a hit (hits %lld, misses %lld)", (long long)hits,
+          (long long)misses);
+
+    /* without the strict flag the key differs: a strict compile must not
+     * take an entry that a lenient one wrote with warnings */
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "compute_90", &again) == TD_OK, "lenient");
+    td_blob_free(&again);
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_NO_CACHE, &again) == TD_OK, "no cache");
+    td_blob_free(&again);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(hits == 2 && misses == 4, "strictness is in the key; NO_CACHE always compiles (hits %lld, misses %lld)",
+          (long long)hits, (long long)misses);
+    td_ctx_free(ctx);
+
+    /* TDC_CACHE=off: nothing written */
+    char off_dir[1200];
+    snprintf(off_dir, sizeof off_dir, "%s/off", dir);
+    setenv("XDG_CACHE_HOME", off_dir, 1);
+    setenv("TDC_CACHE", "off", 1);
+    ctx = td_ctx_new(TD_DEVICE_CPU);
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "sm_80", &again) == TD_OK, "compiles with the cache off");
+    td_blob_free(&again);
+    CHECK(stat(off_dir, &st) != 0, "and writes nothing");
+    td_ctx_free(ctx);
+}
+
+/* ---- on a GPU: run what NVRTC made ---- */
+
+static td_status gpu_load(td_ctx *ctx, const char *name, const char *source, const char *fn, CUmodule *mod,
+                          CUfunction *f)
+{
+    td_blob image = {0};
+    td_status st = td_nvrtc_compile_flags(ctx, name, source, NULL, TD_NVRTC_STRICT, &image);
+    if (st)
+        return st;
+    struct td_cuda *cuda = ctx->cuda;
+    st = td_cu_check(ctx, cuda, cuda->cu.cuModuleLoadData(mod, image.data), "cuModuleLoadData");
+    td_blob_free(&image);
+    if (!st)
+        st = td_cu_check(ctx, cuda, cuda->cu.cuModuleGetFunction(f, *mod, fn), "cuModuleGetFunction");
+    return st;
+}
+
+static void test_gpu(td_ctx *ctx)
+{
+    struct td_cuda *cuda = ctx->cuda;
+    enum { N = 1 << 16 };
+    static float x[N], y[N], out[N];
+    static uint16_t hx[N], hy[N], hout[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)i * 0.25f - 3000.0f;
+        y[i] = (float)(N - i) * 0.5f;
+        uint32_t bits = td_rng_word(7, (uint64_t)i);
+        memcpy(&out[i], &bits, sizeof bits); /* every float pattern but NaN, for rounding */
+        if (out[i] != out[i])
+            out[i] = (float)i;
+    }
+    for (int i = 0; i < 64; i++) /* ties, overflow, subnormals, infinities */
+        out[i] = (float[]){65504.0f, 65520.0f, 65519.99f, 1e9f, -INFINITY, INFINITY, 5.960464477539063e-08f,
+                           2.98023223876953125e-08f, 8.940696716308594e-08f, 6.103515625e-05f, -0.0f,
+                           1.0009765625f + 0.00048828125f, 1.0f + 0.00048828125f * 3}[i % 13];
+    for (int i = 0; i < N; i++) {
+        hx[i] = td_f32_to_f16(x[i] * 0.01f);
+        hy[i] = td_f32_to_f16(y[i] * 0.001f);
+    }
+    CUmodule m1 = NULL, m2 = NULL;
+    CUfunction saxpy, haxpy, round_f16;
+    CUdeviceptr dx = 0, dy = 0, dh = 0;
+    td_status st = gpu_load(ctx, "saxpy", saxpy_src, "saxpy", &m1, &saxpy);
+    if (!st)
+        st = gpu_load(ctx, "half", half_src, "haxpy", &m2, &haxpy);
+    if (!st)
+        st = td_cu_check(ctx, cuda, cuda->cu.cuModuleGetFunction(&round_f16, m2, "round_f16"), "cuModuleGetFunction");
+    CHECK(st == TD_OK, "compiled for the device (%s, sm_%d%d) and loaded: %s", cuda->device_name, cuda->cc_major,
+          cuda->cc_minor, td_ctx_error(ctx));
+    if (st)
+        goto done;
+    int n = N;
+    float a = 1.5f;
+    unsigned blocks = (N + 255) / 256;
+#define CU(call, args) (st = st ? st : td_cu_check(ctx, cuda, cuda->cu.call args, #call))
+    CU(cuMemAlloc, (&dx, sizeof x));
+    CU(cuMemAlloc, (&dy, sizeof y));
+    CU(cuMemAlloc, (&dh, sizeof hout));
+    CU(cuMemcpyHtoD, (dx, x, sizeof x));
+    CU(cuMemcpyHtoD, (dy, y, sizeof y));
+    void *saxpy_args[] = {&n, &a, &dx, &dy};
+    CU(cuLaunchKernel, (saxpy, blocks, 1, 1, 256, 1, 1, 0, NULL, saxpy_args, NULL));
+    CU(cuCtxSynchronize, ());
+    static float gy[N];
+    CU(cuMemcpyDtoH, (gy, dy, sizeof gy));
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        float p = a * x[i], want = p + y[i]; /* both rounded, as __fmul_rn and __fadd_rn */
+        bad += gy[i] != want;
+    }
+    CHECK(st == TD_OK && bad == 0, "saxpy on the GPU equals the CPU exactly (%d differ): %s", bad, td_ctx_error(ctx));
+
+    CU(cuMemcpyHtoD, (dx, hx, sizeof hx));
+    CU(cuMemcpyHtoD, (dh, hy, sizeof hy));
+    void *haxpy_args[] = {&n, &a, &dx, &dh};
+    CU(cuLaunchKernel, (haxpy, blocks, 1, 1, 256, 1, 1, 0, NULL, haxpy_args, NULL));
+    CU(cuMemcpyDtoH, (hout, dh, sizeof hout));
+    bad = 0;
+    for (int i = 0; i < N; i++) {
+        float p = a * td_f16_to_f32(hx[i]), s = p + td_f16_to_f32(hy[i]);
+        bad += hout[i] != td_f32_to_f16(s);
+    }
+    CHECK(st == TD_OK && bad == 0, "haxpy in f16 equals the CPU bit for bit (%d differ)", bad);
+
+    CU(cuMemcpyHtoD, (dx, out, sizeof out));
+    void *round_args[] = {&n, &dx, &dh};
+    CU(cuLaunchKernel, (round_f16, blocks, 1, 1, 256, 1, 1, 0, NULL, round_args, NULL));
+    CU(cuMemcpyDtoH, (hout, dh, sizeof hout));
+    bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += hout[i] != td_f32_to_f16(out[i]);
+    CHECK(st == TD_OK && bad == 0, "f32 -> f16 rounding of %d patterns equals td_f32_to_f16 (%d differ)", N, bad);
+#undef CU
+
+    struct td_cuda *loaded = NULL;
+    cublasHandle_t blas = NULL;
+    int version = 0;
+    CHECK(td_cublas_load(ctx, &loaded) == TD_OK && loaded == cuda, "cuBLAS loads: %s", td_ctx_error(ctx));
+    if (loaded) {
+        st = td_cublas_check(ctx, cuda, cuda->cublas.cublasCreate(&blas), "cublasCreate");
+        if (!st)
+            st = td_cublas_check(ctx, cuda, cuda->cublas.cublasGetVersion(blas, &version), "cublasGetVersion");
+        CHECK(st == TD_OK && version >= 11000, "a cuBLAS handle, version %d: %s", version, td_ctx_error(ctx));
+        if (blas)
+            cuda->cublas.cublasDestroy(blas);
+    }
+done:
+    if (dx)
+        cuda->cu.cuMemFree(dx);
+    if (dy)
+        cuda->cu.cuMemFree(dy);
+    if (dh)
+        cuda->cu.cuMemFree(dh);
+    if (m1)
+        cuda->cu.cuModuleUnload(m1);
+    if (m2)
+        cuda->cu.cuModuleUnload(m2);
+}
+
+void test_cuda(void)
+{
+    test_no_gpu_paths();
+    test_long_error();
+    test_cublas_load();
+
+    char *old_cache = getenv("TDC_CACHE") ? strdup(getenv("TDC_CACHE")) : NULL;
+    char *old_xdg = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+    char dir[] = "/tmp/tdc-test-cuda-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false, "mkdtemp");
+        return;
+    }
+    setenv("TDC_CACHE", dir, 1);
+
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_blob ptx = {0}, cubin = {0};
+    td_status st = td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT, &ptx);
+    if (st && contains(td_ctx_error(ctx), "cannot load NVRTC")) {
+        printf("skipped: NVRTC tests: %s\n", td_ctx_error(ctx));
+        td_ctx_free(ctx);
+        goto restore;
+    }
+    CHECK(st == TD_OK && ptx.size > 0 && ((char *)ptx.data)[ptx.size - 1] == 0, "saxpy -> PTX for compute_90: %s",
+          td_ctx_error(ctx));
+    CHECK(st == TD_OK && contains(ptx.data, ".target sm_90") && contains(ptx.data, ".visible .entry saxpy("),
+          "the PTX targets sm_90 and has the kernel");
+    int64_t hits, misses;
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(hits == 0 && misses == 1, "a first compile misses (hits %lld, misses %lld)", (long long)hits,
+          (long long)misses);
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "sm_80", TD_NVRTC_STRICT, &cubin) == TD_OK &&
+              cubin.size > 4 && memcmp(cubin.data, "\177ELF", 4) == 0,
+          "saxpy -> cubin for sm_80 (an ELF file): %s", td_ctx_error(ctx));
+    td_blob_free(&cubin);
+    CHECK(cubin.data == NULL && cubin.size == 0, "td_blob_free empties");
+    td_blob half = {0};
+    CHECK(td_nvrtc_compile_flags(ctx, "half", half_src, "compute_90", TD_NVRTC_STRICT, &half) == TD_OK &&
+              contains(half.data, ".entry haxpy(") && contains(half.data, ".entry round_f16("),
+          "the f16 kernels compile for compute_90: %s", td_ctx_error(ctx));
+    td_blob_free(&half);
+    CHECK(td_nvrtc_compile_flags(ctx, "half", half_src, "sm_80", TD_NVRTC_STRICT, &half) == TD_OK,
+          "and for sm_80: %s", td_ctx_error(ctx));
+    td_blob_free(&half);
+    td_ctx_clear_error(ctx);
+    test_compile_errors(ctx);
+    td_ctx_free(ctx);
+    test_cache(dir, &ptx);
+    td_blob_free(&ptx);
+    if (old_cache)
+        setenv("TDC_CACHE", old_cache, 1);
+    else
+        unsetenv("TDC_CACHE");
+
+    ctx = td_ctx_new(TD_DEVICE_CUDA);
+    char why[512];
+    if (td_cuda_available(ctx, why, sizeof why)) {
+        setenv("TDC_CACHE", dir, 1);
+        test_gpu(ctx);
+    } else {
+        printf("skipped: GPU tests: %s\n", why);
+    }
+    td_ctx_free(ctx);
+
+restore:
+    if (old_cache)
+        setenv("TDC_CACHE", old_cache, 1);
+    else
+        unsetenv("TDC_CACHE");
+    if (old_xdg)
+        setenv("XDG_CACHE_HOME", old_xdg, 1);
+    else
+        unsetenv("XDG_CACHE_HOME");
+    free(old_cache);
+    free(old_xdg);
+    const char *made[] = {"/nested/cache/off", "/nested/cache", "/nested", ""};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s%s", dir, made[i]);
+        remove_dir(path);
+    }
+}
