@@ -142,6 +142,7 @@ static void compile_c(BackendOptions *o, const char *c_path, const char *out)
     argv[n++] = library;
     argv[n++] = TDC_OPENBLAS_LIB;
     argv[n++] = "-lm";
+    argv[n++] = "-ldl"; /* the runtime opens the CUDA libraries with dlopen (in libc from glibc 2.34) */
     argv[n++] = "-o";
     argv[n++] = (char *)out;
     argv[n] = NULL;

@@ -20,6 +20,7 @@ Suites:
   numeric      compiled programs run against numpy and einops (tests/numeric/)
   training     compiled programs trained end to end (tests/training/)
   report       tdc report's goldens and the lesson's FLOP counts (tests/report/)
+  cuda         every generated CUDA kernel compiles through NVRTC (tests/cuda/)
   estimate     tdc estimate's napkin math and the device table (tests/estimate/)
   gradcheck    grad() against central differences, in f64 (tests/gradcheck/)
   costcheck    planned FLOPs against counted ones, 200 random functions (tests/costcheck/)
@@ -260,6 +261,10 @@ def suite_estimate(r):
     load_module(os.path.join(ROOT, "tests/estimate/run.py")).run(r)
 
 
+def suite_cuda(r):
+    load_module(os.path.join(ROOT, "tests/cuda/run.py")).run(r)
+
+
 def suite_oracle(r):
     path = os.path.join(ROOT, "tests/oracle/run.py")
     if not os.path.exists(path):
@@ -270,7 +275,7 @@ def suite_oracle(r):
 
 SUITES = {"diagnostics": suite_diagnostics, "types": suite_types, "examples": suite_examples,
           "docs": suite_docs, "cli": suite_cli, "oracle": suite_oracle, "runtime": suite_runtime,
-          "codegen": suite_codegen, "training": suite_training, "report": suite_report, "estimate": suite_estimate, "numeric": suite_numeric, "gradcheck": suite_gradcheck,
+          "codegen": suite_codegen, "training": suite_training, "report": suite_report, "cuda": suite_cuda, "estimate": suite_estimate, "numeric": suite_numeric, "gradcheck": suite_gradcheck,
           "costcheck": suite_costcheck}
 
 

@@ -1,0 +1,60 @@
+"""Every generated CUDA kernel compiles through NVRTC: the kernels of the
+examples and of the test programs (tdc --emit=cuda), for compute_90 and
+sm_80, with no error or warning, through the runtime's td_nvrtc_compile.
+Skipped, visibly, only where NVRTC cannot be loaded."""
+import glob
+import os
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROGRAMS = ["examples/*.td", "tests/codegen/*.td", "tests/numeric/*.td", "tests/gradcheck/*.td", "tests/report/*.td"]
+
+
+def sanitizer_flags(build):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as fh:
+            return ["-fsanitize=address,undefined"] if "TDC_SANITIZE:BOOL=ON" in fh.read() else []
+    except OSError:
+        return []
+
+
+def run(r):
+    build = os.path.dirname(r.tdc)
+    with tempfile.TemporaryDirectory() as tmp:
+        driver = os.path.join(tmp, "nvrtc_check")
+        p = subprocess.run(["cc", "-std=c11", "-O1"] + sanitizer_flags(build) +
+                           ["-I", os.path.join(ROOT, "runtime"), os.path.join(ROOT, "tests/cuda/nvrtc_check.c"),
+                            os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl", "-o", driver],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            r.fail("cuda: nvrtc_check", p.stderr[-3000:])
+            return
+        sources = []
+        for pattern in PROGRAMS:
+            for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+                rel = os.path.relpath(path, ROOT)
+                out = os.path.join(tmp, rel.replace("/", "_")[:-3] + ".cu")
+                code, _, err = r.run(["--emit=cuda", rel, "-o", out])
+                if code != 0:
+                    r.fail(f"cuda: {rel} --emit=cuda", err)
+                    continue
+                sources.append(out)
+        if not sources:
+            r.fail("cuda", "no programs found")
+            return
+        # two drivers at once: NVRTC takes seconds a program
+        halves = [sources[0::2], sources[1::2]]
+        procs = [subprocess.Popen([driver] + h, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for h in halves if h]
+        for proc in procs:
+            out, err = proc.communicate(timeout=1800)
+            if proc.returncode == 77:
+                print(f"cuda: {out.strip()}")  # no NVRTC on this machine: nothing to check, said out loud
+                continue
+            for line in out.splitlines():
+                if line.startswith("PASS "):
+                    r.ok(line[5:])
+                elif line.startswith("FAIL "):
+                    r.fail("cuda: " + line[5:].split(":")[0], line[5:])
+            if proc.returncode not in (0, 1):
+                r.fail("cuda: nvrtc_check", f"exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}")
