@@ -96,7 +96,10 @@ struct td_cuda *td_cuda_state(td_ctx *ctx)
 static bool try_dlopen(td_cuda_lib *lib, const char *path)
 {
     dlerror();
-    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* NODELETE: a library stays mapped after dlclose, so the memory its
+     * initialisers keep (NVRTC's, cuBLAS's) stays reachable instead of
+     * reading as a leak, and a second context does not load it again */
+    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (lib->handle) {
         snprintf(lib->path, sizeof lib->path, "%s", path);
         return true;
