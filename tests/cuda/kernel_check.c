@@ -61,6 +61,7 @@ int main(int argc, char **argv)
     char why[512];
     if (!td_cuda_available(ctx, why, sizeof why)) {
         printf("skipped: %s\n", why);
+        td_ctx_free(ctx);
         return 77;
     }
     struct td_cuda *cuda = td_cuda_state(ctx);
@@ -70,6 +71,9 @@ int main(int argc, char **argv)
     if (td_nvrtc_compile(ctx, "kernels", src, NULL, &image) != TD_OK ||
         td_cu_check(ctx, cuda, cuda->cu.cuModuleLoadData(&module, image.data), "cuModuleLoadData") != TD_OK) {
         printf("FAIL compile: %s\n0 passed, 1 failed\n", td_ctx_error(ctx));
+        td_blob_free(&image);
+        free(src);
+        td_ctx_free(ctx);
         return 1;
     }
     const td_model_desc *d = &model_desc;
