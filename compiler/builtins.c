@@ -611,7 +611,7 @@ static Value check_grad(Checker *c, Env *env, const Expr *call)
     Value *items = arena_array(c->arena, (size_t)n, sizeof(Value));
     for (int i = 1; i < n; i++) {
         Type t = vals[i].type;
-        if (t.dtype == DT_F16 || t.dtype == DT_BF16 || t.dtype == DT_F8E4M3 || t.dtype == DT_F8E5M2)
+        if (dtype_is_narrow(t.dtype))
             t.dtype = DT_F32; /* gradients of narrow floats are kept in f32 */
         items[i - 1] = value_tensor(t);
     }

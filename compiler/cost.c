@@ -138,6 +138,17 @@ int cost_optimizer_flops_per_element(const IrTrainSpec *t)
     return 0;
 }
 
+int cost_optimizer_slots(const IrTrainSpec *t)
+{
+    switch (t->optim) {
+    case OPT_SGD: return t->momentum != 0;
+    case OPT_ADAGRAD: return 1;
+    case OPT_RMSPROP: return 1 + (t->momentum != 0) + t->centered;
+    case OPT_ADAM: case OPT_ADAMW: return 2 + t->amsgrad;
+    }
+    return 0;
+}
+
 bool cost_eval_size(const IrProgram *p, Size s, const int64_t *values, double *out)
 {
     double v = (double)s.num / (double)s.den;

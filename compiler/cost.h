@@ -35,6 +35,9 @@ bool cost_add(Arena *a, Cost *total, Cost c, const SizeNames *names);
  * update, weight decay, momentum, ...), by the operations of torch's rule;
  * and the number of state arrays it reads and writes. */
 int cost_optimizer_flops_per_element(const IrTrainSpec *t);
+/* The state arrays (each as large as the param) the optimizer keeps per
+ * trained param, as the runtime's td_optim_state_slots counts them. */
+int cost_optimizer_slots(const IrTrainSpec *t);
 /* Evaluates a formula at the dims' values (values[d] for the d-th of
  * p->dim_names; 0 for an unbound one); false when a dim it needs is unbound. */
 bool cost_eval(const IrProgram *p, Poly x, const int64_t *values, double *out);

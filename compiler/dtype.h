@@ -32,6 +32,8 @@ int dtype_bits(Dtype t);
 DtypeKind dtype_kind(Dtype t);
 static inline bool dtype_is_float(Dtype t) { return dtype_kind(t) == DK_FLOAT; }
 static inline bool dtype_is_int(Dtype t) { return dtype_kind(t) == DK_INT; }
+/* f16, bf16 and FP8: computed in f32 and rounded to the dtype after each operation */
+static inline bool dtype_is_narrow(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
 /* -1 when `name` (of length n) is not a dtype. */
 int dtype_lookup(const char *name, unsigned long n);
 

@@ -43,7 +43,6 @@ const char * emit_c_compute_type(Dtype t)
     return "int64_t";
 }
 
-bool emit_c_narrow(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
 
 const char * emit_c_narrow_name(Dtype t)
 {
@@ -136,7 +135,7 @@ View emit_c_input_view(const Emit *e, const IrNode *n, int k, int *base)
 const char * emit_c_load(const Emit *e, Dtype t, const char *ptr, const char *index)
 {
     (void)e;
-    if (emit_c_narrow(t))
+    if (dtype_is_narrow(t))
         return arena_printf(e->a, "td_%s_to_f32(%s[%s])", emit_c_narrow_name(t), ptr, index);
     return arena_printf(e->a, "(%s)%s[%s]", emit_c_compute_type(t), ptr, index);
 }
@@ -144,7 +143,7 @@ const char * emit_c_load(const Emit *e, Dtype t, const char *ptr, const char *in
 /* value (in emit_c_compute_type(t)) rounded to t, still in emit_c_compute_type(t). */
 static const char *round_to(const Emit *e, Dtype t, const char *value)
 {
-    if (emit_c_narrow(t))
+    if (dtype_is_narrow(t))
         return arena_printf(e->a, "td_%s_to_f32(td_f32_to_%s(%s))", emit_c_narrow_name(t), emit_c_narrow_name(t), value);
     if (t == DT_I32)
         return arena_printf(e->a, "(int64_t)(int32_t)(uint32_t)(uint64_t)(%s)", value);
@@ -157,7 +156,7 @@ static const char *round_to(const Emit *e, Dtype t, const char *value)
 
 const char * emit_c_store(const Emit *e, Dtype t, const char *value)
 {
-    if (emit_c_narrow(t))
+    if (dtype_is_narrow(t))
         return arena_printf(e->a, "td_f32_to_%s(%s)", emit_c_narrow_name(t), value);
     return arena_printf(e->a, "(%s)(%s)", emit_c_ctype(t), value);
 }
@@ -212,7 +211,7 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
         Dtype from = x->args[0]->dtype;
         if (x->dtype == DT_BOOL)
             return arena_printf(a, "(int64_t)(%s != 0)", v);
-        if (from == DT_F64 && emit_c_narrow(x->dtype)) /* round once, not through f32 */
+        if (from == DT_F64 && dtype_is_narrow(x->dtype)) /* round once, not through f32 */
             return arena_printf(a, "td_%s_to_f32(td_f64_to_%s(%s))", emit_c_narrow_name(x->dtype), emit_c_narrow_name(x->dtype), v);
         if (dtype_is_float(from) && !fl)
             v = arena_printf(a, "(int64_t)(%s)", v); /* toward zero, as PyTorch */
@@ -554,7 +553,7 @@ static void emit_reduce(const Emit *e, const IrNode *n)
             count_mean_division(e, d);
     }
     emit_c_indent(e, d);
-    if (emit_c_narrow(out_t) && fl) /* the double accumulator rounds once */
+    if (dtype_is_narrow(out_t) && fl) /* the double accumulator rounds once */
         fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, contiguous_index(e, nkept), emit_c_narrow_name(out_t), result);
     else
         fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),

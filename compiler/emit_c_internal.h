@@ -26,7 +26,6 @@ typedef struct Hoisted {
 } Hoisted;
 
 const char *emit_c_ctype(Dtype t);                 /* the C type of an element: "float", "uint16_t" */
-bool emit_c_narrow(Dtype t);                       /* f16, bf16 or FP8 */
 const char *emit_c_narrow_name(Dtype t);           /* "f16": td_f32_to_<name> */
 const char *emit_c_dtype_enum(Dtype t);            /* "TD_F32" */
 const char *emit_c_dim_var(const Emit *e, uint32_t factor); /* "dim_batch" */

@@ -24,18 +24,6 @@ static const char *c_string(const Emit *e, const char *s)
 
 /* ---- accounting: each function's operations and their costs ---- */
 
-/* The optimizer's state arrays per param, as the runtime keeps them. */
-static int td_state_slots(const IrTrainSpec *t)
-{
-    switch (t->optim) {
-    case OPT_SGD: return t->momentum != 0;
-    case OPT_ADAGRAD: return 1;
-    case OPT_RMSPROP: return 1 + (t->momentum != 0) + t->centered;
-    case OPT_ADAM: case OPT_ADAMW: return 2 + t->amsgrad;
-    }
-    return 0;
-}
-
 /* A formula as a C double expression of the dims. */
 static const char *poly_double_c(const Emit *e, Poly x)
 {
@@ -101,7 +89,7 @@ static void emit_costs(const Emit *e, size_t k, const IrFunction *f)
         Size bytes = plan_bytes(e->p, &fake), elements = size_const(1);
         for (int d = 0; d < pr->type.rank; d++)
             size_mul(elements, pr->type.dims[d], e->p->names, &elements);
-        int slots = td_state_slots(f->train);
+        int slots = cost_optimizer_slots(f->train);
         fprintf(e->out, "    flops[%d] = %d * (%s);\n    bytes[%d] = %d * (%s);\n", op, cost_optimizer_flops_per_element(f->train),
                 poly_double_c(e, poly_of(e->a, elements)), op, 3 + 2 * slots, poly_double_c(e, poly_of(e->a, bytes)));
         op++;
@@ -169,7 +157,7 @@ static void emit_init(const Emit *e)
         for (int k = 0; k < t.rank; k++)
             fprintf(e->out, "%s%s", k ? ", " : "", emit_c_size(e, t.dims[k]));
         fprintf(e->out, "%s};\n", t.rank ? "" : "1");
-        bool narrow = emit_c_narrow(t.dtype);
+        bool narrow = dtype_is_narrow(t.dtype);
         fprintf(e->out, "        void *data = td_model_param(m, %zu);\n", i);
         if (narrow) {
             fputs("        size_t count = 1;\n", e->out);
@@ -227,7 +215,7 @@ static void emit_train_wrapper(const Emit *e, size_t t, size_t k, const IrFuncti
     for (int i = 0; i < f->ngrads; i++)
         fprintf(e->out, ", m->region[TD_REGION_GRADS] + m->param_offsets[%d]", f->grad_params[i]);
     fprintf(e->out, "};\n    td_status st = tdg_fn%zu(m, in, out);\n", k);
-    if (emit_c_narrow(lt))
+    if (dtype_is_narrow(lt))
         fprintf(e->out, "    *loss = (double)td_%s_to_f32(loss_value);\n", emit_c_narrow_name(lt));
     else
         fputs("    *loss = (double)loss_value;\n", e->out);

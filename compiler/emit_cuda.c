@@ -327,7 +327,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     fprintf(e->out, "        }\n        acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
     const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
     fputs("        if (threadIdx.x == 0)\n", e->out);
-    if (emit_c_narrow(out_t) && fl)
+    if (dtype_is_narrow(out_t) && fl)
         fprintf(e->out, "            b%d[o] = td_f64_to_%s(%s);\n", n->id, emit_c_narrow_name(out_t), result);
     else
         fprintf(e->out, "            b%d[o] = %s;\n", n->id,

@@ -25,7 +25,7 @@
 
 Dtype grad_dtype(Dtype t)
 {
-    return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2 ? DT_F32 : t;
+    return dtype_is_narrow(t) ? DT_F32 : t;
 }
 
 typedef struct Sweep {

@@ -936,8 +936,6 @@ int lower_input(Checker *c, const char *name, Type t, const TypeExpr *written, L
     return n->id;
 }
 
-static bool is_narrow(Dtype t) { return t == DT_F16 || t == DT_BF16 || t == DT_F8E4M3 || t == DT_F8E5M2; }
-
 /* The loss is the first result; with_grad, the gradient of every param
  * the block reads follows, for each one the loss depends on. */
 void lower_minimize(Checker *c, const Value *loss, IrTrainSpec *spec, Loc loc)
@@ -970,7 +968,7 @@ void lower_minimize(Checker *c, const Value *loss, IrTrainSpec *spec, Loc loc)
         if (!reached[i])
             continue; /* the loss does not depend on it: no gradient, no update (as torch's grad None) */
         const IrParam *pr = L->prog->params.items[params[i]];
-        if (is_narrow(pr->type.dtype)) {
+        if (dtype_is_narrow(pr->type.dtype)) {
             fail(c, loc, arena_printf(c->arena, "training the %s param '%s': trained params must be f32 or f64 "
                                                 "(the values computed from them may be narrower)", dtype_name(pr->type.dtype), pr->name));
             return;

@@ -129,13 +129,7 @@ static void collect_function(Report *r, const IrFunction *f)
         Poly elements = param_elements(r->p, pr), bytes = param_bytes(r->p, pr), flops;
         poly_mul_size(r->a, elements, size_const(per), r->p->names, &flops);
         /* reads the param, its gradient and its state; writes the param and its state */
-        int slots = 0;
-        switch (f->train->optim) {
-        case OPT_SGD: slots = f->train->momentum != 0; break;
-        case OPT_ADAGRAD: slots = 1; break;
-        case OPT_RMSPROP: slots = 1 + (f->train->momentum != 0) + f->train->centered; break;
-        case OPT_ADAM: case OPT_ADAMW: slots = 2 + f->train->amsgrad; break;
-        }
+        int slots = cost_optimizer_slots(f->train);
         Poly read, written;
         poly_mul_size(r->a, bytes, size_const(2 + slots), r->p->names, &read);
         poly_mul_size(r->a, bytes, size_const(1 + slots), r->p->names, &written);
@@ -318,17 +312,6 @@ typedef struct Memory {
     bool known;
 } Memory;
 
-static int state_slots(const IrTrainSpec *t)
-{
-    switch (t->optim) {
-    case OPT_SGD: return t->momentum != 0;
-    case OPT_ADAGRAD: return 1;
-    case OPT_RMSPROP: return 1 + (t->momentum != 0) + t->centered;
-    case OPT_ADAM: case OPT_ADAMW: return 2 + t->amsgrad;
-    }
-    return 0;
-}
-
 static Memory memory_numbers(Report *r)
 {
     Memory m = {.known = true};
@@ -342,7 +325,7 @@ static Memory memory_numbers(Report *r)
         m.grads = m.params;
     for (size_t t = 0; t < r->p->trains.len; t += 2) {
         const IrFunction *f = r->p->trains.items[t];
-        int slots = state_slots(f->train);
+        int slots = cost_optimizer_slots(f->train);
         for (size_t i = 0; i < r->p->params.len; i++) {
             bool trained = false;
             for (int k = 0; k < f->ngrads; k++)
@@ -371,9 +354,7 @@ static void print_memory(Report *r, const IrFunction *step)
         poly_add(r->a, params, param_bytes(r->p, r->p->params.items[i]), r->p->names, &params);
     int slots = 0;
     if (step) {
-        const IrTrainSpec *t = step->train;
-        slots = t->optim == OPT_SGD ? t->momentum != 0 : t->optim == OPT_ADAGRAD ? 1
-              : t->optim == OPT_RMSPROP ? 1 + (t->momentum != 0) + t->centered : 2 + t->amsgrad;
+        slots = cost_optimizer_slots(step->train);
         for (int k = 0; k < step->ngrads; k++)
             poly_add(r->a, state, param_bytes(r->p, r->p->params.items[step->grad_params[k]]), r->p->names, &state);
         poly_mul_size(r->a, state, size_const(slots), r->p->names, &state);
