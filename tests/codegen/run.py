@@ -3,19 +3,15 @@ every example, the embedding example (also under valgrind), and run-time
 conditions on the dims."""
 import glob
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import build_info  # noqa: E402  (tests/build_info.py)
 import subprocess
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Werror", "-fopenmp", "-I", os.path.join(ROOT, "runtime"), "-c"]
-
-
-def sanitized(build):
-    try:
-        with open(os.path.join(build, "CMakeCache.txt")) as f:
-            return "TDC_SANITIZE:BOOL=ON" in f.read()
-    except OSError:
-        return False
 
 
 def goldens(r):
@@ -73,7 +69,7 @@ def embed(r, build):
         r.fail("embed", f"exit status {p.returncode}\n{p.stdout}{p.stderr}")
     else:
         r.ok("embed")
-    if sanitized(build):
+    if build_info.sanitized(build):
         return  # the sanitizers watched that run; valgrind cannot run an instrumented binary
     p = subprocess.run(["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9",
                         "--quiet", binary], capture_output=True, text=True, timeout=300)

@@ -21,6 +21,10 @@ import concurrent.futures
 import importlib.util
 import json
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import build_info  # noqa: E402  (tests/build_info.py)
 import re
 import shutil
 import subprocess
@@ -45,34 +49,6 @@ def load_gen():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def runtime_of(tdc):
-    """td.h's directory and libtdrt.a for this tdc, found as tdc finds them
-    (compiler/backend.c): installed beside it (../include/tdc, ../lib), or
-    its build tree's (the source tree's runtime/, named in CMakeCache.txt)."""
-    bin_dir = os.path.dirname(tdc)
-    include, library = os.path.join(bin_dir, "../include/tdc"), os.path.join(bin_dir, "../lib/libtdrt.a")
-    if os.path.exists(os.path.join(include, "td.h")) and os.path.exists(library):
-        return include, library
-    source = ROOT
-    try:
-        with open(os.path.join(bin_dir, "CMakeCache.txt")) as fh:
-            for line in fh:
-                if line.startswith("CMAKE_HOME_DIRECTORY:"):
-                    source = line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    return os.path.join(source, "runtime"), os.path.join(bin_dir, "libtdrt.a")
-
-
-def sanitizer_flags(tdc):
-    """A sanitized build's libtdrt.a needs the sanitizers' runtimes at link time."""
-    try:
-        with open(os.path.join(os.path.dirname(tdc), "CMakeCache.txt")) as fh:
-            return ["-fsanitize=address,undefined"] if "TDC_SANITIZE:BOOL=ON" in fh.read() else []
-    except OSError:
-        return []
 
 
 def generate(gen, tdc, k, work):
@@ -110,10 +86,10 @@ def build_and_run(gen, tdc, k, tmp, flags=()):
     path, spans, notes, err = generate(gen, tdc, k, work)
     if err:
         return spans, None, notes, err
-    include, library = runtime_of(tdc)
+    include, library = build_info.runtime_of(tdc)
     steps = [
         [tdc, "--lib", "--count-flops"] + list(flags) + [path, "-o", os.path.join(work, "model")],
-        ["cc", "-std=c11", "-O1", "-Wno-unknown-pragmas"] + sanitizer_flags(tdc) + ["-I", include, "-I", work,
+        ["cc", "-std=c11", "-O1", "-Wno-unknown-pragmas"] + build_info.sanitizer_flags(os.path.dirname(tdc)) + ["-I", include, "-I", work,
          os.path.join(HERE, "costcheck.c"), os.path.join(work, "model.c"), library,
          "-lopenblas", "-lm", "-o", os.path.join(work, "costcheck")],
     ]

@@ -6,19 +6,15 @@ the kernels of tests/cuda/kernels.td run on it against the C backend
 (kernel_check.c); skipped, visibly, elsewhere."""
 import glob
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import build_info  # noqa: E402  (tests/build_info.py)
 import subprocess
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROGRAMS = ["examples/*.td", "tests/codegen/*.td", "tests/numeric/*.td", "tests/gradcheck/*.td", "tests/report/*.td"]
-
-
-def sanitizer_flags(build):
-    try:
-        with open(os.path.join(build, "CMakeCache.txt")) as fh:
-            return ["-fsanitize=address,undefined"] if "TDC_SANITIZE:BOOL=ON" in fh.read() else []
-    except OSError:
-        return []
 
 
 def gpu_kernels(r, build, tmp):
@@ -30,7 +26,7 @@ def gpu_kernels(r, build, tmp):
         r.fail("cuda: kernels.td", err + err2)
         return
     exe = os.path.join(work, "kernel_check")
-    p = subprocess.run(["cc", "-std=c11", "-O1"] + sanitizer_flags(build) +
+    p = subprocess.run(["cc", "-std=c11", "-O1"] + build_info.sanitizer_flags(build) +
                        ["-I", os.path.join(ROOT, "runtime"), "-I", work, os.path.join(ROOT, "tests/cuda/kernel_check.c"),
                         os.path.join(work, "model.c"), os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl", "-o", exe],
                        capture_output=True, text=True)
@@ -55,7 +51,7 @@ def run(r):
     build = os.path.dirname(r.tdc)
     with tempfile.TemporaryDirectory() as tmp:
         driver = os.path.join(tmp, "nvrtc_check")
-        p = subprocess.run(["cc", "-std=c11", "-O1"] + sanitizer_flags(build) +
+        p = subprocess.run(["cc", "-std=c11", "-O1"] + build_info.sanitizer_flags(build) +
                            ["-I", os.path.join(ROOT, "runtime"), os.path.join(ROOT, "tests/cuda/nvrtc_check.c"),
                             os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl", "-o", driver],
                            capture_output=True, text=True)

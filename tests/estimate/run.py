@@ -19,6 +19,10 @@ train/fit/devices case is also run through tdc and must print the same.
 """
 import glob
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import build_info  # noqa: E402  (tests/build_info.py)
 import re
 import shlex
 import subprocess
@@ -30,13 +34,8 @@ CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Werror"]
 
 
 def sanitizer_flags(r):
-    try:
-        with open(os.path.join(os.path.dirname(r.tdc), "CMakeCache.txt")) as f:
-            if "TDC_SANITIZE:BOOL=ON" in f.read():
-                return ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
-    except OSError:
-        pass
-    return []
+    flags = build_info.sanitizer_flags(os.path.dirname(r.tdc))
+    return flags + ["-fno-sanitize-recover=undefined"] if flags else []
 
 
 def compile_c(r, name, sources, out, flags):

@@ -22,6 +22,10 @@ known failure that passes is reported, so the list stays current).
 import concurrent.futures
 import glob
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import build_info  # noqa: E402  (tests/build_info.py)
 import re
 import subprocess
 import tempfile
@@ -50,43 +54,15 @@ def spec_lines(path):
     return out
 
 
-def runtime_of(tdc):
-    """td.h's directory and libtdrt.a for this tdc, found as tdc finds them
-    (compiler/backend.c): installed beside it (../include/tdc, ../lib), or
-    its build tree's (the source tree's runtime/, named in CMakeCache.txt)."""
-    bin_dir = os.path.dirname(tdc)
-    include, library = os.path.join(bin_dir, "../include/tdc"), os.path.join(bin_dir, "../lib/libtdrt.a")
-    if os.path.exists(os.path.join(include, "td.h")) and os.path.exists(library):
-        return include, library
-    source = ROOT
-    try:
-        with open(os.path.join(bin_dir, "CMakeCache.txt")) as fh:
-            for line in fh:
-                if line.startswith("CMAKE_HOME_DIRECTORY:"):
-                    source = line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    return os.path.join(source, "runtime"), os.path.join(bin_dir, "libtdrt.a")
-
-
-def sanitizer_flags(tdc):
-    """A sanitized build's libtdrt.a needs the sanitizers' runtimes at link time."""
-    try:
-        with open(os.path.join(os.path.dirname(tdc), "CMakeCache.txt")) as fh:
-            return ["-fsanitize=address,undefined"] if "TDC_SANITIZE:BOOL=ON" in fh.read() else []
-    except OSError:
-        return []
-
-
 def build_and_run(tdc, src, variant, tmp):
     """Compiles src, links the driver, runs it: (output, error or None)."""
     name = os.path.basename(src)[:-3] + variant.replace("/", "-")
     work = os.path.join(tmp, name)
     os.makedirs(work, exist_ok=True)
-    include, library = runtime_of(tdc)
+    include, library = build_info.runtime_of(tdc)
     steps = [
         [tdc, "--lib"] + VARIANTS[variant] + [src, "-o", os.path.join(work, "model")],
-        ["cc", "-std=c11", "-O1", "-fopenmp"] + sanitizer_flags(tdc) + ["-I", include, "-I", work,
+        ["cc", "-std=c11", "-O1", "-fopenmp"] + build_info.sanitizer_flags(os.path.dirname(tdc)) + ["-I", include, "-I", work,
          os.path.join(HERE, "gradcheck.c"), os.path.join(work, "model.c"), library,
          "-lopenblas", "-lm", "-o", os.path.join(work, "gradcheck")],
     ]
