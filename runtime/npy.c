@@ -11,10 +11,10 @@
  * buffer handed back, so a large file is held in memory once. Every message
  * names the file and, for bad content, the byte offset where it goes wrong.
  * td.h lists the descriptors and why bf16 and the FP8 types are written as
- * they are. This file needs only ctx.c (not dtype.c), so tools can link it
- * alone. */
+ * they are. This file needs only ctx.c and file_io.c (not dtype.c), so
+ * tools can link it alone. */
 #if !defined(_DEFAULT_SOURCE) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* open, pread, fsync, O_CLOEXEC under -std=c11 */
+#define _POSIX_C_SOURCE 200809L /* open, fstat, O_CLOEXEC under -std=c11 */
 #endif
 
 #include <errno.h>
@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "file_io.h"
 #include "td.h"
 
 /* Elements go between memory and file unchanged, which is right only where
@@ -437,25 +437,6 @@ td_status td_npy_read_mem(td_ctx *ctx, const char *name, const void *bytes, size
     return TD_OK;
 }
 
-/* Reads up to n bytes at offset; *got says how many came before the end. */
-static bool pread_full(int fd, void *buf, size_t n, uint64_t offset, size_t *got)
-{
-    size_t done = 0;
-    while (done < n) {
-        size_t chunk = n - done < ((size_t)1 << 30) ? n - done : (size_t)1 << 30;
-        ssize_t r = pread(fd, (uint8_t *)buf + done, chunk, (off_t)(offset + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return false;
-        if (r == 0)
-            break;
-        done += (size_t)r;
-    }
-    *got = done;
-    return true;
-}
-
 td_status td_npy_read(td_ctx *ctx, const char *path, td_npy *out)
 {
     memset(out, 0, sizeof *out);
@@ -478,7 +459,7 @@ td_status td_npy_read(td_ctx *ctx, const char *path, td_npy *out)
         goto done;
     }
     total = (uint64_t)info.st_size;
-    if (!pread_full(fd, pre, total < 12 ? (size_t)total : 12, 0, &got)) {
+    if (!td_pread_full(fd, pre, total < 12 ? (size_t)total : 12, 0, &got)) {
         st = td_fail(ctx, TD_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
@@ -490,7 +471,7 @@ td_status td_npy_read(td_ctx *ctx, const char *path, td_npy *out)
         st = td_fail(ctx, TD_ERR_OOM, "%s: cannot allocate %llu bytes for the header", path, (unsigned long long)hlen);
         goto done;
     }
-    if (!pread_full(fd, header, (size_t)hlen, hstart, &got)) {
+    if (!td_pread_full(fd, header, (size_t)hlen, hstart, &got)) {
         st = td_fail(ctx, TD_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
@@ -509,7 +490,7 @@ td_status td_npy_read(td_ctx *ctx, const char *path, td_npy *out)
         st = td_fail(ctx, TD_ERR_OOM, "%s: cannot allocate %zu bytes for the data", path, out->bytes);
         goto done;
     }
-    if (!pread_full(fd, out->data, out->bytes, start, &got)) {
+    if (!td_pread_full(fd, out->data, out->bytes, start, &got)) {
         st = td_fail(ctx, TD_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
@@ -561,60 +542,6 @@ static size_t build_header(td_dtype dtype, int rank, const int64_t *shape, uint8
     return 10 + len;
 }
 
-static bool write_full(int fd, const void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        size_t chunk = n - done < ((size_t)1 << 30) ? n - done : (size_t)1 << 30;
-        ssize_t r = write(fd, (const uint8_t *)buf + done, chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        done += (size_t)r;
-    }
-    return true;
-}
-
-/* Creates PATH.tmp-PID-NANOS-TRY, exclusively, with the mode open() gives
- * a new file (0666 less the umask; mkstemp's 0600 would leak into the
- * renamed file). The clock and the retry keep two writers apart. */
-static int create_temp(const char *path, char *tmp, size_t cap)
-{
-    int fd = -1;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        struct timespec now;
-        timespec_get(&now, TIME_UTC);
-        snprintf(tmp, cap, "%s.tmp-%ld-%ld-%d", path, (long)getpid(), (long)now.tv_nsec, attempt);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            break;
-    }
-    return fd;
-}
-
-/* Makes the rename itself durable. A crash before this leaves the old file
- * or the new one, both whole, so a failure here (some file systems refuse
- * fsync on a directory) is not worth failing a write that has happened. */
-static void sync_directory(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir)
-        return;
-    if (dir) {
-        size_t len = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, len);
-        dir[len] = 0;
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 td_status td_npy_write(td_ctx *ctx, const char *path, td_dtype dtype, int rank, const int64_t *shape,
                        const void *data)
 {
@@ -637,39 +564,10 @@ td_status td_npy_write(td_ctx *ctx, const char *path, td_dtype dtype, int rank, 
     uint8_t header[HEADER_CAP + 16];
     size_t header_len = build_header(dtype, rank, shape, header);
 
-    size_t cap;
-    if (!td_add_size(strlen(path), 64, &cap))
-        return td_fail(ctx, TD_ERR_INPUT, "%s: cannot write: the path is too long", path);
-    char *tmp = malloc(cap);
-    if (!tmp)
-        return td_fail(ctx, TD_ERR_OOM, "%s: cannot allocate the temporary file's name", path);
-    int fd = create_temp(path, tmp, cap);
-    if (fd < 0) {
-        st = td_fail(ctx, TD_ERR_IO, "%s: cannot create the temporary file %s: %s", path, tmp, strerror(errno));
-        free(tmp);
+    td_file_writer w;
+    if ((st = td_file_begin(ctx, path, &w)))
         return st;
-    }
-    const char *step = "write";
-    bool ok = write_full(fd, header, header_len) && write_full(fd, data, bytes);
-    if (ok && !(ok = fsync(fd) == 0))
-        step = "fsync";
-    int saved = errno;
-    if (close(fd) != 0 && ok) { /* NFS may report a failed write only here */
-        ok = false, step = "close";
-        saved = errno;
-    }
-    if (ok && !(ok = rename(tmp, path) == 0)) {
-        step = "rename";
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        st = td_fail(ctx, TD_ERR_IO, "%s: cannot write (%s of the temporary file %s failed): %s", path, step, tmp,
-                     strerror(saved ? saved : EIO));
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    sync_directory(path);
-    return TD_OK;
+    td_file_append(&w, header, header_len);
+    td_file_append(&w, data, bytes);
+    return td_file_commit(ctx, path, &w);
 }

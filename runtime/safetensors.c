@@ -16,10 +16,10 @@
  * the buffer, and finds them by name through a sorted index. A write lays
  * out the header as the reference writer does (compact JSON, "__metadata__"
  * first, spaces to a multiple of 8 bytes) with the tensors in the caller's
- * order, and goes through a temporary file, fsync and rename. Like npy.c,
- * this file needs only ctx.c. */
+ * order, and goes through a temporary file, fsync and rename (file_io.c).
+ * Like npy.c, this file needs only ctx.c and file_io.c. */
 #if !defined(_DEFAULT_SOURCE) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* open, pread, fsync, O_CLOEXEC under -std=c11 */
+#define _POSIX_C_SOURCE 200809L /* open, fstat, O_CLOEXEC under -std=c11 */
 #endif
 
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_io.h"
 #include "td.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -780,25 +781,6 @@ static td_status build_result(reader *r, uint8_t *block, const uint8_t *data, td
 
 /* ---- reading the file ---- */
 
-/* Reads up to n bytes at offset; *got says how many came before the end. */
-static bool pread_full(int fd, void *buf, size_t n, uint64_t offset, size_t *got)
-{
-    size_t done = 0;
-    while (done < n) {
-        size_t chunk = n - done < ((size_t)1 << 30) ? n - done : (size_t)1 << 30;
-        ssize_t k = pread(fd, (uint8_t *)buf + done, chunk, (off_t)(offset + done));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return false;
-        if (k == 0)
-            break;
-        done += (size_t)k;
-    }
-    *got = done;
-    return true;
-}
-
 /* Opens the file, checks the header length against its size and reads it
  * whole into a block with room for the header's strings after it; *file
  * is where its byte 0 landed (so that byte 8 + N is 64-byte aligned). */
@@ -820,7 +802,7 @@ static td_status load(td_ctx *ctx, const char *path, uint8_t **block, uint8_t **
         goto done;
     }
     *total = (uint64_t)info.st_size;
-    if (!pread_full(fd, pre, *total < 8 ? (size_t)*total : 8, 0, &got)) {
+    if (!td_pread_full(fd, pre, *total < 8 ? (size_t)*total : 8, 0, &got)) {
         st = td_fail(ctx, TD_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
@@ -851,7 +833,7 @@ static td_status load(td_ctx *ctx, const char *path, uint8_t **block, uint8_t **
     }
     uintptr_t data_at = (uintptr_t)(*block + 8 + *hlen);
     *file = *block + (DATA_ALIGN - data_at % DATA_ALIGN) % DATA_ALIGN;
-    if (!pread_full(fd, *file, (size_t)*total, 0, &got)) {
+    if (!td_pread_full(fd, *file, (size_t)*total, 0, &got)) {
         st = td_fail(ctx, TD_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
@@ -1174,107 +1156,25 @@ static td_status build_header(td_ctx *ctx, const char *path, int ntensors, const
     return TD_OK;
 }
 
-static bool write_full(int fd, const void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        size_t chunk = n - done < ((size_t)1 << 30) ? n - done : (size_t)1 << 30;
-        ssize_t k = write(fd, (const uint8_t *)buf + done, chunk);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        done += (size_t)k;
-    }
-    return true;
-}
-
-/* PATH.tmp.PID, or PATH.tmp.PID.K when a file of that name is there (left
- * by a crash, or being written by another thread of this process),
- * created exclusively with the mode open() gives a new file. */
-static int create_temp(const char *path, char *tmp, size_t cap)
-{
-    int fd = -1;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        if (attempt == 0)
-            snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-        else
-            snprintf(tmp, cap, "%s.tmp.%ld.%d", path, (long)getpid(), attempt);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            break;
-    }
-    return fd;
-}
-
-/* Makes the rename durable; a failure (some file systems refuse fsync on a
- * directory) does not undo a write that has happened. */
-static void sync_directory(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir)
-        return;
-    if (dir) {
-        size_t len = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, len);
-        dir[len] = 0;
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 td_status td_safetensors_write(td_ctx *ctx, const char *path, int ntensors, const td_st_tensor *tensors, int nmeta,
                                const char *const *meta_keys, const char *const *meta_values)
 {
     if (!path)
         return td_fail(ctx, TD_ERR_INPUT, "td_safetensors_write: no path");
-    size_t data_bytes = 0, header_len = 0, cap = 0;
+    size_t data_bytes = 0, header_len = 0;
     uint8_t *header = NULL;
     td_status st = validate_write(ctx, path, ntensors, tensors, nmeta, meta_keys, meta_values, &data_bytes);
     if (!st)
         st = build_header(ctx, path, ntensors, tensors, nmeta, meta_keys, meta_values, &header, &header_len);
     if (st)
         return st;
-    char *tmp = td_add_size(strlen(path), 48, &cap) ? malloc(cap) : NULL;
-    if (!tmp) {
-        free(header);
-        return td_fail(ctx, TD_ERR_OOM, "%s: cannot allocate the temporary file's name", path);
+    td_file_writer w;
+    if (!(st = td_file_begin(ctx, path, &w))) {
+        td_file_append(&w, header, header_len);
+        for (int i = 0; i < ntensors; i++)
+            td_file_append(&w, tensors[i].data, tensors[i].bytes);
+        st = td_file_commit(ctx, path, &w);
     }
-    int fd = create_temp(path, tmp, cap);
-    if (fd < 0) {
-        st = td_fail(ctx, TD_ERR_IO, "%s: cannot create the temporary file %s: %s", path, tmp, strerror(errno));
-        free(tmp);
-        free(header);
-        return st;
-    }
-    const char *step = "write";
-    bool ok = write_full(fd, header, header_len);
-    for (int i = 0; i < ntensors && ok; i++)
-        ok = write_full(fd, tensors[i].data, tensors[i].bytes);
-    if (ok && !(ok = fsync(fd) == 0))
-        step = "fsync";
-    int saved = errno;
-    if (close(fd) != 0 && ok) { /* NFS may report a failed write only here */
-        ok = false, step = "close";
-        saved = errno;
-    }
-    if (ok && !(ok = rename(tmp, path) == 0)) {
-        step = "rename";
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        st = td_fail(ctx, TD_ERR_IO, "%s: cannot write (%s of the temporary file %s failed): %s", path, step, tmp,
-                     strerror(saved ? saved : EIO));
-    } else {
-        sync_directory(path);
-    }
-    free(tmp);
     free(header);
     return st;
 }

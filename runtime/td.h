@@ -8,7 +8,8 @@
  *
  * Pieces, one file each: ctx.c (context, errors, checked sizes), dtype.c
  * (element types and conversions to and from f32), rng.c (Philox 4x32-10 and
- * the param initialisers), npy.c (.npy files), gemm.c (batched, strided
+ * the param initialisers), npy.c (.npy files), safetensors.c, file_io.c
+ * (the atomic writes those two share), gemm.c (batched, strided
  * matrix products on OpenBLAS), cuda/loader.c and cuda/nvrtc.c (the CUDA
  * libraries, opened with dlopen, and NVRTC with its disk cache). */
 #ifndef TD_H

@@ -38,8 +38,8 @@ import probe  # noqa: E402
 NAME = "checkpoint oracle"
 ROOT = probe.ROOT
 SOURCES = ["tests/runtime/checkpoint_probe_main.c", "runtime/ctx.c", "runtime/dtype.c", "runtime/rng.c",
-           "runtime/npy.c", "runtime/safetensors.c", "runtime/optim.c", "runtime/model.c", "runtime/train.c",
-           "runtime/checkpoint.c"]
+           "runtime/npy.c", "runtime/safetensors.c", "runtime/file_io.c", "runtime/optim.c", "runtime/model.c",
+           "runtime/train.c", "runtime/checkpoint.c"]
 FORMATS = {"F32": ("<f", 4), "F64": ("<d", 8)}
 EXPECTED = {"w": ("F32", [3]), "b": ("F64", []), "d": ("F32", [2]),
             "fit.sgd.momentum_buffer.w": ("F32", [3]), "fit.sgd.momentum_buffer.b": ("F64", []),

@@ -15,7 +15,7 @@ scripts write wrongly (cut short, llama-3 tokens, an odd raw length) must be
 refused with the byte offsets in the message.
 
 The C side is tests/runtime/data_probe_main.c, compiled here with data.c,
-npy.c, rng.c, dtype.c and ctx.c (with the sanitizers when the build under
+npy.c, file_io.c, rng.c, dtype.c and ctx.c (with the sanitizers when the build under
 test has them) and fed one command a line.
 """
 import os
@@ -32,7 +32,7 @@ M32 = 0xFFFFFFFF
 
 def compile_probe(r, build_dir, tmp):
     return probe.compile_probe(r, NAME, build_dir, tmp,
-                               ["tests/runtime/data_probe_main.c", "runtime/data.c", "runtime/npy.c",
+                               ["tests/runtime/data_probe_main.c", "runtime/data.c", "runtime/npy.c", "runtime/file_io.c",
                                 "runtime/rng.c", "runtime/dtype.c", "runtime/ctx.c"])
 
 

@@ -10,8 +10,8 @@ np.save's byte for byte. Files numpy writes for what tdc does not read
 (big-endian, complex, objects, Fortran order, records, strings) must fail
 with a message that says why.
 
-The C side is tests/runtime/npy_probe_main.c, compiled here with npy.c and
-ctx.c (with the sanitizers when the build under test has them) and fed one
+The C side is tests/runtime/npy_probe_main.c, compiled here with npy.c,
+file_io.c and ctx.c (with the sanitizers when the build under test has them) and fed one
 command a line, so all of it takes one compile and one process.
 """
 import io
@@ -32,7 +32,7 @@ SHAPES = [(), (0,), (7,), (2, 3), (2, 0, 3), (1, 2, 3, 1), (2, 1, 2, 1, 3), (1, 
 
 def compile_probe(r, build_dir, tmp):
     return probe.compile_probe(r, NAME, build_dir, tmp,
-                               ["tests/runtime/npy_probe_main.c", "runtime/npy.c", "runtime/ctx.c"])
+                               ["tests/runtime/npy_probe_main.c", "runtime/npy.c", "runtime/file_io.c", "runtime/ctx.c"])
 
 
 run_probe = probe.run_probe

@@ -1,6 +1,6 @@
 /* npy_probe_main.c - td_npy_read and td_npy_write driven from standard
  * input, for tests/runtime/npy_oracle.py, which compiles it with
- * runtime/npy.c and runtime/ctx.c and checks it against numpy.
+ * runtime/npy.c, runtime/file_io.c and runtime/ctx.c and checks it against numpy.
  *
  * One command a line, one answer a line, so a single process serves every
  * file (a process per file would cost more than the checks):

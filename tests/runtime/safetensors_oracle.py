@@ -26,7 +26,7 @@ Checked here:
     must agree on which are valid, and on the contents of those that are.
 
 The C side is tests/runtime/safetensors_probe_main.c, compiled with
-safetensors.c and ctx.c (with the sanitizers when the build under test has
+safetensors.c, file_io.c and ctx.c (with the sanitizers when the build under test has
 them) and fed one command a line, so all of it takes one compile and one
 process.
 """
@@ -207,7 +207,7 @@ def py_read(data):
 
 def compile_probe(r, build_dir, tmp):
     return probe.compile_probe(r, NAME, build_dir, tmp,
-                               ["tests/runtime/safetensors_probe_main.c", "runtime/safetensors.c", "runtime/ctx.c"])
+                               ["tests/runtime/safetensors_probe_main.c", "runtime/safetensors.c", "runtime/file_io.c", "runtime/ctx.c"])
 
 
 def hexs(s):

@@ -1,7 +1,8 @@
 /* safetensors_probe_main.c - td_safetensors_read and td_safetensors_write
  * driven from standard input, for tests/runtime/safetensors_oracle.py,
- * which compiles it with runtime/safetensors.c and runtime/ctx.c and checks
- * it against a Python reader and writer of the format.
+ * which compiles it with runtime/safetensors.c, runtime/file_io.c and
+ * runtime/ctx.c and checks it against a Python reader and writer of the
+ * format.
  *
  * One command a line, one answer a line, so a single process serves every
  * file. Names, keys and values travel in hex ("-" for the empty string),
