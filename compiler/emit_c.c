@@ -443,19 +443,42 @@ static const char *contiguous_index(const Emit *e, int rank)
 
 static const char *ptr_type(const Emit *e, const IrNode *n) { (void)e; return emit_c_ctype(n->type.dtype); }
 
-/* A MAP (or a COPY, its identity) over its inputs' views. */
-static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
+const char **emit_c_declare_inputs(const Emit *e, const IrNode *n, int depth, const int *axis_of)
 {
-    int depth = 2;
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = 0; k < n->ninputs; k++) {
         int base;
         View v = emit_c_input_view(e, n, k, &base);
         const char *name = arena_printf(e->a, "x%d", k);
         emit_c_declare_view(e, depth, name, &v);
-        Dtype t = ir_get(e->f, base)->type.dtype;
-        loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), emit_c_offset(e, name, &v, NULL));
+        loads[k] = emit_c_load(e, ir_get(e->f, base)->type.dtype, emit_c_base_name(e, base),
+                               emit_c_offset(e, name, &v, axis_of));
     }
+    return loads;
+}
+
+ReduceLoops emit_c_reduce_loops(const Emit *e, const IrNode *n)
+{
+    int rank = n->input_rank;
+    ReduceLoops r = {
+        .kept = arena_array(e->a, (size_t)rank + 1, sizeof(Size)),
+        .red = arena_array(e->a, (size_t)rank + 1, sizeof(Size)),
+        .axis_of = arena_array(e->a, (size_t)rank + 1, sizeof(int)),
+    };
+    for (int k = 0; k < rank; k++)
+        if (!n->reduced[k])
+            r.kept[r.nkept] = n->input_dims[k], r.axis_of[k] = r.nkept++;
+    for (int k = 0; k < rank; k++)
+        if (n->reduced[k])
+            r.red[r.nred] = n->input_dims[k], r.axis_of[k] = r.nkept + r.nred++;
+    return r;
+}
+
+/* A MAP (or a COPY, its identity) over its inputs' views. */
+static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
+{
+    int depth = 2;
+    const char **loads = emit_c_declare_inputs(e, n, depth, NULL);
     open_loops(e, depth, n->type.rank, n->type.dims, 0, true);
     if (n->type.rank == 0) {
         emit_c_indent(e, depth);
@@ -483,23 +506,11 @@ static void emit_reduce(const Emit *e, const IrNode *n)
         (void)emit_c_input_view(e, n, 0, &base); /* the loop nest is the input's axes (input_dims) */
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     /* loop axes: kept ones outside (i0..), reduced inside (numbered after) */
-    int rank = n->input_rank, nkept = 0, nred = 0;
-    int *axis_of = arena_array(e->a, (size_t)rank + 1, sizeof(int));
-    Size *kept = arena_array(e->a, (size_t)rank + 1, sizeof(Size)), *red = arena_array(e->a, (size_t)rank + 1, sizeof(Size));
-    for (int k = 0; k < rank; k++)
-        if (!n->reduced[k])
-            kept[nkept] = n->input_dims[k], axis_of[k] = nkept++;
-    for (int k = 0; k < rank; k++)
-        if (n->reduced[k])
-            red[nred] = n->input_dims[k], axis_of[k] = nkept + nred++;
-    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
-    for (int k = 0; k < n->ninputs; k++) {
-        int b;
-        View w = emit_c_input_view(e, n, k, &b);
-        const char *name = arena_printf(e->a, "x%d", k);
-        emit_c_declare_view(e, depth, name, &w);
-        loads[k] = emit_c_load(e, ir_get(e->f, b)->type.dtype, emit_c_base_name(e, b), emit_c_offset(e, name, &w, axis_of));
-    }
+    ReduceLoops loops = emit_c_reduce_loops(e, n);
+    int nkept = loops.nkept, nred = loops.nred;
+    Size *kept = loops.kept, *red = loops.red;
+    const int *axis_of = loops.axis_of;
+    const char **loads = emit_c_declare_inputs(e, n, depth, axis_of);
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
     Emit in_loop = *e; /* the expression's axes are the input's; the loops are kept, then reduced */

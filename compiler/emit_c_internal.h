@@ -48,6 +48,17 @@ const char *emit_c_loc_text(const Emit *e, Loc loc); /* "model.td:3: the source 
 /* Element offset of view v at loop indices i0.. (axis_of: loop of each axis; NULL: i<axis>). */
 const char *emit_c_offset(const Emit *e, const char *name, const View *v, const int *axis_of);
 void emit_c_declare_view(const Emit *e, int depth, const char *name, const View *v); /* <name>_off, <name>_s<k> */
+/* Declares each input's view as x<k> at depth; the loads, at loop indices
+ * as emit_c_offset reads them (axis_of may be NULL). */
+const char **emit_c_declare_inputs(const Emit *e, const IrNode *n, int depth, const int *axis_of);
+/* A REDUCE's input axes as loops: the kept axes first, then the reduced;
+ * axis_of[k] is the loop of input axis k. */
+typedef struct {
+    int nkept, nred;
+    Size *kept, *red;
+    int *axis_of;
+} ReduceLoops;
+ReduceLoops emit_c_reduce_loops(const Emit *e, const IrNode *n);
 void emit_c_indent(const Emit *e, int depth);
 const char *emit_c_bytes(const Emit *e, const IrNode *n); /* a node's bytes as a size_t expression */
 

@@ -262,23 +262,10 @@ static void declare_extents(const Emit *e, int depth, int rank, const Size *dims
     }
 }
 
-static const char **declare_inputs(const Emit *e, const IrNode *n, const int *axis_of)
-{
-    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
-    for (int k = 0; k < n->ninputs; k++) {
-        int base;
-        View v = emit_c_input_view(e, n, k, &base);
-        const char *name = arena_printf(e->a, "x%d", k);
-        emit_c_declare_view(e, 1, name, &v);
-        loads[k] = emit_c_load(e, ir_get(e->f, base)->type.dtype, emit_c_base_name(e, base), emit_c_offset(e, name, &v, axis_of));
-    }
-    return loads;
-}
-
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 {
     kernel_head(e, n, "", false);
-    const char **loads = declare_inputs(e, n, NULL);
+    const char **loads = emit_c_declare_inputs(e, n, 1, NULL);
     declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
@@ -289,17 +276,10 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 
 static void kernel_reduce(const Emit *e, const IrNode *n)
 {
-    int rank = n->input_rank, nkept = 0, nred = 0;
-    int *axis_of = arena_array(e->a, (size_t)rank + 1, sizeof(int));
-    Size *kept = arena_array(e->a, (size_t)rank + 1, sizeof(Size)), *red = arena_array(e->a, (size_t)rank + 1, sizeof(Size));
-    for (int k = 0; k < rank; k++)
-        if (!n->reduced[k])
-            kept[nkept] = n->input_dims[k], axis_of[k] = nkept++;
-    for (int k = 0; k < rank; k++)
-        if (n->reduced[k])
-            red[nred] = n->input_dims[k], axis_of[k] = nkept + nred++;
+    ReduceLoops loops = emit_c_reduce_loops(e, n);
+    int nkept = loops.nkept, nred = loops.nred;
     kernel_head(e, n, "", false);
-    const char **loads = declare_inputs(e, n, axis_of);
+    const char **loads = emit_c_declare_inputs(e, n, 1, loops.axis_of);
     int base = n->ninputs ? n->inputs[0] : -1;
     if (!n->expr)
         emit_c_input_view(e, n, 0, &base);
@@ -307,10 +287,10 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
     static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
-    declare_extents(e, 1, nkept, kept, 0, "kept_total");
-    declare_extents(e, 1, nred, red, nkept, "reduced_total");
+    declare_extents(e, 1, nkept, loops.kept, 0, "kept_total");
+    declare_extents(e, 1, nred, loops.red, nkept, "reduced_total");
     Emit in_loop = *e;
-    in_loop.loop_of_axis = axis_of;
+    in_loop.loop_of_axis = loops.axis_of;
     fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
     split_index(e, 2, "o", 0, nkept);
     fprintf(e->out, "        %s acc = %s;\n", acc_t, identity(n->reduce, fl));
@@ -346,7 +326,7 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
         one.input_views = n->input_views ? &n->input_views[k] : NULL;
         const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
         kernel_head(e, &one, arena_printf(e->a, "_%d", k), false);
-        const char **loads = declare_inputs(e, &one, NULL);
+        const char **loads = emit_c_declare_inputs(e, &one, 1, NULL);
         emit_c_declare_view(e, 1, "o", to);
         declare_extents(e, 1, to->rank, to->dims, 0, "total");
         fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
