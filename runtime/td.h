@@ -470,6 +470,67 @@ td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *sour
  * (hits) and how many ran NVRTC (misses). */
 void td_nvrtc_cache_counts(td_ctx *ctx, int64_t *hits, int64_t *misses);
 
+/* ---- device memory and kernels (runtime/cuda/device.c) ----
+ *
+ * What a compiled model's CUDA code calls. Everything runs in order on one
+ * stream of the context (created by td_cuda_init); a device address is a
+ * td_dptr. A failed call is TD_ERR_DEVICE with the driver's call and
+ * result, and `what`/`where` (what the memory is for, or the kernel and its
+ * .td line), on ctx. */
+typedef uint64_t td_dptr;
+
+/* Device memory (cuMemAlloc); out of memory names the bytes asked, `what`,
+ * and the free and total bytes of the GPU. */
+td_status td_cuda_alloc(td_ctx *ctx, size_t bytes, const char *what, td_dptr *out);
+void td_cuda_free(td_ctx *ctx, td_dptr p); /* 0 is fine */
+/* Host to device (the host bytes may be reused when it returns), device to
+ * host (waits for the stream), device to device, and bytes set to zero. */
+td_status td_cuda_upload(td_ctx *ctx, td_dptr dst, const void *src, size_t bytes);
+td_status td_cuda_download(td_ctx *ctx, void *dst, td_dptr src, size_t bytes);
+td_status td_cuda_copy(td_ctx *ctx, td_dptr dst, td_dptr src, size_t bytes);
+td_status td_cuda_zero(td_ctx *ctx, td_dptr dst, size_t bytes);
+/* Waits for everything queued; an error of a kernel that ran is reported
+ * here, with `where`. */
+td_status td_cuda_sync(td_ctx *ctx, const char *where);
+
+/* Kernels compiled from one source by td_nvrtc_compile and loaded, looked
+ * up by name once. */
+typedef struct td_cuda_module td_cuda_module;
+td_status td_cuda_module_load(td_ctx *ctx, const char *name, const char *source, int nkernels,
+                              const char *const *kernel_names, td_cuda_module **out);
+void td_cuda_module_free(td_ctx *ctx, td_cuda_module *mod); /* NULL is fine */
+/* The number of blocks for `work` items at `per_block` items a block, for
+ * a kernel that strides over the grid: at least 1, at most a few waves of
+ * the GPU. 0 when there is no work. */
+int64_t td_cuda_blocks(td_ctx *ctx, int64_t work, int64_t per_block);
+/* Launches kernel `kernel` of the module on `blocks` x `threads` (nothing
+ * when blocks is 0), args as cuLaunchKernel takes them. */
+td_status td_cuda_launch(td_ctx *ctx, const td_cuda_module *mod, int kernel, int64_t blocks, unsigned threads,
+                         void **args, const char *where);
+/* Contractions on the GPU (gemm.c): td_gemm_run's semantics (every field,
+ * dtype and check of the descriptor) with A, B and C in device memory,
+ * queued on the stream. cuBLAS (cublasGemmStridedBatchedEx) where the
+ * layout and dtype allow it, the transposes folded into its operation flags
+ * and batch axes into strided batches; a generic kernel otherwise. f32 is
+ * exact f32 unless td_cuda_allow_tf32 was set; f16 and bf16 accumulate in
+ * f32 on tensor cores and round once. */
+td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c);
+void td_cuda_allow_tf32(td_ctx *ctx, bool allow);
+
+/* Optimizers on the GPU (optim.c): td_optim_update's numbers, bit for bit,
+ * for n elements of param, grad and state (td_optim_state_slots(h) arrays
+ * of n, as on the CPU) in device memory, queued on the stream. */
+td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
+                               td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay);
+/* *sum (one double in device memory) += the sum of squares of x's n
+ * elements (f32 or f64), accumulated in double. */
+td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum);
+/* x *= coef in x's dtype (f32 or f64), as train.c's gradient clipping. */
+td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef);
+
+/* The device's name and its streaming multiprocessors (td_cuda_init first). */
+const char *td_cuda_device_name(td_ctx *ctx);
+
 /* ---- compiled models ----
  *
  * What tdc's generated C hands the runtime: a static description of the

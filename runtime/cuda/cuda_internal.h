@@ -25,12 +25,19 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef unsigned long long CUdeviceptr;
+typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 enum {
     TD_CUDA_SUCCESS = 0,
     TD_CUDA_ERROR_NO_DEVICE = 100,
     TD_CU_ATTR_CC_MAJOR = 75, /* CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR */
     TD_CU_ATTR_CC_MINOR = 76,
+    TD_CU_ATTR_SM_COUNT = 16,       /* CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT */
+    TD_CU_STREAM_NON_BLOCKING = 1,  /* CU_STREAM_NON_BLOCKING */
+    TD_CU_EVENT_DEFAULT = 0,
+    TD_CU_CAPTURE_MODE_THREAD_LOCAL = 1, /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */
 };
 
 typedef struct td_cuda_driver {
@@ -55,6 +62,28 @@ typedef struct td_cuda_driver {
     CUresult (*cuMemFree)(CUdeviceptr p);                                          /* _v2 */
     CUresult (*cuMemcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);      /* _v2 */
     CUresult (*cuMemcpyDtoH)(void *dst, CUdeviceptr src, size_t bytes);            /* _v2 */
+    CUresult (*cuMemGetInfo)(size_t *free_bytes, size_t *total_bytes);            /* _v2 */
+    CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr dst, const void *src, size_t bytes, CUstream s); /* _v2 */
+    CUresult (*cuMemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t bytes, CUstream s);       /* _v2 */
+    CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream s); /* _v2 */
+    CUresult (*cuMemsetD8Async)(CUdeviceptr dst, unsigned char value, size_t bytes, CUstream s);
+    CUresult (*cuMemAllocHost)(void **p, size_t bytes);                            /* _v2 */
+    CUresult (*cuMemFreeHost)(void *p);
+    CUresult (*cuStreamCreate)(CUstream *s, unsigned flags);
+    CUresult (*cuStreamDestroy)(CUstream s);                                       /* _v2 */
+    CUresult (*cuStreamSynchronize)(CUstream s);
+    CUresult (*cuEventCreate)(CUevent *e, unsigned flags);
+    CUresult (*cuEventDestroy)(CUevent e);                                         /* _v2 */
+    CUresult (*cuEventRecord)(CUevent e, CUstream s);
+    CUresult (*cuEventSynchronize)(CUevent e);
+    CUresult (*cuEventElapsedTime)(float *ms, CUevent start, CUevent end);
+    /* graphs: optional (a step runs uncaptured without them) */
+    CUresult (*cuStreamBeginCapture)(CUstream s, int mode);                        /* _v2 */
+    CUresult (*cuStreamEndCapture)(CUstream s, CUgraph *g);
+    CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *x, CUgraph g, unsigned long long flags);
+    CUresult (*cuGraphLaunch)(CUgraphExec x, CUstream s);
+    CUresult (*cuGraphExecDestroy)(CUgraphExec x);
+    CUresult (*cuGraphDestroy)(CUgraph g);
 } td_cuda_driver;
 
 /* ---- NVRTC (libnvrtc.so) ---- */
@@ -121,6 +150,10 @@ struct td_cuda {
     CUcontext context;         /* the device's primary context, retained */
     int cc_major, cc_minor;    /* compute capability of the device */
     char device_name[128];
+    int sm_count;              /* streaming multiprocessors */
+    CUstream stream;           /* every launch, copy and cuBLAS call of the context */
+    cublasHandle_t cublas_handle; /* created on the first contraction (gemm.c) */
+    bool allow_tf32;           /* f32 contractions may use TF32 tensor cores */
     /* td_nvrtc_compile's disk cache */
     int64_t cache_hits, cache_misses;
 };
@@ -136,6 +169,13 @@ td_status td_cublas_load(td_ctx *ctx, struct td_cuda **out);
  * <call>: <CUDA_ERROR_NAME> (<its text>)" on ctx. */
 td_status td_cu_check(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call);
 td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, const char *call);
+
+/* device.c */
+/* The driver call `call` of a device operation, checked, with `where` (a
+ * kernel and its .td line, or what the memory is for) in the message. */
+td_status td_cu_check_at(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call, const char *where);
+/* The context's CUDA state after td_cuda_init; NULL with the error on ctx. */
+struct td_cuda *td_cuda_ready(td_ctx *ctx);
 
 /* cache.c: the disk cache of compiled kernels (docs/RUNTIME.md "CUDA:
  * loading and NVRTC" gives the key and the file format). */

@@ -45,6 +45,27 @@ static const td_cuda_sym driver_syms[] = {
     SYM(td_cuda_driver, cuMemFree, "cuMemFree_v2"),
     SYM(td_cuda_driver, cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
     SYM(td_cuda_driver, cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
+    SYM(td_cuda_driver, cuMemGetInfo, "cuMemGetInfo_v2"),
+    SYM(td_cuda_driver, cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"),
+    SYM(td_cuda_driver, cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
+    SYM(td_cuda_driver, cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"),
+    SYM(td_cuda_driver, cuMemsetD8Async, "cuMemsetD8Async"),
+    SYM(td_cuda_driver, cuMemAllocHost, "cuMemAllocHost_v2"),
+    SYM(td_cuda_driver, cuMemFreeHost, "cuMemFreeHost"),
+    SYM(td_cuda_driver, cuStreamCreate, "cuStreamCreate"),
+    SYM(td_cuda_driver, cuStreamDestroy, "cuStreamDestroy_v2"),
+    SYM(td_cuda_driver, cuStreamSynchronize, "cuStreamSynchronize"),
+    SYM(td_cuda_driver, cuEventCreate, "cuEventCreate"),
+    SYM(td_cuda_driver, cuEventDestroy, "cuEventDestroy_v2"),
+    SYM(td_cuda_driver, cuEventRecord, "cuEventRecord"),
+    SYM(td_cuda_driver, cuEventSynchronize, "cuEventSynchronize"),
+    SYM(td_cuda_driver, cuEventElapsedTime, "cuEventElapsedTime"),
+    SYM_OPTIONAL(td_cuda_driver, cuStreamBeginCapture, "cuStreamBeginCapture_v2"),
+    SYM_OPTIONAL(td_cuda_driver, cuStreamEndCapture, "cuStreamEndCapture"),
+    SYM_OPTIONAL(td_cuda_driver, cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags"),
+    SYM_OPTIONAL(td_cuda_driver, cuGraphLaunch, "cuGraphLaunch"),
+    SYM_OPTIONAL(td_cuda_driver, cuGraphExecDestroy, "cuGraphExecDestroy"),
+    SYM_OPTIONAL(td_cuda_driver, cuGraphDestroy, "cuGraphDestroy"),
 };
 
 static const td_cuda_sym nvrtc_syms[] = {
@@ -226,8 +247,10 @@ static td_status cuda_bring_up(struct td_cuda *cuda, char *why, size_t size)
     CU_TRY(cuDeviceGetName, (cuda->device_name, (int)sizeof cuda->device_name, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_major, TD_CU_ATTR_CC_MAJOR, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_minor, TD_CU_ATTR_CC_MINOR, cuda->device));
+    CU_TRY(cuDeviceGetAttribute, (&cuda->sm_count, TD_CU_ATTR_SM_COUNT, cuda->device));
     CU_TRY(cuDevicePrimaryCtxRetain, (&cuda->context, cuda->device));
     CU_TRY(cuCtxSetCurrent, (cuda->context));
+    CU_TRY(cuStreamCreate, (&cuda->stream, TD_CU_STREAM_NON_BLOCKING));
     return TD_OK;
 }
 
@@ -319,6 +342,10 @@ static void cuda_release(struct td_cuda *cuda)
 {
     if (!cuda)
         return;
+    if (cuda->cublas_handle)
+        cuda->cublas.cublasDestroy(cuda->cublas_handle);
+    if (cuda->stream)
+        cuda->cu.cuStreamDestroy(cuda->stream);
     if (cuda->context)
         cuda->cu.cuDevicePrimaryCtxRelease(cuda->device);
     td_cuda_lib *libs[] = {&cuda->cublas_lib, &cuda->nvrtc_lib, &cuda->driver_lib};

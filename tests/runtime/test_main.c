@@ -19,6 +19,8 @@ extern void test_optim(void) __attribute__((weak));
 extern void test_data(void) __attribute__((weak));
 extern void test_train(void) __attribute__((weak));
 extern void test_cuda(void) __attribute__((weak));
+extern void test_cuda_gemm(void) __attribute__((weak));
+extern void test_cuda_optim(void) __attribute__((weak));
 
 int main(int argc, char **argv)
 {
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
         {"data", test_data},
         {"train", test_train},
         {"cuda", test_cuda},
+        {"cuda_gemm", test_cuda_gemm},
+        {"cuda_optim", test_cuda_optim},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
         if (!suites[i].run)

@@ -1,0 +1,216 @@
+/* device.c - device memory, copies and kernel launches on the context's
+ * stream, for the CUDA code tdc generates and for the runtime's own
+ * kernels (gemm.c's fallback, optim.c).
+ *
+ * Every operation is queued on the one stream td_cuda_init created, so a
+ * step's kernels, cuBLAS calls and copies run in program order without
+ * host synchronisation; td_cuda_download and td_cuda_sync wait. A module is
+ * a source compiled by td_nvrtc_compile (through the disk cache) and loaded
+ * with cuModuleLoadData; its kernels are looked up by name once, so a launch
+ * is one cuLaunchKernel. Errors name the driver call and the caller's
+ * `where`: the kernel and its .td line for a launch, the region for an
+ * allocation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ctx_internal.h"
+#include "cuda_internal.h"
+
+struct td_cuda_module {
+    CUmodule module;
+    int nkernels;
+    CUfunction *kernels;
+    char **names;
+};
+
+struct td_cuda *td_cuda_ready(td_ctx *ctx)
+{
+    if (td_cuda_init(ctx) != TD_OK)
+        return NULL;
+    return ctx->cuda;
+}
+
+td_status td_cu_check_at(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call, const char *where)
+{
+    if (r == TD_CUDA_SUCCESS)
+        return TD_OK;
+    char c[640];
+    snprintf(c, sizeof c, "%s (%s)", call, where && where[0] ? where : "?");
+    return td_cu_check(ctx, cuda, r, c);
+}
+
+const char *td_cuda_device_name(td_ctx *ctx)
+{
+    struct td_cuda *cuda = ctx->cuda;
+    return cuda && cuda->init_status == TD_OK && cuda->init_tried ? cuda->device_name : "";
+}
+
+td_status td_cuda_alloc(td_ctx *ctx, size_t bytes, const char *what, td_dptr *out)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    *out = 0;
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (bytes == 0)
+        return TD_OK;
+    CUdeviceptr p = 0;
+    CUresult r = cuda->cu.cuMemAlloc(&p, bytes);
+    if (r == TD_CUDA_SUCCESS) {
+        *out = p;
+        return TD_OK;
+    }
+    size_t free_bytes = 0, total = 0;
+    if (r == 2 /* CUDA_ERROR_OUT_OF_MEMORY */ && cuda->cu.cuMemGetInfo(&free_bytes, &total) == TD_CUDA_SUCCESS)
+        return td_fail(ctx, TD_ERR_OOM,
+                       "CUDA: out of device memory: %zu bytes for %s, but the %s has %zu of %zu bytes free "
+                       "(smaller --dims need less)",
+                       bytes, what, cuda->device_name, free_bytes, total);
+    char where[160];
+    snprintf(where, sizeof where, "%zu bytes for %s", bytes, what);
+    return td_cu_check_at(ctx, cuda, r, "cuMemAlloc", where);
+}
+
+void td_cuda_free(td_ctx *ctx, td_dptr p)
+{
+    if (p && ctx->cuda && ctx->cuda->context)
+        ctx->cuda->cu.cuMemFree(p);
+}
+
+td_status td_cuda_upload(td_ctx *ctx, td_dptr dst, const void *src, size_t bytes)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (bytes == 0)
+        return TD_OK;
+    return td_cu_check_at(ctx, cuda, cuda->cu.cuMemcpyHtoDAsync(dst, src, bytes, cuda->stream), "cuMemcpyHtoDAsync",
+                          "a copy to the GPU");
+}
+
+td_status td_cuda_download(td_ctx *ctx, void *dst, td_dptr src, size_t bytes)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (bytes && td_cu_check_at(ctx, cuda, cuda->cu.cuMemcpyDtoHAsync(dst, src, bytes, cuda->stream),
+                                "cuMemcpyDtoHAsync", "a copy from the GPU") != TD_OK)
+        return TD_ERR_DEVICE;
+    return td_cu_check_at(ctx, cuda, cuda->cu.cuStreamSynchronize(cuda->stream), "cuStreamSynchronize",
+                          "a copy from the GPU");
+}
+
+td_status td_cuda_copy(td_ctx *ctx, td_dptr dst, td_dptr src, size_t bytes)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (bytes == 0 || dst == src)
+        return TD_OK;
+    return td_cu_check_at(ctx, cuda, cuda->cu.cuMemcpyDtoDAsync(dst, src, bytes, cuda->stream), "cuMemcpyDtoDAsync",
+                          "a copy on the GPU");
+}
+
+td_status td_cuda_zero(td_ctx *ctx, td_dptr dst, size_t bytes)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (bytes == 0)
+        return TD_OK;
+    return td_cu_check_at(ctx, cuda, cuda->cu.cuMemsetD8Async(dst, 0, bytes, cuda->stream), "cuMemsetD8Async",
+                          "zeroing GPU memory");
+}
+
+td_status td_cuda_sync(td_ctx *ctx, const char *where)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    return td_cu_check_at(ctx, cuda, cuda->cu.cuStreamSynchronize(cuda->stream), "cuStreamSynchronize", where);
+}
+
+void td_cuda_module_free(td_ctx *ctx, td_cuda_module *mod)
+{
+    if (!mod)
+        return;
+    if (mod->module && ctx->cuda && ctx->cuda->context)
+        ctx->cuda->cu.cuModuleUnload(mod->module);
+    for (int i = 0; mod->names && i < mod->nkernels; i++)
+        free(mod->names[i]);
+    free(mod->names);
+    free(mod->kernels);
+    free(mod);
+}
+
+td_status td_cuda_module_load(td_ctx *ctx, const char *name, const char *source, int nkernels,
+                              const char *const *kernel_names, td_cuda_module **out)
+{
+    *out = NULL;
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    td_blob image = {0};
+    td_status st = td_nvrtc_compile(ctx, name, source, NULL, &image);
+    if (st != TD_OK)
+        return st;
+    td_cuda_module *mod = calloc(1, sizeof *mod);
+    if (mod) {
+        mod->nkernels = nkernels;
+        mod->kernels = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *mod->kernels);
+        mod->names = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *mod->names);
+    }
+    if (!mod || !mod->kernels || !mod->names) {
+        td_blob_free(&image);
+        td_cuda_module_free(ctx, mod);
+        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
+    }
+    st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleLoadData(&mod->module, image.data), "cuModuleLoadData", name);
+    td_blob_free(&image);
+    for (int i = 0; st == TD_OK && i < nkernels; i++) {
+        if (!(mod->names[i] = strdup(kernel_names[i])))
+            st = td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
+        else
+            st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->module, kernel_names[i]),
+                                "cuModuleGetFunction", kernel_names[i]);
+    }
+    if (st != TD_OK) {
+        td_cuda_module_free(ctx, mod);
+        return st;
+    }
+    *out = mod;
+    return TD_OK;
+}
+
+int64_t td_cuda_blocks(td_ctx *ctx, int64_t work, int64_t per_block)
+{
+    if (work <= 0)
+        return 0;
+    if (per_block < 1)
+        per_block = 1;
+    int64_t blocks = work / per_block + (work % per_block != 0);
+    int sms = ctx->cuda && ctx->cuda->sm_count > 0 ? ctx->cuda->sm_count : 80;
+    int64_t cap = (int64_t)sms * 32; /* grid-stride kernels: enough waves to fill the GPU, no more */
+    return blocks < cap ? blocks : cap;
+}
+
+td_status td_cuda_launch(td_ctx *ctx, const td_cuda_module *mod, int kernel, int64_t blocks, unsigned threads,
+                         void **args, const char *where)
+{
+    if (blocks <= 0)
+        return TD_OK;
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (!mod || kernel < 0 || kernel >= mod->nkernels)
+        return td_fail(ctx, TD_ERR_INPUT, "CUDA: no kernel %d to launch (%s)", kernel, where ? where : "?");
+    if (blocks > 0x7fffffff)
+        blocks = 0x7fffffff;
+    CUresult r = cuda->cu.cuLaunchKernel(mod->kernels[kernel], (unsigned)blocks, 1, 1, threads, 1, 1, 0, cuda->stream,
+                                         args, NULL);
+    if (r == TD_CUDA_SUCCESS)
+        return TD_OK;
+    char at[320];
+    snprintf(at, sizeof at, "kernel %s, %s", mod->names[kernel], where ? where : "?");
+    return td_cu_check_at(ctx, cuda, r, "cuLaunchKernel", at);
+}
