@@ -1,0 +1,993 @@
+/* gemm.c - contractions on the GPU: C = alpha A B + beta C over a batch of
+ * strided views in device memory (td.h, td_cuda_gemm_run), queued on the
+ * context's stream.
+ *
+ * It takes td_gemm_run's descriptor and semantics (runtime/gemm.c) and
+ * follows its three stages. check() validates the descriptor as the CPU
+ * does, before anything touches the GPU, so a bad descriptor is
+ * TD_ERR_INPUT even where there is no GPU. make_plan() drops size-1 batch
+ * axes and picks a route, reading nothing:
+ *   - cuBLAS (cublasGemmStridedBatchedEx) for f64, f32, f16 and bf16 when
+ *     every operand is a matrix or the transpose of one. cuBLAS is
+ *     column-major, and a row-major C = A B is the column-major
+ *     C^T = B^T A^T, so the row-major "NoTrans" operand of gemm.c's
+ *     direct_layout is cuBLAS's CUBLAS_OP_N of the swapped operands, with
+ *     the same leading dimension. C needs a unit stride on one axis (the
+ *     problem is transposed when that is its row axis). Batch axes fold
+ *     into m or n as on the CPU (x @ W is one tall GEMM), axes whose strides
+ *     chain in all three operands collapse into one, the largest remaining
+ *     axis with non-negative strides becomes cuBLAS's strided batch, and the
+ *     host loops over the rest. Sizes and leading dimensions must fit
+ *     cuBLAS's 32-bit ints.
+ *   - a generic kernel (the CUDA source below, compiled once per context
+ *     through NVRTC) for everything else: integer dtypes (wrapping
+ *     arithmetic modulo 2^bits, as the CPU), f8e4m3 and f8e5m2 (widened to
+ *     f32, rounded once), layouts without a unit stride, sizes past
+ *     INT_MAX, and k == 0 or alpha == 0 (C = beta C, exactly the CPU's
+ *     arithmetic, with A and B unread). One thread per element of C, over
+ *     the grid; every batch axis in one launch. It is correct rather than
+ *     fast: no tiling, no shared memory.
+ * execute() then copies an input that C overlaps into device scratch (so
+ * inputs are read before C is written, as on the CPU), makes the cuBLAS
+ * handle on first use, and queues the calls. Arithmetic: f64 in double; f32
+ * in f32 (TF32 tensor cores only after td_cuda_allow_tf32); f16 and bf16
+ * accumulate in f32 and round once; the kernel accumulates narrow floats in
+ * f32 too. Results agree with the CPU to rounding (the order of the sums
+ * differs), integers and the scale-only case exactly. */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ctx_internal.h"
+#include "cuda_internal.h"
+
+enum { MAXB = TD_GEMM_MAX_BATCH };
+
+#define BAD(...) td_fail(ctx, TD_ERR_INPUT, "td_cuda_gemm: " __VA_ARGS__)
+
+/* cuBLAS's and CUDA's enum values (cublas_api.h, library_types.h of CUDA 12 and 13) */
+enum {
+    CUBLAS_OP_N_ = 0,
+    CUBLAS_OP_T_ = 1,
+    CUBLAS_GEMM_DEFAULT_ = -1,
+    CUBLAS_COMPUTE_32F_ = 68,
+    CUBLAS_COMPUTE_32F_FAST_TF32_ = 77,
+    CUBLAS_COMPUTE_64F_ = 70,
+    CUDA_R_32F_ = 0,
+    CUDA_R_64F_ = 1,
+    CUDA_R_16F_ = 2,
+    CUDA_R_16BF_ = 14,
+};
+
+enum { KERNEL_THREADS = 256 };
+
+/* One operand in device memory: element [i][j] of batch item (t0, t1, ...)
+ * is at element offset i * rs + j * cs + sum t * bs[axis] from addr. lo and
+ * hi are the least and greatest offsets it reaches, at most PTRDIFF_MAX
+ * bytes apart. */
+typedef struct operand {
+    td_dptr addr;
+    int64_t rs, cs;
+    int64_t bs[MAXB];
+    int64_t lo, hi;
+    bool empty; /* some axis has size 0: nothing is read or written */
+    bool snap;  /* an input that C overlaps: copied before C is written */
+    char role;  /* 'A', 'B' or 'C' in the caller's terms */
+} operand;
+
+/* x is m x k, y is k x n, z is m x n: A, B and C, or B^T, A^T and C^T once
+ * `transposed`. */
+typedef struct problem {
+    td_dtype dtype;
+    size_t esize;
+    int64_t m, n, k;
+    int nb;
+    int64_t batch[MAXB];
+    double alpha, beta;
+    operand x, y, z;
+    bool transposed;
+} problem;
+
+typedef enum route {
+    ROUTE_NONE,   /* C is empty */
+    ROUTE_KERNEL, /* the generic kernel */
+    ROUTE_CUBLAS, /* cublasGemmStridedBatchedEx */
+} route;
+
+typedef struct plan {
+    problem pr;
+    route route;
+    bool scale_only; /* k == 0 or alpha == 0: C = beta C */
+    /* ROUTE_CUBLAS: cuBLAS's A is y^T (op ytrans), its B is x^T (op xtrans),
+     * its C is z^T, all column-major with these leading dimensions */
+    bool x_trans, y_trans;
+    int ldx, ldy, ldz;
+    int strided_axis;  /* the batch axis cuBLAS strides over; -1: none */
+    size_t host_items; /* cuBLAS calls the host loops over (before chunking the strided axis) */
+    size_t items;      /* batch items in all */
+} plan;
+
+/* ---- validation: td_gemm_run's checks (runtime/gemm.c), on device addresses ---- */
+
+/* Fills o->lo, o->hi and o->empty from its axes (the batch axes, then rows
+ * and columns); false when the offsets, in bytes, would pass PTRDIFF_MAX. */
+static bool extent(operand *o, int nb, const int64_t *batch, int64_t rows, int64_t cols, size_t esize)
+{
+    int64_t size[MAXB + 2], stride[MAXB + 2];
+    for (int t = 0; t < nb; t++) {
+        size[t] = batch[t];
+        stride[t] = o->bs[t];
+    }
+    size[nb] = rows, stride[nb] = o->rs;
+    size[nb + 1] = cols, stride[nb + 1] = o->cs;
+    o->lo = o->hi = 0;
+    o->empty = false;
+    for (int t = 0; t < nb + 2; t++)
+        if (size[t] == 0) {
+            o->empty = true;
+            return true;
+        }
+    for (int t = 0; t < nb + 2; t++) {
+        int64_t d;
+        if (__builtin_mul_overflow(size[t] - 1, stride[t], &d))
+            return false;
+        if (d < 0 ? __builtin_add_overflow(o->lo, d, &o->lo) : __builtin_add_overflow(o->hi, d, &o->hi))
+            return false;
+    }
+    int64_t span, bytes;
+    return !__builtin_sub_overflow(o->hi, o->lo, &span) && !__builtin_add_overflow(span, 1, &span) &&
+           !__builtin_mul_overflow(span, (int64_t)esize, &bytes) && bytes <= PTRDIFF_MAX;
+}
+
+static const char *axis_name(int axis, int nb, char *buf, size_t size)
+{
+    if (axis == nb)
+        return "row axis";
+    if (axis == nb + 1)
+        return "column axis";
+    snprintf(buf, size, "batch axis %d", axis);
+    return buf;
+}
+
+/* C must not have two elements at one address (the same test as the CPU's:
+ * sorted by |stride|, each axis of size > 1 steps past everything the
+ * smaller-stride axes reach). */
+static td_status check_c_distinct(td_ctx *ctx, const problem *pr)
+{
+    if (pr->z.empty)
+        return TD_OK;
+    struct { int64_t size, stride; int axis; } ax[MAXB + 2], tmp;
+    int count = 0;
+    for (int t = 0; t < pr->nb + 2; t++) {
+        int64_t size = t < pr->nb ? pr->batch[t] : t == pr->nb ? pr->m : pr->n;
+        int64_t stride = t < pr->nb ? pr->z.bs[t] : t == pr->nb ? pr->z.rs : pr->z.cs;
+        if (size > 1) {
+            /* |stride| cannot overflow: extent() bounded (size - 1) * stride */
+            ax[count].size = size, ax[count].stride = stride < 0 ? -stride : stride, ax[count].axis = t;
+            count++;
+        }
+    }
+    for (int i = 1; i < count; i++)
+        for (int j = i; j > 0 && ax[j].stride < ax[j - 1].stride; j--)
+            tmp = ax[j], ax[j] = ax[j - 1], ax[j - 1] = tmp;
+    int64_t reach = 0; /* bounded by extent() */
+    for (int i = 0; i < count; i++) {
+        if (ax[i].stride <= reach) {
+            char buf[32];
+            const char *name = axis_name(ax[i].axis, pr->nb, buf, sizeof buf);
+            int t = ax[i].axis;
+            int64_t stride = t < pr->nb ? pr->z.bs[t] : t == pr->nb ? pr->z.rs : pr->z.cs;
+            return BAD("C overlaps itself: its %s (size %lld, stride %lld) lands on elements that its axes of "
+                       "smaller stride already reach; every element of C needs its own address",
+                       name, (long long)ax[i].size, (long long)stride);
+        }
+        reach += (ax[i].size - 1) * ax[i].stride;
+    }
+    return TD_OK;
+}
+
+/* An integer-valued double in int64's range, for alpha and beta of integer dtypes. */
+static bool int64_value(double v) { return v == trunc(v) && v >= -0x1p63 && v < 0x1p63; }
+
+/* td_gemm_run's checks but one: sizes past INT_MAX are fine here (the
+ * kernel takes them), where OpenBLAS's 32-bit interface refuses them. */
+static td_status check(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, problem *pr)
+{
+    if (!g)
+        return BAD("the descriptor is NULL");
+    if ((unsigned)g->dtype >= TD_DTYPE_COUNT)
+        return BAD("unknown dtype %d", (int)g->dtype);
+    if (g->dtype == TD_BOOL)
+        return BAD("dtype bool has no matrix product; convert to an integer or float dtype first");
+    const struct { const char *name; int64_t v; } dims[3] = {{"m", g->m}, {"n", g->n}, {"k", g->k}};
+    for (int i = 0; i < 3; i++)
+        if (dims[i].v < 0)
+            return BAD("%s = %lld is negative", dims[i].name, (long long)dims[i].v);
+    if (g->batch_rank < 0 || g->batch_rank > MAXB)
+        return BAD("batch_rank = %d is not in 0..%d", g->batch_rank, MAXB);
+    for (int t = 0; t < g->batch_rank; t++)
+        if (g->batch[t] < 0)
+            return BAD("batch axis %d has negative size %lld", t, (long long)g->batch[t]);
+    const struct { const char *name; double v; } scalars[2] = {{"alpha", g->alpha}, {"beta", g->beta}};
+    for (int i = 0; i < 2; i++) {
+        if (!isfinite(scalars[i].v))
+            return BAD("%s = %g is not finite", scalars[i].name, scalars[i].v);
+        if (!td_dtype_is_float(g->dtype) && !int64_value(scalars[i].v))
+            return BAD("%s = %g is not an integer in i64's range, as %s needs", scalars[i].name, scalars[i].v,
+                       td_dtype_name(g->dtype));
+    }
+
+    memset(pr, 0, sizeof *pr);
+    pr->dtype = g->dtype;
+    pr->esize = td_dtype_size(g->dtype);
+    pr->m = g->m, pr->n = g->n, pr->k = g->k;
+    pr->nb = g->batch_rank;
+    pr->alpha = g->alpha, pr->beta = g->beta;
+    operand *ops[3] = {&pr->x, &pr->y, &pr->z};
+    const td_dptr addrs[3] = {a, b, c};
+    const int64_t rs[3] = {g->a_rs, g->b_rs, g->c_rs}, cs[3] = {g->a_cs, g->b_cs, g->c_cs};
+    const int64_t *bs[3] = {g->a_bs, g->b_bs, g->c_bs};
+    const int64_t rows[3] = {g->m, g->k, g->m}, cols[3] = {g->k, g->n, g->n};
+    for (int t = 0; t < pr->nb; t++)
+        pr->batch[t] = g->batch[t];
+    for (int i = 0; i < 3; i++) {
+        operand *o = ops[i];
+        o->role = (char)('A' + i);
+        o->addr = addrs[i];
+        o->rs = rs[i], o->cs = cs[i];
+        for (int t = 0; t < pr->nb; t++)
+            o->bs[t] = bs[i][t];
+        if (!extent(o, pr->nb, pr->batch, rows[i], cols[i], pr->esize))
+            return BAD("%c's offsets overflow: its sizes times strides span more than PTRDIFF_MAX bytes", o->role);
+        if (o->empty)
+            continue;
+        if (!o->addr)
+            return BAD("%c is NULL but has elements", o->role);
+        if (o->addr % pr->esize != 0)
+            return BAD("%c is not aligned to its %zu-byte %s elements", o->role, pr->esize, td_dtype_name(pr->dtype));
+    }
+    return check_c_distinct(ctx, pr);
+}
+
+/* ---- planning ---- */
+
+/* Whether a rows x cols matrix with strides rs, cs is one cuBLAS takes in
+ * place: in row-major terms (as gemm.c's direct_layout) NoTrans when
+ * columns have unit stride and rows are at least a row apart, Trans for
+ * the transpose of such a matrix. Read column-major, as cuBLAS does, the
+ * row-major NoTrans matrix is the transpose stored as CUBLAS_OP_N, which is
+ * why C = A B runs as C^T = B^T A^T with these flags unchanged. The stride
+ * of a size-1 axis is never used; its leading dimension is then the least
+ * cuBLAS accepts. */
+static bool direct_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int *ld)
+{
+    if (cols == 1 || cs == 1) {
+        int64_t need = cols > 1 ? cols : 1;
+        int64_t l = rows == 1 ? need : rs;
+        if (l >= need && l <= INT_MAX) {
+            *trans = false, *ld = (int)l;
+            return true;
+        }
+    }
+    if (rows == 1 || rs == 1) {
+        int64_t need = rows > 1 ? rows : 1;
+        int64_t l = cols == 1 ? need : cs;
+        if (l >= need && l <= INT_MAX) {
+            *trans = true, *ld = (int)l;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* How many of x, y, z cuBLAS would take in place (z in either orientation). */
+static int direct_score(const problem *pr)
+{
+    bool t;
+    int l;
+    return direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &t, &l) +
+           direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &t, &l) +
+           direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l);
+}
+
+static void remove_axis(problem *pr, int t)
+{
+    for (int u = t; u + 1 < pr->nb; u++) {
+        pr->batch[u] = pr->batch[u + 1];
+        pr->x.bs[u] = pr->x.bs[u + 1];
+        pr->y.bs[u] = pr->y.bs[u + 1];
+        pr->z.bs[u] = pr->z.bs[u + 1];
+    }
+    pr->nb--;
+}
+
+/* C^T = B^T A^T: rows and columns exchange roles; offsets are unchanged. */
+static void transpose(problem *pr)
+{
+    int64_t t = pr->m;
+    pr->m = pr->n, pr->n = t;
+    operand o = pr->x;
+    pr->x = pr->y, pr->y = o;
+    operand *ops[3] = {&pr->x, &pr->y, &pr->z};
+    for (int i = 0; i < 3; i++) {
+        t = ops[i]->rs;
+        ops[i]->rs = ops[i]->cs, ops[i]->cs = t;
+    }
+    pr->transposed = !pr->transposed;
+}
+
+/* Folds batch axes into m where exact (y broadcast along the axis, x and z
+ * stepping exactly m rows; with m == 1 any steps become the row strides),
+ * unless the fold would cost an operand its in-place layout; m stays
+ * within INT_MAX. The CPU's fold_rows. */
+static void fold_rows(problem *pr)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (int t = pr->nb - 1; t >= 0; t--) {
+            int64_t m2, xstep, zstep;
+            if (pr->y.bs[t] != 0 || __builtin_mul_overflow(pr->m, pr->batch[t], &m2) || m2 > INT_MAX)
+                continue;
+            problem q = *pr;
+            if (pr->m == 1) {
+                q.x.rs = pr->x.bs[t];
+                q.z.rs = pr->z.bs[t];
+            } else if (__builtin_mul_overflow(pr->m, pr->x.rs, &xstep) || xstep != pr->x.bs[t] ||
+                       __builtin_mul_overflow(pr->m, pr->z.rs, &zstep) || zstep != pr->z.bs[t]) {
+                continue;
+            }
+            q.m = m2;
+            remove_axis(&q, t);
+            if (direct_score(&q) < direct_score(pr))
+                continue;
+            *pr = q;
+            again = true;
+        }
+    }
+}
+
+/* Merges batch axes t and t + 1 wherever, in all three operands, a step
+ * along t is a whole run of t + 1 (broadcast axes chain too: 0 == size *
+ * 0), so a (B, H) batch of contiguous items is one axis of B H. */
+static void collapse_batch(problem *pr)
+{
+    for (int t = pr->nb - 2; t >= 0; t--) {
+        const operand *ops[3] = {&pr->x, &pr->y, &pr->z};
+        bool chains = true;
+        for (int i = 0; i < 3 && chains; i++) {
+            int64_t run;
+            chains = !__builtin_mul_overflow(pr->batch[t + 1], ops[i]->bs[t + 1], &run) && run == ops[i]->bs[t];
+        }
+        int64_t merged;
+        if (!chains || __builtin_mul_overflow(pr->batch[t], pr->batch[t + 1], &merged))
+            continue;
+        pr->batch[t + 1] = merged; /* keeps axis t + 1's strides */
+        remove_axis(pr, t);
+    }
+}
+
+static bool overlap(const operand *in, const operand *z, size_t esize)
+{
+    if (in->empty || z->empty)
+        return false;
+    /* modulo 2^64: offsets may be negative */
+    uint64_t a0 = in->addr + (uint64_t)(in->lo * (int64_t)esize);
+    uint64_t a1 = in->addr + (uint64_t)((in->hi + 1) * (int64_t)esize);
+    uint64_t c0 = z->addr + (uint64_t)(z->lo * (int64_t)esize);
+    uint64_t c1 = z->addr + (uint64_t)((z->hi + 1) * (int64_t)esize);
+    return a0 < c1 && c0 < a1;
+}
+
+static bool cublas_dtype(td_dtype t) { return t == TD_F64 || t == TD_F32 || t == TD_F16 || t == TD_BF16; }
+
+/* The cuBLAS route: true when every operand is in place, the orientation of
+ * the problem and the layouts then set in pl. */
+static bool plan_cublas(plan *pl)
+{
+    problem *pr = &pl->pr;
+    if (!cublas_dtype(pr->dtype))
+        return false;
+    problem saved = *pr;
+    fold_rows(pr);
+    transpose(pr);
+    fold_rows(pr);
+    transpose(pr);
+    bool t;
+    int l;
+    /* cuBLAS writes C^T column-major: C needs unit column stride (NoTrans) */
+    if (!direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l) || t)
+        if (direct_layout(pr->n, pr->m, pr->z.cs, pr->z.rs, &t, &l) && !t)
+            transpose(pr);
+    bool in_place = pr->m <= INT_MAX && pr->n <= INT_MAX && pr->k <= INT_MAX &&
+                    direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &pl->x_trans, &pl->ldx) &&
+                    direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &pl->y_trans, &pl->ldy) &&
+                    direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &pl->ldz) && !t;
+    if (!in_place) {
+        *pr = saved;
+        return false;
+    }
+    collapse_batch(pr);
+    /* cuBLAS strides over the largest axis whose strides are all >= 0 (its
+     * documentation promises nothing for negative ones); the host loops over
+     * the rest */
+    pl->strided_axis = -1;
+    for (int u = 0; u < pr->nb; u++)
+        if (pr->x.bs[u] >= 0 && pr->y.bs[u] >= 0 && pr->z.bs[u] >= 0 &&
+            (pl->strided_axis < 0 || pr->batch[u] > pr->batch[pl->strided_axis]))
+            pl->strided_axis = u;
+    return true;
+}
+
+/* The kernel's route: one thread per element of C with j fastest, so the
+ * problem is transposed when that puts the smaller stride of C on j. */
+static void plan_kernel(plan *pl)
+{
+    problem *pr = &pl->pr;
+    int64_t rs = pr->z.rs < 0 ? -pr->z.rs : pr->z.rs, cs = pr->z.cs < 0 ? -pr->z.cs : pr->z.cs;
+    if (pr->m > 1 && (pr->n == 1 || rs < cs))
+        transpose(pr);
+}
+
+static void make_plan(const problem *in, plan *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->pr = *in;
+    pl->strided_axis = -1;
+    problem *pr = &pl->pr;
+    if (pr->z.empty) {
+        pl->route = ROUTE_NONE;
+        return;
+    }
+    for (int t = pr->nb - 1; t >= 0; t--) /* a size-1 axis only ever adds offset 0 */
+        if (pr->batch[t] == 1)
+            remove_axis(pr, t);
+    pl->scale_only = pr->k == 0 || pr->alpha == 0;
+    if (!pl->scale_only) {
+        pr->x.snap = overlap(&pr->x, &pr->z, pr->esize);
+        pr->y.snap = overlap(&pr->y, &pr->z, pr->esize);
+    }
+    if (!pl->scale_only && plan_cublas(pl)) {
+        pl->route = ROUTE_CUBLAS;
+    } else {
+        pl->route = ROUTE_KERNEL;
+        plan_kernel(pl);
+    }
+    /* C is not empty and its elements are distinct, so items * m * n <= PTRDIFF_MAX */
+    pl->items = 1;
+    pl->host_items = 1;
+    for (int t = 0; t < pr->nb; t++) {
+        pl->items *= (size_t)pr->batch[t];
+        if (t != pl->strided_axis)
+            pl->host_items *= (size_t)pr->batch[t];
+    }
+}
+
+/* ---- the generic kernel ----
+ *
+ * One kernel per dtype (in td_dtype's order), each over every element of C
+ * of every batch item: e = ((item) * m + i) * n + j, j fastest. Floats are
+ * read into the arithmetic type (double for f64, float otherwise; narrow
+ * formats widened exactly) and rounded once when stored; the narrowing is
+ * runtime/dtype.c's, bit for bit (round to nearest even, f8e4m3fn
+ * saturating to NaN). Integers are read as uint64_t, sign-extended, so sums
+ * and products wrap, and stored through the unsigned type of their width.
+ * The arguments are one struct, laid out as gemm_kernel_args below. */
+static const char kernel_source[] =
+    "typedef long long int64_t;\n"
+    "typedef unsigned long long uint64_t;\n"
+    "typedef int int32_t;\n"
+    "typedef unsigned int uint32_t;\n"
+    "typedef unsigned short uint16_t;\n"
+    "typedef unsigned char uint8_t;\n"
+    "\n"
+    "/* as gemm_kernel_args in runtime/cuda/gemm.c: every field 8 bytes */\n"
+    "struct tdg_gemm_args {\n"
+    "    int64_t m, n, k, nb;\n"
+    "    int64_t batch[8];\n"
+    "    int64_t x_rs, x_cs, y_rs, y_cs, z_rs, z_cs;\n"
+    "    int64_t x_bs[8], y_bs[8], z_bs[8];\n"
+    "    int64_t total;          /* items * m * n */\n"
+    "    double alpha, beta;     /* float dtypes */\n"
+    "    int64_t ialpha, ibeta;  /* integer dtypes */\n"
+    "    int64_t scale_only;     /* k == 0 or alpha == 0: C = beta C, A and B unread */\n"
+    "    uint64_t x, y, z;       /* element [0][0] of item 0 */\n"
+    "};\n"
+    "\n"
+    "/* f32 -> a narrow float: round to nearest even; NaN stays NaN; overflow to inf (fn: NaN) */\n"
+    "__device__ inline uint32_t tdg_narrow(float x, int ebits, int mbits, bool fn)\n"
+    "{\n"
+    "    const int bias = (1 << (ebits - 1)) - 1, shift = 23 - mbits;\n"
+    "    const uint32_t sign_out = 1u << (ebits + mbits), exp_all = ((1u << ebits) - 1) << mbits;\n"
+    "    const uint32_t overflow = fn ? exp_all | ((1u << mbits) - 1) : exp_all;\n"
+    "    const uint32_t nan = fn ? overflow : exp_all | (1u << (mbits - 1));\n"
+    "    uint32_t u = __float_as_uint(x), sign = (u >> 31) ? sign_out : 0, a = u & 0x7fffffffu, r;\n"
+    "    if (a > 0x7f800000u)\n"
+    "        return sign | nan;\n"
+    "    if (a == 0x7f800000u)\n"
+    "        return sign | overflow;\n"
+    "    int e = (int)(a >> 23), te = (e ? e : 1) - 127 + bias;\n"
+    "    if (e != 0 && te >= 1) {\n"
+    "        uint32_t m = a - ((uint32_t)(127 - bias) << 23);\n"
+    "        r = (m + (1u << (shift - 1)) - 1 + ((m >> shift) & 1)) >> shift;\n"
+    "    } else {\n"
+    "        uint32_t sig = e ? (a & 0x7fffffu) | 0x800000u : a;\n"
+    "        int sh = shift + 1 - te;\n"
+    "        if (sh > 25)\n"
+    "            return sign;\n"
+    "        uint32_t half = 1u << (sh - 1), rem = sig & ((half << 1) - 1);\n"
+    "        r = sig >> sh;\n"
+    "        if (rem > half || (rem == half && (r & 1)))\n"
+    "            r++;\n"
+    "    }\n"
+    "    return r >= overflow ? sign | overflow : sign | r;\n"
+    "}\n"
+    "\n"
+    "/* a narrow float -> f32, exactly */\n"
+    "__device__ inline float tdg_widen(uint32_t code, int ebits, int mbits, bool fn)\n"
+    "{\n"
+    "    const int bias = (1 << (ebits - 1)) - 1;\n"
+    "    const uint32_t emax = (1u << ebits) - 1, mmask = (1u << mbits) - 1;\n"
+    "    uint32_t sign = (code >> (ebits + mbits) & 1) << 31, ef = (code >> mbits) & emax, mant = code & mmask;\n"
+    "    if (fn ? (ef == emax && mant == mmask) : ef == emax) {\n"
+    "        if (mant != 0 && ebits + mbits + 1 == 8)\n"
+    "            return __uint_as_float(sign | 0x7fc00000u);\n"
+    "        return __uint_as_float(sign | 0x7f800000u | mant << (23 - mbits));\n"
+    "    }\n"
+    "    if (ef == 0) {\n"
+    "        if (mant == 0)\n"
+    "            return __uint_as_float(sign);\n"
+    "        if (bias == 127)\n"
+    "            return __uint_as_float(sign | mant << (23 - mbits));\n"
+    "        int e = 1 - bias + 127;\n"
+    "        while (!(mant & (1u << mbits))) {\n"
+    "            mant <<= 1;\n"
+    "            e--;\n"
+    "        }\n"
+    "        return __uint_as_float(sign | (uint32_t)e << 23 | (mant & mmask) << (23 - mbits));\n"
+    "    }\n"
+    "    return __uint_as_float(sign | (ef - (uint32_t)bias + 127) << 23 | mant << (23 - mbits));\n"
+    "}\n"
+    "\n"
+    "/* float formats: the stored element, the arithmetic type, and the conversions */\n"
+    "struct tdg_f64 {\n"
+    "    typedef double elem;\n"
+    "    typedef double real;\n"
+    "    static __device__ double load(double v) { return v; }\n"
+    "    static __device__ double store(double v) { return v; }\n"
+    "    static __device__ double mad(double a, double b, double c) { return __fma_rn(a, b, c); }\n"
+    "};\n"
+    "struct tdg_f32 {\n"
+    "    typedef float elem;\n"
+    "    typedef float real;\n"
+    "    static __device__ float load(float v) { return v; }\n"
+    "    static __device__ float store(float v) { return v; }\n"
+    "    static __device__ float mad(float a, float b, float c) { return __fmaf_rn(a, b, c); }\n"
+    "};\n"
+    "template <typename T, int EBITS, int MBITS, bool FN> struct tdg_narrow_fmt {\n"
+    "    typedef T elem;\n"
+    "    typedef float real;\n"
+    "    static __device__ float load(T v) { return tdg_widen(v, EBITS, MBITS, FN); }\n"
+    "    static __device__ T store(float v) { return (T)tdg_narrow(v, EBITS, MBITS, FN); }\n"
+    "    static __device__ float mad(float a, float b, float c) { return __fmaf_rn(a, b, c); }\n"
+    "};\n"
+    "\n"
+    "/* integer formats: read sign-extended into uint64_t, stored through the unsigned type */\n"
+    "template <typename T, typename U> struct tdg_int_fmt {\n"
+    "    typedef T elem;\n"
+    "    static __device__ uint64_t load(const T *p) { return (uint64_t)(int64_t)*p; }\n"
+    "    static __device__ void store(T *p, uint64_t v) { *(U *)p = (U)v; }\n"
+    "};\n"
+    "\n"
+    "/* element e's row i, column j and item offsets of x, y and z */\n"
+    "__device__ inline void tdg_locate(const tdg_gemm_args &g, int64_t e, int64_t *ox, int64_t *oy, int64_t *oz)\n"
+    "{\n"
+    "    int64_t j = e % g.n, rest = e / g.n, i = rest % g.m;\n"
+    "    rest /= g.m;\n"
+    "    int64_t x = i * g.x_rs, y = j * g.y_cs, z = i * g.z_rs + j * g.z_cs;\n"
+    "    for (int t = (int)g.nb - 1; t >= 0; t--) {\n"
+    "        int64_t b = rest % g.batch[t];\n"
+    "        rest /= g.batch[t];\n"
+    "        x += b * g.x_bs[t];\n"
+    "        y += b * g.y_bs[t];\n"
+    "        z += b * g.z_bs[t];\n"
+    "    }\n"
+    "    *ox = x, *oy = y, *oz = z;\n"
+    "}\n"
+    "\n"
+    "template <class F> __device__ void tdg_gemm_float(const tdg_gemm_args &g)\n"
+    "{\n"
+    "    typedef typename F::elem E;\n"
+    "    typedef typename F::real R;\n"
+    "    const E *x = (const E *)g.x, *y = (const E *)g.y;\n"
+    "    E *z = (E *)g.z;\n"
+    "    const R alpha = (R)g.alpha, beta = (R)g.beta;\n"
+    "    const int64_t step = (int64_t)gridDim.x * blockDim.x;\n"
+    "    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < g.total; e += step) {\n"
+    "        int64_t ox, oy, oz;\n"
+    "        tdg_locate(g, e, &ox, &oy, &oz);\n"
+    "        E *c = z + oz;\n"
+    "        R v;\n"
+    "        if (g.scale_only) {\n"
+    "            v = g.beta == 0 ? (R)0 : beta * F::load(*c); /* beta == 0: +0, C unread */\n"
+    "        } else {\n"
+    "            const E *xr = x + ox, *yc = y + oy;\n"
+    "            R acc = 0;\n"
+    "            for (int64_t p = 0; p < g.k; p++)\n"
+    "                acc = F::mad(F::load(xr[p * g.x_cs]), F::load(yc[p * g.y_rs]), acc);\n"
+    "            v = alpha * acc;\n"
+    "            if (g.beta != 0) /* beta == 0: C is not read */\n"
+    "                v = v + beta * F::load(*c);\n"
+    "        }\n"
+    "        *c = F::store(v);\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "template <class F> __device__ void tdg_gemm_int(const tdg_gemm_args &g)\n"
+    "{\n"
+    "    typedef typename F::elem E;\n"
+    "    const E *x = (const E *)g.x, *y = (const E *)g.y;\n"
+    "    E *z = (E *)g.z;\n"
+    "    const uint64_t alpha = (uint64_t)g.ialpha, beta = (uint64_t)g.ibeta;\n"
+    "    const int64_t step = (int64_t)gridDim.x * blockDim.x;\n"
+    "    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < g.total; e += step) {\n"
+    "        int64_t ox, oy, oz;\n"
+    "        tdg_locate(g, e, &ox, &oy, &oz);\n"
+    "        E *c = z + oz;\n"
+    "        uint64_t v = 0;\n"
+    "        if (!g.scale_only) {\n"
+    "            const E *xr = x + ox, *yc = y + oy;\n"
+    "            uint64_t acc = 0;\n"
+    "            for (int64_t p = 0; p < g.k; p++)\n"
+    "                acc += F::load(xr + p * g.x_cs) * F::load(yc + p * g.y_rs);\n"
+    "            v = alpha * acc;\n"
+    "        }\n"
+    "        if (beta != 0)\n"
+    "            v += beta * F::load(c);\n"
+    "        F::store(c, v);\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "extern \"C\" __global__ void tdg_gemm_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f16(tdg_gemm_args g)\n"
+    "{\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint16_t, 5, 10, false> >(g);\n"
+    "}\n"
+    "extern \"C\" __global__ void tdg_gemm_bf16(tdg_gemm_args g)\n"
+    "{\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint16_t, 8, 7, false> >(g);\n"
+    "}\n"
+    "extern \"C\" __global__ void tdg_gemm_f8e4m3(tdg_gemm_args g)\n"
+    "{\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 4, 3, true> >(g);\n"
+    "}\n"
+    "extern \"C\" __global__ void tdg_gemm_f8e5m2(tdg_gemm_args g)\n"
+    "{\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 5, 2, false> >(g);\n"
+    "}\n"
+    "extern \"C\" __global__ void tdg_gemm_i64(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int64_t, uint64_t> >(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_i32(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int32_t, uint32_t> >(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_u16(tdg_gemm_args g)\n"
+    "{\n"
+    "    tdg_gemm_int<tdg_int_fmt<uint16_t, uint16_t> >(g);\n"
+    "}\n";
+
+/* The kernels, indexed by td_dtype (bool has none). */
+static const char *const kernel_names[] = {
+    [TD_F64] = "tdg_gemm_f64",       [TD_F32] = "tdg_gemm_f32",       [TD_F16] = "tdg_gemm_f16",
+    [TD_BF16] = "tdg_gemm_bf16",     [TD_F8E4M3] = "tdg_gemm_f8e4m3", [TD_F8E5M2] = "tdg_gemm_f8e5m2",
+    [TD_I64] = "tdg_gemm_i64",       [TD_I32] = "tdg_gemm_i32",       [TD_U16] = "tdg_gemm_u16",
+};
+enum { KERNEL_COUNT = sizeof kernel_names / sizeof kernel_names[0] };
+_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL, "one kernel per dtype before bool");
+
+/* The kernel's argument, as struct tdg_gemm_args in the source above. */
+typedef struct gemm_kernel_args {
+    int64_t m, n, k, nb;
+    int64_t batch[MAXB];
+    int64_t x_rs, x_cs, y_rs, y_cs, z_rs, z_cs;
+    int64_t x_bs[MAXB], y_bs[MAXB], z_bs[MAXB];
+    int64_t total;
+    double alpha, beta;
+    int64_t ialpha, ibeta;
+    int64_t scale_only;
+    uint64_t x, y, z;
+} gemm_kernel_args;
+_Static_assert(MAXB == 8, "the kernel source spells the batch arrays [8]");
+_Static_assert(sizeof(gemm_kernel_args) == (4 + 8 + 6 + 24 + 1 + 2 + 2 + 1 + 3) * 8,
+               "gemm_kernel_args has no padding, as the kernel's struct");
+
+const char *td_cuda_gemm_kernel_source(void) { return kernel_source; }
+
+/* ---- execution ---- */
+
+static td_dptr at_offset(td_dptr base, int64_t offset, size_t esize)
+{
+    return base + (uint64_t)(offset * (int64_t)esize); /* modulo 2^64; bounded by extent() */
+}
+
+/* Copies each input that C overlaps into fresh device memory (freed by
+ * release_snapshots) and points the operand there. */
+static td_status take_snapshots(td_ctx *ctx, problem *pr, td_dptr snap[2])
+{
+    operand *ins[2] = {&pr->x, &pr->y};
+    for (int i = 0; i < 2; i++) {
+        operand *o = ins[i];
+        if (!o->snap)
+            continue;
+        size_t bytes = (size_t)(o->hi - o->lo + 1) * pr->esize; /* bounded by extent() */
+        char what[64];
+        snprintf(what, sizeof what, "a copy of %c, which C overlaps", o->role);
+        td_status st = td_cuda_alloc(ctx, bytes, what, &snap[i]);
+        if (st == TD_OK)
+            st = td_cuda_copy(ctx, snap[i], at_offset(o->addr, o->lo, pr->esize), bytes);
+        if (st != TD_OK)
+            return st;
+        o->addr = at_offset(snap[i], -o->lo, pr->esize);
+    }
+    return TD_OK;
+}
+
+/* cuMemFree may return before queued work is done with the memory, so the
+ * stream is drained first (an overlapping product is rare; this costs a
+ * host wait only then). */
+static td_status release_snapshots(td_ctx *ctx, td_dptr snap[2], td_status st)
+{
+    if (!snap[0] && !snap[1])
+        return st;
+    td_status synced = td_cuda_sync(ctx, "td_cuda_gemm: an overlapping product");
+    if (synced == TD_OK) { /* after a device failure the memory may still be in use: leave it */
+        td_cuda_free(ctx, snap[0]);
+        td_cuda_free(ctx, snap[1]);
+    }
+    return st != TD_OK ? st : synced;
+}
+
+static td_status launch_kernel(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
+{
+    if (!cuda->gemm_module) {
+        td_status st = td_cuda_module_load(ctx, "td_gemm_fallback", kernel_source, KERNEL_COUNT, kernel_names,
+                                           &cuda->gemm_module);
+        if (st != TD_OK)
+            return st;
+    }
+    const problem *pr = &pl->pr;
+    gemm_kernel_args args;
+    memset(&args, 0, sizeof args);
+    args.m = pr->m, args.n = pr->n, args.k = pr->k, args.nb = pr->nb;
+    args.x_rs = pr->x.rs, args.x_cs = pr->x.cs;
+    args.y_rs = pr->y.rs, args.y_cs = pr->y.cs;
+    args.z_rs = pr->z.rs, args.z_cs = pr->z.cs;
+    for (int t = 0; t < pr->nb; t++) {
+        args.batch[t] = pr->batch[t];
+        args.x_bs[t] = pr->x.bs[t], args.y_bs[t] = pr->y.bs[t], args.z_bs[t] = pr->z.bs[t];
+    }
+    /* items * m * n <= PTRDIFF_MAX: C's elements are distinct (check_c_distinct) */
+    args.total = (int64_t)pl->items * pr->m * pr->n;
+    args.alpha = pr->alpha, args.beta = pr->beta;
+    if (!td_dtype_is_float(pr->dtype))
+        args.ialpha = (int64_t)pr->alpha, args.ibeta = (int64_t)pr->beta;
+    args.scale_only = pl->scale_only;
+    args.x = pr->x.addr, args.y = pr->y.addr, args.z = pr->z.addr;
+    void *params[] = {&args};
+    char where[160];
+    snprintf(where, sizeof where, "td_cuda_gemm %s, %zu x %lldx%lldx%lld", td_dtype_name(pr->dtype), pl->items,
+             (long long)pr->m, (long long)pr->n, (long long)pr->k);
+    return td_cuda_launch(ctx, cuda->gemm_module, (int)pr->dtype, td_cuda_blocks(ctx, args.total, KERNEL_THREADS),
+                          KERNEL_THREADS, params, where);
+}
+
+/* The context's cuBLAS handle, made on first use and bound to its stream. */
+static td_status cublas_handle(td_ctx *ctx, struct td_cuda *cuda)
+{
+    if (cuda->cublas_handle)
+        return TD_OK;
+    struct td_cuda *loaded = NULL;
+    td_status st = td_cublas_load(ctx, &loaded);
+    if (st != TD_OK)
+        return st;
+    cublasHandle_t h = NULL;
+    st = td_cublas_check(ctx, cuda, cuda->cublas.cublasCreate(&h), "cublasCreate (for td_cuda_gemm)");
+    if (st != TD_OK)
+        return st;
+    st = td_cublas_check(ctx, cuda, cuda->cublas.cublasSetStream(h, cuda->stream), "cublasSetStream");
+    if (st != TD_OK) {
+        cuda->cublas.cublasDestroy(h);
+        return st;
+    }
+    cuda->cublas_handle = h;
+    return TD_OK;
+}
+
+/* The data and compute types of a cuBLAS dtype. */
+static void cublas_types(td_dtype t, bool allow_tf32, int *data_type, int *compute_type)
+{
+    switch (t) {
+    case TD_F64: *data_type = CUDA_R_64F_, *compute_type = CUBLAS_COMPUTE_64F_; break;
+    case TD_F32:
+        *data_type = CUDA_R_32F_;
+        *compute_type = allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32_ : CUBLAS_COMPUTE_32F_;
+        break;
+    case TD_F16: *data_type = CUDA_R_16F_, *compute_type = CUBLAS_COMPUTE_32F_; break;
+    default: *data_type = CUDA_R_16BF_, *compute_type = CUBLAS_COMPUTE_32F_; break; /* bf16 */
+    }
+}
+
+static const char *compute_name(int compute_type)
+{
+    switch (compute_type) {
+    case CUBLAS_COMPUTE_64F_: return "64F";
+    case CUBLAS_COMPUTE_32F_FAST_TF32_: return "32F_FAST_TF32";
+    default: return "32F";
+    }
+}
+
+/* Queues the cuBLAS calls: the host loops over every batch axis but the
+ * strided one, which is cut into batches of at most INT_MAX. */
+static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
+{
+    td_status st = cublas_handle(ctx, cuda);
+    if (st != TD_OK)
+        return st;
+    const problem *pr = &pl->pr;
+    int data_type, compute_type;
+    cublas_types(pr->dtype, cuda->allow_tf32, &data_type, &compute_type);
+    double alpha64 = pr->alpha, beta64 = pr->beta;
+    float alpha32 = (float)pr->alpha, beta32 = (float)pr->beta;
+    const void *alpha = pr->dtype == TD_F64 ? (const void *)&alpha64 : (const void *)&alpha32;
+    const void *beta = pr->dtype == TD_F64 ? (const void *)&beta64 : (const void *)&beta32;
+    int sa = pl->strided_axis;
+    int64_t count = sa >= 0 ? pr->batch[sa] : 1;
+    long long stride_x = sa >= 0 ? pr->x.bs[sa] : 0, stride_y = sa >= 0 ? pr->y.bs[sa] : 0;
+    long long stride_z = sa >= 0 ? pr->z.bs[sa] : 0;
+    int64_t idx[MAXB] = {0};
+    for (size_t item = 0; item < pl->host_items; item++) {
+        int64_t ox = 0, oy = 0, oz = 0;
+        for (int t = 0; t < pr->nb; t++)
+            ox += idx[t] * pr->x.bs[t], oy += idx[t] * pr->y.bs[t], oz += idx[t] * pr->z.bs[t];
+        for (int64_t first = 0; first < count; first += INT_MAX) {
+            int chunk = (int)(count - first < INT_MAX ? count - first : INT_MAX);
+            td_dptr x = at_offset(pr->x.addr, ox + first * stride_x, pr->esize);
+            td_dptr y = at_offset(pr->y.addr, oy + first * stride_y, pr->esize);
+            td_dptr z = at_offset(pr->z.addr, oz + first * stride_z, pr->esize);
+            cublasStatus_t s = cuda->cublas.cublasGemmStridedBatchedEx(
+                cuda->cublas_handle, pl->y_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_,
+                pl->x_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_, (int)pr->n, (int)pr->m, (int)pr->k, alpha,
+                (const void *)(uintptr_t)y, data_type, pl->ldy, stride_y, (const void *)(uintptr_t)x, data_type,
+                pl->ldx, stride_x, beta, (void *)(uintptr_t)z, data_type, pl->ldz, stride_z, chunk, compute_type,
+                CUBLAS_GEMM_DEFAULT_);
+            if (s != 0) {
+                char call[320];
+                snprintf(call, sizeof call,
+                         "cublasGemmStridedBatchedEx (%s, compute %s: op %c %c, m=%lld n=%lld k=%lld, lda=%d "
+                         "ldb=%d ldc=%d, batch %d)",
+                         td_dtype_name(pr->dtype), compute_name(compute_type), pl->y_trans ? 'T' : 'N',
+                         pl->x_trans ? 'T' : 'N', (long long)pr->n, (long long)pr->m, (long long)pr->k, pl->ldy,
+                         pl->ldx, pl->ldz, chunk);
+                return td_cublas_check(ctx, cuda, s, call);
+            }
+        }
+        for (int t = pr->nb - 1; t >= 0; t--) { /* the next host item; the strided axis stays 0 */
+            if (t == sa)
+                continue;
+            if (++idx[t] < pr->batch[t])
+                break;
+            idx[t] = 0;
+        }
+    }
+    return TD_OK;
+}
+
+static td_status execute(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
+{
+    td_dptr snap[2] = {0, 0};
+    td_status st = take_snapshots(ctx, &pl->pr, snap);
+    if (st == TD_OK)
+        st = pl->route == ROUTE_CUBLAS ? run_cublas(ctx, cuda, pl) : launch_kernel(ctx, cuda, pl);
+    return release_snapshots(ctx, snap, st);
+}
+
+/* ---- the public functions ---- */
+
+td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c)
+{
+    if (!ctx)
+        return TD_ERR_INPUT;
+    problem pr;
+    td_status st = check(ctx, g, a, b, c, &pr);
+    if (st != TD_OK)
+        return st;
+    plan pl;
+    make_plan(&pr, &pl);
+    if (pl.route == ROUTE_NONE)
+        return TD_OK;
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    return execute(ctx, cuda, &pl);
+}
+
+void td_cuda_allow_tf32(td_ctx *ctx, bool allow)
+{
+    struct td_cuda *cuda = ctx ? td_cuda_state(ctx) : NULL;
+    if (cuda)
+        cuda->allow_tf32 = allow;
+}
+
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
+/* The name of an operand of the (possibly transposed) problem. */
+static const char *role_name(const operand *o, bool transposed)
+{
+    switch (o->role) {
+    case 'A': return transposed ? "A^T" : "A";
+    case 'B': return transposed ? "B^T" : "B";
+    default: return transposed ? "C^T" : "C";
+    }
+}
+
+td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, char *buf,
+                                size_t size)
+{
+    if (!ctx)
+        return TD_ERR_INPUT;
+    if (!buf || size == 0)
+        return BAD("describe: the buffer is NULL or empty");
+    buf[0] = 0;
+    problem pr;
+    td_status st = check(ctx, g, a, b, c, &pr);
+    if (st != TD_OK)
+        return st;
+    plan pl;
+    make_plan(&pr, &pl);
+    const problem *q = &pl.pr;
+    size_t len = 0;
+    switch (pl.route) {
+    case ROUTE_NONE:
+        append(buf, size, &len, "none: C is empty");
+        return TD_OK;
+    case ROUTE_KERNEL:
+        append(buf, size, &len, "kernel %s %zu x %lldx%lldx%lld", td_dtype_name(q->dtype), pl.items,
+               (long long)q->m, (long long)q->n, (long long)q->k);
+        if (pl.scale_only)
+            append(buf, size, &len, ": %s", q->beta == 0 ? "C = 0" : "C = beta C");
+        else if (q->transposed)
+            append(buf, size, &len, " as C^T = B^T A^T");
+        break;
+    case ROUTE_CUBLAS: {
+        int data_type, compute_type;
+        cublas_types(q->dtype, ctx->cuda && ctx->cuda->allow_tf32, &data_type, &compute_type);
+        /* cuBLAS's view: its m x k A is y^T, its k x n B is x^T, its C is z^T */
+        append(buf, size, &len, "cublas %s %s: %c%c %lldx%lldx%lld; %s ld=%d, %s ld=%d, %s ld=%d",
+               td_dtype_name(q->dtype), compute_name(compute_type), pl.y_trans ? 'T' : 'N', pl.x_trans ? 'T' : 'N',
+               (long long)q->n, (long long)q->m, (long long)q->k, role_name(&q->y, q->transposed), pl.ldy,
+               role_name(&q->x, q->transposed), pl.ldx, role_name(&q->z, q->transposed), pl.ldz);
+        if (pl.strided_axis >= 0)
+            append(buf, size, &len, "; batch %lld strides %lld %lld %lld",
+                   (long long)q->batch[pl.strided_axis], (long long)q->y.bs[pl.strided_axis],
+                   (long long)q->x.bs[pl.strided_axis], (long long)q->z.bs[pl.strided_axis]);
+        if (pl.host_items > 1)
+            append(buf, size, &len, "; %zu calls", pl.host_items);
+        break;
+    }
+    }
+    if (q->x.snap && q->y.snap)
+        append(buf, size, &len, "; copies A and B first (C overlaps them)");
+    else if (q->x.snap || q->y.snap)
+        append(buf, size, &len, "; copies %c first (C overlaps it)", q->x.snap ? q->x.role : q->y.role);
+    return TD_OK;
+}

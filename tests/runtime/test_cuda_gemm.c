@@ -1,0 +1,790 @@
+/* test_cuda_gemm.c - td_cuda_gemm_run (runtime/cuda/gemm.c).
+ *
+ * Without a GPU, what needs none: every descriptor check (TD_ERR_INPUT
+ * before the GPU is asked for, with td_gemm_run's messages; a valid
+ * descriptor then fails with TD_ERR_DEVICE and td_cuda_available's reason),
+ * the routes td_cuda_gemm_describe reports for the layouts that matter
+ * (cuBLAS's operation flags and leading dimensions, batch axes folded into
+ * m, collapsed into one strided batch or looped on the host, the generic
+ * kernel for the rest), and the generic kernel's source compiling through
+ * NVRTC in strict mode. With a GPU: random descriptors in every dtype and
+ * layout (transposed, padded, without a unit stride, flipped, broadcast
+ * batch axes, alpha and beta, k == 0, C overlapping A), each uploaded, run
+ * and downloaded, against td_gemm_run on the CPU on the same data; the
+ * whole of C's buffer is compared, so elements outside the view must come
+ * back untouched. Tolerances are at the comparison (compare_c). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/cuda_internal.h"
+#include "td.h"
+#include "test.h"
+
+enum { MAXB = TD_GEMM_MAX_BATCH };
+
+/* Device addresses for the checks that need no GPU: never dereferenced. */
+static const td_dptr FAKE_A = 0x10000000, FAKE_B = 0x20000000, FAKE_C = 0x30000000;
+static const td_dptr FAR_C = 0x100000000000; /* past operands of many GiB at FAKE_A */
+
+static bool contains(const char *s, const char *part) { return s && part && strstr(s, part); }
+
+/* ---- without a GPU: the checks ---- */
+
+static void expect_bad(td_ctx *ctx, const char *label, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c,
+                       const char *message)
+{
+    td_ctx_clear_error(ctx);
+    td_status st = td_cuda_gemm_run(ctx, g, a, b, c);
+    const char *e = td_ctx_error(ctx);
+    CHECK(st == TD_ERR_INPUT && e && strncmp(e, "td_cuda_gemm: ", 14) == 0 && contains(e, message),
+          "%s: status %d, '%s' (expected TD_ERR_INPUT with '%s')", label, (int)st, e ? e : "(none)", message);
+    td_ctx_clear_error(ctx);
+}
+
+static void test_checks(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    td_gemm ok = td_gemm_rowmajor(TD_F32, 3, 4, 5), g;
+    CHECK(td_cuda_gemm_run(NULL, &ok, FAKE_A, FAKE_B, FAKE_C) == TD_ERR_INPUT, "a NULL context");
+    expect_bad(ctx, "no descriptor", NULL, FAKE_A, FAKE_B, FAKE_C, "the descriptor is NULL");
+    g = ok, g.dtype = TD_BOOL;
+    expect_bad(ctx, "bool", &g, FAKE_A, FAKE_B, FAKE_C, "dtype bool has no matrix product");
+    g = ok, g.dtype = (td_dtype)99;
+    expect_bad(ctx, "dtype 99", &g, FAKE_A, FAKE_B, FAKE_C, "unknown dtype 99");
+    g = ok, g.m = -1;
+    expect_bad(ctx, "m < 0", &g, FAKE_A, FAKE_B, FAKE_C, "m = -1 is negative");
+    g = ok, g.k = -7;
+    expect_bad(ctx, "k < 0", &g, FAKE_A, FAKE_B, FAKE_C, "k = -7 is negative");
+    g = ok, g.batch_rank = MAXB + 1;
+    expect_bad(ctx, "batch_rank 9", &g, FAKE_A, FAKE_B, FAKE_C, "batch_rank = 9 is not in 0..8");
+    g = ok, g.batch_rank = 1, g.batch[0] = -2;
+    expect_bad(ctx, "batch < 0", &g, FAKE_A, FAKE_B, FAKE_C, "batch axis 0 has negative size -2");
+    g = ok, g.alpha = INFINITY;
+    expect_bad(ctx, "alpha inf", &g, FAKE_A, FAKE_B, FAKE_C, "alpha = inf is not finite");
+    g = ok, g.beta = NAN;
+    expect_bad(ctx, "beta nan", &g, FAKE_A, FAKE_B, FAKE_C, "beta = nan is not finite");
+    g = ok, g.dtype = TD_I32, g.beta = 0.5;
+    expect_bad(ctx, "i32 beta 0.5", &g, FAKE_A, FAKE_B, FAKE_C,
+               "beta = 0.5 is not an integer in i64's range, as i32 needs");
+    g = ok, g.dtype = TD_U16, g.alpha = 0x1p63;
+    expect_bad(ctx, "u16 alpha 2^63", &g, FAKE_A, FAKE_B, FAKE_C, "alpha = 9.22337e+18 is not an integer");
+    expect_bad(ctx, "A = 0", &ok, 0, FAKE_B, FAKE_C, "A is NULL but has elements");
+    expect_bad(ctx, "B misaligned", &ok, FAKE_A, FAKE_B + 2, FAKE_C, "B is not aligned to its 4-byte f32 elements");
+    g = ok, g.dtype = TD_F64;
+    expect_bad(ctx, "C misaligned", &g, FAKE_A, FAKE_B, FAKE_C + 4, "C is not aligned to its 8-byte f64 elements");
+    g = ok, g.c_rs = 0;
+    expect_bad(ctx, "C rows on one address", &g, FAKE_A, FAKE_B, FAKE_C,
+               "C overlaps itself: its row axis (size 3, stride 0) lands on elements");
+    g = ok, g.batch_rank = 2, g.batch[0] = 2, g.batch[1] = 3, g.c_bs[0] = 12, g.c_bs[1] = 12;
+    expect_bad(ctx, "C batch axes on one address", &g, FAKE_A, FAKE_B, FAKE_C, "C overlaps itself: its batch axis");
+    g = ok, g.a_rs = INT64_MAX / 2;
+    expect_bad(ctx, "A's offsets overflow", &g, FAKE_A, FAKE_B, FAKE_C,
+               "A's offsets overflow: its sizes times strides span more than PTRDIFF_MAX bytes");
+    g = ok, g.batch_rank = 1, g.batch[0] = 1 << 20, g.b_bs[0] = INT64_MAX / 4;
+    expect_bad(ctx, "B's batch offsets overflow", &g, FAKE_A, FAKE_B, FAKE_C, "B's offsets overflow");
+
+    /* an empty operand needs no address, and an empty C no GPU */
+    g = ok, g.m = 0;
+    CHECK(td_cuda_gemm_run(ctx, &g, 0, FAKE_B, 0) == TD_OK && !td_ctx_error(ctx), "m = 0 does nothing: %s",
+          td_ctx_error(ctx));
+    g = ok, g.batch_rank = 3, g.batch[0] = 2, g.batch[1] = 0, g.batch[2] = 5;
+    CHECK(td_cuda_gemm_run(ctx, &g, FAKE_A, FAKE_B, FAKE_C) == TD_OK && !td_ctx_error(ctx),
+          "a batch axis of 0 does nothing: %s", td_ctx_error(ctx));
+    g = ok, g.dtype = TD_BOOL, g.n = 0;
+    expect_bad(ctx, "bool is refused even when empty", &g, FAKE_A, FAKE_B, FAKE_C, "dtype bool");
+
+    char why[512];
+    if (!td_cuda_available(ctx, why, sizeof why)) {
+        td_status st = td_cuda_gemm_run(ctx, &ok, FAKE_A, FAKE_B, FAKE_C);
+        CHECK(st == TD_ERR_DEVICE && td_ctx_error(ctx) && strcmp(td_ctx_error(ctx), why) == 0,
+              "a valid descriptor without a GPU: TD_ERR_DEVICE with td_cuda_available's reason ('%s' vs '%s')",
+              td_ctx_error(ctx), why);
+        td_ctx_clear_error(ctx);
+        g = ok, g.k = 0, g.a_rs = 0;
+        CHECK(td_cuda_gemm_run(ctx, &g, 0, 0, FAKE_C) == TD_ERR_DEVICE, "k = 0 still writes C: it needs the GPU");
+        td_ctx_clear_error(ctx);
+    }
+
+    char buf[8];
+    CHECK(td_cuda_gemm_describe(ctx, &ok, FAKE_A, FAKE_B, FAKE_C, NULL, 0) == TD_ERR_INPUT &&
+              contains(td_ctx_error(ctx), "the buffer is NULL or empty"),
+          "describe needs a buffer: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    g = ok, g.m = -1;
+    CHECK(td_cuda_gemm_describe(ctx, &g, FAKE_A, FAKE_B, FAKE_C, buf, sizeof buf) == TD_ERR_INPUT &&
+              contains(td_ctx_error(ctx), "m = -1 is negative") && buf[0] == 0,
+          "describe checks as run does: %s", td_ctx_error(ctx));
+    td_ctx_free(ctx);
+}
+
+/* ---- without a GPU: the routes ---- */
+
+static void expect_plan(td_ctx *ctx, const char *label, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c,
+                        const char *want)
+{
+    char got[400];
+    td_status st = td_cuda_gemm_describe(ctx, g, a, b, c, got, sizeof got);
+    CHECK(st == TD_OK && strcmp(got, want) == 0, "%s: plan\n    '%s', expected\n    '%s' (%s)", label, got, want,
+          td_ctx_error(ctx) ? td_ctx_error(ctx) : "");
+    td_ctx_clear_error(ctx);
+}
+
+/* A batch of `count` items of a rows x cols row-major matrix each, contiguous. */
+static void batched(td_gemm *g, int axis, int64_t count, int64_t a_step, int64_t b_step, int64_t c_step)
+{
+    g->batch[axis] = count;
+    g->a_bs[axis] = a_step, g->b_bs[axis] = b_step, g->c_bs[axis] = c_step;
+}
+
+static void test_plans(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    td_gemm rm = td_gemm_rowmajor(TD_F32, 3, 4, 5), g;
+    /* row-major C = A B is column-major C^T = B^T A^T: no transposes */
+    expect_plan(ctx, "row-major", &rm, FAKE_A, FAKE_B, FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    g = rm, g.a_rs = 1, g.a_cs = 3;
+    expect_plan(ctx, "A stored transposed", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NT 4x3x5; B ld=4, A ld=3, C ld=4");
+    g = rm, g.b_rs = 1, g.b_cs = 7;
+    expect_plan(ctx, "B stored transposed, padded", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: TN 4x3x5; B ld=7, A ld=5, C ld=4");
+    g = rm, g.a_rs = 8, g.c_rs = 6;
+    expect_plan(ctx, "padded rows", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=8, C ld=6");
+    g = rm, g.c_rs = 1, g.c_cs = 3;
+    expect_plan(ctx, "C column-major: C = A B as it is", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: TT 3x4x5; A^T ld=5, B^T ld=4, C^T ld=3");
+    g = rm, g.c_rs = 1, g.c_cs = 3, g.a_rs = 1, g.a_cs = 3, g.b_rs = 1, g.b_cs = 5;
+    expect_plan(ctx, "everything column-major", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 3x4x5; A^T ld=3, B^T ld=5, C^T ld=3");
+    g = rm, g.m = 1, g.a_rs = 12345;
+    expect_plan(ctx, "the stride of a size-1 axis is unused", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 4x1x5; B ld=4, A ld=5, C ld=4");
+
+    g = rm, g.dtype = TD_F64;
+    expect_plan(ctx, "f64", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f64 64F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    g = rm, g.dtype = TD_F16;
+    expect_plan(ctx, "f16", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f16 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    g = rm, g.dtype = TD_BF16;
+    expect_plan(ctx, "bf16", &g, FAKE_A, FAKE_B, FAKE_C, "cublas bf16 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    td_cuda_allow_tf32(ctx, true);
+    expect_plan(ctx, "f32 with TF32 allowed", &rm, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F_FAST_TF32: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    expect_plan(ctx, "TF32 is for f32 only", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas bf16 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    td_cuda_allow_tf32(ctx, false);
+    expect_plan(ctx, "TF32 off again", &rm, FAKE_A, FAKE_B, FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+
+    /* what cuBLAS cannot take */
+    static const td_dtype kernel_dtypes[] = {TD_F8E4M3, TD_F8E5M2, TD_I64, TD_I32, TD_U16};
+    for (size_t i = 0; i < sizeof kernel_dtypes / sizeof kernel_dtypes[0]; i++) {
+        g = rm, g.dtype = kernel_dtypes[i];
+        char want[64], label[64];
+        snprintf(want, sizeof want, "kernel %s 1 x 3x4x5", td_dtype_name(g.dtype));
+        snprintf(label, sizeof label, "%s takes the kernel", td_dtype_name(g.dtype));
+        expect_plan(ctx, label, &g, FAKE_A, FAKE_B, FAKE_C, want);
+    }
+    g = rm, g.a_rs = 11, g.a_cs = 2;
+    expect_plan(ctx, "A without a unit stride", &g, FAKE_A, FAKE_B, FAKE_C, "kernel f32 1 x 3x4x5");
+    g = rm, g.a_rs = 2, g.a_cs = 1;
+    expect_plan(ctx, "A's rows closer than a row (ld < k)", &g, FAKE_A, FAKE_B, FAKE_C, "kernel f32 1 x 3x4x5");
+    g = rm, g.b_rs = -4, g.b_cs = 1;
+    expect_plan(ctx, "B flipped (negative ld)", &g, FAKE_A, FAKE_B + 64, FAKE_C, "kernel f32 1 x 3x4x5");
+    g = rm, g.c_rs = 8, g.c_cs = 2;
+    expect_plan(ctx, "C without a unit stride", &g, FAKE_A, FAKE_B, FAKE_C, "kernel f32 1 x 3x4x5");
+    g = rm, g.c_rs = 2, g.c_cs = 6;
+    expect_plan(ctx, "the kernel walks C's smaller stride fastest", &g, FAKE_A, FAKE_B, FAKE_C,
+                "kernel f32 1 x 4x3x5 as C^T = B^T A^T");
+    g = rm, g.a_rs = (int64_t)1 << 31;
+    expect_plan(ctx, "a leading dimension past INT_MAX", &g, FAKE_A, FAKE_B, FAR_C, "kernel f32 1 x 3x4x5");
+    g = td_gemm_rowmajor(TD_F32, (int64_t)1 << 31, 1, 1);
+    expect_plan(ctx, "m past INT_MAX (the CPU refuses it)", &g, FAKE_A, FAR_C, 2 * FAR_C,
+                "kernel f32 1 x 1x2147483648x1 as C^T = B^T A^T");
+
+    /* k == 0 or alpha == 0: C = beta C, by the kernel, A and B unread */
+    g = td_gemm_rowmajor(TD_F32, 3, 4, 0), g.beta = 2;
+    expect_plan(ctx, "k = 0", &g, 0, 0, FAKE_C, "kernel f32 1 x 3x4x0: C = beta C");
+    g = rm, g.alpha = 0;
+    expect_plan(ctx, "alpha = 0, beta = 0", &g, FAKE_A, FAKE_B, FAKE_C, "kernel f32 1 x 3x4x5: C = 0");
+    g = rm, g.m = 0;
+    expect_plan(ctx, "m = 0", &g, 0, FAKE_B, 0, "none: C is empty");
+
+    /* batches: x @ W with x (6, 3, 5) and W broadcast is one 18 x 5 x 4 product */
+    g = rm, g.batch_rank = 1;
+    batched(&g, 0, 6, 15, 0, 12);
+    expect_plan(ctx, "x @ W folds into m", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 4x18x5; B ld=4, A ld=5, C ld=4");
+    g = rm, g.batch_rank = 1;
+    batched(&g, 0, 6, 0, 4, 4);
+    g.b_rs = 24, g.c_rs = 24; /* B (5, 6, 4) and C (3, 6, 4): items side by side */
+    expect_plan(ctx, "A broadcast, B's and C's items side by side: folds into n", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 24x3x5; B ld=24, A ld=5, C ld=24");
+    /* (2, 3) heads, contiguous: one strided batch of 6 */
+    g = rm, g.batch_rank = 2;
+    batched(&g, 0, 2, 45, 60, 36);
+    batched(&g, 1, 3, 15, 20, 12);
+    expect_plan(ctx, "chained batch axes collapse", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4; batch 6 strides 20 15 12");
+    g = rm, g.batch_rank = 2;
+    batched(&g, 0, 2, 15, 20, 36);
+    batched(&g, 1, 3, 30, 40, 12);
+    expect_plan(ctx, "unchained axes: the largest is strided, the host loops the other", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4; batch 3 strides 40 30 12; 2 calls");
+    g = rm, g.batch_rank = 2;
+    batched(&g, 0, 4, 16, 0, 12); /* A's items padded: no fold into m */
+    batched(&g, 1, 3, 64, 20, 48);
+    expect_plan(ctx, "a broadcast axis that cannot fold is strided with stride 0", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4; batch 4 strides 0 16 12; 3 calls");
+    g.a_bs[0] = 15, g.a_bs[1] = 60;
+    expect_plan(ctx, "unpadded, the same folds into m", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 4x12x5; B ld=4, A ld=5, C ld=4; batch 3 strides 20 60 48");
+    g = rm, g.batch_rank = 3;
+    batched(&g, 0, 1, 999, 999, 999);
+    batched(&g, 1, 3, -15, 20, 12);
+    batched(&g, 2, 1, 7, 7, 7);
+    expect_plan(ctx, "size-1 axes go; a negative batch stride is looped on the host", &g, FAKE_A + 4096, FAKE_B,
+                FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4; 3 calls");
+
+    /* C overlapping an input: that input is copied first */
+    g = td_gemm_rowmajor(TD_F32, 3, 4, 4);
+    expect_plan(ctx, "C = A B in place", &g, FAKE_A, FAKE_B, FAKE_A,
+                "cublas f32 32F: NN 4x3x4; B ld=4, A ld=4, C ld=4; copies A first (C overlaps it)");
+    g.dtype = TD_I32;
+    expect_plan(ctx, "an integer product in place", &g, FAKE_A, FAKE_A + 8, FAKE_A + 4,
+                "kernel i32 1 x 3x4x4; copies A and B first (C overlaps them)");
+    g = td_gemm_rowmajor(TD_F32, 3, 4, 0), g.beta = 3;
+    expect_plan(ctx, "k = 0 reads no input, so copies none", &g, FAKE_C, FAKE_C, FAKE_C,
+                "kernel f32 1 x 3x4x0: C = beta C");
+    td_ctx_free(ctx);
+}
+
+/* ---- without a GPU: the kernel compiles ---- */
+
+static void test_kernel_source(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_blob ptx = {0};
+    td_status st = td_nvrtc_compile_flags(ctx, "td_gemm_fallback", td_cuda_gemm_kernel_source(), "compute_90",
+                                          TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE, &ptx);
+    if (st != TD_OK && contains(td_ctx_error(ctx), "cannot load NVRTC")) {
+        printf("skipped: GPU gemm kernel compile: %s\n", td_ctx_error(ctx));
+        td_ctx_free(ctx);
+        return;
+    }
+    CHECK(st == TD_OK && ptx.data, "the generic kernel compiles for compute_90 without a warning: %s",
+          td_ctx_error(ctx));
+    static const char *const names[] = {"f64", "f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i64", "i32", "u16"};
+    for (size_t i = 0; st == TD_OK && i < sizeof names / sizeof names[0]; i++) {
+        char entry[64];
+        snprintf(entry, sizeof entry, ".entry tdg_gemm_%s(", names[i]);
+        CHECK(contains(ptx.data, entry), "the PTX has %s", entry);
+    }
+    td_blob_free(&ptx);
+    td_ctx_free(ctx);
+}
+
+/* ---- on a GPU: against the CPU ---- */
+
+typedef struct rng64 {
+    uint64_t s;
+} rng64;
+
+static uint64_t next_u64(rng64 *r) /* splitmix64 */
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static int64_t uniform_int(rng64 *r, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(next_u64(r) % (uint64_t)(hi - lo + 1));
+}
+static double uniform01(rng64 *r) { return (double)(next_u64(r) >> 11) * 0x1p-53; }
+static bool chance(rng64 *r, double p) { return uniform01(r) < p; }
+
+static double get(const void *buf, td_dtype t, int64_t i)
+{
+    switch (t) {
+    case TD_F64: return ((const double *)buf)[i];
+    case TD_F32: return ((const float *)buf)[i];
+    case TD_F16: return td_f16_to_f32(((const uint16_t *)buf)[i]);
+    case TD_BF16: return td_bf16_to_f32(((const uint16_t *)buf)[i]);
+    case TD_F8E4M3: return td_f8e4m3_to_f32(((const uint8_t *)buf)[i]);
+    case TD_F8E5M2: return td_f8e5m2_to_f32(((const uint8_t *)buf)[i]);
+    case TD_I64: return (double)((const int64_t *)buf)[i];
+    case TD_I32: return ((const int32_t *)buf)[i];
+    case TD_U16: return ((const uint16_t *)buf)[i];
+    default: return NAN;
+    }
+}
+
+/* A random element: floats in [-2, 2) rounded to the dtype, integers over
+ * their whole range (so products and sums wrap). */
+static void fill_random(void *buf, td_dtype t, int64_t count, rng64 *r)
+{
+    for (int64_t i = 0; i < count; i++) {
+        float f = (float)(uniform01(r) * 4 - 2);
+        uint64_t u = next_u64(r);
+        switch (t) {
+        case TD_F64: ((double *)buf)[i] = uniform01(r) * 4 - 2; break;
+        case TD_F32: ((float *)buf)[i] = f; break;
+        case TD_F16: ((uint16_t *)buf)[i] = td_f32_to_f16(f); break;
+        case TD_BF16: ((uint16_t *)buf)[i] = td_f32_to_bf16(f); break;
+        case TD_F8E4M3: ((uint8_t *)buf)[i] = td_f32_to_f8e4m3(f); break;
+        case TD_F8E5M2: ((uint8_t *)buf)[i] = td_f32_to_f8e5m2(f); break;
+        case TD_I64: memcpy((int64_t *)buf + i, &u, 8); break;
+        case TD_I32: ((uint32_t *)buf)[i] = (uint32_t)u; break;
+        default: ((uint16_t *)buf)[i] = (uint16_t)u; break;
+        }
+    }
+}
+
+/* NaN in every float element (C with beta == 0 must not be read). */
+static void fill_nan(void *buf, td_dtype t, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++)
+        switch (t) {
+        case TD_F64: ((double *)buf)[i] = NAN; break;
+        case TD_F32: ((float *)buf)[i] = NAN; break;
+        case TD_F16: ((uint16_t *)buf)[i] = 0x7e00; break;
+        case TD_BF16: ((uint16_t *)buf)[i] = 0x7fc0; break;
+        case TD_F8E4M3: ((uint8_t *)buf)[i] = 0x7f; break;
+        case TD_F8E5M2: ((uint8_t *)buf)[i] = 0x7e; break;
+        default: break;
+        }
+}
+
+/* One operand's buffer and strides: element [t...][i][j] at base + sum
+ * index * stride (batch axes, then rows, then columns). */
+typedef struct layout {
+    int64_t base, size;
+    int64_t stride[MAXB + 2];
+} layout;
+
+enum { STYLE_ROW, STYLE_TRANSPOSED, STYLE_SHUFFLED, STYLE_GENERAL, STYLE_FLIPPED, STYLE_COUNT };
+static const char *const STYLE_NAMES[STYLE_COUNT] = {"row-major", "transposed", "shuffled+padded",
+                                                     "general (no unit stride)", "flipped"};
+
+/* A dense buffer holding the axes in some order: STYLE_ROW in the logical
+ * order, STYLE_TRANSPOSED with rows and columns exchanged, the others in a
+ * random order with padding; STYLE_GENERAL steps 2 elements innermost;
+ * STYLE_FLIPPED runs some axes backwards. Broadcast axes get stride 0. */
+static layout make_layout(rng64 *r, int style, int naxes, const int64_t *sizes, const bool *broadcast)
+{
+    layout l = {0, 1, {0}};
+    int order[MAXB + 2]; /* outermost first */
+    for (int i = 0; i < naxes; i++)
+        order[i] = i;
+    if (style == STYLE_TRANSPOSED) {
+        order[naxes - 2] = naxes - 1, order[naxes - 1] = naxes - 2;
+    } else if (style >= STYLE_SHUFFLED) {
+        for (int i = naxes - 1; i > 0; i--) {
+            int j = (int)uniform_int(r, 0, i), t = order[i];
+            order[i] = order[j], order[j] = t;
+        }
+    }
+    int64_t step = style == STYLE_GENERAL ? 2 : 1;
+    for (int i = naxes - 1; i >= 0; i--) {
+        int ax = order[i];
+        if (broadcast[ax])
+            continue;
+        int64_t pad = style >= STYLE_SHUFFLED && chance(r, 0.4) ? uniform_int(r, 1, 3) : 0;
+        int64_t extent = (sizes[ax] > 0 ? sizes[ax] : 1) + pad;
+        l.stride[ax] = step;
+        if (style == STYLE_FLIPPED && chance(r, 0.5)) {
+            l.stride[ax] = -step;
+            l.base += (extent - 1) * step;
+        }
+        step *= extent;
+    }
+    l.size = step;
+    return l;
+}
+
+/* A product to run: the descriptor and its operands' layouts; c_is_a puts
+ * C in A's buffer (C = A B in place). */
+typedef struct gemm_case {
+    td_gemm g;
+    layout la, lb, lc;
+    bool c_is_a;
+    char label[256];
+} gemm_case;
+
+/* The tolerance of one element of C, relative to the largest sum it could
+ * be (|alpha| sum |a||b| + |beta c|): f64 1e-12 and f32 1e-5 (the sums'
+ * order differs between cuBLAS, the kernel and OpenBLAS); the narrow
+ * floats, computed in f32 and rounded once on both sides, may round to
+ * neighbours: two ulps of their precision, plus their smallest subnormal;
+ * TF32 rounds the inputs to 11 significant bits: 2^-8. Integers are exact. */
+static double tolerance(td_dtype t, bool tf32, double magnitude)
+{
+    switch (t) {
+    case TD_F64: return 1e-12 * magnitude;
+    case TD_F32: return (tf32 ? 0x1p-8 : 1e-5) * magnitude;
+    case TD_F16: return 0x1p-9 * magnitude + 0x1p-24;
+    case TD_BF16: return 0x1p-6 * magnitude + 0x1p-133;
+    case TD_F8E4M3: return 0x1p-2 * magnitude + 0x1p-9;
+    case TD_F8E5M2: return 0x1p-1 * magnitude + 0x1p-16;
+    default: return 0;
+    }
+}
+
+/* Fills tol[e] for every element e of C's buffer inside the view; the rest
+ * stay -1 (must be untouched: compared bit for bit). a, b and c are the
+ * inputs as uploaded. */
+static void c_tolerances(const gemm_case *cs, const void *a, const void *b, const void *c, bool tf32, double *tol)
+{
+    const td_gemm *g = &cs->g;
+    for (int64_t e = 0; e < cs->lc.size; e++)
+        tol[e] = -1;
+    int64_t items = 1, idx[MAXB] = {0};
+    for (int t = 0; t < g->batch_rank; t++)
+        items *= g->batch[t];
+    bool scale_only = g->k == 0 || g->alpha == 0;
+    for (int64_t it = 0; it < items; it++) {
+        int64_t oa = cs->la.base, ob = cs->lb.base, oc = cs->lc.base;
+        for (int t = 0; t < g->batch_rank; t++)
+            oa += idx[t] * g->a_bs[t], ob += idx[t] * g->b_bs[t], oc += idx[t] * g->c_bs[t];
+        for (int64_t i = 0; i < g->m; i++)
+            for (int64_t j = 0; j < g->n; j++) {
+                double sum = 0;
+                for (int64_t p = 0; !scale_only && p < g->k; p++)
+                    sum += fabs(get(a, g->dtype, oa + i * g->a_rs + p * g->a_cs) *
+                                get(b, g->dtype, ob + p * g->b_rs + j * g->b_cs));
+                int64_t e = oc + i * g->c_rs + j * g->c_cs;
+                double magnitude = fabs(g->alpha) * sum + (g->beta != 0 ? fabs(g->beta * get(c, g->dtype, e)) : 0);
+                tol[e] = tolerance(g->dtype, tf32, magnitude);
+            }
+        for (int t = g->batch_rank - 1; t >= 0; t--) {
+            if (++idx[t] < g->batch[t])
+                break;
+            idx[t] = 0;
+        }
+    }
+}
+
+/* The GPU's C against the CPU's: within tol inside the view, identical
+ * bytes outside it. Returns the number of elements that differ; the first
+ * goes to *where. */
+static int64_t compare_c(const void *gpu, const void *cpu, td_dtype t, const double *tol, int64_t size, int64_t *where)
+{
+    size_t es = td_dtype_size(t);
+    int64_t bad = 0;
+    for (int64_t e = 0; e < size; e++) {
+        bool ok;
+        if (tol[e] < 0) {
+            ok = memcmp((const char *)gpu + e * (int64_t)es, (const char *)cpu + e * (int64_t)es, es) == 0;
+        } else {
+            double x = get(gpu, t, e), y = get(cpu, t, e);
+            ok = td_dtype_is_float(t) ? fabs(x - y) <= tol[e] || (isnan(x) && isnan(y))
+                                      : memcmp((const char *)gpu + e * (int64_t)es, (const char *)cpu + e * (int64_t)es,
+                                               es) == 0;
+        }
+        if (!ok && bad++ == 0)
+            *where = e;
+    }
+    return bad;
+}
+
+/* Uploads the case's random operands, runs it on the GPU and on the CPU and
+ * compares C. */
+static void run_case(td_ctx *ctx, td_ctx *cpu, rng64 *r, const gemm_case *cs, bool tf32)
+{
+    const td_gemm *g = &cs->g;
+    size_t es = td_dtype_size(g->dtype);
+    const layout *lc = cs->c_is_a ? &cs->la : &cs->lc;
+    size_t a_bytes = (size_t)cs->la.size * es, b_bytes = (size_t)cs->lb.size * es, c_bytes = (size_t)lc->size * es;
+    void *ha = malloc(a_bytes), *hb = malloc(b_bytes), *hc = malloc(c_bytes), *cpu_c = malloc(c_bytes);
+    void *gpu_c = malloc(c_bytes);
+    double *tol = malloc((size_t)lc->size * sizeof *tol);
+    td_dptr da = 0, db = 0, dc = 0;
+    if (!ha || !hb || !hc || !cpu_c || !gpu_c || !tol) {
+        CHECK(false, "%s: out of host memory", cs->label);
+        goto done;
+    }
+    fill_random(ha, g->dtype, cs->la.size, r);
+    fill_random(hb, g->dtype, cs->lb.size, r);
+    fill_random(hc, g->dtype, lc->size, r);
+    if (cs->c_is_a)
+        memcpy(hc, ha, c_bytes);
+    else if (g->beta == 0 && chance(r, 0.7))
+        fill_nan(hc, g->dtype, lc->size);
+    memcpy(cpu_c, hc, c_bytes);
+
+    td_status st = td_cuda_alloc(ctx, a_bytes, "A", &da);
+    if (!st)
+        st = td_cuda_alloc(ctx, b_bytes, "B", &db);
+    if (!st && !cs->c_is_a)
+        st = td_cuda_alloc(ctx, c_bytes, "C", &dc);
+    if (cs->c_is_a)
+        dc = da;
+    if (!st)
+        st = td_cuda_upload(ctx, da, ha, a_bytes);
+    if (!st)
+        st = td_cuda_upload(ctx, db, hb, b_bytes);
+    if (!st && !cs->c_is_a)
+        st = td_cuda_upload(ctx, dc, hc, c_bytes);
+    if (!st)
+        st = td_cuda_gemm_run(ctx, g, da + (uint64_t)(cs->la.base * (int64_t)es),
+                              db + (uint64_t)(cs->lb.base * (int64_t)es), dc + (uint64_t)(lc->base * (int64_t)es));
+    if (!st)
+        st = td_cuda_download(ctx, gpu_c, dc, c_bytes);
+    CHECK(st == TD_OK, "%s: on the GPU: %s", cs->label, td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+
+    /* the CPU on the same data: with c_is_a, A is C's buffer there too */
+    const char *cpu_a = cs->c_is_a ? cpu_c : ha;
+    td_status cst = td_gemm_run(cpu, g, cpu_a + cs->la.base * (int64_t)es, (const char *)hb + cs->lb.base * (int64_t)es,
+                                (char *)cpu_c + lc->base * (int64_t)es);
+    CHECK(cst == TD_OK, "%s: on the CPU: %s", cs->label, td_ctx_error(cpu));
+    td_ctx_clear_error(cpu);
+    if (st || cst)
+        goto done;
+    c_tolerances(cs, ha, hb, hc, tf32, tol);
+    int64_t where = -1, bad = compare_c(gpu_c, cpu_c, g->dtype, tol, lc->size, &where);
+    CHECK(bad == 0, "%s: %lld of %lld elements of C's buffer differ; the first, [%lld], GPU %.17g, CPU %.17g, %s %g",
+          cs->label, (long long)bad, (long long)lc->size, (long long)where, get(gpu_c, g->dtype, where),
+          get(cpu_c, g->dtype, where), tol[where] < 0 ? "outside the view (must be untouched)," : "tolerance",
+          tol[where]);
+done:
+    td_cuda_free(ctx, da);
+    td_cuda_free(ctx, db);
+    if (!cs->c_is_a)
+        td_cuda_free(ctx, dc);
+    free(ha);
+    free(hb);
+    free(hc);
+    free(cpu_c);
+    free(gpu_c);
+    free(tol);
+}
+
+/* Puts the layouts' strides into the descriptor. */
+static void apply_layouts(gemm_case *cs)
+{
+    td_gemm *g = &cs->g;
+    int nb = g->batch_rank;
+    for (int t = 0; t < nb; t++)
+        g->a_bs[t] = cs->la.stride[t], g->b_bs[t] = cs->lb.stride[t], g->c_bs[t] = cs->lc.stride[t];
+    g->a_rs = cs->la.stride[nb], g->a_cs = cs->la.stride[nb + 1];
+    g->b_rs = cs->lb.stride[nb], g->b_cs = cs->lb.stride[nb + 1];
+    g->c_rs = cs->lc.stride[nb], g->c_cs = cs->lc.stride[nb + 1];
+}
+
+static int64_t random_size(rng64 *r, td_dtype t, bool reduction)
+{
+    if (chance(r, 0.04))
+        return 0;
+    bool narrow8 = t == TD_F8E4M3 || t == TD_F8E5M2;
+    if (reduction && narrow8) /* keep f8e4m3's sums under 448 */
+        return uniform_int(r, 1, 12);
+    if (chance(r, 0.15))
+        return uniform_int(r, 33, 100);
+    return uniform_int(r, 1, 20);
+}
+
+/* A random case of dtype t: sizes, batch axes (some broadcast in A or B),
+ * each operand's layout style, alpha and beta. */
+static void random_case(rng64 *r, td_dtype t, int number, gemm_case *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    td_gemm *g = &cs->g;
+    g->dtype = t;
+    g->m = random_size(r, t, false), g->n = random_size(r, t, false), g->k = random_size(r, t, true);
+    g->batch_rank = (int)uniform_int(r, 0, 3);
+    bool a_broadcast[MAXB + 2] = {false}, b_broadcast[MAXB + 2] = {false}, none[MAXB + 2] = {false};
+    for (int u = 0; u < g->batch_rank; u++) {
+        g->batch[u] = chance(r, 0.03) ? 0 : uniform_int(r, 1, 4);
+        int which = (int)uniform_int(r, 0, 5); /* 0: A broadcast, 1: B broadcast, else neither */
+        a_broadcast[u] = which == 0, b_broadcast[u] = which == 1;
+    }
+    int nb = g->batch_rank, naxes = nb + 2;
+    int64_t a_sizes[MAXB + 2], b_sizes[MAXB + 2], c_sizes[MAXB + 2];
+    for (int u = 0; u < nb; u++)
+        a_sizes[u] = b_sizes[u] = c_sizes[u] = g->batch[u];
+    a_sizes[nb] = g->m, a_sizes[nb + 1] = g->k;
+    b_sizes[nb] = g->k, b_sizes[nb + 1] = g->n;
+    c_sizes[nb] = g->m, c_sizes[nb + 1] = g->n;
+    /* mostly layouts cuBLAS takes, so both routes get their share */
+    static const int style_weights[STYLE_COUNT] = {4, 3, 2, 1, 1};
+    int styles[3];
+    for (int i = 0; i < 3; i++) {
+        int64_t pick = uniform_int(r, 0, 10);
+        int s = 0;
+        while (pick >= style_weights[s])
+            pick -= style_weights[s++];
+        styles[i] = s;
+    }
+    cs->la = make_layout(r, styles[0], naxes, a_sizes, a_broadcast);
+    cs->lb = make_layout(r, styles[1], naxes, b_sizes, b_broadcast);
+    cs->lc = make_layout(r, styles[2], naxes, c_sizes, none);
+    apply_layouts(cs);
+    if (td_dtype_is_float(t)) {
+        static const double alphas[] = {1, -1, 0.5, 2.25, 0, 1.5};
+        static const double betas[] = {0, 0, 1, -0.5, 2};
+        g->alpha = alphas[uniform_int(r, 0, 5)];
+        g->beta = betas[uniform_int(r, 0, 4)];
+    } else {
+        g->alpha = (double)uniform_int(r, -3, 3);
+        g->beta = (double)uniform_int(r, -2, 2);
+    }
+    snprintf(cs->label, sizeof cs->label,
+             "case %d: %s %lldx%lldx%lld, batch rank %d, A %s, B %s, C %s, alpha %g, beta %g", number,
+             td_dtype_name(t), (long long)g->m, (long long)g->n, (long long)g->k, nb, STYLE_NAMES[styles[0]],
+             STYLE_NAMES[styles[1]], STYLE_NAMES[styles[2]], g->alpha, g->beta);
+}
+
+/* Appends the GPU route to the label, so a failure says which path failed. */
+static void label_route(td_ctx *ctx, gemm_case *cs)
+{
+    char route[300];
+    size_t es = td_dtype_size(cs->g.dtype);
+    if (td_cuda_gemm_describe(ctx, &cs->g, FAKE_A + (uint64_t)(cs->la.base * (int64_t)es),
+                              FAKE_B + (uint64_t)(cs->lb.base * (int64_t)es),
+                              (cs->c_is_a ? FAKE_A : FAKE_C) + (uint64_t)(cs->lc.base * (int64_t)es), route,
+                              sizeof route) != TD_OK)
+        snprintf(route, sizeof route, "(describe: %s)", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    size_t len = strlen(cs->label);
+    snprintf(cs->label + len, sizeof cs->label - len, " [%s]", route);
+}
+
+static void test_gpu_random(td_ctx *ctx, td_ctx *cpu)
+{
+    rng64 r = {2024};
+    for (int number = 0; number < 450; number++) {
+        gemm_case cs;
+        random_case(&r, (td_dtype)(number % TD_BOOL), number, &cs);
+        label_route(ctx, &cs);
+        run_case(ctx, cpu, &r, &cs, false);
+    }
+}
+
+/* Fixed cases: each route the plans above pin, and the shapes tensor cores take. */
+static void test_gpu_fixed(td_ctx *ctx, td_ctx *cpu)
+{
+    rng64 r = {7};
+    static const td_dtype all[] = {TD_F64, TD_F32, TD_F16, TD_BF16, TD_F8E4M3, TD_F8E5M2, TD_I64, TD_I32, TD_U16};
+    for (size_t d = 0; d < sizeof all / sizeof all[0]; d++) {
+        td_dtype t = all[d];
+        bool f8 = t == TD_F8E4M3 || t == TD_F8E5M2;
+        gemm_case cs;
+
+        /* a larger product, for the tensor-core kernels */
+        memset(&cs, 0, sizeof cs);
+        cs.g = td_gemm_rowmajor(t, 160, 96, f8 ? 8 : 200);
+        cs.g.beta = 1;
+        int64_t s1[2] = {cs.g.m, cs.g.k}, s2[2] = {cs.g.k, cs.g.n}, s3[2] = {cs.g.m, cs.g.n};
+        bool none[2] = {false, false};
+        cs.la = make_layout(&r, STYLE_ROW, 2, s1, none);
+        cs.lb = make_layout(&r, STYLE_TRANSPOSED, 2, s2, none);
+        cs.lc = make_layout(&r, STYLE_ROW, 2, s3, none);
+        apply_layouts(&cs);
+        snprintf(cs.label, sizeof cs.label, "%s 160x96x%lld, B transposed", td_dtype_name(t), (long long)cs.g.k);
+        label_route(ctx, &cs);
+        run_case(ctx, cpu, &r, &cs, false);
+
+        /* k == 0 and alpha == 0: C = beta C */
+        memset(&cs, 0, sizeof cs);
+        cs.g = td_gemm_rowmajor(t, 7, 9, 0);
+        cs.g.beta = td_dtype_is_float(t) ? -1.5 : -3;
+        cs.la.size = cs.lb.size = 1;
+        cs.lc.size = 63, cs.lc.stride[0] = 9, cs.lc.stride[1] = 1;
+        snprintf(cs.label, sizeof cs.label, "%s k = 0, beta %g", td_dtype_name(t), cs.g.beta);
+        label_route(ctx, &cs);
+        run_case(ctx, cpu, &r, &cs, false);
+        cs.g.beta = 0;
+        snprintf(cs.label, sizeof cs.label, "%s k = 0, beta 0", td_dtype_name(t));
+        run_case(ctx, cpu, &r, &cs, false);
+
+        memset(&cs, 0, sizeof cs);
+        cs.g = td_gemm_rowmajor(t, 5, 6, 4);
+        cs.g.alpha = 0, cs.g.beta = 2;
+        cs.la.size = 20, cs.la.stride[0] = 4, cs.la.stride[1] = 1;
+        cs.lb.size = 24, cs.lb.stride[0] = 6, cs.lb.stride[1] = 1;
+        cs.lc.size = 30, cs.lc.stride[0] = 6, cs.lc.stride[1] = 1;
+        snprintf(cs.label, sizeof cs.label, "%s alpha = 0", td_dtype_name(t));
+        run_case(ctx, cpu, &r, &cs, false);
+
+        /* C = A B in place (A square-ish: k == n) */
+        memset(&cs, 0, sizeof cs);
+        cs.g = td_gemm_rowmajor(t, 6, 5, 5);
+        cs.g.beta = td_dtype_is_float(t) ? 0.5 : 1;
+        cs.la.size = 30, cs.la.stride[0] = 5, cs.la.stride[1] = 1;
+        cs.lb.size = 25, cs.lb.stride[0] = 5, cs.lb.stride[1] = 1;
+        cs.lc = cs.la;
+        cs.c_is_a = true;
+        snprintf(cs.label, sizeof cs.label, "%s C = A B in place", td_dtype_name(t));
+        label_route(ctx, &cs);
+        run_case(ctx, cpu, &r, &cs, false);
+
+        /* (2, 3, T, d) @ (2, 3, d, T2): one strided batch of 6; and x @ W folded */
+        memset(&cs, 0, sizeof cs);
+        cs.g = td_gemm_rowmajor(t, 17, 11, f8 ? 6 : 13);
+        cs.g.batch_rank = 2, cs.g.batch[0] = 2, cs.g.batch[1] = 3;
+        int64_t as[4] = {2, 3, cs.g.m, cs.g.k}, bs[4] = {2, 3, cs.g.k, cs.g.n}, ccs[4] = {2, 3, cs.g.m, cs.g.n};
+        bool nob[4] = {false, false, false, false}, wb[4] = {true, true, false, false};
+        cs.la = make_layout(&r, STYLE_ROW, 4, as, nob);
+        cs.lb = make_layout(&r, STYLE_ROW, 4, bs, nob);
+        cs.lc = make_layout(&r, STYLE_ROW, 4, ccs, nob);
+        apply_layouts(&cs);
+        snprintf(cs.label, sizeof cs.label, "%s heads (2, 3)", td_dtype_name(t));
+        label_route(ctx, &cs);
+        run_case(ctx, cpu, &r, &cs, false);
+        cs.lb = make_layout(&r, STYLE_ROW, 4, bs, wb);
+        apply_layouts(&cs);
+        snprintf(cs.label, sizeof cs.label, "%s x @ W, W broadcast", td_dtype_name(t));
+        label_route(ctx, &cs);
+        run_case(ctx, cpu, &r, &cs, false);
+    }
+}
+
+/* TF32: allowed, an f32 product takes the fast compute type and stays
+ * within TF32's precision; disallowed again, f32 is exact f32. */
+static void test_gpu_tf32(td_ctx *ctx, td_ctx *cpu)
+{
+    rng64 r = {99};
+    gemm_case cs;
+    memset(&cs, 0, sizeof cs);
+    cs.g = td_gemm_rowmajor(TD_F32, 128, 96, 256);
+    int64_t s1[2] = {128, 256}, s2[2] = {256, 96}, s3[2] = {128, 96};
+    bool none[2] = {false, false};
+    cs.la = make_layout(&r, STYLE_ROW, 2, s1, none);
+    cs.lb = make_layout(&r, STYLE_ROW, 2, s2, none);
+    cs.lc = make_layout(&r, STYLE_ROW, 2, s3, none);
+    apply_layouts(&cs);
+    td_cuda_allow_tf32(ctx, true);
+    snprintf(cs.label, sizeof cs.label, "f32 128x96x256 with TF32");
+    label_route(ctx, &cs);
+    CHECK(contains(cs.label, "32F_FAST_TF32"), "TF32 allowed: %s", cs.label);
+    run_case(ctx, cpu, &r, &cs, true);
+    td_cuda_allow_tf32(ctx, false);
+    snprintf(cs.label, sizeof cs.label, "f32 128x96x256 without TF32");
+    label_route(ctx, &cs);
+    CHECK(!contains(cs.label, "FAST_TF32"), "TF32 off: %s", cs.label);
+    run_case(ctx, cpu, &r, &cs, false);
+}
+
+void test_cuda_gemm(void)
+{
+    test_checks();
+    test_plans();
+    test_kernel_source();
+
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    char why[512];
+    if (!td_cuda_available(ctx, why, sizeof why)) {
+        printf("skipped: GPU gemm tests: %s\n", why);
+        td_ctx_free(ctx);
+        return;
+    }
+    td_ctx *cpu = td_ctx_new(TD_DEVICE_CPU);
+    test_gpu_fixed(ctx, cpu);
+    test_gpu_random(ctx, cpu);
+    test_gpu_tf32(ctx, cpu);
+    td_ctx_free(cpu);
+    td_ctx_free(ctx);
+}
