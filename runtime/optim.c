@@ -11,12 +11,15 @@
  * a param group decide; nothing here allocates. Hyper-parameters are
  * checked as torch's constructors check them, every check before any
  * write, with the parameter named in the message. The element loops are in
- * optim_kernels.h, included once per dtype. td_schedule_lr maps a step to a
+ * optim_kernels.h, included once per dtype here and compiled for the GPU
+ * by cuda/optim.c, which shares the checks (td_optim_check_update) and
+ * Adam's host scalars (td_optim_adam_bias). td_schedule_lr maps a step to a
  * learning rate; td_clip_grad_norm is torch.nn.utils.clip_grad_norm_ with
  * norm type 2. */
 #include <math.h>
 #include <string.h>
 
+#include "cuda/cuda_internal.h"
 #include "td.h"
 
 /* Torch's scalar arithmetic (1 - lr * weight_decay, ...) rounds every
@@ -200,6 +203,7 @@ td_status td_optim_init_state(td_ctx *ctx, const td_optim_hparams *h, td_dtype d
 
 /* ---- the updates ---- */
 
+#define OPTIM_FN static
 #define OPTIM_T float
 #define OPTIM_SQRT sqrtf
 #define OPTIM_FMA fmaf
@@ -219,12 +223,24 @@ td_status td_optim_init_state(td_ctx *ctx, const td_optim_hparams *h, td_dtype d
 #undef OPTIM_SQRT
 #undef OPTIM_FMA
 #undef OPTIM_NAME
+#undef OPTIM_FN
 
-/* Everything td_optim_update checks, in its order. */
-static td_status check_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, const void *param,
-                              const void *grad, const void *state, int64_t step, double lr, double weight_decay)
+void td_optim_adam_bias(const td_optim_hparams *h, int64_t step, double *bias_correction1,
+                        double *bias_correction2_sqrt)
 {
-    static const char fn[] = "td_optim_update";
+    /* the Python scalars of torch's non-capturable branch; step is
+     * _get_value(step_t), a float */
+    *bias_correction1 = 1 - pow(h->beta1, (double)step);
+    const double bias_correction2 = 1 - pow(h->beta2, (double)step);
+    *bias_correction2_sqrt = pow(bias_correction2, 0.5);
+}
+
+/* Everything td_optim_update checks, in its order; td_cuda_optim_update
+ * checks the same under its own name. */
+td_status td_optim_check_update(td_ctx *ctx, const char *fn, const td_optim_hparams *h, td_dtype dtype, size_t n,
+                                const void *param, const void *grad, const void *state, int64_t step, double lr,
+                                double weight_decay)
+{
     size_t state_bytes;
     td_status st = check_hparams(ctx, fn, h);
     if (st == TD_OK)
@@ -258,7 +274,8 @@ static void *state_slot(const td_optim_hparams *h, void *state, size_t n, size_t
 td_status td_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, void *param,
                           const void *grad, void *state, int64_t step, double lr, double weight_decay)
 {
-    td_status st = check_update(ctx, h, dtype, n, param, grad, state, step, lr, weight_decay);
+    td_status st = td_optim_check_update(ctx, "td_optim_update", h, dtype, n, param, grad, state, step, lr,
+                                         weight_decay);
     if (st != TD_OK)
         return st;
     size_t elem = td_dtype_size(dtype);
@@ -289,10 +306,12 @@ td_status td_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype
     case TD_OPTIM_ADAMW: {
         void *exp_avg_sq = state_slot(h, state, n, elem, "exp_avg_sq");
         void *max_sq = state_slot(h, state, n, elem, "max_exp_avg_sq");
+        double bias1, bias2_sqrt;
+        td_optim_adam_bias(h, step, &bias1, &bias2_sqrt);
         if (f32)
-            adam_f32(h, n, param, grad, state, exp_avg_sq, max_sq, step, lr, weight_decay);
+            adam_f32(h, n, param, grad, state, exp_avg_sq, max_sq, bias1, bias2_sqrt, lr, weight_decay);
         else
-            adam_f64(h, n, param, grad, state, exp_avg_sq, max_sq, step, lr, weight_decay);
+            adam_f64(h, n, param, grad, state, exp_avg_sq, max_sq, bias1, bias2_sqrt, lr, weight_decay);
         break;
     }
     }

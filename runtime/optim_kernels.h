@@ -1,7 +1,13 @@
 /* optim_kernels.h - the element loops of the optimizers, written once for
- * one element type and included twice by optim.c: with OPTIM_T float,
- * OPTIM_SQRT sqrtf, OPTIM_FMA fmaf and OPTIM_NAME(x) x##_f32, then with
- * double, sqrt, fma and x##_f64. No include guard, on purpose.
+ * one element type and included twice by optim.c: with OPTIM_FN static,
+ * OPTIM_T float, OPTIM_SQRT sqrtf, OPTIM_FMA fmaf and OPTIM_NAME(x)
+ * x##_f32, then with double, sqrt, fma and x##_f64. No include guard, on
+ * purpose. The GPU compiles this same text: the build embeds it in the
+ * runtime as a string, and runtime/cuda/optim.c puts it twice behind a
+ * prelude that defines the macros for the device (OPTIM_FN static
+ * __device__, correctly rounded sqrt and fma) and a layout-checked copy of
+ * td_optim_hparams, so both sides run the same operations in the same
+ * order. Nothing here may need a header, or a function the device lacks.
  *
  * Each loop is torch.optim's _single_tensor_<optimizer> (PyTorch 2.11,
  * torch/optim/{sgd,adagrad,rmsprop,adam}.py, maximize=False,
@@ -24,10 +30,13 @@
  * them, the trajectories of tests/runtime/optim_ref match torch 2.11's bit
  * for bit but for one f64 element of one momentum buffer (1 ulp). Python
  * scalars (1 - beta1, -lr, ...) are computed in double and rounded to
- * OPTIM_T once, as a Python float is when it meets a tensor. optim.c is
- * ISO C11, where the compiler fuses nothing the source does not show. */
+ * OPTIM_T once, as a Python float is when it meets a tensor; Adam's powers
+ * come in from the caller (pow is not correctly rounded, and CUDA's may
+ * differ from libm's in the last bit, so the host computes them for both).
+ * optim.c is ISO C11, where the compiler fuses nothing the source does not
+ * show; the GPU's module is compiled with --fmad=false for the same. */
 
-static OPTIM_T OPTIM_NAME(lerp)(OPTIM_T self, OPTIM_T end, OPTIM_T weight)
+OPTIM_FN OPTIM_T OPTIM_NAME(lerp)(OPTIM_T self, OPTIM_T end, OPTIM_T weight)
 {
     /* ATen's lerp (aten/src/ATen/native/Lerp.h), the weight as the dtype */
     if (weight < (OPTIM_T)0.5 && weight > (OPTIM_T)-0.5)
@@ -36,7 +45,7 @@ static OPTIM_T OPTIM_NAME(lerp)(OPTIM_T self, OPTIM_T end, OPTIM_T weight)
 }
 
 /* torch.maximum: NaN wins */
-static OPTIM_T OPTIM_NAME(maximum)(OPTIM_T a, OPTIM_T b)
+OPTIM_FN OPTIM_T OPTIM_NAME(maximum)(OPTIM_T a, OPTIM_T b)
 {
     if (a != a || b != b)
         return a + b;
@@ -45,8 +54,8 @@ static OPTIM_T OPTIM_NAME(maximum)(OPTIM_T a, OPTIM_T b)
 
 /* _single_tensor_sgd. buf is NULL without momentum; on step 1 it becomes a
  * copy of the gradient (torch's `buf = grad.detach().clone()`). */
-static void OPTIM_NAME(sgd)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad, OPTIM_T *buf,
-                            int64_t step, double lr, double weight_decay)
+OPTIM_FN void OPTIM_NAME(sgd)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad, OPTIM_T *buf,
+                              int64_t step, double lr, double weight_decay)
 {
     const OPTIM_T wd = (OPTIM_T)weight_decay, momentum = (OPTIM_T)h->momentum;
     const OPTIM_T keep = (OPTIM_T)(1 - h->dampening), neg_lr = (OPTIM_T)(-lr);
@@ -68,8 +77,8 @@ static void OPTIM_NAME(sgd)(const td_optim_hparams *h, size_t n, OPTIM_T *param,
 }
 
 /* _single_tensor_adagrad (dense gradients) */
-static void OPTIM_NAME(adagrad)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad,
-                                OPTIM_T *sum, int64_t step, double lr, double weight_decay)
+OPTIM_FN void OPTIM_NAME(adagrad)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad,
+                                  OPTIM_T *sum, int64_t step, double lr, double weight_decay)
 {
     const double clr = lr / (1 + ((double)step - 1) * h->lr_decay);
     const OPTIM_T wd = (OPTIM_T)weight_decay, eps = (OPTIM_T)h->eps, neg_clr = (OPTIM_T)(-clr);
@@ -85,9 +94,9 @@ static void OPTIM_NAME(adagrad)(const td_optim_hparams *h, size_t n, OPTIM_T *pa
 
 /* _single_tensor_rmsprop. buf (momentum > 0) and grad_avg (centered) are
  * NULL when unused. */
-static void OPTIM_NAME(rmsprop)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad,
-                                OPTIM_T *square_avg, OPTIM_T *buf, OPTIM_T *grad_avg, double lr,
-                                double weight_decay)
+OPTIM_FN void OPTIM_NAME(rmsprop)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad,
+                                  OPTIM_T *square_avg, OPTIM_T *buf, OPTIM_T *grad_avg, double lr,
+                                  double weight_decay)
 {
     const OPTIM_T wd = (OPTIM_T)weight_decay, alpha = (OPTIM_T)h->alpha, rest = (OPTIM_T)(1 - h->alpha);
     const OPTIM_T eps = (OPTIM_T)h->eps, momentum = (OPTIM_T)h->momentum, neg_lr = (OPTIM_T)(-lr);
@@ -117,18 +126,16 @@ static void OPTIM_NAME(rmsprop)(const td_optim_hparams *h, size_t n, OPTIM_T *pa
 }
 
 /* _single_tensor_adam; AdamW is the same function with
- * decoupled_weight_decay=True. max_exp_avg_sq is NULL without amsgrad. */
-static void OPTIM_NAME(adam)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad,
-                             OPTIM_T *exp_avg, OPTIM_T *exp_avg_sq, OPTIM_T *max_exp_avg_sq, int64_t step,
-                             double lr, double weight_decay)
+ * decoupled_weight_decay=True. max_exp_avg_sq is NULL without amsgrad.
+ * bias_correction1 and bias_correction2_sqrt are the step's Python scalars
+ * 1 - beta1^step and (1 - beta2^step)^0.5 (td_optim_adam_bias). */
+OPTIM_FN void OPTIM_NAME(adam)(const td_optim_hparams *h, size_t n, OPTIM_T *param, const OPTIM_T *grad,
+                               OPTIM_T *exp_avg, OPTIM_T *exp_avg_sq, OPTIM_T *max_exp_avg_sq,
+                               double bias_correction1, double bias_correction2_sqrt, double lr,
+                               double weight_decay)
 {
     const bool decoupled = h->kind == TD_OPTIM_ADAMW;
-    /* the Python scalars of the non-capturable branch; step is
-     * _get_value(step_t), a float */
-    const double bias_correction1 = 1 - pow(h->beta1, (double)step);
-    const double bias_correction2 = 1 - pow(h->beta2, (double)step);
     const double step_size = lr / bias_correction1;
-    const double bias_correction2_sqrt = pow(bias_correction2, 0.5);
     const OPTIM_T decay = (OPTIM_T)(1 - lr * weight_decay), wd = (OPTIM_T)weight_decay;
     const OPTIM_T w1 = (OPTIM_T)(1 - h->beta1), beta2 = (OPTIM_T)h->beta2, rest2 = (OPTIM_T)(1 - h->beta2);
     const OPTIM_T bc2_sqrt = (OPTIM_T)bias_correction2_sqrt, eps = (OPTIM_T)h->eps;

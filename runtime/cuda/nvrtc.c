@@ -7,7 +7,8 @@
  * lines, since a generated kernel has no file to open. The cache key is
  * FNV-1a/64 over (each part followed by a NUL byte): "tdc nvrtc 1", the
  * NVRTC version, the driver version (0 when no driver is loaded), the
- * strict flag, each option, the name, then the source. */
+ * strict flag, each option (ours, then the caller's), the name, then the
+ * source. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,8 +190,22 @@ static uint64_t cache_key(const struct td_cuda *cuda, bool strict, int noptions,
     return td_fnv1a64(h, source, strlen(source));
 }
 
-td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *source, const char *arch, unsigned flags,
-                                 td_blob *out)
+/* The caller's options: at most TD_NVRTC_MAX_OPTIONS, none NULL or empty. */
+static td_status check_options(td_ctx *ctx, const char *name, int noptions, const char *const *options)
+{
+    if (noptions < 0 || noptions > TD_NVRTC_MAX_OPTIONS)
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: %d options: between 0 and %d can be given", name, noptions,
+                       TD_NVRTC_MAX_OPTIONS);
+    if (noptions > 0 && !options)
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: %d options, but the array of options is NULL", name, noptions);
+    for (int i = 0; i < noptions; i++)
+        if (!options[i] || !options[i][0])
+            return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: option %d is %s", name, i, options[i] ? "empty" : "NULL");
+    return TD_OK;
+}
+
+td_status td_nvrtc_compile_options(td_ctx *ctx, const char *name, const char *source, const char *arch,
+                                   unsigned flags, int noptions, const char *const *options, td_blob *out)
 {
     if (!out)
         return td_fail(ctx, TD_ERR_INPUT, "NVRTC: td_nvrtc_compile: no output blob");
@@ -200,9 +215,11 @@ td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *sour
         return td_fail(ctx, TD_ERR_INPUT, "NVRTC: td_nvrtc_compile: a kernel needs a name and a source");
     if (arch && !arch_is_valid(arch))
         return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: bad architecture '%s' (compute_XX or sm_XX)", name, arch);
-    struct td_cuda *cuda;
-    td_status st = td_nvrtc_load(ctx, &cuda);
+    td_status st = check_options(ctx, name, noptions, options);
     if (st)
+        return st;
+    struct td_cuda *cuda;
+    if ((st = td_nvrtc_load(ctx, &cuda)))
         return st;
     char device[32];
     if (!arch) {
@@ -213,26 +230,35 @@ td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *sour
     bool ptx = strncmp(arch, "compute_", 8) == 0, strict = flags & TD_NVRTC_STRICT;
     char arch_option[64];
     snprintf(arch_option, sizeof arch_option, "--gpu-architecture=%s", arch);
-    const char *options[] = {"--std=c++17", "-default-device", arch_option};
-    int noptions = (int)(sizeof options / sizeof options[0]);
+    /* ours, then the caller's: the key takes them all, in this order */
+    const char *all[3 + TD_NVRTC_MAX_OPTIONS] = {"--std=c++17", "-default-device", arch_option};
+    int nall = 3;
+    for (int i = 0; i < noptions; i++)
+        all[nall++] = options[i];
 
     char dir[1024];
     bool cached = !(flags & TD_NVRTC_NO_CACHE) && td_kernel_cache_dir(dir, sizeof dir);
-    uint64_t key = cache_key(cuda, strict, noptions, options, name, source);
+    uint64_t key = cache_key(cuda, strict, nall, all, name, source);
     const char *ext = ptx ? "ptx" : "cubin";
     if (cached && td_kernel_cache_get(dir, key, ext, out)) {
         cuda->cache_hits++;
         return TD_OK;
     }
     cuda->cache_misses++;
-    if ((st = nvrtc_run(ctx, cuda, name, source, noptions, options, ptx, strict, out)))
+    if ((st = nvrtc_run(ctx, cuda, name, source, nall, all, ptx, strict, out)))
         return st;
     if (cached)
         td_kernel_cache_put(dir, key, ext, out);
     return TD_OK;
 }
 
+td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *source, const char *arch, unsigned flags,
+                                 td_blob *out)
+{
+    return td_nvrtc_compile_options(ctx, name, source, arch, flags, 0, NULL, out);
+}
+
 td_status td_nvrtc_compile(td_ctx *ctx, const char *name, const char *source, const char *arch, td_blob *out)
 {
-    return td_nvrtc_compile_flags(ctx, name, source, arch, 0, out);
+    return td_nvrtc_compile_options(ctx, name, source, arch, 0, 0, NULL, out);
 }

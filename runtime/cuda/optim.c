@@ -1,0 +1,384 @@
+/* optim.c - the optimizers, gradient norms and gradient scaling on the GPU.
+ *
+ * Takes params, gradients and optimizer state in device memory (the layout
+ * of ../optim.c: td_optim_state_slots arrays of n elements, end to end) and
+ * queues the update on the context's stream; gives td_optim_update's
+ * numbers bit for bit. That holds because the device runs the same text:
+ * the build embeds ../optim_kernels.h (td_optim_kernels_text), and
+ * td_cuda_optim_source puts it twice, for f32 and f64, behind a prelude
+ * that makes its functions __device__, takes correctly rounded sqrt and
+ * fma, and writes td_optim_hparams out from this build's offsets and
+ * sizes (the device source asserts them), so the struct can be passed to
+ * a kernel by value. The module is compiled with --fmad=false: NVRTC
+ * would otherwise fuse the `x + a * y` that the CPU rounds twice; division
+ * and sqrt are IEEE-rounded as NVRTC's defaults have them, and the options
+ * say so explicitly. Bit for bit holds for numbers; a NaN the arithmetic
+ * makes is the GPU's canonical NaN, whose bits differ from x86-64's. Each
+ * kernel is a grid-stride loop that
+ * calls the element loop with n = 1 at its index; the scalars that need
+ * pow (Adam's bias corrections) come from the host (td_optim_adam_bias),
+ * as pow is not correctly rounded. The module is compiled once per context
+ * (through the disk cache) into cuda->optim_module, which loader.c frees.
+ * Arguments are checked as td_optim_update checks them, with the same
+ * messages under this function's name, before anything is queued. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ctx_internal.h"
+#include "cuda_internal.h"
+
+/* Threads a block; the sum of squares reduces over a power of two. */
+enum { OPTIM_THREADS = 256 };
+
+/* The kernels, f32 then f64 of each; the f64 one is the next index. */
+enum { K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_SUM_PARTIALS = 12, K_COUNT = 13 };
+static const char *const kernel_names[K_COUNT] = {
+    "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
+    "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
+    "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
+    "td_sum_partials",
+};
+
+/* IEEE division, sqrt and denormals are NVRTC's defaults; a multiply-add
+ * is fused only where the text calls OPTIM_FMA. */
+const char *const td_cuda_optim_options[TD_CUDA_OPTIM_NOPTIONS] = {"--fmad=false", "--prec-div=true",
+                                                                   "--prec-sqrt=true", "--ftz=false"};
+
+/* ---- the device source ---- */
+
+/* What the kernels' text needs of td.h. td_optim_hparams is written out
+ * by device_struct below, from the host's own layout. */
+static const char device_types[] =
+    "/* td_optim: runtime/optim_kernels.h on the GPU (runtime/cuda/optim.c) */\n"
+    "typedef decltype(sizeof(0)) size_t;\n"
+    "typedef long long int64_t;\n"
+    "enum td_optim_kind : int { TD_OPTIM_SGD, TD_OPTIM_ADAGRAD, TD_OPTIM_RMSPROP, TD_OPTIM_ADAM, TD_OPTIM_ADAMW };\n";
+
+/* td_optim_hparams's fields in td.h's order, with their device types and
+ * this build's offsets and sizes. */
+#define FIELD(type, f) {type, #f, offsetof(td_optim_hparams, f), sizeof(((td_optim_hparams *)0)->f)}
+static const struct {
+    const char *type, *field;
+    size_t offset, size;
+} host_layout[] = {
+    FIELD("td_optim_kind", kind), FIELD("double", lr),       FIELD("double", weight_decay),
+    FIELD("double", momentum),    FIELD("double", dampening), FIELD("bool", nesterov),
+    FIELD("double", beta1),       FIELD("double", beta2),     FIELD("double", eps),
+    FIELD("bool", amsgrad),       FIELD("double", lr_decay),  FIELD("double", initial_accumulator_value),
+    FIELD("double", alpha),       FIELD("bool", centered),
+};
+#undef FIELD
+
+static const char device_f32[] = "#define OPTIM_FN static __device__ __forceinline__\n"
+                                 "#define OPTIM_T float\n"
+                                 "#define OPTIM_SQRT __fsqrt_rn\n"
+                                 "#define OPTIM_FMA __fmaf_rn\n"
+                                 "#define OPTIM_NAME(x) x##_f32\n"
+                                 "#line 1 \"runtime/optim_kernels.h\"\n";
+static const char device_f64[] = "#define OPTIM_T double\n"
+                                 "#define OPTIM_SQRT __dsqrt_rn\n"
+                                 "#define OPTIM_FMA __fma_rn\n"
+                                 "#define OPTIM_NAME(x) x##_f64\n"
+                                 "#line 1 \"runtime/optim_kernels.h\"\n";
+static const char device_undef[] = "\n#undef OPTIM_T\n#undef OPTIM_SQRT\n#undef OPTIM_FMA\n#undef OPTIM_NAME\n";
+
+/* The kernels: thin grid-stride wrappers around the element loops, and the
+ * norm's sum of squares and the clipping's scale. A state slot the
+ * configuration lacks arrives as 0 and stays NULL. */
+static const char device_kernels[] =
+    "#line 1 \"runtime/cuda/optim.c: kernels\"\n"
+    "#define TD_EACH(i, n) \\\n"
+    "    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \\\n"
+    "         i += (size_t)blockDim.x * gridDim.x)\n"
+    "#define TD_SLOT(p, i) ((p) ? (p) + (i) : nullptr)\n"
+    "#define TD_KERNELS(T, S) \\\n"
+    "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, size_t n, T *param, const T *grad, T *buf, \\\n"
+    "                                            int64_t step, double lr, double weight_decay) \\\n"
+    "{ \\\n"
+    "    TD_EACH(i, n) sgd_##S(&h, 1, param + i, grad + i, TD_SLOT(buf, i), step, lr, weight_decay); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
+    "                                                T *sum, int64_t step, double lr, double weight_decay) \\\n"
+    "{ \\\n"
+    "    TD_EACH(i, n) adagrad_##S(&h, 1, param + i, grad + i, sum + i, step, lr, weight_decay); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
+    "                                                T *square_avg, T *buf, T *grad_avg, double lr, \\\n"
+    "                                                double weight_decay) \\\n"
+    "{ \\\n"
+    "    TD_EACH(i, n) rmsprop_##S(&h, 1, param + i, grad + i, square_avg + i, TD_SLOT(buf, i), \\\n"
+    "                              TD_SLOT(grad_avg, i), lr, weight_decay); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_adam_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
+    "                                             T *exp_avg, T *exp_avg_sq, T *max_exp_avg_sq, \\\n"
+    "                                             double bias_correction1, double bias_correction2_sqrt, \\\n"
+    "                                             double lr, double weight_decay) \\\n"
+    "{ \\\n"
+    "    TD_EACH(i, n) adam_##S(&h, 1, param + i, grad + i, exp_avg + i, exp_avg_sq + i, \\\n"
+    "                           TD_SLOT(max_exp_avg_sq, i), bias_correction1, bias_correction2_sqrt, lr, \\\n"
+    "                           weight_decay); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_sum_squares_##S(const T *x, size_t n, double *partials) \\\n"
+    "{ \\\n"
+    "    __shared__ double partial[TD_THREADS]; \\\n"
+    "    double acc = 0; \\\n"
+    "    TD_EACH(i, n) { \\\n"
+    "        double v = (double)x[i]; \\\n"
+    "        acc += v * v; \\\n"
+    "    } \\\n"
+    "    partial[threadIdx.x] = acc; \\\n"
+    "    __syncthreads(); \\\n"
+    "    for (unsigned half = blockDim.x / 2; half > 0; half /= 2) { \\\n"
+    "        if (threadIdx.x < half) \\\n"
+    "            partial[threadIdx.x] += partial[threadIdx.x + half]; \\\n"
+    "        __syncthreads(); \\\n"
+    "    } \\\n"
+    "    if (threadIdx.x == 0) \\\n"
+    "        partials[blockIdx.x] = partial[0]; \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_scale_##S(T *x, size_t n, T coef) \\\n"
+    "{ \\\n"
+    "    TD_EACH(i, n) x[i] = x[i] * coef; \\\n"
+    "}\n"
+    "/* *sum += the blocks' partial sums, in block order: one block, so that a\n"
+    " * sum is the same on every run (an atomic add of the partials is not) */\n"
+    "extern \"C\" __global__ void td_sum_partials(const double *partials, int count, double *sum)\n"
+    "{\n"
+    "    __shared__ double part[TD_THREADS];\n"
+    "    double acc = 0;\n"
+    "    for (int i = threadIdx.x; i < count; i += blockDim.x)\n"
+    "        acc += partials[i];\n"
+    "    part[threadIdx.x] = acc;\n"
+    "    __syncthreads();\n"
+    "    for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {\n"
+    "        if (threadIdx.x < half)\n"
+    "            part[threadIdx.x] += part[threadIdx.x + half];\n"
+    "        __syncthreads();\n"
+    "    }\n"
+    "    if (threadIdx.x == 0)\n"
+    "        *sum += part[0];\n"
+    "}\n"
+    "TD_KERNELS(float, f32)\n"
+    "TD_KERNELS(double, f64)\n";
+
+/* Appends s (its bytes known to fit: the caller sized the buffer). */
+static void put(char *out, size_t *used, const char *s, size_t len)
+{
+    memcpy(out + *used, s, len);
+    *used += len;
+}
+
+/* td_optim_hparams for the device, into buf: each field at the host's
+ * offset through explicit padding, each field's size asserted, and the
+ * whole size asserted, so the device cannot have padded anything more and
+ * the struct passes to a kernel by value. NVRTC has no offsetof without
+ * headers, hence the padding. Then the constants the kernels need. The
+ * length, or 0 when buf is too small (a bug: it is sized for the table). */
+static size_t device_struct(char *buf, size_t size)
+{
+    size_t used = 0, end = 0, nfields = sizeof host_layout / sizeof host_layout[0];
+#define OUT(...)                                                              \
+    do {                                                                      \
+        if (used < size)                                                      \
+            used += (size_t)snprintf(buf + used, size - used, __VA_ARGS__);   \
+    } while (0)
+    OUT("struct td_optim_hparams { /* td.h's, laid out as the host's */\n");
+    for (size_t i = 0; i < nfields; i++) {
+        if (host_layout[i].offset > end)
+            OUT("    char pad%zu[%zu];\n", i, host_layout[i].offset - end);
+        OUT("    %s %s; /* %zu */\n", host_layout[i].type, host_layout[i].field, host_layout[i].offset);
+        end = host_layout[i].offset + host_layout[i].size;
+    }
+    if (sizeof(td_optim_hparams) > end)
+        OUT("    char pad_end[%zu];\n", sizeof(td_optim_hparams) - end);
+    OUT("};\n");
+    for (size_t i = 0; i < nfields; i++)
+        OUT("static_assert(sizeof(td_optim_hparams::%s) == %zu, \"td_optim_hparams.%s: not the host's size\");\n",
+            host_layout[i].field, host_layout[i].size, host_layout[i].field);
+    OUT("static_assert(sizeof(td_optim_hparams) == %zu, \"td_optim_hparams: not the host's layout\");\n",
+        sizeof(td_optim_hparams));
+    OUT("static_assert(TD_OPTIM_SGD == %d && TD_OPTIM_ADAGRAD == %d && TD_OPTIM_RMSPROP == %d && TD_OPTIM_ADAM == %d "
+        "&& TD_OPTIM_ADAMW == %d, \"td_optim_kind: not the host's values\");\n",
+        (int)TD_OPTIM_SGD, (int)TD_OPTIM_ADAGRAD, (int)TD_OPTIM_RMSPROP, (int)TD_OPTIM_ADAM, (int)TD_OPTIM_ADAMW);
+    OUT("#define TD_THREADS %d\n", OPTIM_THREADS);
+#undef OUT
+    return used < size ? used : 0;
+}
+
+char *td_cuda_optim_source(td_ctx *ctx)
+{
+    char layout[4096];
+    size_t layout_len = device_struct(layout, sizeof layout);
+    if (layout_len == 0) {
+        td_fail(ctx, TD_ERR_OOM, "td_cuda_optim: internal error: td_optim_hparams for the device needs more than %zu "
+                "bytes", sizeof layout);
+        return NULL;
+    }
+    const char *text = (const char *)td_optim_kernels_text;
+    size_t text_len = strlen(text);
+    const char *pieces[] = {device_types, layout, device_f32,   text,          device_undef,
+                            device_f64,   text,   device_undef, device_kernels};
+    size_t lens[sizeof pieces / sizeof pieces[0]], total = 1; /* the NUL */
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        lens[i] = pieces[i] == text ? text_len : pieces[i] == layout ? layout_len : strlen(pieces[i]);
+        if (!td_add_size(total, lens[i], &total)) {
+            td_fail(ctx, TD_ERR_OOM, "td_cuda_optim: the kernels' source overflows the address space");
+            return NULL;
+        }
+    }
+    char *source = malloc(total);
+    if (!source) {
+        td_fail(ctx, TD_ERR_OOM, "td_cuda_optim: out of memory for the kernels' source (%zu bytes)", total);
+        return NULL;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+        put(source, &used, pieces[i], lens[i]);
+    source[used] = 0;
+    return source;
+}
+
+/* The context's optimizer module, compiled and loaded on first use. */
+static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (!cuda->optim_module) {
+        char *source = td_cuda_optim_source(ctx);
+        if (!source)
+            return TD_ERR_OOM;
+        td_status st = td_cuda_module_load_options(ctx, "td_optim", source, TD_CUDA_OPTIM_NOPTIONS,
+                                                   td_cuda_optim_options, K_COUNT, kernel_names,
+                                                   &cuda->optim_module);
+        free(source);
+        if (st != TD_OK)
+            return st;
+    }
+    if (!cuda->sum_partials) { /* a double per block of the largest grid td_cuda_blocks gives */
+        td_status st = td_cuda_alloc(ctx, (size_t)td_cuda_blocks(ctx, INT64_MAX, 1) * sizeof(double),
+                                     "the partial sums of gradient norms", &cuda->sum_partials);
+        if (st != TD_OK)
+            return st;
+    }
+    *out = cuda->optim_module;
+    return TD_OK;
+}
+
+/* ---- the updates ---- */
+
+/* The device address of state slot `slot_name`, or 0 when the
+ * configuration has none (../optim.c's state_slot). */
+static td_dptr state_slot(const td_optim_hparams *h, td_dptr state, size_t n, size_t elem, const char *slot_name)
+{
+    for (int s = 0; s < td_optim_state_slots(h); s++)
+        if (strcmp(td_optim_slot_name(h, s), slot_name) == 0)
+            return state + (td_dptr)s * n * elem; /* fits: td_optim_check_update multiplied it */
+    return 0;
+}
+
+static const void *as_pointer(td_dptr p) { return (const void *)(uintptr_t)p; }
+
+td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
+                               td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay)
+{
+    static const char fn[] = "td_cuda_optim_update";
+    td_status st = td_optim_check_update(ctx, fn, h, dtype, n, as_pointer(param), as_pointer(grad), as_pointer(state),
+                                         step, lr, weight_decay);
+    const td_cuda_module *mod = NULL;
+    if (st == TD_OK)
+        st = optim_module(ctx, &mod);
+    if (st != TD_OK)
+        return st;
+    size_t elem = td_dtype_size(dtype);
+    int f64 = dtype == TD_F64;
+    td_optim_hparams hp = *h; /* the kernel's by-value argument */
+    td_dptr buf = state_slot(h, state, n, elem, "momentum_buffer");
+    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS); /* n < 2^62: its bytes fit a size_t */
+    char where[96];
+    snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
+    switch (h->kind) {
+    case TD_OPTIM_SGD: {
+        void *args[] = {&hp, &n, &param, &grad, &buf, &step, &lr, &weight_decay};
+        return td_cuda_launch(ctx, mod, K_SGD + f64, blocks, OPTIM_THREADS, args, where);
+    }
+    case TD_OPTIM_ADAGRAD: {
+        void *args[] = {&hp, &n, &param, &grad, &state, &step, &lr, &weight_decay};
+        return td_cuda_launch(ctx, mod, K_ADAGRAD + f64, blocks, OPTIM_THREADS, args, where);
+    }
+    case TD_OPTIM_RMSPROP: {
+        td_dptr grad_avg = state_slot(h, state, n, elem, "grad_avg");
+        void *args[] = {&hp, &n, &param, &grad, &state, &buf, &grad_avg, &lr, &weight_decay};
+        return td_cuda_launch(ctx, mod, K_RMSPROP + f64, blocks, OPTIM_THREADS, args, where);
+    }
+    case TD_OPTIM_ADAM:
+    case TD_OPTIM_ADAMW: {
+        td_dptr exp_avg_sq = state_slot(h, state, n, elem, "exp_avg_sq");
+        td_dptr max_sq = state_slot(h, state, n, elem, "max_exp_avg_sq");
+        double bias1, bias2_sqrt;
+        td_optim_adam_bias(h, step, &bias1, &bias2_sqrt);
+        void *args[] = {&hp, &n, &param, &grad, &state, &exp_avg_sq, &max_sq, &bias1, &bias2_sqrt, &lr,
+                        &weight_decay};
+        return td_cuda_launch(ctx, mod, K_ADAM + f64, blocks, OPTIM_THREADS, args, where);
+    }
+    }
+    return td_fail(ctx, TD_ERR_INPUT, "%s: unknown optimizer kind %d", fn, (int)h->kind); /* checked above */
+}
+
+/* ---- norms and scaling ---- */
+
+/* The checks of the two below: dtype, x, and the bytes of n elements. */
+static td_status check_vector(td_ctx *ctx, const char *fn, td_dtype dtype, td_dptr x, size_t n)
+{
+    size_t bytes;
+    if (dtype != TD_F32 && dtype != TD_F64)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
+    if (!td_mul_size(n, td_dtype_size(dtype), &bytes))
+        return td_fail(ctx, TD_ERR_INPUT, "%s: %zu %s elements overflow the address space", fn, n,
+                       td_dtype_name(dtype));
+    if (!x && n > 0)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: x is NULL (device address 0) but has %zu elements", fn, n);
+    return TD_OK;
+}
+
+td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum)
+{
+    static const char fn[] = "td_cuda_add_sum_squares";
+    td_status st = check_vector(ctx, fn, dtype, x, n);
+    if (st != TD_OK)
+        return st;
+    if (!sum)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: the sum is NULL (device address 0)", fn);
+    if (n == 0)
+        return TD_OK;
+    const td_cuda_module *mod;
+    if ((st = optim_module(ctx, &mod)) != TD_OK)
+        return st;
+    char where[96];
+    snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
+    struct td_cuda *cuda = ctx->cuda;
+    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
+    int count = (int)blocks;
+    void *args[] = {&x, &n, &cuda->sum_partials}, *args2[] = {&cuda->sum_partials, &count, &sum};
+    st = td_cuda_launch(ctx, mod, K_SUM_SQUARES + (dtype == TD_F64), blocks, OPTIM_THREADS, args, where);
+    return st == TD_OK ? td_cuda_launch(ctx, mod, K_SUM_PARTIALS, 1, OPTIM_THREADS, args2, where) : st;
+}
+
+td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef)
+{
+    static const char fn[] = "td_cuda_scale";
+    td_status st = check_vector(ctx, fn, dtype, x, n);
+    if (st != TD_OK || n == 0)
+        return st;
+    const td_cuda_module *mod;
+    if ((st = optim_module(ctx, &mod)) != TD_OK)
+        return st;
+    char where[96];
+    snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
+    float coef_f32 = (float)coef; /* rounded once, as train.c's scale_grads does */
+    void *args[] = {&x, &n, dtype == TD_F64 ? (void *)&coef : (void *)&coef_f32};
+    return td_cuda_launch(ctx, mod, K_SCALE + (dtype == TD_F64), td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS),
+                          OPTIM_THREADS, args, where);
+}
