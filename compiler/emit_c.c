@@ -354,8 +354,10 @@ const char * emit_c_loc_text(const Emit *e, Loc loc)
     return arena_printf(e->a, "%s:%u: %s", loc.file->path, line, clean);
 }
 
-/* "model.td:3:9", escaped for a C string. */
-static const char *where(const Emit *e, Loc loc)
+static const char *where(const Emit *e, Loc loc) { return emit_c_where(e, loc, true); }
+
+/* "model.td:3:9", escaped for a C string (and for printf when `format`). */
+const char *emit_c_where(const Emit *e, Loc loc, bool format)
 {
     if (!loc.file)
         return "?";
@@ -364,8 +366,8 @@ static const char *where(const Emit *e, Loc loc)
     const char *path = loc.file->path;
     char *esc = arena_alloc(e->a, strlen(path) * 4 + 1), *q = esc;
     for (const char *p = path; *p; p++) {
-        if (*p == '%')
-            *q++ = '%', *q++ = '%'; /* the string is a printf format */
+        if (*p == '%' && format)
+            *q++ = '%', *q++ = '%';
         else if (*p == '"' || *p == '\\' || *p == '?' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
             q += sprintf(q, "\\%03o", (unsigned char)*p);
         else
@@ -431,7 +433,7 @@ static void close_loops(const Emit *e, int depth, int rank)
 }
 
 /* Row-major index of the result at i0.. */
-static const char *contiguous_index(const Emit *e, int rank)
+const char * emit_c_contiguous_index(const Emit *e, int rank)
 {
     if (rank == 0)
         return "0";
@@ -487,7 +489,7 @@ static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
     int body = depth + (n->type.rank ? n->type.rank : 1);
     const char *value = emit_c_expr(e, expr, loads, body);
     emit_c_indent(e, body);
-    fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, n->type.rank), emit_c_store(e, n->type.dtype, value));
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, emit_c_contiguous_index(e, n->type.rank), emit_c_store(e, n->type.dtype, value));
     if (n->op == IR_MAP)
         count(e, body, arena_printf(e->a, "%d", cost_expr_ops(expr)));
     if (n->type.rank == 0) {
@@ -565,9 +567,9 @@ static void emit_reduce(const Emit *e, const IrNode *n)
     }
     emit_c_indent(e, d);
     if (dtype_is_narrow(out_t) && fl) /* the double accumulator rounds once */
-        fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, contiguous_index(e, nkept), emit_c_narrow_name(out_t), result);
+        fprintf(e->out, "b%d[%s] = td_f64_to_%s(%s);\n", n->id, emit_c_contiguous_index(e, nkept), emit_c_narrow_name(out_t), result);
     else
-        fprintf(e->out, "b%d[%s] = %s;\n", n->id, contiguous_index(e, nkept),
+        fprintf(e->out, "b%d[%s] = %s;\n", n->id, emit_c_contiguous_index(e, nkept),
                 emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
     if (nkept == 0) {
         emit_c_indent(e, d - 1);
@@ -597,7 +599,7 @@ static bool in_list(const int *l, int n, int x)
     return false;
 }
 
-static void emit_contract(const Emit *e, const IrNode *n)
+void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa_out, const char **pb_out)
 {
     int ba, bb;
     View va = emit_c_input_view(e, n, 0, &ba), vb = emit_c_input_view(e, n, 1, &bb);
@@ -647,6 +649,15 @@ static void emit_contract(const Emit *e, const IrNode *n)
     }
     const char *pa = poly_is_zero(va.offset) ? emit_c_base_name(e, ba) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, ba), poly_c(e, va.offset));
     const char *pb = poly_is_zero(vb.offset) ? emit_c_base_name(e, bb) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, bb), poly_c(e, vb.offset));
+    *pa_out = pa;
+    *pb_out = pb;
+}
+
+static void emit_contract(const Emit *e, const IrNode *n)
+{
+    const char *pa, *pb;
+    int depth = 2;
+    emit_c_gemm_desc(e, n, &pa, &pb);
     emit_c_indent(e, depth);
     fprintf(e->out, "if (td_gemm_run(m->ctx, &g, %s, %s, b%d) != TD_OK)\n", pa, pb, n->id);
     emit_c_indent(e, depth + 1);
@@ -704,7 +715,7 @@ static void emit_gather(const Emit *e, const IrNode *n)
             src = arena_printf(e->a, "%s + i%d * t_s%d", src, ri + k - 1, k);
     if (!poly_is_zero(vt.offset))
         src = arena_printf(e->a, "t_off + %s", src);
-    const char *dst = contiguous_index(e, ri + rt - 1);
+    const char *dst = emit_c_contiguous_index(e, ri + rt - 1);
     emit_c_indent(e, d + rt - 1);
     fprintf(e->out, "b%d[%s] = %s[%s];\n", n->id, dst, emit_c_base_name(e, bt), src);
     close_loops(e, d, rt - 1);
@@ -981,7 +992,7 @@ static void emit_output_copy(const Emit *e, int i, int id)
     emit_c_declare_view(e, 2, "x0", &v);
     open_loops(e, 2, v.rank, v.dims, 0, true);
     emit_c_indent(e, 2 + v.rank);
-    fprintf(e->out, "o[%s] = %s[%s];\n", contiguous_index(e, v.rank), emit_c_base_name(e, base), emit_c_offset(e, "x0", &v, NULL));
+    fprintf(e->out, "o[%s] = %s[%s];\n", emit_c_contiguous_index(e, v.rank), emit_c_base_name(e, base), emit_c_offset(e, "x0", &v, NULL));
     close_loops(e, 2, v.rank);
     fputs("    }\n", e->out);
 }

@@ -16,6 +16,8 @@ typedef struct Emit {
     bool count_flops;         /* tests: count every operation executed into tdg_counted[op] */
     int op;                   /* the operation being emitted, by its index in the cost table */
     int fn_index;             /* emit_cuda: the function's index (kernel names) */
+    PtrVec *kernel_names;     /* emit_cuda: each kernel's name, in the order of the source */
+    bool with_cuda;           /* emit_c: the program's GPU code too */
 } Emit;
 
 /* Subexpressions an expression has more than once (a backward map's
@@ -45,6 +47,7 @@ const char *emit_c_store(const Emit *e, Dtype t, const char *value);
 /* An expression of loads, after declaring (at depth) a local per repeated subexpression. */
 const char *emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth);
 const char *emit_c_loc_text(const Emit *e, Loc loc); /* "model.td:3: the source line" */
+const char *emit_c_where(const Emit *e, Loc loc, bool format); /* "model.td:3:9" as C string text (%% when format) */
 /* Element offset of view v at loop indices i0.. (axis_of: loop of each axis; NULL: i<axis>). */
 const char *emit_c_offset(const Emit *e, const char *name, const View *v, const int *axis_of);
 void emit_c_declare_view(const Emit *e, int depth, const char *name, const View *v); /* <name>_off, <name>_s<k> */
@@ -60,6 +63,30 @@ typedef struct {
 } ReduceLoops;
 ReduceLoops emit_c_reduce_loops(const Emit *e, const IrNode *n);
 void emit_c_indent(const Emit *e, int depth);
+/* ---- the CUDA backend (emit_cuda.c, emit_cuda_host.c) ---- */
+/* The gathers' error word pairs in the model's scratch: td.h's TD_SCRATCH_NERRORS. */
+enum { TD_SCRATCH_NERRORS_C = 248 };
+/* Every kernel of the program as one CUDA C source (an arena string), their
+ * names pushed to *names in order: function i's kernels use plans[i]. */
+const char *emit_cuda_source(const Emit *e, FnPlan **plans, PtrVec *names);
+/* The name of node n's kernel (of input k for a scatter, -1 otherwise) in
+ * function fn_index; an output copy's is that of a node id past the last. */
+const char *emit_cuda_kernel_name(const Emit *e, int fn_index, int id, int k);
+/* The buffers a kernel takes after the dims, by node id: the result first. */
+int *emit_cuda_kernel_buffers(const Emit *e, const IrNode *n, int *count);
+/* The C that runs function `index` on the GPU (tdg_fn<index>_cuda), the
+ * kernel source and names as tables, and the train wrappers' GPU halves. */
+void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan, const PtrVec *names);
+void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *names);
+/* What the GPU functions share: tdg_dims, the reductions' block size, profiling. */
+void emit_cuda_host_prelude(const Emit *e);
+/* tdg_train<t>_grad_cuda or _loss_cuda: train function k on the GPU. */
+void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad);
+/* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
+ * depth 2, and A's and B's addresses. */
+void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa, const char **pb);
+/* The result's copy of a function output that is a view (plan->copy_output). */
+const char *emit_c_contiguous_index(const Emit *e, int rank);
 const char *emit_c_bytes(const Emit *e, const IrNode *n); /* a node's bytes as a size_t expression */
 
 #endif

@@ -230,6 +230,10 @@ static void emit_trains(const Emit *e)
         const IrFunction *g = p->trains.items[2 * t], *l = p->trains.items[2 * t + 1];
         emit_train_wrapper(e, t, nfns + 2 * t, g, true);
         emit_train_wrapper(e, t, nfns + 2 * t + 1, l, false);
+        if (e->with_cuda) {
+            emit_cuda_train_wrapper(e, t, nfns + 2 * t, g, true);
+            emit_cuda_train_wrapper(e, t, nfns + 2 * t + 1, l, false);
+        }
         emit_tensor_descs(e, arena_printf(e->a, "tdg_train%zu_inputs", t), g->ninputs, g->input_names, g->input_types,
                           g->input_shapes);
         const IrTrainSpec *sp = g->train;
@@ -266,8 +270,12 @@ static void emit_trains(const Emit *e)
         fprintf(e->out, "     {.kind = %s, .lr = %.17g, .min_lr = %.17g, .gamma = %.17g, .warmup = %lld, .total = %lld, .step_size = %lld},\n",
                 schedule_enums[sp->schedule], sp->lr, sp->min_lr, sp->gamma, (long long)sp->warmup, (long long)sp->total,
                 (long long)sp->step_size);
-        fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss, &tdg_fn%zu_cost},\n",
+        fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss, &tdg_fn%zu_cost,\n",
                 sp->clip, t, t, t, t, p->functions.len + 2 * t);
+        if (e->with_cuda)
+            fprintf(e->out, "     tdg_train%zu_grad_cuda, tdg_train%zu_loss_cuda},\n", t, t);
+        else
+            fputs("     NULL, NULL},\n", e->out);
     }
     fputs("};\n\n", e->out);
 }
@@ -301,9 +309,10 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
         fputs("static const td_fn_desc tdg_fns[] = {\n", e->out);
         for (size_t i = 0; i < nfns; i++) {
             const IrFunction *f = p->functions.items[i];
-            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu, &tdg_fn%zu_cost},\n", c_string(e, f->name), f->ninputs, f->noutputs,
+            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu, &tdg_fn%zu_cost, %s},\n", c_string(e, f->name), f->ninputs, f->noutputs,
                     f->ninputs ? arena_printf(e->a, "tdg_fn%zu_inputs", i) : "NULL",
-                    f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i, i);
+                    f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i, i,
+                    e->with_cuda ? arena_printf(e->a, "tdg_fn%zu_cuda", i) : "NULL");
         }
         fputs("};\n", e->out);
     }
@@ -338,10 +347,12 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
     emit_init(e);
     emit_trains(e);
     fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n"
-                    "    %d, %s, %s,\n};\n", symbol,
+                    "    %d, %s, %s,\n    %s, %d, %s,\n};\n", symbol,
             c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
             p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", (int)(p->trains.len / 2),
-            p->trains.len ? "tdg_trains" : "NULL", c_string(e, p->hash ? p->hash : ""));
+            p->trains.len ? "tdg_trains" : "NULL", c_string(e, p->hash ? p->hash : ""),
+            e->with_cuda ? "tdg_cuda_source" : "NULL", e->with_cuda ? (int)e->kernel_names->len : 0,
+            e->with_cuda ? "tdg_cuda_kernels" : "NULL");
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt);
@@ -369,6 +380,18 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     }
     for (size_t i = 0; i < nall; i++)
         emit_c_function(&e, (int)i, function_at(p, i), plans[i]);
+    /* the GPU's code (not in a --count-flops build, which counts on the CPU) */
+    e.with_cuda = !opt->count_flops;
+    if (e.with_cuda) {
+        PtrVec *names = arena_alloc(e.a, sizeof *names);
+        const char *source = emit_cuda_source(&e, plans, names);
+        e.kernel_names = names;
+        emit_cuda_tables(&e, source, names);
+        emit_cuda_host_prelude(&e);
+        for (size_t i = 0; i < nall; i++)
+            emit_cuda_function(&e, (int)i, function_at(p, i), plans[i], names);
+        e.kernel_names = names;
+    }
     for (size_t i = 0; i < nall; i++)
         if (i < p->functions.len || (i - p->functions.len) % 2 == 0) /* a train block's loss alone has none */
             emit_costs(&e, i, function_at(p, i));
@@ -556,6 +579,6 @@ static void emit_api(const Emit *e, const EmitOptions *opt)
         fprintf(e->out, "%s};\n    void *out[] = {", f->ninputs ? "" : "NULL");
         for (int k = 0; k < f->noutputs; k++)
             fprintf(e->out, "%sout_%d", k ? ", " : "", k);
-        fprintf(e->out, "%s};\n    return tdg_fn%zu(m, in, out);\n}\n\n", f->noutputs ? "" : "NULL", i);
+        fprintf(e->out, "%s};\n    return td_model_call(m, %zu, in, out);\n}\n\n", f->noutputs ? "" : "NULL", i);
     }
 }

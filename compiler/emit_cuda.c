@@ -16,6 +16,7 @@
  * computes. `tdc --emit=cuda` prints the kernels of every function. */
 #include "emit_cuda.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "emit_c_internal.h"
@@ -203,24 +204,45 @@ static void declare_dims(const Emit *e, int depth)
     }
 }
 
-/* The parameter list: the dims, the result, then each buffer read (once). */
-static void kernel_head(const Emit *e, const IrNode *n, const char *suffix, bool error_word)
+const char *emit_cuda_kernel_name(const Emit *e, int fn_index, int id, int k)
 {
-    fprintf(e->out, "/* %%%d %s: %s */\nextern \"C\" __global__ void tdg_k%d_%d%s(tdg_dims D, %s *__restrict__ b%d",
-            n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), e->fn_index, n->id, suffix, emit_c_ctype(n->type.dtype), n->id);
-    int *seen = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
+    if (k >= 0)
+        return arena_printf(e->a, "tdg_k%d_%d_%d", fn_index, id, k);
+    return arena_printf(e->a, "tdg_k%d_%d", fn_index, id);
+}
+
+/* The kernel's buffers, in the order of its parameters after the dims: the
+ * result, then each buffer read (once); the launch passes the same. */
+int *emit_cuda_kernel_buffers(const Emit *e, const IrNode *n, int *count)
+{
+    int *ids = arena_array(e->a, (size_t)n->ninputs + 2, sizeof(int)), len = 0;
+    ids[len++] = n->id;
     for (int k = 0; k < n->ninputs; k++) {
         int base;
         emit_c_input_view(e, n, k, &base);
         bool dup = false;
-        for (int j = 0; j < k && !dup; j++)
-            dup = seen[j] == base;
-        seen[k] = base;
-        if (!dup && base != n->id)
-            fprintf(e->out, ", const %s *__restrict__ b%d", emit_c_ctype(ir_get(e->f, base)->type.dtype), base);
+        for (int j = 0; j < len && !dup; j++)
+            dup = ids[j] == base;
+        if (!dup)
+            ids[len++] = base;
     }
+    *count = len;
+    return ids;
+}
+
+/* The parameter list: the dims, the result, then each buffer read (once). */
+static void kernel_head(const Emit *e, const IrNode *n, int k, bool error_word)
+{
+    const char *name = emit_cuda_kernel_name(e, e->fn_index, n->id, k);
+    if (e->kernel_names)
+        ptrvec_push(e->a, e->kernel_names, (void *)name);
+    fprintf(e->out, "/* %%%d %s: %s */\nextern \"C\" __global__ void %s(tdg_dims D, %s *__restrict__ b%d",
+            n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), name, emit_c_ctype(n->type.dtype), n->id);
+    int nbuf, *buf = emit_cuda_kernel_buffers(e, n, &nbuf);
+    for (int j = 1; j < nbuf; j++)
+        fprintf(e->out, ", const %s *__restrict__ b%d", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype), buf[j]);
     if (error_word)
-        fputs(", int *__restrict__ error", e->out);
+        fputs(", int64_t *__restrict__ error", e->out);
     fputs(")\n{\n", e->out);
     declare_dims(e, 1);
 }
@@ -264,7 +286,7 @@ static void declare_extents(const Emit *e, int depth, int rank, const Size *dims
 
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 {
-    kernel_head(e, n, "", false);
+    kernel_head(e, n, -1, false);
     const char **loads = emit_c_declare_inputs(e, n, 1, NULL);
     declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
@@ -278,7 +300,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
 {
     ReduceLoops loops = emit_c_reduce_loops(e, n);
     int nkept = loops.nkept, nred = loops.nred;
-    kernel_head(e, n, "", false);
+    kernel_head(e, n, -1, false);
     const char **loads = emit_c_declare_inputs(e, n, 1, loops.axis_of);
     int base = n->ninputs ? n->inputs[0] : -1;
     if (!n->expr)
@@ -325,7 +347,7 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
         one.has_input_view = n->has_input_view ? &n->has_input_view[k] : NULL;
         one.input_views = n->input_views ? &n->input_views[k] : NULL;
         const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
-        kernel_head(e, &one, arena_printf(e->a, "_%d", k), false);
+        kernel_head(e, &one, k, false);
         const char **loads = emit_c_declare_inputs(e, &one, 1, NULL);
         emit_c_declare_view(e, 1, "o", to);
         declare_extents(e, 1, to->rank, to->dims, 0, "total");
@@ -339,48 +361,86 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
     }
 }
 
-/* A gather: out[idx..., rest...] = table[idx[idx...], rest...]; a bad index sets *error (the first, 1-based flat position). */
-static void kernel_gather(const Emit *e, const IrNode *n, bool gradient)
+/* A gather: out[idx..., rest...] = table[idx[idx...], rest...]. A bad
+ * index is reported through two words: the first thread to find one sets
+ * error[0] and writes the index to error[1] (the host reads them after the
+ * function). */
+static void kernel_gather(const Emit *e, const IrNode *n)
 {
-    kernel_head(e, n, "", !gradient);
+    kernel_head(e, n, -1, true);
     int bt, bi;
     View vt = emit_c_input_view(e, n, 0, &bt), vi = emit_c_input_view(e, n, 1, &bi);
     emit_c_declare_view(e, 1, "t", &vt);
     emit_c_declare_view(e, 1, "x", &vi);
     int ri = vi.rank;
-    const Size *rows = gradient ? &n->type.dims[0] : &vt.dims[0];
-    fprintf(e->out, "    const int64_t rows = %s;\n", emit_c_size(e, *rows));
-    /* the loop space: the forward result's (indices, then the table's other axes) */
-    int rank = gradient ? vt.rank : n->type.rank;
-    const Size *dims = gradient ? vt.dims : n->type.dims;
-    declare_extents(e, 1, rank, dims, 0, "total");
+    fprintf(e->out, "    const int64_t rows = %s;\n", emit_c_size(e, vt.dims[0]));
+    /* the loop space: the result's (indices, then the table's other axes) */
+    declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
-    split_index(e, 2, "lin", 0, rank);
+    split_index(e, 2, "lin", 0, n->type.rank);
     fprintf(e->out, "        int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
-    if (!gradient) {
-        fputs("        if (row < -rows || row >= rows) {\n            atomicCAS(error, 0, 1);\n            continue;\n        }\n", e->out);
-    }
-    fputs("        if (row < 0)\n            row += rows;\n", e->out);
-    if (!gradient) {
-        const char *src = poly_is_zero(vt.strides[0]) ? "0" : "row * t_s0";
-        for (int k = 1; k < vt.rank; k++)
-            if (!poly_is_zero(vt.strides[k]))
-                src = arena_printf(e->a, "%s + i%d * t_s%d", src, ri + k - 1, k);
-        if (!poly_is_zero(vt.offset))
-            src = arena_printf(e->a, "t_off + %s", src);
-        fprintf(e->out, "        b%d[lin] = %s[%s];\n    }\n}\n\n", n->id, emit_c_base_name(e, bt), src);
-        return;
-    }
-    /* the gradient: row of the adjoint added into the table's row, atomically (two indices may name one row) */
-    const char *dst = "row";
-    for (int k = 1; k < n->type.rank; k++)
-        dst = arena_printf(e->a, "(%s) * (int64_t)%s + i%d", dst, emit_c_size(e, n->type.dims[k]), ri + k - 1);
-    fprintf(e->out, "        atomicAdd(&b%d[%s], %s[%s]);\n    }\n}\n\n", n->id, dst, emit_c_base_name(e, bt),
-            emit_c_offset(e, "t", &vt, NULL));
+    fputs("        if (row < -rows || row >= rows) {\n"
+          "            if (atomicCAS((unsigned long long *)error, 0ull, 1ull) == 0ull)\n"
+          "                error[1] = row;\n"
+          "            continue;\n"
+          "        }\n"
+          "        if (row < 0)\n            row += rows;\n", e->out);
+    const char *src = poly_is_zero(vt.strides[0]) ? "0" : "row * t_s0";
+    for (int k = 1; k < vt.rank; k++)
+        if (!poly_is_zero(vt.strides[k]))
+            src = arena_printf(e->a, "%s + i%d * t_s%d", src, ri + k - 1, k);
+    if (!poly_is_zero(vt.offset))
+        src = arena_printf(e->a, "t_off + %s", src);
+    fprintf(e->out, "        b%d[lin] = %s[%s];\n    }\n}\n\n", n->id, emit_c_base_name(e, bt), src);
 }
 
-static void emit_kernels(Emit *e, const IrFunction *f)
+/* A gather's gradient: zeros of the table's shape, row idx[p] getting row p
+ * of the adjoint added. A thread owns a column of the table and adds the
+ * rows in index order, as the C backend's loop does, so the sums are its
+ * bit for bit and the same on every run (no atomics). */
+static void kernel_gather_grad(const Emit *e, const IrNode *n)
+{
+    kernel_head(e, n, -1, false);
+    int bg, bi;
+    View vg = emit_c_input_view(e, n, 0, &bg), vi = emit_c_input_view(e, n, 1, &bi);
+    emit_c_declare_view(e, 1, "g", &vg);
+    emit_c_declare_view(e, 1, "x", &vi);
+    int ri = vi.rank, rt = n->type.rank;
+    Dtype t = n->type.dtype;
+    fprintf(e->out, "    const int64_t rows = %s;\n", emit_c_size(e, n->type.dims[0]));
+    declare_extents(e, 1, rt - 1, n->type.dims + 1, ri, "columns");
+    declare_extents(e, 1, ri, vi.dims, 0, "positions");
+    fputs("    for (int64_t c = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; c < columns; c += (int64_t)gridDim.x * blockDim.x) {\n",
+          e->out);
+    split_index(e, 2, "c", ri, rt - 1);
+    fputs("        for (int64_t p = 0; p < positions; p++) {\n", e->out);
+    split_index(e, 3, "p", 0, ri);
+    fprintf(e->out, "            int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
+    fputs("            if (row < 0)\n                row += rows; /* checked in the forward gather */\n", e->out);
+    const char *dst = "row * columns + c";
+    fprintf(e->out, "            b%d[%s] = %s;\n        }\n    }\n}\n\n", n->id, dst,
+            emit_c_store(e, t, arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), dst),
+                                             emit_c_load(e, ir_get(e->f, bg)->type.dtype, emit_c_base_name(e, bg),
+                                                         emit_c_offset(e, "g", &vg, NULL)))));
+}
+
+/* A result that is a view of a buffer, copied out contiguously: a COPY
+ * node of its own (an id past the function's last) reading the view. */
+static void kernel_output_copy(Emit *e, const IrFunction *f, int i)
+{
+    IrNode *copy = arena_alloc(e->a, sizeof *copy);
+    const IrNode *src = ir_get(f, f->outputs[i]);
+    copy->op = IR_COPY;
+    copy->id = (int)f->nodes.len + i;
+    copy->type = src->type;
+    copy->loc = src->loc;
+    copy->ninputs = 1;
+    copy->inputs = &f->outputs[i];
+    kernel_map(e, copy, mx_input(e->a, 0, src->type.dtype));
+}
+
+static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
 {
     e->f = f;
     int op = 0;
@@ -394,26 +454,58 @@ static void emit_kernels(Emit *e, const IrFunction *f)
         case IR_COPY: kernel_map(e, n, mx_input(e->a, 0, ir_get(f, n->inputs[0])->type.dtype)); break;
         case IR_REDUCE: kernel_reduce(e, n); break;
         case IR_SCATTER: kernel_scatter(e, n); break;
-        case IR_GATHER: kernel_gather(e, n, false); break;
-        case IR_GATHER_GRAD:
-            if (n->type.dtype == DT_F32 || n->type.dtype == DT_F64)
-                kernel_gather(e, n, true);
-            break;
+        case IR_GATHER: kernel_gather(e, n); break;
+        case IR_GATHER_GRAD: kernel_gather_grad(e, n); break;
         default: break; /* contractions: cuBLAS; random numbers: the runtime */
         }
     }
+    for (int i = 0; i < f->noutputs; i++)
+        if (plan->copy_output[i])
+            kernel_output_copy(e, f, i);
+}
+
+static const IrFunction *function_at(const IrProgram *p, size_t i)
+{
+    return i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
+}
+
+static void emit_all(Emit *e, const char *source_name, FnPlan **plans)
+{
+    const IrProgram *p = e->p;
+    fprintf(e->out, "/* CUDA kernels generated by tdc from %s; compiled at run time by NVRTC. */\n", source_name);
+    fputs(cuda_prelude, e->out);
+    fprintf(e->out, "struct tdg_dims {\n    int64_t d[%zu];\n};\n\n", p->dim_names.len ? p->dim_names.len : 1);
+    for (size_t i = 0; i < p->functions.len + p->trains.len; i++) {
+        const IrFunction *f = function_at(p, i);
+        fprintf(e->out, "/* ---- %s %s (tdg_fn%zu) ---- */\n\n", f->is_train ? "train" : "fn", f->name, i);
+        e->fn_index = (int)i;
+        emit_kernels(e, f, plans[i]);
+    }
+}
+
+const char *emit_cuda_source(const Emit *outer, FnPlan **plans, PtrVec *names)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    if (!mem)
+        die("emit_cuda: open_memstream failed");
+    Emit e = *outer;
+    e.out = mem;
+    e.kernel_names = names;
+    emit_all(&e, "this program", plans);
+    fclose(mem);
+    const char *r = arena_strndup(outer->a, text, size);
+    free(text);
+    return r;
 }
 
 void emit_cuda(FILE *out, const IrProgram *p, const char *source_name)
 {
     Emit e = {.out = out, .p = p, .a = p->arena};
-    fprintf(out, "/* CUDA kernels generated by tdc from %s; compiled at run time by NVRTC. */\n", source_name);
-    fputs(cuda_prelude, out);
-    fprintf(out, "struct tdg_dims {\n    int64_t d[%zu];\n};\n\n", p->dim_names.len ? p->dim_names.len : 1);
-    for (size_t i = 0; i < p->functions.len + p->trains.len; i++) {
-        const IrFunction *f = i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
-        fprintf(out, "/* ---- %s %s (tdg_fn%zu) ---- */\n\n", f->is_train ? "train" : "fn", f->name, i);
-        e.fn_index = (int)i;
-        emit_kernels(&e, f);
-    }
+    size_t n = p->functions.len + p->trains.len;
+    FnPlan **plans = arena_array(e.a, n + 1, sizeof(FnPlan *));
+    for (size_t i = 0; i < n; i++)
+        plans[i] = plan_function(p, function_at(p, i));
+    emit_all(&e, source_name, plans);
 }

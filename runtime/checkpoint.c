@@ -282,7 +282,9 @@ td_status td_model_save(td_model *m, const char *path)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_model_save: no path");
     entries list = {0, NULL};
     meta md = {0};
-    td_status st = build_entries(m, &list);
+    td_status st = td_model_sync_host(m); /* on the GPU: what training wrote there */
+    if (st == TD_OK)
+        st = build_entries(m, &list);
     if (st == TD_OK)
         st = build_meta(m, &md);
     if (st == TD_OK) {
@@ -402,8 +404,10 @@ td_status td_model_load(td_model *m, const char *path)
     entries list = {0, NULL};
     const td_st_tensor **found = NULL;
     loaded v;
-    td_status s = td_safetensors_read(m->ctx, path, &st);
+    td_status s = td_model_sync_host(m); /* on the GPU: the host regions current before they are written */
     if (s != TD_OK)
+        return s;
+    if ((s = td_safetensors_read(m->ctx, path, &st)) != TD_OK)
         return s;
     s = check_meta(m, path, &st, &v);
     if (s == TD_OK)
@@ -419,6 +423,7 @@ td_status td_model_load(td_model *m, const char *path)
         m->step = (int64_t)v.step;
         m->rng = (td_rng){v.seed, v.offset};
         m->data_cursor = v.cursor;
+        s = td_model_sync_device(m);
     }
     free(found);
     free(list.e);

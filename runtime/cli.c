@@ -308,6 +308,7 @@ enum {
     OPT_STEPS = 1 << 5, OPT_TRAIN = 1 << 6, OPT_DATA = 1 << 7, OPT_SEQUENTIAL = 1 << 8, OPT_VAL = 1 << 9,
     OPT_VAL_EVERY = 1 << 10, OPT_VAL_BATCHES = 1 << 11, OPT_LOG = 1 << 12, OPT_LOG_EVERY = 1 << 13,
     OPT_CKPT = 1 << 14, OPT_CKPT_EVERY = 1 << 15, OPT_RESUME = 1 << 16, OPT_DEVICE = 1 << 17, OPT_PEAK = 1 << 18,
+    OPT_PEAK_OF = 1 << 19,
 };
 /* Options that may be given several times (each value kept), and flags,
  * which take no value. */
@@ -321,7 +322,7 @@ static const struct {
     {"--steps", OPT_STEPS}, {"--train", OPT_TRAIN}, {"--data", OPT_DATA}, {"--sequential", OPT_SEQUENTIAL},
     {"--val", OPT_VAL}, {"--val-every", OPT_VAL_EVERY}, {"--val-batches", OPT_VAL_BATCHES}, {"--log", OPT_LOG},
     {"--log-every", OPT_LOG_EVERY}, {"--ckpt", OPT_CKPT}, {"--ckpt-every", OPT_CKPT_EVERY}, {"--resume", OPT_RESUME},
-    {"--device", OPT_DEVICE}, {"--peak", OPT_PEAK},
+    {"--device", OPT_DEVICE}, {"--peak", OPT_PEAK}, {"--peak-of", OPT_PEAK_OF},
 };
 enum { NOPTIONS = sizeof OPTIONS / sizeof OPTIONS[0] };
 
@@ -355,6 +356,7 @@ static const char **single_slot(opts *o, unsigned kind)
     case OPT_CKPT_EVERY: return &o->ckpt_every;
     case OPT_DEVICE: return &o->device;
     case OPT_PEAK: return &o->peak;
+    case OPT_PEAK_OF: return &o->peak_of;
     default: return &o->resume;
     }
 }
@@ -474,7 +476,7 @@ static void usage(const cli *c, FILE *f)
             "  train --steps N [--data FILE | --data NAME=FILE.npy ...] [--train NAME]\n"
             "        [--dims D] [--seed S] [--sequential] [--val ... --val-every K --val-batches M]\n"
             "        [--log FILE --log-every K] [--ckpt CKPT --ckpt-every K] [--resume CKPT]\n"
-            "        [--device NAME | --peak FLOPS]     train to step N, logging and saving checkpoints\n"
+            "        [--peak-of NAME | --peak FLOPS]    train to step N, logging and saving checkpoints\n"
             "  profile FN [--in NAME=PATH ...] [--dims D] [--seed S] [--steps N]\n"
             "  profile --train NAME [--data ...] [--dims D] [--seed S] [--sequential] [--steps N]\n"
             "                                           time each operation over N calls or steps\n"
@@ -502,7 +504,9 @@ static void usage(const cli *c, FILE *f)
             "  --ckpt CKPT        save the training state to CKPT at the end (and every K steps\n"
             "  --ckpt-every K     with --ckpt-every)\n"
             "  --resume CKPT      continue from a checkpoint `train` wrote\n"
-            "  --device NAME      train: report MFU against this GPU's peak (runtime/td_devices.h)\n"
+            "  --device DEV       run, params, train, profile: auto (the GPU when there is one; the\n"
+            "                     default), cpu or cuda\n"
+            "  --peak-of NAME     train: report MFU against this GPU's peak (runtime/td_devices.h)\n"
             "  --peak FLOPS       train: report MFU against this peak FLOP/s (as 312e12 or 312T)\n"
             "\n"
             "functions: %s\n"
@@ -775,7 +779,7 @@ static bool print_trains(const cli *c, const int64_t *dims)
     printf("train blocks\n");
     for (int k = 0; k < c->desc->ntrains; k++) {
         const td_train_desc *tr = &c->desc->trains[k];
-        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL, NULL};
+        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL, NULL, NULL};
         text sig = {{0}, 0}, feed = {{0}, 0}, optim = {{0}, 0}, sched = {{0}, 0}, params = {{0}, 0};
         signature_text(&sig, &as_fn, c->desc);
         feed_text(&feed, tr);
@@ -1184,6 +1188,8 @@ static int load_params(const cli *c, const char *path, run_state *s)
         if (rc == 0 && t->bytes)
             memcpy(td_model_param(s->model, i), t->data, t->bytes);
     }
+    if (rc == 0 && (status = td_model_sync_device(s->model)) != TD_OK) /* on the GPU: the params loaded */
+        rc = cli_fail_ctx(c, s->ctx, status);
     /* A training checkpoint of this program (td_model_save) also holds
      * optimizer state, which `run` has no use for. */
     const char *hash = td_safetensors_meta(&st, "program_hash");
@@ -1222,7 +1228,7 @@ int cli_alloc_outputs(const cli *c, run_state *s)
 
 static int call_and_write(const cli *c, run_state *s)
 {
-    td_status st = s->fn->call(s->model, s->in_data, s->outputs);
+    td_status st = td_model_call(s->model, (int)(s->fn - c->desc->fns), s->in_data, s->outputs);
     if (st != TD_OK) {
         const char *msg = td_ctx_error(s->ctx);
         return cli_fail(c, 1, "%s: %s", s->fn->name, msg ? msg : "failed without a message");
@@ -1236,10 +1242,26 @@ static int call_and_write(const cli *c, run_state *s)
     return 0;
 }
 
-int cli_build_model(const cli *c, run_state *s)
+int cli_new_model(const cli *c, const opts *o, td_ctx *ctx, const int64_t *dims, uint64_t seed, td_model **out)
 {
-    s->model = td_model_new(s->ctx, c->desc, s->b.value, s->seed);
-    return s->model ? 0 : cli_fail_ctx(c, s->ctx, TD_ERR_INPUT);
+    td_device device = TD_DEVICE_AUTO;
+    if (o->device && strcmp(o->device, "cpu") == 0)
+        device = TD_DEVICE_CPU;
+    else if (o->device && strcmp(o->device, "cuda") == 0)
+        device = TD_DEVICE_CUDA;
+    else if (o->device && strcmp(o->device, "auto") != 0)
+        return cli_fail(c, 2, "--device %s: unknown device (auto, cpu or cuda)", o->device);
+    td_ctx_set_device(ctx, device);
+    if (!(*out = td_model_new(ctx, c->desc, dims, seed)))
+        return cli_fail_ctx(c, ctx, td_ctx_error_status(ctx));
+    if (o->device && device == TD_DEVICE_AUTO && td_ctx_note(ctx))
+        fprintf(stderr, "%s: note: %s\n", c->prog, td_ctx_note(ctx));
+    return 0;
+}
+
+int cli_build_model(const cli *c, const opts *o, run_state *s)
+{
+    return cli_new_model(c, o, s->ctx, s->b.value, s->seed, &s->model);
 }
 
 /* Options first, then files, then the model: each step only if the last
@@ -1268,7 +1290,7 @@ static int cmd_run(const cli *c, const opts *o)
     if (!status)
         status = cli_check_input_shapes(c, &s);
     if (!status)
-        status = cli_build_model(c, &s);
+        status = cli_build_model(c, o, &s);
     if (!status && o->params)
         status = load_params(c, o->params, &s);
     if (!status)
@@ -1323,8 +1345,8 @@ static int cmd_params(const cli *c, const opts *o)
         status = cli_need_all_bound(c, &b);
     if (!status && !(ctx = td_ctx_new(TD_DEVICE_CPU)))
         status = cli_fail(c, 1, "out of memory");
-    if (!status && !(m = td_model_new(ctx, c->desc, b.value, seed)))
-        status = cli_fail_ctx(c, ctx, TD_ERR_INPUT);
+    if (!status)
+        status = cli_new_model(c, o, ctx, b.value, seed, &m);
     if (!status)
         status = write_checkpoint(c, m, o->out, seed);
     td_model_free(m);
@@ -1351,13 +1373,14 @@ static const struct {
     int (*run)(const cli *, const opts *);
 } COMMANDS[] = {
     {"info", OPT_DIMS, false, cmd_info},
-    {"run", OPT_DIMS | OPT_IN | OPT_OUT | OPT_SEED | OPT_PARAMS, true, cmd_run},
-    {"params", OPT_DIMS | OPT_OUT | OPT_SEED, false, cmd_params},
+    {"run", OPT_DIMS | OPT_IN | OPT_OUT | OPT_SEED | OPT_PARAMS | OPT_DEVICE, true, cmd_run},
+    {"params", OPT_DIMS | OPT_OUT | OPT_SEED | OPT_DEVICE, false, cmd_params},
     {"train", OPT_DIMS | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_VAL | OPT_VAL_EVERY |
                   OPT_VAL_BATCHES | OPT_LOG | OPT_LOG_EVERY | OPT_CKPT | OPT_CKPT_EVERY | OPT_RESUME | OPT_DEVICE |
-                  OPT_PEAK,
+                  OPT_PEAK | OPT_PEAK_OF,
      false, cli_train},
-    {"profile", OPT_DIMS | OPT_IN | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL, true, cli_profile},
+    {"profile", OPT_DIMS | OPT_IN | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_DEVICE, true,
+     cli_profile},
 };
 
 int td_main(const td_model_desc *desc, int argc, char **argv)

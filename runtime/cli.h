@@ -81,7 +81,7 @@ typedef struct opts {
     const char *fn; /* run: the function */
     opt_list dims, ins, data, val;
     const char *out, *seed, *params, *steps, *train, *val_every, *val_batches, *log, *log_every, *ckpt, *ckpt_every,
-        *resume, *device, *peak;
+        *resume, *device, *peak, *peak_of;
     bool sequential;
 } opts;
 
@@ -123,7 +123,10 @@ int cli_read_input(const cli *c, run_state *s, int k);
 /* After binding, every axis of every input must equal its size. */
 int cli_check_input_shapes(const cli *c, run_state *s);
 /* td_model_new with the bound dims and the seed. */
-int cli_build_model(const cli *c, run_state *s);
+int cli_build_model(const cli *c, const opts *o, run_state *s);
+/* The model on --device (auto when not given; with an explicit auto that
+ * falls back to the CPU, the note why on stderr). */
+int cli_new_model(const cli *c, const opts *o, td_ctx *ctx, const int64_t *dims, uint64_t seed, td_model **out);
 /* Caller memory for every output, shaped under the model's dims. */
 int cli_alloc_outputs(const cli *c, run_state *s);
 

@@ -1,7 +1,7 @@
 /* cli_accounting.c - what a compiled model's command line measures against
  * what the compiler planned: the FLOPs and bytes of the cost descriptions
  * (td_cost_desc) under the bound dims, the peak FLOP/s that `train` takes
- * its MFU against (--peak, or a row of td_devices.h by --device, in the
+ * its MFU against (--peak, or a row of td_devices.h by --peak-of, in the
  * column of the trained params' dtype), and `MODEL profile`.
  *
  * `profile FN` calls an exported function N times (--steps, default 10)
@@ -119,22 +119,22 @@ static int device_peak(const cli *c, const char *name, const td_train_desc *t, d
             const td_device_spec *d = td_device_spec_at(i);
             cli_text_add(&names, "%s%.*s", i ? ", " : "", td_device_spec_name_len(d), d->names);
         }
-        return cli_fail(c, 2, "--device %s: unknown device (devices: %s)", name, names.buf);
+        return cli_fail(c, 2, "--peak-of %s: unknown device (devices: %s)", name, names.buf);
     }
     int first = -1;
     for (int i = 0; first < 0 && i < c->desc->nparams; i++)
         if (t->trained[i])
             first = i;
     if (first < 0)
-        return cli_fail(c, 2, "--device %s: train block '%s' trains no param, so no dtype picks the peak: give --peak",
+        return cli_fail(c, 2, "--peak-of %s: train block '%s' trains no param, so no dtype picks the peak: give --peak",
                         name, t->name);
     td_dtype dtype = c->desc->params[first].dtype;
     int column = peak_column(dtype);
     if (column < 0)
-        return cli_fail(c, 2, "--device %s: train block '%s' trains %s params, for which the table has no peak: give --peak",
+        return cli_fail(c, 2, "--peak-of %s: train block '%s' trains %s params, for which the table has no peak: give --peak",
                         name, t->name, td_dtype_name(dtype));
     if (spec->peak[column] <= 0)
-        return cli_fail(c, 2, "--device %s: the table has no %s peak for it (train block '%s' trains %s params): give --peak",
+        return cli_fail(c, 2, "--peak-of %s: the table has no %s peak for it (train block '%s' trains %s params): give --peak",
                         name, td_peak_name((td_peak)column), t->name, td_dtype_name(dtype));
     *peak = spec->peak[column];
     return 0;
@@ -164,12 +164,12 @@ static int parse_peak_value(const cli *c, const char *s, double *peak)
 int cli_parse_peak(const cli *c, const opts *o, const td_train_desc *t, double *peak)
 {
     *peak = 0;
-    if (!o->device && !o->peak)
+    if (!o->peak_of && !o->peak)
         return 0;
     if (cli_cost_problem(t->cost, cli_trained_count(c->desc, t)))
         return cli_fail(c, 2, "%s: train block '%s' was compiled without accounting, so its FLOPs are unknown",
-                        o->peak ? "--peak" : "--device", t->name);
-    int status = o->device ? device_peak(c, o->device, t, peak) : 0;
+                        o->peak ? "--peak" : "--peak-of", t->name);
+    int status = o->peak_of ? device_peak(c, o->peak_of, t, peak) : 0;
     if (!status && o->peak)
         status = parse_peak_value(c, o->peak, peak);
     return status;
@@ -368,7 +368,7 @@ static int time_calls(const cli *c, run_state *s, int64_t steps, td_profile *p, 
     *wall = 0;
     for (int64_t n = 0; n < steps; n++) {
         double start = td_now();
-        td_status st = s->fn->call(s->model, s->in_data, s->outputs);
+        td_status st = td_model_call(s->model, (int)(s->fn - c->desc->fns), s->in_data, s->outputs);
         *wall += td_now() - start;
         if (st != TD_OK) {
             const char *msg = td_ctx_error(s->ctx);
@@ -418,7 +418,7 @@ static int profile_fn(const cli *c, const opts *o)
     if (!status)
         status = cli_check_input_shapes(c, &s);
     if (!status)
-        status = cli_build_model(c, &s);
+        status = cli_build_model(c, o, &s);
     if (!status)
         status = cli_alloc_outputs(c, &s);
     if (!status && (!cli_costs_eval(fn->cost, s.model->dims, &k) || !cli_profile_new(&p, fn->cost->nops)))

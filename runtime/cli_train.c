@@ -446,7 +446,7 @@ static int validate(const cli *c, train_state *s, bool sequential, double *mean)
         double loss = NAN;
         st = fetch(s, &s->val, &rng, &cursor, sequential);
         if (st == TD_OK)
-            st = s->train->loss(m, (const void *const *)s->batch, &loss);
+            st = td_train_loss(m, s->index, (const void *const *)s->batch, &loss);
         sum += loss;
     }
     m->rng = saved;
@@ -567,8 +567,8 @@ int cli_train(const cli *c, const opts *o)
         status = open_source(c, &s, &s.val, "--val", o->sequential);
     if (!status && o->ckpt)
         status = check_writable(c, "--ckpt", o->ckpt);
-    if (!status && !(s.model = td_model_new(s.ctx, c->desc, s.b.value, s.seed)))
-        status = cli_fail_ctx(c, s.ctx, TD_ERR_INPUT);
+    if (!status)
+        status = cli_new_model(c, o, s.ctx, s.b.value, s.seed, &s.model);
     if (!status)
         status = step_flops(c, &s);
     if (!status && o->resume && td_model_load(s.model, o->resume) != TD_OK)
@@ -632,8 +632,8 @@ int cli_profile_train(const cli *c, const opts *o)
         status = batch_buffers(c, &s);
     if (!status)
         status = open_source(c, &s, &s.data, "--data", o->sequential);
-    if (!status && !(s.model = td_model_new(s.ctx, c->desc, s.b.value, s.seed)))
-        status = cli_fail_ctx(c, s.ctx, TD_ERR_INPUT);
+    if (!status)
+        status = cli_new_model(c, o, s.ctx, s.b.value, s.seed, &s.model);
     if (!status && (!cli_costs_eval(t->cost, s.model->dims, &k) || !cli_profile_new(&p, t->cost->nops)))
         status = cli_fail(c, 1, "out of memory");
     if (!status)

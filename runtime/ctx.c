@@ -34,6 +34,8 @@ void td_ctx_free(td_ctx *ctx)
 
 const char *td_ctx_error(const td_ctx *ctx) { return ctx->failed ? ctx->error : NULL; }
 
+td_status td_ctx_error_status(const td_ctx *ctx) { return ctx->failed ? ctx->error_status : TD_OK; }
+
 void td_ctx_clear_error(td_ctx *ctx)
 {
     if (ctx->error != ctx->error_small)
@@ -61,10 +63,19 @@ td_status td_fail(td_ctx *ctx, td_status status, const char *fmt, ...)
     }
     va_end(again);
     ctx->failed = true;
+    ctx->error_status = status;
     return status;
 }
 
 const char *td_ctx_note(const td_ctx *ctx) { return ctx->note; }
+
+void td_ctx_set_device(td_ctx *ctx, td_device device)
+{
+    if (ctx) {
+        ctx->device = device;
+        ctx->device_auto = false;
+    }
+}
 
 void td_ctx_set_note(td_ctx *ctx, const char *note)
 {

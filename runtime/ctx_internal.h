@@ -18,7 +18,9 @@ struct td_cuda;
 
 struct td_ctx {
     td_device device; /* as asked; TD_DEVICE_AUTO until td_ctx_device resolves it */
+    bool device_auto; /* CUDA was chosen by TD_DEVICE_AUTO (a model with no GPU code then runs on the CPU) */
     bool failed;
+    td_status error_status; /* of the first error */
     char *error;      /* error_small, or a heap buffer for a long message */
     char error_small[TD_ERROR_BYTES];
     char *note;       /* heap, or NULL */

@@ -20,9 +20,11 @@
  * coefficient times powers of dims) in checked int64 arithmetic; cli.c
  * uses it for the shapes of inputs, outputs and params. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx_internal.h"
 #include "td.h"
 
 enum { REGION_ALIGN = 64 };
@@ -279,6 +281,177 @@ static td_status init_optim_state(td_model *m)
     return TD_OK;
 }
 
+td_status td_model_tensor_bytes(td_model *m, const td_tensor_desc *t, size_t *bytes)
+{
+    int64_t shape[TD_MAX_RANK];
+    if (t->rank < 0 || t->rank > TD_MAX_RANK || (unsigned)t->dtype >= TD_DTYPE_COUNT)
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s: '%s' has a bad rank (%d) or dtype", m->desc->name, t->name,
+                       t->rank);
+    for (int a = 0; a < t->rank; a++)
+        if ((shape[a] = td_size_eval(&t->shape[a], m->dims)) < 0)
+            return td_fail(m->ctx, TD_ERR_INPUT, "model %s: axis %d of '%s' overflows or is not whole", m->desc->name, a,
+                           t->name);
+    size_t elements;
+    td_status st = td_shape_elements(m->ctx, t->rank, shape, &elements, t->name);
+    if (st == TD_OK && !td_mul_size(elements, td_dtype_size(t->dtype), bytes))
+        st = td_fail(m->ctx, TD_ERR_INPUT, "model %s: '%s' needs more bytes than fit in size_t", m->desc->name, t->name);
+    return st;
+}
+
+/* *end grows by the tensors' bytes, each at a 64-byte boundary. */
+static td_status stage_tensors(td_model *m, int n, const td_tensor_desc *t, size_t *end)
+{
+    for (int i = 0; i < n; i++) {
+        size_t bytes, at;
+        td_status st = td_model_tensor_bytes(m, &t[i], &bytes);
+        if (st != TD_OK)
+            return st;
+        if (!td_add_size(*end, REGION_ALIGN - 1, &at) || !td_add_size(at / REGION_ALIGN * REGION_ALIGN, bytes, end))
+            return td_fail(m->ctx, TD_ERR_INPUT, "model %s: the staging buffer needs more bytes than fit in size_t",
+                           m->desc->name);
+    }
+    return TD_OK;
+}
+
+/* The staging buffer holds the inputs and outputs of the largest call. */
+static td_status stage_size(td_model *m, size_t *bytes)
+{
+    *bytes = 0;
+    for (int f = 0; f < m->desc->nfns; f++) {
+        const td_fn_desc *fn = &m->desc->fns[f];
+        size_t end = 0;
+        td_status st = stage_tensors(m, fn->ninputs, fn->inputs, &end);
+        if (st == TD_OK)
+            st = stage_tensors(m, fn->noutputs, fn->outputs, &end);
+        if (st != TD_OK)
+            return st;
+        *bytes = end > *bytes ? end : *bytes;
+    }
+    for (int t = 0; t < m->desc->ntrains; t++) {
+        size_t end = 0;
+        td_status st = stage_tensors(m, m->desc->trains[t].ninputs, m->desc->trains[t].inputs, &end);
+        if (st != TD_OK)
+            return st;
+        *bytes = end > *bytes ? end : *bytes;
+    }
+    return TD_OK;
+}
+
+/* Whether the model runs on the GPU: the context's device is CUDA, unless
+ * that was auto's choice and the model has no GPU code (a description
+ * written by hand), which then runs on the CPU with a note. */
+static bool on_gpu(td_model *m)
+{
+    if (td_ctx_device(m->ctx) != TD_DEVICE_CUDA)
+        return false;
+    if (m->desc->cuda_source || !m->ctx->device_auto)
+        return true;
+    char note[256];
+    snprintf(note, sizeof note, "device auto: running on the CPU: model %s has no GPU code", m->desc->name);
+    td_ctx_set_note(m->ctx, note);
+    return false;
+}
+
+/* On the GPU: the kernels compiled and loaded, each region allocated once
+ * on the device and the params and optimizer state copied there (the
+ * params were drawn on the host, so a seed gives the same bits on either
+ * device), the gradients zeroed, the staging buffer and the scratch. */
+static td_status gpu_setup(td_model *m)
+{
+    const td_model_desc *desc = m->desc;
+    if (!desc->cuda_source)
+        return td_fail(m->ctx, TD_ERR_DEVICE, "model %s was compiled without CUDA code, so it runs on the CPU only",
+                       desc->name);
+    td_status st = td_cuda_module_load(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels,
+                                       desc->cuda_kernel_names, &m->kernels);
+    if (st != TD_OK)
+        return st;
+    m->on_gpu = true;
+    for (int r = 0; r < TD_REGION_COUNT && st == TD_OK; r++) {
+        char what[64];
+        snprintf(what, sizeof what, "the %s region", REGION_NAMES[r]);
+        st = td_cuda_alloc(m->ctx, m->region_bytes[r], what, &m->dregion[r]);
+    }
+    if (st == TD_OK)
+        st = stage_size(m, &m->stage_bytes);
+    if (st == TD_OK)
+        st = td_cuda_alloc(m->ctx, m->stage_bytes, "staging inputs and outputs", &m->dstage);
+    if (st == TD_OK)
+        st = td_cuda_alloc(m->ctx, TD_SCRATCH_BYTES, "the scratch of a step", &m->dscratch);
+    if (st == TD_OK)
+        st = td_cuda_zero(m->ctx, m->dregion[TD_REGION_GRADS], m->region_bytes[TD_REGION_GRADS]);
+    if (st == TD_OK)
+        st = td_model_sync_device(m);
+    return st;
+}
+
+td_status td_model_sync_device(td_model *m)
+{
+    if (!m->on_gpu)
+        return TD_OK;
+    td_region copied[] = {TD_REGION_PARAMS, TD_REGION_OPTIM};
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        td_region r = copied[i];
+        td_status st = td_cuda_upload(m->ctx, m->dregion[r], m->region[r], m->region_bytes[r]);
+        if (st != TD_OK)
+            return st;
+    }
+    m->host_stale = false;
+    return td_cuda_sync(m->ctx, "copying the params to the GPU");
+}
+
+td_status td_model_sync_host(td_model *m)
+{
+    if (!m->on_gpu || !m->host_stale)
+        return TD_OK;
+    td_region copied[] = {TD_REGION_PARAMS, TD_REGION_OPTIM};
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        td_region r = copied[i];
+        td_status st = td_cuda_download(m->ctx, m->region[r], m->dregion[r], m->region_bytes[r]);
+        if (st != TD_OK)
+            return st;
+    }
+    m->host_stale = false;
+    return TD_OK;
+}
+
+td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *const *outputs)
+{
+    if (!m)
+        return TD_ERR_INPUT;
+    if (fn < 0 || fn >= m->desc->nfns)
+        return td_fail(m->ctx, TD_ERR_INPUT, "model %s has no function %d (it has %d)", m->desc->name, fn,
+                       m->desc->nfns);
+    const td_fn_desc *f = &m->desc->fns[fn];
+    if (!m->on_gpu)
+        return f->call(m, inputs, outputs);
+    if (!f->call_cuda)
+        return td_fail(m->ctx, TD_ERR_DEVICE, "model %s: function %s has no GPU code", m->desc->name, f->name);
+    td_dptr din[f->ninputs > 0 ? f->ninputs : 1], dout[f->noutputs > 0 ? f->noutputs : 1];
+    size_t out_bytes[f->noutputs > 0 ? f->noutputs : 1], at = 0;
+    for (int i = 0; i < f->ninputs + f->noutputs; i++) {
+        bool is_in = i < f->ninputs;
+        size_t bytes;
+        td_status st = td_model_tensor_bytes(m, is_in ? &f->inputs[i] : &f->outputs[i - f->ninputs], &bytes);
+        if (st != TD_OK)
+            return st;
+        at = (at + REGION_ALIGN - 1) / REGION_ALIGN * REGION_ALIGN; /* stage_size checked these sums */
+        if (is_in) {
+            din[i] = m->dstage + at;
+            if ((st = td_cuda_upload(m->ctx, din[i], inputs[i], bytes)) != TD_OK)
+                return st;
+        } else {
+            dout[i - f->ninputs] = m->dstage + at;
+            out_bytes[i - f->ninputs] = bytes;
+        }
+        at += bytes;
+    }
+    td_status st = f->call_cuda(m, din, dout);
+    for (int i = 0; st == TD_OK && i < f->noutputs; i++)
+        st = td_cuda_download(m->ctx, outputs[i], dout[i], out_bytes[i]);
+    return st;
+}
+
 td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, uint64_t seed)
 {
     if (!desc || desc->ndims < 0 || desc->nparams < 0 || desc->nfns < 0) {
@@ -298,7 +471,8 @@ td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *di
         return NULL;
     }
     if (bind_dims(m, dims) != TD_OK || plan_regions(m) != TD_OK || layout_training(m) != TD_OK ||
-        alloc_regions(m) != TD_OK || init_params(m, seed) != TD_OK || init_optim_state(m) != TD_OK) {
+        alloc_regions(m) != TD_OK || init_params(m, seed) != TD_OK || init_optim_state(m) != TD_OK ||
+        (on_gpu(m) && gpu_setup(m) != TD_OK)) {
         td_model_free(m);
         return NULL;
     }
@@ -309,8 +483,13 @@ void td_model_free(td_model *m)
 {
     if (!m)
         return;
-    for (int r = 0; r < TD_REGION_COUNT; r++)
+    for (int r = 0; r < TD_REGION_COUNT; r++) {
         free(m->region[r]);
+        td_cuda_free(m->ctx, m->dregion[r]);
+    }
+    td_cuda_free(m->ctx, m->dstage);
+    td_cuda_free(m->ctx, m->dscratch);
+    td_cuda_module_free(m->ctx, m->kernels);
     free(m->dims);
     free(m->param_offsets);
     free(m->optim_offsets);

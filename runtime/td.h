@@ -74,6 +74,8 @@ td_ctx *td_ctx_new(td_device device);
 void td_ctx_free(td_ctx *ctx);
 /* The first error since the last td_ctx_clear_error, or NULL. */
 const char *td_ctx_error(const td_ctx *ctx);
+/* The status the first error was reported with (TD_OK when none). */
+td_status td_ctx_error_status(const td_ctx *ctx);
 void td_ctx_clear_error(td_ctx *ctx);
 /* Records an error (only the first is kept) and returns `status`. */
 td_status td_fail(td_ctx *ctx, td_status status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -84,6 +86,8 @@ td_status td_fail(td_ctx *ctx, td_status status, const char *fmt, ...) __attribu
 td_device td_ctx_device(td_ctx *ctx);
 /* A remark that is not an error (why auto chose the CPU), or NULL. */
 const char *td_ctx_note(const td_ctx *ctx);
+/* Chooses the device for the models made after it (td_ctx_new's choice). */
+void td_ctx_set_device(td_ctx *ctx, td_device device);
 
 /* Checked size arithmetic: false on overflow. */
 bool td_mul_size(size_t a, size_t b, size_t *out);
@@ -466,6 +470,12 @@ td_status td_nvrtc_compile(td_ctx *ctx, const char *name, const char *source, co
 /* The same with TD_NVRTC_* flags (td_nvrtc_compile passes 0). */
 td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *source, const char *arch, unsigned flags,
                                  td_blob *out);
+/* The same with `noptions` NVRTC options after ours ("--fmad=false", ...;
+ * at most TD_NVRTC_MAX_OPTIONS, none NULL or empty); they are part of the
+ * cache key, in order. */
+enum { TD_NVRTC_MAX_OPTIONS = 16 };
+td_status td_nvrtc_compile_options(td_ctx *ctx, const char *name, const char *source, const char *arch,
+                                   unsigned flags, int noptions, const char *const *options, td_blob *out);
 /* How many td_nvrtc_compile calls of this context the disk cache answered
  * (hits) and how many ran NVRTC (misses). */
 void td_nvrtc_cache_counts(td_ctx *ctx, int64_t *hits, int64_t *misses);
@@ -498,6 +508,10 @@ td_status td_cuda_sync(td_ctx *ctx, const char *where);
 typedef struct td_cuda_module td_cuda_module;
 td_status td_cuda_module_load(td_ctx *ctx, const char *name, const char *source, int nkernels,
                               const char *const *kernel_names, td_cuda_module **out);
+/* The same with NVRTC options, as td_nvrtc_compile_options takes them. */
+td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char *source, int noptions,
+                                      const char *const *options, int nkernels, const char *const *kernel_names,
+                                      td_cuda_module **out);
 void td_cuda_module_free(td_ctx *ctx, td_cuda_module *mod); /* NULL is fine */
 /* The number of blocks for `work` items at `per_block` items a block, for
  * a kernel that strides over the grid: at least 1, at most a few waves of
@@ -613,6 +627,9 @@ typedef struct td_fn_desc {
     const td_tensor_desc *inputs, *outputs;
     td_status (*call)(td_model *m, const void *const *inputs, void *const *outputs);
     const td_cost_desc *cost; /* its operations (may be NULL) */
+    /* The same on the GPU: inputs and outputs in device memory (NULL when
+     * the model was compiled without CUDA code). td_model_call picks. */
+    td_status (*call_cuda)(td_model *m, const td_dptr *inputs, const td_dptr *outputs);
 } td_fn_desc;
 
 /* A train block: one step is forward and backward (grad), then clipping
@@ -637,6 +654,10 @@ typedef struct td_train_desc {
     /* The step's operations: those of grad (forward and backward), then one
      * optimizer update per trained param, in param order (may be NULL). */
     const td_cost_desc *cost;
+    /* grad and loss on the GPU: the inputs in device memory, the gradients
+     * into the device's TD_REGION_GRADS (NULL without CUDA code). */
+    td_status (*grad_cuda)(td_model *m, const td_dptr *inputs, double *loss);
+    td_status (*loss_cuda)(td_model *m, const td_dptr *inputs, double *loss);
 } td_train_desc;
 
 typedef struct td_model_desc {
@@ -654,6 +675,12 @@ typedef struct td_model_desc {
     int ntrains;
     const td_train_desc *trains;
     const char *program_hash; /* of the program, hex: checkpoints name it */
+    /* The CUDA C source of every kernel (NULL: the model runs on the CPU
+     * only), compiled by NVRTC when a model is made on the GPU, and the
+     * names of its kernels, which the generated code launches by index. */
+    const char *cuda_source;
+    int ncuda_kernels;
+    const char *const *cuda_kernel_names;
 } td_model_desc;
 
 struct td_model {
@@ -669,7 +696,18 @@ struct td_model {
     uint64_t data_cursor;                /* the sequential data position */
     size_t *optim_offsets;               /* ntrains * nparams byte offsets into TD_REGION_OPTIM (state slots one after another) */
     td_profile *profile;                 /* NULL unless profiling (./model profile) */
+    /* on the GPU (the context's device was CUDA when the model was made) */
+    bool on_gpu;
+    td_dptr dregion[TD_REGION_COUNT];    /* each region's device copy, one allocation each */
+    td_dptr dstage;                      /* a call's inputs and outputs, staged: stage_bytes */
+    size_t stage_bytes;
+    td_dptr dscratch;                    /* TD_SCRATCH_BYTES: a loss, error words, a norm */
+    td_cuda_module *kernels;             /* desc->cuda_source, loaded */
+    bool host_stale;                     /* the device's params and state are newer than region[] */
 };
+/* dscratch: the loss at 0, a double at 64 (the gradient norm), from 128
+ * a pair of int64 per gather (a flag, the first bad index it met). */
+enum { TD_SCRATCH_BYTES = 4096, TD_SCRATCH_NORM = 64, TD_SCRATCH_ERRORS = 128, TD_SCRATCH_NERRORS = 248 };
 
 /* Binds the dims (dims[i] for each dim of the desc; static ones must be
  * given their value or 0), plans, allocates each region once and
@@ -677,8 +715,20 @@ struct td_model {
  * message on ctx. */
 td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, uint64_t seed);
 void td_model_free(td_model *m);
-/* A param's data, by index. */
+/* A param's data, by index: host memory (on the GPU, td_model_sync_host
+ * first to read what training wrote, td_model_sync_device after writing). */
 void *td_model_param(td_model *m, int index);
+/* On the GPU: copies the params and optimizer state to the host regions
+ * when the device's are newer; and the host's params and state to the
+ * device. TD_OK at once on the CPU. */
+td_status td_model_sync_host(td_model *m);
+td_status td_model_sync_device(td_model *m);
+/* Runs exported function `fn` on the model's device: inputs and outputs
+ * in host memory, as td_fn_desc.call takes them (on the GPU they are
+ * copied through the staging buffer). */
+td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *const *outputs);
+/* The bytes of input or output tensor t under the model's dims. */
+td_status td_model_tensor_bytes(td_model *m, const td_tensor_desc *t, size_t *bytes);
 /* The extent of a size in the model's bound dims. */
 int64_t td_size_eval(const td_size_expr *s, const int64_t *dims);
 
@@ -692,6 +742,9 @@ typedef struct td_step_stats {
  * the schedule's lr at m->step, td_optim_update of each trained param
  * (step m->step + 1; weight decay only where decay[i]), m->step++. */
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats);
+/* The loss of train block `train` on a batch (forward only, nothing
+ * changes): validation. */
+td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss);
 /* A safetensors checkpoint: the params under their names, each train
  * block's optimizer state as "<optimizer>.<slot>.<param>" (prefixed with
  * "<train>." when the model has several), and in the metadata the step,

@@ -154,8 +154,11 @@ struct td_cuda {
     CUstream stream;           /* every launch, copy and cuBLAS call of the context */
     cublasHandle_t cublas_handle; /* created on the first contraction (gemm.c) */
     bool allow_tf32;           /* f32 contractions may use TF32 tensor cores */
+    td_cuda_module *gemm_module; /* gemm.c's generic kernel, compiled on first need */
     /* td_nvrtc_compile's disk cache */
     int64_t cache_hits, cache_misses;
+    td_cuda_module *optim_module; /* optim.c's kernels, compiled on first use */
+    td_dptr sum_partials;      /* optim.c: one double per block of a sum of squares */
 };
 
 /* loader.c */
@@ -176,6 +179,46 @@ td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, c
 td_status td_cu_check_at(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call, const char *where);
 /* The context's CUDA state after td_cuda_init; NULL with the error on ctx. */
 struct td_cuda *td_cuda_ready(td_ctx *ctx);
+/* td_cuda_module_free for loader.c's release, which has the state but no
+ * context; NULL is fine. */
+void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
+
+/* optim.c: the optimizer kernels' CUDA source, assembled from the embedded
+ * text of ../optim_kernels.h, the device's macros and td_optim_hparams
+ * written at this build's offsets, its sizes asserted (malloc'd; NULL with
+ * TD_ERR_OOM on ctx); and the NVRTC options it is compiled with. */
+char *td_cuda_optim_source(td_ctx *ctx);
+enum { TD_CUDA_OPTIM_NOPTIONS = 4 };
+extern const char *const td_cuda_optim_options[TD_CUDA_OPTIM_NOPTIONS];
+/* the text of ../optim_kernels.h, embedded by the build (optim_kernels_text.c) */
+extern const unsigned char td_optim_kernels_text[];
+
+/* ../optim.c: what the GPU's optimizers share with the CPU's */
+/* td_optim_update's checks, in its order, with `fn` naming the caller in
+ * the messages; the pointers are only tested against NULL. */
+td_status td_optim_check_update(td_ctx *ctx, const char *fn, const td_optim_hparams *h, td_dtype dtype, size_t n,
+                                const void *param, const void *grad, const void *state, int64_t step, double lr,
+                                double weight_decay);
+/* Adam's scalars of `step`, 1 - beta1^step and (1 - beta2^step)^0.5, with
+ * the host's pow: the same numbers for the CPU's update and the GPU's. */
+void td_optim_adam_bias(const td_optim_hparams *h, int64_t step, double *bias_correction1,
+                        double *bias_correction2_sqrt);
+
+/* gemm.c */
+/* The CUDA source of the generic contraction kernel (one extern "C"
+ * kernel per dtype but bool), for the tests to compile without a GPU. */
+const char *td_cuda_gemm_kernel_source(void);
+/* td_gemm_describe's counterpart: the route td_cuda_gemm_run would take,
+ * after the same checks, written to buf without touching the GPU: "none: C
+ * is empty"; "kernel <dtype> <items> x <m>x<n>x<k>" (": C = 0" or ": C =
+ * beta C" when k or alpha is 0; " as C^T = B^T A^T" when transposed); or
+ * "cublas <dtype> <compute>: <opA><opB> <m>x<n>x<k>; <A> ld=.., <B> ld=..,
+ * <C> ld=.." in cuBLAS's column-major terms (its A is the caller's B, or
+ * A^T, ...), then "; batch <count> strides <a> <b> <c>" for the strided
+ * batch and "; <n> calls" when the host loops. A note on copies closes it
+ * when C overlaps an input. */
+td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, char *buf,
+                                size_t size);
 
 /* cache.c: the disk cache of compiled kernels (docs/RUNTIME.md "CUDA:
  * loading and NVRTC" gives the key and the file format). */

@@ -130,12 +130,12 @@ td_status td_cuda_sync(td_ctx *ctx, const char *where)
     return td_cu_check_at(ctx, cuda, cuda->cu.cuStreamSynchronize(cuda->stream), "cuStreamSynchronize", where);
 }
 
-void td_cuda_module_free(td_ctx *ctx, td_cuda_module *mod)
+void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod)
 {
     if (!mod)
         return;
-    if (mod->module && ctx->cuda && ctx->cuda->context)
-        ctx->cuda->cu.cuModuleUnload(mod->module);
+    if (mod->module && cuda && cuda->context)
+        cuda->cu.cuModuleUnload(mod->module);
     for (int i = 0; mod->names && i < mod->nkernels; i++)
         free(mod->names[i]);
     free(mod->names);
@@ -143,15 +143,27 @@ void td_cuda_module_free(td_ctx *ctx, td_cuda_module *mod)
     free(mod);
 }
 
+void td_cuda_module_free(td_ctx *ctx, td_cuda_module *mod)
+{
+    td_cuda_module_release(ctx->cuda, mod);
+}
+
 td_status td_cuda_module_load(td_ctx *ctx, const char *name, const char *source, int nkernels,
                               const char *const *kernel_names, td_cuda_module **out)
+{
+    return td_cuda_module_load_options(ctx, name, source, 0, NULL, nkernels, kernel_names, out);
+}
+
+td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char *source, int noptions,
+                                      const char *const *options, int nkernels, const char *const *kernel_names,
+                                      td_cuda_module **out)
 {
     *out = NULL;
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
     td_blob image = {0};
-    td_status st = td_nvrtc_compile(ctx, name, source, NULL, &image);
+    td_status st = td_nvrtc_compile_options(ctx, name, source, NULL, 0, noptions, options, &image);
     if (st != TD_OK)
         return st;
     td_cuda_module *mod = calloc(1, sizeof *mod);

@@ -342,6 +342,10 @@ static void cuda_release(struct td_cuda *cuda)
 {
     if (!cuda)
         return;
+    td_cuda_module_release(cuda, cuda->optim_module); /* modules live in the primary context: unload first */
+    td_cuda_module_release(cuda, cuda->gemm_module);
+    if (cuda->sum_partials)
+        cuda->cu.cuMemFree(cuda->sum_partials);
     if (cuda->cublas_handle)
         cuda->cublas.cublasDestroy(cuda->cublas_handle);
     if (cuda->stream)
@@ -362,6 +366,7 @@ td_device td_ctx_device(td_ctx *ctx)
     char why[TD_ERROR_BYTES];
     if (td_cuda_available(ctx, why, sizeof why)) {
         ctx->device = TD_DEVICE_CUDA;
+        ctx->device_auto = true;
     } else {
         char note[TD_ERROR_BYTES + 64];
         snprintf(note, sizeof note, "device auto: running on the CPU: %s", why);

@@ -47,6 +47,69 @@ def gpu_kernels(r, build, tmp):
             r.fail("cuda: kernel_check", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
 
 
+def device_choice(r, tmp):
+    """--device on a compiled program: a bad name is refused; cpu runs; cuda
+    runs where there is a GPU and says why not elsewhere, where auto falls
+    back to the CPU with a note. On a GPU: the initial params are the CPU's
+    bit for bit (one seed, the same Philox stream), and 20 steps of training
+    land where the CPU's do."""
+    exe = os.path.join(tmp, "linreg")
+    code, _, err = r.run(["examples/linreg.td", "-o", exe], timeout=300)
+    if code:
+        r.fail("cuda: linreg", err)
+        return
+
+    def model(*args):
+        return subprocess.run([exe] + list(args), capture_output=True, text=True, timeout=300, cwd=tmp)
+
+    p = model("train", "--steps", "1", "--device", "gpu")
+    want = "--device gpu: unknown device (auto, cpu or cuda)"
+    if p.returncode == 2 and want in p.stderr:
+        r.ok("cuda: --device gpu is refused")
+    else:
+        r.fail("cuda: --device gpu", f"exit {p.returncode}, wanted 2 and '{want}'\n{p.stderr}")
+    p = model("train", "--steps", "2", "--device", "cpu")
+    if p.returncode == 0:
+        r.ok("cuda: --device cpu trains")
+    else:
+        r.fail("cuda: --device cpu", p.stderr)
+    gpu = model("train", "--steps", "2", "--device", "cuda")
+    auto = model("train", "--steps", "2", "--device", "auto")
+    if gpu.returncode == 1 and ("no CUDA driver" in gpu.stderr or "no GPU" in gpu.stderr):
+        r.ok("cuda: --device cuda without a GPU says why")
+        if auto.returncode == 0 and "note: device auto: running on the CPU: " in auto.stderr:
+            r.ok("cuda: --device auto falls back to the CPU with a note")
+        else:
+            r.fail("cuda: --device auto", f"exit {auto.returncode}\n{auto.stderr}")
+        return
+    if gpu.returncode != 0:
+        r.fail("cuda: --device cuda", f"exit {gpu.returncode}\n{gpu.stderr}")
+        return
+    r.ok("cuda: --device cuda trains on the GPU")
+    if auto.returncode == 0 and "note:" not in auto.stderr:
+        r.ok("cuda: --device auto takes the GPU")
+    else:
+        r.fail("cuda: --device auto", f"exit {auto.returncode}\n{auto.stderr}")
+    for dev in ("cpu", "cuda"):
+        model("params", "--seed", "7", "--out", f"init-{dev}.safetensors", "--device", dev)
+        model("train", "--seed", "7", "--steps", "20", "--ckpt", f"end-{dev}.safetensors", "--device", dev)
+    try:
+        import numpy as np
+        from safetensors.numpy import load_file
+        a, b = (open(os.path.join(tmp, f"init-{d}.safetensors"), "rb").read() for d in ("cpu", "cuda"))
+        if a == b:
+            r.ok("cuda: initial params bit for bit on the CPU and the GPU")
+        else:
+            r.fail("cuda: initial params", "the files differ")
+        c, g = (load_file(os.path.join(tmp, f"end-{d}.safetensors")) for d in ("cpu", "cuda"))
+        if np.allclose(c["w"], g["w"], rtol=1e-4, atol=1e-5):
+            r.ok("cuda: 20 SGD steps on the GPU land where the CPU's do (rtol 1e-4)")
+        else:
+            r.fail("cuda: 20 steps", f"cpu {c['w'].ravel()[:4]} gpu {g['w'].ravel()[:4]}")
+    except (OSError, ImportError) as e:
+        r.fail("cuda: params and checkpoints", str(e))
+
+
 def run(r):
     build = os.path.dirname(r.tdc)
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,3 +150,4 @@ def run(r):
             if proc.returncode not in (0, 1):
                 r.fail("cuda: nvrtc_check", f"exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}")
         gpu_kernels(r, build, tmp)
+        device_choice(r, tmp)

@@ -39,7 +39,10 @@ NAME = "checkpoint oracle"
 ROOT = probe.ROOT
 SOURCES = ["tests/runtime/checkpoint_probe_main.c", "runtime/ctx.c", "runtime/dtype.c", "runtime/rng.c",
            "runtime/npy.c", "runtime/safetensors.c", "runtime/file_io.c", "runtime/optim.c", "runtime/model.c",
-           "runtime/train.c", "runtime/checkpoint.c"]
+           "runtime/train.c", "runtime/checkpoint.c",
+           # model.c and train.c run models on the GPU too
+           "runtime/cuda/loader.c", "runtime/cuda/nvrtc.c", "runtime/cuda/cache.c", "runtime/cuda/device.c",
+           "runtime/cuda/optim.c", "runtime/cuda/gemm.c", "runtime/gemm.c"]
 FORMATS = {"F32": ("<f", 4), "F64": ("<d", 8)}
 EXPECTED = {"w": ("F32", [3]), "b": ("F64", []), "d": ("F32", [2]),
             "fit.sgd.momentum_buffer.w": ("F32", [3]), "fit.sgd.momentum_buffer.b": ("F64", []),
@@ -251,7 +254,8 @@ def check_plot(r, tmp):
 
 def run(r, build_dir):
     with tempfile.TemporaryDirectory() as tmp:
-        exe = probe.compile_probe(r, NAME, build_dir, tmp, SOURCES)
+        exe = probe.compile_probe(r, NAME, build_dir, tmp, SOURCES + [os.path.join(build_dir, "gen", "optim_kernels_text.c")],
+                                  libs=("-lopenblas", "-lm", "-ldl"))
         if exe is not None:
             try:
                 check_written(r, exe, tmp)

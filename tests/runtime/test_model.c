@@ -162,10 +162,10 @@ static td_status fill(td_model *m, const void *const *in, void *const *out)
 }
 
 static const td_fn_desc FNS[] = {
-    {"forward", 1, 1, FORWARD_IN, FORWARD_OUT, forward, &FORWARD_COST},
-    {"pair", 2, 2, PAIR_IN, PAIR_OUT, pair, NULL},
-    {"scale", 1, 1, SCALE_IO, SCALE_OUT, scale, &SCALE_COST},
-    {"fill", 1, 1, FILL_IN, FILL_OUT, fill, NULL},
+    {"forward", 1, 1, FORWARD_IN, FORWARD_OUT, forward, &FORWARD_COST, NULL},
+    {"pair", 2, 2, PAIR_IN, PAIR_OUT, pair, NULL, NULL},
+    {"scale", 1, 1, SCALE_IO, SCALE_OUT, scale, &SCALE_COST, NULL},
+    {"fill", 1, 1, FILL_IN, FILL_OUT, fill, NULL, NULL},
 };
 
 /* w at 0 (32 bytes), b at 64; the workspace holds batch x hidden f32. */
@@ -186,7 +186,7 @@ static td_status init_params(td_model *m)
     return st == TD_OK ? td_init_ones(m->ctx, TD_F32, td_model_param(m, 1), 1, (int64_t[]){2}) : st;
 }
 
-static const td_model_desc TOY = {"toy", 2, 2, 4, DIMS, PARAMS, FNS, plan, init_params, 0, NULL, "toy"};
+static const td_model_desc TOY = {"toy", 2, 2, 4, DIMS, PARAMS, FNS, plan, init_params, 0, NULL, "toy", NULL, 0, NULL};
 
 /* ---- td_size_eval ---- */
 
@@ -510,7 +510,7 @@ static void cli_bad_flags(fixture *fx)
 {
     EXPECT_FAIL(fx, 2, "unknown command 'frob' (commands: info, run, params, train, profile, help)", "frob");
     EXPECT_FAIL(fx, 2, "info: unknown option '--in' (info takes --dims)", "info", "--in", "x=a.npy");
-    EXPECT_FAIL(fx, 2, "run: unknown option '--bogus' (run takes --dims, --in, --out, --seed, --params)", "run",
+    EXPECT_FAIL(fx, 2, "run: unknown option '--bogus' (run takes --dims, --in, --out, --seed, --params, --device)", "run",
                 "forward", "--bogus=1");
     EXPECT_FAIL(fx, 2, "info: unexpected argument 'extra'", "info", "extra");
     EXPECT_FAIL(fx, 2, "run: unexpected argument 'pair'", "run", "forward", "pair");
@@ -705,7 +705,7 @@ static void cli_params_round_trip(fixture *fx)
     expect_npy(fx, __LINE__, "out.npy", TD_F32, 2, (int64_t[]){3, 2}, want, 1e-5);
     EXPECT_FAIL(fx, 2, "params needs --out PATH (the .safetensors file to write)", "params", "--dims", "batch=2");
     EXPECT_FAIL(fx, 2, "dim 'batch' is not bound: give --dims batch=N", "params", "--out", ck);
-    EXPECT_FAIL(fx, 2, "params: unknown option '--in' (params takes --dims, --out, --seed)", "params", "--in", "x=a");
+    EXPECT_FAIL(fx, 2, "params: unknown option '--in' (params takes --dims, --out, --seed, --device)", "params", "--in", "x=a");
 }
 
 static void cli_params_bad(fixture *fx)

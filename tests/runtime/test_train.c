@@ -103,7 +103,7 @@ static void predict_costs(const int64_t *dims, double *flops, double *bytes)
 
 static const td_cost_desc PREDICT_COST = {1, PREDICT_OPS, predict_costs};
 
-static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict, &PREDICT_COST}};
+static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict, &PREDICT_COST, NULL}};
 
 /* Forward (0, 1) and backward (2, 3), then AdamW's update of w and b. */
 static const td_op_desc FIT_OPS[] = {{4, 3, "contract"},          {7, 4, "map"},       {12, 3, "backward contract"},
@@ -210,7 +210,7 @@ static td_optim_hparams sgd(double lr, double weight_decay)
 
 #define FIT_ADAMW                                                                                                     \
     {"fit", 2, FIT_IN, adamw_const, {TD_LR_COSINE, 0.2, 0.02, 0, 2, 40, 0}, 1.0, FIT_TRAINED, FIT_DECAY, fit_grad, \
-     fit_loss, &FIT_COST}
+     fit_loss, &FIT_COST, NULL, NULL}
 
 /* td_optim_defaults is a function, so the static descs spell AdamW out. */
 #define adamw_const {TD_OPTIM_ADAMW, 0.2, 0.1, 0, 0, false, 0.9, 0.999, 1e-8, false, 0, 0, 0, false}
@@ -219,9 +219,9 @@ static td_optim_hparams sgd(double lr, double weight_decay)
 static const td_train_desc LIN_TRAINS[] = {
     FIT_ADAMW,
     {"shrink", 0, NULL, sgd_const(0.5), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, W_ONLY, ALL_DECAY, shrink_grad, NULL,
-     &SHRINK_COST},
+     &SHRINK_COST, NULL, NULL},
     /* compiled without accounting */
-    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL, NULL},
+    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL, NULL, NULL, NULL},
 };
 
 /* w at 0, b at 64, c at 128, k at 192; no workspace. */
@@ -248,7 +248,7 @@ static td_status lin_init(td_model *m)
 }
 
 static const td_model_desc LIN = {"lin", 2, NPARAMS, 1, LIN_DIMS, LIN_PARAMS, LIN_FNS, lin_plan, lin_init,
-                                  3, LIN_TRAINS, "lin-hash-1"};
+                                  3, LIN_TRAINS, "lin-hash-1", NULL, 0, NULL};
 
 /* A copy of LIN whose fit block is `fit` (the caller's storage). */
 static td_model_desc lin_with(td_train_desc trains[3], td_train_desc fit)
@@ -332,9 +332,9 @@ static td_status lm_loss(td_model *m, const void *const *in, double *loss) { ret
 
 static const bool ONE_TRUE[1] = {true};
 static const td_train_desc TOK_TRAINS[] = {
-    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss, &LM_COST},
+    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss, &LM_COST, NULL, NULL},
 };
-static const td_fn_desc TOK_FNS[] = {{"lookup", 1, 1, LM_IN, LOOKUP_OUT, lookup, &LOOKUP_COST}};
+static const td_fn_desc TOK_FNS[] = {{"lookup", 1, 1, LM_IN, LOOKUP_OUT, lookup, &LOOKUP_COST, NULL}};
 
 static td_status tok_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *offsets)
 {
@@ -350,7 +350,7 @@ static td_status tok_init(td_model *m)
 }
 
 static const td_model_desc TOK = {"tok", 3, 1, 1, TOK_DIMS, TOK_PARAMS, TOK_FNS, tok_plan, tok_init,
-                                  1, TOK_TRAINS, "tok-hash-1"};
+                                  1, TOK_TRAINS, "tok-hash-1", NULL, 0, NULL};
 
 /* ---- data: rows of y = x . (1, -2, 0.5) + 0.3, and a token file ---- */
 
@@ -1405,7 +1405,8 @@ static void cli_errors_tokens(fixture *fx, const char *lin_ckpt)
     EXPECT_FAIL(fx, 2, "option --sequential is given twice", "train", "--sequential", "--sequential");
     EXPECT_FAIL(fx, 2,
                 "train: unknown option '--in' (train takes --dims, --seed, --steps, --train, --data, --sequential, "
-                "--val, --val-every, --val-batches, --log, --log-every, --ckpt, --ckpt-every, --resume, --device, --peak)",
+                "--val, --val-every, --val-batches, --log, --log-every, --ckpt, --ckpt-every, --resume, --device, --peak, "
+                "--peak-of)",
                 "train", "--in", "x=a");
     EXPECT_FAIL(fx, 2, "train: unexpected argument 'extra'", "train", "extra");
     EXPECT_FAIL(fx, 2, "model tok has no train block 'nope' (train blocks: lm)", "train", "--train", "nope");
@@ -1531,11 +1532,11 @@ static double fp32_peak(const char *device)
     return d ? d->peak[TD_PEAK_FP32] : NAN;
 }
 
-/* `train` with --peak and --device (lin's params are f32: the fp32
+/* `train` with --peak and --peak-of (lin's params are f32: the fp32
  * column): every logged step has flops_per_s = FLOPs / its time and mfu =
  * flops_per_s / peak, in JSONL and CSV; without a peak there is no mfu;
  * without accounting flops_per_s is null; and every bad --peak and
- * --device is refused. */
+ * --peak-of is refused. */
 static void cli_mfu(fixture *fx, const rows *r)
 {
     fx->desc = &LIN;
@@ -1550,7 +1551,7 @@ static void cli_mfu(fixture *fx, const rows *r)
         const char *flag, *value;
         double peak;
     } peaks[] = {{"--peak", "2e9", 2e9}, {"--peak", "312T", 312e12}, {"--peak", "1.5 G", 1.5e9}, {"--peak", "7k", 7e3},
-                 {"--device", "h100", fp32_peak("h100")}, {"--device", "A100-SXM", fp32_peak("a100-sxm")}};
+                 {"--peak-of", "h100", fp32_peak("h100")}, {"--peak-of", "A100-SXM", fp32_peak("a100-sxm")}};
     for (size_t k = 0; k < sizeof peaks / sizeof peaks[0]; k++) {
         EXPECT_OK(fx, "train", "--train", "fit", "--steps", "3", "--data", x, "--data", y, "--dims", "batch=8", "--log",
                   log, peaks[k].flag, peaks[k].value);
@@ -1606,8 +1607,8 @@ static void cli_mfu(fixture *fx, const rows *r)
         snprintf(devices + strlen(devices), sizeof devices - strlen(devices), "%s%.*s", i ? ", " : "",
                  td_device_spec_name_len(d), d->names);
     }
-    EXPECT_FAIL(fx, 2, arg(fx, "--device tpu9: unknown device (devices: %s)", devices), "train", "--train", "fit",
-                "--steps", "1", "--device", "tpu9");
+    EXPECT_FAIL(fx, 2, arg(fx, "--peak-of tpu9: unknown device (devices: %s)", devices), "train", "--train", "fit",
+                "--steps", "1", "--peak-of", "tpu9");
     static const char *const bad_numbers[] = {"abc", "5X", "5TT", "", "T"};
     for (int i = 0; i < 5; i++)
         if (bad_numbers[i][0])
@@ -1620,22 +1621,22 @@ static void cli_mfu(fixture *fx, const rows *r)
                     "--train", "fit", "--steps", "1", "--peak", not_positive[i]);
     EXPECT_FAIL(fx, 2, "--peak: train block 'halt' was compiled without accounting, so its FLOPs are unknown", "train",
                 "--train", "halt", "--steps", "1", "--peak", "1e9");
-    EXPECT_FAIL(fx, 2, "--device: train block 'halt' was compiled without accounting, so its FLOPs are unknown", "train",
-                "--train", "halt", "--steps", "1", "--device", "h100");
-    EXPECT_FAIL(fx, 2, "option --device is given twice", "train", "--train", "fit", "--steps", "1", "--device", "h100",
-                "--device", "h200");
-    EXPECT_FAIL(fx, 2, "run: unknown option '--peak' (run takes --dims, --in, --out, --seed, --params)", "run", "predict",
+    EXPECT_FAIL(fx, 2, "--peak-of: train block 'halt' was compiled without accounting, so its FLOPs are unknown", "train",
+                "--train", "halt", "--steps", "1", "--peak-of", "h100");
+    EXPECT_FAIL(fx, 2, "option --peak-of is given twice", "train", "--train", "fit", "--steps", "1", "--peak-of", "h100",
+                "--peak-of", "h200");
+    EXPECT_FAIL(fx, 2, "run: unknown option '--peak' (run takes --dims, --in, --out, --seed, --params, --device)", "run", "predict",
                 "--peak", "1e9");
     td_train_desc trains[3], fit = LIN_TRAINS[0];
     static const bool NONE[NPARAMS] = {false, false, false, false}, ONLY_K[NPARAMS] = {false, false, false, true};
     fit.trained = NONE;
     td_model_desc d = lin_with(trains, fit);
     fx->desc = &d;
-    EXPECT_FAIL(fx, 2, "--device h100: train block 'fit' trains no param, so no dtype picks the peak: give --peak", "train",
-                "--train", "fit", "--steps", "1", "--device", "h100");
+    EXPECT_FAIL(fx, 2, "--peak-of h100: train block 'fit' trains no param, so no dtype picks the peak: give --peak", "train",
+                "--train", "fit", "--steps", "1", "--peak-of", "h100");
     trains[0].trained = ONLY_K;
-    EXPECT_FAIL(fx, 2, "--device h100: train block 'fit' trains i32 params, for which the table has no peak: give --peak",
-                "train", "--train", "fit", "--steps", "1", "--device", "h100");
+    EXPECT_FAIL(fx, 2, "--peak-of h100: train block 'fit' trains i32 params, for which the table has no peak: give --peak",
+                "train", "--train", "fit", "--steps", "1", "--peak-of", "h100");
     remove(log), remove(csv);
 }
 
@@ -1815,7 +1816,7 @@ static void cli_profile_errors(fixture *fx, const rows *r)
                 y);
     EXPECT_FAIL(fx, 2,
                 "profile: unknown option '--log' (profile takes --dims, --in, --seed, --steps, --train, --data, "
-                "--sequential)",
+                "--sequential, --device)",
                 "profile", "predict", "--log", "m.jsonl");
     EXPECT_FAIL(fx, 2, "input 'y' of fit is missing: give --data y=FILE.npy", "profile", "--train", "fit", "--data", x,
                 "--dims", "batch=8");

@@ -1,0 +1,298 @@
+/* emit_cuda_host.c - the host side of the CUDA backend: for each function,
+ * C that runs it on the GPU (tdg_fn<k>_cuda), launching the kernels of
+ * emit_cuda.c in program order on the runtime's stream.
+ *
+ * The function has the C backend's shape: the same plan (tdg_plan_fn<k>),
+ * the same buffers at the same workspace offsets, only in the model's
+ * device regions (m->dregion) and with inputs and outputs in device memory.
+ * Each operation becomes one launch (a scatter one per input, after zeroing
+ * its result), whose grid the generated code computes from the dims: a
+ * grid-stride kernel gets td_cuda_blocks(work, 256) blocks of 256 threads,
+ * a reduction one block per kept element (capped, grid-striding) of up to
+ * 256 threads. Contractions are td_cuda_gemm_run with the C backend's
+ * td_gemm descriptor; random numbers are drawn on the host by the same
+ * Philox stream as on the CPU and copied, so the two devices agree bit for
+ * bit. A gather reports a bad index through an error word in the model's
+ * scratch, read once at the end of the function. Every launch names its
+ * kernel and its .td line for the runtime's error message. The kernel
+ * source itself is a string in the generated C (emit_cuda_tables), which
+ * the runtime compiles with NVRTC when a model is made on the GPU. */
+#include <string.h>
+
+#include "emit_c_internal.h"
+
+static int kernel_index(const PtrVec *names, const char *name)
+{
+    for (size_t i = 0; i < names->len; i++)
+        if (strcmp(names->items[i], name) == 0)
+            return (int)i;
+    die("emit_cuda_host: no kernel %s", name);
+}
+
+/* "1 * (int64_t)dim_a * (int64_t)4" */
+static const char *product(const Emit *e, int rank, const Size *dims)
+{
+    const char *r = "(int64_t)1";
+    for (int k = 0; k < rank; k++)
+        r = arena_printf(e->a, "%s * (int64_t)%s", r, emit_c_size(e, dims[k]));
+    return r;
+}
+
+static const char *place(const Emit *e, const IrNode *n)
+{
+    return arena_printf(e->a, "%s (%%%d %s%s)", emit_c_where(e, n->loc, false), n->id, n->backward ? "backward " : "",
+                        ir_op_name(n->op));
+}
+
+/* One launch of kernel `name` over its buffers, `work` items. */
+static void launch(const Emit *e, const PtrVec *names, const char *name, const IrNode *n, const int *buffers, int nbuf,
+                   bool error_word, const char *blocks, const char *threads)
+{
+    fputs("        {\n            void *args[] = {&D", e->out);
+    for (int j = 0; j < nbuf; j++)
+        fprintf(e->out, ", &b%d", buffers[j]);
+    if (error_word)
+        fputs(", &error", e->out);
+    fprintf(e->out, "};\n            if (td_cuda_launch(ctx, m->kernels, %d, %s, %s, args, \"%s\") != TD_OK)\n"
+                    "                return TD_ERR_DEVICE;\n        }\n",
+            kernel_index(names, name), blocks, threads, place(e, n));
+}
+
+static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int *ngathers)
+{
+    int nbuf, *buf = emit_cuda_kernel_buffers(e, n, &nbuf);
+    const char *name = emit_cuda_kernel_name(e, e->fn_index, n->id, -1);
+    switch (n->op) {
+    case IR_MAP: case IR_COPY:
+        fprintf(e->out, "        const int64_t work = %s;\n", product(e, n->type.rank, n->type.dims));
+        launch(e, names, name, n, buf, nbuf, false, "td_cuda_blocks(ctx, work, 256)", "256");
+        break;
+    case IR_REDUCE: {
+        ReduceLoops loops = emit_c_reduce_loops(e, n);
+        fprintf(e->out, "        const int64_t kept = %s, reduced = %s;\n", product(e, loops.nkept, loops.kept),
+                product(e, loops.nred, loops.red));
+        launch(e, names, name, n, buf, nbuf, false, "td_cuda_blocks(ctx, kept, 1)", "tdg_reduce_threads(reduced)");
+        break;
+    }
+    case IR_SCATTER:
+        fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
+                n->id, emit_c_bytes(e, n));
+        for (int k = 0; k < n->ninputs; k++) {
+            IrNode one = *n;
+            one.ninputs = 1;
+            one.inputs = &n->inputs[k];
+            one.has_input_view = n->has_input_view ? &n->has_input_view[k] : NULL;
+            one.input_views = n->input_views ? &n->input_views[k] : NULL;
+            const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
+            int nb, *b = emit_cuda_kernel_buffers(e, &one, &nb);
+            fprintf(e->out, "        {\n            const int64_t work = %s;\n", product(e, to->rank, to->dims));
+            launch(e, names, emit_cuda_kernel_name(e, e->fn_index, n->id, k), n, b, nb, false,
+                   "td_cuda_blocks(ctx, work, 256)", "256");
+            fputs("        }\n", e->out);
+        }
+        break;
+    case IR_GATHER:
+        fprintf(e->out, "        int64_t *error = errors + 2 * %d;\n", *ngathers < TD_SCRATCH_NERRORS_C ? *ngathers : TD_SCRATCH_NERRORS_C - 1);
+        (*ngathers)++;
+        fprintf(e->out, "        const int64_t work = %s;\n", product(e, n->type.rank, n->type.dims));
+        launch(e, names, name, n, buf, nbuf, true, "td_cuda_blocks(ctx, work, 256)", "256");
+        break;
+    case IR_GATHER_GRAD: {
+        fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
+                n->id, emit_c_bytes(e, n));
+        fprintf(e->out, "        const int64_t work = %s; /* the table's columns */\n", product(e, n->type.rank - 1, n->type.dims + 1));
+        launch(e, names, name, n, buf, nbuf, false, "td_cuda_blocks(ctx, work, 256)", "256");
+        break;
+    }
+    case IR_CONTRACT: {
+        const char *pa, *pb;
+        emit_c_gemm_desc(e, n, &pa, &pb);
+        fprintf(e->out, "        if (td_cuda_gemm_run(ctx, &g, (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)b%d) != TD_OK)\n"
+                        "            return TD_ERR_DEVICE;\n", pa, pb, n->id);
+        break;
+    }
+    case IR_RANDOM: {
+        const char *t = n->type.dtype == DT_F64 ? "f64" : "f32", *ct = n->type.dtype == DT_F64 ? "double" : "float";
+        fprintf(e->out, "        const size_t count = (size_t)(%s), bytes = count * sizeof(%s);\n", product(e, n->type.rank, n->type.dims), ct);
+        fprintf(e->out, "        %s *drawn = malloc(bytes ? bytes : 1);\n", ct);
+        fputs("        if (!drawn)\n            return td_fail(ctx, TD_ERR_OOM, \"out of memory drawing random numbers\");\n", e->out);
+        fprintf(e->out, "        td_status st = td_rng_%s_%s(ctx, &m->rng, drawn, count);\n", n->index ? "uniform" : "normal", t);
+        fprintf(e->out, "        if (st == TD_OK)\n            st = td_cuda_upload(ctx, (td_dptr)(uintptr_t)b%d, drawn, bytes);\n", n->id);
+        fputs("        free(drawn);\n        if (st != TD_OK)\n            return st;\n", e->out);
+        break;
+    }
+    default: die("emit_cuda_host: op %s", ir_op_name(n->op));
+    }
+}
+
+static void declare_buffers(const Emit *e, const IrFunction *f, const FnPlan *plan)
+{
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (n->dead)
+            continue;
+        const char *t = emit_c_ctype(n->type.dtype);
+        if (n->op == IR_INPUT)
+            fprintf(e->out, "    const %s *b%d = (const %s *)(uintptr_t)in[%d]; /* %s */\n", t, n->id, t, n->index,
+                    f->input_names[n->index]);
+        else if (n->op == IR_PARAM)
+            fprintf(e->out, "    const %s *b%d = (const %s *)(uintptr_t)(m->dregion[TD_REGION_PARAMS] + m->param_offsets[%d]); /* %s */\n",
+                    t, n->id, t, n->index, ((const IrParam *)e->p->params.items[n->index])->name);
+        else if (plan_has_buffer(n) && plan->output_of[n->id] >= 0)
+            fprintf(e->out, "    %s *b%d = (%s *)(uintptr_t)out[%d]; /* result %d, in place */\n", t, n->id, t,
+                    plan->output_of[n->id], plan->output_of[n->id]);
+        else if (plan_has_buffer(n))
+            fprintf(e->out, "    %s *b%d = (%s *)(ws + offsets[%d]);\n", t, n->id, t, plan->slot_of[n->id]);
+        else
+            continue;
+        fprintf(e->out, "    (void)b%d;\n", n->id);
+    }
+}
+
+static int count_gathers(const IrFunction *f)
+{
+    int n = 0;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *x = f->nodes.items[i];
+        n += plan_has_buffer(x) && x->op == IR_GATHER;
+    }
+    return n;
+}
+
+/* A bad index found by gather g: the message the CPU gives, less the index. */
+static void check_gathers(const Emit *e, const IrFunction *f, int ngathers)
+{
+    if (ngathers == 0)
+        return;
+    int nwords = ngathers < TD_SCRATCH_NERRORS_C ? ngathers : TD_SCRATCH_NERRORS_C;
+    fprintf(e->out, "    int64_t found[2 * %d];\n    if (td_cuda_download(ctx, found, (td_dptr)(uintptr_t)errors, sizeof found) != TD_OK)\n"
+                    "        return TD_ERR_DEVICE;\n", nwords);
+    int g = 0;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n) || n->op != IR_GATHER)
+            continue;
+        int bt;
+        View vt = emit_c_input_view(e, n, 0, &bt);
+        int word = g < nwords ? g : nwords - 1;
+        fprintf(e->out, "    if (found[%d])\n        return td_fail(ctx, TD_ERR_INPUT, \"%s: index %%lld is out of range for an axis of size %%lld\", (long long)found[%d], (long long)(%s));\n",
+                2 * word, emit_c_where(e, n->loc, true), 2 * word + 1, emit_c_size(e, vt.dims[0]));
+        g++;
+    }
+}
+
+void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan, const PtrVec *names)
+{
+    e->f = f;
+    e->plan = plan;
+    e->fn_index = index;
+    fprintf(e->out, "/* %s, on the GPU */\nstatic td_status tdg_fn%d_cuda(td_model *m, const td_dptr *in, const td_dptr *out)\n{\n", f->name, index);
+    for (size_t i = 0; i < e->p->dim_names.len; i++)
+        fprintf(e->out, "    const int64_t dim_%s = m->dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
+                (const char *)e->p->dim_names.items[i]);
+    fprintf(e->out, "    size_t offsets[%d], total;\n", plan->nslots ? plan->nslots : 1);
+    fprintf(e->out, "    if (tdg_plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);
+    fputs("    td_ctx *ctx = m->ctx;\n    unsigned char *ws = (unsigned char *)(uintptr_t)m->dregion[TD_REGION_WORKSPACE];\n", e->out);
+    fputs("    tdg_dim_values D = {{", e->out);
+    for (size_t i = 0; i < e->p->dim_names.len; i++)
+        fprintf(e->out, "%sdim_%s", i ? ", " : "", (const char *)e->p->dim_names.items[i]);
+    fprintf(e->out, "%s}};\n    (void)ws;\n    (void)in;\n    (void)out;\n    (void)D;\n", e->p->dim_names.len ? "" : "0");
+    int ngathers = count_gathers(f);
+    if (ngathers)
+        fputs("    int64_t *errors = (int64_t *)(uintptr_t)(m->dscratch + TD_SCRATCH_ERRORS);\n"
+              "    if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)errors, TD_SCRATCH_NERRORS * 2 * sizeof(int64_t)) != TD_OK)\n"
+              "        return TD_ERR_DEVICE;\n", e->out);
+    declare_buffers(e, f, plan);
+    int op = 0, g = 0;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n))
+            continue;
+        Emit here = *e;
+        here.op = op;
+        fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
+        fputs("        const double tdg_t0 = m->profile ? td_now() : 0;\n", e->out);
+        launch_node(&here, names, n, &g);
+        fprintf(e->out, "        if (m->profile && tdg_profiled_cuda(m, %d, tdg_t0) != TD_OK)\n            return TD_ERR_DEVICE;\n    }\n", op);
+        op++;
+    }
+    for (int i = 0; i < f->noutputs; i++) {
+        if (!plan->copy_output[i])
+            continue;
+        const IrNode *src = ir_get(f, f->outputs[i]);
+        IrNode copy = {.op = IR_COPY, .id = (int)f->nodes.len + i, .type = src->type, .loc = src->loc, .ninputs = 1,
+                       .inputs = &f->outputs[i]};
+        int nbuf, *buf = emit_cuda_kernel_buffers(e, &copy, &nbuf);
+        fprintf(e->out, "    /* result %d */\n    {\n        %s *b%d = (%s *)(uintptr_t)out[%d];\n", i, emit_c_ctype(src->type.dtype),
+                copy.id, emit_c_ctype(src->type.dtype), i);
+        fprintf(e->out, "        const int64_t work = %s;\n", product(e, src->type.rank, src->type.dims));
+        launch(e, names, emit_cuda_kernel_name(e, index, copy.id, -1), &copy, buf, nbuf, false,
+               "td_cuda_blocks(ctx, work, 256)", "256");
+        fputs("    }\n", e->out);
+    }
+    check_gathers(e, f, ngathers);
+    fputs("    return TD_OK;\n}\n\n", e->out);
+}
+
+/* The source as a C string, a line a literal. */
+void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *names)
+{
+    fputs("/* The kernels, compiled by NVRTC when the model is made on the GPU (tdc --emit=cuda prints them). */\n"
+          "static const char tdg_cuda_source[] =\n", e->out);
+    const char *p = source;
+    while (*p) {
+        fputs("    \"", e->out);
+        for (; *p && *p != '\n'; p++) {
+            if (*p == '"' || *p == '\\')
+                fprintf(e->out, "\\%c", *p);
+            else if (*p == '?' && p[1] == '?')
+                fputs("?\\?", e->out), p++; /* no trigraphs */
+            else if ((unsigned char)*p < 0x20)
+                fprintf(e->out, "\\%03o", (unsigned char)*p);
+            else
+                fputc(*p, e->out);
+        }
+        if (*p == '\n')
+            p++;
+        fputs("\\n\"\n", e->out);
+    }
+    fputs("    \"\";\n", e->out);
+    fputs("static const char *const tdg_cuda_kernels[] = {\n", e->out);
+    for (size_t i = 0; i < names->len; i++)
+        fprintf(e->out, "    \"%s\",\n", (const char *)names->items[i]);
+    if (names->len == 0)
+        fputs("    \"\",\n", e->out);
+    fputs("};\n\n", e->out);
+}
+
+void emit_cuda_host_prelude(const Emit *e)
+{
+    fprintf(e->out, "/* ---- on the GPU ---- */\n\n/* The dims, as every kernel takes them (by value). */\n"
+                    "typedef struct tdg_dims {\n    int64_t d[%zu];\n} tdg_dim_values;\n", e->p->dim_names.len ? e->p->dim_names.len : 1);
+    fputs("/* A reduction's block: a warp at least, 256 threads at most. */\n"
+          "static inline unsigned tdg_reduce_threads(int64_t reduced)\n{\n"
+          "    return reduced >= 256 ? 256u : reduced <= 32 ? 32u : (unsigned)((reduced + 31) / 32 * 32);\n}\n"
+          "/* One operation's time when profiling: the GPU waited for. */\n"
+          "static inline td_status tdg_profiled_cuda(td_model *m, int op, double t0)\n{\n"
+          "    td_status st = td_cuda_sync(m->ctx, \"profiling\");\n"
+          "    if (st == TD_OK && op < m->profile->nops) {\n"
+          "        m->profile->seconds[op] += td_now() - t0;\n"
+          "        m->profile->calls[op]++;\n"
+          "    }\n    return st;\n}\n\n", e->out);
+}
+
+void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad)
+{
+    Dtype lt = f->output_types[0].dtype;
+    fprintf(e->out, "static td_status tdg_train%zu_%s_cuda(td_model *m, const td_dptr *in, double *loss)\n{\n", t, grad ? "grad" : "loss");
+    fprintf(e->out, "    %s loss_value = 0;\n    const td_dptr out[] = {m->dscratch", emit_c_ctype(lt));
+    for (int i = 0; i < f->ngrads; i++)
+        fprintf(e->out, ", m->dregion[TD_REGION_GRADS] + m->param_offsets[%d]", f->grad_params[i]);
+    fprintf(e->out, "};\n    td_status st = tdg_fn%zu_cuda(m, in, out);\n", k);
+    fputs("    if (st == TD_OK)\n        st = td_cuda_download(m->ctx, &loss_value, m->dscratch, sizeof loss_value);\n", e->out);
+    if (dtype_is_narrow(lt))
+        fprintf(e->out, "    *loss = (double)td_%s_to_f32(loss_value);\n", emit_c_narrow_name(lt));
+    else
+        fputs("    *loss = (double)loss_value;\n", e->out);
+    fputs("    return st;\n}\n\n", e->out);
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tests/gpu/run.sh - the tests that need a GPU, in one command for the GPU
+# machine: the runtime's CUDA suites (device memory, NVRTC, cuBLAS
+# contractions, optimizers bit for bit against the CPU), every generated
+# kernel against the C backend (tests/cuda), and the numerical, gradient
+# and training suites with compiled programs on the GPU (their default
+# device is auto, so on a machine with a GPU they run there).
+#
+#   bash tests/gpu/run.sh [BUILD_DIR]      (default build/, already built)
+#
+# A machine that cannot build (no re2c, lemon or OpenBLAS: the GPU lender's
+# image) runs a build made elsewhere and carried with the libraries in
+# .gpu/ (libopenblasp-*.so, libgfortran.so.5, libquadmath.so.0), which are
+# installed where the build's link line names them. Ends with the summed
+# `N passed, N failed`.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${1:-build}
+LIBDIR=/usr/lib/x86_64-linux-gnu
+if [ -d .gpu ] && [ ! -e "$LIBDIR/libopenblas.so" ]; then
+    mkdir -p "$LIBDIR"
+    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so"
+    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so.0"
+    for f in libgfortran.so.5 libquadmath.so.0; do
+        [ -e "$LIBDIR/$f" ] || cp ".gpu/$f" "$LIBDIR/$f"
+    done
+    ldconfig 2>/dev/null || true
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null
+
+passed=0
+failed=0
+tally() { # NAME LOG RC
+    local line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=${line%% passed*}
+        f=${line#*passed, }
+        f=${f%% failed*}
+    else
+        p=0 f=1
+    fi
+    [ "$3" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed + p))
+    failed=$((failed + f))
+    printf '%-12s %5d passed %4d failed (exit %d)\n' "$1" "$p" "$f" "$3" >>"$SUMMARY"
+}
+LOGS=$(mktemp -d)
+SUMMARY=$LOGS/summary
+: >"$SUMMARY"
+for suite in cuda cuda_gemm cuda_optim model train; do
+    "$BUILD/test_runtime" "$suite" >"$LOGS/rt_$suite.log" 2>&1
+    rc=$?
+    grep -E "FAIL|skipped|passed" "$LOGS/rt_$suite.log" | head -40
+    tally "rt:$suite" "$LOGS/rt_$suite.log" $rc
+done
+for suite in ${GPU_SUITES:-cuda numeric gradcheck training}; do
+    PYTHONUNBUFFERED=1 python3 tests/run_tests.py --tdc "$BUILD/tdc" "$suite" >"$LOGS/$suite.log" 2>&1
+    rc=$?
+    grep -vE "^(ok|PASS)" "$LOGS/$suite.log" | tail -60
+    tally "$suite" "$LOGS/$suite.log" $rc
+done
+cat "$SUMMARY"
+[ -n "${OUT:-}" ] && tar czf "$OUT/gpu-logs.tgz" -C "$LOGS" . 2>/dev/null
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
