@@ -82,6 +82,10 @@ void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *names);
 void emit_cuda_host_prelude(const Emit *e);
 /* tdg_train<t>_grad_cuda or _loss_cuda: train function k on the GPU. */
 void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad);
+/* Whether tdg_fn<k>_cuda_errors exists (f has a gather); whether f draws
+ * random numbers (on the host: its step cannot be a CUDA graph). */
+bool emit_cuda_has_gathers(const IrFunction *f);
+bool emit_cuda_draws_random(const IrFunction *f);
 /* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
  * depth 2, and A's and B's addresses. */
 void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa, const char **pb);

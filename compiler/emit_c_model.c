@@ -272,10 +272,16 @@ static void emit_trains(const Emit *e)
                 (long long)sp->step_size);
         fprintf(e->out, "     %.17g, tdg_train%zu_trained, tdg_train%zu_decay, tdg_train%zu_grad, tdg_train%zu_loss, &tdg_fn%zu_cost,\n",
                 sp->clip, t, t, t, t, p->functions.len + 2 * t);
-        if (e->with_cuda)
-            fprintf(e->out, "     tdg_train%zu_grad_cuda, tdg_train%zu_loss_cuda},\n", t, t);
-        else
-            fputs("     NULL, NULL},\n", e->out);
+        if (e->with_cuda) {
+            size_t kg = p->functions.len + 2 * t, kl = kg + 1;
+            const IrFunction *lf = p->trains.items[2 * t + 1];
+            fprintf(e->out, "     tdg_train%zu_grad_cuda, tdg_train%zu_loss_cuda, %s, %s, %s, %s},\n", t, t,
+                    emit_cuda_has_gathers(g) ? arena_printf(e->a, "tdg_fn%zu_cuda_errors", kg) : "NULL",
+                    emit_cuda_has_gathers(lf) ? arena_printf(e->a, "tdg_fn%zu_cuda_errors", kl) : "NULL",
+                    emit_c_dtype_enum(g->output_types[0].dtype), emit_cuda_draws_random(g) ? "false" : "true");
+        } else {
+            fprintf(e->out, "     NULL, NULL, NULL, NULL, %s, false},\n", emit_c_dtype_enum(g->output_types[0].dtype));
+        }
     }
     fputs("};\n\n", e->out);
 }
@@ -309,10 +315,11 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
         fputs("static const td_fn_desc tdg_fns[] = {\n", e->out);
         for (size_t i = 0; i < nfns; i++) {
             const IrFunction *f = p->functions.items[i];
-            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu, &tdg_fn%zu_cost, %s},\n", c_string(e, f->name), f->ninputs, f->noutputs,
+            fprintf(e->out, "    {%s, %d, %d, %s, %s, tdg_fn%zu, &tdg_fn%zu_cost, %s, %s},\n", c_string(e, f->name), f->ninputs, f->noutputs,
                     f->ninputs ? arena_printf(e->a, "tdg_fn%zu_inputs", i) : "NULL",
                     f->noutputs ? arena_printf(e->a, "tdg_fn%zu_outputs", i) : "NULL", i, i,
-                    e->with_cuda ? arena_printf(e->a, "tdg_fn%zu_cuda", i) : "NULL");
+                    e->with_cuda ? arena_printf(e->a, "tdg_fn%zu_cuda", i) : "NULL",
+                    e->with_cuda && emit_cuda_has_gathers(f) ? arena_printf(e->a, "tdg_fn%zu_cuda_errors", i) : "NULL");
         }
         fputs("};\n", e->out);
     }

@@ -159,14 +159,17 @@ static int count_gathers(const IrFunction *f)
     return n;
 }
 
-/* A bad index found by gather g: the message the CPU gives, less the index. */
-static void check_gathers(const Emit *e, const IrFunction *f, int ngathers)
+/* tdg_fn<k>_cuda_errors: a bad index found by a gather, as the CPU's message. */
+static void emit_errors(const Emit *e, int index, const IrFunction *f, int ngathers)
 {
     if (ngathers == 0)
         return;
     int nwords = ngathers < TD_SCRATCH_NERRORS_C ? ngathers : TD_SCRATCH_NERRORS_C;
-    fprintf(e->out, "    int64_t found[2 * %d];\n    if (td_cuda_download(ctx, found, (td_dptr)(uintptr_t)errors, sizeof found) != TD_OK)\n"
-                    "        return TD_ERR_DEVICE;\n", nwords);
+    fprintf(e->out, "/* %s on the GPU: the gathers' error words, read back */\n"
+                    "static td_status tdg_fn%d_cuda_errors(td_model *m, const int64_t *found)\n{\n", f->name, index);
+    for (size_t i = 0; i < e->p->dim_names.len; i++)
+        fprintf(e->out, "    const int64_t dim_%s = m->dims[%zu];\n    (void)dim_%s;\n", (const char *)e->p->dim_names.items[i], i,
+                (const char *)e->p->dim_names.items[i]);
     int g = 0;
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
@@ -175,11 +178,14 @@ static void check_gathers(const Emit *e, const IrFunction *f, int ngathers)
         int bt;
         View vt = emit_c_input_view(e, n, 0, &bt);
         int word = g < nwords ? g : nwords - 1;
-        fprintf(e->out, "    if (found[%d])\n        return td_fail(ctx, TD_ERR_INPUT, \"%s: index %%lld is out of range for an axis of size %%lld\", (long long)found[%d], (long long)(%s));\n",
+        fprintf(e->out, "    if (found[%d])\n        return td_fail(m->ctx, TD_ERR_INPUT, \"%s: index %%lld is out of range for an axis of size %%lld\", (long long)found[%d], (long long)(%s));\n",
                 2 * word, emit_c_where(e, n->loc, true), 2 * word + 1, emit_c_size(e, vt.dims[0]));
         g++;
     }
+    fputs("    return TD_OK;\n}\n\n", e->out);
 }
+
+bool emit_cuda_has_gathers(const IrFunction *f) { return count_gathers(f) > 0; }
 
 void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan, const PtrVec *names)
 {
@@ -230,8 +236,8 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
                "td_cuda_blocks(ctx, work, 256)", "256");
         fputs("    }\n", e->out);
     }
-    check_gathers(e, f, ngathers);
     fputs("    return TD_OK;\n}\n\n", e->out);
+    emit_errors(e, index, f, ngathers);
 }
 
 /* The source as a C string, a line a literal. */
@@ -283,16 +289,19 @@ void emit_cuda_host_prelude(const Emit *e)
 
 void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad)
 {
-    Dtype lt = f->output_types[0].dtype;
-    fprintf(e->out, "static td_status tdg_train%zu_%s_cuda(td_model *m, const td_dptr *in, double *loss)\n{\n", t, grad ? "grad" : "loss");
-    fprintf(e->out, "    %s loss_value = 0;\n    const td_dptr out[] = {m->dscratch", emit_c_ctype(lt));
+    fprintf(e->out, "static td_status tdg_train%zu_%s_cuda(td_model *m, const td_dptr *in)\n{\n", t, grad ? "grad" : "loss");
+    fputs("    const td_dptr out[] = {m->dscratch", e->out);
     for (int i = 0; i < f->ngrads; i++)
         fprintf(e->out, ", m->dregion[TD_REGION_GRADS] + m->param_offsets[%d]", f->grad_params[i]);
-    fprintf(e->out, "};\n    td_status st = tdg_fn%zu_cuda(m, in, out);\n", k);
-    fputs("    if (st == TD_OK)\n        st = td_cuda_download(m->ctx, &loss_value, m->dscratch, sizeof loss_value);\n", e->out);
-    if (dtype_is_narrow(lt))
-        fprintf(e->out, "    *loss = (double)td_%s_to_f32(loss_value);\n", emit_c_narrow_name(lt));
-    else
-        fputs("    *loss = (double)loss_value;\n", e->out);
-    fputs("    return st;\n}\n\n", e->out);
+    fprintf(e->out, "};\n    return tdg_fn%zu_cuda(m, in, out);\n}\n\n", k);
+}
+
+bool emit_cuda_draws_random(const IrFunction *f)
+{
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (plan_has_buffer(n) && n->op == IR_RANDOM)
+            return true;
+    }
+    return false;
 }

@@ -779,7 +779,7 @@ static bool print_trains(const cli *c, const int64_t *dims)
     printf("train blocks\n");
     for (int k = 0; k < c->desc->ntrains; k++) {
         const td_train_desc *tr = &c->desc->trains[k];
-        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL, NULL, NULL};
+        td_fn_desc as_fn = {tr->name, tr->ninputs, 0, tr->inputs, NULL, NULL, NULL, NULL, NULL};
         text sig = {{0}, 0}, feed = {{0}, 0}, optim = {{0}, 0}, sched = {{0}, 0}, params = {{0}, 0};
         signature_text(&sig, &as_fn, c->desc);
         feed_text(&feed, tr);

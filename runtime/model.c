@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ctx_internal.h"
+#include "cuda/cuda_internal.h"
 #include "td.h"
 
 enum { REGION_ALIGN = 64 };
@@ -447,6 +448,12 @@ td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *co
         at += bytes;
     }
     td_status st = f->call_cuda(m, din, dout);
+    if (st == TD_OK && f->errors_cuda) { /* a gather's bad index */
+        int64_t found[TD_SCRATCH_NERRORS * 2];
+        st = td_cuda_download(m->ctx, found, m->dscratch + TD_SCRATCH_ERRORS, sizeof found);
+        if (st == TD_OK)
+            st = f->errors_cuda(m, found);
+    }
     for (int i = 0; st == TD_OK && i < f->noutputs; i++)
         st = td_cuda_download(m->ctx, outputs[i], dout[i], out_bytes[i]);
     return st;
@@ -487,6 +494,7 @@ void td_model_free(td_model *m)
         free(m->region[r]);
         td_cuda_free(m->ctx, m->dregion[r]);
     }
+    td_gpu_state_free(m);
     td_cuda_free(m->ctx, m->dstage);
     td_cuda_free(m->ctx, m->dscratch);
     td_cuda_module_free(m->ctx, m->kernels);

@@ -628,8 +628,13 @@ typedef struct td_fn_desc {
     td_status (*call)(td_model *m, const void *const *inputs, void *const *outputs);
     const td_cost_desc *cost; /* its operations (may be NULL) */
     /* The same on the GPU: inputs and outputs in device memory (NULL when
-     * the model was compiled without CUDA code). td_model_call picks. */
+     * the model was compiled without CUDA code), queued on the stream with
+     * no wait. td_model_call picks. */
     td_status (*call_cuda)(td_model *m, const td_dptr *inputs, const td_dptr *outputs);
+    /* After call_cuda: the gathers' error words read back from the scratch
+     * (TD_SCRATCH_NERRORS pairs) into the message of the first bad index;
+     * NULL when the function has no gather. */
+    td_status (*errors_cuda)(td_model *m, const int64_t *found);
 } td_fn_desc;
 
 /* A train block: one step is forward and backward (grad), then clipping
@@ -654,10 +659,15 @@ typedef struct td_train_desc {
     /* The step's operations: those of grad (forward and backward), then one
      * optimizer update per trained param, in param order (may be NULL). */
     const td_cost_desc *cost;
-    /* grad and loss on the GPU: the inputs in device memory, the gradients
-     * into the device's TD_REGION_GRADS (NULL without CUDA code). */
-    td_status (*grad_cuda)(td_model *m, const td_dptr *inputs, double *loss);
-    td_status (*loss_cuda)(td_model *m, const td_dptr *inputs, double *loss);
+    /* grad and loss on the GPU (NULL without CUDA code): the inputs in
+     * device memory, the loss (of loss_dtype) into the scratch at 0, the
+     * gradients into the device's TD_REGION_GRADS; queued, no wait. */
+    td_status (*grad_cuda)(td_model *m, const td_dptr *inputs);
+    td_status (*loss_cuda)(td_model *m, const td_dptr *inputs);
+    td_status (*grad_errors_cuda)(td_model *m, const int64_t *found); /* as td_fn_desc.errors_cuda */
+    td_status (*loss_errors_cuda)(td_model *m, const int64_t *found);
+    td_dtype loss_dtype;
+    bool cuda_graph_ok; /* the step may be captured as a CUDA graph (it draws no random numbers on the host) */
 } td_train_desc;
 
 typedef struct td_model_desc {
@@ -704,10 +714,15 @@ struct td_model {
     td_dptr dscratch;                    /* TD_SCRATCH_BYTES: a loss, error words, a norm */
     td_cuda_module *kernels;             /* desc->cuda_source, loaded */
     bool host_stale;                     /* the device's params and state are newer than region[] */
+    struct td_gpu_state *gpu;            /* train steps on the GPU: pinned memory, graphs (cuda/step.c) */
 };
-/* dscratch: the loss at 0, a double at 64 (the gradient norm), from 128
- * a pair of int64 per gather (a flag, the first bad index it met). */
-enum { TD_SCRATCH_BYTES = 4096, TD_SCRATCH_NORM = 64, TD_SCRATCH_ERRORS = 128, TD_SCRATCH_NERRORS = 248 };
+/* dscratch: the loss at 0, a double at 64 (the gradients' sum of squares),
+ * from 128 a pair of int64 per gather (a flag, the first bad index it
+ * met), at 4096 a train step's scalars and verdict (cuda/step.c). */
+enum {
+    TD_SCRATCH_BYTES = 8192, TD_SCRATCH_NORM = 64, TD_SCRATCH_ERRORS = 128, TD_SCRATCH_NERRORS = 248,
+    TD_SCRATCH_GATE = 4096
+};
 
 /* Binds the dims (dims[i] for each dim of the desc; static ones must be
  * given their value or 0), plans, allocates each region once and

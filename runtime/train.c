@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda/cuda_internal.h"
 #include "td.h"
 
 /* Param i's element count under the model's dims, or 0 when an axis
@@ -71,19 +72,12 @@ static td_status global_norm(td_model *m, const td_train_desc *t, double *norm)
 }
 
 /* g *= coef in the gradient's dtype, as torch's g.mul_(clip_coef). */
-static td_status scale_grads(td_model *m, const td_train_desc *t, double coef)
+static void scale_grads(td_model *m, const td_train_desc *t, double coef)
 {
     for (int i = 0; i < m->desc->nparams; i++) {
         size_t n = param_elements(m, i);
         if (!t->trained[i])
             continue;
-        if (m->on_gpu) {
-            td_status st = td_cuda_scale(m->ctx, m->desc->params[i].dtype,
-                                         m->dregion[TD_REGION_GRADS] + m->param_offsets[i], n, coef);
-            if (st != TD_OK)
-                return st;
-            continue;
-        }
         if (m->desc->params[i].dtype == TD_F32) {
             float c = (float)coef, *g = grad_of(m, i);
             for (size_t k = 0; k < n; k++)
@@ -94,7 +88,6 @@ static td_status scale_grads(td_model *m, const td_train_desc *t, double coef)
                 g[k] = g[k] * coef;
         }
     }
-    return TD_OK;
 }
 
 static int trained_count(const td_model *m, const td_train_desc *t)
@@ -144,82 +137,14 @@ static td_status check_step(td_model *m, int train, const void *const *inputs)
     return check_profile(m, t);
 }
 
-/* The batch copied into the staging buffer, each input at a 64-byte
- * boundary (model.c sized the buffer for every train block's inputs). */
-static td_status stage_inputs(td_model *m, const td_train_desc *t, const void *const *inputs, td_dptr *din)
-{
-    size_t at = 0;
-    for (int k = 0; k < t->ninputs; k++) {
-        size_t bytes;
-        td_status st = td_model_tensor_bytes(m, &t->inputs[k], &bytes);
-        if (st != TD_OK)
-            return st;
-        at = (at + 63) / 64 * 64;
-        din[k] = m->dstage + at;
-        if ((st = td_cuda_upload(m->ctx, din[k], inputs[k], bytes)) != TD_OK)
-            return st;
-        at += bytes;
-    }
-    return TD_OK;
-}
-
-/* The same norm on the GPU: every trained gradient's sum of squares into
- * one double of the scratch, read back once. */
-static td_status global_norm_gpu(td_model *m, const td_train_desc *t, double *norm)
-{
-    td_dptr sum = m->dscratch + TD_SCRATCH_NORM;
-    td_status st = td_cuda_zero(m->ctx, sum, sizeof(double));
-    for (int i = 0; i < m->desc->nparams && st == TD_OK; i++) {
-        size_t n = param_elements(m, i);
-        if (t->trained[i] && n > 0)
-            st = td_cuda_add_sum_squares(m->ctx, m->desc->params[i].dtype,
-                                         m->dregion[TD_REGION_GRADS] + m->param_offsets[i], n, sum);
-    }
-    double total = 0;
-    if (st == TD_OK)
-        st = td_cuda_download(m->ctx, &total, sum, sizeof total);
-    *norm = sqrt(total);
-    return st;
-}
-
-/* Forward and backward, and the gradients' norm, on the model's device. */
-static td_status gradients(td_model *m, int train, const void *const *inputs, double *loss, double *norm)
-{
-    const td_train_desc *t = &m->desc->trains[train];
-    if (!m->on_gpu) {
-        if (m->region[TD_REGION_GRADS])
-            memset(m->region[TD_REGION_GRADS], 0, m->region_bytes[TD_REGION_GRADS]);
-        td_status st = t->grad(m, inputs, loss);
-        if (st != TD_OK)
-            return st;
-        return global_norm(m, t, norm);
-    }
-    if (!t->grad_cuda)
-        return td_fail(m->ctx, TD_ERR_DEVICE, "train block %s has no GPU code", t->name);
-    td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
-    td_status st = stage_inputs(m, t, inputs, din);
-    if (st == TD_OK)
-        st = td_cuda_zero(m->ctx, m->dregion[TD_REGION_GRADS], m->region_bytes[TD_REGION_GRADS]);
-    if (st == TD_OK)
-        st = t->grad_cuda(m, din, loss);
-    if (st == TD_OK)
-        st = global_norm_gpu(m, t, norm);
-    return st;
-}
-
 td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss)
 {
     td_status st = check_step(m, train, inputs);
     if (st != TD_OK)
         return st;
-    const td_train_desc *t = &m->desc->trains[train];
-    if (!m->on_gpu)
-        return t->loss(m, inputs, loss);
-    if (!t->loss_cuda)
-        return td_fail(m->ctx, TD_ERR_DEVICE, "train block %s has no GPU code", t->name);
-    td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
-    st = stage_inputs(m, t, inputs, din);
-    return st == TD_OK ? t->loss_cuda(m, din, loss) : st;
+    if (m->on_gpu)
+        return td_cuda_train_loss(m, train, inputs, loss);
+    return m->desc->trains[train].loss(m, inputs, loss);
 }
 
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
@@ -230,12 +155,35 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
     const td_train_desc *t = &m->desc->trains[train];
     long long next = (long long)m->step + 1;
     double loss = NAN, norm = NAN;
-    st = gradients(m, train, inputs, &loss, &norm);
-    if (st != TD_OK)
-        return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the gradient failed", next, t->name);
     td_schedule schedule = t->schedule;
     schedule.lr = t->optim.lr;
     double lr = td_schedule_lr(&schedule, m->step);
+    if (m->on_gpu) { /* the same checks, made on the device, gate the update there */
+        bool updated = false;
+        if (!(lr >= 0 && isfinite(lr)))
+            return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
+                           lr);
+        st = td_cuda_train_step(m, train, inputs, m->step + 1, lr, &loss, &norm, &updated);
+        if (st != TD_OK)
+            return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the step failed", next, t->name);
+        if (stats)
+            *stats = (td_step_stats){loss, norm, lr};
+        if (!isfinite(loss))
+            return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the loss is %g; nothing was updated", next, t->name, loss);
+        if (!isfinite(norm) || !updated)
+            return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the gradient norm is %g (loss %g); nothing was updated",
+                           next, t->name, norm, loss);
+        m->step++;
+        m->host_stale = true;
+        return TD_OK;
+    }
+    if (m->region[TD_REGION_GRADS])
+        memset(m->region[TD_REGION_GRADS], 0, m->region_bytes[TD_REGION_GRADS]);
+    st = t->grad(m, inputs, &loss);
+    if (st != TD_OK)
+        return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the gradient failed", next, t->name);
+    if ((st = global_norm(m, t, &norm)) != TD_OK)
+        return st;
     if (stats)
         *stats = (td_step_stats){loss, norm, lr};
     if (!isfinite(loss))
@@ -246,8 +194,8 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
     if (!(lr >= 0 && isfinite(lr)))
         return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
                        lr);
-    if (t->clip > 0 && t->clip / (norm + 1e-6) < 1 && (st = scale_grads(m, t, t->clip / (norm + 1e-6))) != TD_OK)
-        return st;
+    if (t->clip > 0 && t->clip / (norm + 1e-6) < 1)
+        scale_grads(m, t, t->clip / (norm + 1e-6));
     td_profile *profile = m->profile;
     int row = profile ? t->cost->nops - trained_count(m, t) : 0; /* the first optimizer row */
     for (int i = 0; i < m->desc->nparams; i++) {
@@ -258,18 +206,8 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
         if (n == 0)
             continue;
         double decay = t->decay[i] ? t->optim.weight_decay : 0, start = profile ? td_now() : 0;
-        if (m->on_gpu) {
-            size_t k = (size_t)train * (size_t)m->desc->nparams + (size_t)i;
-            st = td_cuda_optim_update(m->ctx, &t->optim, m->desc->params[i].dtype, n,
-                                      m->dregion[TD_REGION_PARAMS] + m->param_offsets[i],
-                                      m->dregion[TD_REGION_GRADS] + m->param_offsets[i],
-                                      m->dregion[TD_REGION_OPTIM] + m->optim_offsets[k], m->step + 1, lr, decay);
-            if (st == TD_OK && profile)
-                st = td_cuda_sync(m->ctx, "an optimizer update");
-        } else {
-            st = td_optim_update(m->ctx, &t->optim, m->desc->params[i].dtype, n, td_model_param(m, i), grad_of(m, i),
-                                 state_of(m, train, i), m->step + 1, lr, decay);
-        }
+        st = td_optim_update(m->ctx, &t->optim, m->desc->params[i].dtype, n, td_model_param(m, i), grad_of(m, i),
+                             state_of(m, train, i), m->step + 1, lr, decay);
         if (st != TD_OK) /* not reached: model.c checked the hyper-parameters and dtypes */
             return st;
         if (profile) {
@@ -278,6 +216,5 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
         }
     }
     m->step++;
-    m->host_stale = m->on_gpu;
     return TD_OK;
 }

@@ -37,7 +37,7 @@ enum {
     TD_CU_ATTR_SM_COUNT = 16,       /* CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT */
     TD_CU_STREAM_NON_BLOCKING = 1,  /* CU_STREAM_NON_BLOCKING */
     TD_CU_EVENT_DEFAULT = 0,
-    TD_CU_CAPTURE_MODE_THREAD_LOCAL = 1, /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */
+    TD_CU_CAPTURE_MODE_RELAXED = 2, /* CU_STREAM_CAPTURE_MODE_RELAXED */
 };
 
 typedef struct td_cuda_driver {
@@ -188,6 +188,26 @@ void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
  * written at this build's offsets, its sizes asserted (malloc'd; NULL with
  * TD_ERR_OOM on ctx); and the NVRTC options it is compiled with. */
 char *td_cuda_optim_source(td_ctx *ctx);
+/* A train step's scalars on the device (step.c): the host writes the
+ * first four before the step, td_step_check the rest. */
+typedef struct td_step_gate {
+    double lr, bias1, bias2_sqrt;
+    int64_t step;
+    double loss, norm, coef;
+    int64_t ok, clipping;
+} td_step_gate;
+/* td_cuda_optim_update and td_cuda_scale, reading the step's lr, step and
+ * bias corrections (or clipping coefficient) from `gate` on the device and
+ * doing nothing when the step failed its checks (gate 0: as the public ones). */
+td_status td_cuda_optim_update_gated(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
+                                     td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay,
+                                     td_dptr gate);
+td_status td_cuda_scale_gated(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef, td_dptr gate);
+/* One thread: the loss and sqrt(*sum_squares) into the gate, ok when both
+ * are finite and no gather's error flag (nerrors pairs at errors) is set,
+ * and the clipping coefficient of `clip` (0: none). */
+td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr sum_squares, td_dptr errors,
+                             int nerrors, double clip, td_dptr gate);
 enum { TD_CUDA_OPTIM_NOPTIONS = 4 };
 extern const char *const td_cuda_optim_options[TD_CUDA_OPTIM_NOPTIONS];
 /* the text of ../optim_kernels.h, embedded by the build (optim_kernels_text.c) */
@@ -219,6 +239,16 @@ const char *td_cuda_gemm_kernel_source(void);
  * when C overlaps an input. */
 td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, char *buf,
                                 size_t size);
+
+/* step.c: a train step on the GPU. td_cuda_train_step queues the step
+ * (a CUDA graph from its second run on) and waits for its verdict: the
+ * loss, the gradients' norm and whether the update was made (false: the
+ * loss or the norm was not finite, and nothing changed); a bad gather
+ * index is an error with its message. */
+td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, int64_t step, double lr, double *loss,
+                             double *norm, bool *updated);
+td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, double *loss);
+void td_gpu_state_free(td_model *m);
 
 /* cache.c: the disk cache of compiled kernels (docs/RUNTIME.md "CUDA:
  * loading and NVRTC" gives the key and the file format). */

@@ -33,12 +33,15 @@
 enum { OPTIM_THREADS = 256 };
 
 /* The kernels, f32 then f64 of each; the f64 one is the next index. */
-enum { K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_SUM_PARTIALS = 12, K_COUNT = 13 };
+enum {
+    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_SUM_PARTIALS = 12,
+    K_STEP_CHECK = 13, K_COUNT = 14
+};
 static const char *const kernel_names[K_COUNT] = {
     "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
     "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
-    "td_sum_partials",
+    "td_sum_partials",      "td_step_check",
 };
 
 /* IEEE division, sqrt and denormals are NVRTC's defaults; a multiply-add
@@ -54,7 +57,14 @@ static const char device_types[] =
     "/* td_optim: runtime/optim_kernels.h on the GPU (runtime/cuda/optim.c) */\n"
     "typedef decltype(sizeof(0)) size_t;\n"
     "typedef long long int64_t;\n"
-    "enum td_optim_kind : int { TD_OPTIM_SGD, TD_OPTIM_ADAGRAD, TD_OPTIM_RMSPROP, TD_OPTIM_ADAM, TD_OPTIM_ADAMW };\n";
+    "enum td_optim_kind : int { TD_OPTIM_SGD, TD_OPTIM_ADAGRAD, TD_OPTIM_RMSPROP, TD_OPTIM_ADAM, TD_OPTIM_ADAMW };\n"
+    "struct td_step_gate { /* cuda_internal.h's */\n"
+    "    double lr, bias1, bias2_sqrt;\n"
+    "    long long step;\n"
+    "    double loss, norm, coef;\n"
+    "    long long ok, clipping;\n"
+    "};\n"
+    "static_assert(sizeof(td_step_gate) == 72, \"td_step_gate: not the host's layout\");\n";
 
 /* td_optim_hparams's fields in td.h's order, with their device types and
  * this build's offsets and sizes. */
@@ -93,29 +103,45 @@ static const char device_kernels[] =
     "    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \\\n"
     "         i += (size_t)blockDim.x * gridDim.x)\n"
     "#define TD_SLOT(p, i) ((p) ? (p) + (i) : nullptr)\n"
+    "/* gate: NULL, or a train step's scalars on the device (td_step_gate):\n"
+    " * the update is skipped when the step failed its checks, and lr, step and\n"
+    " * Adam's bias corrections are the step's */\n"
+    "#define TD_GATE(gate, more) \\\n"
+    "    if (gate) { \\\n"
+    "        if (!gate->ok) \\\n"
+    "            return; \\\n"
+    "        lr = gate->lr; \\\n"
+    "        more; \\\n"
+    "    }\n"
     "#define TD_KERNELS(T, S) \\\n"
     "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, size_t n, T *param, const T *grad, T *buf, \\\n"
-    "                                            int64_t step, double lr, double weight_decay) \\\n"
+    "                                            int64_t step, double lr, double weight_decay, \\\n"
+    "                                            const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GATE(gate, step = gate->step) \\\n"
     "    TD_EACH(i, n) sgd_##S(&h, 1, param + i, grad + i, TD_SLOT(buf, i), step, lr, weight_decay); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
-    "                                                T *sum, int64_t step, double lr, double weight_decay) \\\n"
+    "                                                T *sum, int64_t step, double lr, double weight_decay, \\\n"
+    "                                                const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GATE(gate, step = gate->step) \\\n"
     "    TD_EACH(i, n) adagrad_##S(&h, 1, param + i, grad + i, sum + i, step, lr, weight_decay); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
     "                                                T *square_avg, T *buf, T *grad_avg, double lr, \\\n"
-    "                                                double weight_decay) \\\n"
+    "                                                double weight_decay, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GATE(gate, (void)0) \\\n"
     "    TD_EACH(i, n) rmsprop_##S(&h, 1, param + i, grad + i, square_avg + i, TD_SLOT(buf, i), \\\n"
     "                              TD_SLOT(grad_avg, i), lr, weight_decay); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_optim_adam_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
     "                                             T *exp_avg, T *exp_avg_sq, T *max_exp_avg_sq, \\\n"
     "                                             double bias_correction1, double bias_correction2_sqrt, \\\n"
-    "                                             double lr, double weight_decay) \\\n"
+    "                                             double lr, double weight_decay, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GATE(gate, (bias_correction1 = gate->bias1, bias_correction2_sqrt = gate->bias2_sqrt)) \\\n"
     "    TD_EACH(i, n) adam_##S(&h, 1, param + i, grad + i, exp_avg + i, exp_avg_sq + i, \\\n"
     "                           TD_SLOT(max_exp_avg_sq, i), bias_correction1, bias_correction2_sqrt, lr, \\\n"
     "                           weight_decay); \\\n"
@@ -138,8 +164,13 @@ static const char device_kernels[] =
     "    if (threadIdx.x == 0) \\\n"
     "        partials[blockIdx.x] = partial[0]; \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_scale_##S(T *x, size_t n, T coef) \\\n"
+    "extern \"C\" __global__ void td_scale_##S(T *x, size_t n, T coef, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    if (gate) { /* the step's clipping: only when it clips, and passed its checks */ \\\n"
+    "        if (!gate->ok || !gate->clipping) \\\n"
+    "            return; \\\n"
+    "        coef = (T)gate->coef; \\\n"
+    "    } \\\n"
     "    TD_EACH(i, n) x[i] = x[i] * coef; \\\n"
     "}\n"
     "/* *sum += the blocks' partial sums, in block order: one block, so that a\n"
@@ -159,6 +190,32 @@ static const char device_kernels[] =
     "    }\n"
     "    if (threadIdx.x == 0)\n"
     "        *sum += part[0];\n"
+    "}\n"
+    "/* A train step's checks on the device (runtime/cuda/step.c): the loss (of\n"
+    " * its dtype: 0 f32, 1 f64, 2 bf16, 3 f16) and the gradients' norm finite,\n"
+    " * no gather met a bad index; then the clipping coefficient, as train.c's */\n"
+    "__device__ double td_widen_half(unsigned short h)\n"
+    "{\n"
+    "    unsigned sign = (h >> 15) & 1, e = (h >> 10) & 31, m = h & 1023;\n"
+    "    double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? (m ? __longlong_as_double(0x7ff8000000000000ll) : __longlong_as_double(0x7ff0000000000000ll)) : ldexp((double)(m | 1024), (int)e - 25);\n"
+    "    return sign ? -v : v;\n"
+    "}\n"
+    "extern \"C\" __global__ void td_step_check(const void *loss, int loss_kind, const double *sum_squares,\n"
+    "                                         const long long *errors, int nerrors, double clip, td_step_gate *gate)\n"
+    "{\n"
+    "    double l = loss_kind == 0 ? (double)*(const float *)loss\n"
+    "             : loss_kind == 1 ? *(const double *)loss\n"
+    "             : loss_kind == 2 ? (double)__uint_as_float((unsigned)*(const unsigned short *)loss << 16)\n"
+    "                              : td_widen_half(*(const unsigned short *)loss);\n"
+    "    double norm = sqrt(*sum_squares);\n"
+    "    long long bad = 0;\n"
+    "    for (int i = 0; i < nerrors; i++)\n"
+    "        bad |= errors[2 * i];\n"
+    "    gate->loss = l;\n"
+    "    gate->norm = norm;\n"
+    "    gate->ok = !bad && isfinite(l) && isfinite(norm);\n"
+    "    gate->clipping = clip > 0 && clip / (norm + 1e-6) < 1;\n"
+    "    gate->coef = gate->clipping ? clip / (norm + 1e-6) : 1;\n"
     "}\n"
     "TD_KERNELS(float, f32)\n"
     "TD_KERNELS(double, f64)\n";
@@ -284,6 +341,13 @@ static const void *as_pointer(td_dptr p) { return (const void *)(uintptr_t)p; }
 td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
                                td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay)
 {
+    return td_cuda_optim_update_gated(ctx, h, dtype, n, param, grad, state, step, lr, weight_decay, 0);
+}
+
+td_status td_cuda_optim_update_gated(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
+                                     td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay,
+                                     td_dptr gate)
+{
     static const char fn[] = "td_cuda_optim_update";
     td_status st = td_optim_check_update(ctx, fn, h, dtype, n, as_pointer(param), as_pointer(grad), as_pointer(state),
                                          step, lr, weight_decay);
@@ -301,16 +365,16 @@ td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype 
     snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
     switch (h->kind) {
     case TD_OPTIM_SGD: {
-        void *args[] = {&hp, &n, &param, &grad, &buf, &step, &lr, &weight_decay};
+        void *args[] = {&hp, &n, &param, &grad, &buf, &step, &lr, &weight_decay, &gate};
         return td_cuda_launch(ctx, mod, K_SGD + f64, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_ADAGRAD: {
-        void *args[] = {&hp, &n, &param, &grad, &state, &step, &lr, &weight_decay};
+        void *args[] = {&hp, &n, &param, &grad, &state, &step, &lr, &weight_decay, &gate};
         return td_cuda_launch(ctx, mod, K_ADAGRAD + f64, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_RMSPROP: {
         td_dptr grad_avg = state_slot(h, state, n, elem, "grad_avg");
-        void *args[] = {&hp, &n, &param, &grad, &state, &buf, &grad_avg, &lr, &weight_decay};
+        void *args[] = {&hp, &n, &param, &grad, &state, &buf, &grad_avg, &lr, &weight_decay, &gate};
         return td_cuda_launch(ctx, mod, K_RMSPROP + f64, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_ADAM:
@@ -320,7 +384,7 @@ td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype 
         double bias1, bias2_sqrt;
         td_optim_adam_bias(h, step, &bias1, &bias2_sqrt);
         void *args[] = {&hp, &n, &param, &grad, &state, &exp_avg_sq, &max_sq, &bias1, &bias2_sqrt, &lr,
-                        &weight_decay};
+                        &weight_decay, &gate};
         return td_cuda_launch(ctx, mod, K_ADAM + f64, blocks, OPTIM_THREADS, args, where);
     }
     }
@@ -368,6 +432,11 @@ td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t
 
 td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef)
 {
+    return td_cuda_scale_gated(ctx, dtype, x, n, coef, 0);
+}
+
+td_status td_cuda_scale_gated(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef, td_dptr gate)
+{
     static const char fn[] = "td_cuda_scale";
     td_status st = check_vector(ctx, fn, dtype, x, n);
     if (st != TD_OK || n == 0)
@@ -378,7 +447,22 @@ td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double
     char where[96];
     snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
     float coef_f32 = (float)coef; /* rounded once, as train.c's scale_grads does */
-    void *args[] = {&x, &n, dtype == TD_F64 ? (void *)&coef : (void *)&coef_f32};
+    void *args[] = {&x, &n, dtype == TD_F64 ? (void *)&coef : (void *)&coef_f32, &gate};
     return td_cuda_launch(ctx, mod, K_SCALE + (dtype == TD_F64), td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS),
                           OPTIM_THREADS, args, where);
+}
+
+td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr sum_squares, td_dptr errors,
+                             int nerrors, double clip, td_dptr gate)
+{
+    int kind = loss_dtype == TD_F32 ? 0 : loss_dtype == TD_F64 ? 1 : loss_dtype == TD_BF16 ? 2 : loss_dtype == TD_F16 ? 3 : -1;
+    if (kind < 0)
+        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_step_check: a loss of dtype %s (f32, f64, bf16 or f16)",
+                       td_dtype_name(loss_dtype));
+    const td_cuda_module *mod;
+    td_status st = optim_module(ctx, &mod);
+    if (st != TD_OK)
+        return st;
+    void *args[] = {&loss, &kind, &sum_squares, &errors, &nerrors, &clip, &gate};
+    return td_cuda_launch(ctx, mod, K_STEP_CHECK, 1, 1, args, "a train step's checks");
 }

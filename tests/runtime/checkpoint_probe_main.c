@@ -66,9 +66,9 @@ static const bool FIT_TRAINED[] = {true, true, false}, FIT_DECAY[] = {true, fals
 static const bool AUX_TRAINED[] = {false, false, true}, AUX_DECAY[] = {true, true, true};
 static const td_train_desc TRAINS[] = {
     {"fit", 2, FIT_IN, {TD_OPTIM_SGD, 0.1, 0.01, 0.9, 0, false, 0, 0, 0, false, 0, 0, 0, false},
-     {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, FIT_TRAINED, FIT_DECAY, fit_grad, NULL, NULL, NULL, NULL},
+     {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, FIT_TRAINED, FIT_DECAY, fit_grad, NULL, NULL, NULL, NULL, NULL, NULL, TD_F32, false},
     {"aux", 0, NULL, {TD_OPTIM_ADAM, 0.1, 0, 0, 0, false, 0.9, 0.999, 1e-8, false, 0, 0, 0, false},
-     {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, AUX_TRAINED, AUX_DECAY, aux_grad, NULL, NULL, NULL, NULL},
+     {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, AUX_TRAINED, AUX_DECAY, aux_grad, NULL, NULL, NULL, NULL, NULL, NULL, TD_F32, false},
 };
 
 static td_status plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *offsets)

@@ -162,10 +162,10 @@ static td_status fill(td_model *m, const void *const *in, void *const *out)
 }
 
 static const td_fn_desc FNS[] = {
-    {"forward", 1, 1, FORWARD_IN, FORWARD_OUT, forward, &FORWARD_COST, NULL},
-    {"pair", 2, 2, PAIR_IN, PAIR_OUT, pair, NULL, NULL},
-    {"scale", 1, 1, SCALE_IO, SCALE_OUT, scale, &SCALE_COST, NULL},
-    {"fill", 1, 1, FILL_IN, FILL_OUT, fill, NULL, NULL},
+    {"forward", 1, 1, FORWARD_IN, FORWARD_OUT, forward, &FORWARD_COST, NULL, NULL},
+    {"pair", 2, 2, PAIR_IN, PAIR_OUT, pair, NULL, NULL, NULL},
+    {"scale", 1, 1, SCALE_IO, SCALE_OUT, scale, &SCALE_COST, NULL, NULL},
+    {"fill", 1, 1, FILL_IN, FILL_OUT, fill, NULL, NULL, NULL},
 };
 
 /* w at 0 (32 bytes), b at 64; the workspace holds batch x hidden f32. */

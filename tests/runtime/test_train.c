@@ -103,7 +103,7 @@ static void predict_costs(const int64_t *dims, double *flops, double *bytes)
 
 static const td_cost_desc PREDICT_COST = {1, PREDICT_OPS, predict_costs};
 
-static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict, &PREDICT_COST, NULL}};
+static const td_fn_desc LIN_FNS[] = {{"predict", 1, 1, FIT_IN, PREDICT_OUT, predict, &PREDICT_COST, NULL, NULL}};
 
 /* Forward (0, 1) and backward (2, 3), then AdamW's update of w and b. */
 static const td_op_desc FIT_OPS[] = {{4, 3, "contract"},          {7, 4, "map"},       {12, 3, "backward contract"},
@@ -210,7 +210,7 @@ static td_optim_hparams sgd(double lr, double weight_decay)
 
 #define FIT_ADAMW                                                                                                     \
     {"fit", 2, FIT_IN, adamw_const, {TD_LR_COSINE, 0.2, 0.02, 0, 2, 40, 0}, 1.0, FIT_TRAINED, FIT_DECAY, fit_grad, \
-     fit_loss, &FIT_COST, NULL, NULL}
+     fit_loss, &FIT_COST, NULL, NULL, NULL, NULL, TD_F32, false}
 
 /* td_optim_defaults is a function, so the static descs spell AdamW out. */
 #define adamw_const {TD_OPTIM_ADAMW, 0.2, 0.1, 0, 0, false, 0.9, 0.999, 1e-8, false, 0, 0, 0, false}
@@ -219,9 +219,9 @@ static td_optim_hparams sgd(double lr, double weight_decay)
 static const td_train_desc LIN_TRAINS[] = {
     FIT_ADAMW,
     {"shrink", 0, NULL, sgd_const(0.5), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, W_ONLY, ALL_DECAY, shrink_grad, NULL,
-     &SHRINK_COST, NULL, NULL},
+     &SHRINK_COST, NULL, NULL, NULL, NULL, TD_F32, false},
     /* compiled without accounting */
-    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL, NULL, NULL, NULL},
+    {"halt", 0, NULL, sgd_const(0.1), {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, B_ONLY, ALL_DECAY, halt_grad, NULL, NULL, NULL, NULL, NULL, NULL, TD_F32, false},
 };
 
 /* w at 0, b at 64, c at 128, k at 192; no workspace. */
@@ -332,9 +332,9 @@ static td_status lm_loss(td_model *m, const void *const *in, double *loss) { ret
 
 static const bool ONE_TRUE[1] = {true};
 static const td_train_desc TOK_TRAINS[] = {
-    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss, &LM_COST, NULL, NULL},
+    {"lm", 2, LM_IN, adamw_const, {TD_LR_CONSTANT, 0, 0, 0, 0, 0, 0}, 0, ONE_TRUE, ONE_TRUE, lm_grad, lm_loss, &LM_COST, NULL, NULL, NULL, NULL, TD_F32, false},
 };
-static const td_fn_desc TOK_FNS[] = {{"lookup", 1, 1, LM_IN, LOOKUP_OUT, lookup, &LOOKUP_COST, NULL}};
+static const td_fn_desc TOK_FNS[] = {{"lookup", 1, 1, LM_IN, LOOKUP_OUT, lookup, &LOOKUP_COST, NULL, NULL}};
 
 static td_status tok_plan(td_ctx *ctx, const int64_t *dims, size_t region_bytes[TD_REGION_COUNT], size_t *offsets)
 {

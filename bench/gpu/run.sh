@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bench/gpu/run.sh - tdc on a GPU against PyTorch, in one command for the GPU
+# machine: the GPU tests (tests/gpu/run.sh), then matmul (f32, tf32, bf16),
+# softmax, a Cruncher train step at 8 x 4096 and at 2 x 64, AdamW over a
+# GPT-2-sized parameter, and compile time (tdc, then NVRTC cold and warm).
+# Prints a table row per benchmark and writes every number to
+# $OUT/bench.json (else bench/gpu/results.json). bench/gpu/README.md says
+# what each benchmark measures.
+#
+#   bash bench/gpu/run.sh [BUILD_DIR] [--no-tests] [--dry-run] [--only matmul,softmax,train,adamw,compile]
+#
+# BUILD_DIR (default build/) holds a tdc and libtdrt.a built elsewhere: the
+# GPU machine cannot build tdc (no re2c, lemon or OpenBLAS), only compile
+# the generated C with cc. As tests/gpu/run.sh does, the OpenBLAS carried in
+# .gpu/ is installed where the link line looks for it. --dry-run builds
+# everything and runs every tdc benchmark at tiny sizes on the CPU (PyTorch
+# too, where it is installed), for a machine without a GPU: what it catches
+# costs no GPU time. Targets (matmul >= 0.97 x PyTorch's FLOP/s, ...) are
+# recorded, never failed; a wrong result or a benchmark that cannot run
+# makes the exit status 1.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=build
+TESTS=1
+DRY=0
+ONLY=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --no-tests) TESTS=0 ;;
+    --dry-run) DRY=1 TESTS=0 ;;
+    --only) ONLY=$2; shift ;;
+    --only=*) ONLY=${1#--only=} ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    *) BUILD=$1 ;;
+    esac
+    shift
+done
+TDC=$BUILD/tdc
+LIB=$BUILD/libtdrt.a
+for f in "$TDC" "$LIB"; do
+    [ -e "$f" ] || { echo "run.sh: no $f: build tdc first (cmake --build $BUILD)" >&2; exit 2; }
+done
+START=$(date +%s)
+
+LIBDIR=/usr/lib/x86_64-linux-gnu
+if [ -d .gpu ] && [ ! -e "$LIBDIR/libopenblas.so" ]; then
+    mkdir -p "$LIBDIR"
+    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so"
+    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so.0"
+    for f in libgfortran.so.5 libquadmath.so.0; do
+        [ -e "$LIBDIR/$f" ] || cp ".gpu/$f" "$LIBDIR/$f"
+    done
+    ldconfig 2>/dev/null || true
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdc-bench-gpu.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+if [ "$DRY" = 1 ]; then
+    JSON=${OUT:+$OUT/bench-dry-run.json}
+    JSON=${JSON:-$BUILD/bench-gpu-dry-run.json}
+else
+    JSON=${OUT:+$OUT/bench.json}
+    JSON=${JSON:-bench/gpu/results.json}
+fi
+
+# 1. the GPU tests
+tests_rc=0
+tests_line="not run"
+if [ "$TESTS" = 1 ]; then
+    echo "== tests/gpu/run.sh $BUILD"
+    bash tests/gpu/run.sh "$BUILD" 2>&1 | tee "$WORK/tests.log"
+    tests_rc=${PIPESTATUS[0]}
+    tests_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$WORK/tests.log" | tail -n 1)
+    tests_line="${tests_line:-no summary} (exit $tests_rc)"
+    [ -n "${OUT:-}" ] && cp "$WORK/tests.log" "$OUT/tests.log"
+    echo "== tests: $tests_line ($(($(date +%s) - START)) s)"
+fi
+
+# 2. the programs, their C, and the driver linked with them. The generated
+# cost code of cruncher_big overflows an int (an optimizer row's bytes,
+# `7 * (536870912)`: compiler/emit_c_model.c), which cc warns about;
+# -Wno-overflow keeps that one warning out of the log.
+build_driver() { # GEN_DIR CRUNCHER_BIG_TD OUT_EXE
+    local gen=$1
+    mkdir -p "$gen"
+    for p in matmul softmax; do
+        "$TDC" --lib "bench/gpu/$p.td" -o "$gen/$p" || return 1
+    done
+    "$TDC" --lib "$2" -o "$gen/cruncher_big" || return 1
+    "$TDC" --lib examples/cruncher.td -o "$gen/cruncher" || return 1
+    cc -std=c11 -O2 -Wall -Wextra -Wno-overflow -fopenmp -I runtime -I "$gen" bench/gpu/driver.c \
+        "$gen/matmul.c" "$gen/softmax.c" "$gen/cruncher_big.c" "$gen/cruncher.c" \
+        "$LIB" -lopenblas -lm -ldl -o "$3"
+}
+echo "== building the benchmarks' programs and bench/gpu/driver.c"
+build_driver "$WORK/gen" bench/gpu/cruncher_big.td "$WORK/driver" || { echo "run.sh: the build failed" >&2; exit 1; }
+DRIVER=$WORK/driver
+if [ "$DRY" = 1 ]; then
+    # the same program at hidden = 128, so a step fits the dry run
+    mkdir -p "$WORK/small"
+    sed 's/^dim hidden = 4096$/dim hidden = 128/' bench/gpu/cruncher_big.td >"$WORK/small/cruncher_big.td"
+    grep -q '^dim hidden = 128$' "$WORK/small/cruncher_big.td" || { echo "run.sh: cannot shrink cruncher_big.td" >&2; exit 1; }
+    build_driver "$WORK/gen-small" "$WORK/small/cruncher_big.td" "$WORK/driver-small" || exit 1
+    DRIVER=$WORK/driver-small
+fi
+
+# 3. the benchmarks
+echo "== benchmarks ($([ "$DRY" = 1 ] && echo "dry run: tiny sizes on the CPU" || echo GPU))"
+MODE=()
+[ "$DRY" = 1 ] && MODE=(--dry-run)
+python3 bench/gpu/bench.py --driver "$DRIVER" --tdc "$TDC" --work "$WORK/bench" --json "$JSON" \
+    --tests "$tests_line" ${ONLY:+--only "$ONLY"} "${MODE[@]}"
+bench_rc=$?
+echo "== done in $(($(date +%s) - START)) s; tests: $tests_line; benchmarks exit $bench_rc"
+[ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
