@@ -284,14 +284,63 @@ static void declare_extents(const Emit *e, int depth, int rank, const Size *dims
     }
 }
 
+/* Whether view v reads the elements of a row-major array of `dims` in
+ * order: element i of the loop is element i of the memory. */
+static bool row_major(const Emit *e, const View *v, int rank, const Size *dims)
+{
+    if (v->rank != rank || !poly_is_zero(v->offset))
+        return false;
+    Size stride = size_const(1);
+    for (int k = rank - 1; k >= 0; k--) {
+        int64_t one;
+        if (!size_eq(v->dims[k], dims[k]))
+            return false;
+        if (!(size_is_const(dims[k], &one) && one == 1) && !poly_eq(v->strides[k], poly_of(e->a, stride)))
+            return false;
+        if (size_mul(stride, dims[k], e->p->names, &stride) != SIZE_OK)
+            return false;
+    }
+    return true;
+}
+
+/* Whether an expression reads a loop index (iota-like MX_INDEX). */
+static bool expr_reads_index(const MapExpr *x)
+{
+    if (!x)
+        return false;
+    if (x->kind == MX_INDEX)
+        return true;
+    for (int k = 0; k < x->nargs; k++)
+        if (expr_reads_index(x->args[k]))
+            return true;
+    return false;
+}
+
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 {
     kernel_head(e, n, -1, false);
-    const char **loads = emit_c_declare_inputs(e, n, 1, NULL);
+    /* an input laid out as the result is read at the linear index: with
+     * no other, the kernel does no index arithmetic */
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    bool all_linear = !expr_reads_index(expr);
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        View v = emit_c_input_view(e, n, k, &base);
+        Dtype t = ir_get(e->f, base)->type.dtype;
+        if (row_major(e, &v, n->type.rank, n->type.dims)) {
+            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), "lin");
+            continue;
+        }
+        all_linear = false;
+        const char *name = arena_printf(e->a, "x%d", k);
+        emit_c_declare_view(e, 1, name, &v);
+        loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), emit_c_offset(e, name, &v, NULL));
+    }
     declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
-    split_index(e, 2, "lin", 0, n->type.rank);
+    if (!all_linear)
+        split_index(e, 2, "lin", 0, n->type.rank);
     const char *value = emit_c_expr(e, expr, loads, 2);
     fprintf(e->out, "        b%d[lin] = %s;\n    }\n}\n\n", n->id, emit_c_store(e, n->type.dtype, value));
 }
@@ -301,7 +350,30 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     ReduceLoops loops = emit_c_reduce_loops(e, n);
     int nkept = loops.nkept, nred = loops.nred;
     kernel_head(e, n, -1, false);
-    const char **loads = emit_c_declare_inputs(e, n, 1, loops.axis_of);
+    /* kept axes before reduced ones, and every input laid out so: element
+     * (o, r) is at o * reduced_total + r, with no index arithmetic */
+    bool in_order = !expr_reads_index(n->expr);
+    for (int k = 0; k < n->input_rank; k++)
+        in_order = in_order && loops.axis_of[k] == k;
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    bool linear = in_order;
+    for (int k = 0; k < n->ninputs && linear; k++) {
+        int b;
+        View v = emit_c_input_view(e, n, k, &b);
+        linear = row_major(e, &v, n->input_rank, n->input_dims);
+    }
+    for (int k = 0; k < n->ninputs; k++) {
+        int b;
+        View v = emit_c_input_view(e, n, k, &b);
+        Dtype t = ir_get(e->f, b)->type.dtype;
+        if (linear) {
+            loads[k] = emit_c_load(e, t, emit_c_base_name(e, b), "o * reduced_total + r");
+            continue;
+        }
+        const char *name = arena_printf(e->a, "x%d", k);
+        emit_c_declare_view(e, 1, name, &v);
+        loads[k] = emit_c_load(e, t, emit_c_base_name(e, b), emit_c_offset(e, name, &v, loops.axis_of));
+    }
     int base = n->ninputs ? n->inputs[0] : -1;
     if (!n->expr)
         emit_c_input_view(e, n, 0, &base);
@@ -314,10 +386,12 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     Emit in_loop = *e;
     in_loop.loop_of_axis = loops.axis_of;
     fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
-    split_index(e, 2, "o", 0, nkept);
+    if (!linear)
+        split_index(e, 2, "o", 0, nkept);
     fprintf(e->out, "        %s acc = %s;\n", acc_t, identity(n->reduce, fl));
     fputs("        for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
-    split_index(e, 3, "r", nkept, nred);
+    if (!linear)
+        split_index(e, 3, "r", nkept, nred);
     const char *x = n->expr ? emit_c_expr(&in_loop, n->expr, loads, 3) : loads[0];
     fprintf(e->out, "            const %s x = (%s)%s;\n", acc_t, acc_t, x);
     switch (n->reduce) {

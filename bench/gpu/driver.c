@@ -85,6 +85,15 @@ static void fill(float *x, size_t n, uint32_t seed, float scale)
     }
 }
 
+static size_t count_nonfinite(const float *x, size_t n)
+{
+    size_t count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : count)
+    for (size_t i = 0; i < n; i++)
+        count += !isfinite(x[i]);
+    return count;
+}
+
 /* ---- buffers on the benchmark's device (host memory under --cpu) ---- */
 typedef struct dbuf {
     size_t bytes;
@@ -263,8 +272,10 @@ static int bench_matmul(td_ctx *ctx, int argc, char **argv)
     void *raw_x = hx, *raw_w = hw, *raw_c = hc;
     if (bf16) {
         uint16_t *bx = xmalloc(nx * 2), *bw = xmalloc(nw * 2);
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < nx; i++)
             bx[i] = td_f32_to_bf16(hx[i]);
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < nw; i++)
             bw[i] = td_f32_to_bf16(hw[i]);
         raw_x = bx;
@@ -282,12 +293,11 @@ static int bench_matmul(td_ctx *ctx, int argc, char **argv)
     dbuf_get(ctx, raw_c, &out[0]);
     if (bf16) {
         const uint16_t *bc = raw_c;
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < nc; i++)
             hc[i] = td_bf16_to_f32(bc[i]);
     }
-    size_t nonfinite = 0;
-    for (size_t i = 0; i < nc; i++)
-        nonfinite += !isfinite(hc[i]);
+    size_t nonfinite = count_nonfinite(hc, nc);
     int64_t rows[SAMPLES];
     int nrows = sample_indices(B, rows);
     float *sample = xmalloc((size_t)nrows * (size_t)D * 4);
@@ -306,6 +316,16 @@ static int bench_matmul(td_ctx *ctx, int argc, char **argv)
     dbuf_free(ctx, &in[1]);
     dbuf_free(ctx, &out[0]);
     matmul_free(m);
+    if (bf16) {
+        free(raw_x);
+        free(raw_w);
+        free(raw_c);
+    }
+    free(hx);
+    free(hw);
+    free(hc);
+    free(sample);
+    free(t.seconds);
     return 0;
 }
 
@@ -332,15 +352,13 @@ static int bench_softmax(td_ctx *ctx, int argc, char **argv)
     check(ctx, call_body(&a), "softmax");
     device_sync(ctx, "softmax");
     dbuf_get(ctx, hy, &out[0]);
-    size_t nonfinite = 0;
+    size_t nonfinite = count_nonfinite(hy, n);
     double worst_sum = 0;
+#pragma omp parallel for schedule(static) reduction(max : worst_sum)
     for (int64_t r = 0; r < R; r++) {
         double s = 0;
-        for (int64_t j = 0; j < N; j++) {
-            float v = hy[r * N + j];
-            nonfinite += !isfinite(v);
-            s += v;
-        }
+        for (int64_t j = 0; j < N; j++)
+            s += hy[r * N + j];
         worst_sum = fmax(worst_sum, fabs(s - 1));
     }
     int64_t rows[SAMPLES];
@@ -360,6 +378,10 @@ static int bench_softmax(td_ctx *ctx, int argc, char **argv)
     dbuf_free(ctx, &in[0]);
     dbuf_free(ctx, &out[0]);
     softmax_free(m);
+    free(hx);
+    free(hy);
+    free(sample);
+    free(t.seconds);
     return 0;
 }
 
@@ -456,6 +478,10 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     }
     printf("}\n");
     td_model_free(m);
+    free(x);
+    free(y);
+    free(t.seconds);
+    free(up.seconds);
     return 0;
 }
 
@@ -502,9 +528,7 @@ static int bench_adamw(td_ctx *ctx, int argc, char **argv)
     int64_t idx[SAMPLES];
     int count = sample_indices((int64_t)n, idx);
     float sp[SAMPLES], sm[SAMPLES], sv[SAMPLES];
-    size_t nonfinite = 0;
-    for (size_t i = 0; i < n; i++)
-        nonfinite += !isfinite(hp[i]) + !isfinite(hs[i]) + !isfinite(hs[n + i]);
+    size_t nonfinite = count_nonfinite(hp, n) + count_nonfinite(hs, 2 * n);
     for (int j = 0; j < count; j++) {
         sp[j] = hp[idx[j]];
         sm[j] = hs[idx[j]];
@@ -524,6 +548,10 @@ static int bench_adamw(td_ctx *ctx, int argc, char **argv)
     dbuf_free(ctx, &p);
     dbuf_free(ctx, &g);
     dbuf_free(ctx, &s);
+    free(hp);
+    free(hg);
+    free(hs);
+    free(t.seconds);
     return 0;
 }
 
@@ -537,6 +565,7 @@ static int bench_fill(td_ctx *ctx, int argc, char **argv)
     float *x = xmalloc((size_t)n * 4);
     fill(x, (size_t)n, seed, (float)atof(argv[2]));
     check(ctx, td_npy_write(ctx, argv[3], TD_F32, 1, &n, x), argv[3]);
+    free(x);
     printf("{\"benchmark\": \"fill\", \"n\": %lld}\n", (long long)n);
     return 0;
 }
