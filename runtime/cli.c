@@ -823,6 +823,22 @@ static void print_plan(const cli *c, const bindings *b, const size_t *regions, b
     text t = {{0}, 0};
     bytes_text(&t, total);
     printf("  %-9s  %s\n", "total", total_fits ? t.buf : "(overflows)");
+    if (!c->desc->cuda_source)
+        return;
+    /* on the GPU: the regions again, in device memory, with the staging
+     * buffer and the scratch (runtime/model.c) */
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    size_t stage = 0, device = 0;
+    bool fits = ctx && td_model_stage_bytes(ctx, c->desc, b->value, &stage) == TD_OK && total_fits &&
+                td_add_size(total, stage, &device) && td_add_size(device, TD_SCRATCH_BYTES, &device);
+    td_ctx_free(ctx);
+    text s = {{0}, 0}, k = {{0}, 0}, d = {{0}, 0};
+    bytes_text(&s, stage);
+    bytes_text(&k, TD_SCRATCH_BYTES);
+    bytes_text(&d, device);
+    printf("on the GPU (one cuMemAlloc each): the regions above, and\n");
+    printf("  %-9s  %s\n  %-9s  %s\n  %-9s  %s\n", "staging", fits ? s.buf : "(overflows)", "scratch", k.buf, "device",
+           fits ? d.buf : "(overflows)");
 }
 
 /* The gradient and optimizer regions, laid out as td_model_new does

@@ -338,6 +338,12 @@ static td_status stage_size(td_model *m, size_t *bytes)
     return TD_OK;
 }
 
+td_status td_model_stage_bytes(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, size_t *bytes)
+{
+    td_model view = {.ctx = ctx, .desc = desc, .dims = (int64_t *)dims}; /* what stage_size reads */
+    return stage_size(&view, bytes);
+}
+
 /* Whether the model runs on the GPU: the context's device is CUDA, unless
  * that was auto's choice and the model has no GPU code (a description
  * written by hand), which then runs on the CPU with a note. */

@@ -742,6 +742,10 @@ td_status td_model_sync_device(td_model *m);
  * in host memory, as td_fn_desc.call takes them (on the GPU they are
  * copied through the staging buffer). */
 td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *const *outputs);
+/* On the GPU, besides the regions: the staging buffer of a model of desc
+ * at dims (the inputs and outputs of its largest call, each at a 64-byte
+ * boundary; TD_SCRATCH_BYTES of scratch come with it). */
+td_status td_model_stage_bytes(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, size_t *bytes);
 /* The bytes of input or output tensor t under the model's dims. */
 td_status td_model_tensor_bytes(td_model *m, const td_tensor_desc *t, size_t *bytes);
 /* The extent of a size in the model's bound dims. */
