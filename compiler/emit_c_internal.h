@@ -86,6 +86,12 @@ void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction
  * random numbers (on the host: its step cannot be a CUDA graph). */
 bool emit_cuda_has_gathers(const IrFunction *f);
 bool emit_cuda_draws_random(const IrFunction *f);
+/* The row group starting at node index start of f (emit_cuda.c): its
+ * members into members[], their count (0: no group, the node runs alone).
+ * emit_cuda_group_buffers: the group kernel's buffers after the dims, the
+ * members' results first. Both need e->f and e->plan. */
+int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const IrNode **members);
+int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf);
 /* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
  * depth 2, and A's and B's addresses. */
 void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa, const char **pb);

@@ -411,6 +411,323 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     fputs("    }\n}\n\n", e->out);
 }
 
+/* ---- row groups: a reduction and what follows it over the same rows ----
+ *
+ * Softmax, log-softmax and layer norm reach the GPU as a few nodes over
+ * one loop space of kept axes K (the rows) and reduced axes R: reductions
+ * of K x R to K, and maps of K x R that read those reductions broadcast
+ * along R. Run one by one they read the tensor once a node; as a row group
+ * they are one kernel with a block per row, each member a phase of it: a
+ * reduction's value stays in a register of every thread (and is written
+ * out), a map's elements are written as the row's threads stride over R,
+ * and the phases are separated by __syncthreads, so the row is read from
+ * DRAM about once and re-read from the caches. A node joins the group that
+ * precedes it when its loop space is K x R in order, every member it reads
+ * is read at its own row (a reduction broadcast along R, a map at the same
+ * element), and its result's memory is no memory the group reads or
+ * writes (the plan may give a dead buffer's slot to a later node; in a
+ * group, rows run at once). */
+
+/* Whether v reads a K-shaped array at the row's element, broadcast along R. */
+static bool row_broadcast(const Emit *e, const View *v, int nk, const Size *kept, int nr)
+{
+    if (v->rank != nk + nr || !poly_is_zero(v->offset))
+        return false;
+    for (int k = nk; k < nk + nr; k++)
+        if (!poly_is_zero(v->strides[k]))
+            return false;
+    View rows = *v;
+    rows.rank = nk;
+    return row_major(e, &rows, nk, kept);
+}
+
+/* The loop space of a member: K and R of a reduction, in order. */
+static bool reduce_in_order(const Emit *e, const IrNode *n, ReduceLoops *loops)
+{
+    if (n->op != IR_REDUCE || expr_reads_index(n->expr))
+        return false;
+    *loops = emit_c_reduce_loops(e, n);
+    for (int k = 0; k < n->input_rank; k++)
+        if (loops->axis_of[k] != k)
+            return false;
+    return loops->nkept > 0 && loops->nred > 0;
+}
+
+static bool sizes_eq(int n, const Size *a, const Size *b)
+{
+    for (int k = 0; k < n; k++)
+        if (!size_eq(a[k], b[k]))
+            return false;
+    return true;
+}
+
+static bool in_set(const int *set, int n, int x)
+{
+    for (int i = 0; i < n; i++)
+        if (set[i] == x)
+            return true;
+    return false;
+}
+
+int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const IrNode **members)
+{
+    const IrNode *first = f->nodes.items[start];
+    ReduceLoops loops;
+    if (!plan_has_buffer(first) || !reduce_in_order(e, first, &loops))
+        return 0;
+    int nk = loops.nkept, nr = loops.nred, count = 0, nslots = 0;
+    int *slots = arena_array(e->a, f->nodes.len * 4 + 4, sizeof(int)); /* slots the group reads */
+    for (size_t i = start; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n))
+            continue;
+        bool fits;
+        if (n->op == IR_REDUCE) {
+            ReduceLoops l;
+            fits = reduce_in_order(e, n, &l) && l.nkept == nk && l.nred == nr && sizes_eq(nk, l.kept, loops.kept) &&
+                   sizes_eq(nr, l.red, loops.red);
+        } else {
+            fits = (n->op == IR_MAP || n->op == IR_COPY) && !(n->expr && expr_reads_index(n->expr)) &&
+                   n->type.rank == nk + nr && sizes_eq(nk, n->type.dims, loops.kept) &&
+                   sizes_eq(nr, n->type.dims + nk, loops.red);
+        }
+        int nread = 0, *read = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
+        for (int k = 0; fits && k < n->ninputs; k++) {
+            int base;
+            View v = emit_c_input_view(e, n, k, &base);
+            int m = 0;
+            while (m < count && members[m]->id != base)
+                m++;
+            if (m < count) /* a member: at this row only */
+                fits = members[m]->op == IR_REDUCE ? row_broadcast(e, &v, nk, loops.kept, nr)
+                                                   : row_major(e, &v, nk + nr, n->op == IR_REDUCE ? n->input_dims : n->type.dims);
+            else if (e->plan->slot_of[base] >= 0)
+                read[nread++] = e->plan->slot_of[base];
+        }
+        /* Memory is shared between rows safely only where each row touches
+         * its own elements: a read of a buffer the group writes is not (any
+         * view may read any row), nor is a result in a buffer the group
+         * reads; two results may share a slot (the plan reuses a dead one)
+         * when their rows are laid out alike (both per row, or both rows
+         * of R, of one element size). */
+        int slot = e->plan->slot_of[n->id];
+        for (int k = 0; fits && k < nread; k++)
+            for (int m = 0; m < count && fits; m++)
+                fits = e->plan->slot_of[members[m]->id] != read[k];
+        if (fits && slot >= 0) {
+            fits = !in_set(slots, nslots, slot);
+            for (int m = 0; m < count && fits; m++)
+                if (e->plan->slot_of[members[m]->id] == slot)
+                    fits = (members[m]->op == IR_REDUCE) == (n->op == IR_REDUCE) &&
+                           dtype_bits(members[m]->type.dtype) == dtype_bits(n->type.dtype);
+        }
+        if (!fits)
+            break;
+        members[count++] = n;
+        for (int k = 0; k < nread; k++)
+            slots[nslots++] = read[k];
+    }
+    return count >= 2 ? count : 0;
+}
+
+int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf)
+{
+    int cap = count;
+    for (int m = 0; m < count; m++)
+        cap += members[m]->ninputs;
+    int *ids = arena_array(e->a, (size_t)cap + 1, sizeof(int)), len = 0;
+    for (int m = 0; m < count; m++)
+        ids[len++] = members[m]->id;
+    for (int m = 0; m < count; m++)
+        for (int k = 0; k < members[m]->ninputs; k++) {
+            int base;
+            emit_c_input_view(e, members[m], k, &base);
+            if (!in_set(ids, len, base))
+                ids[len++] = base;
+        }
+    *nbuf = len;
+    return ids;
+}
+
+/* A phase's view of the group: which members have their views declared
+ * (their loads), and which virtual members' values the loop body has. A
+ * virtual member is a map the group alone reads (its last reader is a
+ * member, it is no result): it gets no phase and no memory traffic; its
+ * readers compute its value where they would load it. */
+typedef struct Phase {
+    const IrNode *const *members;
+    int count;
+    const char ***loads; /* by member: its inputs' loads, once declared */
+    bool *computed;      /* by member: w<id> holds its value in this loop body */
+} Phase;
+
+static int member_at(const Phase *ph, int id)
+{
+    for (int m = 0; m < ph->count; m++)
+        if (ph->members[m]->id == id)
+            return m;
+    return -1;
+}
+
+static bool is_virtual(const Emit *e, const IrNode *const *members, int count, int m)
+{
+    const IrNode *n = members[m];
+    return n->op != IR_REDUCE && m < count - 1 && e->plan->output_of[n->id] < 0 &&
+           e->plan->last_use[n->id] <= members[count - 1]->id;
+}
+
+/* Declares (at depth, before the loop) the views member n reads through;
+ * a reduction member's value is its register v<id>, a virtual member's is
+ * left NULL for compute_virtuals. */
+static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int depth)
+{
+    int self = member_at(ph, n->id);
+    if (self >= 0 && ph->loads[self])
+        return ph->loads[self];
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    if (self >= 0)
+        ph->loads[self] = loads;
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        View v = emit_c_input_view(e, n, k, &base);
+        Dtype t = ir_get(e->f, base)->type.dtype;
+        int m = member_at(ph, base);
+        if (m >= 0 && ph->members[m]->op == IR_REDUCE) {
+            loads[k] = emit_c_load(e, t, arena_printf(e->a, "v%d", base), "0");
+        } else if (m >= 0 && is_virtual(e, ph->members, ph->count, m)) {
+            loads[k] = NULL;
+            declare_loads(e, ph, ph->members[m], depth);
+        } else {
+            const char *name = arena_printf(e->a, "x%d_%d", n->id, k);
+            emit_c_declare_view(e, depth, name, &v);
+            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), emit_c_offset(e, name, &v, NULL));
+        }
+    }
+    return loads;
+}
+
+static const MapExpr *member_expr(const Emit *e, const IrNode *n)
+{
+    return n->op == IR_COPY ? mx_input(e->a, 0, ir_get(e->f, n->inputs[0])->type.dtype) : n->expr;
+}
+
+/* Inside the loop body: the value of each virtual member n reads, as w<id>
+ * (rounded to its dtype as its memory would be), and their loads. */
+static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const char **loads, int depth)
+{
+    for (int k = 0; k < n->ninputs; k++) {
+        if (loads[k])
+            continue;
+        int base;
+        emit_c_input_view(e, n, k, &base);
+        int m = member_at(ph, base);
+        const IrNode *v = ph->members[m];
+        if (!ph->computed[m]) {
+            compute_virtuals(e, ph, v, ph->loads[m], depth);
+            const char *value = emit_c_expr(e, member_expr(e, v), ph->loads[m], depth);
+            emit_c_indent(e, depth);
+            fprintf(e->out, "const %s w%d[1] = {%s}; /* %%%d, computed here */\n", emit_c_ctype(v->type.dtype), v->id,
+                    emit_c_store(e, v->type.dtype, value), v->id);
+            ph->computed[m] = true;
+        }
+        loads[k] = emit_c_load(e, v->type.dtype, arena_printf(e->a, "w%d", v->id), "0");
+    }
+}
+
+static Phase new_phase(const Emit *e, const IrNode *const *members, int count)
+{
+    Phase ph = {members, count, arena_array(e->a, (size_t)count + 1, sizeof(char **)),
+                arena_array(e->a, (size_t)count + 1, sizeof(bool))};
+    return ph;
+}
+
+static void group_reduce(const Emit *e, const IrNode *n, const IrNode *const *members, int count, int nk, int nr)
+{
+    int base = n->ninputs ? n->inputs[0] : -1;
+    if (!n->expr)
+        emit_c_input_view(e, n, 0, &base);
+    Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
+    bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
+    const char *acc_t = fl ? "double" : "int64_t";
+    static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
+    fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
+            emit_c_ctype(out_t), n->id);
+    Phase ph = new_phase(e, members, count);
+    const char **loads = declare_loads(e, &ph, n, 3);
+    fprintf(e->out, "            %s acc = %s;\n", acc_t, identity(n->reduce, fl));
+    fputs("            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
+    split_index(e, 4, "r", nk, nr);
+    compute_virtuals(e, &ph, n, loads, 4);
+    const char *x = n->expr ? emit_c_expr(e, n->expr, loads, 4) : loads[0];
+    fprintf(e->out, "                const %s x = (%s)%s;\n", acc_t, acc_t, x);
+    switch (n->reduce) {
+    case RED_SUM: case RED_MEAN: fputs(fl ? "                acc += x;\n" : "                acc = (int64_t)((uint64_t)acc + (uint64_t)x);\n", e->out); break;
+    case RED_PROD: fputs(fl ? "                acc *= x;\n" : "                acc = (int64_t)((uint64_t)acc * (uint64_t)x);\n", e->out); break;
+    case RED_MAX: fputs(fl ? "                acc = (x > acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "                acc = x > acc ? x : acc;\n", e->out); break;
+    default: fputs(fl ? "                acc = (x < acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "                acc = x < acc ? x : acc;\n", e->out); break;
+    }
+    fprintf(e->out, "            }\n            acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
+    const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
+    if (dtype_is_narrow(out_t) && fl)
+        fprintf(e->out, "            v%d[0] = td_f64_to_%s(%s);\n", n->id, emit_c_narrow_name(out_t), result);
+    else
+        fprintf(e->out, "            v%d[0] = %s;\n", n->id,
+                emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
+    fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
+}
+
+static void group_map(const Emit *e, const IrNode *n, const IrNode *const *members, int count, int nk, int nr)
+{
+    fprintf(e->out, "        /* %%%d %s: %s */\n        {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
+    Phase ph = new_phase(e, members, count);
+    const char **loads = declare_loads(e, &ph, n, 3);
+    fputs("            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
+    split_index(e, 4, "r", nk, nr);
+    compute_virtuals(e, &ph, n, loads, 4);
+    const char *value = emit_c_expr(e, member_expr(e, n), loads, 4);
+    fprintf(e->out, "                b%d[o * reduced_total + r] = %s;\n            }\n        }\n", n->id,
+            emit_c_store(e, n->type.dtype, value));
+}
+
+static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
+{
+    const IrNode *first = members[0];
+    ReduceLoops loops = emit_c_reduce_loops(e, first);
+    int nk = loops.nkept, nr = loops.nred, nbuf;
+    int *buf = emit_cuda_group_buffers(e, members, count, &nbuf);
+    const char *name = emit_cuda_kernel_name(e, e->fn_index, first->id, -1);
+    if (e->kernel_names)
+        ptrvec_push(e->a, e->kernel_names, (void *)name);
+    fprintf(e->out, "/* a row group of %d operations, a block a row: %%%d", count, first->id);
+    for (int m = 1; m < count; m++)
+        fprintf(e->out, ", %%%d", members[m]->id);
+    fprintf(e->out, " (%s) */\nextern \"C\" __global__ void %s(tdg_dims D", emit_c_loc_text(e, first->loc), name);
+    for (int j = 0; j < nbuf; j++)
+        fprintf(e->out, ", %s%s *__restrict__ b%d", j < count ? "" : "const ", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype),
+                buf[j]);
+    fputs(")\n{\n", e->out);
+    declare_dims(e, 1);
+    declare_extents(e, 1, nk, loops.kept, 0, "kept_total");
+    declare_extents(e, 1, nr, loops.red, nk, "reduced_total");
+    fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
+    split_index(e, 2, "o", 0, nk);
+    bool first_phase = true;
+    for (int m = 0; m < count; m++) {
+        if (is_virtual(e, members, count, m)) {
+            fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", members[m]->id, ir_op_name(members[m]->op));
+            continue;
+        }
+        if (!first_phase)
+            fputs("        __syncthreads(); /* the last phase's writes, seen by this one */\n", e->out);
+        first_phase = false;
+        if (members[m]->op == IR_REDUCE)
+            group_reduce(e, members[m], members, count, nk, nr);
+        else
+            group_map(e, members[m], members, count, nk, nr);
+    }
+    fputs("        __syncthreads(); /* the row is done before the block's next */\n    }\n}\n\n", e->out);
+}
+
 /* A scatter: one kernel per input, each adding at its view's places (one to one) into zeros. */
 static void kernel_scatter(const Emit *e, const IrNode *n)
 {
@@ -517,12 +834,24 @@ static void kernel_output_copy(Emit *e, const IrFunction *f, int i)
 static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
 {
     e->f = f;
-    int op = 0;
+    e->plan = plan;
+    int op = 0, grouped = 0;
+    const IrNode **members = arena_array(e->a, f->nodes.len + 1, sizeof(IrNode *));
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
         if (!plan_has_buffer(n))
             continue;
         e->op = op++;
+        if (grouped > 0) { /* in the row group's kernel */
+            grouped--;
+            continue;
+        }
+        int count = emit_cuda_row_group(e, f, i, members);
+        if (count > 0) {
+            kernel_row_group(e, members, count);
+            grouped = count - 1;
+            continue;
+        }
         switch (n->op) {
         case IR_MAP: kernel_map(e, n, n->expr); break;
         case IR_COPY: kernel_map(e, n, mx_input(e->a, 0, ir_get(f, n->inputs[0])->type.dtype)); break;

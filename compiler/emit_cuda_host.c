@@ -209,16 +209,34 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
               "    if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)errors, TD_SCRATCH_NERRORS * 2 * sizeof(int64_t)) != TD_OK)\n"
               "        return TD_ERR_DEVICE;\n", e->out);
     declare_buffers(e, f, plan);
-    int op = 0, g = 0;
+    int op = 0, g = 0, grouped = 0;
+    const IrNode **members = arena_array(e->a, f->nodes.len + 1, sizeof(IrNode *));
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
         if (!plan_has_buffer(n))
             continue;
         Emit here = *e;
         here.op = op;
+        if (grouped > 0) { /* ran in its row group's kernel: timed there */
+            fprintf(e->out, "    /* %%%d %s: %s: in the row group above */\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
+            grouped--;
+            op++;
+            continue;
+        }
         fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
         fputs("        const double tdg_t0 = m->profile ? td_now() : 0;\n", e->out);
-        launch_node(&here, names, n, &g);
+        int count = emit_cuda_row_group(e, f, i, members);
+        if (count > 0) {
+            ReduceLoops loops = emit_c_reduce_loops(e, n);
+            int nbuf, *buf = emit_cuda_group_buffers(e, members, count, &nbuf);
+            fprintf(e->out, "        const int64_t kept = %s, reduced = %s; /* a row group of %d operations */\n",
+                    product(e, loops.nkept, loops.kept), product(e, loops.nred, loops.red), count);
+            launch(&here, names, emit_cuda_kernel_name(e, index, n->id, -1), n, buf, nbuf, false, "td_cuda_blocks(ctx, kept, 1)",
+                   "tdg_reduce_threads(reduced)");
+            grouped = count - 1;
+        } else {
+            launch_node(&here, names, n, &g);
+        }
         fprintf(e->out, "        if (m->profile && tdg_profiled_cuda(m, %d, tdg_t0) != TD_OK)\n            return TD_ERR_DEVICE;\n    }\n", op);
         op++;
     }

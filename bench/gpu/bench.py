@@ -361,7 +361,7 @@ class Bench:
         self.note(f"device memory: tdc {fmt_bytes(tdc_mem)} ({regions}, staging {fmt_bytes(r['stage_bytes'])})"
                   + (f"; torch max_memory_allocated {fmt_bytes(torch_mem)}" if torch_mem is not None else ""))
         if "tdc_h2d_x" in res:
-            self.note(f"tdc's step copies x from host memory: {fmt_time(median(res['tdc_h2d_x']))} of it")
+            self.note(f"x's upload alone (td_cuda_upload from pageable memory): {fmt_time(median(res['tdc_h2d_x']))}")
 
     def torch_train(self, kind, B, L, w0, final0, reps, res, errors):
         dev = self.device

@@ -6,7 +6,7 @@
 # a step whatever its gradient, and at 1e-3 (a sixteenth of a weight of std
 # 1/64) the loss of the 8-layer product grows a thousandfold and more a
 # step, until a step refuses an infinite loss; at 1e-5 it falls and stays
-# finite over the benchmark's hundred-odd steps.
+# finite (80 steps at batch 64, on the CPU).
 dim batch
 dim hidden = 4096
 const layers = 8

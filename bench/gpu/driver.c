@@ -457,7 +457,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     }
     timing t = time_calls(ctx, warmup, batches, per_batch, train_body, &a);
     timing up = {0};
-    if (use_gpu) { /* the batch's host-to-device copy alone, into the model's staging buffer */
+    if (use_gpu) { /* x's upload alone (pageable, td_cuda_upload) into the model's staging buffer, for scale */
         upload_args u = {ctx, m->dstage, x, (size_t)(B * H) * 4};
         up = time_calls(ctx, 1, 5, 1, upload_body, &u);
     }

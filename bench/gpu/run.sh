@@ -58,7 +58,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdc-bench-gpu.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 if [ "$DRY" = 1 ]; then
     JSON=${OUT:+$OUT/bench-dry-run.json}
-    JSON=${JSON:-$BUILD/bench-gpu-dry-run.json}
+    JSON=${JSON:-bench/gpu/results-dry-run.json}
 else
     JSON=${OUT:+$OUT/bench.json}
     JSON=${JSON:-bench/gpu/results.json}
