@@ -90,7 +90,7 @@ static void emit_costs(const Emit *e, size_t k, const IrFunction *f)
         for (int d = 0; d < pr->type.rank; d++)
             size_mul(elements, pr->type.dims[d], e->p->names, &elements);
         int slots = cost_optimizer_slots(f->train);
-        fprintf(e->out, "    flops[%d] = %d * (%s);\n    bytes[%d] = %d * (%s);\n", op, cost_optimizer_flops_per_element(f->train),
+        fprintf(e->out, "    flops[%d] = %d.0 * (%s);\n    bytes[%d] = %d.0 * (%s);\n", op, cost_optimizer_flops_per_element(f->train),
                 poly_double_c(e, poly_of(e->a, elements)), op, 3 + 2 * slots, poly_double_c(e, poly_of(e->a, bytes)));
         op++;
     }

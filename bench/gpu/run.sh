@@ -77,10 +77,7 @@ if [ "$TESTS" = 1 ]; then
     echo "== tests: $tests_line ($(($(date +%s) - START)) s)"
 fi
 
-# 2. the programs, their C, and the driver linked with them. The generated
-# cost code of cruncher_big overflows an int (an optimizer row's bytes,
-# `7 * (536870912)`: compiler/emit_c_model.c), which cc warns about;
-# -Wno-overflow keeps that one warning out of the log.
+# 2. the programs, their C, and the driver linked with them.
 build_driver() { # GEN_DIR CRUNCHER_BIG_TD OUT_EXE
     local gen=$1
     mkdir -p "$gen"
@@ -89,7 +86,7 @@ build_driver() { # GEN_DIR CRUNCHER_BIG_TD OUT_EXE
     done
     "$TDC" --lib "$2" -o "$gen/cruncher_big" || return 1
     "$TDC" --lib examples/cruncher.td -o "$gen/cruncher" || return 1
-    cc -std=c11 -O2 -Wall -Wextra -Wno-overflow -fopenmp -I runtime -I "$gen" bench/gpu/driver.c \
+    cc -std=c11 -O2 -Wall -Wextra -fopenmp -I runtime -I "$gen" bench/gpu/driver.c \
         "$gen/matmul.c" "$gen/softmax.c" "$gen/cruncher_big.c" "$gen/cruncher.c" \
         "$LIB" -lopenblas -lm -ldl -o "$3"
 }
