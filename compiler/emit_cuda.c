@@ -597,6 +597,8 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
         } else if (m >= 0 && is_virtual(e, ph->members, ph->count, m)) {
             loads[k] = NULL;
             declare_loads(e, ph, ph->members[m], depth);
+        } else if (row_major(e, &v, v.rank, n->op == IR_REDUCE ? n->input_dims : n->type.dims)) {
+            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), "o * reduced_total + r"); /* the row's element */
         } else {
             const char *name = arena_printf(e->a, "x%d_%d", n->id, k);
             emit_c_declare_view(e, depth, name, &v);

@@ -308,11 +308,11 @@ enum {
     OPT_STEPS = 1 << 5, OPT_TRAIN = 1 << 6, OPT_DATA = 1 << 7, OPT_SEQUENTIAL = 1 << 8, OPT_VAL = 1 << 9,
     OPT_VAL_EVERY = 1 << 10, OPT_VAL_BATCHES = 1 << 11, OPT_LOG = 1 << 12, OPT_LOG_EVERY = 1 << 13,
     OPT_CKPT = 1 << 14, OPT_CKPT_EVERY = 1 << 15, OPT_RESUME = 1 << 16, OPT_DEVICE = 1 << 17, OPT_PEAK = 1 << 18,
-    OPT_PEAK_OF = 1 << 19,
+    OPT_PEAK_OF = 1 << 19, OPT_ALLOW_TF32 = 1 << 20,
 };
 /* Options that may be given several times (each value kept), and flags,
  * which take no value. */
-enum { OPT_LISTS = OPT_DIMS | OPT_IN | OPT_DATA | OPT_VAL, OPT_FLAGS = OPT_SEQUENTIAL };
+enum { OPT_LISTS = OPT_DIMS | OPT_IN | OPT_DATA | OPT_VAL, OPT_FLAGS = OPT_SEQUENTIAL | OPT_ALLOW_TF32 };
 
 static const struct {
     const char *name;
@@ -322,7 +322,7 @@ static const struct {
     {"--steps", OPT_STEPS}, {"--train", OPT_TRAIN}, {"--data", OPT_DATA}, {"--sequential", OPT_SEQUENTIAL},
     {"--val", OPT_VAL}, {"--val-every", OPT_VAL_EVERY}, {"--val-batches", OPT_VAL_BATCHES}, {"--log", OPT_LOG},
     {"--log-every", OPT_LOG_EVERY}, {"--ckpt", OPT_CKPT}, {"--ckpt-every", OPT_CKPT_EVERY}, {"--resume", OPT_RESUME},
-    {"--device", OPT_DEVICE}, {"--peak", OPT_PEAK}, {"--peak-of", OPT_PEAK_OF},
+    {"--device", OPT_DEVICE}, {"--peak", OPT_PEAK}, {"--peak-of", OPT_PEAK_OF}, {"--allow-tf32", OPT_ALLOW_TF32},
 };
 enum { NOPTIONS = sizeof OPTIONS / sizeof OPTIONS[0] };
 
@@ -366,10 +366,11 @@ static int store_option(const cli *c, int k, const char *value, opts *o)
     unsigned kind = OPTIONS[k].kind;
     opt_list *list = kind == OPT_DIMS ? &o->dims : kind == OPT_IN ? &o->ins : kind == OPT_DATA ? &o->data : &o->val;
     const char **slot = single_slot(o, kind);
-    if (kind == OPT_SEQUENTIAL) {
-        if (o->sequential)
+    if (kind & OPT_FLAGS) {
+        bool *flag = kind == OPT_SEQUENTIAL ? &o->sequential : &o->allow_tf32;
+        if (*flag)
             return cli_fail(c, 2, "option %s is given twice", OPTIONS[k].name);
-        o->sequential = true;
+        *flag = true;
     } else if (kind & OPT_LISTS) {
         list->v[list->n++] = value;
     } else if (*slot) {
@@ -506,6 +507,7 @@ static void usage(const cli *c, FILE *f)
             "  --resume CKPT      continue from a checkpoint `train` wrote\n"
             "  --device DEV       run, params, train, profile: auto (the GPU when there is one; the\n"
             "                     default), cpu or cuda\n"
+            "  --allow-tf32       on the GPU, f32 contractions may use TF32 tensor cores (not exact f32)\n"
             "  --peak-of NAME     train: report MFU against this GPU's peak (runtime/td_devices.h)\n"
             "  --peak FLOPS       train: report MFU against this peak FLOP/s (as 312e12 or 312T)\n"
             "\n"
@@ -1268,6 +1270,7 @@ int cli_new_model(const cli *c, const opts *o, td_ctx *ctx, const int64_t *dims,
     else if (o->device && strcmp(o->device, "auto") != 0)
         return cli_fail(c, 2, "--device %s: unknown device (auto, cpu or cuda)", o->device);
     td_ctx_set_device(ctx, device);
+    td_cuda_allow_tf32(ctx, o->allow_tf32);
     if (!(*out = td_model_new(ctx, c->desc, dims, seed)))
         return cli_fail_ctx(c, ctx, td_ctx_error_status(ctx));
     if (o->device && device == TD_DEVICE_AUTO && td_ctx_note(ctx))
@@ -1389,13 +1392,14 @@ static const struct {
     int (*run)(const cli *, const opts *);
 } COMMANDS[] = {
     {"info", OPT_DIMS, false, cmd_info},
-    {"run", OPT_DIMS | OPT_IN | OPT_OUT | OPT_SEED | OPT_PARAMS | OPT_DEVICE, true, cmd_run},
+    {"run", OPT_DIMS | OPT_IN | OPT_OUT | OPT_SEED | OPT_PARAMS | OPT_DEVICE | OPT_ALLOW_TF32, true, cmd_run},
     {"params", OPT_DIMS | OPT_OUT | OPT_SEED | OPT_DEVICE, false, cmd_params},
     {"train", OPT_DIMS | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_VAL | OPT_VAL_EVERY |
                   OPT_VAL_BATCHES | OPT_LOG | OPT_LOG_EVERY | OPT_CKPT | OPT_CKPT_EVERY | OPT_RESUME | OPT_DEVICE |
-                  OPT_PEAK | OPT_PEAK_OF,
+                  OPT_ALLOW_TF32 | OPT_PEAK | OPT_PEAK_OF,
      false, cli_train},
-    {"profile", OPT_DIMS | OPT_IN | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_DEVICE, true,
+    {"profile", OPT_DIMS | OPT_IN | OPT_SEED | OPT_STEPS | OPT_TRAIN | OPT_DATA | OPT_SEQUENTIAL | OPT_DEVICE |
+                    OPT_ALLOW_TF32, true,
      cli_profile},
 };
 

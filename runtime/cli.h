@@ -82,7 +82,7 @@ typedef struct opts {
     opt_list dims, ins, data, val;
     const char *out, *seed, *params, *steps, *train, *val_every, *val_batches, *log, *log_every, *ckpt, *ckpt_every,
         *resume, *device, *peak, *peak_of;
-    bool sequential;
+    bool sequential, allow_tf32;
 } opts;
 
 /* Every --dims into b. */

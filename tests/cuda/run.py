@@ -73,6 +73,12 @@ def device_choice(r, tmp):
         r.ok("cuda: --device cpu trains")
     else:
         r.fail("cuda: --device cpu", p.stderr)
+    p = model("train", "--steps", "2", "--allow-tf32")
+    q = model("train", "--steps", "2", "--allow-tf32=yes")
+    if p.returncode == 0 and q.returncode == 2 and "option --allow-tf32 takes no value" in q.stderr:
+        r.ok("cuda: --allow-tf32 is a flag")
+    else:
+        r.fail("cuda: --allow-tf32", f"exit {p.returncode}: {p.stderr}\nexit {q.returncode}: {q.stderr}")
     gpu = model("train", "--steps", "2", "--device", "cuda")
     auto = model("train", "--steps", "2", "--device", "auto")
     if gpu.returncode == 1 and ("no CUDA driver" in gpu.stderr or "no GPU" in gpu.stderr):

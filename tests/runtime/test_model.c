@@ -510,7 +510,7 @@ static void cli_bad_flags(fixture *fx)
 {
     EXPECT_FAIL(fx, 2, "unknown command 'frob' (commands: info, run, params, train, profile, help)", "frob");
     EXPECT_FAIL(fx, 2, "info: unknown option '--in' (info takes --dims)", "info", "--in", "x=a.npy");
-    EXPECT_FAIL(fx, 2, "run: unknown option '--bogus' (run takes --dims, --in, --out, --seed, --params, --device)", "run",
+    EXPECT_FAIL(fx, 2, "run: unknown option '--bogus' (run takes --dims, --in, --out, --seed, --params, --device, --allow-tf32)", "run",
                 "forward", "--bogus=1");
     EXPECT_FAIL(fx, 2, "info: unexpected argument 'extra'", "info", "extra");
     EXPECT_FAIL(fx, 2, "run: unexpected argument 'pair'", "run", "forward", "pair");

@@ -1406,7 +1406,7 @@ static void cli_errors_tokens(fixture *fx, const char *lin_ckpt)
     EXPECT_FAIL(fx, 2,
                 "train: unknown option '--in' (train takes --dims, --seed, --steps, --train, --data, --sequential, "
                 "--val, --val-every, --val-batches, --log, --log-every, --ckpt, --ckpt-every, --resume, --device, --peak, "
-                "--peak-of)",
+                "--peak-of, --allow-tf32)",
                 "train", "--in", "x=a");
     EXPECT_FAIL(fx, 2, "train: unexpected argument 'extra'", "train", "extra");
     EXPECT_FAIL(fx, 2, "model tok has no train block 'nope' (train blocks: lm)", "train", "--train", "nope");
@@ -1625,7 +1625,7 @@ static void cli_mfu(fixture *fx, const rows *r)
                 "--train", "halt", "--steps", "1", "--peak-of", "h100");
     EXPECT_FAIL(fx, 2, "option --peak-of is given twice", "train", "--train", "fit", "--steps", "1", "--peak-of", "h100",
                 "--peak-of", "h200");
-    EXPECT_FAIL(fx, 2, "run: unknown option '--peak' (run takes --dims, --in, --out, --seed, --params, --device)", "run", "predict",
+    EXPECT_FAIL(fx, 2, "run: unknown option '--peak' (run takes --dims, --in, --out, --seed, --params, --device, --allow-tf32)", "run", "predict",
                 "--peak", "1e9");
     td_train_desc trains[3], fit = LIN_TRAINS[0];
     static const bool NONE[NPARAMS] = {false, false, false, false}, ONLY_K[NPARAMS] = {false, false, false, true};
@@ -1816,7 +1816,7 @@ static void cli_profile_errors(fixture *fx, const rows *r)
                 y);
     EXPECT_FAIL(fx, 2,
                 "profile: unknown option '--log' (profile takes --dims, --in, --seed, --steps, --train, --data, "
-                "--sequential, --device)",
+                "--sequential, --device, --allow-tf32)",
                 "profile", "predict", "--log", "m.jsonl");
     EXPECT_FAIL(fx, 2, "input 'y' of fit is missing: give --data y=FILE.npy", "profile", "--train", "fit", "--data", x,
                 "--dims", "batch=8");
