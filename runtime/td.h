@@ -761,6 +761,9 @@ typedef struct td_step_stats {
  * the schedule's lr at m->step, td_optim_update of each trained param
  * (step m->step + 1; weight decay only where decay[i]), m->step++. */
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats);
+/* td_train_step with the batch already in device memory (a model on the
+ * GPU): copied on the device into the step's staging buffer. */
+td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats);
 /* The loss of train block `train` on a batch (forward only, nothing
  * changes): validation. */
 td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss);

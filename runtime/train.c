@@ -147,7 +147,8 @@ td_status td_train_loss(td_model *m, int train, const void *const *inputs, doubl
     return m->desc->trains[train].loss(m, inputs, loss);
 }
 
-td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
+static td_status train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
+                            td_step_stats *stats)
 {
     td_status st = check_step(m, train, inputs);
     if (st != TD_OK)
@@ -163,7 +164,7 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
         if (!(lr >= 0 && isfinite(lr)))
             return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
                            lr);
-        st = td_cuda_train_step(m, train, inputs, m->step + 1, lr, &loss, &norm, &updated);
+        st = td_cuda_train_step(m, train, inputs, device_inputs, m->step + 1, lr, &loss, &norm, &updated);
         if (st != TD_OK)
             return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the step failed", next, t->name);
         if (stats)
@@ -217,4 +218,24 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
     }
     m->step++;
     return TD_OK;
+}
+
+td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
+{
+    return train_step(m, train, inputs, NULL, stats);
+}
+
+td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats)
+{
+    if (!m)
+        return TD_ERR_INPUT;
+    if (!m->on_gpu)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_device: model %s is not on the GPU", m->desc->name);
+    if (train < 0 || train >= m->desc->ntrains)
+        return check_step(m, train, NULL); /* the message of a bad block */
+    int n = m->desc->trains[train].ninputs;
+    const void *as_host[n > 0 ? n : 1]; /* for check_step's test of each input */
+    for (int k = 0; k < n; k++)
+        as_host[k] = inputs ? (const void *)(uintptr_t)inputs[k] : NULL;
+    return train_step(m, train, as_host, inputs, stats);
 }

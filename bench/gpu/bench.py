@@ -323,6 +323,8 @@ class Bench:
                "optimizer": f"{'adamw' if kind == 'big' else 'adagrad'}(lr={r['first_steps'][0]['lr']:g})"}
         if "h2d_x" in r:
             res["tdc_h2d_x"] = summary(r["h2d_x"])
+        if "tdc_device_batch" in r:
+            res["tdc_device_batch"] = summary(r["tdc_device_batch"])
         # the first loss in float64, from the initial params
         errors = {}
         dev = self.device
@@ -355,6 +357,9 @@ class Bench:
         self.row(label, median(res["tdc"]), median(res.get("eager")), flops=flops, check=check)
         if "eager_h2d_item" in res:
             self.row("  + batch from host, loss read", median(res["tdc"]), median(res["eager_h2d_item"]),
+                     flops=flops)
+        if "tdc_device_batch" in res:
+            self.row("  tdc with the batch on the GPU", median(res["tdc_device_batch"]), median(res.get("eager")),
                      flops=flops)
         regions = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in r["region_bytes"].items())
         torch_mem = res.get("torch_max_memory_allocated")

@@ -416,6 +416,19 @@ static td_status upload_body(void *arg)
     return td_cuda_upload(a->ctx, a->dst, a->src, a->bytes);
 }
 
+/* The same step with the batch already on the device (td_train_step_device). */
+typedef struct device_train_args {
+    td_model *m;
+    td_dptr in[2];
+    td_step_stats stats;
+} device_train_args;
+
+static td_status device_train_body(void *arg)
+{
+    device_train_args *a = arg;
+    return td_train_step_device(a->m, 0, a->in, &a->stats);
+}
+
 static int bench_train(td_ctx *ctx, int argc, char **argv)
 {
     if (argc != 6)
@@ -456,10 +469,18 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         first[s] = a.stats;
     }
     timing t = time_calls(ctx, warmup, batches, per_batch, train_body, &a);
-    timing up = {0};
+    timing up = {0}, on_device = {0};
+    td_dptr dx = 0, dy = 0;
     if (use_gpu) { /* x's upload alone (pageable, td_cuda_upload) into the model's staging buffer, for scale */
         upload_args u = {ctx, m->dstage, x, (size_t)(B * H) * 4};
         up = time_calls(ctx, 1, 5, 1, upload_body, &u);
+        /* and the step with its batch on the device, as PyTorch's eager timing has it */
+        check(ctx, td_cuda_alloc(ctx, (size_t)(B * H) * 4, "x", &dx), "alloc x");
+        check(ctx, td_cuda_alloc(ctx, (size_t)B * 4, "y", &dy), "alloc y");
+        check(ctx, td_cuda_upload(ctx, dx, x, (size_t)(B * H) * 4), "upload x");
+        check(ctx, td_cuda_upload(ctx, dy, y, (size_t)B * 4), "upload y");
+        device_train_args d = {.m = m, .in = {dx, dy}};
+        on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
     }
     print_header(big ? "train_big" : "train_tiny", ctx);
     printf("\"B\": %lld, \"H\": %lld, \"first_steps\": [", (long long)B, (long long)H);
@@ -475,13 +496,18 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     if (use_gpu) {
         printf(", ");
         print_timing("h2d_x", &up);
+        printf(", ");
+        print_timing("tdc_device_batch", &on_device);
     }
     printf("}\n");
+    td_cuda_free(ctx, dx);
+    td_cuda_free(ctx, dy);
     td_model_free(m);
     free(x);
     free(y);
     free(t.seconds);
     free(up.seconds);
+    free(on_device.seconds);
     return 0;
 }
 

@@ -203,6 +203,8 @@ td_status td_cuda_optim_update_gated(td_ctx *ctx, const td_optim_hparams *h, td_
                                      td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay,
                                      td_dptr gate);
 td_status td_cuda_scale_gated(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef, td_dptr gate);
+/* td_cuda_add_sum_squares, or (add false) the sum of squares written over *sum. */
+td_status td_cuda_sum_squares_into(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum, bool add);
 /* One thread: the loss and sqrt(*sum_squares) into the gate, ok when both
  * are finite and no gather's error flag (nerrors pairs at errors) is set,
  * and the clipping coefficient of `clip` (0: none). */
@@ -245,8 +247,8 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
  * loss, the gradients' norm and whether the update was made (false: the
  * loss or the norm was not finite, and nothing changed); a bad gather
  * index is an error with its message. */
-td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, int64_t step, double lr, double *loss,
-                             double *norm, bool *updated);
+td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
+                             int64_t step, double lr, double *loss, double *norm, bool *updated);
 td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, double *loss);
 void td_gpu_state_free(td_model *m);
 

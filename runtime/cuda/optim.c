@@ -175,7 +175,7 @@ static const char device_kernels[] =
     "}\n"
     "/* *sum += the blocks' partial sums, in block order: one block, so that a\n"
     " * sum is the same on every run (an atomic add of the partials is not) */\n"
-    "extern \"C\" __global__ void td_sum_partials(const double *partials, int count, double *sum)\n"
+    "extern \"C\" __global__ void td_sum_partials(const double *partials, int count, double *sum, int add)\n"
     "{\n"
     "    __shared__ double part[TD_THREADS];\n"
     "    double acc = 0;\n"
@@ -189,7 +189,7 @@ static const char device_kernels[] =
     "        __syncthreads();\n"
     "    }\n"
     "    if (threadIdx.x == 0)\n"
-    "        *sum += part[0];\n"
+    "        *sum = (add ? *sum : 0) + part[0];\n"
     "}\n"
     "/* A train step's checks on the device (runtime/cuda/step.c): the loss (of\n"
     " * its dtype: 0 f32, 1 f64, 2 bf16, 3 f16) and the gradients' norm finite,\n"
@@ -409,6 +409,11 @@ static td_status check_vector(td_ctx *ctx, const char *fn, td_dtype dtype, td_dp
 
 td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum)
 {
+    return td_cuda_sum_squares_into(ctx, dtype, x, n, sum, true);
+}
+
+td_status td_cuda_sum_squares_into(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum, bool add)
+{
     static const char fn[] = "td_cuda_add_sum_squares";
     td_status st = check_vector(ctx, fn, dtype, x, n);
     if (st != TD_OK)
@@ -424,8 +429,8 @@ td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t
     snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
     struct td_cuda *cuda = ctx->cuda;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
-    int count = (int)blocks;
-    void *args[] = {&x, &n, &cuda->sum_partials}, *args2[] = {&cuda->sum_partials, &count, &sum};
+    int count = (int)blocks, accumulate = add;
+    void *args[] = {&x, &n, &cuda->sum_partials}, *args2[] = {&cuda->sum_partials, &count, &sum, &accumulate};
     st = td_cuda_launch(ctx, mod, K_SUM_SQUARES + (dtype == TD_F64), blocks, OPTIM_THREADS, args, where);
     return st == TD_OK ? td_cuda_launch(ctx, mod, K_SUM_PARTIALS, 1, OPTIM_THREADS, args2, where) : st;
 }

@@ -4,8 +4,8 @@
  * train.c checks the step and computes the learning rate; this file copies
  * the batch and the step's scalars (lr, step, Adam's bias corrections)
  * from pinned host memory to the device, then queues the step's body on
- * the context's stream: the gradients and the gathers' error words zeroed,
- * the generated grad function (forward and backward), each trained
+ * the context's stream: the generated grad function (forward and
+ * backward; it writes every gradient whole), each trained
  * gradient's sum of squares, one thread's checks (td_step_check: loss and
  * norm finite, no bad gather index, the clipping coefficient), the
  * clipping and the optimizer's updates. The checks gate the clipping and
@@ -134,22 +134,23 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
     const td_train_desc *t = &m->desc->trains[train];
     td_ctx *ctx = m->ctx;
     td_dptr gate = m->dscratch + TD_SCRATCH_GATE, sum = m->dscratch + TD_SCRATCH_NORM;
-    td_status st = td_cuda_zero(ctx, m->dregion[TD_REGION_GRADS], m->region_bytes[TD_REGION_GRADS]);
-    if (st == TD_OK)
-        st = td_cuda_zero(ctx, m->dscratch + TD_SCRATCH_ERRORS, ERROR_BYTES);
-    if (st == TD_OK)
-        st = t->grad_cuda(m, din);
-    if (st == TD_OK)
-        st = td_cuda_zero(ctx, sum, sizeof(double));
+    /* the grad function writes every element of every gradient, and
+     * zeroes the error words when it has gathers: nothing to clear first */
+    td_status st = t->grad_cuda(m, din);
+    bool summed = false;
     for (int i = 0; st == TD_OK && i < m->desc->nparams; i++) {
         size_t n = param_elements(m, i);
-        if (t->trained[i] && n > 0)
-            st = td_cuda_add_sum_squares(ctx, m->desc->params[i].dtype, m->dregion[TD_REGION_GRADS] + m->param_offsets[i],
-                                         n, sum);
+        if (t->trained[i] && n > 0) {
+            st = td_cuda_sum_squares_into(ctx, m->desc->params[i].dtype,
+                                          m->dregion[TD_REGION_GRADS] + m->param_offsets[i], n, sum, summed);
+            summed = true;
+        }
     }
+    if (st == TD_OK && !summed)
+        st = td_cuda_zero(ctx, sum, sizeof(double));
     if (st == TD_OK)
         st = td_cuda_step_check(ctx, t->loss_dtype, m->dscratch, sum, m->dscratch + TD_SCRATCH_ERRORS,
-                                TD_SCRATCH_NERRORS, t->clip, gate);
+                                t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate);
     for (int i = 0; st == TD_OK && t->clip > 0 && i < m->desc->nparams; i++) {
         size_t n = param_elements(m, i);
         if (t->trained[i] && n > 0)
@@ -198,8 +199,27 @@ static void capture(td_model *m, struct td_gpu_state *g, int train, const td_dpt
         td_ctx_clear_error(m->ctx); /* the body runs again, eagerly, and says what is wrong */
 }
 
-td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, int64_t step, double lr, double *loss,
-                             double *norm, bool *updated)
+/* A batch already on the device, copied into the staging buffer (where a
+ * captured graph reads it): din gets those addresses. */
+static td_status stage_device(td_model *m, const td_train_desc *t, const td_dptr *inputs, td_dptr *din)
+{
+    size_t at = 0;
+    for (int k = 0; k < t->ninputs; k++) {
+        size_t bytes;
+        td_status st = td_model_tensor_bytes(m, &t->inputs[k], &bytes);
+        if (st != TD_OK)
+            return st;
+        at = (at + 63) / 64 * 64;
+        din[k] = m->dstage + at;
+        if ((st = td_cuda_copy(m->ctx, din[k], inputs[k], bytes)) != TD_OK)
+            return st;
+        at += bytes;
+    }
+    return TD_OK;
+}
+
+td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
+                             int64_t step, double lr, double *loss, double *norm, bool *updated)
 {
     const td_train_desc *t = &m->desc->trains[train];
     if (!t->grad_cuda)
@@ -210,7 +230,8 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
         return st;
     struct td_cuda *cuda = m->ctx->cuda;
     td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
-    if ((st = stage(m, g, t, inputs, din)) != TD_OK)
+    st = device_inputs ? stage_device(m, t, device_inputs, din) : stage(m, g, t, inputs, din);
+    if (st != TD_OK)
         return st;
     /* the step's scalars, up */
     td_step_gate *gate = (td_step_gate *)(g->pinned + g->gate_at);

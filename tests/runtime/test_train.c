@@ -688,6 +688,12 @@ static void step_refusals(const rows *r)
     CHECK(td_train_step(m, 0, NULL, NULL) == TD_ERR_INPUT, "no inputs");
     td_ctx_clear_error(ctx);
     CHECK(td_train_step(NULL, 0, in, NULL) == TD_ERR_INPUT, "no model");
+    td_dptr device_in[2] = {1, 2};
+    CHECK(td_train_step_device(m, 0, device_in, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_step_device: model lin is not on the GPU") == 0,
+          "a device batch for a model on the CPU: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_step_device(NULL, 0, device_in, NULL) == TD_ERR_INPUT, "no model (device batch)");
     snapshot after = take(m);
     CHECK(same_state(&before, &after), "refused steps change nothing");
     drop(&before), drop(&after);
