@@ -703,7 +703,8 @@ static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
     fprintf(e->out, "/* a row group of %d operations, a block a row: %%%d", count, first->id);
     for (int m = 1; m < count; m++)
         fprintf(e->out, ", %%%d", members[m]->id);
-    fprintf(e->out, " (%s) */\nextern \"C\" __global__ void %s(tdg_dims D", emit_c_loc_text(e, first->loc), name);
+    /* up to 1024 threads a block (tdg_group_threads): registers capped to fit */
+    fprintf(e->out, " (%s) */\nextern \"C\" __global__ void __launch_bounds__(1024) %s(tdg_dims D", emit_c_loc_text(e, first->loc), name);
     for (int j = 0; j < nbuf; j++)
         fprintf(e->out, ", %s%s *__restrict__ b%d", j < count ? "" : "const ", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype),
                 buf[j]);

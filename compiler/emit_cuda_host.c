@@ -232,7 +232,7 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
             fprintf(e->out, "        const int64_t kept = %s, reduced = %s; /* a row group of %d operations */\n",
                     product(e, loops.nkept, loops.kept), product(e, loops.nred, loops.red), count);
             launch(&here, names, emit_cuda_kernel_name(e, index, n->id, -1), n, buf, nbuf, false, "td_cuda_blocks(ctx, kept, 1)",
-                   "tdg_reduce_threads(reduced)");
+                   "tdg_group_threads(reduced)");
             grouped = count - 1;
         } else {
             launch_node(&here, names, n, &g);
@@ -299,6 +299,10 @@ void emit_cuda_host_prelude(const Emit *e)
     fputs("/* A reduction's block: a warp at least, 256 threads at most. */\n"
           "static inline unsigned tdg_reduce_threads(int64_t reduced)\n{\n"
           "    return reduced >= 256 ? 256u : reduced <= 32 ? 32u : (unsigned)((reduced + 31) / 32 * 32);\n}\n"
+          "/* A row group's block: up to 1024 threads, so that fewer rows share an\n"
+          " * SM and a row's second and third reads hit its L1 cache. */\n"
+          "static inline unsigned tdg_group_threads(int64_t reduced)\n{\n"
+          "    return reduced >= 1024 ? 1024u : reduced <= 32 ? 32u : (unsigned)((reduced + 31) / 32 * 32);\n}\n"
           "/* One operation's time when profiling: the GPU waited for. */\n"
           "static inline td_status tdg_profiled_cuda(td_model *m, int op, double t0)\n{\n"
           "    td_status st = td_cuda_sync(m->ctx, \"profiling\");\n"
