@@ -154,6 +154,10 @@ int cli_trained_count(const td_model_desc *d, const td_train_desc *t);
 /* The peak FLOP/s of --peak or --device (the column of the dtype of the
  * block's trained params; --peak wins); 0 when neither is given. */
 int cli_parse_peak(const cli *c, const opts *o, const td_train_desc *t, double *peak);
+/* Without --peak or --peak-of on the GPU: the peak of the row of
+ * td_devices.h the CUDA device's name matches, in the trained params'
+ * dtype's column; 0 when none does. */
+double cli_gpu_peak(const cli *c, const td_train_desc *t, const char *cuda_name);
 /* The table of `profile`: one row per operation of `cost`, sorted by
  * time, its totals, and the whole call or step (`wall` seconds over
  * `count` of them) against the sum of the operations. */

@@ -140,6 +140,28 @@ static int device_peak(const cli *c, const char *name, const td_train_desc *t, d
     return 0;
 }
 
+double cli_gpu_peak(const cli *c, const td_train_desc *t, const char *cuda_name)
+{
+    char lower[128];
+    size_t n = 0;
+    for (; cuda_name && cuda_name[n] && n + 1 < sizeof lower; n++)
+        lower[n] = (char)(cuda_name[n] >= 'A' && cuda_name[n] <= 'Z' ? cuda_name[n] - 'A' + 'a' : cuda_name[n]);
+    lower[n] = 0;
+    /* "NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe", "NVIDIA H200", "NVIDIA A100-SXM4-80GB", "NVIDIA GeForce RTX 4090" */
+    const char *row = strstr(lower, "h100") ? (strstr(lower, "pcie") ? "h100-pcie" : "h100-sxm")
+                      : strstr(lower, "h200") ? "h200-sxm"
+                      : strstr(lower, "a100") ? "a100-sxm"
+                      : strstr(lower, "4090") ? "rtx4090"
+                                              : NULL;
+    const td_device_spec *spec = row ? td_device_spec_find(row) : NULL;
+    int first = -1;
+    for (int i = 0; first < 0 && i < c->desc->nparams; i++)
+        if (t->trained[i])
+            first = i;
+    int column = first >= 0 ? peak_column(c->desc->params[first].dtype) : -1;
+    return spec && column >= 0 && spec->peak[column] > 0 ? spec->peak[column] : 0;
+}
+
 /* `312e12`, `312T`, `989.5 T`: a number, then at most one SI prefix. */
 static int parse_peak_value(const cli *c, const char *s, double *peak)
 {

@@ -537,6 +537,8 @@ static int step_flops(const cli *c, train_state *s)
         return cli_fail(c, 1, "out of memory");
     s->step_flops = k.total_flops;
     cli_costs_free(&k);
+    if (s->peak == 0 && s->model->on_gpu) /* no --peak: the peak of the GPU it runs on, if the table knows it */
+        s->peak = cli_gpu_peak(c, s->train, td_cuda_device_name(s->ctx));
     return 0;
 }
 

@@ -30,6 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #include "td.h"
 #include "td_devices.h"
 #include "test.h"
@@ -1763,7 +1765,7 @@ static void check_profile(int line, const char *out, const char *title, const td
 
 /* `profile` of train blocks (rows, token windows, none) and functions
  * (inputs from --in or drawn from the seed, integer ones in [0, 16)). */
-static void cli_profile(fixture *fx, const rows *r)
+static void profile_cli(fixture *fx, const rows *r)
 {
     fx->desc = &LIN;
     const char *xp = write_npy(fx, "x.npy", TD_F32, 2, (int64_t[]){NROWS, NFEAT}, r->x);
@@ -1885,8 +1887,25 @@ static void remove_dir(const char *dir)
     CHECK(rmdir(dir) == 0, "the temp dir %s holds only the files the test made", dir);
 }
 
+/* Without --peak on the GPU, the MFU's peak is the table's row of the
+ * CUDA device's name, in the column of fit's params (f32). */
+static void gpu_peak(void)
+{
+    cli c = {&LIN, "lin"};
+    const td_train_desc *fit = &LIN.trains[0];
+    struct { const char *name; double peak; } cases[] = {
+        {"NVIDIA H100 80GB HBM3", 67e12}, {"NVIDIA H100 PCIe", 51e12}, {"NVIDIA H200", 67e12},
+        {"NVIDIA A100-SXM4-80GB", 19.5e12}, {"NVIDIA GeForce RTX 4090", 82.6e12}, {"Tesla V100-SXM2-16GB", 0}, {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double got = cli_gpu_peak(&c, fit, cases[i].name);
+        CHECK(got == cases[i].peak, "the fp32 peak of '%s': %g, not %g", cases[i].name, got, cases[i].peak);
+    }
+}
+
 void test_train(void)
 {
+    gpu_peak();
     rows *r = malloc(sizeof *r);
     make_rows(r);
     fixture *fx = calloc(1, sizeof *fx);
@@ -1914,7 +1933,7 @@ void test_train(void)
     cli_errors_tokens(fx, lin_ckpt);
     cli_errors_rows(fx, r);
     cli_mfu(fx, r);
-    cli_profile(fx, r);
+    profile_cli(fx, r);
     cli_profile_errors(fx, r);
     remove_dir(fx->dir);
     free(fx);
