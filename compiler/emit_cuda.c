@@ -345,6 +345,37 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
     fprintf(e->out, "        b%d[lin] = %s;\n    }\n}\n\n", n->id, emit_c_store(e, n->type.dtype, value));
 }
 
+/* One element x into the accumulator acc, at depth: the reduction's
+ * operation in double (floats, NaN propagating) or wrapping int64. */
+static void emit_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth)
+{
+    const char *line;
+    switch (kind) {
+    case RED_SUM: case RED_MEAN: line = fl ? "acc += x;" : "acc = (int64_t)((uint64_t)acc + (uint64_t)x);"; break;
+    case RED_PROD: line = fl ? "acc *= x;" : "acc = (int64_t)((uint64_t)acc * (uint64_t)x);"; break;
+    case RED_MAX: line = fl ? "acc = (x > acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;" : "acc = x > acc ? x : acc;"; break;
+    default: line = fl ? "acc = (x < acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;" : "acc = x < acc ? x : acc;"; break;
+    }
+    emit_c_indent(e, depth);
+    fprintf(e->out, "%s\n", line);
+}
+
+/* The block's accumulators combined, and the result (a mean divided,
+ * rounded to the result's dtype) as `to` = ...; at depth. */
+static void emit_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *to, int depth)
+{
+    static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
+    Dtype out_t = n->type.dtype;
+    emit_c_indent(e, depth);
+    fprintf(e->out, "acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], fl ? "double" : "int64_t");
+    const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
+    emit_c_indent(e, depth);
+    if (dtype_is_narrow(out_t) && fl)
+        fprintf(e->out, "%s = td_f64_to_%s(%s);\n", to, emit_c_narrow_name(out_t), result);
+    else
+        fprintf(e->out, "%s = %s;\n", to, emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
+}
+
 static void kernel_reduce(const Emit *e, const IrNode *n)
 {
     ReduceLoops loops = emit_c_reduce_loops(e, n);
@@ -380,7 +411,6 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
-    static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
     declare_extents(e, 1, nkept, loops.kept, 0, "kept_total");
     declare_extents(e, 1, nred, loops.red, nkept, "reduced_total");
     Emit in_loop = *e;
@@ -394,21 +424,10 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
         split_index(e, 3, "r", nkept, nred);
     const char *x = n->expr ? emit_c_expr(&in_loop, n->expr, loads, 3) : loads[0];
     fprintf(e->out, "            const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    switch (n->reduce) {
-    case RED_SUM: case RED_MEAN: fputs(fl ? "            acc += x;\n" : "            acc = (int64_t)((uint64_t)acc + (uint64_t)x);\n", e->out); break;
-    case RED_PROD: fputs(fl ? "            acc *= x;\n" : "            acc = (int64_t)((uint64_t)acc * (uint64_t)x);\n", e->out); break;
-    case RED_MAX: fputs(fl ? "            acc = (x > acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "            acc = x > acc ? x : acc;\n", e->out); break;
-    default: fputs(fl ? "            acc = (x < acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "            acc = x < acc ? x : acc;\n", e->out); break;
-    }
-    fprintf(e->out, "        }\n        acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
-    const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
-    fputs("        if (threadIdx.x == 0)\n", e->out);
-    if (dtype_is_narrow(out_t) && fl)
-        fprintf(e->out, "            b%d[o] = td_f64_to_%s(%s);\n", n->id, emit_c_narrow_name(out_t), result);
-    else
-        fprintf(e->out, "            b%d[o] = %s;\n", n->id,
-                emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
-    fputs("    }\n}\n\n", e->out);
+    emit_accumulate(e, n->reduce, fl, 3);
+    fputs("        }\n", e->out);
+    emit_reduce_result(e, n, fl, arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
+    fprintf(e->out, "        if (threadIdx.x == 0)\n            b%d[o] = result;\n    }\n}\n\n", n->id);
 }
 
 /* ---- row groups: a reduction and what follows it over the same rows ----
@@ -651,7 +670,6 @@ static void group_reduce(const Emit *e, const IrNode *n, const IrNode *const *me
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
     const char *acc_t = fl ? "double" : "int64_t";
-    static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
     fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
             emit_c_ctype(out_t), n->id);
     Phase ph = new_phase(e, members, count);
@@ -662,19 +680,9 @@ static void group_reduce(const Emit *e, const IrNode *n, const IrNode *const *me
     compute_virtuals(e, &ph, n, loads, 4);
     const char *x = n->expr ? emit_c_expr(e, n->expr, loads, 4) : loads[0];
     fprintf(e->out, "                const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    switch (n->reduce) {
-    case RED_SUM: case RED_MEAN: fputs(fl ? "                acc += x;\n" : "                acc = (int64_t)((uint64_t)acc + (uint64_t)x);\n", e->out); break;
-    case RED_PROD: fputs(fl ? "                acc *= x;\n" : "                acc = (int64_t)((uint64_t)acc * (uint64_t)x);\n", e->out); break;
-    case RED_MAX: fputs(fl ? "                acc = (x > acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "                acc = x > acc ? x : acc;\n", e->out); break;
-    default: fputs(fl ? "                acc = (x < acc || x != x || acc != acc) ? (acc != acc ? acc : x) : acc;\n" : "                acc = x < acc ? x : acc;\n", e->out); break;
-    }
-    fprintf(e->out, "            }\n            acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
-    const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
-    if (dtype_is_narrow(out_t) && fl)
-        fprintf(e->out, "            v%d[0] = td_f64_to_%s(%s);\n", n->id, emit_c_narrow_name(out_t), result);
-    else
-        fprintf(e->out, "            v%d[0] = %s;\n", n->id,
-                emit_c_store(e, out_t, arena_printf(e->a, "(%s)(%s)", emit_c_compute_type(out_t), result)));
+    emit_accumulate(e, n->reduce, fl, 4);
+    fputs("            }\n", e->out);
+    emit_reduce_result(e, n, fl, arena_printf(e->a, "v%d[0]", n->id), 3);
     fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
 }
 
