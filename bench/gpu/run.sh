@@ -43,16 +43,7 @@ for f in "$TDC" "$LIB"; do
 done
 START=$(date +%s)
 
-LIBDIR=/usr/lib/x86_64-linux-gnu
-if [ -d .gpu ] && [ ! -e "$LIBDIR/libopenblas.so" ]; then
-    mkdir -p "$LIBDIR"
-    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so"
-    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so.0"
-    for f in libgfortran.so.5 libquadmath.so.0; do
-        [ -e "$LIBDIR/$f" ] || cp ".gpu/$f" "$LIBDIR/$f"
-    done
-    ldconfig 2>/dev/null || true
-fi
+. tests/gpu/carried_libs.sh
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdc-bench-gpu.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

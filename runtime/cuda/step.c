@@ -92,20 +92,26 @@ static td_status gpu_state(td_model *m, struct td_gpu_state **out)
     return TD_OK;
 }
 
-/* The batch into pinned memory (each input at a 64-byte boundary, as
- * model.c sized the staging buffer), then one copy up; din gets each
- * input's device address. */
+/* Input k's place in the staging buffer: *at moves to the next 64-byte
+ * boundary, the input's (model.c sized the buffer so), *bytes gets its
+ * size; the caller moves *at past it. */
+static td_status input_place(td_model *m, const td_train_desc *t, int k, size_t *at, size_t *bytes)
+{
+    *at = (*at + 63) / 64 * 64;
+    return td_model_tensor_bytes(m, &t->inputs[k], bytes);
+}
+
+/* The batch into pinned memory, then one copy up; din gets each input's
+ * device address. */
 static td_status stage(td_model *m, struct td_gpu_state *g, const td_train_desc *t, const void *const *inputs,
                        td_dptr *din)
 {
     struct td_cuda *cuda = m->ctx->cuda;
-    size_t at = 0;
+    size_t at = 0, bytes;
     for (int k = 0; k < t->ninputs; k++) {
-        size_t bytes;
-        td_status st = td_model_tensor_bytes(m, &t->inputs[k], &bytes);
+        td_status st = input_place(m, t, k, &at, &bytes);
         if (st != TD_OK)
             return st;
-        at = (at + 63) / 64 * 64;
         memcpy(g->pinned + at, inputs[k], bytes);
         din[k] = m->dstage + at;
         at += bytes;
@@ -203,15 +209,12 @@ static void capture(td_model *m, struct td_gpu_state *g, int train, const td_dpt
  * captured graph reads it): din gets those addresses. */
 static td_status stage_device(td_model *m, const td_train_desc *t, const td_dptr *inputs, td_dptr *din)
 {
-    size_t at = 0;
+    size_t at = 0, bytes;
     for (int k = 0; k < t->ninputs; k++) {
-        size_t bytes;
-        td_status st = td_model_tensor_bytes(m, &t->inputs[k], &bytes);
+        td_status st = input_place(m, t, k, &at, &bytes);
+        if (st == TD_OK)
+            st = td_cuda_copy(m->ctx, din[k] = m->dstage + at, inputs[k], bytes);
         if (st != TD_OK)
-            return st;
-        at = (at + 63) / 64 * 64;
-        din[k] = m->dstage + at;
-        if ((st = td_cuda_copy(m->ctx, din[k], inputs[k], bytes)) != TD_OK)
             return st;
         at += bytes;
     }

@@ -17,16 +17,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${1:-build}
-LIBDIR=/usr/lib/x86_64-linux-gnu
-if [ -d .gpu ] && [ ! -e "$LIBDIR/libopenblas.so" ]; then
-    mkdir -p "$LIBDIR"
-    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so"
-    cp .gpu/libopenblasp-*.so "$LIBDIR/libopenblas.so.0"
-    for f in libgfortran.so.5 libquadmath.so.0; do
-        [ -e "$LIBDIR/$f" ] || cp ".gpu/$f" "$LIBDIR/$f"
-    done
-    ldconfig 2>/dev/null || true
-fi
+. tests/gpu/carried_libs.sh
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null
 
 passed=0
