@@ -15,7 +15,8 @@
  * packed into contiguous scratch. execute() then allocates everything it
  * needs before it writes to C, so a failed allocation leaves C as it was,
  * and calls BLAS once per remaining batch item. td_gemm_describe prints the
- * plan instead of executing it.
+ * plan instead of executing it. The checks and the rewrites make_plan()
+ * strings together are gemm_shape.c's, which the GPU's cuda/gemm.c shares.
  *
  * Scratch is malloc'd per call and freed before returning: one matrix per
  * packed or widened operand (reused across batch items, and not reloaded
@@ -28,46 +29,19 @@
  * leading dimension above INT_MAX sends the operand to packing (whose
  * leading dimension is then m, n or k). Integer dtypes never touch BLAS. */
 #include <cblas.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "td.h"
+#include "gemm_shape.h"
 
 enum { MAXB = TD_GEMM_MAX_BATCH };
 
 #define BAD(...) td_fail(ctx, TD_ERR_INPUT, "td_gemm: " __VA_ARGS__)
 
-/* One operand: element [i][j] of batch item (t0, t1, ...) is at element
- * offset i * rs + j * cs + sum t * bs[axis] from p. lo and hi are the least
- * and greatest offsets it reaches (lo <= 0 <= hi), known to be at most
- * PTRDIFF_MAX bytes apart, so every offset computed below is in range. */
-typedef struct operand {
-    char *p;
-    int64_t rs, cs;
-    int64_t bs[MAXB];
-    int64_t lo, hi;
-    bool empty; /* some axis has size 0: nothing is read or written */
-    bool snap;  /* an input that C overlaps: copied before C is written */
-    char role;  /* 'A', 'B' or 'C' in the caller's terms */
-} operand;
-
-/* x is m x k, y is k x n, z is m x n: A, B and C, or B^T, A^T and C^T once
- * `transposed`. */
-typedef struct problem {
-    td_dtype dtype;
-    size_t esize;
-    int64_t m, n, k;
-    int nb;
-    int64_t batch[MAXB];
-    double alpha, beta;
-    operand x, y, z;
-    bool transposed;
-} problem;
+/* operand and problem: gemm_shape.h's, with host pointers as addresses. */
+typedef td_gemm_operand operand;
+typedef td_gemm_problem problem;
 
 typedef enum kind {
     KIND_NONE,  /* C is empty */
@@ -90,259 +64,13 @@ typedef struct plan {
 
 /* ---- validation ---- */
 
-/* Fills o->lo, o->hi and o->empty from its axes (the batch axes, then rows
- * and columns); false when the offsets, in bytes, would pass PTRDIFF_MAX. */
-static bool extent(operand *o, int nb, const int64_t *batch, int64_t rows, int64_t cols, size_t esize)
-{
-    int64_t size[MAXB + 2], stride[MAXB + 2];
-    for (int t = 0; t < nb; t++) {
-        size[t] = batch[t];
-        stride[t] = o->bs[t];
-    }
-    size[nb] = rows, stride[nb] = o->rs;
-    size[nb + 1] = cols, stride[nb + 1] = o->cs;
-    o->lo = o->hi = 0;
-    o->empty = false;
-    for (int t = 0; t < nb + 2; t++)
-        if (size[t] == 0) {
-            o->empty = true;
-            return true;
-        }
-    for (int t = 0; t < nb + 2; t++) {
-        int64_t d;
-        if (__builtin_mul_overflow(size[t] - 1, stride[t], &d))
-            return false;
-        if (d < 0 ? __builtin_add_overflow(o->lo, d, &o->lo) : __builtin_add_overflow(o->hi, d, &o->hi))
-            return false;
-    }
-    int64_t span, bytes;
-    return !__builtin_sub_overflow(o->hi, o->lo, &span) && !__builtin_add_overflow(span, 1, &span) &&
-           !__builtin_mul_overflow(span, (int64_t)esize, &bytes) && bytes <= PTRDIFF_MAX;
-}
-
-static const char *axis_name(int axis, int nb, char *buf, size_t size)
-{
-    if (axis == nb)
-        return "row axis";
-    if (axis == nb + 1)
-        return "column axis";
-    snprintf(buf, size, "batch axis %d", axis);
-    return buf;
-}
-
-/* C must not have two elements at one address, or the result would depend
- * on the order of writes. The test: sorted by |stride|, each axis of size
- * > 1 must step past everything the smaller-stride axes reach. That is
- * exact for every layout slicing, permuting and flipping a dense array can
- * produce; it rejects only exotic interleavings that do not overlap. */
-static td_status check_c_distinct(td_ctx *ctx, const problem *pr)
-{
-    if (pr->z.empty)
-        return TD_OK;
-    struct { int64_t size, stride; int axis; } ax[MAXB + 2], tmp;
-    int count = 0;
-    for (int t = 0; t < pr->nb + 2; t++) {
-        int64_t size = t < pr->nb ? pr->batch[t] : t == pr->nb ? pr->m : pr->n;
-        int64_t stride = t < pr->nb ? pr->z.bs[t] : t == pr->nb ? pr->z.rs : pr->z.cs;
-        if (size > 1) {
-            /* |stride| cannot overflow: extent() bounded (size - 1) * stride */
-            ax[count].size = size, ax[count].stride = stride < 0 ? -stride : stride, ax[count].axis = t;
-            count++;
-        }
-    }
-    for (int i = 1; i < count; i++)
-        for (int j = i; j > 0 && ax[j].stride < ax[j - 1].stride; j--)
-            tmp = ax[j], ax[j] = ax[j - 1], ax[j - 1] = tmp;
-    int64_t reach = 0; /* the largest |offset| the axes so far reach; bounded by extent() */
-    for (int i = 0; i < count; i++) {
-        if (ax[i].stride <= reach) {
-            char buf[32];
-            const char *name = axis_name(ax[i].axis, pr->nb, buf, sizeof buf);
-            int t = ax[i].axis;
-            int64_t stride = t < pr->nb ? pr->z.bs[t] : t == pr->nb ? pr->z.rs : pr->z.cs;
-            return BAD("C overlaps itself: its %s (size %lld, stride %lld) lands on elements that its axes of "
-                       "smaller stride already reach; every element of C needs its own address",
-                       name, (long long)ax[i].size, (long long)stride);
-        }
-        reach += (ax[i].size - 1) * ax[i].stride;
-    }
-    return TD_OK;
-}
-
-/* An integer-valued double in int64's range, for alpha and beta of integer dtypes. */
-static bool int64_value(double v) { return v == trunc(v) && v >= -0x1p63 && v < 0x1p63; }
-
+/* gemm_shape.c's checks, with OpenBLAS's limit on m, n and k. */
 static td_status check(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, const void *c, problem *pr)
 {
-    if (!g)
-        return BAD("the descriptor is NULL");
-    if ((unsigned)g->dtype >= TD_DTYPE_COUNT)
-        return BAD("unknown dtype %d", (int)g->dtype);
-    if (g->dtype == TD_BOOL)
-        return BAD("dtype bool has no matrix product; convert to an integer or float dtype first");
-    const struct { const char *name; int64_t v; } dims[3] = {{"m", g->m}, {"n", g->n}, {"k", g->k}};
-    for (int i = 0; i < 3; i++) {
-        if (dims[i].v < 0)
-            return BAD("%s = %lld is negative", dims[i].name, (long long)dims[i].v);
-        /* blasint is int in Debian's OpenBLAS; integers loop and take any size */
-        if (td_dtype_is_float(g->dtype) && dims[i].v > INT_MAX)
-            return BAD("%s = %lld is more than %d, the largest size OpenBLAS's 32-bit interface takes",
-                       dims[i].name, (long long)dims[i].v, INT_MAX);
-    }
-    if (g->batch_rank < 0 || g->batch_rank > MAXB)
-        return BAD("batch_rank = %d is not in 0..%d", g->batch_rank, MAXB);
-    for (int t = 0; t < g->batch_rank; t++)
-        if (g->batch[t] < 0)
-            return BAD("batch axis %d has negative size %lld", t, (long long)g->batch[t]);
-    const struct { const char *name; double v; } scalars[2] = {{"alpha", g->alpha}, {"beta", g->beta}};
-    for (int i = 0; i < 2; i++) {
-        if (!isfinite(scalars[i].v))
-            return BAD("%s = %g is not finite", scalars[i].name, scalars[i].v);
-        if (!td_dtype_is_float(g->dtype) && !int64_value(scalars[i].v))
-            return BAD("%s = %g is not an integer in i64's range, as %s needs", scalars[i].name, scalars[i].v,
-                       td_dtype_name(g->dtype));
-    }
-
-    memset(pr, 0, sizeof *pr);
-    pr->dtype = g->dtype;
-    pr->esize = td_dtype_size(g->dtype);
-    pr->m = g->m, pr->n = g->n, pr->k = g->k;
-    pr->nb = g->batch_rank;
-    pr->alpha = g->alpha, pr->beta = g->beta;
-    operand *ops[3] = {&pr->x, &pr->y, &pr->z};
-    const void *ptrs[3] = {a, b, c};
-    const int64_t rs[3] = {g->a_rs, g->b_rs, g->c_rs}, cs[3] = {g->a_cs, g->b_cs, g->c_cs};
-    const int64_t *bs[3] = {g->a_bs, g->b_bs, g->c_bs};
-    const int64_t rows[3] = {g->m, g->k, g->m}, cols[3] = {g->k, g->n, g->n};
-    for (int i = 0; i < 3; i++) {
-        operand *o = ops[i];
-        o->role = (char)('A' + i);
-        o->p = (char *)(uintptr_t)ptrs[i]; /* A and B are only read; the cast keeps one operand type */
-        o->rs = rs[i], o->cs = cs[i];
-        for (int t = 0; t < pr->nb; t++) {
-            pr->batch[t] = g->batch[t];
-            o->bs[t] = bs[i][t];
-        }
-        if (!extent(o, pr->nb, pr->batch, rows[i], cols[i], pr->esize))
-            return BAD("%c's offsets overflow: its sizes times strides span more than PTRDIFF_MAX bytes", o->role);
-        if (o->empty)
-            continue;
-        if (!o->p)
-            return BAD("%c is NULL but has elements", o->role);
-        if ((uintptr_t)o->p % pr->esize != 0)
-            return BAD("%c is not aligned to its %zu-byte %s elements", o->role, pr->esize, td_dtype_name(pr->dtype));
-    }
-    return check_c_distinct(ctx, pr);
+    return td_gemm_check(ctx, "td_gemm", true, g, (uintptr_t)a, (uintptr_t)b, (uintptr_t)c, pr);
 }
 
 /* ---- planning ---- */
-
-/* Whether a rows x cols matrix with strides rs, cs is one BLAS takes in
- * place in row-major order: NoTrans when columns have unit stride and rows
- * are at least a row apart, Trans when it is the transpose of such a
- * matrix. The stride of an axis of size 1 is never used, so it may be
- * anything; its leading dimension is then the least BLAS accepts. */
-static bool direct_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int *ld)
-{
-    if (cols == 1 || cs == 1) {
-        int64_t need = cols > 1 ? cols : 1;
-        int64_t l = rows == 1 ? need : rs;
-        if (l >= need && l <= INT_MAX) {
-            *trans = false, *ld = (int)l;
-            return true;
-        }
-    }
-    if (rows == 1 || rs == 1) {
-        int64_t need = rows > 1 ? rows : 1;
-        int64_t l = cols == 1 ? need : cs;
-        if (l >= need && l <= INT_MAX) {
-            *trans = true, *ld = (int)l;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* How many of x, y, z BLAS would take in place (z in either orientation,
- * since transposing the problem can pick the other one). */
-static int direct_score(const problem *pr)
-{
-    bool t;
-    int l;
-    return direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &t, &l) +
-           direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &t, &l) +
-           direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l);
-}
-
-static void remove_axis(problem *pr, int t)
-{
-    for (int u = t; u + 1 < pr->nb; u++) {
-        pr->batch[u] = pr->batch[u + 1];
-        pr->x.bs[u] = pr->x.bs[u + 1];
-        pr->y.bs[u] = pr->y.bs[u + 1];
-        pr->z.bs[u] = pr->z.bs[u + 1];
-    }
-    pr->nb--;
-}
-
-/* C^T = B^T A^T: the same computation with the roles of rows and columns
- * exchanged. Offsets, and so lo, hi and snap, are unchanged. */
-static void transpose(problem *pr)
-{
-    int64_t t = pr->m;
-    pr->m = pr->n, pr->n = t;
-    operand o = pr->x;
-    pr->x = pr->y, pr->y = o;
-    operand *ops[3] = {&pr->x, &pr->y, &pr->z};
-    for (int i = 0; i < 3; i++) {
-        t = ops[i]->rs;
-        ops[i]->rs = ops[i]->cs, ops[i]->cs = t;
-    }
-    pr->transposed = !pr->transposed;
-}
-
-/* Folds batch axes into m where that is exact: along axis t, y is
- * broadcast (stride 0) and x and z step exactly m rows, so row i of item
- * t is row t m + i of one taller matrix (with m == 1 any steps will do:
- * they become the row strides). For BLAS, a fold that would force an
- * in-place operand into packing is skipped; m stays within INT_MAX. */
-static void fold_rows(problem *pr, bool for_blas)
-{
-    for (bool again = true; again;) {
-        again = false;
-        for (int t = pr->nb - 1; t >= 0; t--) {
-            int64_t m2, xstep, zstep;
-            if (pr->y.bs[t] != 0 || __builtin_mul_overflow(pr->m, pr->batch[t], &m2) || m2 > INT_MAX)
-                continue;
-            problem q = *pr;
-            if (pr->m == 1) {
-                q.x.rs = pr->x.bs[t];
-                q.z.rs = pr->z.bs[t];
-            } else if (__builtin_mul_overflow(pr->m, pr->x.rs, &xstep) || xstep != pr->x.bs[t] ||
-                       __builtin_mul_overflow(pr->m, pr->z.rs, &zstep) || zstep != pr->z.bs[t]) {
-                continue;
-            }
-            q.m = m2;
-            remove_axis(&q, t);
-            if (for_blas && direct_score(&q) < direct_score(pr))
-                continue;
-            *pr = q;
-            again = true;
-        }
-    }
-}
-
-static bool overlap(const operand *in, const operand *z, size_t esize)
-{
-    if (in->empty || z->empty)
-        return false;
-    /* as integers: the two operands may be different objects */
-    uintptr_t a0 = (uintptr_t)in->p + (uintptr_t)(in->lo * (int64_t)esize);
-    uintptr_t a1 = (uintptr_t)in->p + (uintptr_t)((in->hi + 1) * (int64_t)esize);
-    uintptr_t c0 = (uintptr_t)z->p + (uintptr_t)(z->lo * (int64_t)esize);
-    uintptr_t c1 = (uintptr_t)z->p + (uintptr_t)((z->hi + 1) * (int64_t)esize);
-    return a0 < c1 && c0 < a1;
-}
 
 static void make_plan(const problem *in, plan *pl)
 {
@@ -353,9 +81,7 @@ static void make_plan(const problem *in, plan *pl)
         pl->kind = KIND_NONE;
         return;
     }
-    for (int t = pr->nb - 1; t >= 0; t--) /* a size-1 axis only ever adds offset 0 */
-        if (pr->batch[t] == 1)
-            remove_axis(pr, t);
+    td_gemm_drop_unit_axes(pr);
     bool is_float = td_dtype_is_float(pr->dtype);
     if (pr->k == 0 || pr->alpha == 0) {
         pl->kind = KIND_SCALE;
@@ -363,22 +89,22 @@ static void make_plan(const problem *in, plan *pl)
         pl->kind = is_float ? KIND_BLAS : KIND_LOOP;
         pl->f64 = pr->dtype == TD_F64;
         pl->widen = is_float && pr->dtype != TD_F64 && pr->dtype != TD_F32;
-        pr->x.snap = overlap(&pr->x, &pr->z, pr->esize);
-        pr->y.snap = overlap(&pr->y, &pr->z, pr->esize);
+        pr->x.snap = td_gemm_overlap(&pr->x, &pr->z, pr->esize);
+        pr->y.snap = td_gemm_overlap(&pr->y, &pr->z, pr->esize);
         bool in_place = pl->kind == KIND_BLAS && !pl->widen;
-        fold_rows(pr, in_place);
-        transpose(pr);
-        fold_rows(pr, in_place);
-        transpose(pr);
+        td_gemm_fold_rows(pr, in_place);
+        td_gemm_transpose(pr);
+        td_gemm_fold_rows(pr, in_place);
+        td_gemm_transpose(pr);
         if (in_place) {
             bool t;
             int l;
-            if (!direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l) || t)
-                if (direct_layout(pr->n, pr->m, pr->z.cs, pr->z.rs, &t, &l) && !t)
-                    transpose(pr);
-            pl->x_direct = direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &pl->x_trans, &pl->ldx);
-            pl->y_direct = direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &pl->y_trans, &pl->ldy);
-            pl->z_direct = direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &pl->ldz) && !t;
+            if (!td_gemm_direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l) || t)
+                if (td_gemm_direct_layout(pr->n, pr->m, pr->z.cs, pr->z.rs, &t, &l) && !t)
+                    td_gemm_transpose(pr);
+            pl->x_direct = td_gemm_direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &pl->x_trans, &pl->ldx);
+            pl->y_direct = td_gemm_direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &pl->y_trans, &pl->ldy);
+            pl->z_direct = td_gemm_direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &pl->ldz) && !t;
         }
     }
     /* C is not empty and its elements are distinct, so the items times m n
@@ -389,6 +115,10 @@ static void make_plan(const problem *in, plan *pl)
 }
 
 /* ---- execution ---- */
+
+/* An operand's host pointer (check() took it as an integer; A and B are
+ * only read). */
+static char *host(const operand *o) { return (char *)o->addr; }
 
 /* Element offset of batch item idx. */
 static int64_t item_offset(const operand *o, int nb, const int64_t *idx)
@@ -608,7 +338,7 @@ static td_status scratch(td_ctx *ctx, size_t count, size_t size, void **out)
 
 static td_status execute(td_ctx *ctx, const plan *pl)
 {
-    problem pr = pl->pr; /* snapshots rebase its pointers */
+    problem pr = pl->pr; /* snapshots rebase its addresses */
     if (pl->kind == KIND_NONE)
         return TD_OK;
 
@@ -624,8 +354,8 @@ static td_status execute(td_ctx *ctx, const plan *pl)
         size_t bytes = (size_t)(o->hi - o->lo + 1) * pr.esize; /* bounded by extent() */
         st = scratch(ctx, bytes, 1, &snap[i]);
         if (st == TD_OK) {
-            memcpy(snap[i], o->p + o->lo * (int64_t)pr.esize, bytes);
-            o->p = (char *)snap[i] + (-o->lo) * (int64_t)pr.esize;
+            memcpy(snap[i], host(o) + o->lo * (int64_t)pr.esize, bytes);
+            o->addr = (uintptr_t)((char *)snap[i] + (-o->lo) * (int64_t)pr.esize);
         }
     }
     if (st == TD_OK && pl->kind == KIND_BLAS) {
@@ -649,9 +379,9 @@ static td_status execute(td_ctx *ctx, const plan *pl)
         ialpha = (uint64_t)(int64_t)pr.alpha, ibeta = (uint64_t)(int64_t)pr.beta;
     for (size_t item = 0; st == TD_OK && item < pl->items; item++, next_item(pr.nb, pr.batch, idx)) {
         int64_t es = (int64_t)pr.esize;
-        const char *xp = pr.x.p + item_offset(&pr.x, pr.nb, idx) * es;
-        const char *yp = pr.y.p + item_offset(&pr.y, pr.nb, idx) * es;
-        char *zp = pr.z.p + item_offset(&pr.z, pr.nb, idx) * es;
+        const char *xp = host(&pr.x) + item_offset(&pr.x, pr.nb, idx) * es;
+        const char *yp = host(&pr.y) + item_offset(&pr.y, pr.nb, idx) * es;
+        char *zp = host(&pr.z) + item_offset(&pr.z, pr.nb, idx) * es;
         if (pl->kind == KIND_SCALE) {
             scale_item(&pr, zp);
             continue;
@@ -727,29 +457,6 @@ td_status td_gemm_run(td_ctx *ctx, const td_gemm *g, const void *a, const void *
     return execute(ctx, &pl);
 }
 
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-    if (*len + 1 >= size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
-}
-
-/* The name of an operand of the (possibly transposed) problem. */
-static const char *role_name(const operand *o, bool transposed)
-{
-    switch (o->role) {
-    case 'A': return transposed ? "A^T" : "A";
-    case 'B': return transposed ? "B^T" : "B";
-    default: return transposed ? "C^T" : "C";
-    }
-}
-
 td_status td_gemm_describe(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, const void *c, char *buf,
                            size_t size)
 {
@@ -768,46 +475,43 @@ td_status td_gemm_describe(td_ctx *ctx, const td_gemm *g, const void *a, const v
     size_t len = 0;
     switch (pl.kind) {
     case KIND_NONE:
-        append(buf, size, &len, "none: C is empty");
+        td_gemm_append(buf, size, &len, "none: C is empty");
         return TD_OK;
     case KIND_SCALE:
-        append(buf, size, &len, "scale %zu x %lldx%lld: %s", pl.items, (long long)q->m, (long long)q->n,
-               q->beta == 0 ? "C = 0" : "C = beta C");
+        td_gemm_append(buf, size, &len, "scale %zu x %lldx%lld: %s", pl.items, (long long)q->m, (long long)q->n,
+                       q->beta == 0 ? "C = 0" : "C = beta C");
         return TD_OK;
     case KIND_LOOP:
-        append(buf, size, &len, "loop %zu x %lldx%lldx%lld", pl.items, (long long)q->m, (long long)q->n,
-               (long long)q->k);
+        td_gemm_append(buf, size, &len, "loop %zu x %lldx%lldx%lld", pl.items, (long long)q->m, (long long)q->n,
+                       (long long)q->k);
         break;
     case KIND_BLAS: {
-        append(buf, size, &len, "%s %zu x %lldx%lldx%lld", pl.f64 ? "dgemm" : "sgemm", pl.items, (long long)q->m,
-               (long long)q->n, (long long)q->k);
+        td_gemm_append(buf, size, &len, "%s %zu x %lldx%lldx%lld", pl.f64 ? "dgemm" : "sgemm", pl.items,
+                       (long long)q->m, (long long)q->n, (long long)q->k);
         if (q->transposed)
-            append(buf, size, &len, " as C^T = B^T A^T");
+            td_gemm_append(buf, size, &len, " as C^T = B^T A^T");
         const operand *ops[2] = {&q->x, &q->y};
         const bool direct[2] = {pl.x_direct, pl.y_direct}, trans[2] = {pl.x_trans, pl.y_trans};
         const int ld[2] = {pl.ldx, pl.ldy};
         for (int i = 0; i < 2; i++) {
-            const char *name = role_name(ops[i], q->transposed);
+            const char *name = td_gemm_role_name(ops[i], q->transposed);
             if (pl.widen)
-                append(buf, size, &len, "; %s f32", name);
+                td_gemm_append(buf, size, &len, "; %s f32", name);
             else if (direct[i])
-                append(buf, size, &len, "; %s %c ld=%d", name, trans[i] ? 'T' : 'N', ld[i]);
+                td_gemm_append(buf, size, &len, "; %s %c ld=%d", name, trans[i] ? 'T' : 'N', ld[i]);
             else
-                append(buf, size, &len, "; %s packed", name);
+                td_gemm_append(buf, size, &len, "; %s packed", name);
         }
-        const char *zname = role_name(&q->z, q->transposed);
+        const char *zname = td_gemm_role_name(&q->z, q->transposed);
         if (pl.widen)
-            append(buf, size, &len, "; %s f32", zname);
+            td_gemm_append(buf, size, &len, "; %s f32", zname);
         else if (pl.z_direct)
-            append(buf, size, &len, "; %s ld=%d", zname, pl.ldz);
+            td_gemm_append(buf, size, &len, "; %s ld=%d", zname, pl.ldz);
         else
-            append(buf, size, &len, "; %s packed", zname);
+            td_gemm_append(buf, size, &len, "; %s packed", zname);
         break;
     }
     }
-    if (q->x.snap && q->y.snap)
-        append(buf, size, &len, "; copies A and B first (C overlaps them)");
-    else if (q->x.snap || q->y.snap)
-        append(buf, size, &len, "; copies %c first (C overlaps it)", q->x.snap ? q->x.role : q->y.role);
+    td_gemm_append_copies(buf, size, &len, q);
     return TD_OK;
 }

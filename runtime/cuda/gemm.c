@@ -3,15 +3,15 @@
  * context's stream.
  *
  * It takes td_gemm_run's descriptor and semantics (runtime/gemm.c) and
- * follows its three stages. check() validates the descriptor as the CPU
- * does, before anything touches the GPU, so a bad descriptor is
- * TD_ERR_INPUT even where there is no GPU. make_plan() drops size-1 batch
- * axes and picks a route, reading nothing:
+ * follows its three stages. check() validates the descriptor with the
+ * CPU's code (runtime/gemm_shape.c), before anything touches the GPU, so a
+ * bad descriptor is TD_ERR_INPUT even where there is no GPU. make_plan()
+ * drops size-1 batch axes and picks a route, reading nothing:
  *   - cuBLAS (cublasGemmStridedBatchedEx) for f64, f32, f16 and bf16 when
  *     every operand is a matrix or the transpose of one. cuBLAS is
  *     column-major, and a row-major C = A B is the column-major
- *     C^T = B^T A^T, so the row-major "NoTrans" operand of gemm.c's
- *     direct_layout is cuBLAS's CUBLAS_OP_N of the swapped operands, with
+ *     C^T = B^T A^T, so the row-major "NoTrans" operand of
+ *     td_gemm_direct_layout is cuBLAS's CUBLAS_OP_N of the swapped operands, with
  *     the same leading dimension. C needs a unit stride on one axis (the
  *     problem is transposed when that is its row axis). Batch axes fold
  *     into m or n as on the CPU (x @ W is one tall GEMM), axes whose strides
@@ -35,13 +35,12 @@
  * f32 too. Results agree with the CPU to rounding (the order of the sums
  * differs), integers and the scale-only case exactly. */
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../ctx_internal.h"
+#include "../gemm_shape.h"
 #include "cuda_internal.h"
 
 enum { MAXB = TD_GEMM_MAX_BATCH };
@@ -64,32 +63,11 @@ enum {
 
 enum { KERNEL_THREADS = 256 };
 
-/* One operand in device memory: element [i][j] of batch item (t0, t1, ...)
- * is at element offset i * rs + j * cs + sum t * bs[axis] from addr. lo and
- * hi are the least and greatest offsets it reaches, at most PTRDIFF_MAX
- * bytes apart. */
-typedef struct operand {
-    td_dptr addr;
-    int64_t rs, cs;
-    int64_t bs[MAXB];
-    int64_t lo, hi;
-    bool empty; /* some axis has size 0: nothing is read or written */
-    bool snap;  /* an input that C overlaps: copied before C is written */
-    char role;  /* 'A', 'B' or 'C' in the caller's terms */
-} operand;
-
-/* x is m x k, y is k x n, z is m x n: A, B and C, or B^T, A^T and C^T once
- * `transposed`. */
-typedef struct problem {
-    td_dtype dtype;
-    size_t esize;
-    int64_t m, n, k;
-    int nb;
-    int64_t batch[MAXB];
-    double alpha, beta;
-    operand x, y, z;
-    bool transposed;
-} problem;
+/* operand and problem: gemm_shape.h's, with device addresses (a td_dptr
+ * is a uintptr_t here) as addresses. */
+_Static_assert(sizeof(uintptr_t) == sizeof(td_dptr), "an operand's address holds a td_dptr");
+typedef td_gemm_operand operand;
+typedef td_gemm_problem problem;
 
 typedef enum route {
     ROUTE_NONE,   /* C is empty */
@@ -110,244 +88,16 @@ typedef struct plan {
     size_t items;      /* batch items in all */
 } plan;
 
-/* ---- validation: td_gemm_run's checks (runtime/gemm.c), on device addresses ---- */
-
-/* Fills o->lo, o->hi and o->empty from its axes (the batch axes, then rows
- * and columns); false when the offsets, in bytes, would pass PTRDIFF_MAX. */
-static bool extent(operand *o, int nb, const int64_t *batch, int64_t rows, int64_t cols, size_t esize)
-{
-    int64_t size[MAXB + 2], stride[MAXB + 2];
-    for (int t = 0; t < nb; t++) {
-        size[t] = batch[t];
-        stride[t] = o->bs[t];
-    }
-    size[nb] = rows, stride[nb] = o->rs;
-    size[nb + 1] = cols, stride[nb + 1] = o->cs;
-    o->lo = o->hi = 0;
-    o->empty = false;
-    for (int t = 0; t < nb + 2; t++)
-        if (size[t] == 0) {
-            o->empty = true;
-            return true;
-        }
-    for (int t = 0; t < nb + 2; t++) {
-        int64_t d;
-        if (__builtin_mul_overflow(size[t] - 1, stride[t], &d))
-            return false;
-        if (d < 0 ? __builtin_add_overflow(o->lo, d, &o->lo) : __builtin_add_overflow(o->hi, d, &o->hi))
-            return false;
-    }
-    int64_t span, bytes;
-    return !__builtin_sub_overflow(o->hi, o->lo, &span) && !__builtin_add_overflow(span, 1, &span) &&
-           !__builtin_mul_overflow(span, (int64_t)esize, &bytes) && bytes <= PTRDIFF_MAX;
-}
-
-static const char *axis_name(int axis, int nb, char *buf, size_t size)
-{
-    if (axis == nb)
-        return "row axis";
-    if (axis == nb + 1)
-        return "column axis";
-    snprintf(buf, size, "batch axis %d", axis);
-    return buf;
-}
-
-/* C must not have two elements at one address (the same test as the CPU's:
- * sorted by |stride|, each axis of size > 1 steps past everything the
- * smaller-stride axes reach). */
-static td_status check_c_distinct(td_ctx *ctx, const problem *pr)
-{
-    if (pr->z.empty)
-        return TD_OK;
-    struct { int64_t size, stride; int axis; } ax[MAXB + 2], tmp;
-    int count = 0;
-    for (int t = 0; t < pr->nb + 2; t++) {
-        int64_t size = t < pr->nb ? pr->batch[t] : t == pr->nb ? pr->m : pr->n;
-        int64_t stride = t < pr->nb ? pr->z.bs[t] : t == pr->nb ? pr->z.rs : pr->z.cs;
-        if (size > 1) {
-            /* |stride| cannot overflow: extent() bounded (size - 1) * stride */
-            ax[count].size = size, ax[count].stride = stride < 0 ? -stride : stride, ax[count].axis = t;
-            count++;
-        }
-    }
-    for (int i = 1; i < count; i++)
-        for (int j = i; j > 0 && ax[j].stride < ax[j - 1].stride; j--)
-            tmp = ax[j], ax[j] = ax[j - 1], ax[j - 1] = tmp;
-    int64_t reach = 0; /* bounded by extent() */
-    for (int i = 0; i < count; i++) {
-        if (ax[i].stride <= reach) {
-            char buf[32];
-            const char *name = axis_name(ax[i].axis, pr->nb, buf, sizeof buf);
-            int t = ax[i].axis;
-            int64_t stride = t < pr->nb ? pr->z.bs[t] : t == pr->nb ? pr->z.rs : pr->z.cs;
-            return BAD("C overlaps itself: its %s (size %lld, stride %lld) lands on elements that its axes of "
-                       "smaller stride already reach; every element of C needs its own address",
-                       name, (long long)ax[i].size, (long long)stride);
-        }
-        reach += (ax[i].size - 1) * ax[i].stride;
-    }
-    return TD_OK;
-}
-
-/* An integer-valued double in int64's range, for alpha and beta of integer dtypes. */
-static bool int64_value(double v) { return v == trunc(v) && v >= -0x1p63 && v < 0x1p63; }
+/* ---- validation: gemm_shape.c's checks, on device addresses ---- */
 
 /* td_gemm_run's checks but one: sizes past INT_MAX are fine here (the
  * kernel takes them), where OpenBLAS's 32-bit interface refuses them. */
 static td_status check(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, problem *pr)
 {
-    if (!g)
-        return BAD("the descriptor is NULL");
-    if ((unsigned)g->dtype >= TD_DTYPE_COUNT)
-        return BAD("unknown dtype %d", (int)g->dtype);
-    if (g->dtype == TD_BOOL)
-        return BAD("dtype bool has no matrix product; convert to an integer or float dtype first");
-    const struct { const char *name; int64_t v; } dims[3] = {{"m", g->m}, {"n", g->n}, {"k", g->k}};
-    for (int i = 0; i < 3; i++)
-        if (dims[i].v < 0)
-            return BAD("%s = %lld is negative", dims[i].name, (long long)dims[i].v);
-    if (g->batch_rank < 0 || g->batch_rank > MAXB)
-        return BAD("batch_rank = %d is not in 0..%d", g->batch_rank, MAXB);
-    for (int t = 0; t < g->batch_rank; t++)
-        if (g->batch[t] < 0)
-            return BAD("batch axis %d has negative size %lld", t, (long long)g->batch[t]);
-    const struct { const char *name; double v; } scalars[2] = {{"alpha", g->alpha}, {"beta", g->beta}};
-    for (int i = 0; i < 2; i++) {
-        if (!isfinite(scalars[i].v))
-            return BAD("%s = %g is not finite", scalars[i].name, scalars[i].v);
-        if (!td_dtype_is_float(g->dtype) && !int64_value(scalars[i].v))
-            return BAD("%s = %g is not an integer in i64's range, as %s needs", scalars[i].name, scalars[i].v,
-                       td_dtype_name(g->dtype));
-    }
-
-    memset(pr, 0, sizeof *pr);
-    pr->dtype = g->dtype;
-    pr->esize = td_dtype_size(g->dtype);
-    pr->m = g->m, pr->n = g->n, pr->k = g->k;
-    pr->nb = g->batch_rank;
-    pr->alpha = g->alpha, pr->beta = g->beta;
-    operand *ops[3] = {&pr->x, &pr->y, &pr->z};
-    const td_dptr addrs[3] = {a, b, c};
-    const int64_t rs[3] = {g->a_rs, g->b_rs, g->c_rs}, cs[3] = {g->a_cs, g->b_cs, g->c_cs};
-    const int64_t *bs[3] = {g->a_bs, g->b_bs, g->c_bs};
-    const int64_t rows[3] = {g->m, g->k, g->m}, cols[3] = {g->k, g->n, g->n};
-    for (int t = 0; t < pr->nb; t++)
-        pr->batch[t] = g->batch[t];
-    for (int i = 0; i < 3; i++) {
-        operand *o = ops[i];
-        o->role = (char)('A' + i);
-        o->addr = addrs[i];
-        o->rs = rs[i], o->cs = cs[i];
-        for (int t = 0; t < pr->nb; t++)
-            o->bs[t] = bs[i][t];
-        if (!extent(o, pr->nb, pr->batch, rows[i], cols[i], pr->esize))
-            return BAD("%c's offsets overflow: its sizes times strides span more than PTRDIFF_MAX bytes", o->role);
-        if (o->empty)
-            continue;
-        if (!o->addr)
-            return BAD("%c is NULL but has elements", o->role);
-        if (o->addr % pr->esize != 0)
-            return BAD("%c is not aligned to its %zu-byte %s elements", o->role, pr->esize, td_dtype_name(pr->dtype));
-    }
-    return check_c_distinct(ctx, pr);
+    return td_gemm_check(ctx, "td_cuda_gemm", false, g, a, b, c, pr);
 }
 
 /* ---- planning ---- */
-
-/* Whether a rows x cols matrix with strides rs, cs is one cuBLAS takes in
- * place: in row-major terms (as gemm.c's direct_layout) NoTrans when
- * columns have unit stride and rows are at least a row apart, Trans for
- * the transpose of such a matrix. Read column-major, as cuBLAS does, the
- * row-major NoTrans matrix is the transpose stored as CUBLAS_OP_N, which is
- * why C = A B runs as C^T = B^T A^T with these flags unchanged. The stride
- * of a size-1 axis is never used; its leading dimension is then the least
- * cuBLAS accepts. */
-static bool direct_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int *ld)
-{
-    if (cols == 1 || cs == 1) {
-        int64_t need = cols > 1 ? cols : 1;
-        int64_t l = rows == 1 ? need : rs;
-        if (l >= need && l <= INT_MAX) {
-            *trans = false, *ld = (int)l;
-            return true;
-        }
-    }
-    if (rows == 1 || rs == 1) {
-        int64_t need = rows > 1 ? rows : 1;
-        int64_t l = cols == 1 ? need : cs;
-        if (l >= need && l <= INT_MAX) {
-            *trans = true, *ld = (int)l;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* How many of x, y, z cuBLAS would take in place (z in either orientation). */
-static int direct_score(const problem *pr)
-{
-    bool t;
-    int l;
-    return direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &t, &l) +
-           direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &t, &l) +
-           direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l);
-}
-
-static void remove_axis(problem *pr, int t)
-{
-    for (int u = t; u + 1 < pr->nb; u++) {
-        pr->batch[u] = pr->batch[u + 1];
-        pr->x.bs[u] = pr->x.bs[u + 1];
-        pr->y.bs[u] = pr->y.bs[u + 1];
-        pr->z.bs[u] = pr->z.bs[u + 1];
-    }
-    pr->nb--;
-}
-
-/* C^T = B^T A^T: rows and columns exchange roles; offsets are unchanged. */
-static void transpose(problem *pr)
-{
-    int64_t t = pr->m;
-    pr->m = pr->n, pr->n = t;
-    operand o = pr->x;
-    pr->x = pr->y, pr->y = o;
-    operand *ops[3] = {&pr->x, &pr->y, &pr->z};
-    for (int i = 0; i < 3; i++) {
-        t = ops[i]->rs;
-        ops[i]->rs = ops[i]->cs, ops[i]->cs = t;
-    }
-    pr->transposed = !pr->transposed;
-}
-
-/* Folds batch axes into m where exact (y broadcast along the axis, x and z
- * stepping exactly m rows; with m == 1 any steps become the row strides),
- * unless the fold would cost an operand its in-place layout; m stays
- * within INT_MAX. The CPU's fold_rows. */
-static void fold_rows(problem *pr)
-{
-    for (bool again = true; again;) {
-        again = false;
-        for (int t = pr->nb - 1; t >= 0; t--) {
-            int64_t m2, xstep, zstep;
-            if (pr->y.bs[t] != 0 || __builtin_mul_overflow(pr->m, pr->batch[t], &m2) || m2 > INT_MAX)
-                continue;
-            problem q = *pr;
-            if (pr->m == 1) {
-                q.x.rs = pr->x.bs[t];
-                q.z.rs = pr->z.bs[t];
-            } else if (__builtin_mul_overflow(pr->m, pr->x.rs, &xstep) || xstep != pr->x.bs[t] ||
-                       __builtin_mul_overflow(pr->m, pr->z.rs, &zstep) || zstep != pr->z.bs[t]) {
-                continue;
-            }
-            q.m = m2;
-            remove_axis(&q, t);
-            if (direct_score(&q) < direct_score(pr))
-                continue;
-            *pr = q;
-            again = true;
-        }
-    }
-}
 
 /* Merges batch axes t and t + 1 wherever, in all three operands, a step
  * along t is a whole run of t + 1 (broadcast axes chain too: 0 == size *
@@ -365,46 +115,38 @@ static void collapse_batch(problem *pr)
         if (!chains || __builtin_mul_overflow(pr->batch[t], pr->batch[t + 1], &merged))
             continue;
         pr->batch[t + 1] = merged; /* keeps axis t + 1's strides */
-        remove_axis(pr, t);
+        td_gemm_remove_axis(pr, t);
     }
-}
-
-static bool overlap(const operand *in, const operand *z, size_t esize)
-{
-    if (in->empty || z->empty)
-        return false;
-    /* modulo 2^64: offsets may be negative */
-    uint64_t a0 = in->addr + (uint64_t)(in->lo * (int64_t)esize);
-    uint64_t a1 = in->addr + (uint64_t)((in->hi + 1) * (int64_t)esize);
-    uint64_t c0 = z->addr + (uint64_t)(z->lo * (int64_t)esize);
-    uint64_t c1 = z->addr + (uint64_t)((z->hi + 1) * (int64_t)esize);
-    return a0 < c1 && c0 < a1;
 }
 
 static bool cublas_dtype(td_dtype t) { return t == TD_F64 || t == TD_F32 || t == TD_F16 || t == TD_BF16; }
 
 /* The cuBLAS route: true when every operand is in place, the orientation of
- * the problem and the layouts then set in pl. */
+ * the problem and the layouts then set in pl. td_gemm_direct_layout speaks
+ * row-major; read column-major, as cuBLAS does, its NoTrans matrix is the
+ * transpose stored as CUBLAS_OP_N, which is why C = A B runs as
+ * C^T = B^T A^T with its flags and leading dimensions unchanged. Folds keep
+ * every operand that is in place in place. */
 static bool plan_cublas(plan *pl)
 {
     problem *pr = &pl->pr;
     if (!cublas_dtype(pr->dtype))
         return false;
     problem saved = *pr;
-    fold_rows(pr);
-    transpose(pr);
-    fold_rows(pr);
-    transpose(pr);
+    td_gemm_fold_rows(pr, true);
+    td_gemm_transpose(pr);
+    td_gemm_fold_rows(pr, true);
+    td_gemm_transpose(pr);
     bool t;
     int l;
     /* cuBLAS writes C^T column-major: C needs unit column stride (NoTrans) */
-    if (!direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l) || t)
-        if (direct_layout(pr->n, pr->m, pr->z.cs, pr->z.rs, &t, &l) && !t)
-            transpose(pr);
+    if (!td_gemm_direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &l) || t)
+        if (td_gemm_direct_layout(pr->n, pr->m, pr->z.cs, pr->z.rs, &t, &l) && !t)
+            td_gemm_transpose(pr);
     bool in_place = pr->m <= INT_MAX && pr->n <= INT_MAX && pr->k <= INT_MAX &&
-                    direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &pl->x_trans, &pl->ldx) &&
-                    direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &pl->y_trans, &pl->ldy) &&
-                    direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &pl->ldz) && !t;
+                    td_gemm_direct_layout(pr->m, pr->k, pr->x.rs, pr->x.cs, &pl->x_trans, &pl->ldx) &&
+                    td_gemm_direct_layout(pr->k, pr->n, pr->y.rs, pr->y.cs, &pl->y_trans, &pl->ldy) &&
+                    td_gemm_direct_layout(pr->m, pr->n, pr->z.rs, pr->z.cs, &t, &pl->ldz) && !t;
     if (!in_place) {
         *pr = saved;
         return false;
@@ -428,7 +170,7 @@ static void plan_kernel(plan *pl)
     problem *pr = &pl->pr;
     int64_t rs = pr->z.rs < 0 ? -pr->z.rs : pr->z.rs, cs = pr->z.cs < 0 ? -pr->z.cs : pr->z.cs;
     if (pr->m > 1 && (pr->n == 1 || rs < cs))
-        transpose(pr);
+        td_gemm_transpose(pr);
 }
 
 static void make_plan(const problem *in, plan *pl)
@@ -441,13 +183,11 @@ static void make_plan(const problem *in, plan *pl)
         pl->route = ROUTE_NONE;
         return;
     }
-    for (int t = pr->nb - 1; t >= 0; t--) /* a size-1 axis only ever adds offset 0 */
-        if (pr->batch[t] == 1)
-            remove_axis(pr, t);
+    td_gemm_drop_unit_axes(pr);
     pl->scale_only = pr->k == 0 || pr->alpha == 0;
     if (!pl->scale_only) {
-        pr->x.snap = overlap(&pr->x, &pr->z, pr->esize);
-        pr->y.snap = overlap(&pr->y, &pr->z, pr->esize);
+        pr->x.snap = td_gemm_overlap(&pr->x, &pr->z, pr->esize);
+        pr->y.snap = td_gemm_overlap(&pr->y, &pr->z, pr->esize);
     }
     if (!pl->scale_only && plan_cublas(pl)) {
         pl->route = ROUTE_CUBLAS;
@@ -917,29 +657,6 @@ void td_cuda_allow_tf32(td_ctx *ctx, bool allow)
         cuda->allow_tf32 = allow;
 }
 
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-    if (*len + 1 >= size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
-}
-
-/* The name of an operand of the (possibly transposed) problem. */
-static const char *role_name(const operand *o, bool transposed)
-{
-    switch (o->role) {
-    case 'A': return transposed ? "A^T" : "A";
-    case 'B': return transposed ? "B^T" : "B";
-    default: return transposed ? "C^T" : "C";
-    }
-}
-
 td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, char *buf,
                                 size_t size)
 {
@@ -958,36 +675,34 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
     size_t len = 0;
     switch (pl.route) {
     case ROUTE_NONE:
-        append(buf, size, &len, "none: C is empty");
+        td_gemm_append(buf, size, &len, "none: C is empty");
         return TD_OK;
     case ROUTE_KERNEL:
-        append(buf, size, &len, "kernel %s %zu x %lldx%lldx%lld", td_dtype_name(q->dtype), pl.items,
-               (long long)q->m, (long long)q->n, (long long)q->k);
+        td_gemm_append(buf, size, &len, "kernel %s %zu x %lldx%lldx%lld", td_dtype_name(q->dtype), pl.items,
+                       (long long)q->m, (long long)q->n, (long long)q->k);
         if (pl.scale_only)
-            append(buf, size, &len, ": %s", q->beta == 0 ? "C = 0" : "C = beta C");
+            td_gemm_append(buf, size, &len, ": %s", q->beta == 0 ? "C = 0" : "C = beta C");
         else if (q->transposed)
-            append(buf, size, &len, " as C^T = B^T A^T");
+            td_gemm_append(buf, size, &len, " as C^T = B^T A^T");
         break;
     case ROUTE_CUBLAS: {
         int data_type, compute_type;
         cublas_types(q->dtype, ctx->cuda && ctx->cuda->allow_tf32, &data_type, &compute_type);
         /* cuBLAS's view: its m x k A is y^T, its k x n B is x^T, its C is z^T */
-        append(buf, size, &len, "cublas %s %s: %c%c %lldx%lldx%lld; %s ld=%d, %s ld=%d, %s ld=%d",
-               td_dtype_name(q->dtype), compute_name(compute_type), pl.y_trans ? 'T' : 'N', pl.x_trans ? 'T' : 'N',
-               (long long)q->n, (long long)q->m, (long long)q->k, role_name(&q->y, q->transposed), pl.ldy,
-               role_name(&q->x, q->transposed), pl.ldx, role_name(&q->z, q->transposed), pl.ldz);
+        td_gemm_append(buf, size, &len, "cublas %s %s: %c%c %lldx%lldx%lld; %s ld=%d, %s ld=%d, %s ld=%d",
+                       td_dtype_name(q->dtype), compute_name(compute_type), pl.y_trans ? 'T' : 'N',
+                       pl.x_trans ? 'T' : 'N', (long long)q->n, (long long)q->m, (long long)q->k,
+                       td_gemm_role_name(&q->y, q->transposed), pl.ldy, td_gemm_role_name(&q->x, q->transposed),
+                       pl.ldx, td_gemm_role_name(&q->z, q->transposed), pl.ldz);
         if (pl.strided_axis >= 0)
-            append(buf, size, &len, "; batch %lld strides %lld %lld %lld",
-                   (long long)q->batch[pl.strided_axis], (long long)q->y.bs[pl.strided_axis],
-                   (long long)q->x.bs[pl.strided_axis], (long long)q->z.bs[pl.strided_axis]);
+            td_gemm_append(buf, size, &len, "; batch %lld strides %lld %lld %lld",
+                           (long long)q->batch[pl.strided_axis], (long long)q->y.bs[pl.strided_axis],
+                           (long long)q->x.bs[pl.strided_axis], (long long)q->z.bs[pl.strided_axis]);
         if (pl.host_items > 1)
-            append(buf, size, &len, "; %zu calls", pl.host_items);
+            td_gemm_append(buf, size, &len, "; %zu calls", pl.host_items);
         break;
     }
     }
-    if (q->x.snap && q->y.snap)
-        append(buf, size, &len, "; copies A and B first (C overlaps them)");
-    else if (q->x.snap || q->y.snap)
-        append(buf, size, &len, "; copies %c first (C overlaps it)", q->x.snap ? q->x.role : q->y.role);
+    td_gemm_append_copies(buf, size, &len, q);
     return TD_OK;
 }

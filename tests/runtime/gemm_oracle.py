@@ -25,7 +25,7 @@ Tolerances, per element:
   i64, i32, u16: exact, modulo 2^bits (numpy's int64 product, cast).
 
 The C side is tests/runtime/gemm_probe_main.c, compiled here with gemm.c,
-dtype.c and ctx.c against OpenBLAS (with the sanitizers when the build under
+gemm_shape.c, dtype.c and ctx.c against OpenBLAS (with the sanitizers when the build under
 test has them) and fed one command a line.
 """
 import os
@@ -44,7 +44,8 @@ SEED = 20240612
 
 def compile_probe(r, build_dir, tmp):
     return probe.compile_probe(r, NAME, build_dir, tmp, ["tests/runtime/gemm_probe_main.c", "runtime/gemm.c",
-                               "runtime/dtype.c", "runtime/ctx.c"], libs=["-lopenblas", "-lm"])
+                               "runtime/gemm_shape.c", "runtime/dtype.c", "runtime/ctx.c"],
+                               libs=["-lopenblas", "-lm"])
 
 
 run_probe = probe.run_probe

@@ -1,6 +1,7 @@
 /* gemm_probe_main.c - td_gemm_run driven from standard input, for
  * tests/runtime/gemm_oracle.py, which compiles it with runtime/gemm.c,
- * dtype.c and ctx.c (and -lopenblas) and checks it against numpy.
+ * gemm_shape.c, dtype.c and ctx.c (and -lopenblas) and checks it against
+ * numpy.
  *
  * One command a line, one answer a line, so one process serves every case:
  *   gemm DTYPE M N K A_RS A_CS B_RS B_CS C_RS C_CS ALPHA BETA NB
