@@ -26,6 +26,7 @@
 
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 void test_model(void);
 
@@ -310,105 +311,6 @@ static void model_lifecycle(void)
 }
 
 /* ---- td_main: running the command line with captured output ---- */
-
-enum { OUT_BYTES = 16384, ERR_BYTES = 4096, ARG_BYTES = 600, NARGS = 24 };
-
-typedef struct fixture {
-    char dir[64];
-    int status;
-    char out[OUT_BYTES], err[ERR_BYTES];
-    char args[NARGS][ARG_BYTES]; /* formatted arguments, used round robin */
-    int next_arg;
-} fixture;
-
-/* An argument formatted into the fixture (paths in the temp dir). */
-static const char *arg(fixture *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static const char *arg(fixture *fx, const char *fmt, ...)
-{
-    char *buf = fx->args[fx->next_arg++ % NARGS];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, ARG_BYTES, fmt, ap);
-    va_end(ap);
-    return buf;
-}
-
-static void slurp_into(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
-
-/* Runs td_main(&TOY, "toy", args...) with stdout and stderr in files. */
-static void run_cli_v(fixture *fx, va_list ap)
-{
-    char *argv[NARGS + 2] = {"toy"};
-    int argc = 1;
-    for (const char *a; argc <= NARGS && (a = va_arg(ap, const char *));)
-        argv[argc++] = (char *)a;
-    char out_path[128], err_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", fx->dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", fx->dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    fx->status = td_main(&TOY, argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out), close(saved_err), close(out_fd), close(err_fd);
-    slurp_into(out_path, fx->out, sizeof fx->out);
-    slurp_into(err_path, fx->err, sizeof fx->err);
-}
-
-static void run_cli(fixture *fx, ...)
-{
-    va_list ap;
-    va_start(ap, fx);
-    run_cli_v(fx, ap);
-    va_end(ap);
-}
-#define CLI(fx, ...) run_cli(fx, __VA_ARGS__, (const char *)NULL)
-
-/* The command exits `code` with exactly `toy: error: MSG` on stderr (or,
- * when `whole` is false, a line that contains MSG) and nothing on stdout. */
-static void expect_fail(fixture *fx, int line, int code, bool whole, const char *msg, ...)
-{
-    va_list ap;
-    va_start(ap, msg);
-    run_cli_v(fx, ap);
-    va_end(ap);
-    char want[1024];
-    snprintf(want, sizeof want, "toy: error: %s\n", msg);
-    CHECK(fx->status == code, "line %d: exit %d, expected %d (stderr: %s)", line, fx->status, code, fx->err);
-    if (whole)
-        CHECK(strcmp(fx->err, want) == 0, "line %d: stderr\n  got:  %s  want: %s", line, fx->err, want);
-    else
-        CHECK(strncmp(fx->err, "toy: error: ", 12) == 0 && strstr(fx->err, msg) &&
-                  strchr(fx->err, '\n') == fx->err + strlen(fx->err) - 1,
-              "line %d: stderr '%s' is not one error line holding '%s'", line, fx->err, msg);
-    CHECK(fx->out[0] == 0, "line %d: stdout is not empty: %s", line, fx->out);
-}
-#define EXPECT_FAIL(fx, code, msg, ...) expect_fail(fx, __LINE__, code, true, msg, __VA_ARGS__, (const char *)NULL)
-#define EXPECT_FAIL_HAS(fx, code, msg, ...) expect_fail(fx, __LINE__, code, false, msg, __VA_ARGS__, (const char *)NULL)
-
-static void expect_ok(fixture *fx, int line, ...)
-{
-    va_list ap;
-    va_start(ap, line);
-    run_cli_v(fx, ap);
-    va_end(ap);
-    CHECK(fx->status == 0 && fx->err[0] == 0, "line %d: exit %d, stderr: %s", line, fx->status, fx->err);
-}
-#define EXPECT_OK(fx, ...) expect_ok(fx, __LINE__, __VA_ARGS__, (const char *)NULL)
 
 static const char *write_npy(fixture *fx, const char *name, td_dtype dtype, int rank, const int64_t *shape,
                              const void *data)
@@ -827,6 +729,7 @@ void test_model(void)
     fixture *fx = calloc(1, sizeof *fx);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/td_model_XXXXXX");
     CHECK(mkdtemp(fx->dir) != NULL, "mkdtemp %s", fx->dir);
+    fx->desc = &TOY;
     cli_help_and_info(fx);
     cli_bad_flags(fx);
     cli_run_ok(fx);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "test_fixture.h"
 
 #include "td.h"
 #include "td_devices.h"
@@ -988,99 +989,6 @@ static void checkpoint_contents(const char *dir)
 
 /* ---- the command line ---- */
 
-enum { OUT_BYTES = 65536, ERR_BYTES = 4096, ARG_BYTES = 600, NARGS = 32 };
-
-typedef struct fixture {
-    char dir[64];
-    const td_model_desc *desc;
-    int status;
-    char out[OUT_BYTES], err[ERR_BYTES];
-    char args[NARGS][ARG_BYTES]; /* formatted arguments, used round robin */
-    int next_arg;
-} fixture;
-
-static const char *arg(fixture *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static const char *arg(fixture *fx, const char *fmt, ...)
-{
-    char *buf = fx->args[fx->next_arg++ % NARGS];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, ARG_BYTES, fmt, ap);
-    va_end(ap);
-    return buf;
-}
-
-static size_t slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-    return n;
-}
-
-/* Runs td_main(fx->desc, args...) with stdout and stderr in files. */
-static void run_cli_v(fixture *fx, va_list ap)
-{
-    char *argv[NARGS + 2] = {(char *)fx->desc->name};
-    int argc = 1;
-    for (const char *a; argc <= NARGS && (a = va_arg(ap, const char *));)
-        argv[argc++] = (char *)a;
-    char out_path[128], err_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", fx->dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", fx->dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    fx->status = td_main(fx->desc, argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out), close(saved_err), close(out_fd), close(err_fd);
-    slurp(out_path, fx->out, sizeof fx->out);
-    slurp(err_path, fx->err, sizeof fx->err);
-}
-
-static void run_cli(fixture *fx, ...)
-{
-    va_list ap;
-    va_start(ap, fx);
-    run_cli_v(fx, ap);
-    va_end(ap);
-}
-
-static void expect_ok(fixture *fx, int line, ...)
-{
-    va_list ap;
-    va_start(ap, line);
-    run_cli_v(fx, ap);
-    va_end(ap);
-    CHECK(fx->status == 0 && fx->err[0] == 0, "line %d: exit %d, stderr: %s", line, fx->status, fx->err);
-}
-#define EXPECT_OK(fx, ...) expect_ok(fx, __LINE__, __VA_ARGS__, (const char *)NULL)
-
-/* The command exits `code` with exactly `MODEL: error: MSG` on stderr and
- * nothing on stdout. */
-static void expect_fail(fixture *fx, int line, int code, const char *msg, ...)
-{
-    va_list ap;
-    va_start(ap, msg);
-    run_cli_v(fx, ap);
-    va_end(ap);
-    char want[1024];
-    snprintf(want, sizeof want, "%s: error: %s\n", fx->desc->name, msg);
-    CHECK(fx->status == code, "line %d: exit %d, expected %d (stderr: %s)", line, fx->status, code, fx->err);
-    CHECK(strcmp(fx->err, want) == 0, "line %d: stderr\n  got:  %s  want: %s", line, fx->err, want);
-    CHECK(fx->out[0] == 0, "line %d: stdout is not empty: %s", line, fx->out);
-}
-#define EXPECT_FAIL(fx, code, msg, ...) expect_fail(fx, __LINE__, code, msg, __VA_ARGS__, (const char *)NULL)
-
 /* The number after `"key": ` in a JSON line, or after the key's column in
  * a CSV line (given the header); NAN when absent or empty. */
 static double json_number(const char *line, const char *key)
@@ -1689,7 +1597,7 @@ static bool parse_row(char *line, prof_row *r)
 
 static bool parse_profile(const char *out, prof *p)
 {
-    static char buf[OUT_BYTES];
+    static char buf[FIXTURE_OUT_BYTES];
     snprintf(buf, sizeof buf, "%s", out);
     memset(p, 0, sizeof *p);
     char *save = NULL, *line = strtok_r(buf, "\n", &save);

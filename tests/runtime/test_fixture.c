@@ -1,0 +1,90 @@
+/* test_fixture.c - the command-line fixture of test_fixture.h. */
+#include "test_fixture.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+const char *arg(fixture *fx, const char *fmt, ...)
+{
+    char *buf = fx->args[fx->next_arg++ % FIXTURE_NARGS];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, FIXTURE_ARG_BYTES, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+size_t slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+void run_cli_v(fixture *fx, va_list ap)
+{
+    char *argv[FIXTURE_NARGS + 2] = {(char *)fx->desc->name};
+    int argc = 1;
+    for (const char *a; argc <= FIXTURE_NARGS && (a = va_arg(ap, const char *));)
+        argv[argc++] = (char *)a;
+    char out_path[128], err_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", fx->dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", fx->dir);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    fx->status = td_main(fx->desc, argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out), close(saved_err), close(out_fd), close(err_fd);
+    slurp(out_path, fx->out, sizeof fx->out);
+    slurp(err_path, fx->err, sizeof fx->err);
+}
+
+void run_cli(fixture *fx, ...)
+{
+    va_list ap;
+    va_start(ap, fx);
+    run_cli_v(fx, ap);
+    va_end(ap);
+}
+
+void expect_ok(fixture *fx, int line, ...)
+{
+    va_list ap;
+    va_start(ap, line);
+    run_cli_v(fx, ap);
+    va_end(ap);
+    CHECK(fx->status == 0 && fx->err[0] == 0, "line %d: exit %d, stderr: %s", line, fx->status, fx->err);
+}
+
+void expect_fail(fixture *fx, int line, int code, bool whole, const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    run_cli_v(fx, ap);
+    va_end(ap);
+    char want[1024], prefix[128];
+    snprintf(prefix, sizeof prefix, "%s: error: ", fx->desc->name);
+    snprintf(want, sizeof want, "%s%s\n", prefix, msg);
+    CHECK(fx->status == code, "line %d: exit %d, expected %d (stderr: %s)", line, fx->status, code, fx->err);
+    if (whole)
+        CHECK(strcmp(fx->err, want) == 0, "line %d: stderr\n  got:  %s  want: %s", line, fx->err, want);
+    else
+        CHECK(strncmp(fx->err, prefix, strlen(prefix)) == 0 && strstr(fx->err, msg) &&
+                  strchr(fx->err, '\n') == fx->err + strlen(fx->err) - 1,
+              "line %d: stderr '%s' is not one error line holding '%s'", line, fx->err, msg);
+    CHECK(fx->out[0] == 0, "line %d: stdout is not empty: %s", line, fx->out);
+}

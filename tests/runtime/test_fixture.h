@@ -1,0 +1,43 @@
+/* test_fixture.h - running a compiled model's command line (td_main) from
+ * the runtime's tests, with its stdout, stderr and exit status captured:
+ * what test_model.c and test_train.c share (test_fixture.c). */
+#ifndef TD_TEST_FIXTURE_H
+#define TD_TEST_FIXTURE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "td.h"
+
+enum { FIXTURE_OUT_BYTES = 65536, FIXTURE_ERR_BYTES = 4096, FIXTURE_ARG_BYTES = 600, FIXTURE_NARGS = 32 };
+
+typedef struct fixture {
+    char dir[64];              /* a temporary directory for files and the captured output */
+    const td_model_desc *desc; /* the model td_main runs */
+    int status;                /* td_main's exit status */
+    char out[FIXTURE_OUT_BYTES], err[FIXTURE_ERR_BYTES];
+    char args[FIXTURE_NARGS][FIXTURE_ARG_BYTES]; /* formatted arguments, used round robin */
+    int next_arg;
+} fixture;
+
+/* An argument formatted into the fixture (paths in the temp dir); valid
+ * for the next FIXTURE_NARGS - 1 calls. */
+const char *arg(fixture *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A file's first cap - 1 bytes into buf, NUL-terminated; the count read. */
+size_t slurp(const char *path, char *buf, size_t cap);
+/* td_main(fx->desc, "<name>", args..., NULL) with stdout and stderr captured. */
+void run_cli_v(fixture *fx, va_list ap);
+void run_cli(fixture *fx, ...);
+#define CLI(fx, ...) run_cli(fx, __VA_ARGS__, (const char *)NULL)
+/* Exit 0 and nothing on stderr. */
+void expect_ok(fixture *fx, int line, ...);
+#define EXPECT_OK(fx, ...) expect_ok(fx, __LINE__, __VA_ARGS__, (const char *)NULL)
+/* Exit `code` with exactly `<model>: error: MSG` on stderr (or, when
+ * `whole` is false, one error line that contains MSG) and nothing on
+ * stdout. */
+void expect_fail(fixture *fx, int line, int code, bool whole, const char *msg, ...);
+#define EXPECT_FAIL(fx, code, msg, ...) expect_fail(fx, __LINE__, code, true, msg, __VA_ARGS__, (const char *)NULL)
+#define EXPECT_FAIL_HAS(fx, code, msg, ...) expect_fail(fx, __LINE__, code, false, msg, __VA_ARGS__, (const char *)NULL)
+
+#endif
