@@ -18,18 +18,11 @@
 
 #include "td.h"
 #include "test.h"
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
+#include "test_fixture.h"
 
 static char *write_file(const char *dir, const char *name, const void *bytes, size_t len)
 {
-    char *path = join(dir, name);
+    char *path = test_join(dir, name);
     FILE *f = fopen(path, "wb");
     CHECK(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0, "cannot write %s", path);
     return path;
@@ -154,7 +147,7 @@ static void formats(td_ctx *ctx, const char *dir)
     float v[30];
     for (int i = 0; i < 30; i++)
         v[i] = (float)i * 0.5f;
-    char *npy = join(dir, "rows.npy");
+    char *npy = test_join(dir, "rows.npy");
     CHECK(td_npy_write(ctx, npy, TD_F32, 3, shape, v) == TD_OK, "write rows.npy");
     td_data *n = open_ok(ctx, npy);
     CHECK(n && td_data_format_of(n) == TD_DATA_NPY_ROWS && td_data_count(n) == 5, ".npy: format and count");
@@ -167,7 +160,7 @@ static void formats(td_ctx *ctx, const char *dir)
 
 static void open_errors(const char *dir)
 {
-    char *missing = join(dir, "missing.bin");
+    char *missing = test_join(dir, "missing.bin");
     EXPECT_OPEN_ERROR(missing, TD_ERR_IO, "cannot open", "No such file");
     free(missing);
     EXPECT_OPEN_ERROR(dir, TD_ERR_INPUT, "not a regular file");
@@ -207,7 +200,7 @@ static void open_errors(const char *dir)
     BYTES_ERROR("\x93NUMPY", 6, "truncated .npy", "byte 6");
     BYTES_ERROR("\x93NUMPY\x01\x00\x40\x00{'descr'", 17, "header length 64 at byte offset 8", "runs past the end");
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
-    char *scalar = join(dir, "scalar.npy"), *empty = join(dir, "empty.npy");
+    char *scalar = test_join(dir, "scalar.npy"), *empty = test_join(dir, "empty.npy");
     const int64_t none[2] = {0, 3};
     double x = 1;
     CHECK(td_npy_write(ctx, scalar, TD_F64, 0, NULL, &x) == TD_OK && td_npy_write(ctx, empty, TD_F64, 2, none, NULL) == TD_OK,
@@ -323,7 +316,7 @@ static void large_offsets(td_ctx *ctx, const char *dir)
 {
     const uint64_t n = ((uint64_t)1 << 32) + 12345;
     enum { B = 16, T = 2 };
-    char *path = join(dir, "sparse.bin");
+    char *path = test_join(dir, "sparse.bin");
     int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)(2 * n)) != 0) {
         printf("note: test_data: no sparse file of %llu bytes here; large offsets unchecked\n",
@@ -491,7 +484,7 @@ static void batch_errors(td_ctx *ctx, const char *dir)
     CHECK(untouched && rng.offset == 0 && c == 4, "failed calls leave x, y, the rng and the cursor alone");
 
     /* A .npy given to the token calls, and tokens to td_data_rows. */
-    char *npy = join(dir, "r.npy");
+    char *npy = test_join(dir, "r.npy");
     const int64_t shape[1] = {4};
     const int32_t v[4] = {1, 2, 3, 4};
     CHECK(td_npy_write(ctx, npy, TD_I32, 1, shape, v) == TD_OK, "write r.npy");
@@ -559,7 +552,7 @@ static void rows(td_ctx *ctx, const char *dir)
     float v[R * 6];
     for (int i = 0; i < R * 6; i++)
         v[i] = (float)i;
-    char *path = join(dir, "rows.npy");
+    char *path = test_join(dir, "rows.npy");
     CHECK(td_npy_write(ctx, path, TD_F32, 3, shape, v) == TD_OK, "write rows.npy");
     td_data *d = open_ok(ctx, path);
     const int64_t row[2] = {2, 3};
@@ -645,7 +638,7 @@ static void hostile(td_ctx *ctx, const char *dir)
             survive(ctx, dir, buf, len, &opened);
             buf[at] = keep;
         }
-    char *npy = join(dir, "h.npy");
+    char *npy = test_join(dir, "h.npy");
     const int64_t shape[2] = {3, 2};
     const uint16_t v16[6] = {1, 2, 3, 4, 5, 6};
     CHECK(td_npy_write(ctx, npy, TD_U16, 2, shape, v16) == TD_OK, "write h.npy");
@@ -669,7 +662,7 @@ static void hostile(td_ctx *ctx, const char *dir)
 void test_data(void)
 {
     const char *base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char *dir = join(base, "td_data_XXXXXX");
+    char *dir = test_join(base, "td_data_XXXXXX");
     CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
     formats(ctx, dir);

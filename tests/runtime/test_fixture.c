@@ -1,12 +1,51 @@
 /* test_fixture.c - the command-line fixture of test_fixture.h. */
 #include "test_fixture.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "test.h"
+
+char *test_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int test_count_entries(const char *dir, const char *part)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strstr(e->d_name, part))
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+void test_remove_all(const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *p = test_join(dir, e->d_name);
+        if (p)
+            remove(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
 
 const char *arg(fixture *fx, const char *fmt, ...)
 {
@@ -18,7 +57,7 @@ const char *arg(fixture *fx, const char *fmt, ...)
     return buf;
 }
 
-size_t slurp(const char *path, char *buf, size_t cap)
+size_t slurp_text(const char *path, char *buf, size_t cap)
 {
     FILE *f = fopen(path, "rb");
     size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
@@ -49,8 +88,8 @@ void run_cli_v(fixture *fx, va_list ap)
     dup2(saved_out, 1);
     dup2(saved_err, 2);
     close(saved_out), close(saved_err), close(out_fd), close(err_fd);
-    slurp(out_path, fx->out, sizeof fx->out);
-    slurp(err_path, fx->err, sizeof fx->err);
+    slurp_text(out_path, fx->out, sizeof fx->out);
+    slurp_text(err_path, fx->err, sizeof fx->err);
 }
 
 void run_cli(fixture *fx, ...)

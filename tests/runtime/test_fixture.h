@@ -25,7 +25,13 @@ typedef struct fixture {
  * for the next FIXTURE_NARGS - 1 calls. */
 const char *arg(fixture *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A file's first cap - 1 bytes into buf, NUL-terminated; the count read. */
-size_t slurp(const char *path, char *buf, size_t cap);
+size_t slurp_text(const char *path, char *buf, size_t cap);
+/* Files for the tests: "dir/name" (malloc'd), the entries of dir whose
+ * names contain `part`, and dir removed with the files in it. */
+char *test_join(const char *dir, const char *name);
+int test_count_entries(const char *dir, const char *part);
+void test_remove_all(const char *dir);
+
 /* td_main(fx->desc, "<name>", args..., NULL) with stdout and stderr captured. */
 void run_cli_v(fixture *fx, va_list ap);
 void run_cli(fixture *fx, ...);

@@ -14,6 +14,7 @@
 
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 static const size_t SIZE[TD_DTYPE_COUNT] = {8, 4, 2, 2, 1, 1, 8, 4, 2, 1};
 
@@ -72,27 +73,6 @@ static void dict_error(int line, const char *dict, size_t data_len, const char *
 }
 #define DICT_ERROR(dict, data_len, w1, w2, w3) dict_error(__LINE__, dict, data_len, w1, w2, w3)
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-/* The names in dir that contain `part`. */
-static int count_entries(const char *dir, const char *part)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (strstr(e->d_name, part))
-            n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static uint8_t *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -130,7 +110,7 @@ static void round_trips(td_ctx *ctx, const char *dir)
             }
             char name[64];
             snprintf(name, sizeof name, "rt_%d_%d.npy", t, rank);
-            char *path = join(dir, name);
+            char *path = test_join(dir, name);
             td_status st = td_npy_write(ctx, path, (td_dtype)t, r, shape, data);
             CHECK(st == TD_OK, "write dtype %d rank %d: %s", t, r, td_ctx_error(ctx));
             td_npy npy;
@@ -163,7 +143,7 @@ static void round_trips(td_ctx *ctx, const char *dir)
 /* Our header is np.save's, byte for byte (the oracle compares whole files). */
 static void header_layout(td_ctx *ctx, const char *dir)
 {
-    char *path = join(dir, "layout.npy");
+    char *path = test_join(dir, "layout.npy");
     float data[6] = {1, 2, 3, 4, 5, 6};
     int64_t shape[2] = {2, 3};
     CHECK(td_npy_write(ctx, path, TD_F32, 2, shape, data) == TD_OK, "write layout.npy");
@@ -354,7 +334,7 @@ static void errors_in_memory(void)
 static void file_errors(td_ctx *ctx, const char *dir)
 {
     td_npy npy;
-    char *missing = join(dir, "missing.npy");
+    char *missing = test_join(dir, "missing.npy");
     CHECK(td_npy_read(ctx, missing, &npy) == TD_ERR_IO && npy.data == NULL, "a missing file is an I/O error");
     CHECK(td_ctx_error(ctx) && strstr(td_ctx_error(ctx), missing) && strstr(td_ctx_error(ctx), "cannot open") &&
               strstr(td_ctx_error(ctx), "No such file"),
@@ -365,7 +345,7 @@ static void file_errors(td_ctx *ctx, const char *dir)
     td_ctx_clear_error(ctx);
 
     /* a file cut short and one with garbage after it */
-    char *path = join(dir, "cut.npy");
+    char *path = test_join(dir, "cut.npy");
     int64_t shape[2] = {2, 3};
     int32_t data[6] = {1, 2, 3, 4, 5, 6};
     CHECK(td_npy_write(ctx, path, TD_I32, 2, shape, data) == TD_OK, "write cut.npy");
@@ -396,7 +376,7 @@ static void writes(td_ctx *ctx, const char *dir)
 {
     int64_t shape[2] = {2, 2};
     double a[4] = {1, 2, 3, 4}, b[4] = {-1, -2, -3, -4};
-    char *path = join(dir, "over.npy");
+    char *path = test_join(dir, "over.npy");
     td_npy npy;
     CHECK(td_npy_write(ctx, path, TD_F64, 2, shape, a) == TD_OK, "first write");
     CHECK(td_npy_write(ctx, path, TD_F64, 2, shape, b) == TD_OK, "overwrite");
@@ -410,13 +390,13 @@ static void writes(td_ctx *ctx, const char *dir)
     free(path);
 
     /* failures leave nothing behind */
-    char *nodir = join(dir, "no/such/dir.npy");
+    char *nodir = test_join(dir, "no/such/dir.npy");
     CHECK(td_npy_write(ctx, nodir, TD_F64, 2, shape, a) == TD_ERR_IO &&
               strstr(td_ctx_error(ctx), "cannot create the temporary file") &&
               strstr(td_ctx_error(ctx), "No such file"),
           "write into a missing directory: '%s'", td_ctx_error(ctx));
     td_ctx_clear_error(ctx);
-    char *sub = join(dir, "sub");
+    char *sub = test_join(dir, "sub");
     CHECK(mkdir(sub, 0777) == 0, "mkdir sub");
     CHECK(td_npy_write(ctx, sub, TD_F64, 2, shape, a) == TD_ERR_IO && strstr(td_ctx_error(ctx), "rename"),
           "a directory in the way: '%s'", td_ctx_error(ctx));
@@ -443,36 +423,21 @@ static void writes(td_ctx *ctx, const char *dir)
           "NULL data: '%s'", td_ctx_error(ctx));
     td_ctx_clear_error(ctx);
     int64_t none[1] = {0};
-    char *empty = join(dir, "empty.npy");
+    char *empty = test_join(dir, "empty.npy");
     CHECK(td_npy_write(ctx, empty, TD_F64, 1, none, NULL) == TD_OK, "NULL data for no elements: %s", td_ctx_error(ctx));
     CHECK(td_npy_read(ctx, empty, &npy) == TD_OK && npy.elements == 0 && npy.bytes == 0 && npy.data, "empty read back");
     td_npy_free(&npy);
-    CHECK(count_entries(dir, ".tmp") == 0, "no temporary file is left behind");
-    CHECK(count_entries(dir, "sub") == 0 && count_entries(dir, "no") == 0, "failed writes create nothing");
+    CHECK(test_count_entries(dir, ".tmp") == 0, "no temporary file is left behind");
+    CHECK(test_count_entries(dir, "sub") == 0 && test_count_entries(dir, "no") == 0, "failed writes create nothing");
     free(empty);
     free(sub);
     free(nodir);
 }
 
-static void remove_all(const char *dir)
-{
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char *p = join(dir, e->d_name);
-        remove(p);
-        free(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 void test_npy(void)
 {
     const char *base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char *dir = join(base, "td_npy_XXXXXX");
+    char *dir = test_join(base, "td_npy_XXXXXX");
     CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
     round_trips(ctx, dir);
@@ -482,6 +447,6 @@ void test_npy(void)
     file_errors(ctx, dir);
     writes(ctx, dir);
     td_ctx_free(ctx);
-    remove_all(dir);
+    test_remove_all(dir);
     free(dir);
 }

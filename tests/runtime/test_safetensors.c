@@ -18,18 +18,11 @@
 
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 static const size_t SIZE[TD_DTYPE_COUNT] = {8, 4, 2, 2, 1, 1, 8, 4, 2, 1};
 static const char *const FORMAT_NAMES[TD_DTYPE_COUNT] = {"F64", "F32", "F16", "BF16", "F8_E4M3",
                                                          "F8_E5M2", "I64", "I32", "U16", "BOOL"};
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 static bool put_file(const char *path, const void *bytes, size_t len)
 {
@@ -52,19 +45,6 @@ static uint8_t *slurp(const char *path, size_t *len)
     *len = fread(b, 1, (size_t)n, f);
     fclose(f);
     return b;
-}
-
-/* The names in dir that contain `part`. */
-static int count_entries(const char *dir, const char *part)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (strstr(e->d_name, part))
-            n++;
-    if (d)
-        closedir(d);
-    return n;
 }
 
 /* A file image: the header's length, the header, then `data_len` bytes of
@@ -96,7 +76,7 @@ static long long at(const char *header, const char *needle)
 static void expect_error(int line, const char *dir, const uint8_t *bytes, size_t len, td_status status,
                          long long offset, ...)
 {
-    char *path = join(dir, "bad.safetensors");
+    char *path = test_join(dir, "bad.safetensors");
     CHECK(put_file(path, bytes, len), "line %d: write %s", line, path);
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
     td_safetensors st;
@@ -183,7 +163,7 @@ static void round_trips(td_ctx *ctx, const char *dir)
         }
         char file[64];
         snprintf(file, sizeof file, "rt_%d.safetensors", t);
-        char *path = join(dir, file);
+        char *path = test_join(dir, file);
         int nmeta = t % 3 == 0 ? 0 : t % 3;
         td_status st = td_safetensors_write(ctx, path, NSHAPES, tensors, nmeta, keys, values);
         CHECK(st == TD_OK, "write %s: %s", FORMAT_NAMES[t], td_ctx_error(ctx));
@@ -237,7 +217,7 @@ static void mixed(td_ctx *ctx, const char *dir)
         tensors[t] = (td_st_tensor){.name = names[t], .dtype = (td_dtype)t, .rank = 1, .shape = {3},
                                     .data = data[t], .bytes = 3 * SIZE[t]};
     }
-    char *path = join(dir, "mixed.safetensors");
+    char *path = test_join(dir, "mixed.safetensors");
     CHECK(td_safetensors_write(ctx, path, TD_DTYPE_COUNT, tensors, 0, NULL, NULL) == TD_OK, "write mixed: %s",
           td_ctx_error(ctx));
     td_safetensors in;
@@ -257,7 +237,7 @@ static void mixed(td_ctx *ctx, const char *dir)
 /* The header, byte for byte as the reference writer lays it out. */
 static void header_layout(td_ctx *ctx, const char *dir)
 {
-    char *path = join(dir, "layout.safetensors");
+    char *path = test_join(dir, "layout.safetensors");
     float a[2] = {1, 2};
     uint16_t b[1] = {0x3f80};
     td_st_tensor tensors[2] = {
@@ -334,7 +314,7 @@ static void accepted(td_ctx *ctx, const char *dir)
         {"{\"s\":{\"dtype\":\"F8_E5M2\",\"shape\":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,1]}}", 1, 1, "s",
          0},
     };
-    char *path = join(dir, "ok.safetensors");
+    char *path = test_join(dir, "ok.safetensors");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len = image(buf, cases[i].header, data, cases[i].data);
         CHECK(put_file(path, buf, len), "write case %zu", i);
@@ -449,7 +429,7 @@ static void syntax_errors(const char *dir)
     snprintf(longname, sizeof longname, "{\"%0255d\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", 0);
     len = image(buf, longname, NULL, 4);
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
-    char *path = join(dir, "long.safetensors");
+    char *path = test_join(dir, "long.safetensors");
     td_safetensors in;
     CHECK(put_file(path, buf, len) && td_safetensors_read(ctx, path, &in) == TD_OK && in.ntensors == 1 &&
               strlen(in.tensors[0].name) == 255,
@@ -531,7 +511,7 @@ static void content_errors(const char *dir)
 static void file_errors(td_ctx *ctx, const char *dir)
 {
     td_safetensors in;
-    char *missing = join(dir, "missing.safetensors");
+    char *missing = test_join(dir, "missing.safetensors");
     CHECK(td_safetensors_read(ctx, missing, &in) == TD_ERR_IO && in.storage == NULL, "a missing file is an I/O error");
     CHECK(td_ctx_error(ctx) && strstr(td_ctx_error(ctx), missing) && strstr(td_ctx_error(ctx), "cannot open") &&
               strstr(td_ctx_error(ctx), "No such file"),
@@ -544,7 +524,7 @@ static void file_errors(td_ctx *ctx, const char *dir)
     td_ctx_clear_error(ctx);
 
     /* a header over the reference's 100 MB limit, in a sparse file */
-    char *big = join(dir, "big.safetensors");
+    char *big = test_join(dir, "big.safetensors");
     uint8_t len8[8] = {0x01, 0xe1, 0xf5, 0x05, 0, 0, 0, 0}; /* 100000001 */
     int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     bool made = fd >= 0 && write(fd, len8, 8) == 8 && ftruncate(fd, 200000000) == 0;
@@ -572,7 +552,7 @@ static void corruption_sweep(td_ctx *ctx, const char *dir)
     const char *h = "{\"__metadata__\":{\"k\\u00e9\":\"v\"},\"b\":{\"dtype\":\"BOOL\",\"shape\":[2,2],\"data_offsets\":"
                     "[8,12]},\"a\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]}}  ";
     size_t len = image(good, h, data, 12);
-    char *path = join(dir, "sweep.safetensors");
+    char *path = test_join(dir, "sweep.safetensors");
     static const uint8_t values[] = {0, '"', '\\', '{', '}', '[', ']', ',', ':', '9', '-', 0x80, 0xff, ' '};
     int reads = 0, clean = 0, accepted_ = 0;
     for (size_t pos = 0; pos <= len; pos++) {
@@ -627,7 +607,7 @@ static void write_error(int line, td_ctx *ctx, td_status st, const char *w1, con
 
 static void writes(td_ctx *ctx, const char *dir)
 {
-    char *path = join(dir, "w.safetensors");
+    char *path = test_join(dir, "w.safetensors");
     double a[4] = {1, 2, 3, 4}, b[4] = {-1, -2, -3, -4};
     td_st_tensor t = {.name = "w", .dtype = TD_F64, .rank = 2, .shape = {2, 2}, .data = a, .bytes = 32};
     CHECK(write_one(ctx, path, t) == TD_OK, "first write: %s", td_ctx_error(ctx));
@@ -652,7 +632,7 @@ static void writes(td_ctx *ctx, const char *dir)
     /* the temporary file is PATH.tmp.PID; one already there is left alone */
     char tmpname[64];
     snprintf(tmpname, sizeof tmpname, "w.safetensors.tmp.%ld", (long)getpid());
-    char *stale = join(dir, tmpname);
+    char *stale = test_join(dir, tmpname);
     CHECK(put_file(stale, "stale", 5), "make a stale temporary file");
     CHECK(write_one(ctx, path, t) == TD_OK, "write past a stale temporary file: %s", td_ctx_error(ctx));
     size_t n = 0;
@@ -704,7 +684,7 @@ static void writes(td_ctx *ctx, const char *dir)
     WRITE_ERROR(td_safetensors_write(ctx, path, 1, NULL, 0, NULL, NULL), "no array", NULL);
     WRITE_ERROR(td_safetensors_write(ctx, path, 0, NULL, 1, NULL, NULL), "no array", NULL);
     u = (td_st_tensor){.name = "e", .dtype = TD_F32, .rank = 2, .shape = {0, 3}, .data = NULL, .bytes = 0};
-    char *empty = join(dir, "e.safetensors");
+    char *empty = test_join(dir, "e.safetensors");
     CHECK(write_one(ctx, empty, u) == TD_OK, "NULL data for no elements: %s", td_ctx_error(ctx));
     CHECK(td_safetensors_read(ctx, empty, &in) == TD_OK && in.ntensors == 1 && in.tensors[0].bytes == 0 &&
               in.tensors[0].data && in.tensors[0].rank == 2,
@@ -713,12 +693,12 @@ static void writes(td_ctx *ctx, const char *dir)
     free(empty);
 
     /* I/O failures leave nothing behind and the old file as it was */
-    char *nodir = join(dir, "no/such/dir.safetensors");
+    char *nodir = test_join(dir, "no/such/dir.safetensors");
     CHECK(write_one(ctx, nodir, t) == TD_ERR_IO && strstr(td_ctx_error(ctx), "cannot create the temporary file") &&
               strstr(td_ctx_error(ctx), "No such file"),
           "write into a missing directory: '%s'", td_ctx_error(ctx));
     td_ctx_clear_error(ctx);
-    char *sub = join(dir, "sub");
+    char *sub = test_join(dir, "sub");
     CHECK(mkdir(sub, 0777) == 0, "mkdir sub");
     CHECK(write_one(ctx, sub, t) == TD_ERR_IO && strstr(td_ctx_error(ctx), "rename"), "a directory in the way: '%s'",
           td_ctx_error(ctx));
@@ -728,7 +708,7 @@ static void writes(td_ctx *ctx, const char *dir)
     uint8_t *after = slurp(path, &after_len);
     CHECK(before && after && after_len == before_len && memcmp(before, after, before_len) == 0,
           "failed writes leave the old file untouched");
-    CHECK(count_entries(dir, ".tmp") == 0, "no temporary file is left behind");
+    CHECK(test_count_entries(dir, ".tmp") == 0, "no temporary file is left behind");
     free(after);
     free(before);
     free(sub);
@@ -755,25 +735,10 @@ static void accessors(void)
     CHECK(td_safetensors_meta(&hand, "k") == v[0], "meta in a struct filled in by hand");
 }
 
-static void remove_all(const char *dir)
-{
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char *p = join(dir, e->d_name);
-        remove(p);
-        free(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 void test_safetensors(void)
 {
     const char *base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char *dir = join(base, "td_st_XXXXXX");
+    char *dir = test_join(base, "td_st_XXXXXX");
     CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
     round_trips(ctx, dir);
@@ -787,6 +752,6 @@ void test_safetensors(void)
     writes(ctx, dir);
     accessors();
     td_ctx_free(ctx);
-    remove_all(dir);
+    test_remove_all(dir);
     free(dir);
 }

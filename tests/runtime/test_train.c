@@ -1018,7 +1018,7 @@ static double csv_number(const char *header, const char *line, const char *key)
  * lines[i] is line i. */
 static int read_lines(const char *path, char *buf, size_t cap, const char **lines, int max)
 {
-    slurp(path, buf, cap);
+    slurp_text(path, buf, cap);
     int n = 0;
     for (char *p = buf; *p && n < max; n++) {
         lines[n] = p;
@@ -1034,7 +1034,7 @@ static int read_lines(const char *path, char *buf, size_t cap, const char **line
 static bool same_file(const char *a, const char *b)
 {
     static char x[65536], y[65536];
-    size_t n = slurp(a, x, sizeof x), k = slurp(b, y, sizeof y);
+    size_t n = slurp_text(a, x, sizeof x), k = slurp_text(b, y, sizeof y);
     return n > 0 && n == k && memcmp(x, y, n) == 0;
 }
 
