@@ -275,6 +275,39 @@ static void model_failures(void)
     td_model_free(NULL);
 }
 
+/* The device side of td_model_new and td_model_call that needs no GPU: a
+ * description without GPU code refuses the GPU when it is asked for and
+ * runs on the CPU under auto; a function index out of range; the staging
+ * bytes: pair's, the largest call, x (48 B) at 0, y (72 B) at 64, its
+ * results (12 and 24 B) at 192 and 256. */
+static void model_devices(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    td_model *m = td_model_new(ctx, &TOY, (int64_t[]){3, 0}, 1);
+    CHECK(!m && td_ctx_error_status(ctx) == TD_ERR_DEVICE &&
+              strcmp(td_ctx_error(ctx), "model toy was compiled without CUDA code, so it runs on the CPU only") == 0,
+          "--device cuda, no GPU code: %s", td_ctx_error(ctx));
+    td_ctx_free(ctx);
+    ctx = td_ctx_new(TD_DEVICE_AUTO);
+    m = td_model_new(ctx, &TOY, (int64_t[]){3, 0}, 1);
+    CHECK(m && !m->on_gpu, "auto: a model without GPU code runs on the CPU: %s", td_ctx_error(ctx));
+    float x[12] = {0}, y[6];
+    const void *in[] = {x};
+    void *out[] = {y};
+    CHECK(m && td_model_call(m, 9, in, out) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "model toy has no function 9 (it has 4)") == 0,
+          "a function out of range: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(m && td_model_call(m, 0, in, out) == TD_OK, "td_model_call on the CPU: %s", td_ctx_error(ctx));
+    CHECK(td_model_call(NULL, 0, in, out) == TD_ERR_INPUT, "no model");
+    size_t stage = 0;
+    CHECK(td_model_stage_bytes(ctx, &TOY, (int64_t[]){3, 4}, &stage) == TD_OK && stage == 256 + 24,
+          "staging for batch 3: %zu bytes", stage);
+    CHECK(td_model_sync_host(m) == TD_OK && td_model_sync_device(m) == TD_OK, "syncs on the CPU do nothing");
+    td_model_free(m);
+    td_ctx_free(ctx);
+}
+
 static void model_lifecycle(void)
 {
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
@@ -726,6 +759,7 @@ void test_model(void)
     size_eval();
     model_failures();
     model_lifecycle();
+    model_devices();
     fixture *fx = calloc(1, sizeof *fx);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/td_model_XXXXXX");
     CHECK(mkdtemp(fx->dir) != NULL, "mkdtemp %s", fx->dir);
