@@ -278,8 +278,9 @@ static void model_failures(void)
 /* The device side of td_model_new and td_model_call that needs no GPU: a
  * description without GPU code refuses the GPU when it is asked for and
  * runs on the CPU under auto; a function index out of range; the staging
- * bytes: pair's, the largest call, x (48 B) at 0, y (72 B) at 64, its
- * results (12 and 24 B) at 192 and 256. */
+ * bytes at batch 4: pair's, the largest call: x (64 B) at 0, y (128 B) at
+ * 64, its results (16 and 32 B) at 192 and 256; at batch 3 scale's input
+ * (3 * batch / 2 elements) is not whole, and that is the error. */
 static void model_devices(void)
 {
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
@@ -301,8 +302,12 @@ static void model_devices(void)
     CHECK(m && td_model_call(m, 0, in, out) == TD_OK, "td_model_call on the CPU: %s", td_ctx_error(ctx));
     CHECK(td_model_call(NULL, 0, in, out) == TD_ERR_INPUT, "no model");
     size_t stage = 0;
-    CHECK(td_model_stage_bytes(ctx, &TOY, (int64_t[]){3, 4}, &stage) == TD_OK && stage == 256 + 24,
-          "staging for batch 3: %zu bytes", stage);
+    td_status st = td_model_stage_bytes(ctx, &TOY, (int64_t[]){4, 4}, &stage);
+    CHECK(st == TD_OK && stage == 256 + 32, "staging for batch 4: %zu bytes (%s)", stage, td_ctx_error(ctx));
+    CHECK(td_model_stage_bytes(ctx, &TOY, (int64_t[]){3, 4}, &stage) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "model toy: axis 0 of 'z' overflows or is not whole") == 0,
+          "staging for batch 3: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
     CHECK(td_model_sync_host(m) == TD_OK && td_model_sync_device(m) == TD_OK, "syncs on the CPU do nothing");
     td_model_free(m);
     td_ctx_free(ctx);
