@@ -231,13 +231,18 @@ int *emit_cuda_kernel_buffers(const Emit *e, const IrNode *n, int *count)
 }
 
 /* The parameter list: the dims, the result, then each buffer read (once). */
-static void kernel_head(const Emit *e, const IrNode *n, int k, bool error_word)
+/* How the host launches each kind of kernel (emit_cuda_host.c), for its comment. */
+static const char *const GRID_STRIDE = "launch: td_cuda_blocks(elements, 256) blocks of 256 threads, grid-stride";
+static const char *const BLOCK_A_ROW = "launch: a block a kept element (td_cuda_blocks(kept, 1), grid-stride), 32 to 256 threads over the reduced ones";
+static const char *const THREAD_A_COLUMN = "launch: a thread a column of the table, td_cuda_blocks(columns, 256) blocks of 256";
+
+static void kernel_head(const Emit *e, const IrNode *n, int k, bool error_word, const char *launch)
 {
     const char *name = emit_cuda_kernel_name(e, e->fn_index, n->id, k);
     if (e->kernel_names)
         ptrvec_push(e->a, e->kernel_names, (void *)name);
-    fprintf(e->out, "/* %%%d %s: %s */\nextern \"C\" __global__ void %s(tdg_dims D, %s *__restrict__ b%d",
-            n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), name, emit_c_ctype(n->type.dtype), n->id);
+    fprintf(e->out, "/* %%%d %s: %s\n * %s */\nextern \"C\" __global__ void %s(tdg_dims D, %s *__restrict__ b%d",
+            n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), launch, name, emit_c_ctype(n->type.dtype), n->id);
     int nbuf, *buf = emit_cuda_kernel_buffers(e, n, &nbuf);
     for (int j = 1; j < nbuf; j++)
         fprintf(e->out, ", const %s *__restrict__ b%d", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype), buf[j]);
@@ -318,7 +323,7 @@ static bool expr_reads_index(const MapExpr *x)
 
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 {
-    kernel_head(e, n, -1, false);
+    kernel_head(e, n, -1, false, GRID_STRIDE);
     /* an input laid out as the result is read at the linear index: with
      * no other, the kernel does no index arithmetic */
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
@@ -380,7 +385,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
 {
     ReduceLoops loops = emit_c_reduce_loops(e, n);
     int nkept = loops.nkept, nred = loops.nred;
-    kernel_head(e, n, -1, false);
+    kernel_head(e, n, -1, false, BLOCK_A_ROW);
     /* kept axes before reduced ones, and every input laid out so: element
      * (o, r) is at o * reduced_total + r, with no index arithmetic */
     bool in_order = !expr_reads_index(n->expr);
@@ -708,7 +713,8 @@ static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
     const char *name = emit_cuda_kernel_name(e, e->fn_index, first->id, -1);
     if (e->kernel_names)
         ptrvec_push(e->a, e->kernel_names, (void *)name);
-    fprintf(e->out, "/* a row group of %d operations, a block a row: %%%d", count, first->id);
+    fprintf(e->out, "/* a row group of %d operations, a block a row (launch: td_cuda_blocks(rows, 1) blocks of 32 to 1024\n"
+                    " * threads, grid-stride): %%%d", count, first->id);
     for (int m = 1; m < count; m++)
         fprintf(e->out, ", %%%d", members[m]->id);
     /* up to 1024 threads a block (tdg_group_threads): registers capped to fit */
@@ -749,7 +755,7 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
         one.has_input_view = n->has_input_view ? &n->has_input_view[k] : NULL;
         one.input_views = n->input_views ? &n->input_views[k] : NULL;
         const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
-        kernel_head(e, &one, k, false);
+        kernel_head(e, &one, k, false, GRID_STRIDE);
         const char **loads = emit_c_declare_inputs(e, &one, 1, NULL);
         emit_c_declare_view(e, 1, "o", to);
         declare_extents(e, 1, to->rank, to->dims, 0, "total");
@@ -769,7 +775,7 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
  * function). */
 static void kernel_gather(const Emit *e, const IrNode *n)
 {
-    kernel_head(e, n, -1, true);
+    kernel_head(e, n, -1, true, GRID_STRIDE);
     int bt, bi;
     View vt = emit_c_input_view(e, n, 0, &bt), vi = emit_c_input_view(e, n, 1, &bi);
     emit_c_declare_view(e, 1, "t", &vt);
@@ -803,7 +809,7 @@ static void kernel_gather(const Emit *e, const IrNode *n)
  * bit for bit and the same on every run (no atomics). */
 static void kernel_gather_grad(const Emit *e, const IrNode *n)
 {
-    kernel_head(e, n, -1, false);
+    kernel_head(e, n, -1, false, THREAD_A_COLUMN);
     int bg, bi;
     View vg = emit_c_input_view(e, n, 0, &bg), vi = emit_c_input_view(e, n, 1, &bi);
     emit_c_declare_view(e, 1, "g", &vg);
