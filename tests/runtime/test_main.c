@@ -18,6 +18,7 @@ extern void test_safetensors(void) __attribute__((weak));
 extern void test_optim(void) __attribute__((weak));
 extern void test_data(void) __attribute__((weak));
 extern void test_train(void) __attribute__((weak));
+extern void test_train_cli(void) __attribute__((weak));
 extern void test_cuda(void) __attribute__((weak));
 extern void test_cuda_gemm(void) __attribute__((weak));
 extern void test_cuda_optim(void) __attribute__((weak));
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
         {"optim", test_optim},
         {"data", test_data},
         {"train", test_train},
+        {"train_cli", test_train_cli},
         {"cuda", test_cuda},
         {"cuda_gemm", test_cuda_gemm},
         {"cuda_optim", test_cuda_optim},
