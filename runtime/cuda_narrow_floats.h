@@ -1,0 +1,66 @@
+/* cuda_narrow_floats.h - the f32 <-> narrow float conversions of the
+ * device code (f16, bf16, f8e4m3, f8e5m2: ebits and mbits, fn for the
+ * finite-only layout whose all-ones pattern is NaN), bit for bit the
+ * runtime's dtype.c: round to nearest even, NaN stays NaN, overflow to
+ * inf (fn: NaN); the widening exact. One CUDA C text, as a C string
+ * literal, for the two sources that compile it with NVRTC: the kernels tdc
+ * generates (compiler/emit_cuda.c) and the runtime's contraction kernel
+ * (runtime/cuda/gemm.c). */
+#ifndef TD_CUDA_NARROW_FLOATS_H
+#define TD_CUDA_NARROW_FLOATS_H
+
+#define TD_CUDA_NARROW_FLOATS \
+    "/* f32 -> a narrow float: round to nearest even; NaN stays NaN; overflow to inf (fn: NaN) */\n" \
+    "__device__ inline uint32_t tdg_narrow(float x, int ebits, int mbits, bool fn)\n" \
+    "{\n" \
+    "    const int bias = (1 << (ebits - 1)) - 1, shift = 23 - mbits;\n" \
+    "    const uint32_t sign_out = 1u << (ebits + mbits), exp_all = ((1u << ebits) - 1) << mbits;\n" \
+    "    const uint32_t overflow = fn ? exp_all | ((1u << mbits) - 1) : exp_all;\n" \
+    "    const uint32_t nan = fn ? overflow : exp_all | (1u << (mbits - 1));\n" \
+    "    uint32_t u = __float_as_uint(x), sign = (u >> 31) ? sign_out : 0, a = u & 0x7fffffffu, r;\n" \
+    "    if (a > 0x7f800000u)\n" \
+    "        return sign | nan;\n" \
+    "    if (a == 0x7f800000u)\n" \
+    "        return sign | overflow;\n" \
+    "    int e = (int)(a >> 23), te = (e ? e : 1) - 127 + bias;\n" \
+    "    if (e != 0 && te >= 1) {\n" \
+    "        uint32_t m = a - ((uint32_t)(127 - bias) << 23);\n" \
+    "        r = (m + (1u << (shift - 1)) - 1 + ((m >> shift) & 1)) >> shift;\n" \
+    "    } else {\n" \
+    "        uint32_t sig = e ? (a & 0x7fffffu) | 0x800000u : a;\n" \
+    "        int sh = shift + 1 - te;\n" \
+    "        if (sh > 25)\n" \
+    "            return sign;\n" \
+    "        uint32_t half = 1u << (sh - 1), rem = sig & ((half << 1) - 1);\n" \
+    "        r = sig >> sh;\n" \
+    "        if (rem > half || (rem == half && (r & 1)))\n" \
+    "            r++;\n" \
+    "    }\n" \
+    "    return r >= overflow ? sign | overflow : sign | r;\n" \
+    "}\n" \
+    "__device__ inline float tdg_widen(uint32_t code, int ebits, int mbits, bool fn)\n" \
+    "{\n" \
+    "    const int bias = (1 << (ebits - 1)) - 1;\n" \
+    "    const uint32_t emax = (1u << ebits) - 1, mmask = (1u << mbits) - 1;\n" \
+    "    uint32_t sign = (code >> (ebits + mbits) & 1) << 31, ef = (code >> mbits) & emax, mant = code & mmask;\n" \
+    "    if (fn ? (ef == emax && mant == mmask) : ef == emax) {\n" \
+    "        if (mant != 0 && ebits + mbits + 1 == 8)\n" \
+    "            return __uint_as_float(sign | 0x7fc00000u);\n" \
+    "        return __uint_as_float(sign | 0x7f800000u | mant << (23 - mbits));\n" \
+    "    }\n" \
+    "    if (ef == 0) {\n" \
+    "        if (mant == 0)\n" \
+    "            return __uint_as_float(sign);\n" \
+    "        if (bias == 127)\n" \
+    "            return __uint_as_float(sign | mant << (23 - mbits));\n" \
+    "        int e = 1 - bias + 127;\n" \
+    "        while (!(mant & (1u << mbits))) {\n" \
+    "            mant <<= 1;\n" \
+    "            e--;\n" \
+    "        }\n" \
+    "        return __uint_as_float(sign | (uint32_t)e << 23 | (mant & mmask) << (23 - mbits));\n" \
+    "    }\n" \
+    "    return __uint_as_float(sign | (ef - (uint32_t)bias + 127) << 23 | mant << (23 - mbits));\n" \
+    "}\n"
+
+#endif
