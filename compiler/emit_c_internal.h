@@ -37,6 +37,51 @@ const char *emit_c_size_desc(const Emit *e, Size s); /* a td_size_expr initializ
 void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan);
 void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan);
 extern const char *const emit_c_prelude;
+/* The element functions the expressions call (integer powers and absolute
+ * values that wrap, NaN-propagating max and min, the activations and
+ * gelu's derivative), one text for the C prelude (Q "static inline ") and
+ * the CUDA one (Q "__device__ inline "), so the two backends compute the
+ * same thing. */
+#define EMIT_ELEMENT_FUNCTIONS(Q) \
+    "/* Integer powers wrap as the other integer operations do. */\n" \
+    Q "int64_t tdg_ipow(int64_t base, int64_t exp)\n" \
+    "{\n" \
+    "    if (exp < 0)\n" \
+    "        return base == 1 ? 1 : base == -1 ? (exp % 2 ? -1 : 1) : 0;\n" \
+    "    uint64_t r = 1, x = (uint64_t)base;\n" \
+    "    for (; exp; exp >>= 1, x *= x)\n" \
+    "        if (exp & 1)\n" \
+    "            r *= x;\n" \
+    "    return (int64_t)r;\n" \
+    "}\n" \
+    Q "int64_t tdg_abs_i64(int64_t x) { return x < 0 ? (int64_t)(0 - (uint64_t)x) : x; }\n" \
+    "/* max and min propagate NaN, as torch.maximum and torch.minimum do. */\n" \
+    Q "float tdg_max_float(float a, float b) { return a != a || a > b ? a : b; }\n" \
+    Q "float tdg_min_float(float a, float b) { return a != a || a < b ? a : b; }\n" \
+    Q "double tdg_max_double(double a, double b) { return a != a || a > b ? a : b; }\n" \
+    Q "double tdg_min_double(double a, double b) { return a != a || a < b ? a : b; }\n" \
+    Q "int64_t tdg_max_int64_t(int64_t a, int64_t b) { return a > b ? a : b; }\n" \
+    Q "int64_t tdg_min_int64_t(int64_t a, int64_t b) { return a < b ? a : b; }\n" \
+    Q "float tdg_relu_float(float x) { return x < 0 ? 0 : x; }\n" \
+    Q "double tdg_relu_double(double x) { return x < 0 ? 0 : x; }\n" \
+    Q "int64_t tdg_relu_int64_t(int64_t x) { return x < 0 ? 0 : x; }\n" \
+    Q "float tdg_sigmoid_float(float x) { return 1.0f / (1.0f + expf(-x)); }\n" \
+    Q "double tdg_sigmoid_double(double x) { return 1.0 / (1.0 + exp(-x)); }\n" \
+    Q "float tdg_silu_float(float x) { return x / (1.0f + expf(-x)); }\n" \
+    Q "double tdg_silu_double(double x) { return x / (1.0 + exp(-x)); }\n" \
+    "/* gelu as torch's default (approximate='none'): x * Phi(x). */\n" \
+    Q "float tdg_gelu_float(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n" \
+    Q "double tdg_gelu_double(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)); }\n" \
+    "/* d gelu / dx = Phi(x) + x phi(x) */\n" \
+    Q "float tdg_gelu_grad_float(float x)\n" \
+    "{\n" \
+    "    return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.39894228040143268f;\n" \
+    "}\n" \
+    Q "double tdg_gelu_grad_double(double x)\n" \
+    "{\n" \
+    "    return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) + x * exp(-0.5 * x * x) * 0.39894228040143267794;\n" \
+    "}\n"
+
 
 /* What emit_cuda.c shares of the kernels' code. */
 const char *emit_c_compute_type(Dtype t);          /* what arithmetic on t happens in: "float", "double", "int64_t" */
