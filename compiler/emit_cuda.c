@@ -26,12 +26,7 @@
  * types, the narrow-float conversions (bit for bit the runtime's, round to
  * nearest even), and the helpers of emit_c's prelude. */
 static const char *const cuda_prelude =
-    "typedef long long int64_t;\n"
-    "typedef unsigned long long uint64_t;\n"
-    "typedef int int32_t;\n"
-    "typedef unsigned int uint32_t;\n"
-    "typedef unsigned short uint16_t;\n"
-    "typedef unsigned char uint8_t;\n"
+    TD_CUDA_INT_TYPES
     "#define INT64_C(x) x##LL\n"
     "#define INT64_MIN (-9223372036854775807LL - 1)\n"
     "#define INT64_MAX 9223372036854775807LL\n"

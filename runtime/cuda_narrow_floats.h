@@ -5,9 +5,19 @@
  * inf (fn: NaN); the widening exact. One CUDA C text, as a C string
  * literal, for the two sources that compile it with NVRTC: the kernels tdc
  * generates (compiler/emit_cuda.c) and the runtime's contraction kernel
- * (runtime/cuda/gemm.c). */
+ * (runtime/cuda/gemm.c); and the integer types they need. */
 #ifndef TD_CUDA_NARROW_FLOATS_H
 #define TD_CUDA_NARROW_FLOATS_H
+
+/* NVRTC has no <stdint.h> without the toolkit's headers: the fixed-width
+ * integer types both sources use. */
+#define TD_CUDA_INT_TYPES \
+    "typedef long long int64_t;\n" \
+    "typedef unsigned long long uint64_t;\n" \
+    "typedef int int32_t;\n" \
+    "typedef unsigned int uint32_t;\n" \
+    "typedef unsigned short uint16_t;\n" \
+    "typedef unsigned char uint8_t;\n"
 
 #define TD_CUDA_NARROW_FLOATS \
     "/* f32 -> a narrow float: round to nearest even; NaN stays NaN; overflow to inf (fn: NaN) */\n" \

@@ -217,12 +217,7 @@ static void make_plan(const problem *in, plan *pl)
  * and products wrap, and stored through the unsigned type of their width.
  * The arguments are one struct, laid out as gemm_kernel_args below. */
 static const char kernel_source[] =
-    "typedef long long int64_t;\n"
-    "typedef unsigned long long uint64_t;\n"
-    "typedef int int32_t;\n"
-    "typedef unsigned int uint32_t;\n"
-    "typedef unsigned short uint16_t;\n"
-    "typedef unsigned char uint8_t;\n"
+    TD_CUDA_INT_TYPES
     "\n"
     "/* as gemm_kernel_args in runtime/cuda/gemm.c: every field 8 bytes */\n"
     "struct tdg_gemm_args {\n"
