@@ -392,35 +392,25 @@ static td_status gpu_setup(td_model *m)
     return st;
 }
 
-td_status td_model_sync_device(td_model *m)
+/* The params and the optimizer state, the regions training changes, copied
+ * up (to_device) or down. */
+static td_status copy_state(td_model *m, bool to_device)
 {
-    if (!m->on_gpu)
-        return TD_OK;
-    td_region copied[] = {TD_REGION_PARAMS, TD_REGION_OPTIM};
+    static const td_region copied[] = {TD_REGION_PARAMS, TD_REGION_OPTIM};
     for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
         td_region r = copied[i];
-        td_status st = td_cuda_upload(m->ctx, m->dregion[r], m->region[r], m->region_bytes[r]);
+        td_status st = to_device ? td_cuda_upload(m->ctx, m->dregion[r], m->region[r], m->region_bytes[r])
+                                 : td_cuda_download(m->ctx, m->region[r], m->dregion[r], m->region_bytes[r]);
         if (st != TD_OK)
             return st;
     }
     m->host_stale = false;
-    return td_cuda_sync(m->ctx, "copying the params to the GPU");
+    return to_device ? td_cuda_sync(m->ctx, "copying the params to the GPU") : TD_OK;
 }
 
-td_status td_model_sync_host(td_model *m)
-{
-    if (!m->on_gpu || !m->host_stale)
-        return TD_OK;
-    td_region copied[] = {TD_REGION_PARAMS, TD_REGION_OPTIM};
-    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
-        td_region r = copied[i];
-        td_status st = td_cuda_download(m->ctx, m->region[r], m->dregion[r], m->region_bytes[r]);
-        if (st != TD_OK)
-            return st;
-    }
-    m->host_stale = false;
-    return TD_OK;
-}
+td_status td_model_sync_device(td_model *m) { return m->on_gpu ? copy_state(m, true) : TD_OK; }
+
+td_status td_model_sync_host(td_model *m) { return m->on_gpu && m->host_stale ? copy_state(m, false) : TD_OK; }
 
 td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *const *outputs)
 {
