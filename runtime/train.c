@@ -119,7 +119,9 @@ static td_status check_profile(td_model *m, const td_train_desc *t)
     return TD_OK;
 }
 
-static td_status check_step(td_model *m, int train, const void *const *inputs)
+/* The step's arguments: the batch is host memory (inputs) or, with
+ * device_inputs, device memory; either way every input is given. */
+static td_status check_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs)
 {
     if (!m)
         return TD_ERR_INPUT; /* no context to hold a message */
@@ -129,7 +131,7 @@ static td_status check_step(td_model *m, int train, const void *const *inputs)
                        train, desc->ntrains);
     const td_train_desc *t = &desc->trains[train];
     for (int k = 0; k < t->ninputs; k++)
-        if (!inputs || !inputs[k])
+        if (device_inputs ? !device_inputs[k] : !inputs || !inputs[k])
             return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: input '%s' is NULL", t->name, t->inputs[k].name);
     if (m->step == INT64_MAX)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: the step count %lld cannot grow", t->name,
@@ -139,7 +141,7 @@ static td_status check_step(td_model *m, int train, const void *const *inputs)
 
 td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss)
 {
-    td_status st = check_step(m, train, inputs);
+    td_status st = check_step(m, train, inputs, NULL);
     if (st != TD_OK)
         return st;
     if (m->on_gpu)
@@ -150,7 +152,7 @@ td_status td_train_loss(td_model *m, int train, const void *const *inputs, doubl
 static td_status train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
                             td_step_stats *stats)
 {
-    td_status st = check_step(m, train, inputs);
+    td_status st = check_step(m, train, inputs, device_inputs);
     if (st != TD_OK)
         return st;
     const td_train_desc *t = &m->desc->trains[train];
@@ -227,15 +229,7 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
 
 td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats)
 {
-    if (!m)
-        return TD_ERR_INPUT;
-    if (!m->on_gpu)
+    if (m && !m->on_gpu)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_device: model %s is not on the GPU", m->desc->name);
-    if (train < 0 || train >= m->desc->ntrains)
-        return check_step(m, train, NULL); /* the message of a bad block */
-    int n = m->desc->trains[train].ninputs;
-    const void *as_host[n > 0 ? n : 1]; /* for check_step's test of each input */
-    for (int k = 0; k < n; k++)
-        as_host[k] = inputs ? (const void *)(uintptr_t)inputs[k] : NULL;
-    return train_step(m, train, as_host, inputs, stats);
+    return train_step(m, train, NULL, inputs, stats);
 }
