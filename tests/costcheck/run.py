@@ -25,7 +25,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import build_info  # noqa: E402  (tests/build_info.py)
-import re
 import shutil
 import subprocess
 import tempfile
@@ -128,27 +127,17 @@ def run(r):
             if err:
                 r.fail(f"costcheck {prog}", err)
                 continue
-            tally = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-            lines = [l for l in out.splitlines() if l.startswith(("PASS ", "FAIL "))]
-            if not tally or int(tally.group(1)) + int(tally.group(2)) != len(lines) or len(lines) != len(spans):
+            verdicts = build_info.driver_verdicts(out)
+            if verdicts is None or len(verdicts) != len(spans):
                 r.fail(f"costcheck {prog}", f"the driver did not finish\n{out[-3000:]}")
                 continue
-            for line in lines:
-                verdict, rest = line.split(" ", 1)
+            for verdict, rest in verdicts:
                 fn = rest.split(":", 1)[0].split(" ", 1)[0]
                 key = f"{prog}.{fn}"
                 seen.add(key)
-                name = f"costcheck {key}"
-                if key in KNOWN_FAILURES:
-                    if verdict == "PASS":
-                        r.fail(name, f"passes, but KNOWN_FAILURES says: {KNOWN_FAILURES[key]} (remove it from the list)")
-                    else:
-                        r.skipped += 1
-                elif verdict == "PASS":
-                    r.ok(name)
-                else:
-                    src = function_text(os.path.join(tmp, prog, f"{prog}.td"), spans, fn)
-                    r.fail(name, rest.split(":", 1)[1].strip() + "\n" + src)
+                build_info.judge(r, f"costcheck {key}", verdict, KNOWN_FAILURES, key,
+                                 lambda: rest.split(":", 1)[1].strip() + "\n" +
+                                 function_text(os.path.join(tmp, prog, f"{prog}.td"), spans, fn))
         for key in sorted(set(KNOWN_FAILURES) - seen):
             r.fail(f"costcheck {key}", "named in KNOWN_FAILURES but not run")
     finally:

@@ -26,7 +26,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import build_info  # noqa: E402  (tests/build_info.py)
-import re
 import subprocess
 import tempfile
 
@@ -95,25 +94,14 @@ def run(r):
         if err:
             r.fail(f"gradcheck {prog}", err)
             continue
-        tally = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        lines = [l for l in out.splitlines() if l.startswith(("PASS ", "FAIL "))]
-        if not tally or int(tally.group(1)) + int(tally.group(2)) != len(lines):
+        verdicts = build_info.driver_verdicts(out)
+        if verdicts is None:
             r.fail(f"gradcheck {prog}", f"the driver did not finish\n{out[-3000:]}")
             continue
-        for line in lines:
-            verdict, rest = line.split(" ", 1)
-            case = rest.split(":", 1)[0]
-            key = f"{prog}.{case}"
+        for verdict, rest in verdicts:
+            key = f"{prog}.{rest.split(':', 1)[0]}"
             seen.add(key)
-            name = f"gradcheck {key}"
-            if key in KNOWN_FAILURES:
-                if verdict == "PASS":
-                    r.fail(name, f"passes, but KNOWN_FAILURES says: {KNOWN_FAILURES[key]} (remove it from the list)")
-                else:
-                    r.skipped += 1
-            elif verdict == "PASS":
-                r.ok(name)
-            else:
-                r.fail(name, rest.split(":", 1)[1].strip() if ":" in rest else rest)
+            build_info.judge(r, f"gradcheck {key}", verdict, KNOWN_FAILURES, key,
+                             lambda: rest.split(":", 1)[1].strip() if ":" in rest else rest)
     for key in sorted(set(KNOWN_FAILURES) - seen):
         r.fail(f"gradcheck {key}", "named in KNOWN_FAILURES but not run")
