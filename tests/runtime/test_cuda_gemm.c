@@ -21,6 +21,7 @@
 #include "cuda/cuda_internal.h"
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 enum { MAXB = TD_GEMM_MAX_BATCH };
 
@@ -305,22 +306,6 @@ static int64_t uniform_int(rng64 *r, int64_t lo, int64_t hi)
 static double uniform01(rng64 *r) { return (double)(next_u64(r) >> 11) * 0x1p-53; }
 static bool chance(rng64 *r, double p) { return uniform01(r) < p; }
 
-static double get(const void *buf, td_dtype t, int64_t i)
-{
-    switch (t) {
-    case TD_F64: return ((const double *)buf)[i];
-    case TD_F32: return ((const float *)buf)[i];
-    case TD_F16: return td_f16_to_f32(((const uint16_t *)buf)[i]);
-    case TD_BF16: return td_bf16_to_f32(((const uint16_t *)buf)[i]);
-    case TD_F8E4M3: return td_f8e4m3_to_f32(((const uint8_t *)buf)[i]);
-    case TD_F8E5M2: return td_f8e5m2_to_f32(((const uint8_t *)buf)[i]);
-    case TD_I64: return (double)((const int64_t *)buf)[i];
-    case TD_I32: return ((const int32_t *)buf)[i];
-    case TD_U16: return ((const uint16_t *)buf)[i];
-    default: return NAN;
-    }
-}
-
 /* A random element: floats in [-2, 2) rounded to the dtype, integers over
  * their whole range (so products and sums wrap). */
 static void fill_random(void *buf, td_dtype t, int64_t count, rng64 *r)
@@ -452,10 +437,10 @@ static void c_tolerances(const gemm_case *cs, const void *a, const void *b, cons
             for (int64_t j = 0; j < g->n; j++) {
                 double sum = 0;
                 for (int64_t p = 0; !scale_only && p < g->k; p++)
-                    sum += fabs(get(a, g->dtype, oa + i * g->a_rs + p * g->a_cs) *
-                                get(b, g->dtype, ob + p * g->b_rs + j * g->b_cs));
+                    sum += fabs(test_element(a, g->dtype, oa + i * g->a_rs + p * g->a_cs) *
+                                test_element(b, g->dtype, ob + p * g->b_rs + j * g->b_cs));
                 int64_t e = oc + i * g->c_rs + j * g->c_cs;
-                double magnitude = fabs(g->alpha) * sum + (g->beta != 0 ? fabs(g->beta * get(c, g->dtype, e)) : 0);
+                double magnitude = fabs(g->alpha) * sum + (g->beta != 0 ? fabs(g->beta * test_element(c, g->dtype, e)) : 0);
                 tol[e] = tolerance(g->dtype, tf32, magnitude);
             }
         for (int t = g->batch_rank - 1; t >= 0; t--) {
@@ -478,7 +463,7 @@ static int64_t compare_c(const void *gpu, const void *cpu, td_dtype t, const dou
         if (tol[e] < 0) {
             ok = memcmp((const char *)gpu + e * (int64_t)es, (const char *)cpu + e * (int64_t)es, es) == 0;
         } else {
-            double x = get(gpu, t, e), y = get(cpu, t, e);
+            double x = test_element(gpu, t, e), y = test_element(cpu, t, e);
             ok = td_dtype_is_float(t) ? fabs(x - y) <= tol[e] || (isnan(x) && isnan(y))
                                       : memcmp((const char *)gpu + e * (int64_t)es, (const char *)cpu + e * (int64_t)es,
                                                es) == 0;
@@ -546,8 +531,8 @@ static void run_case(td_ctx *ctx, td_ctx *cpu, rng64 *r, const gemm_case *cs, bo
     c_tolerances(cs, ha, hb, hc, tf32, tol);
     int64_t where = -1, bad = compare_c(gpu_c, cpu_c, g->dtype, tol, lc->size, &where);
     CHECK(bad == 0, "%s: %lld of %lld elements of C's buffer differ; the first, [%lld], GPU %.17g, CPU %.17g, %s %g",
-          cs->label, (long long)bad, (long long)lc->size, (long long)where, get(gpu_c, g->dtype, where),
-          get(cpu_c, g->dtype, where), tol[where] < 0 ? "outside the view (must be untouched)," : "tolerance",
+          cs->label, (long long)bad, (long long)lc->size, (long long)where, test_element(gpu_c, g->dtype, where),
+          test_element(cpu_c, g->dtype, where), tol[where] < 0 ? "outside the view (must be untouched)," : "tolerance",
           tol[where]);
 done:
     td_cuda_free(ctx, da);

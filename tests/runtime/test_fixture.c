@@ -3,12 +3,29 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "test.h"
+
+double test_element(const void *buf, td_dtype t, int64_t i)
+{
+    switch (t) {
+    case TD_F64: return ((const double *)buf)[i];
+    case TD_F32: return ((const float *)buf)[i];
+    case TD_F16: return td_f16_to_f32(((const uint16_t *)buf)[i]);
+    case TD_BF16: return td_bf16_to_f32(((const uint16_t *)buf)[i]);
+    case TD_F8E4M3: return td_f8e4m3_to_f32(((const uint8_t *)buf)[i]);
+    case TD_F8E5M2: return td_f8e5m2_to_f32(((const uint8_t *)buf)[i]);
+    case TD_I64: return (double)((const int64_t *)buf)[i];
+    case TD_I32: return ((const int32_t *)buf)[i];
+    case TD_U16: return ((const uint16_t *)buf)[i];
+    default: return NAN;
+    }
+}
 
 char *test_join(const char *dir, const char *name)
 {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "td.h"
 
@@ -31,6 +32,10 @@ size_t slurp_text(const char *path, char *buf, size_t cap);
 char *test_join(const char *dir, const char *name);
 int test_count_entries(const char *dir, const char *part);
 void test_remove_all(const char *dir);
+
+/* Element i of buf, of dtype t (not bool), as a double: narrow floats
+ * widened exactly, integers converted. */
+double test_element(const void *buf, td_dtype t, int64_t i);
 
 /* td_main(fx->desc, "<name>", args..., NULL) with stdout and stderr captured. */
 void run_cli_v(fixture *fx, va_list ap);

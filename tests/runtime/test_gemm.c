@@ -15,6 +15,7 @@
 
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 /* A deterministic source of small integers, owned by each test. */
 typedef struct lcg {
@@ -25,22 +26,6 @@ static int small_int(lcg *r, int lo, int hi)
 {
     r->s = r->s * 6364136223846793005u + 1442695040888963407u;
     return lo + (int)((r->s >> 33) % (uint64_t)(hi - lo + 1));
-}
-
-static double get(const void *buf, td_dtype t, int64_t i)
-{
-    switch (t) {
-    case TD_F64: return ((const double *)buf)[i];
-    case TD_F32: return ((const float *)buf)[i];
-    case TD_F16: return td_f16_to_f32(((const uint16_t *)buf)[i]);
-    case TD_BF16: return td_bf16_to_f32(((const uint16_t *)buf)[i]);
-    case TD_F8E4M3: return td_f8e4m3_to_f32(((const uint8_t *)buf)[i]);
-    case TD_F8E5M2: return td_f8e5m2_to_f32(((const uint8_t *)buf)[i]);
-    case TD_I64: return (double)((const int64_t *)buf)[i];
-    case TD_I32: return ((const int32_t *)buf)[i];
-    case TD_U16: return ((const uint16_t *)buf)[i];
-    default: return NAN;
-    }
 }
 
 static void set(void *buf, td_dtype t, int64_t i, double v)
@@ -75,12 +60,12 @@ static void reference(const td_gemm *g, const void *a, const void *b, void *want
             for (int64_t j = 0; j < g->n; j++) {
                 double acc = 0;
                 for (int64_t p = 0; p < g->k; p++)
-                    acc += get(a, g->dtype, oa + i * g->a_rs + p * g->a_cs) *
-                           get(b, g->dtype, ob + p * g->b_rs + j * g->b_cs);
+                    acc += test_element(a, g->dtype, oa + i * g->a_rs + p * g->a_cs) *
+                           test_element(b, g->dtype, ob + p * g->b_rs + j * g->b_cs);
                 int64_t e = oc + i * g->c_rs + j * g->c_cs;
                 double v = g->alpha * acc;
                 if (g->beta != 0)
-                    v += g->beta * get(want, g->dtype, e);
+                    v += g->beta * test_element(want, g->dtype, e);
                 set(want, g->dtype, e, v);
             }
         for (int t = g->batch_rank - 1; t >= 0; t--) {
@@ -111,7 +96,7 @@ static view make_view(td_dtype t, int64_t base, int64_t size, lcg *r, int lo, in
 static bool same(const void *x, const void *y, td_dtype t, int64_t size, int64_t *where)
 {
     for (int64_t i = 0; i < size; i++)
-        if (get(x, t, i) != get(y, t, i) && !(isnan(get(x, t, i)) && isnan(get(y, t, i)))) {
+        if (test_element(x, t, i) != test_element(y, t, i) && !(isnan(test_element(x, t, i)) && isnan(test_element(y, t, i)))) {
             *where = i;
             return false;
         }
@@ -137,7 +122,7 @@ static void check_run(const char *label, const td_gemm *g, view *a, view *b, vie
     int64_t where = -1;
     CHECK(st == TD_OK, "%s: td_gemm_run failed: %s", label, td_ctx_error(ctx) ? td_ctx_error(ctx) : "?");
     CHECK(same(c->buf, want, g->dtype, c->size, &where), "%s: C[%lld] = %g, expected %g", label, (long long)where,
-          where >= 0 ? get(c->buf, g->dtype, where) : 0, where >= 0 ? get(want, g->dtype, where) : 0);
+          where >= 0 ? test_element(c->buf, g->dtype, where) : 0, where >= 0 ? test_element(want, g->dtype, where) : 0);
     free(want);
     td_ctx_free(ctx);
 }
