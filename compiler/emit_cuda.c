@@ -89,6 +89,8 @@ static const char *const cuda_prelude =
     "TDG_BLOCK_COMBINE(tdg_block_prod_double, double, 1.0, v * o)\n"
     "TDG_BLOCK_COMBINE(tdg_block_max_double, double, -INFINITY, (o > v || o != o || v != v) ? (v != v ? v : o) : v)\n"
     "TDG_BLOCK_COMBINE(tdg_block_min_double, double, INFINITY, (o < v || o != o || v != v) ? (v != v ? v : o) : v)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_max_float, float, -INFINITY, (o > v || o != o || v != v) ? (v != v ? v : o) : v)\n"
+    "TDG_BLOCK_COMBINE(tdg_block_min_float, float, INFINITY, (o < v || o != o || v != v) ? (v != v ? v : o) : v)\n"
     "TDG_BLOCK_COMBINE(tdg_block_sum_int64_t, int64_t, 0, (int64_t)((uint64_t)v + (uint64_t)o))\n"
     "TDG_BLOCK_COMBINE(tdg_block_prod_int64_t, int64_t, 1, (int64_t)((uint64_t)v * (uint64_t)o))\n"
     "TDG_BLOCK_COMBINE(tdg_block_max_int64_t, int64_t, INT64_MIN, o > v ? o : v)\n"
@@ -104,6 +106,19 @@ static const char *identity(ReduceKind k, bool fl)
     case RED_MAX: return fl ? "-INFINITY" : "INT64_MIN";
     default: return fl ? "INFINITY" : "INT64_MAX";
     }
+}
+
+/* The accumulator's type: int64_t for integers; for floats double, except
+ * a max or min of values computed in float (f32 and the narrow floats),
+ * which is one of the values whatever the precision: float, so that a row
+ * of f32 is not widened element by element. */
+static const char *acc_type(ReduceKind k, Dtype in_t, bool fl)
+{
+    if (!fl)
+        return "int64_t";
+    if ((k == RED_MAX || k == RED_MIN) && dtype_is_float(in_t) && strcmp(emit_c_compute_type(in_t), "float") == 0)
+        return "float";
+    return "double";
 }
 
 static void declare_dims(const Emit *e, int depth)
@@ -233,27 +248,86 @@ static bool expr_reads_index(const MapExpr *x)
     return false;
 }
 
+/* A union of a vector of `bytes` bytes (16, 8, 4, 2 or 1) and its elements. */
+static const char *vector_type(int bytes)
+{
+    switch (bytes) {
+    case 16: return "uint4";
+    case 8: return "uint2";
+    case 4: return "unsigned int";
+    case 2: return "unsigned short";
+    default: return "unsigned char";
+    }
+}
+
+static int element_bytes(Dtype t)
+{
+    return dtype_bits(t) / 8;
+}
+
+/* A map whose arrays are all read and written in order: W elements a
+ * thread at a time, each array moved as one vector of W elements (16 bytes
+ * for the widest), where the count is a multiple of W and every array is
+ * aligned to its vector; the caller's scalar loop does the rest. */
+static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, const int *bases)
+{
+    int widest = element_bytes(n->type.dtype);
+    for (int k = 0; k < n->ninputs; k++)
+        if (element_bytes(ir_get(e->f, bases[k])->type.dtype) > widest)
+            widest = element_bytes(ir_get(e->f, bases[k])->type.dtype);
+    int w = 16 / widest;
+    if (w < 2)
+        return;
+    fprintf(e->out, "    /* %d elements a thread at a time, as vectors, when every array is aligned to its vector */\n"
+                    "    if (total %% %d == 0", w, w);
+    for (int k = -1; k < n->ninputs; k++) {
+        int id = k < 0 ? n->id : bases[k];
+        Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
+        fprintf(e->out, " && (unsigned long long)%s %% %d == 0", emit_c_base_name(e, id), w * element_bytes(t));
+    }
+    fprintf(e->out, ") {\n"
+                    "        for (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
+            w);
+    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    for (int k = -1; k < n->ninputs; k++) {
+        int id = k < 0 ? n->id : bases[k];
+        Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
+        fprintf(e->out, "            union { %s v; %s e[%d]; } %c%d;\n", vector_type(w * element_bytes(t)), emit_c_ctype(t), w,
+                k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
+        if (k >= 0) {
+            fprintf(e->out, "            a%d.v = ((const %s *)%s)[vec];\n", k, vector_type(w * element_bytes(t)), emit_c_base_name(e, id));
+            loads[k] = emit_c_load(e, t, arena_printf(e->a, "a%d.e", k), "j");
+        }
+    }
+    fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
+    const char *value = emit_c_expr(e, expr, loads, 4);
+    fprintf(e->out, "                y0.e[j] = %s;\n            }\n            ((%s *)b%d)[vec] = y0.v;\n        }\n        return;\n    }\n",
+            emit_c_store(e, n->type.dtype, value), vector_type(w * element_bytes(n->type.dtype)), n->id);
+}
+
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 {
     kernel_head(e, n, -1, false, GRID_STRIDE);
     /* an input laid out as the result is read at the linear index: with
      * no other, the kernel does no index arithmetic */
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    int *bases = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
     bool all_linear = !expr_reads_index(expr);
     for (int k = 0; k < n->ninputs; k++) {
-        int base;
-        View v = emit_c_input_view(e, n, k, &base);
-        Dtype t = ir_get(e->f, base)->type.dtype;
+        View v = emit_c_input_view(e, n, k, &bases[k]);
+        Dtype t = ir_get(e->f, bases[k])->type.dtype;
         if (row_major(e, &v, n->type.rank, n->type.dims)) {
-            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), "lin");
+            loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), "lin");
             continue;
         }
         all_linear = false;
         const char *name = arena_printf(e->a, "x%d", k);
         emit_c_declare_view(e, 1, name, &v);
-        loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), emit_c_offset(e, name, &v, NULL));
+        loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), emit_c_offset(e, name, &v, NULL));
     }
     declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
+    if (all_linear)
+        map_vectors(e, n, expr, bases);
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
     if (!all_linear)
@@ -279,12 +353,12 @@ static void emit_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth)
 
 /* The block's accumulators combined, and the result (a mean divided,
  * rounded to the result's dtype) as `to` = ...; at depth. */
-static void emit_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *to, int depth)
+static void emit_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *to, int depth)
 {
     static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
     Dtype out_t = n->type.dtype;
     emit_c_indent(e, depth);
-    fprintf(e->out, "acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], fl ? "double" : "int64_t");
+    fprintf(e->out, "acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
     const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
     emit_c_indent(e, depth);
     if (dtype_is_narrow(out_t) && fl)
@@ -327,7 +401,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
         emit_c_input_view(e, n, 0, &base);
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
-    const char *acc_t = fl ? "double" : "int64_t";
+    const char *acc_t = acc_type(n->reduce, in_t, fl);
     declare_extents(e, 1, nkept, loops.kept, 0, "kept_total");
     declare_extents(e, 1, nred, loops.red, nkept, "reduced_total");
     Emit in_loop = *e;
@@ -343,7 +417,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     fprintf(e->out, "            const %s x = (%s)%s;\n", acc_t, acc_t, x);
     emit_accumulate(e, n->reduce, fl, 3);
     fputs("        }\n", e->out);
-    emit_reduce_result(e, n, fl, arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
+    emit_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
     fprintf(e->out, "        if (threadIdx.x == 0)\n            b%d[o] = result;\n    }\n}\n\n", n->id);
 }
 
@@ -490,17 +564,21 @@ int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int co
  * virtual member is a map the group alone reads (its last reader is a
  * member, it is no result): it gets no phase and no memory traffic; its
  * readers compute its value where they would load it. */
+typedef struct RowCache RowCache;
 typedef struct Phase {
     const IrNode *const *members;
     int count;
-    const char ***loads; /* by member: its inputs' loads, once declared */
-    bool *computed;      /* by member: w<id> holds its value in this loop body */
+    const char ***loads;   /* by member: its inputs' loads, once declared */
+    bool *computed;        /* by member: w<id> holds its value in this loop body */
+    const RowCache *cache; /* the buffers kept in shared memory */
+    int at;                /* the member whose phase this is */
+    bool *wanted;          /* by cached buffer: read in this phase, as l<id> */
 } Phase;
 
-static int member_at(const Phase *ph, int id)
+static int member_at(const IrNode *const *members, int count, int id)
 {
-    for (int m = 0; m < ph->count; m++)
-        if (ph->members[m]->id == id)
+    for (int m = 0; m < count; m++)
+        if (members[m]->id == id)
             return m;
     return -1;
 }
@@ -512,12 +590,122 @@ static bool is_virtual(const Emit *e, const IrNode *const *members, int count, i
            e->plan->last_use[n->id] <= members[count - 1]->id;
 }
 
+/* How member n reads its input k: a reduction member's register, a
+ * virtual member's value, the row's element of a buffer (row-major, as
+ * the loop runs), or any other view. */
+typedef enum { READ_REDUCED, READ_VIRTUAL, READ_ROW, READ_VIEW } ReadKind;
+
+static ReadKind read_kind(const Emit *e, const IrNode *const *members, int count, const IrNode *n, int k, int *base, View *v)
+{
+    *v = emit_c_input_view(e, n, k, base);
+    int m = member_at(members, count, *base);
+    if (m >= 0 && members[m]->op == IR_REDUCE)
+        return READ_REDUCED;
+    if (m >= 0 && is_virtual(e, members, count, m))
+        return READ_VIRTUAL;
+    if (row_major(e, v, v->rank, n->op == IR_REDUCE ? n->input_dims : n->type.dims))
+        return READ_ROW;
+    return READ_VIEW;
+}
+
+/* ---- the row cache ----
+ *
+ * Every phase strides over the row alike (thread t has elements t,
+ * t + blockDim.x, ...), so a thread reads back only what it wrote itself:
+ * a buffer read at the row's element by two phases or more (softmax's x,
+ * read by the max, the sum and the quotient), or a member map written by
+ * one phase and read by a later one, is kept in dynamic shared memory
+ * (c<id>, the row's elements) by the phase that first reads or writes it,
+ * and later phases read it there: the row comes from DRAM once, and no
+ * barrier is needed for it. The host gives the cache when it fits
+ * (TD_CUDA_SHARED_MAX) and says so in tdg_cache; without, every phase reads
+ * global memory as before. */
+struct RowCache {
+    const IrNode *const *members;
+    int count;
+    int n;
+    int *ids;   /* by cached buffer: its id */
+    int *first; /* by cached buffer: the member whose phase fills it */
+};
+
+typedef struct Touches {
+    int *first, *last, *phases; /* by node id: first and last phase, how many phases */
+} Touches;
+
+static void touch(Touches *t, int id, int m)
+{
+    if (t->last[id] == m)
+        return;
+    if (t->first[id] < 0)
+        t->first[id] = m;
+    t->last[id] = m;
+    t->phases[id]++;
+}
+
+static void touch_reads(const Emit *e, const IrNode *const *members, int count, const IrNode *n, int m, Touches *t)
+{
+    for (int k = 0; k < n->ninputs; k++) {
+        int base;
+        View v;
+        ReadKind kind = read_kind(e, members, count, n, k, &base, &v);
+        if (kind == READ_VIRTUAL)
+            touch_reads(e, members, count, members[member_at(members, count, base)], m, t);
+        else if (kind == READ_ROW)
+            touch(t, base, m);
+    }
+}
+
+static RowCache row_cache(const Emit *e, const IrNode *const *members, int count)
+{
+    size_t len = e->f->nodes.len + 1;
+    Touches t = {arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int))};
+    for (size_t i = 0; i < len; i++)
+        t.first[i] = t.last[i] = -1;
+    for (int m = 0; m < count; m++) {
+        if (is_virtual(e, members, count, m))
+            continue;
+        touch_reads(e, members, count, members[m], m, &t);
+        if (members[m]->op != IR_REDUCE)
+            touch(&t, members[m]->id, m);
+    }
+    RowCache c = {members, count, 0, arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int))};
+    for (size_t id = 0; id < len; id++)
+        if (t.phases[id] >= 2) {
+            c.ids[c.n] = (int)id;
+            c.first[c.n++] = t.first[id];
+        }
+    return c;
+}
+
+static int cached_at(const RowCache *c, int id)
+{
+    for (int j = 0; j < c->n; j++)
+        if (c->ids[j] == id)
+            return j;
+    return -1;
+}
+
+/* The cache's bytes, as the host computes them: each buffer's row rounded
+ * up to 16 bytes. "0" when nothing is cached. */
+const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced)
+{
+    RowCache c = row_cache(e, members, count);
+    const char *bytes = "(size_t)0";
+    for (int j = 0; j < c.n; j++) {
+        const char *row = arena_printf(e->a, "((size_t)%s * sizeof(%s) + 15) / 16 * 16", reduced,
+                                       emit_c_ctype(ir_get(e->f, c.ids[j])->type.dtype));
+        bytes = j ? arena_printf(e->a, "%s + %s", bytes, row) : row;
+    }
+    return bytes;
+}
+
 /* Declares (at depth, before the loop) the views member n reads through;
  * a reduction member's value is its register v<id>, a virtual member's is
- * left NULL for compute_virtuals. */
+ * left NULL for compute_virtuals, a cached buffer's is l<id> (fetched by
+ * fetch_cached in the loop). */
 static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int depth)
 {
-    int self = member_at(ph, n->id);
+    int self = member_at(ph->members, ph->count, n->id);
     if (self >= 0 && ph->loads[self])
         return ph->loads[self];
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
@@ -525,15 +713,19 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
         ph->loads[self] = loads;
     for (int k = 0; k < n->ninputs; k++) {
         int base;
-        View v = emit_c_input_view(e, n, k, &base);
+        View v;
+        ReadKind kind = read_kind(e, ph->members, ph->count, n, k, &base, &v);
         Dtype t = ir_get(e->f, base)->type.dtype;
-        int m = member_at(ph, base);
-        if (m >= 0 && ph->members[m]->op == IR_REDUCE) {
+        int j = cached_at(ph->cache, base);
+        if (kind == READ_REDUCED) {
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "v%d", base), "0");
-        } else if (m >= 0 && is_virtual(e, ph->members, ph->count, m)) {
+        } else if (kind == READ_VIRTUAL) {
             loads[k] = NULL;
-            declare_loads(e, ph, ph->members[m], depth);
-        } else if (row_major(e, &v, v.rank, n->op == IR_REDUCE ? n->input_dims : n->type.dims)) {
+            declare_loads(e, ph, ph->members[member_at(ph->members, ph->count, base)], depth);
+        } else if (kind == READ_ROW && j >= 0) {
+            ph->wanted[j] = true;
+            loads[k] = emit_c_load(e, t, arena_printf(e->a, "l%d", base), "0");
+        } else if (kind == READ_ROW) {
             loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), "o * reduced_total + r"); /* the row's element */
         } else {
             const char *name = arena_printf(e->a, "x%d_%d", n->id, k);
@@ -542,6 +734,30 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
         }
     }
     return loads;
+}
+
+/* At the top of the loop body: the cached buffers this phase reads, as
+ * l<id>, from global memory (and into the cache) in the phase that fills
+ * the cache, from the cache in later ones. */
+static void fetch_cached(const Emit *e, const Phase *ph, int depth)
+{
+    for (int j = 0; j < ph->cache->n; j++) {
+        if (!ph->wanted[j])
+            continue;
+        int id = ph->cache->ids[j];
+        const char *ct = emit_c_ctype(ir_get(e->f, id)->type.dtype), *global = arena_printf(e->a, "%s[o * reduced_total + r]",
+                                                                                            emit_c_base_name(e, id));
+        emit_c_indent(e, depth);
+        if (ph->cache->first[j] == ph->at) {
+            fprintf(e->out, "const %s l%d[1] = {%s};\n", ct, id, global);
+            emit_c_indent(e, depth);
+            fprintf(e->out, "if (tdg_cache)\n");
+            emit_c_indent(e, depth + 1);
+            fprintf(e->out, "c%d[r] = l%d[0];\n", id, id);
+        } else {
+            fprintf(e->out, "const %s l%d[1] = {tdg_cache ? c%d[r] : %s};\n", ct, id, id, global);
+        }
+    }
 }
 
 static const MapExpr *member_expr(const Emit *e, const IrNode *n)
@@ -558,7 +774,7 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
             continue;
         int base;
         emit_c_input_view(e, n, k, &base);
-        int m = member_at(ph, base);
+        int m = member_at(ph->members, ph->count, base);
         const IrNode *v = ph->members[m];
         if (!ph->computed[m]) {
             compute_virtuals(e, ph, v, ph->loads[m], depth);
@@ -572,48 +788,67 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
     }
 }
 
-static Phase new_phase(const Emit *e, const IrNode *const *members, int count)
+static Phase new_phase(const Emit *e, const IrNode *const *members, int count, const RowCache *cache, int at)
 {
     Phase ph = {members, count, arena_array(e->a, (size_t)count + 1, sizeof(char **)),
-                arena_array(e->a, (size_t)count + 1, sizeof(bool))};
+                arena_array(e->a, (size_t)count + 1, sizeof(bool)), cache, at,
+                arena_array(e->a, (size_t)cache->n + 1, sizeof(bool))};
     return ph;
 }
 
-static void group_reduce(const Emit *e, const IrNode *n, const IrNode *const *members, int count, int nk, int nr)
+/* The loop of a phase over the row's elements, its index split, the
+ * cached buffers it reads fetched (unrolled, so that a thread has several
+ * loads in flight). */
+static void phase_loop(const Emit *e, const Phase *ph, int nk, int nr)
 {
+    fputs("            #pragma unroll 4\n"
+          "            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
+    split_index(e, 4, "r", nk, nr);
+    fetch_cached(e, ph, 4);
+}
+
+static void group_reduce(const Emit *e, const RowCache *cache, int at, int nk, int nr)
+{
+    const IrNode *const *members = cache->members;
+    int count = cache->count;
+    const IrNode *n = members[at];
     int base = n->ninputs ? n->inputs[0] : -1;
     if (!n->expr)
         emit_c_input_view(e, n, 0, &base);
     Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
     bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
-    const char *acc_t = fl ? "double" : "int64_t";
+    const char *acc_t = acc_type(n->reduce, in_t, fl);
     fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
             emit_c_ctype(out_t), n->id);
-    Phase ph = new_phase(e, members, count);
+    Phase ph = new_phase(e, members, count, cache, at);
     const char **loads = declare_loads(e, &ph, n, 3);
     fprintf(e->out, "            %s acc = %s;\n", acc_t, identity(n->reduce, fl));
-    fputs("            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
-    split_index(e, 4, "r", nk, nr);
+    phase_loop(e, &ph, nk, nr);
     compute_virtuals(e, &ph, n, loads, 4);
     const char *x = n->expr ? emit_c_expr(e, n->expr, loads, 4) : loads[0];
     fprintf(e->out, "                const %s x = (%s)%s;\n", acc_t, acc_t, x);
     emit_accumulate(e, n->reduce, fl, 4);
     fputs("            }\n", e->out);
-    emit_reduce_result(e, n, fl, arena_printf(e->a, "v%d[0]", n->id), 3);
+    emit_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "v%d[0]", n->id), 3);
     fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
 }
 
-static void group_map(const Emit *e, const IrNode *n, const IrNode *const *members, int count, int nk, int nr)
+static void group_map(const Emit *e, const RowCache *cache, int at, int nk, int nr)
 {
+    const IrNode *n = cache->members[at];
     fprintf(e->out, "        /* %%%d %s: %s */\n        {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
-    Phase ph = new_phase(e, members, count);
+    Phase ph = new_phase(e, cache->members, cache->count, cache, at);
     const char **loads = declare_loads(e, &ph, n, 3);
-    fputs("            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
-    split_index(e, 4, "r", nk, nr);
+    phase_loop(e, &ph, nk, nr);
     compute_virtuals(e, &ph, n, loads, 4);
-    const char *value = emit_c_expr(e, member_expr(e, n), loads, 4);
-    fprintf(e->out, "                b%d[o * reduced_total + r] = %s;\n            }\n        }\n", n->id,
-            emit_c_store(e, n->type.dtype, value));
+    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(e, member_expr(e, n), loads, 4));
+    if (cached_at(cache, n->id) < 0) {
+        fprintf(e->out, "                b%d[o * reduced_total + r] = %s;\n            }\n        }\n", n->id, value);
+        return;
+    }
+    fprintf(e->out, "                const %s s = %s;\n                b%d[o * reduced_total + r] = s;\n"
+                    "                if (tdg_cache)\n                    c%d[r] = s;\n            }\n        }\n",
+            emit_c_ctype(n->type.dtype), value, n->id, n->id);
 }
 
 static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
@@ -634,10 +869,23 @@ static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
     for (int j = 0; j < nbuf; j++)
         fprintf(e->out, ", %s%s *__restrict__ b%d", j < count ? "" : "const ", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype),
                 buf[j]);
-    fputs(")\n{\n", e->out);
+    fputs(", int tdg_cache)\n{\n", e->out);
     declare_dims(e, 1);
     declare_extents(e, 1, nk, loops.kept, 0, "kept_total");
     declare_extents(e, 1, nr, loops.red, nk, "reduced_total");
+    RowCache cache = row_cache(e, members, count);
+    if (cache.n) {
+        fputs("    /* the row cache (tdg_cache: the host gave the shared memory), a row of each buffer */\n"
+              "    extern __shared__ __align__(16) unsigned char tdg_row_cache[];\n"
+              "    size_t cache_at = 0;\n", e->out);
+        for (int j = 0; j < cache.n; j++) {
+            const char *ct = emit_c_ctype(ir_get(e->f, cache.ids[j])->type.dtype);
+            fprintf(e->out, "    %s *__restrict__ c%d = (%s *)(tdg_row_cache + cache_at);\n", ct, cache.ids[j], ct);
+            fprintf(e->out, "    cache_at += ((size_t)reduced_total * sizeof(%s) + 15) / 16 * 16;\n", ct);
+        }
+        fputs("    (void)cache_at;\n", e->out);
+    }
+    fputs("    (void)tdg_cache;\n", e->out);
     fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
     split_index(e, 2, "o", 0, nk);
     bool first_phase = true;
@@ -650,9 +898,9 @@ static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
             fputs("        __syncthreads(); /* the last phase's writes, seen by this one */\n", e->out);
         first_phase = false;
         if (members[m]->op == IR_REDUCE)
-            group_reduce(e, members[m], members, count, nk, nr);
+            group_reduce(e, &cache, m, nk, nr);
         else
-            group_map(e, members[m], members, count, nk, nr);
+            group_map(e, &cache, m, nk, nr);
     }
     fputs("        __syncthreads(); /* the row is done before the block's next */\n    }\n}\n\n", e->out);
 }

@@ -44,18 +44,23 @@ static const char *place(const Emit *e, const IrNode *n)
                         ir_op_name(n->op));
 }
 
-/* One launch of kernel `name` over its buffers, `work` items. */
+/* One launch of kernel `name` over its buffers (then `last`, the address
+ * of one more argument, if any), `shared` bytes of shared memory a block. */
 static void launch(const Emit *e, const PtrVec *names, const char *name, const IrNode *n, const int *buffers, int nbuf,
-                   bool error_word, const char *blocks, const char *threads)
+                   const char *last, const char *blocks, const char *threads, const char *shared)
 {
     fputs("        {\n            void *args[] = {&D", e->out);
     for (int j = 0; j < nbuf; j++)
         fprintf(e->out, ", &b%d", buffers[j]);
-    if (error_word)
-        fputs(", &error", e->out);
-    fprintf(e->out, "};\n            if (td_cuda_launch(ctx, m->kernels, %d, %s, %s, args, \"%s\") != TD_OK)\n"
-                    "                return TD_ERR_DEVICE;\n        }\n",
-            kernel_index(names, name), blocks, threads, place(e, n));
+    if (last)
+        fprintf(e->out, ", %s", last);
+    if (shared)
+        fprintf(e->out, "};\n            if (td_cuda_launch_shared(ctx, m->kernels, %d, %s, %s, %s, args, \"%s\") != TD_OK)\n",
+                kernel_index(names, name), blocks, threads, shared, place(e, n));
+    else
+        fprintf(e->out, "};\n            if (td_cuda_launch(ctx, m->kernels, %d, %s, %s, args, \"%s\") != TD_OK)\n",
+                kernel_index(names, name), blocks, threads, place(e, n));
+    fputs("                return TD_ERR_DEVICE;\n        }\n", e->out);
 }
 
 static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int *ngathers)
@@ -65,13 +70,13 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
     switch (n->op) {
     case IR_MAP: case IR_COPY:
         fprintf(e->out, "        const int64_t work = %s;\n", product(e, n->type.rank, n->type.dims));
-        launch(e, names, name, n, buf, nbuf, false, "td_cuda_blocks(ctx, work, 256)", "256");
+        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL);
         break;
     case IR_REDUCE: {
         ReduceLoops loops = emit_c_reduce_loops(e, n);
         fprintf(e->out, "        const int64_t kept = %s, reduced = %s;\n", product(e, loops.nkept, loops.kept),
                 product(e, loops.nred, loops.red));
-        launch(e, names, name, n, buf, nbuf, false, "td_cuda_blocks(ctx, kept, 1)", "tdg_reduce_threads(reduced)");
+        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)", "tdg_reduce_threads(reduced)", NULL);
         break;
     }
     case IR_SCATTER:
@@ -86,8 +91,8 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
             const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
             int nb, *b = emit_cuda_kernel_buffers(e, &one, &nb);
             fprintf(e->out, "        {\n            const int64_t work = %s;\n", product(e, to->rank, to->dims));
-            launch(e, names, emit_cuda_kernel_name(e, e->fn_index, n->id, k), n, b, nb, false,
-                   "td_cuda_blocks(ctx, work, 256)", "256");
+            launch(e, names, emit_cuda_kernel_name(e, e->fn_index, n->id, k), n, b, nb, NULL,
+                   "td_cuda_blocks(ctx, work, 256)", "256", NULL);
             fputs("        }\n", e->out);
         }
         break;
@@ -95,13 +100,13 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
         fprintf(e->out, "        int64_t *error = errors + 2 * %d;\n", *ngathers < TD_SCRATCH_NERRORS_C ? *ngathers : TD_SCRATCH_NERRORS_C - 1);
         (*ngathers)++;
         fprintf(e->out, "        const int64_t work = %s;\n", product(e, n->type.rank, n->type.dims));
-        launch(e, names, name, n, buf, nbuf, true, "td_cuda_blocks(ctx, work, 256)", "256");
+        launch(e, names, name, n, buf, nbuf, "&error", "td_cuda_blocks(ctx, work, 256)", "256", NULL);
         break;
     case IR_GATHER_GRAD: {
         fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
                 n->id, emit_c_bytes(e, n));
         fprintf(e->out, "        const int64_t work = %s; /* the table's columns */\n", product(e, n->type.rank - 1, n->type.dims + 1));
-        launch(e, names, name, n, buf, nbuf, false, "td_cuda_blocks(ctx, work, 256)", "256");
+        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL);
         break;
     }
     case IR_CONTRACT: {
@@ -224,20 +229,24 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
             continue;
         }
         fprintf(e->out, "    /* %%%d %s: %s */\n    {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
-        fputs("        const double tdg_t0 = m->profile ? td_now() : 0;\n", e->out);
+        fprintf(e->out, "        if (m->profile && td_cuda_profile_mark(m, %d, false) != TD_OK)\n            return TD_ERR_DEVICE;\n", op);
         int count = emit_cuda_row_group(e, f, i, members);
         if (count > 0) {
             ReduceLoops loops = emit_c_reduce_loops(e, n);
             int nbuf, *buf = emit_cuda_group_buffers(e, members, count, &nbuf);
             fprintf(e->out, "        const int64_t kept = %s, reduced = %s; /* a row group of %d operations */\n",
                     product(e, loops.nkept, loops.kept), product(e, loops.nred, loops.red), count);
-            launch(&here, names, emit_cuda_kernel_name(e, index, n->id, -1), n, buf, nbuf, false, "td_cuda_blocks(ctx, kept, 1)",
-                   "tdg_group_threads(reduced)");
+            /* the row cache when it fits, else every phase reads global memory */
+            fprintf(e->out, "        const size_t cache = %s;\n"
+                            "        int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX;\n",
+                    emit_cuda_row_cache_bytes(e, members, count, "reduced"));
+            launch(&here, names, emit_cuda_kernel_name(e, index, n->id, -1), n, buf, nbuf, "&use_cache",
+                   "td_cuda_blocks(ctx, kept, 1)", "tdg_group_threads(reduced, use_cache)", "use_cache ? cache : 0");
             grouped = count - 1;
         } else {
             launch_node(&here, names, n, &g);
         }
-        fprintf(e->out, "        if (m->profile && tdg_profiled_cuda(m, %d, tdg_t0) != TD_OK)\n            return TD_ERR_DEVICE;\n    }\n", op);
+        fprintf(e->out, "        if (m->profile && td_cuda_profile_mark(m, %d, true) != TD_OK)\n            return TD_ERR_DEVICE;\n    }\n", op);
         op++;
     }
     for (int i = 0; i < f->noutputs; i++) {
@@ -250,11 +259,12 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
         fprintf(e->out, "    /* result %d */\n    {\n        %s *b%d = (%s *)(uintptr_t)out[%d];\n", i, emit_c_ctype(src->type.dtype),
                 copy.id, emit_c_ctype(src->type.dtype), i);
         fprintf(e->out, "        const int64_t work = %s;\n", product(e, src->type.rank, src->type.dims));
-        launch(e, names, emit_cuda_kernel_name(e, index, copy.id, -1), &copy, buf, nbuf, false,
-               "td_cuda_blocks(ctx, work, 256)", "256");
+        launch(e, names, emit_cuda_kernel_name(e, index, copy.id, -1), &copy, buf, nbuf, NULL,
+               "td_cuda_blocks(ctx, work, 256)", "256", NULL);
         fputs("    }\n", e->out);
     }
-    fputs("    return TD_OK;\n}\n\n", e->out);
+    fputs("    if (m->profile && td_cuda_profile_flush(m) != TD_OK) /* the operations' GPU times, into the profile */\n"
+          "        return TD_ERR_DEVICE;\n    return TD_OK;\n}\n\n", e->out);
     emit_errors(e, index, f, ngathers);
 }
 
@@ -299,17 +309,15 @@ void emit_cuda_host_prelude(const Emit *e)
     fputs("/* A reduction's block: a warp at least, 256 threads at most. */\n"
           "static inline unsigned tdg_reduce_threads(int64_t reduced)\n{\n"
           "    return reduced >= 256 ? 256u : reduced <= 32 ? 32u : (unsigned)((reduced + 31) / 32 * 32);\n}\n"
-          "/* A row group's block: up to 1024 threads, so that fewer rows share an\n"
-          " * SM and a row's second and third reads hit its L1 cache. */\n"
-          "static inline unsigned tdg_group_threads(int64_t reduced)\n{\n"
-          "    return reduced >= 1024 ? 1024u : reduced <= 32 ? 32u : (unsigned)((reduced + 31) / 32 * 32);\n}\n"
-          "/* One operation's time when profiling: the GPU waited for. */\n"
-          "static inline td_status tdg_profiled_cuda(td_model *m, int op, double t0)\n{\n"
-          "    td_status st = td_cuda_sync(m->ctx, \"profiling\");\n"
-          "    if (st == TD_OK && op < m->profile->nops) {\n"
-          "        m->profile->seconds[op] += td_now() - t0;\n"
-          "        m->profile->calls[op]++;\n"
-          "    }\n    return st;\n}\n\n", e->out);
+          "/* A row group's block: with the row cache (use_cache), about 16\n"
+          " * elements a thread, so that a few rows share an SM and each phase has\n"
+          " * work between its barriers; without, up to 1024 threads, so that fewer\n"
+          " * rows share an SM and a row's re-reads hit its L1 cache. */\n"
+          "static inline unsigned tdg_group_threads(int64_t reduced, int use_cache)\n{\n"
+          "    const int64_t per_thread = use_cache ? 16 : 1;\n"
+          "    const int64_t want = (reduced + per_thread - 1) / per_thread;\n"
+          "    return want >= 1024 ? 1024u : want <= 32 ? 32u : (unsigned)((want + 31) / 32 * 32);\n}\n"
+          "\n", e->out);
 }
 
 void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad)

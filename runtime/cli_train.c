@@ -369,10 +369,12 @@ static int open_log(const cli *c, train_state *s, const char *path, bool append)
     return 0;
 }
 
-/* The step's FLOPs over its wall time (NAN without accounting or time). */
+/* The step's FLOPs over its time (NAN without accounting or time): on
+ * the GPU its time there (CUDA events), else its wall time. */
 static double flops_per_s(const train_state *s, const step_row *r)
 {
-    return r->ms > 0 ? s->step_flops / (r->ms / 1e3) : NAN;
+    double ms = r->stats.gpu_ms > 0 ? r->stats.gpu_ms : r->ms;
+    return ms > 0 ? s->step_flops / (ms / 1e3) : NAN;
 }
 
 static void write_row(train_state *s, const step_row *r)
@@ -394,6 +396,8 @@ static void write_row(train_state *s, const step_row *r)
     } else {
         fprintf(s->log, "{\"step\": %lld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s, \"ms\": %.3f", (long long)r->step,
                 loss, lr, norm, r->ms);
+        if (r->stats.gpu_ms > 0)
+            fprintf(s->log, ", \"gpu_ms\": %.3f", r->stats.gpu_ms);
         if (rate_name(s))
             fprintf(s->log, ", \"%s\": %.1f", rate_name(s), rate);
         fprintf(s->log, ", \"flops_per_s\": %s", flops);
@@ -407,11 +411,14 @@ static void write_row(train_state *s, const step_row *r)
 }
 
 /* `step 20/100  loss 2.31  lr 0.0006  grad_norm 1.2  4.10 ms  31220 tok/s
- * 1.23 GFLOP/s  MFU 41.2%  val_loss 2.4` */
+ * 1.23 GFLOP/s  MFU 41.2%  val_loss 2.4`, and on the GPU `(GPU 3.95 ms)`
+ * after the wall time, the FLOP/s and MFU over the GPU time. */
 static void progress_line(const train_state *s, const step_row *r)
 {
     printf("step %lld/%lld  loss %.6g  lr %.4g  grad_norm %.4g  %.2f ms", (long long)r->step, (long long)s->steps,
            r->stats.loss, r->stats.lr, r->stats.grad_norm, r->ms);
+    if (r->stats.gpu_ms > 0)
+        printf(" (GPU %.2f ms)", r->stats.gpu_ms);
     if (s->feed != FEED_NONE)
         printf("  %.0f %s", r->ms > 0 ? (double)s->items / (r->ms / 1e3) : 0.0,
                s->feed == FEED_TOKENS ? "tok/s" : "rows/s");

@@ -380,9 +380,7 @@ static td_status gpu_setup(td_model *m)
         st = td_cuda_alloc(m->ctx, m->region_bytes[r], what, &m->dregion[r]);
     }
     if (st == TD_OK)
-        st = stage_size(m, &m->stage_bytes);
-    if (st == TD_OK)
-        st = td_cuda_alloc(m->ctx, m->stage_bytes, "staging inputs and outputs", &m->dstage);
+        st = stage_size(m, &m->stage_bytes); /* allocated on first use: td_model_staging */
     if (st == TD_OK)
         st = td_cuda_alloc(m->ctx, TD_SCRATCH_BYTES, "the scratch of a step", &m->dscratch);
     if (st == TD_OK)
@@ -412,6 +410,11 @@ td_status td_model_sync_device(td_model *m) { return m->on_gpu ? copy_state(m, t
 
 td_status td_model_sync_host(td_model *m) { return m->on_gpu && m->host_stale ? copy_state(m, false) : TD_OK; }
 
+td_status td_model_staging(td_model *m)
+{
+    return m->dstage ? TD_OK : td_cuda_alloc(m->ctx, m->stage_bytes, "staging inputs and outputs", &m->dstage);
+}
+
 td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *const *outputs)
 {
     if (!m)
@@ -426,6 +429,9 @@ td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *co
         return td_fail(m->ctx, TD_ERR_DEVICE, "model %s: function %s has no GPU code", m->desc->name, f->name);
     td_dptr din[f->ninputs > 0 ? f->ninputs : 1], dout[f->noutputs > 0 ? f->noutputs : 1];
     size_t out_bytes[f->noutputs > 0 ? f->noutputs : 1], at = 0;
+    td_status staged = td_model_staging(m);
+    if (staged != TD_OK)
+        return staged;
     for (int i = 0; i < f->ninputs + f->noutputs; i++) {
         bool is_in = i < f->ninputs;
         size_t bytes;
@@ -491,6 +497,7 @@ void td_model_free(td_model *m)
         td_cuda_free(m->ctx, m->dregion[r]);
     }
     td_gpu_state_free(m);
+    td_cuda_profile_free(m);
     td_cuda_free(m->ctx, m->dstage);
     td_cuda_free(m->ctx, m->dscratch);
     td_cuda_module_free(m->ctx, m->kernels);

@@ -521,6 +521,11 @@ int64_t td_cuda_blocks(td_ctx *ctx, int64_t work, int64_t per_block);
  * when blocks is 0), args as cuLaunchKernel takes them. */
 td_status td_cuda_launch(td_ctx *ctx, const td_cuda_module *mod, int kernel, int64_t blocks, unsigned threads,
                          void **args, const char *where);
+/* The same with `shared` bytes of dynamic shared memory a block, at most
+ * TD_CUDA_SHARED_MAX (what every GPU gives without opting in). */
+#define TD_CUDA_SHARED_MAX (48 * 1024)
+td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kernel, int64_t blocks, unsigned threads,
+                                size_t shared, void **args, const char *where);
 /* Contractions on the GPU (gemm.c): td_gemm_run's semantics (every field,
  * dtype and check of the descriptor) with A, B and C in device memory,
  * queued on the stream. cuBLAS (cublasGemmStridedBatchedEx) where the
@@ -709,12 +714,13 @@ struct td_model {
     /* on the GPU (the context's device was CUDA when the model was made) */
     bool on_gpu;
     td_dptr dregion[TD_REGION_COUNT];    /* each region's device copy, one allocation each */
-    td_dptr dstage;                      /* a call's inputs and outputs, staged: stage_bytes */
+    td_dptr dstage;                      /* a call's inputs and outputs, staged: stage_bytes (0 until first used) */
     size_t stage_bytes;
     td_dptr dscratch;                    /* TD_SCRATCH_BYTES: a loss, error words, a norm */
     td_cuda_module *kernels;             /* desc->cuda_source, loaded */
     bool host_stale;                     /* the device's params and state are newer than region[] */
     struct td_gpu_state *gpu;            /* train steps on the GPU: pinned memory, graphs (cuda/step.c) */
+    struct td_cuda_profile *cuda_profile; /* profiling on the GPU: events for profile's rows (cuda/profile.c) */
 };
 /* dscratch: the loss at 0, a double at 64 (the gradients' sum of squares),
  * from 128 a pair of int64 per gather (a flag, the first bad index it
@@ -742,9 +748,24 @@ td_status td_model_sync_device(td_model *m);
  * in host memory, as td_fn_desc.call takes them (on the GPU they are
  * copied through the staging buffer). */
 td_status td_model_call(td_model *m, int fn, const void *const *inputs, void *const *outputs);
+/* On the GPU: the staging buffer allocated (m->dstage), if it is not yet.
+ * A model allocates it on its first call or train step with inputs in
+ * host memory; one trained only on batches already on the device
+ * (td_train_step_device) never does. */
+td_status td_model_staging(td_model *m);
+/* Profiling a model on the GPU (while m->profile is set; nothing
+ * otherwise): an event recorded on the stream where row `op`'s work begins
+ * (end false) and where it ends; td_cuda_profile_flush waits for the
+ * stream once and adds each row's begin-to-end GPU time to
+ * m->profile->seconds (and one to calls). The generated code marks its
+ * operations and flushes at the end of a function. */
+td_status td_cuda_profile_mark(td_model *m, int op, bool end);
+td_status td_cuda_profile_flush(td_model *m);
+void td_cuda_profile_free(td_model *m);
 /* On the GPU, besides the regions: the staging buffer of a model of desc
  * at dims (the inputs and outputs of its largest call, each at a 64-byte
- * boundary; TD_SCRATCH_BYTES of scratch come with it). */
+ * boundary; allocated when first used: td_model_staging), and
+ * TD_SCRATCH_BYTES of scratch. */
 td_status td_model_stage_bytes(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, size_t *bytes);
 /* The bytes of input or output tensor t under the model's dims. */
 td_status td_model_tensor_bytes(td_model *m, const td_tensor_desc *t, size_t *bytes);
@@ -755,6 +776,7 @@ int64_t td_size_eval(const td_size_expr *s, const int64_t *dims);
 
 typedef struct td_step_stats {
     double loss, grad_norm, lr;
+    double gpu_ms; /* on the GPU: the step's time there (CUDA events, batch copy to verdict); 0 on the CPU */
 } td_step_stats;
 
 /* One step of train block `train` on a batch: trains->grad, then clipping,
@@ -762,7 +784,10 @@ typedef struct td_step_stats {
  * (step m->step + 1; weight decay only where decay[i]), m->step++. */
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats);
 /* td_train_step with the batch already in device memory (a model on the
- * GPU): copied on the device into the step's staging buffer. */
+ * GPU), read where it is: no copy, no staging buffer. The step's CUDA
+ * graph reads the addresses it was captured with: a batch at other
+ * addresses than the last step's is captured again (keep the batch's
+ * buffers for a run, as a loader's double buffer does, and steps replay). */
 td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats);
 /* The loss of train block `train` on a batch (forward only, nothing
  * changes): validation. */

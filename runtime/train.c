@@ -163,14 +163,15 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
     double lr = td_schedule_lr(&schedule, m->step);
     if (m->on_gpu) { /* the same checks, made on the device, gate the update there */
         bool updated = false;
+        double gpu_ms = 0;
         if (!(lr >= 0 && isfinite(lr)))
             return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
                            lr);
-        st = td_cuda_train_step(m, train, inputs, device_inputs, m->step + 1, lr, &loss, &norm, &updated);
+        st = td_cuda_train_step(m, train, inputs, device_inputs, m->step + 1, lr, &loss, &norm, &updated, &gpu_ms);
         if (st != TD_OK)
             return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the step failed", next, t->name);
         if (stats)
-            *stats = (td_step_stats){loss, norm, lr};
+            *stats = (td_step_stats){loss, norm, lr, gpu_ms};
         if (!isfinite(loss))
             return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the loss is %g; nothing was updated", next, t->name, loss);
         if (!isfinite(norm) || !updated)
@@ -188,7 +189,7 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
     if ((st = global_norm(m, t, &norm)) != TD_OK)
         return st;
     if (stats)
-        *stats = (td_step_stats){loss, norm, lr};
+        *stats = (td_step_stats){loss, norm, lr, 0};
     if (!isfinite(loss))
         return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the loss is %g; nothing was updated", next, t->name, loss);
     if (!isfinite(norm))

@@ -325,6 +325,7 @@ class Bench:
             res["tdc_h2d_x"] = summary(r["h2d_x"])
         if "tdc_device_batch" in r:
             res["tdc_device_batch"] = summary(r["tdc_device_batch"])
+            res["tdc_device_batch_bytes"] = r["device_batch_bytes"]
         # the first loss in float64, from the initial params
         errors = {}
         dev = self.device
@@ -365,6 +366,9 @@ class Bench:
         torch_mem = res.get("torch_max_memory_allocated")
         self.note(f"device memory: tdc {fmt_bytes(tdc_mem)} ({regions}, staging {fmt_bytes(r['stage_bytes'])})"
                   + (f"; torch max_memory_allocated {fmt_bytes(torch_mem)}" if torch_mem is not None else ""))
+        if "tdc_device_batch_bytes" in res:
+            self.note(f"device memory, batches on the GPU (no staging buffer): tdc {fmt_bytes(res['tdc_device_batch_bytes'])}"
+                      f" = {res['tdc_device_batch_bytes'] / 1e9:.3f} GB (target: at most 3.5 GB)")
         if "tdc_h2d_x" in res:
             self.note(f"x's upload alone (td_cuda_upload from pageable memory): {fmt_time(median(res['tdc_h2d_x']))}")
 

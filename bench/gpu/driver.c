@@ -471,6 +471,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     timing t = time_calls(ctx, warmup, batches, per_batch, train_body, &a);
     timing up = {0}, on_device = {0};
     td_dptr dx = 0, dy = 0;
+    size_t device_batch_bytes = 0;
     if (use_gpu) { /* x's upload alone (pageable, td_cuda_upload) into the model's staging buffer, for scale */
         upload_args u = {ctx, m->dstage, x, (size_t)(B * H) * 4};
         up = time_calls(ctx, 1, 5, 1, upload_body, &u);
@@ -479,8 +480,24 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         check(ctx, td_cuda_alloc(ctx, (size_t)B * 4, "y", &dy), "alloc y");
         check(ctx, td_cuda_upload(ctx, dx, x, (size_t)(B * H) * 4), "upload x");
         check(ctx, td_cuda_upload(ctx, dy, y, (size_t)B * 4), "upload y");
-        device_train_args d = {.m = m, .in = {dx, dy}};
+        /* on a model of its own (the same seed), which never stages a batch: its device bytes are what
+         * such a program allocates */
+        td_model *md;
+        if (big) {
+            cruncher_big_dims dims = {.dim_batch = B};
+            md = cruncher_big_new(ctx, &dims, 1);
+        } else {
+            cruncher_dims dims = {.dim_batch = B};
+            md = cruncher_new(ctx, &dims, 1);
+        }
+        if (!md)
+            die(ctx, "the model for device batches");
+        device_train_args d = {.m = md, .in = {dx, dy}};
         on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
+        for (int r = 0; r < TD_REGION_COUNT; r++)
+            device_batch_bytes += md->region_bytes[r];
+        device_batch_bytes += TD_SCRATCH_BYTES + (md->dstage ? md->stage_bytes : 0);
+        td_model_free(md);
     }
     print_header(big ? "train_big" : "train_tiny", ctx);
     printf("\"B\": %lld, \"H\": %lld, \"first_steps\": [", (long long)B, (long long)H);
@@ -490,8 +507,8 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     printf("], \"region_bytes\": {\"params\": %zu, \"workspace\": %zu, \"grads\": %zu, \"optimizer\": %zu}, ",
            m->region_bytes[TD_REGION_PARAMS], m->region_bytes[TD_REGION_WORKSPACE], m->region_bytes[TD_REGION_GRADS],
            m->region_bytes[TD_REGION_OPTIM]);
-    printf("\"stage_bytes\": %zu, \"scratch_bytes\": %d, ", use_gpu ? m->stage_bytes : 0,
-           use_gpu ? TD_SCRATCH_BYTES : 0);
+    printf("\"stage_bytes\": %zu, \"scratch_bytes\": %d, \"device_batch_bytes\": %zu, ", use_gpu ? m->stage_bytes : 0,
+           use_gpu ? TD_SCRATCH_BYTES : 0, device_batch_bytes);
     print_timing("tdc", &t);
     if (use_gpu) {
         printf(", ");

@@ -196,15 +196,32 @@ typedef struct td_step_gate {
     double loss, norm, coef;
     int64_t ok, clipping;
 } td_step_gate;
-/* td_cuda_optim_update and td_cuda_scale, reading the step's lr, step and
- * bias corrections (or clipping coefficient) from `gate` on the device and
- * doing nothing when the step failed its checks (gate 0: as the public ones). */
-td_status td_cuda_optim_update_gated(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
-                                     td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay,
-                                     td_dptr gate);
-td_status td_cuda_scale_gated(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef, td_dptr gate);
-/* td_cuda_add_sum_squares, or (add false) the sum of squares written over *sum. */
-td_status td_cuda_sum_squares_into(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum, bool add);
+/* Tensors for one launch of the optimizer, norm and scale kernels: up to
+ * TD_CUDA_SLICES of one dtype, passed by value (a train step's params in
+ * one launch). A slice is a param, its gradient (the vector the norm and
+ * scale kernels read), its state slots in the kernels' order (0 where the
+ * configuration has none: td_cuda_slice_of), its length and weight decay. */
+enum { TD_CUDA_SLICES = 32 };
+typedef struct td_cuda_slice {
+    uint64_t param, grad, state[3], n;
+    double weight_decay;
+} td_cuda_slice;
+typedef struct td_cuda_slices {
+    td_cuda_slice at[TD_CUDA_SLICES];
+    int count;
+} td_cuda_slices;
+td_cuda_slice td_cuda_slice_of(const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param, td_dptr grad,
+                               td_dptr state, double weight_decay);
+/* td_cuda_optim_update, td_cuda_scale and td_cuda_add_sum_squares over a
+ * list (the slices' arguments already checked; the caller's job), the
+ * sum written over *sum unless add. With `gate` (a train step's scalars
+ * on the device, td_step_gate) the update and scale read the step's lr,
+ * step and bias corrections (or clipping coefficient) from it, and do
+ * nothing when the step failed its checks; gate 0: as the public ones. */
+td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype,
+                                      const td_cuda_slices *list, int64_t step, double lr, td_dptr gate);
+td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add);
+td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, double coef, td_dptr gate);
 /* One thread: the loss and sqrt(*sum_squares) into the gate, ok when both
  * are finite and no gather's error flag (nerrors pairs at errors) is set,
  * and the clipping coefficient of `clip` (0: none). */
@@ -245,10 +262,11 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
 /* step.c: a train step on the GPU. td_cuda_train_step queues the step
  * (a CUDA graph from its second run on) and waits for its verdict: the
  * loss, the gradients' norm and whether the update was made (false: the
- * loss or the norm was not finite, and nothing changed); a bad gather
- * index is an error with its message. */
+ * loss or the norm was not finite, and nothing changed), and the step's
+ * GPU time in ms (events from before the batch's copy to after the
+ * verdict's); a bad gather index is an error with its message. */
 td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                             int64_t step, double lr, double *loss, double *norm, bool *updated);
+                             int64_t step, double lr, double *loss, double *norm, bool *updated, double *gpu_ms);
 td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, double *loss);
 void td_gpu_state_free(td_model *m);
 

@@ -209,6 +209,12 @@ int64_t td_cuda_blocks(td_ctx *ctx, int64_t work, int64_t per_block)
 td_status td_cuda_launch(td_ctx *ctx, const td_cuda_module *mod, int kernel, int64_t blocks, unsigned threads,
                          void **args, const char *where)
 {
+    return td_cuda_launch_shared(ctx, mod, kernel, blocks, threads, 0, args, where);
+}
+
+td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kernel, int64_t blocks, unsigned threads,
+                                size_t shared, void **args, const char *where)
+{
     if (blocks <= 0)
         return TD_OK;
     struct td_cuda *cuda = td_cuda_ready(ctx);
@@ -218,8 +224,11 @@ td_status td_cuda_launch(td_ctx *ctx, const td_cuda_module *mod, int kernel, int
         return td_fail(ctx, TD_ERR_INPUT, "CUDA: no kernel %d to launch (%s)", kernel, where ? where : "?");
     if (blocks > 0x7fffffff)
         blocks = 0x7fffffff;
-    CUresult r = cuda->cu.cuLaunchKernel(mod->kernels[kernel], (unsigned)blocks, 1, 1, threads, 1, 1, 0, cuda->stream,
-                                         args, NULL);
+    if (shared > TD_CUDA_SHARED_MAX)
+        return td_fail(ctx, TD_ERR_INPUT, "CUDA: %zu bytes of shared memory asked for kernel %s (%s), at most %d", shared,
+                       mod->names[kernel], where ? where : "?", TD_CUDA_SHARED_MAX);
+    CUresult r = cuda->cu.cuLaunchKernel(mod->kernels[kernel], (unsigned)blocks, 1, 1, threads, 1, 1, (unsigned)shared,
+                                         cuda->stream, args, NULL);
     if (r == TD_CUDA_SUCCESS)
         return TD_OK;
     char at[320];

@@ -95,14 +95,56 @@ static const char device_f64[] = "#define OPTIM_T double\n"
 static const char device_undef[] = "\n#undef OPTIM_T\n#undef OPTIM_SQRT\n#undef OPTIM_FMA\n#undef OPTIM_NAME\n";
 
 /* The kernels: thin grid-stride wrappers around the element loops, and the
- * norm's sum of squares and the clipping's scale. A state slot the
- * configuration lacks arrives as 0 and stays NULL. */
+ * norm's sum of squares and the clipping's scale, each over a list of up
+ * to TD_SLICES tensors (td_cuda_slices, by value: a train step updates all
+ * its params in one launch). A state slot the configuration lacks arrives
+ * as 0 and stays NULL. */
 static const char device_kernels[] =
     "#line 1 \"runtime/cuda/optim.c: kernels\"\n"
+    "struct td_cuda_slice { /* cuda_internal.h's */\n"
+    "    unsigned long long param, grad, state[3], n;\n"
+    "    double weight_decay;\n"
+    "};\n"
+    "struct td_cuda_slices {\n"
+    "    td_cuda_slice at[TD_SLICES];\n"
+    "    int count;\n"
+    "};\n"
+    "static_assert(sizeof(td_cuda_slices) == TD_SLICES_BYTES, \"td_cuda_slices: not the host's layout\");\n"
+    "/* each tensor of the list in turn, its elements over the grid */\n"
     "#define TD_EACH(i, n) \\\n"
     "    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \\\n"
     "         i += (size_t)blockDim.x * gridDim.x)\n"
-    "#define TD_SLOT(p, i) ((p) ? (p) + (i) : nullptr)\n"
+    "/* the list read where it is, in the kernel's parameters (a few KiB): no per-thread copy */\n"
+    "#define TD_GRID_CONST const __grid_constant__\n"
+    "/* update(n, param, grad, slot0, slot1, slot2) over slice t's elements, over the grid: W at a time\n"
+    " * (16 bytes of each array, loaded and stored as one vector; a slot the configuration lacks is\n"
+    " * NULL) where every array is 16-byte aligned, then one at a time */\n"
+    "template <typename T, typename F>\n"
+    "__device__ __forceinline__ void td_each(const td_cuda_slice &t, F update)\n"
+    "{\n"
+    "    constexpr int W = 16 / sizeof(T);\n"
+    "    T *param = (T *)t.param, *slot[3] = {(T *)t.state[0], (T *)t.state[1], (T *)t.state[2]};\n"
+    "    const T *grad = (const T *)t.grad;\n"
+    "    const size_t first = (size_t)blockIdx.x * blockDim.x + threadIdx.x, stride = (size_t)blockDim.x * gridDim.x;\n"
+    "    const bool aligned = ((t.param | t.grad | t.state[0] | t.state[1] | t.state[2]) & 15) == 0;\n"
+    "    const size_t vectors = aligned ? t.n / W : 0;\n"
+    "    for (size_t v = first; v < vectors; v += stride) {\n"
+    "        alignas(16) T p[W], g[W], s[3][W];\n"
+    "        *(uint4 *)p = ((const uint4 *)param)[v];\n"
+    "        *(uint4 *)g = ((const uint4 *)grad)[v];\n"
+    "        for (int j = 0; j < 3; j++)\n"
+    "            if (slot[j])\n"
+    "                *(uint4 *)s[j] = ((const uint4 *)slot[j])[v];\n"
+    "        update(W, p, g, slot[0] ? s[0] : nullptr, slot[1] ? s[1] : nullptr, slot[2] ? s[2] : nullptr);\n"
+    "        ((uint4 *)param)[v] = *(const uint4 *)p;\n"
+    "        for (int j = 0; j < 3; j++)\n"
+    "            if (slot[j])\n"
+    "                ((uint4 *)slot[j])[v] = *(const uint4 *)s[j];\n"
+    "    }\n"
+    "    for (size_t i = vectors * W + first; i < t.n; i += stride)\n"
+    "        update(1, param + i, grad + i, slot[0] ? slot[0] + i : nullptr, slot[1] ? slot[1] + i : nullptr,\n"
+    "               slot[2] ? slot[2] + i : nullptr);\n"
+    "}\n"
     "/* gate: NULL, or a train step's scalars on the device (td_step_gate):\n"
     " * the update is skipped when the step failed its checks, and lr, step and\n"
     " * Adam's bias corrections are the step's */\n"
@@ -114,45 +156,62 @@ static const char device_kernels[] =
     "        more; \\\n"
     "    }\n"
     "#define TD_KERNELS(T, S) \\\n"
-    "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, size_t n, T *param, const T *grad, T *buf, \\\n"
-    "                                            int64_t step, double lr, double weight_decay, \\\n"
-    "                                            const td_step_gate *gate) \\\n"
+    "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, int64_t step, \\\n"
+    "                                            double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
     "    TD_GATE(gate, step = gate->step) \\\n"
-    "    TD_EACH(i, n) sgd_##S(&h, 1, param + i, grad + i, TD_SLOT(buf, i), step, lr, weight_decay); \\\n"
+    "    for (int s = 0; s < list.count; s++) { /* slot 0: the momentum buffer, if any */ \\\n"
+    "        const double decay = list.at[s].weight_decay; \\\n"
+    "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *buf, T *, T *) { \\\n"
+    "            sgd_##S(&h, n, p, g, buf, step, lr, decay); \\\n"
+    "        }); \\\n"
+    "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
-    "                                                T *sum, int64_t step, double lr, double weight_decay, \\\n"
-    "                                                const td_step_gate *gate) \\\n"
+    "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
+    "                                                int64_t step, double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
     "    TD_GATE(gate, step = gate->step) \\\n"
-    "    TD_EACH(i, n) adagrad_##S(&h, 1, param + i, grad + i, sum + i, step, lr, weight_decay); \\\n"
+    "    for (int s = 0; s < list.count; s++) { /* slot 0: the sum of squares */ \\\n"
+    "        const double decay = list.at[s].weight_decay; \\\n"
+    "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *sum, T *, T *) { \\\n"
+    "            adagrad_##S(&h, n, p, g, sum, step, lr, decay); \\\n"
+    "        }); \\\n"
+    "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
-    "                                                T *square_avg, T *buf, T *grad_avg, double lr, \\\n"
-    "                                                double weight_decay, const td_step_gate *gate) \\\n"
+    "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
+    "                                                double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
     "    TD_GATE(gate, (void)0) \\\n"
-    "    TD_EACH(i, n) rmsprop_##S(&h, 1, param + i, grad + i, square_avg + i, TD_SLOT(buf, i), \\\n"
-    "                              TD_SLOT(grad_avg, i), lr, weight_decay); \\\n"
+    "    for (int s = 0; s < list.count; s++) { /* slots: square_avg, the momentum buffer, grad_avg */ \\\n"
+    "        const double decay = list.at[s].weight_decay; \\\n"
+    "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *square_avg, T *buf, T *grad_avg) { \\\n"
+    "            rmsprop_##S(&h, n, p, g, square_avg, buf, grad_avg, lr, decay); \\\n"
+    "        }); \\\n"
+    "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_optim_adam_##S(td_optim_hparams h, size_t n, T *param, const T *grad, \\\n"
-    "                                             T *exp_avg, T *exp_avg_sq, T *max_exp_avg_sq, \\\n"
-    "                                             double bias_correction1, double bias_correction2_sqrt, \\\n"
-    "                                             double lr, double weight_decay, const td_step_gate *gate) \\\n"
+    "extern \"C\" __global__ void td_optim_adam_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
+    "                                             double bias_correction1, double bias_correction2_sqrt, double lr, \\\n"
+    "                                             const td_step_gate *gate) \\\n"
     "{ \\\n"
     "    TD_GATE(gate, (bias_correction1 = gate->bias1, bias_correction2_sqrt = gate->bias2_sqrt)) \\\n"
-    "    TD_EACH(i, n) adam_##S(&h, 1, param + i, grad + i, exp_avg + i, exp_avg_sq + i, \\\n"
-    "                           TD_SLOT(max_exp_avg_sq, i), bias_correction1, bias_correction2_sqrt, lr, \\\n"
-    "                           weight_decay); \\\n"
+    "    for (int s = 0; s < list.count; s++) { /* slots: exp_avg, exp_avg_sq, max_exp_avg_sq */ \\\n"
+    "        const double decay = list.at[s].weight_decay; \\\n"
+    "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *exp_avg, T *exp_avg_sq, T *max_sq) { \\\n"
+    "            adam_##S(&h, n, p, g, exp_avg, exp_avg_sq, max_sq, bias_correction1, bias_correction2_sqrt, lr, \\\n"
+    "                     decay); \\\n"
+    "        }); \\\n"
+    "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_sum_squares_##S(const T *x, size_t n, double *partials) \\\n"
+    "extern \"C\" __global__ void td_sum_squares_##S(TD_GRID_CONST td_cuda_slices list, double *partials) \\\n"
     "{ \\\n"
     "    __shared__ double partial[TD_THREADS]; \\\n"
     "    double acc = 0; \\\n"
-    "    TD_EACH(i, n) { \\\n"
-    "        double v = (double)x[i]; \\\n"
-    "        acc += v * v; \\\n"
+    "    for (int s = 0; s < list.count; s++) { \\\n"
+    "        const T *x = (const T *)list.at[s].grad; \\\n"
+    "        TD_EACH(i, list.at[s].n) { \\\n"
+    "            double v = (double)x[i]; \\\n"
+    "            acc += v * v; \\\n"
+    "        } \\\n"
     "    } \\\n"
     "    partial[threadIdx.x] = acc; \\\n"
     "    __syncthreads(); \\\n"
@@ -164,14 +223,17 @@ static const char device_kernels[] =
     "    if (threadIdx.x == 0) \\\n"
     "        partials[blockIdx.x] = partial[0]; \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_scale_##S(T *x, size_t n, T coef, const td_step_gate *gate) \\\n"
+    "extern \"C\" __global__ void td_scale_##S(TD_GRID_CONST td_cuda_slices list, T coef, const td_step_gate *gate) \\\n"
     "{ \\\n"
     "    if (gate) { /* the step's clipping: only when it clips, and passed its checks */ \\\n"
     "        if (!gate->ok || !gate->clipping) \\\n"
     "            return; \\\n"
     "        coef = (T)gate->coef; \\\n"
     "    } \\\n"
-    "    TD_EACH(i, n) x[i] = x[i] * coef; \\\n"
+    "    for (int s = 0; s < list.count; s++) { \\\n"
+    "        T *x = (T *)list.at[s].grad; \\\n"
+    "        TD_EACH(i, list.at[s].n) x[i] = x[i] * coef; \\\n"
+    "    } \\\n"
     "}\n"
     "/* *sum += the blocks' partial sums, in block order: one block, so that a\n"
     " * sum is the same on every run (an atomic add of the partials is not) */\n"
@@ -260,6 +322,7 @@ static size_t device_struct(char *buf, size_t size)
         "&& TD_OPTIM_ADAMW == %d, \"td_optim_kind: not the host's values\");\n",
         (int)TD_OPTIM_SGD, (int)TD_OPTIM_ADAGRAD, (int)TD_OPTIM_RMSPROP, (int)TD_OPTIM_ADAM, (int)TD_OPTIM_ADAMW);
     OUT("#define TD_THREADS %d\n", OPTIM_THREADS);
+    OUT("#define TD_SLICES %d\n#define TD_SLICES_BYTES %zu\n", TD_CUDA_SLICES, sizeof(td_cuda_slices));
 #undef OUT
     return used < size ? used : 0;
 }
@@ -338,57 +401,94 @@ static td_dptr state_slot(const td_optim_hparams *h, td_dptr state, size_t n, si
 
 static const void *as_pointer(td_dptr p) { return (const void *)(uintptr_t)p; }
 
-td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
-                               td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay)
+td_cuda_slice td_cuda_slice_of(const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param, td_dptr grad,
+                               td_dptr state, double weight_decay)
 {
-    return td_cuda_optim_update_gated(ctx, h, dtype, n, param, grad, state, step, lr, weight_decay, 0);
+    size_t elem = td_dtype_size(dtype);
+    td_cuda_slice s = {.param = param, .grad = grad, .n = n, .weight_decay = weight_decay};
+    switch (h->kind) {
+    case TD_OPTIM_SGD: s.state[0] = state_slot(h, state, n, elem, "momentum_buffer"); break;
+    case TD_OPTIM_ADAGRAD: s.state[0] = state; break;
+    case TD_OPTIM_RMSPROP:
+        s.state[0] = state;
+        s.state[1] = state_slot(h, state, n, elem, "momentum_buffer");
+        s.state[2] = state_slot(h, state, n, elem, "grad_avg");
+        break;
+    case TD_OPTIM_ADAM: case TD_OPTIM_ADAMW:
+        s.state[0] = state;
+        s.state[1] = state_slot(h, state, n, elem, "exp_avg_sq");
+        s.state[2] = state_slot(h, state, n, elem, "max_exp_avg_sq");
+        break;
+    }
+    return s;
 }
 
-td_status td_cuda_optim_update_gated(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
-                                     td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay,
-                                     td_dptr gate)
+/* The largest slice's elements, for the grid. */
+static size_t largest(const td_cuda_slices *list)
+{
+    size_t n = 0;
+    for (int s = 0; s < list->count; s++)
+        n = list->at[s].n > n ? (size_t)list->at[s].n : n;
+    return n;
+}
+
+td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
+                               td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay)
 {
     static const char fn[] = "td_cuda_optim_update";
     td_status st = td_optim_check_update(ctx, fn, h, dtype, n, as_pointer(param), as_pointer(grad), as_pointer(state),
                                          step, lr, weight_decay);
-    const td_cuda_module *mod = NULL;
-    if (st == TD_OK)
-        st = optim_module(ctx, &mod);
     if (st != TD_OK)
         return st;
-    size_t elem = td_dtype_size(dtype);
+    td_cuda_slices list = {.count = 1};
+    list.at[0] = td_cuda_slice_of(h, dtype, n, param, grad, state, weight_decay);
+    return td_cuda_optim_update_slices(ctx, h, dtype, &list, step, lr, 0);
+}
+
+td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype,
+                                      const td_cuda_slices *list, int64_t step, double lr, td_dptr gate)
+{
+    static const char fn[] = "td_cuda_optim_update";
+    if (list->count < 0 || list->count > TD_CUDA_SLICES)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: %d tensors in one launch (at most %d)", fn, list->count, TD_CUDA_SLICES);
+    if (dtype != TD_F32 && dtype != TD_F64)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
+    size_t n = largest(list);
+    if (n == 0)
+        return TD_OK;
+    const td_cuda_module *mod = NULL;
+    td_status st = optim_module(ctx, &mod);
+    if (st != TD_OK)
+        return st;
     int f64 = dtype == TD_F64;
-    td_optim_hparams hp = *h; /* the kernel's by-value argument */
-    td_dptr buf = state_slot(h, state, n, elem, "momentum_buffer");
+    td_optim_hparams hp = *h; /* the kernels' by-value arguments */
+    td_cuda_slices slices = *list;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS); /* n < 2^62: its bytes fit a size_t */
-    char where[96];
-    snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
+    char where[128];
+    snprintf(where, sizeof where, "%s: %d tensors, the largest %zu %s elements", fn, list->count, n,
+             td_dtype_name(dtype));
     switch (h->kind) {
     case TD_OPTIM_SGD: {
-        void *args[] = {&hp, &n, &param, &grad, &buf, &step, &lr, &weight_decay, &gate};
+        void *args[] = {&hp, &slices, &step, &lr, &gate};
         return td_cuda_launch(ctx, mod, K_SGD + f64, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_ADAGRAD: {
-        void *args[] = {&hp, &n, &param, &grad, &state, &step, &lr, &weight_decay, &gate};
+        void *args[] = {&hp, &slices, &step, &lr, &gate};
         return td_cuda_launch(ctx, mod, K_ADAGRAD + f64, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_RMSPROP: {
-        td_dptr grad_avg = state_slot(h, state, n, elem, "grad_avg");
-        void *args[] = {&hp, &n, &param, &grad, &state, &buf, &grad_avg, &lr, &weight_decay, &gate};
+        void *args[] = {&hp, &slices, &lr, &gate};
         return td_cuda_launch(ctx, mod, K_RMSPROP + f64, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_ADAM:
     case TD_OPTIM_ADAMW: {
-        td_dptr exp_avg_sq = state_slot(h, state, n, elem, "exp_avg_sq");
-        td_dptr max_sq = state_slot(h, state, n, elem, "max_exp_avg_sq");
         double bias1, bias2_sqrt;
         td_optim_adam_bias(h, step, &bias1, &bias2_sqrt);
-        void *args[] = {&hp, &n, &param, &grad, &state, &exp_avg_sq, &max_sq, &bias1, &bias2_sqrt, &lr,
-                        &weight_decay, &gate};
+        void *args[] = {&hp, &slices, &bias1, &bias2_sqrt, &lr, &gate};
         return td_cuda_launch(ctx, mod, K_ADAM + f64, blocks, OPTIM_THREADS, args, where);
     }
     }
-    return td_fail(ctx, TD_ERR_INPUT, "%s: unknown optimizer kind %d", fn, (int)h->kind); /* checked above */
+    return td_fail(ctx, TD_ERR_INPUT, "%s: unknown optimizer kind %d", fn, (int)h->kind);
 }
 
 /* ---- norms and scaling ---- */
@@ -407,52 +507,73 @@ static td_status check_vector(td_ctx *ctx, const char *fn, td_dtype dtype, td_dp
     return TD_OK;
 }
 
-td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum)
+/* A list of one vector: x in the gradient's place, where the norm and scale kernels read. */
+static td_cuda_slices one_vector(td_dptr x, size_t n)
 {
-    return td_cuda_sum_squares_into(ctx, dtype, x, n, sum, true);
+    td_cuda_slices list = {.count = 1};
+    list.at[0].grad = x;
+    list.at[0].n = n;
+    return list;
 }
 
-td_status td_cuda_sum_squares_into(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum, bool add)
+td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, td_dptr sum)
+{
+    td_status st = check_vector(ctx, "td_cuda_add_sum_squares", dtype, x, n);
+    td_cuda_slices list = one_vector(x, n);
+    return st == TD_OK ? td_cuda_sum_squares_slices(ctx, dtype, &list, sum, true) : st;
+}
+
+td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add)
 {
     static const char fn[] = "td_cuda_add_sum_squares";
-    td_status st = check_vector(ctx, fn, dtype, x, n);
-    if (st != TD_OK)
-        return st;
+    if (dtype != TD_F32 && dtype != TD_F64)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
     if (!sum)
         return td_fail(ctx, TD_ERR_INPUT, "%s: the sum is NULL (device address 0)", fn);
+    size_t n = largest(list);
     if (n == 0)
-        return TD_OK;
+        return add ? TD_OK : td_cuda_zero(ctx, sum, sizeof(double));
     const td_cuda_module *mod;
-    if ((st = optim_module(ctx, &mod)) != TD_OK)
+    td_status st = optim_module(ctx, &mod);
+    if (st != TD_OK)
         return st;
-    char where[96];
-    snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
+    char where[128];
+    snprintf(where, sizeof where, "%s: %d vectors, the largest %zu %s elements", fn, list->count, n,
+             td_dtype_name(dtype));
     struct td_cuda *cuda = ctx->cuda;
+    td_cuda_slices slices = *list;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
     int count = (int)blocks, accumulate = add;
-    void *args[] = {&x, &n, &cuda->sum_partials}, *args2[] = {&cuda->sum_partials, &count, &sum, &accumulate};
+    void *args[] = {&slices, &cuda->sum_partials}, *args2[] = {&cuda->sum_partials, &count, &sum, &accumulate};
     st = td_cuda_launch(ctx, mod, K_SUM_SQUARES + (dtype == TD_F64), blocks, OPTIM_THREADS, args, where);
     return st == TD_OK ? td_cuda_launch(ctx, mod, K_SUM_PARTIALS, 1, OPTIM_THREADS, args2, where) : st;
 }
 
 td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef)
 {
-    return td_cuda_scale_gated(ctx, dtype, x, n, coef, 0);
+    td_status st = check_vector(ctx, "td_cuda_scale", dtype, x, n);
+    td_cuda_slices list = one_vector(x, n);
+    return st == TD_OK ? td_cuda_scale_slices(ctx, dtype, &list, coef, 0) : st;
 }
 
-td_status td_cuda_scale_gated(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef, td_dptr gate)
+td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, double coef, td_dptr gate)
 {
     static const char fn[] = "td_cuda_scale";
-    td_status st = check_vector(ctx, fn, dtype, x, n);
-    if (st != TD_OK || n == 0)
-        return st;
+    if (dtype != TD_F32 && dtype != TD_F64)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
+    size_t n = largest(list);
+    if (n == 0)
+        return TD_OK;
     const td_cuda_module *mod;
-    if ((st = optim_module(ctx, &mod)) != TD_OK)
+    td_status st = optim_module(ctx, &mod);
+    if (st != TD_OK)
         return st;
-    char where[96];
-    snprintf(where, sizeof where, "%s: %zu %s elements", fn, n, td_dtype_name(dtype));
+    char where[128];
+    snprintf(where, sizeof where, "%s: %d vectors, the largest %zu %s elements", fn, list->count, n,
+             td_dtype_name(dtype));
+    td_cuda_slices slices = *list;
     float coef_f32 = (float)coef; /* rounded once, as train.c's scale_grads does */
-    void *args[] = {&x, &n, dtype == TD_F64 ? (void *)&coef : (void *)&coef_f32, &gate};
+    void *args[] = {&slices, dtype == TD_F64 ? (void *)&coef : (void *)&coef_f32, &gate};
     return td_cuda_launch(ctx, mod, K_SCALE + (dtype == TD_F64), td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS),
                           OPTIM_THREADS, args, where);
 }

@@ -2,17 +2,20 @@
  * its second run on, replayed as one CUDA graph.
  *
  * train.c checks the step and computes the learning rate; this file copies
- * the batch and the step's scalars (lr, step, Adam's bias corrections)
- * from pinned host memory to the device, then queues the step's body on
- * the context's stream: the generated grad function (forward and
- * backward; it writes every gradient whole), each trained
- * gradient's sum of squares, one thread's checks (td_step_check: loss and
- * norm finite, no bad gather index, the clipping coefficient), the
- * clipping and the optimizer's updates. The checks gate the clipping and
- * the updates on the device, so a step that fails them changes nothing, as
- * on the CPU. The body's launches read nothing but device memory that
- * stays put, so the second run of a train block is captured
- * (cuStreamBeginCapture) and instantiated, and every later run is one
+ * the batch (unless it is on the device already) and the step's scalars
+ * (lr, step, Adam's bias corrections) from pinned host memory to the
+ * device, then queues the step's body on the context's stream: the
+ * generated grad function (forward and backward; it writes every gradient
+ * whole), the trained gradients' sum of squares, one thread's checks
+ * (td_step_check: loss and norm finite, no bad gather index, the clipping
+ * coefficient), the clipping and the optimizer's update, each of the last
+ * three one launch over all the params (td_cuda_slices). The checks gate
+ * the clipping and the update on the device, so a step that fails them
+ * changes nothing, as on the CPU. The body's launches read nothing but
+ * device memory at fixed addresses (the model's, the staging buffer's, or
+ * a device batch's), so from the second run of a train block on its body
+ * is captured (cuStreamBeginCapture) and instantiated, once for each set
+ * of batch addresses (GRAPH_SLOTS kept), and replayed with one
  * cuGraphLaunch; a block that draws random numbers (on the host), a
  * profiled step, or a driver without graphs runs its body eagerly. The
  * loss, the norm, the verdict and the gathers' error words come back to
@@ -28,14 +31,25 @@
 
 enum { ERROR_BYTES = TD_SCRATCH_NERRORS * 2 * sizeof(int64_t), GATE_IN_BYTES = 32 /* lr, bias1, bias2_sqrt, step */ };
 
-typedef enum graph_mode { GRAPH_NOT_RUN, GRAPH_RAN_ONCE, GRAPH_READY, GRAPH_NONE } graph_mode;
+/* A train block's graphs: none before its first run (eager: it warms up
+ * what the graph will use), then captured as needed, unless capture failed. */
+typedef enum graph_mode { GRAPH_NOT_RUN, GRAPH_RAN_ONCE, GRAPH_NONE } graph_mode;
+
+/* The graphs kept a train block: one for the staging buffer's addresses
+ * and one for a device batch's, or two device batches' (a double buffer). */
+enum { GRAPH_SLOTS = 2 };
+typedef struct graph_slot {
+    CUgraphExec exec; /* NULL: empty */
+    td_dptr *in;      /* the inputs' addresses it reads (the train block's ninputs) */
+} graph_slot;
 
 struct td_gpu_state {
     unsigned char *pinned; /* the staged inputs, then the gate, then the error words */
     size_t gate_at, errors_at;
-    CUevent done;          /* recorded after the results' copy back */
+    CUevent begun, done;   /* recorded before the batch's copy up and after the results' copy back */
     graph_mode *mode;      /* per train block */
-    CUgraphExec *graph;
+    graph_slot *slots;     /* per train block, GRAPH_SLOTS each */
+    int *last;             /* per train block: the slot used last */
 };
 
 void td_gpu_state_free(td_model *m)
@@ -44,17 +58,23 @@ void td_gpu_state_free(td_model *m)
     struct td_cuda *cuda = m->ctx->cuda;
     if (!g)
         return;
+    int nslots = (m->desc->ntrains > 0 ? m->desc->ntrains : 1) * GRAPH_SLOTS;
     if (cuda && cuda->context) {
-        for (int t = 0; g->graph && t < m->desc->ntrains; t++)
-            if (g->graph[t])
-                cuda->cu.cuGraphExecDestroy(g->graph[t]);
+        for (int i = 0; g->slots && i < nslots; i++)
+            if (g->slots[i].exec)
+                cuda->cu.cuGraphExecDestroy(g->slots[i].exec);
         if (g->done)
             cuda->cu.cuEventDestroy(g->done);
+        if (g->begun)
+            cuda->cu.cuEventDestroy(g->begun);
         if (g->pinned)
             cuda->cu.cuMemFreeHost(g->pinned);
     }
+    for (int i = 0; g->slots && i < nslots; i++)
+        free(g->slots[i].in);
     free(g->mode);
-    free(g->graph);
+    free(g->slots);
+    free(g->last);
     free(g);
     m->gpu = NULL;
 }
@@ -70,19 +90,27 @@ static td_status gpu_state(td_model *m, struct td_gpu_state **out)
     }
     struct td_gpu_state *g = calloc(1, sizeof *g);
     int n = m->desc->ntrains > 0 ? m->desc->ntrains : 1;
-    if (!g || !(g->mode = calloc((size_t)n, sizeof *g->mode)) || !(g->graph = calloc((size_t)n, sizeof *g->graph))) {
-        if (g)
-            free(g->mode);
-        free(g);
+    m->gpu = g;
+    bool ok = g && (g->mode = calloc((size_t)n, sizeof *g->mode)) && (g->last = calloc((size_t)n, sizeof *g->last)) &&
+              (g->slots = calloc((size_t)n * GRAPH_SLOTS, sizeof *g->slots));
+    for (int t = 0; ok && t < m->desc->ntrains; t++)
+        for (int j = 0; ok && j < GRAPH_SLOTS; j++) {
+            int nin = m->desc->trains[t].ninputs;
+            ok = (g->slots[t * GRAPH_SLOTS + j].in = calloc((size_t)(nin > 0 ? nin : 1), sizeof(td_dptr))) != NULL;
+        }
+    if (!ok) {
+        td_gpu_state_free(m);
         return td_fail(m->ctx, TD_ERR_OOM, "model %s: out of memory for the GPU's step state", m->desc->name);
     }
-    m->gpu = g;
     g->gate_at = (m->stage_bytes + 63) / 64 * 64; /* stage_bytes fits a size_t with room: model.c summed it */
     g->errors_at = g->gate_at + 128;
     td_status st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuMemAllocHost((void **)&g->pinned, g->errors_at + ERROR_BYTES),
                                   "cuMemAllocHost", "pinned memory for a step's batch");
     if (st == TD_OK)
         st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventCreate(&g->done, TD_CU_EVENT_DEFAULT), "cuEventCreate",
+                            "a step's event");
+    if (st == TD_OK)
+        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventCreate(&g->begun, TD_CU_EVENT_DEFAULT), "cuEventCreate",
                             "a step's event");
     if (st != TD_OK) {
         td_gpu_state_free(m);
@@ -108,6 +136,9 @@ static td_status stage(td_model *m, struct td_gpu_state *g, const td_train_desc 
 {
     struct td_cuda *cuda = m->ctx->cuda;
     size_t at = 0, bytes;
+    td_status staged = td_model_staging(m);
+    if (staged != TD_OK)
+        return staged;
     for (int k = 0; k < t->ninputs; k++) {
         td_status st = input_place(m, t, k, &at, &bytes);
         if (st != TD_OK)
@@ -134,95 +165,157 @@ static size_t param_elements(const td_model *m, int i)
     return n;
 }
 
-/* The step's body, queued: nothing here waits for the GPU. */
+/* The params train block `train` updates, checked as td_optim_update
+ * checks them, in lists of one dtype (f32 first, then f64) of up to
+ * TD_CUDA_SLICES: each list is one launch of the norm, the clipping and
+ * the update (*lists malloc'd, *count of them). While profiling, a list a
+ * param, and rows[l] its row of the profile (the optimizer's rows follow
+ * the grad function's, one a trained param, in param order). */
+typedef struct param_lists {
+    int count;
+    td_cuda_slices *lists;
+    td_dtype *dtypes;
+    int *rows;
+} param_lists;
+
+static void lists_free(param_lists *p)
+{
+    free(p->lists);
+    free(p->dtypes);
+    free(p->rows);
+}
+
+static td_status trained_lists(td_model *m, int train, int64_t step, double lr, param_lists *out)
+{
+    const td_train_desc *t = &m->desc->trains[train];
+    int np = m->desc->nparams, cap = 2 * (np / TD_CUDA_SLICES + 1) + np, ntrained = 0;
+    bool one_each = m->profile != NULL;
+    *out = (param_lists){0, calloc((size_t)cap, sizeof *out->lists), calloc((size_t)cap, sizeof *out->dtypes),
+                         calloc((size_t)cap, sizeof *out->rows)};
+    if (!out->lists || !out->dtypes || !out->rows)
+        return td_fail(m->ctx, TD_ERR_OOM, "model %s: out of memory for a step's parameter lists", m->desc->name);
+    for (int i = 0; i < np; i++)
+        ntrained += t->trained[i] != 0;
+    for (int d = 0; d < 2; d++)
+        for (int i = 0, row = one_each ? t->cost->nops - ntrained : 0; i < np; i++) {
+            size_t n = param_elements(m, i), k = (size_t)train * (size_t)np + (size_t)i;
+            td_dtype dtype = m->desc->params[i].dtype;
+            row += t->trained[i] != 0;
+            if (!t->trained[i] || n == 0 || (d == 1 && dtype == TD_F32) || (d == 0 && dtype != TD_F32))
+                continue;
+            td_dptr param = m->dregion[TD_REGION_PARAMS] + m->param_offsets[i],
+                    grad = m->dregion[TD_REGION_GRADS] + m->param_offsets[i],
+                    state = m->dregion[TD_REGION_OPTIM] + m->optim_offsets[k];
+            double decay = t->decay[i] ? t->optim.weight_decay : 0;
+            td_status st = td_optim_check_update(m->ctx, "td_cuda_optim_update", &t->optim, dtype, n,
+                                                 (const void *)(uintptr_t)param, (const void *)(uintptr_t)grad,
+                                                 (const void *)(uintptr_t)state, step, lr, decay);
+            if (st != TD_OK)
+                return st;
+            int c = out->count;
+            if (c == 0 || one_each || out->dtypes[c - 1] != dtype || out->lists[c - 1].count == TD_CUDA_SLICES) {
+                out->dtypes[c] = dtype;
+                out->rows[c] = row - 1;
+                out->count = ++c;
+            }
+            td_cuda_slices *list = &out->lists[c - 1];
+            list->at[list->count++] = td_cuda_slice_of(&t->optim, dtype, n, param, grad, state, decay);
+        }
+    return TD_OK;
+}
+
+/* The step's body, queued: nothing here waits for the GPU (but a profiled
+ * step, which waits once for its optimizer's times). */
 static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, double lr)
 {
     const td_train_desc *t = &m->desc->trains[train];
     td_ctx *ctx = m->ctx;
     td_dptr gate = m->dscratch + TD_SCRATCH_GATE, sum = m->dscratch + TD_SCRATCH_NORM;
+    param_lists p;
+    td_status st = trained_lists(m, train, step, lr, &p);
     /* the grad function writes every element of every gradient, and
      * zeroes the error words when it has gathers: nothing to clear first */
-    td_status st = t->grad_cuda(m, din);
-    bool summed = false;
-    for (int i = 0; st == TD_OK && i < m->desc->nparams; i++) {
-        size_t n = param_elements(m, i);
-        if (t->trained[i] && n > 0) {
-            st = td_cuda_sum_squares_into(ctx, m->desc->params[i].dtype,
-                                          m->dregion[TD_REGION_GRADS] + m->param_offsets[i], n, sum, summed);
-            summed = true;
-        }
-    }
-    if (st == TD_OK && !summed)
+    if (st == TD_OK)
+        st = t->grad_cuda(m, din);
+    for (int l = 0; st == TD_OK && l < p.count; l++)
+        st = td_cuda_sum_squares_slices(ctx, p.dtypes[l], &p.lists[l], sum, l > 0);
+    if (st == TD_OK && p.count == 0)
         st = td_cuda_zero(ctx, sum, sizeof(double));
     if (st == TD_OK)
         st = td_cuda_step_check(ctx, t->loss_dtype, m->dscratch, sum, m->dscratch + TD_SCRATCH_ERRORS,
                                 t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate);
-    for (int i = 0; st == TD_OK && t->clip > 0 && i < m->desc->nparams; i++) {
-        size_t n = param_elements(m, i);
-        if (t->trained[i] && n > 0)
-            st = td_cuda_scale_gated(ctx, m->desc->params[i].dtype, m->dregion[TD_REGION_GRADS] + m->param_offsets[i],
-                                     n, 1.0, gate);
-    }
-    for (int i = 0; st == TD_OK && i < m->desc->nparams; i++) {
-        size_t n = param_elements(m, i), k = (size_t)train * (size_t)m->desc->nparams + (size_t)i;
-        if (!t->trained[i] || n == 0)
-            continue;
-        double decay = t->decay[i] ? t->optim.weight_decay : 0;
-        st = td_cuda_optim_update_gated(ctx, &t->optim, m->desc->params[i].dtype, n,
-                                        m->dregion[TD_REGION_PARAMS] + m->param_offsets[i],
-                                        m->dregion[TD_REGION_GRADS] + m->param_offsets[i],
-                                        m->dregion[TD_REGION_OPTIM] + m->optim_offsets[k], step, lr, decay, gate);
+    for (int l = 0; st == TD_OK && t->clip > 0 && l < p.count; l++)
+        st = td_cuda_scale_slices(ctx, p.dtypes[l], &p.lists[l], 1.0, gate);
+    for (int l = 0; st == TD_OK && l < p.count; l++) {
+        if (m->profile)
+            st = td_cuda_profile_mark(m, p.rows[l], false);
+        if (st == TD_OK)
+            st = td_cuda_optim_update_slices(ctx, &t->optim, p.dtypes[l], &p.lists[l], step, lr, gate);
         if (st == TD_OK && m->profile)
-            st = td_cuda_sync(ctx, "an optimizer update");
+            st = td_cuda_profile_mark(m, p.rows[l], true);
     }
+    if (st == TD_OK && m->profile)
+        st = td_cuda_profile_flush(m);
+    lists_free(&p);
     return st;
 }
 
-/* The body captured into a graph and instantiated; GRAPH_NONE (and
- * nothing on the context) when the driver or the body will not have it. */
-static void capture(td_model *m, struct td_gpu_state *g, int train, const td_dptr *din, int64_t step, double lr)
+/* The graph of train block `train` that reads inputs at din, or NULL. */
+static graph_slot *graph_for(td_model *m, struct td_gpu_state *g, int train, const td_dptr *din)
+{
+    int nin = m->desc->trains[train].ninputs;
+    for (int j = 0; j < GRAPH_SLOTS; j++) {
+        graph_slot *slot = &g->slots[train * GRAPH_SLOTS + j];
+        if (slot->exec && (nin == 0 || memcmp(slot->in, din, (size_t)nin * sizeof *din) == 0)) {
+            g->last[train] = j;
+            return slot;
+        }
+    }
+    return NULL;
+}
+
+/* The body captured into a graph and instantiated, into the slot not used
+ * last (its old graph destroyed); NULL, GRAPH_NONE and nothing on the
+ * context when the driver or the body will not have it. */
+static graph_slot *capture(td_model *m, struct td_gpu_state *g, int train, const td_dptr *din, int64_t step, double lr)
 {
     struct td_cuda *cuda = m->ctx->cuda;
-    g->mode[train] = GRAPH_NONE;
     if (!cuda->cu.cuStreamBeginCapture || !cuda->cu.cuStreamEndCapture || !cuda->cu.cuGraphInstantiateWithFlags ||
-        !cuda->cu.cuGraphLaunch || !cuda->cu.cuGraphExecDestroy || !cuda->cu.cuGraphDestroy)
-        return;
+        !cuda->cu.cuGraphLaunch || !cuda->cu.cuGraphExecDestroy || !cuda->cu.cuGraphDestroy) {
+        g->mode[train] = GRAPH_NONE;
+        return NULL;
+    }
     bool had_error = td_ctx_error(m->ctx) != NULL;
-    if (cuda->cu.cuStreamBeginCapture(cuda->stream, TD_CU_CAPTURE_MODE_RELAXED) != TD_CUDA_SUCCESS)
-        return;
+    if (cuda->cu.cuStreamBeginCapture(cuda->stream, TD_CU_CAPTURE_MODE_RELAXED) != TD_CUDA_SUCCESS) {
+        g->mode[train] = GRAPH_NONE;
+        return NULL;
+    }
     td_status st = body(m, train, din, step, lr);
     CUgraph graph = NULL;
     CUresult r = cuda->cu.cuStreamEndCapture(cuda->stream, &graph);
     CUgraphExec exec = NULL;
+    graph_slot *slot = NULL;
     if (st == TD_OK && r == TD_CUDA_SUCCESS && graph &&
         cuda->cu.cuGraphInstantiateWithFlags(&exec, graph, 0) == TD_CUDA_SUCCESS) {
-        g->graph[train] = exec;
-        g->mode[train] = GRAPH_READY;
+        int j = GRAPH_SLOTS > 1 ? (g->last[train] + 1) % GRAPH_SLOTS : 0;
+        slot = &g->slots[train * GRAPH_SLOTS + j];
+        if (slot->exec)
+            cuda->cu.cuGraphExecDestroy(slot->exec);
+        slot->exec = exec;
+        memcpy(slot->in, din, (size_t)m->desc->trains[train].ninputs * sizeof *din);
+        g->last[train] = j;
+    } else {
+        g->mode[train] = GRAPH_NONE;
     }
     if (graph)
         cuda->cu.cuGraphDestroy(graph);
-    if (!had_error && g->mode[train] != GRAPH_READY)
+    if (!had_error && !slot)
         td_ctx_clear_error(m->ctx); /* the body runs again, eagerly, and says what is wrong */
-}
-
-/* A batch already on the device, copied into the staging buffer (where a
- * captured graph reads it): din gets those addresses. */
-static td_status stage_device(td_model *m, const td_train_desc *t, const td_dptr *inputs, td_dptr *din)
-{
-    size_t at = 0, bytes;
-    for (int k = 0; k < t->ninputs; k++) {
-        td_status st = input_place(m, t, k, &at, &bytes);
-        if (st == TD_OK)
-            st = td_cuda_copy(m->ctx, din[k] = m->dstage + at, inputs[k], bytes);
-        if (st != TD_OK)
-            return st;
-        at += bytes;
-    }
-    return TD_OK;
+    return slot;
 }
 
 td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                             int64_t step, double lr, double *loss, double *norm, bool *updated)
+                             int64_t step, double lr, double *loss, double *norm, bool *updated, double *gpu_ms)
 {
     const td_train_desc *t = &m->desc->trains[train];
     if (!t->grad_cuda)
@@ -233,8 +326,12 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
         return st;
     struct td_cuda *cuda = m->ctx->cuda;
     td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
-    st = device_inputs ? stage_device(m, t, device_inputs, din) : stage(m, g, t, inputs, din);
+    st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->begun, cuda->stream), "cuEventRecord", t->name);
     if (st != TD_OK)
+        return st;
+    if (device_inputs)
+        memcpy(din, device_inputs, (size_t)t->ninputs * sizeof *din); /* read where they are */
+    else if ((st = stage(m, g, t, inputs, din)) != TD_OK)
         return st;
     /* the step's scalars, up */
     td_step_gate *gate = (td_step_gate *)(g->pinned + g->gate_at);
@@ -248,11 +345,13 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
                         "cuMemcpyHtoDAsync", "a step's scalars");
     if (st != TD_OK)
         return st;
-    /* the body: a graph from the second run on */
-    if (g->mode[train] == GRAPH_RAN_ONCE && t->cuda_graph_ok && !m->profile)
-        capture(m, g, train, din, step, lr);
-    if (g->mode[train] == GRAPH_READY && !m->profile) {
-        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuGraphLaunch(g->graph[train], cuda->stream), "cuGraphLaunch",
+    /* the body: a graph from the second run on, one for each set of input addresses */
+    graph_slot *graph = NULL;
+    if (g->mode[train] == GRAPH_RAN_ONCE && t->cuda_graph_ok && !m->profile &&
+        !(graph = graph_for(m, g, train, din)))
+        graph = capture(m, g, train, din, step, lr);
+    if (graph) {
+        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuGraphLaunch(graph->exec, cuda->stream), "cuGraphLaunch",
                             t->name);
     } else {
         st = body(m, train, din, step, lr);
@@ -277,9 +376,14 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
         return st;
     if (t->grad_errors_cuda && (st = t->grad_errors_cuda(m, (const int64_t *)(g->pinned + g->errors_at))) != TD_OK)
         return st;
+    float ms = 0;
+    if ((st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventElapsedTime(&ms, g->begun, g->done), "cuEventElapsedTime",
+                             t->name)) != TD_OK)
+        return st;
     *loss = gate->loss;
     *norm = gate->norm;
     *updated = gate->ok != 0;
+    *gpu_ms = ms;
     return TD_OK;
 }
 

@@ -7,6 +7,7 @@ dim batch
 dim seq
 dim classes = 5
 dim hidden = 8
+dim wide                        # long rows (the GPU's row cache and past it)
 
 param w: f32["hidden hidden"] = normal(std = 0.5)
 param b: f32["hidden"] = uniform(-1, 1)
@@ -26,6 +27,12 @@ fn sm_r3(x: f32["2 3 classes"]) -> f32["2 3 classes"] {
 }
 fn sm_rt(x: f32["batch seq classes"]) -> f32["batch seq classes"] {
   return softmax(x)
+}
+fn sm_wide(x: f32["3 wide"]) -> f32["3 wide"] {
+  return softmax(x)
+}
+fn ln_wide(x: f32["3 wide"], g: f32["wide"], bias: f32["wide"]) -> f32["3 wide"] {
+  return layer_norm(x, g, bias)
 }
 fn sm_f64(x: f64["3 classes"]) -> f64["3 classes"] {
   return softmax(x)

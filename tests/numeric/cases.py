@@ -41,7 +41,7 @@ PROGRAMS = {
 
 BATCH = 9
 SEQ = 7
-DIMS = {"batch": BATCH, "seq": SEQ}
+DIMS = {"batch": BATCH, "seq": SEQ, "wide": 6}  # wide: calls.td's long rows, set by their cases
 
 F64, F32, F16 = np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16)
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -776,6 +776,10 @@ same(K, "sm_r1", softmax, (5,))
 same(K, "sm_r2", softmax, {"x": normal(3, 5, scale=30)}, label="large logits")
 same(K, "sm_r3", softmax, (2, 3, 5))
 same(K, "sm_rt", softmax, (BATCH, SEQ, 5))
+# on the GPU a row group keeps rows of up to 48 KiB in shared memory (the row cache) and reads longer ones
+# from global memory in every phase: both ways, and a row of many elements a thread
+same(K, "sm_wide", softmax, {"x": normal(3, 4096, scale=3)}, dims={"wide": 4096}, label="rows in the GPU's row cache")
+same(K, "sm_wide", softmax, {"x": normal(3, 20000, scale=3)}, dims={"wide": 20000}, label="rows past the GPU's row cache (80 KB)")
 case(K, "sm_f64", {"x": normal(3, 5, dtype=F64, scale=10)}, softmax)
 
 
@@ -793,6 +797,8 @@ same(K, "lsm_r1", log_softmax, (5,))
 same(K, "lsm_r3", log_softmax, {"x": normal(2, 3, 5, scale=30)}, label="large logits")
 for fn, shape in [("ln_r1", (8,)), ("ln_r2", (3, 8)), ("ln_r3", (2, 3, 8))]:
     same(K, fn, lambda x, g, bias: layer_norm(x, g, bias), {"x": normal(*shape, scale=3) + 1, "g": normal(8), "bias": normal(8)})
+same(K, "ln_wide", lambda x, g, bias: layer_norm(x, g, bias),
+     {"x": normal(3, 13000, scale=3) + 1, "g": normal(13000), "bias": normal(13000)}, dims={"wide": 13000}, label="rows past the GPU's row cache")
 same(K, "ce_r2", cross_entropy, {"logits": normal(4, 5), "t": ints(0, 5, 4, dtype=I64)})
 same(K, "ce_r3", cross_entropy, {"logits": normal(2, 3, 5, scale=5), "t": ints(0, 5, 2, 3, dtype=I64)})
 same(K, "ce_r1", cross_entropy, {"logits": normal(5), "t": np.int64(3)})

@@ -17,7 +17,10 @@
  * small param and on one larger than a grid; the sum of squares equals a
  * compensated double sum on the CPU (rtol 1e-12: the GPU sums in another
  * order, and atomics add the blocks' sums in any order); the scaling
- * equals the CPU loop bit for bit. */
+ * equals the CPU loop bit for bit; a list of tensors (td_cuda_slices, as
+ * a train step updates its params in one launch) of different lengths and
+ * weight decays gives each tensor's CPU update bit for bit, and its norm
+ * and scale the CPU's. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +178,17 @@ static void argument_errors(td_ctx *ctx)
     h.nesterov = true;
     expect_error(ctx, td_cuda_optim_update(ctx, &h, TD_F32, 4, p, g, 0, 1, 0.1, 0), TD_ERR_INPUT,
                  "sgd: nesterov momentum needs momentum > 0", "nesterov without momentum");
+    td_cuda_slices many = {.count = TD_CUDA_SLICES + 1};
+    snprintf(want, sizeof want, "%s%d tensors in one launch (at most %d)", fn, TD_CUDA_SLICES + 1, TD_CUDA_SLICES);
+    expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F32, &many, 1, 0.1, 0), TD_ERR_INPUT, want,
+                 "a list longer than a launch takes");
+    many.count = 1;
+    expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_BF16, &many, 1, 0.1, 0), TD_ERR_INPUT,
+                 "td_cuda_optim_update: dtype bf16 is not supported (f32 or f64)", "a list of bf16");
+    expect_error(ctx, td_cuda_sum_squares_slices(ctx, TD_F16, &many, sum, true), TD_ERR_INPUT,
+                 "td_cuda_add_sum_squares: dtype f16 is not supported (f32 or f64)", "a list's sum of squares in f16");
+    expect_error(ctx, td_cuda_scale_slices(ctx, TD_I64, &many, 0.5, 0), TD_ERR_INPUT,
+                 "td_cuda_scale: dtype i64 is not supported (f32 or f64)", "a list's scale in i64");
 
     expect_error(ctx, td_cuda_add_sum_squares(ctx, TD_I32, p, 4, sum), TD_ERR_INPUT,
                  "td_cuda_add_sum_squares: dtype i32 is not supported (f32 or f64)", "sum of squares i32");
@@ -395,6 +409,105 @@ static void trajectories(td_ctx *ctx)
           "adam_all f32, rmsprop_all f64 and sgd_momentum_weight_decay f32 on %zu elements, bit for bit", big);
 }
 
+/* Three tensors of one config in one list: each its own CPU update, bit
+ * for bit, over STEPS steps (state slots as td_cuda_slice_of lays them out:
+ * each tensor's state is its own array of slots); then the list's sum of
+ * squares and scale. */
+static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
+{
+    enum { K = 3 };
+    static const size_t lens[K] = {1003, 7, 5000};
+    static const double decays[K] = {0.1, 0, 0.03};
+    td_optim_hparams h = hparams_of(c);
+    size_t elem = td_dtype_size(dtype), slots = (size_t)td_optim_state_slots(&h);
+    unsigned char *host[K][3] = {{0}}, *back = malloc(5000 * elem * (slots + 1));
+    td_dptr dev[K][3] = {{0}}; /* param, grad, state */
+    td_rng rng = {7 + (uint64_t)(dtype == TD_F64), 0};
+    td_status st = back ? TD_OK : TD_ERR_OOM;
+    td_cuda_slices list = {.count = K};
+    for (int k = 0; k < K && !st; k++) {
+        size_t bytes = lens[k] * elem, sizes[3] = {bytes, bytes, slots ? slots * bytes : 1};
+        for (int a = 0; a < 3 && !st; a++)
+            if (!(host[k][a] = malloc(sizes[a])) || (st = td_cuda_alloc(ctx, sizes[a], "a slice", &dev[k][a])) != TD_OK)
+                st = st ? st : TD_ERR_OOM;
+        if (st)
+            break;
+        fill_normal(ctx, &rng, dtype, host[k][0], lens[k], 1);
+        st = td_optim_init_state(ctx, &h, dtype, lens[k], host[k][2]);
+        if (!st)
+            st = td_cuda_upload(ctx, dev[k][0], host[k][0], bytes);
+        if (!st && slots)
+            st = td_cuda_upload(ctx, dev[k][2], host[k][2], slots * bytes);
+        list.at[k] = td_cuda_slice_of(&h, dtype, lens[k], dev[k][0], dev[k][1], dev[k][2], decays[k]);
+    }
+    bool same = true;
+    for (int64_t step = 1; step <= STEPS && !st; step++) {
+        for (int k = 0; k < K && !st; k++) {
+            fill_normal(ctx, &rng, dtype, host[k][1], lens[k], 1);
+            st = td_optim_update(ctx, &h, dtype, lens[k], host[k][0], host[k][1], host[k][2], step, c->lr, decays[k]);
+            if (!st)
+                st = td_cuda_upload(ctx, dev[k][1], host[k][1], lens[k] * elem);
+        }
+        if (!st)
+            st = td_cuda_optim_update_slices(ctx, &h, dtype, &list, step, c->lr, 0);
+        for (int k = 0; k < K && !st; k++) {
+            size_t bytes = lens[k] * elem;
+            st = td_cuda_download(ctx, back, dev[k][0], bytes);
+            if (!st && slots)
+                st = td_cuda_download(ctx, back + bytes, dev[k][2], slots * bytes);
+            same = same && !st && first_difference(back, host[k][0], lens[k], elem) < 0 &&
+                   first_difference(back + bytes, host[k][2], lens[k] * slots, elem) < 0;
+        }
+    }
+    /* the last gradients' sum of squares and their scaling by 0.5 (exact) */
+    double want = 0, got = -1;
+    for (int k = 0; k < K; k++)
+        for (size_t i = 0; i < lens[k]; i++) {
+            double v = dtype == TD_F64 ? ((double *)host[k][1])[i] : (double)((float *)host[k][1])[i];
+            want += v * v;
+        }
+    td_dptr dsum = 0;
+    if (!st)
+        st = td_cuda_alloc(ctx, sizeof(double), "sum", &dsum);
+    if (!st)
+        st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum, false);
+    if (!st)
+        st = td_cuda_scale_slices(ctx, dtype, &list, 0.5, 0);
+    if (!st)
+        st = td_cuda_download(ctx, &got, dsum, sizeof got);
+    bool scaled = true;
+    for (int k = 0; k < K && !st; k++) {
+        st = td_cuda_download(ctx, back, dev[k][1], lens[k] * elem);
+        for (size_t i = 0; i < lens[k] && !st; i++) {
+            double v = dtype == TD_F64 ? ((double *)host[k][1])[i] : (double)((float *)host[k][1])[i];
+            double b = dtype == TD_F64 ? ((double *)back)[i] : (double)((float *)back)[i];
+            scaled = scaled && b == v * 0.5;
+        }
+    }
+    CHECK(st == TD_OK && same && scaled && fabs(got - want) <= 1e-12 * want,
+          "%s %s: a list of %d tensors (lengths 1003, 7, 5000; decays 0.1, 0, 0.03) updated in one launch as each on "
+          "the CPU, bit for bit, over %d steps (%s); its sum of squares %.17g vs %.17g; scaled by 0.5 exactly (%s): %s",
+          c->name, td_dtype_name(dtype), K, STEPS, same ? "yes" : "no", got, want, scaled ? "yes" : "no",
+          st ? td_ctx_error(ctx) : "ok");
+    td_ctx_clear_error(ctx);
+    td_cuda_free(ctx, dsum);
+    for (int k = 0; k < K; k++)
+        for (int a = 0; a < 3; a++) {
+            free(host[k][a]);
+            td_cuda_free(ctx, dev[k][a]);
+        }
+    free(back);
+    return same && scaled;
+}
+
+static void slice_lists(td_ctx *ctx)
+{
+    slice_list(ctx, config_named("adam_all"), TD_F32);
+    slice_list(ctx, config_named("rmsprop_all"), TD_F64);
+    slice_list(ctx, config_named("sgd_momentum_weight_decay"), TD_F32);
+    slice_list(ctx, config_named("adagrad_all"), TD_F64);
+}
+
 static void sums_and_scales(td_ctx *ctx)
 {
     enum { N = 100003 };
@@ -469,6 +582,7 @@ void test_cuda_optim(void)
         if (td_cuda_available(ctx, why, sizeof why)) {
             trajectories(ctx);
             sums_and_scales(ctx);
+            slice_lists(ctx);
         } else {
             no_gpu_errors(ctx);
             printf("skipped: GPU optimizer tests: %s\n", why);

@@ -166,6 +166,17 @@ def charlm(r, tmp):
         r.fail("training: MFU against --peak", f"{p.stderr} {rows}")
     else:
         r.ok("training: MFU against --peak")
+    # FLOP/s over the step's time: on the GPU its GPU time (CUDA events, within the wall time), else the wall time
+    if rows and any(abs(row["flops_per_s"] * row.get("gpu_ms", row["ms"]) / 1e3 - planned) > 1e-2 * planned
+                    for row in rows):
+        r.fail("training: FLOP/s are the step's FLOPs over its time", f"planned {planned}: {rows}")
+    elif rows:
+        r.ok("training: FLOP/s are the step's FLOPs over its time")
+    if any("gpu_ms" in row for row in rows):
+        if all(0 < row.get("gpu_ms", 0) <= row["ms"] * 1.01 + 0.01 for row in rows):
+            r.ok("training: on the GPU each step's GPU time (CUDA events) is logged, within its wall time")
+        else:
+            r.fail("training: GPU times", f"{rows}")
     p = run([exe, "profile", "--train", "step", "--steps", "2", "--dims", "batch=4", "--data", f"{data}/train.bin"])
     if p.returncode != 0 or "backward contract" not in p.stdout or "operations" not in p.stdout:
         r.fail("training: profile of the step", p.stdout + p.stderr)
