@@ -75,6 +75,12 @@ typedef struct train_state {
     bool csv, progress;
     double step_flops; /* of the cost description under the dims; NAN without accounting */
     double peak;       /* FLOP/s of --peak or --device; 0 when neither is given */
+    /* staged batches (staged_feed): how many are staged, and the model's
+     * RNG and data cursor as they were after the current step's batch was
+     * drawn (what a checkpoint records while the next one is staged) */
+    int nstaged;
+    td_rng ckpt_rng;
+    uint64_t ckpt_cursor;
 } train_state;
 
 /* A logged step. */
@@ -467,7 +473,16 @@ static int validate(const cli *c, train_state *s, bool sequential, double *mean)
 
 static int save(const cli *c, train_state *s, const char *path)
 {
-    td_status st = td_model_save(s->model, path);
+    td_model *m = s->model;
+    td_rng rng = m->rng;
+    uint64_t cursor = m->data_cursor;
+    if (s->nstaged > 0) { /* the next step's batch is drawn already: record the state before it */
+        m->rng = s->ckpt_rng;
+        m->data_cursor = s->ckpt_cursor;
+    }
+    td_status st = td_model_save(m, path);
+    m->rng = rng;
+    m->data_cursor = cursor;
     if (st == TD_OK) {
         s->saved_step = s->model->step;
         return 0;
@@ -476,16 +491,59 @@ static int save(const cli *c, train_state *s, const char *path)
     return cli_fail(c, 1, "step %lld: saving the checkpoint: %s", (long long)s->model->step, msg ? msg : "failed");
 }
 
+/* On the GPU, a block with inputs whose step draws no random numbers
+ * trains from staged batches (td_train_stage): the next step's batch is
+ * drawn and its copy up queued before this step runs, so that the copy
+ * overlaps the step. The batches are drawn in the same order as without
+ * (the step draws nothing from the model's RNG), and a checkpoint records
+ * the RNG and the cursor as they were after this step's batch, so a
+ * resumed run draws the next batch again. */
+static bool staged_feed(const train_state *s)
+{
+    return s->model->on_gpu && s->feed != FEED_NONE && s->train->cuda_graph_ok;
+}
+
+/* The next batch, drawn and staged. */
+static td_status stage_next(train_state *s, bool sequential)
+{
+    td_model *m = s->model;
+    td_status st = fetch(s, &s->data, &m->rng, &m->data_cursor, sequential);
+    if (st == TD_OK)
+        st = td_train_stage(m, s->index, (const void *const *)s->batch);
+    if (st == TD_OK)
+        s->nstaged++;
+    return st;
+}
+
+/* One step's batch and the step: drawn, then td_train_step; or staged
+ * (staged_feed), the next one staged before the step. */
+static td_status train_one(const opts *o, train_state *s, td_step_stats *stats)
+{
+    td_model *m = s->model;
+    if (!staged_feed(s)) {
+        td_status st = s->feed == FEED_NONE ? TD_OK : fetch(s, &s->data, &m->rng, &m->data_cursor, o->sequential);
+        return st == TD_OK ? td_train_step(m, s->index, (const void *const *)s->batch, stats) : st;
+    }
+    td_status st = s->nstaged == 0 ? stage_next(s, o->sequential) : TD_OK;
+    s->ckpt_rng = m->rng;
+    s->ckpt_cursor = m->data_cursor;
+    if (st == TD_OK && m->step + 1 < s->steps)
+        st = stage_next(s, o->sequential);
+    if (st == TD_OK) {
+        st = td_train_step_staged(m, s->index, stats);
+        s->nstaged--;
+    }
+    return st;
+}
+
 /* One step: a batch, td_train_step, then what the options ask at its
  * count: validation, a log row and progress line, a checkpoint. */
 static int one_step(const cli *c, const opts *o, train_state *s)
 {
     td_model *m = s->model;
     double start = td_now();
-    td_status st = s->feed == FEED_NONE ? TD_OK : fetch(s, &s->data, &m->rng, &m->data_cursor, o->sequential);
     step_row r = {.step = m->step + 1};
-    if (st == TD_OK)
-        st = td_train_step(m, s->index, (const void *const *)s->batch, &r.stats);
+    td_status st = train_one(o, s, &r.stats);
     if (st != TD_OK) {
         const char *msg = td_ctx_error(s->ctx);
         return cli_fail(c, 1, "%s", msg ? msg : "the step failed without a message");

@@ -789,6 +789,15 @@ td_status td_train_step(td_model *m, int train, const void *const *inputs, td_st
  * addresses than the last step's is captured again (keep the batch's
  * buffers for a run, as a loader's double buffer does, and steps replay). */
 td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats);
+/* A model on the GPU: td_train_stage copies a batch toward the device on
+ * a stream of its own and returns (the batch's host memory may be reused
+ * at once); td_train_step_staged trains a step on the oldest staged batch
+ * of that block. Up to two batches are staged at a time, so staging the
+ * next batch before the step on this one overlaps the next batch's copy
+ * with this step (what `MODEL train` does on the GPU). The device keeps
+ * two buffers of the largest staged batch, and pinned memory as large. */
+td_status td_train_stage(td_model *m, int train, const void *const *inputs);
+td_status td_train_step_staged(td_model *m, int train, td_step_stats *stats);
 /* The loss of train block `train` on a batch (forward only, nothing
  * changes): validation. */
 td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss);

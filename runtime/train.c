@@ -120,8 +120,10 @@ static td_status check_profile(td_model *m, const td_train_desc *t)
 }
 
 /* The step's arguments: the batch is host memory (inputs) or, with
- * device_inputs, device memory; either way every input is given. */
-static td_status check_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs)
+ * device_inputs, device memory, or staged (neither: td_train_stage gave
+ * it); every input is given. */
+static td_status check_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
+                            bool staged)
 {
     if (!m)
         return TD_ERR_INPUT; /* no context to hold a message */
@@ -130,7 +132,7 @@ static td_status check_step(td_model *m, int train, const void *const *inputs, c
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: model %s has no train block %d (it has %d)", desc->name,
                        train, desc->ntrains);
     const td_train_desc *t = &desc->trains[train];
-    for (int k = 0; k < t->ninputs; k++)
+    for (int k = 0; k < t->ninputs && !staged; k++)
         if (device_inputs ? !device_inputs[k] : !inputs || !inputs[k])
             return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: input '%s' is NULL", t->name, t->inputs[k].name);
     if (m->step == INT64_MAX)
@@ -141,7 +143,7 @@ static td_status check_step(td_model *m, int train, const void *const *inputs, c
 
 td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss)
 {
-    td_status st = check_step(m, train, inputs, NULL);
+    td_status st = check_step(m, train, inputs, NULL, false);
     if (st != TD_OK)
         return st;
     if (m->on_gpu)
@@ -150,9 +152,9 @@ td_status td_train_loss(td_model *m, int train, const void *const *inputs, doubl
 }
 
 static td_status train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                            td_step_stats *stats)
+                            bool staged, td_step_stats *stats)
 {
-    td_status st = check_step(m, train, inputs, device_inputs);
+    td_status st = check_step(m, train, inputs, device_inputs, staged);
     if (st != TD_OK)
         return st;
     const td_train_desc *t = &m->desc->trains[train];
@@ -167,7 +169,8 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
         if (!(lr >= 0 && isfinite(lr)))
             return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
                            lr);
-        st = td_cuda_train_step(m, train, inputs, device_inputs, m->step + 1, lr, &loss, &norm, &updated, &gpu_ms);
+        st = td_cuda_train_step(m, train, inputs, device_inputs, staged, m->step + 1, lr, &loss, &norm, &updated,
+                                &gpu_ms);
         if (st != TD_OK)
             return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the step failed", next, t->name);
         if (stats)
@@ -225,12 +228,31 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
 
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
 {
-    return train_step(m, train, inputs, NULL, stats);
+    return train_step(m, train, inputs, NULL, false, stats);
 }
 
 td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats)
 {
     if (m && !m->on_gpu)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_device: model %s is not on the GPU", m->desc->name);
-    return train_step(m, train, NULL, inputs, stats);
+    return train_step(m, train, NULL, inputs, false, stats);
+}
+
+td_status td_train_stage(td_model *m, int train, const void *const *inputs)
+{
+    td_status st = check_step(m, train, inputs, NULL, false);
+    if (st != TD_OK)
+        return st;
+    if (m->desc->trains[train].ninputs == 0)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_stage: %s has no inputs to stage", m->desc->trains[train].name);
+    if (!m->on_gpu)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_stage: model %s is not on the GPU", m->desc->name);
+    return td_cuda_train_stage(m, train, inputs);
+}
+
+td_status td_train_step_staged(td_model *m, int train, td_step_stats *stats)
+{
+    if (m && !m->on_gpu)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_staged: model %s is not on the GPU", m->desc->name);
+    return train_step(m, train, NULL, NULL, true, stats);
 }

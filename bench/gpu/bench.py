@@ -323,6 +323,8 @@ class Bench:
                "optimizer": f"{'adamw' if kind == 'big' else 'adagrad'}(lr={r['first_steps'][0]['lr']:g})"}
         if "h2d_x" in r:
             res["tdc_h2d_x"] = summary(r["h2d_x"])
+        if "tdc_staged" in r:
+            res["tdc_staged"] = summary(r["tdc_staged"])
         if "tdc_device_batch" in r:
             res["tdc_device_batch"] = summary(r["tdc_device_batch"])
             res["tdc_device_batch_bytes"] = r["device_batch_bytes"]
@@ -359,6 +361,9 @@ class Bench:
         if "eager_h2d_item" in res:
             self.row("  + batch from host, loss read", median(res["tdc"]), median(res["eager_h2d_item"]),
                      flops=flops)
+        if "tdc_staged" in res:
+            self.row("  tdc, the next batch staged in the step", median(res["tdc_staged"]),
+                     median(res.get("eager_h2d_item")), flops=flops)
         if "tdc_device_batch" in res:
             self.row("  tdc with the batch on the GPU", median(res["tdc_device_batch"]), median(res.get("eager")),
                      flops=flops)

@@ -72,6 +72,7 @@ typedef struct td_cuda_driver {
     CUresult (*cuStreamCreate)(CUstream *s, unsigned flags);
     CUresult (*cuStreamDestroy)(CUstream s);                                       /* _v2 */
     CUresult (*cuStreamSynchronize)(CUstream s);
+    CUresult (*cuStreamWaitEvent)(CUstream s, CUevent e, unsigned flags);
     CUresult (*cuEventCreate)(CUevent *e, unsigned flags);
     CUresult (*cuEventDestroy)(CUevent e);                                         /* _v2 */
     CUresult (*cuEventRecord)(CUevent e, CUstream s);
@@ -266,7 +267,13 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
  * GPU time in ms (events from before the batch's copy to after the
  * verdict's); a bad gather index is an error with its message. */
 td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                             int64_t step, double lr, double *loss, double *norm, bool *updated, double *gpu_ms);
+                             bool staged, int64_t step, double lr, double *loss, double *norm, bool *updated,
+                             double *gpu_ms);
+/* td_train_stage on the GPU: the batch into pinned memory and its copy up
+ * queued on a stream of its own (two buffers: one staged batch's copy
+ * overlaps the step before it); td_cuda_train_step with `staged` takes the
+ * oldest staged batch. */
+td_status td_cuda_train_stage(td_model *m, int train, const void *const *inputs);
 td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, double *loss);
 void td_gpu_state_free(td_model *m);
 

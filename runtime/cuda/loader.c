@@ -55,6 +55,7 @@ static const td_cuda_sym driver_syms[] = {
     SYM(td_cuda_driver, cuStreamCreate, "cuStreamCreate"),
     SYM(td_cuda_driver, cuStreamDestroy, "cuStreamDestroy_v2"),
     SYM(td_cuda_driver, cuStreamSynchronize, "cuStreamSynchronize"),
+    SYM(td_cuda_driver, cuStreamWaitEvent, "cuStreamWaitEvent"),
     SYM(td_cuda_driver, cuEventCreate, "cuEventCreate"),
     SYM(td_cuda_driver, cuEventDestroy, "cuEventDestroy_v2"),
     SYM(td_cuda_driver, cuEventRecord, "cuEventRecord"),

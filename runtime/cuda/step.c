@@ -50,6 +50,16 @@ struct td_gpu_state {
     graph_mode *mode;      /* per train block */
     graph_slot *slots;     /* per train block, GRAPH_SLOTS each */
     int *last;             /* per train block: the slot used last */
+    /* batches staged ahead (td_cuda_train_stage): two buffers, each a
+     * device copy of a batch and its pinned source, copied on a stream of
+     * their own; a FIFO of up to two staged batches */
+    CUstream copy_stream;
+    td_dptr ahead[2];
+    unsigned char *ahead_pinned[2];
+    size_t ahead_bytes;
+    CUevent copied[2];     /* recorded on copy_stream after each buffer's copy */
+    int ahead_next;        /* the buffer the next staging fills */
+    int nstaged, staged_train[2], staged_buf[2]; /* the FIFO, oldest first */
 };
 
 void td_gpu_state_free(td_model *m)
@@ -69,6 +79,18 @@ void td_gpu_state_free(td_model *m)
             cuda->cu.cuEventDestroy(g->begun);
         if (g->pinned)
             cuda->cu.cuMemFreeHost(g->pinned);
+        if (g->copy_stream)
+            cuda->cu.cuStreamSynchronize(g->copy_stream);
+        for (int b = 0; b < 2; b++) {
+            if (g->ahead[b])
+                cuda->cu.cuMemFree(g->ahead[b]);
+            if (g->ahead_pinned[b])
+                cuda->cu.cuMemFreeHost(g->ahead_pinned[b]);
+            if (g->copied[b])
+                cuda->cu.cuEventDestroy(g->copied[b]);
+        }
+        if (g->copy_stream)
+            cuda->cu.cuStreamDestroy(g->copy_stream);
     }
     for (int i = 0; g->slots && i < nslots; i++)
         free(g->slots[i].in);
@@ -163,6 +185,126 @@ static size_t param_elements(const td_model *m, int i)
             return 0;
     }
     return n;
+}
+
+/* ---- batches staged ahead ---- */
+
+/* The bytes of train block t's inputs as staged (each at a 64-byte boundary). */
+static td_status batch_bytes(td_model *m, const td_train_desc *t, size_t *total)
+{
+    size_t at = 0, bytes;
+    for (int k = 0; k < t->ninputs; k++) {
+        td_status st = input_place(m, t, k, &at, &bytes);
+        if (st != TD_OK)
+            return st;
+        at += bytes;
+    }
+    *total = at;
+    return TD_OK;
+}
+
+/* The copy stream, its events and two buffers of at least `bytes`, made on
+ * first use (again, larger, when a block's batch outgrows them: nothing is
+ * staged then, so nothing is lost). */
+static td_status ahead_buffers(td_model *m, struct td_gpu_state *g, size_t bytes)
+{
+    struct td_cuda *cuda = m->ctx->cuda;
+    td_status st = TD_OK;
+    if (!g->copy_stream)
+        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuStreamCreate(&g->copy_stream, TD_CU_STREAM_NON_BLOCKING),
+                            "cuStreamCreate", "the stream of staged batches");
+    for (int b = 0; st == TD_OK && b < 2; b++)
+        if (!g->copied[b])
+            st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventCreate(&g->copied[b], TD_CU_EVENT_DEFAULT),
+                                "cuEventCreate", "a staged batch's event");
+    if (st != TD_OK || g->ahead_bytes >= bytes)
+        return st;
+    for (int b = 0; b < 2; b++) {
+        if (g->ahead[b])
+            cuda->cu.cuMemFree(g->ahead[b]);
+        if (g->ahead_pinned[b])
+            cuda->cu.cuMemFreeHost(g->ahead_pinned[b]);
+        g->ahead[b] = 0;
+        g->ahead_pinned[b] = NULL;
+    }
+    g->ahead_bytes = 0;
+    for (int b = 0; b < 2 && st == TD_OK; b++) {
+        st = td_cuda_alloc(m->ctx, bytes, "a batch staged ahead", &g->ahead[b]);
+        if (st == TD_OK)
+            st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuMemAllocHost((void **)&g->ahead_pinned[b], bytes),
+                                "cuMemAllocHost", "pinned memory for a batch staged ahead");
+    }
+    if (st == TD_OK)
+        g->ahead_bytes = bytes;
+    return st;
+}
+
+td_status td_cuda_train_stage(td_model *m, int train, const void *const *inputs)
+{
+    const td_train_desc *t = &m->desc->trains[train];
+    struct td_gpu_state *g;
+    td_status st = gpu_state(m, &g);
+    if (st != TD_OK)
+        return st;
+    if (g->nstaged == 2)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_stage: %s: two batches are staged already; train a step on "
+                       "one first", t->name);
+    size_t total;
+    if ((st = batch_bytes(m, t, &total)) != TD_OK)
+        return st;
+    if (g->nstaged == 0 && (st = ahead_buffers(m, g, total)) != TD_OK)
+        return st;
+    if (total > g->ahead_bytes)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_stage: %s: its batch (%zu bytes) is larger than the one staged "
+                       "before it (%zu); train a step on that first", t->name, total, g->ahead_bytes);
+    struct td_cuda *cuda = m->ctx->cuda;
+    int b = g->ahead_next;
+    /* the buffer's last copy is done (its step has run: steps wait for themselves) */
+    if ((st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventSynchronize(g->copied[b]), "cuEventSynchronize",
+                             "a staged batch")) != TD_OK)
+        return st;
+    size_t at = 0, bytes;
+    for (int k = 0; k < t->ninputs; k++) {
+        input_place(m, t, k, &at, &bytes); /* batch_bytes checked each */
+        memcpy(g->ahead_pinned[b] + at, inputs[k], bytes);
+        at += bytes;
+    }
+    if (total > 0)
+        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuMemcpyHtoDAsync(g->ahead[b], g->ahead_pinned[b], total,
+                                                                     g->copy_stream),
+                            "cuMemcpyHtoDAsync", "a batch staged ahead");
+    if (st == TD_OK)
+        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->copied[b], g->copy_stream), "cuEventRecord",
+                            "a batch staged ahead");
+    if (st != TD_OK)
+        return st;
+    g->staged_train[g->nstaged] = train;
+    g->staged_buf[g->nstaged++] = b;
+    g->ahead_next = 1 - b;
+    return TD_OK;
+}
+
+/* The oldest staged batch, for train block `train`: din gets its inputs'
+ * addresses, and the step's stream waits for its copy. */
+static td_status take_staged(td_model *m, struct td_gpu_state *g, int train, td_dptr *din)
+{
+    const td_train_desc *t = &m->desc->trains[train];
+    if (g->nstaged == 0 || g->staged_train[0] != train)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_staged: %s: no batch of it is staged next (%s)", t->name,
+                       g->nstaged ? "another block's is" : "td_train_stage first");
+    int b = g->staged_buf[0];
+    g->staged_train[0] = g->staged_train[1];
+    g->staged_buf[0] = g->staged_buf[1];
+    g->nstaged--;
+    size_t at = 0, bytes;
+    for (int k = 0; k < t->ninputs; k++) {
+        input_place(m, t, k, &at, &bytes);
+        din[k] = g->ahead[b] + at;
+        at += bytes;
+    }
+    struct td_cuda *cuda = m->ctx->cuda;
+    return td_cu_check_at(m->ctx, cuda, cuda->cu.cuStreamWaitEvent(cuda->stream, g->copied[b], 0), "cuStreamWaitEvent",
+                          "a staged batch");
 }
 
 /* The params train block `train` updates, checked as td_optim_update
@@ -315,7 +457,8 @@ static graph_slot *capture(td_model *m, struct td_gpu_state *g, int train, const
 }
 
 td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                             int64_t step, double lr, double *loss, double *norm, bool *updated, double *gpu_ms)
+                             bool staged, int64_t step, double lr, double *loss, double *norm, bool *updated,
+                             double *gpu_ms)
 {
     const td_train_desc *t = &m->desc->trains[train];
     if (!t->grad_cuda)
@@ -329,9 +472,13 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
     st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->begun, cuda->stream), "cuEventRecord", t->name);
     if (st != TD_OK)
         return st;
-    if (device_inputs)
+    if (staged)
+        st = take_staged(m, g, train, din);
+    else if (device_inputs)
         memcpy(din, device_inputs, (size_t)t->ninputs * sizeof *din); /* read where they are */
-    else if ((st = stage(m, g, t, inputs, din)) != TD_OK)
+    else
+        st = stage(m, g, t, inputs, din);
+    if (st != TD_OK)
         return st;
     /* the step's scalars, up */
     td_step_gate *gate = (td_step_gate *)(g->pinned + g->gate_at);

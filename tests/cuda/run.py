@@ -47,6 +47,37 @@ def gpu_kernels(r, build, tmp):
             r.fail("cuda: kernel_check", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
 
 
+def staged_batches(r, build, tmp):
+    """tests/cuda/staged_check.c linked with examples/cruncher.td: staged and device batches on the GPU
+    against host batches, bit for bit, and the staging errors; built everywhere, run where there is a GPU."""
+    work = os.path.join(tmp, "staged")
+    os.makedirs(work)
+    code, _, err = r.run(["--lib", "examples/cruncher.td", "-o", os.path.join(work, "cruncher")])
+    if code:
+        r.fail("cuda: cruncher.td --lib", err)
+        return
+    exe = os.path.join(work, "staged_check")
+    p = subprocess.run(["cc", "-std=c11", "-O1", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + build_info.sanitizer_flags(build) +
+                       ["-I", os.path.join(ROOT, "runtime"), "-I", work, os.path.join(ROOT, "tests/cuda/staged_check.c"),
+                        os.path.join(work, "cruncher.c"), os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl",
+                        "-o", exe], capture_output=True, text=True)
+    if p.returncode != 0:
+        r.fail("cuda: staged_check builds", p.stderr[-3000:])
+        return
+    r.ok("cuda: staged_check builds")
+    p = subprocess.run([exe], capture_output=True, text=True, timeout=600)
+    if p.returncode == 77:
+        print(f"cuda: staged batches {p.stdout.strip()}")  # no GPU here: said out loud, counted as nothing
+        return
+    for line in p.stdout.splitlines():
+        if line.startswith("PASS "):
+            r.ok("gpu: " + line[5:])
+        elif line.startswith("FAIL "):
+            r.fail("cuda: staged batches", line[5:])
+    if p.returncode not in (0, 1):
+        r.fail("cuda: staged_check", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+
+
 def device_choice(r, tmp):
     """--device on a compiled program: a bad name is refused; cpu runs; cuda
     runs where there is a GPU and says why not elsewhere, where auto falls
@@ -156,4 +187,5 @@ def run(r):
             if proc.returncode not in (0, 1):
                 r.fail("cuda: nvrtc_check", f"exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}")
         gpu_kernels(r, build, tmp)
+        staged_batches(r, build, tmp)
         device_choice(r, tmp)

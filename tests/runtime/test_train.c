@@ -269,6 +269,20 @@ static void step_refusals(const rows *r)
           "a device batch for a model on the CPU: %s", td_ctx_error(ctx));
     td_ctx_clear_error(ctx);
     CHECK(td_train_step_device(NULL, 0, device_in, NULL) == TD_ERR_INPUT, "no model (device batch)");
+    CHECK(td_train_stage(m, 0, in) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_stage: model lin is not on the GPU") == 0,
+          "staging a batch for a model on the CPU: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_step_staged(m, 0, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_step_staged: model lin is not on the GPU") == 0,
+          "a staged step for a model on the CPU: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_train_stage(NULL, 0, in) == TD_ERR_INPUT && td_train_step_staged(NULL, 0, NULL) == TD_ERR_INPUT,
+          "no model (staged)");
+    CHECK(td_train_stage(m, 1, NULL) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "td_train_stage: shrink has no inputs to stage") == 0,
+          "staging for a block without inputs: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
     snapshot after = take(m);
     CHECK(same_state(&before, &after), "refused steps change nothing");
     drop(&before), drop(&after);
