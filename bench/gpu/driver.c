@@ -449,6 +449,22 @@ static td_status device_train_body(void *arg)
     return td_train_step_device(a->m, 0, a->in, &a->stats);
 }
 
+/* The big or the tiny Cruncher at batch B, seed 1; exits with `what` on failure. */
+static td_model *new_cruncher(td_ctx *ctx, bool big, int64_t B, const char *what)
+{
+    td_model *m;
+    if (big) {
+        cruncher_big_dims dims = {.dim_batch = B};
+        m = cruncher_big_new(ctx, &dims, 1);
+    } else {
+        cruncher_dims dims = {.dim_batch = B};
+        m = cruncher_new(ctx, &dims, 1);
+    }
+    if (!m)
+        die(ctx, what);
+    return m;
+}
+
 static int bench_train(td_ctx *ctx, int argc, char **argv)
 {
     if (argc != 6)
@@ -460,16 +476,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     int warmup = atoi(argv[2]), batches = atoi(argv[3]), per_batch = atoi(argv[4]);
     const char *outdir = argv[5];
     int64_t H = big ? CRUNCHER_BIG_DIM_HIDDEN : CRUNCHER_DIM_HIDDEN;
-    td_model *m;
-    if (big) {
-        cruncher_big_dims dims = {.dim_batch = B};
-        m = cruncher_big_new(ctx, &dims, 1);
-    } else {
-        cruncher_dims dims = {.dim_batch = B};
-        m = cruncher_new(ctx, &dims, 1);
-    }
-    if (!m)
-        die(ctx, "the model");
+    td_model *m = new_cruncher(ctx, big, B, "the model");
     /* the initial params, for torch to start from the same point */
     for (int p = 0; p < m->desc->nparams; p++) {
         const td_tensor_desc *t = &m->desc->params[p];
@@ -506,16 +513,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         check(ctx, td_cuda_upload(ctx, dy, y, (size_t)B * 4), "upload y");
         /* on a model of its own (the same seed), which never stages a batch: its device bytes are what
          * such a program allocates */
-        td_model *md;
-        if (big) {
-            cruncher_big_dims dims = {.dim_batch = B};
-            md = cruncher_big_new(ctx, &dims, 1);
-        } else {
-            cruncher_dims dims = {.dim_batch = B};
-            md = cruncher_new(ctx, &dims, 1);
-        }
-        if (!md)
-            die(ctx, "the model for device batches");
+        td_model *md = new_cruncher(ctx, big, B, "the model for device batches");
         device_train_args d = {.m = md, .in = {dx, dy}};
         on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
         for (int r = 0; r < TD_REGION_COUNT; r++)
