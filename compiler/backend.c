@@ -94,17 +94,24 @@ static bool find_runtime(char *include, char *library, size_t cap)
     return exists(header) && exists(library);
 }
 
-/* Runs argv, waiting; its output goes where ours goes. */
-static int run_command(char **argv)
+/* Starts argv; its output goes where ours goes. The child's pid, or -1. */
+static pid_t start_command(char **argv)
 {
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
     if (pid == 0) {
         execvp(argv[0], argv);
         fprintf(stderr, "tdc: error: cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    return pid;
+}
+
+/* Waits for pid: its exit status, 128 when a signal ended it, -1 when it
+ * could not be waited for. */
+static int wait_command(pid_t pid)
+{
+    if (pid < 0)
+        return -1;
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -112,7 +119,41 @@ static int run_command(char **argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static void compile_c(BackendOptions *o, const char *c_path, const char *out)
+/* How many translation units an executable's C is compiled as, at once
+ * (emit_c's parts): one a processor, at most four (the CPU functions
+ * rarely balance over more). */
+static int compile_parts(void)
+{
+    const char *forced = getenv("TDC_C_PARTS"); /* 1 to 4: that many, whatever the processors */
+    if (forced && *forced >= '1' && *forced <= '4' && !forced[1])
+        return *forced - '0';
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 4 ? 4 : n >= 2 ? (int)n : 1;
+}
+
+/* The C compiler's words ($CC, or cc), then the flags every compile takes. */
+static int compiler_words(BackendOptions *o, char *cc_words, char **argv, const char *inc_flag)
+{
+    int n = 0;
+    for (char *w = strtok(cc_words, " \t"); w && n < 40; w = strtok(NULL, " \t"))
+        argv[n++] = w;
+    argv[n++] = "-std=c11";
+    argv[n++] = (char *)o->opt_level;
+    if (o->debug)
+        argv[n++] = "-g";
+    argv[n++] = "-fopenmp";
+#ifdef TDC_EXTRA_CFLAGS
+    argv[n++] = TDC_EXTRA_CFLAGS;
+#endif
+    if (inc_flag)
+        argv[n++] = (char *)inc_flag;
+    return n;
+}
+
+/* The C at c_path into the executable out: in one compile, or (parts > 1)
+ * part k of it compiled with -DTDG_PART=k into an object beside c_path,
+ * all parts at once, then linked. */
+static void compile_c(BackendOptions *o, const char *c_path, const char *out, int parts)
 {
     char include[PATH_MAX], library[PATH_MAX];
     if (!find_runtime(include, library, sizeof include)) {
@@ -122,34 +163,53 @@ static void compile_c(BackendOptions *o, const char *c_path, const char *out)
     const char *cc = getenv("CC");
     if (!cc || !*cc)
         cc = "cc";
-    char *cc_words = strdup(cc);
-    char *argv[64];
-    int n = 0;
-    for (char *w = strtok(cc_words, " \t"); w && n < 40; w = strtok(NULL, " \t"))
-        argv[n++] = w;
-    char inc_flag[PATH_MAX + 3];
+    char inc_flag[PATH_MAX + 3], objects[4][PATH_MAX + 16], defines[4][32];
     snprintf(inc_flag, sizeof inc_flag, "-I%s", include);
-    argv[n++] = "-std=c11";
-    argv[n++] = (char *)o->opt_level;
-    if (o->debug)
-        argv[n++] = "-g";
-    argv[n++] = "-fopenmp";
-#ifdef TDC_EXTRA_CFLAGS
-    argv[n++] = TDC_EXTRA_CFLAGS;
-#endif
-    argv[n++] = inc_flag;
-    argv[n++] = (char *)c_path;
-    argv[n++] = library;
-    argv[n++] = TDC_OPENBLAS_LIB;
-    argv[n++] = "-lm";
-    argv[n++] = "-ldl"; /* the runtime opens the CUDA libraries with dlopen (in libc from glibc 2.34) */
-    argv[n++] = "-o";
-    argv[n++] = (char *)out;
-    argv[n] = NULL;
-    int status = run_command(argv);
+    if (parts > 4)
+        parts = 4;
+    pid_t pids[4];
+    int status = 0;
+    for (int k = 0; k < parts && parts > 1; k++) {
+        char *cc_words = strdup(cc), *argv[64];
+        int n = compiler_words(o, cc_words, argv, inc_flag);
+        snprintf(defines[k], sizeof defines[k], "-DTDG_PART=%d", k);
+        snprintf(objects[k], sizeof objects[k], "%s.%d.o", c_path, k);
+        argv[n++] = defines[k];
+        argv[n++] = "-c";
+        argv[n++] = (char *)c_path;
+        argv[n++] = "-o";
+        argv[n++] = objects[k];
+        argv[n] = NULL;
+        pids[k] = start_command(argv);
+        free(cc_words);
+    }
+    for (int k = 0; k < parts && parts > 1; k++) {
+        int st = wait_command(pids[k]);
+        if (st != 0 && status == 0)
+            status = st;
+    }
+    if (status == 0) { /* the link, or the one compile */
+        char *cc_words = strdup(cc), *argv[64];
+        int n = compiler_words(o, cc_words, argv, parts > 1 ? NULL : inc_flag);
+        if (parts > 1)
+            for (int k = 0; k < parts; k++)
+                argv[n++] = objects[k];
+        else
+            argv[n++] = (char *)c_path;
+        argv[n++] = library;
+        argv[n++] = TDC_OPENBLAS_LIB;
+        argv[n++] = "-lm";
+        argv[n++] = "-ldl"; /* the runtime opens the CUDA libraries with dlopen (in libc from glibc 2.34) */
+        argv[n++] = "-o";
+        argv[n++] = (char *)out;
+        argv[n] = NULL;
+        status = wait_command(start_command(argv));
+        free(cc_words);
+    }
+    for (int k = 0; k < parts && parts > 1; k++)
+        unlink(objects[k]);
     if (status != 0)
         failure(o, "the C compiler (%s) failed", cc, status < 0 ? strerror(errno) : NULL);
-    free(cc_words);
 }
 
 static FILE *open_output(BackendOptions *o, const char *path)
@@ -171,11 +231,13 @@ static void write_executable(BackendOptions *o, const IrProgram *ir, const EmitO
         return;
     }
     FILE *f = fdopen(fd, "w");
-    emit_c(f, ir, eo);
+    EmitOptions parted = *eo;
+    parted.parts = compile_parts();
+    emit_c(f, ir, &parted);
     if (fclose(f) != 0)
         failure(o, "cannot write '%s'", tmp, strerror(errno));
     else
-        compile_c(o, tmp, out);
+        compile_c(o, tmp, out, parted.count_flops ? 1 : parted.parts);
     unlink(tmp);
     free(out);
 }
@@ -305,6 +367,8 @@ void backend_run(void *options, IrProgram *ir)
     } else if (o->emit == EMIT_C) {
         FILE *f = o->output ? open_output(o, o->output) : stdout;
         if (f) {
+            if (getenv("TDC_C_PARTS")) /* the C of an executable as tdc -o compiles it */
+                eo.parts = compile_parts();
             emit_c(f, ir, &eo);
             if (f != stdout && fclose(f) != 0)
                 failure(o, "cannot write '%s'", o->output, strerror(errno));

@@ -875,7 +875,9 @@ const char *const emit_c_prelude =
     "        m->profile->seconds[op] += td_now() - t0;\n"
     "        m->profile->calls[op]++;\n"
     "    }\n"
-    "}\n"
+    "}\n";
+
+const char *const emit_c_plan_helper =
     "\n"
     "/* Lays out slots end to end at 64-byte boundaries: slot s is as large as\n"
     " * its largest member (entry i belongs to slot slot_of[i]). */\n"
@@ -934,7 +936,8 @@ void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan)
     const char *name = arena_printf(e->a, "tdg_plan%d", index);
     emit_size_table(e, name, plan);
     int n = plan_entries(plan);
-    fprintf(e->out, "static td_status tdg_plan_fn%d(td_ctx *ctx, const int64_t *dims, size_t *offsets, size_t *total)\n{\n", index);
+    fprintf(e->out, "%s td_status tdg_plan_fn%d(td_ctx *ctx, const int64_t *dims, size_t *offsets, size_t *total)\n{\n",
+            e->linkage, index);
     fprintf(e->out, "    return tdg_plan(ctx, dims, %d, %d, %s, %s, offsets, total);\n}\n\n", plan->nslots, n,
             n ? arena_printf(e->a, "%s_bytes", name) : "NULL", n ? arena_printf(e->a, "%s_slot", name) : "NULL");
 }
@@ -964,7 +967,8 @@ void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan
 {
     e->f = f;
     e->plan = plan;
-    fprintf(e->out, "/* %s */\nstatic td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name, index);
+    fprintf(e->out, "/* %s */\n%s td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name,
+            e->linkage, index);
     emit_dims(e);
     fprintf(e->out, "    size_t offsets[%d], total;\n", plan->nslots ? plan->nslots : 1);
     fprintf(e->out, "    if (tdg_plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);

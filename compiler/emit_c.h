@@ -15,6 +15,7 @@ typedef struct EmitOptions {
     const char *header_name; /* --lib: the header the C file includes ("model.h") */
     const char *api_prefix;  /* --lib: the prefix of every entry point ("model") */
     bool count_flops;        /* tests: count the operations executed per op into tdg_counted[] */
+    int parts;               /* an executable in parts (emit_c_parts): compiled as that many translation units at once */
 } EmitOptions;
 
 void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt);

@@ -18,6 +18,7 @@ typedef struct Emit {
     int fn_index;             /* emit_cuda: the function's index (kernel names) */
     PtrVec *kernel_names;     /* emit_cuda: each kernel's name, in the order of the source */
     bool with_cuda;           /* emit_c: the program's GPU code too */
+    const char *linkage;      /* of tdg_plan_fn<k> and tdg_fn<k>: "static", or "TDG_FN" in a file of parts */
 } Emit;
 
 /* Subexpressions an expression has more than once (a backward map's
@@ -37,6 +38,7 @@ const char *emit_c_size_desc(const Emit *e, Size s); /* a td_size_expr initializ
 void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan);
 void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan);
 extern const char *const emit_c_prelude;
+extern const char *const emit_c_plan_helper; /* tdg_plan, which the plan functions call */
 /* The element functions the expressions call (integer powers and absolute
  * values that wrap, NaN-propagating max and min, the activations and
  * gelu's derivative), one text for the C prelude (Q "static inline ") and

@@ -57,6 +57,37 @@ def warning_free(r, tmp):
             r.fail(f"{rel}: generated C", f"cc -Wall -Wextra -Wshadow -Werror failed:\n{p.stderr[-3000:]}")
         else:
             r.ok(rel)
+        parts_compile(r, rel, tmp)
+
+
+def parts_compile(r, rel, tmp):
+    """The C of an executable as tdc -o compiles it in parts (TDC_C_PARTS=3): each part, and the whole file
+    without TDG_PART, warning-free; the parts' objects link with the runtime into a program that runs."""
+    base = os.path.join(tmp, os.path.basename(rel)[:-3] + "_parts")
+    p = subprocess.run([r.tdc, "--emit=c", rel, "-o", base + ".c"], cwd=ROOT, capture_output=True, text=True,
+                       env=dict(os.environ, TDC_C_PARTS="3"))
+    if p.returncode != 0:
+        r.fail(f"{rel} --emit=c in parts", p.stderr)
+        return
+    objects = []
+    for k in ("0", "1", "2", None):
+        obj = f"{base}.{k or 'all'}.o"
+        define = [f"-DTDG_PART={k}"] if k else []
+        p = subprocess.run(["cc"] + CFLAGS + define + [base + ".c", "-o", obj], capture_output=True, text=True)
+        if p.returncode != 0 or p.stderr:
+            r.fail(f"{rel}: generated C, part {k or '(all)'}", f"cc -Wall -Wextra -Wshadow -Werror failed:\n{p.stderr[-3000:]}")
+            return
+        if k:
+            objects.append(obj)
+    build = os.path.dirname(r.tdc)
+    exe = base + ".exe"
+    p = subprocess.run(["cc", "-fopenmp"] + objects + [os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl", "-o", exe]
+                       + build_info.sanitizer_flags(build), capture_output=True, text=True)
+    q = subprocess.run([exe, "info"], capture_output=True, text=True) if p.returncode == 0 else None
+    if p.returncode != 0 or q.returncode != 0 or not q.stdout.startswith("model "):
+        r.fail(f"{rel}: its three parts linked", (p.stderr + (q.stderr if q else ""))[-3000:])
+    else:
+        r.ok(f"{rel}: in three parts")
 
 
 def embed(r, build):
