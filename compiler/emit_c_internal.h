@@ -136,9 +136,9 @@ bool emit_cuda_draws_random(const IrFunction *f);
 /* The row group starting at node index start of f (emit_cuda.c): its
  * members into members[], their count (0: no group, the node runs alone).
  * emit_cuda_group_buffers: the group kernel's buffers after the dims, the
- * members' results first (then its int tdg_cache). emit_cuda_row_cache_bytes:
- * the bytes of its row cache a block, as a C expression of `reduced`
- * (the row's length). All need e->f and e->plan. */
+ * members' results first (the group's kernel and, when it has a row cache,
+ * <kernel>_cached take the same). emit_cuda_row_cache_bytes: the bytes of
+ * its row cache a block, as a C expression of `reduced` (the row's length). All need e->f and e->plan. */
 int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const IrNode **members);
 int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf);
 const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced);

@@ -611,25 +611,38 @@ static ReadKind read_kind(const Emit *e, const IrNode *const *members, int count
 /* ---- the row cache ----
  *
  * Every phase strides over the row alike (thread t has elements t,
- * t + blockDim.x, ...), so a thread reads back only what it wrote itself:
- * a buffer read at the row's element by two phases or more (softmax's x,
- * read by the max, the sum and the quotient), or a member map written by
- * one phase and read by a later one, is kept in dynamic shared memory
- * (c<id>, the row's elements) by the phase that first reads or writes it,
- * and later phases read it there: the row comes from DRAM once, and no
- * barrier is needed for it. The host gives the cache when it fits
- * (TD_CUDA_SHARED_MAX) and says so in tdg_cache; without, every phase reads
- * global memory as before. */
+ * t + blockDim.x, ...), so a thread reads back only what it wrote itself,
+ * and needs no barrier for it. A row group whose rows fit gets a second
+ * kernel, <name>_cached, that keeps in dynamic shared memory (c<id>, the
+ * row's elements) each row two phases or more touch:
+ *   - a buffer read at the row's element (softmax's x, read by the max and
+ *     the sum): the first phase reads global memory and fills the cache,
+ *     later ones read the cache;
+ *   - a member map a later phase reads: written to both by its phase;
+ *   - a virtual member computed by two phases (softmax's exp(x - max), by
+ *     the sum and the quotient): the first computes it and fills the
+ *     cache, later ones read it there and neither compute it nor read its
+ *     inputs.
+ * Rows that no phase needs at once share memory (a slot): a row the
+ * phases stop reading where another's first phase computes it (x where
+ * exp(x - max) is computed; the cached reads of a phase come first in its
+ * loop body, its writes after). The host launches the cached kernel when
+ * the slots fit in TD_CUDA_SHARED_MAX (emit_cuda_row_cache_bytes), the
+ * plain one otherwise. */
 struct RowCache {
     const IrNode *const *members;
     int count;
     int n;
-    int *ids;   /* by cached buffer: its id */
-    int *first; /* by cached buffer: the member whose phase fills it */
+    int *ids;     /* by entry: the buffer's or member's id */
+    int *first;   /* by entry: the member whose phase fills it */
+    int *slot;    /* by entry: its slot */
+    int nslots;
+    int *slot_bytes; /* by slot: its element size (the largest of its entries') */
 };
 
 typedef struct Touches {
     int *first, *last, *phases; /* by node id: first and last phase, how many phases */
+    const bool *reuse;          /* by node id: a virtual read from the cache after its first phase (NULL: none) */
 } Touches;
 
 static void touch(Touches *t, int id, int m)
@@ -642,23 +655,30 @@ static void touch(Touches *t, int id, int m)
     t->phases[id]++;
 }
 
+/* What member n's phase m touches: the rows it reads and the virtual
+ * members it computes (not what a virtual read from the cache reads). */
 static void touch_reads(const Emit *e, const IrNode *const *members, int count, const IrNode *n, int m, Touches *t)
 {
     for (int k = 0; k < n->ninputs; k++) {
         int base;
         View v;
         ReadKind kind = read_kind(e, members, count, n, k, &base, &v);
-        if (kind == READ_VIRTUAL)
-            touch_reads(e, members, count, members[member_at(members, count, base)], m, t);
-        else if (kind == READ_ROW)
+        if (kind == READ_ROW)
             touch(t, base, m);
+        if (kind != READ_VIRTUAL)
+            continue;
+        bool from_cache = t->reuse && t->reuse[base] && t->first[base] >= 0 && t->first[base] < m;
+        touch(t, base, m);
+        if (!from_cache)
+            touch_reads(e, members, count, members[member_at(members, count, base)], m, t);
     }
 }
 
-static RowCache row_cache(const Emit *e, const IrNode *const *members, int count)
+static Touches touches(const Emit *e, const IrNode *const *members, int count, const bool *reuse)
 {
     size_t len = e->f->nodes.len + 1;
-    Touches t = {arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int))};
+    Touches t = {arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)),
+                 reuse};
     for (size_t i = 0; i < len; i++)
         t.first[i] = t.last[i] = -1;
     for (int m = 0; m < count; m++) {
@@ -668,41 +688,76 @@ static RowCache row_cache(const Emit *e, const IrNode *const *members, int count
         if (members[m]->op != IR_REDUCE)
             touch(&t, members[m]->id, m);
     }
-    RowCache c = {members, count, 0, arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int))};
+    return t;
+}
+
+static bool is_virtual_id(const Emit *e, const IrNode *const *members, int count, int id)
+{
+    int m = member_at(members, count, id);
+    return m >= 0 && is_virtual(e, members, count, m);
+}
+
+static RowCache row_cache(const Emit *e, const IrNode *const *members, int count)
+{
+    size_t len = e->f->nodes.len + 1;
+    /* the virtual members two phases compute, then what each phase touches
+     * when they are read from the cache after their first */
+    Touches all = touches(e, members, count, NULL);
+    bool *reuse = arena_array(e->a, len, sizeof(bool));
     for (size_t id = 0; id < len; id++)
-        if (t.phases[id] >= 2) {
+        reuse[id] = all.phases[id] >= 2 && is_virtual_id(e, members, count, (int)id);
+    Touches t = touches(e, members, count, reuse);
+    RowCache c = {members, count, 0, arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)),
+                  arena_array(e->a, len, sizeof(int)), 0, arena_array(e->a, len, sizeof(int))};
+    int *slot_last = arena_array(e->a, len, sizeof(int));
+    for (int m = 0; m < count; m++) /* entries by their first phase, each into a slot free by then */
+        for (size_t id = 0; id < len; id++) {
+            if (t.phases[id] < 2 || t.first[id] != m)
+                continue;
+            bool computed = member_at(members, count, (int)id) >= 0; /* written in its first phase, after the reads */
+            int bytes = dtype_bits(ir_get(e->f, (int)id)->type.dtype) / 8, s = 0;
+            while (s < c.nslots && !(slot_last[s] < m || (computed && slot_last[s] == m)))
+                s++;
+            if (s == c.nslots)
+                c.slot_bytes[c.nslots++] = 0;
+            slot_last[s] = t.last[id];
+            if (bytes > c.slot_bytes[s])
+                c.slot_bytes[s] = bytes;
             c.ids[c.n] = (int)id;
-            c.first[c.n++] = t.first[id];
+            c.first[c.n] = m;
+            c.slot[c.n++] = s;
         }
     return c;
 }
 
 static int cached_at(const RowCache *c, int id)
 {
-    for (int j = 0; j < c->n; j++)
+    for (int j = 0; c && j < c->n; j++)
         if (c->ids[j] == id)
             return j;
     return -1;
 }
 
-/* The cache's bytes, as the host computes them: each buffer's row rounded
- * up to 16 bytes. "0" when nothing is cached. */
+/* Slot s's bytes: a row of its widest element, rounded up to 16 bytes. */
+static const char *slot_row_bytes(const Emit *e, int bytes, const char *reduced)
+{
+    return arena_printf(e->a, "((size_t)%s * %d + 15) / 16 * 16", reduced, bytes);
+}
+
 const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced)
 {
     RowCache c = row_cache(e, members, count);
     const char *bytes = "(size_t)0";
-    for (int j = 0; j < c.n; j++) {
-        const char *row = arena_printf(e->a, "((size_t)%s * sizeof(%s) + 15) / 16 * 16", reduced,
-                                       emit_c_ctype(ir_get(e->f, c.ids[j])->type.dtype));
-        bytes = j ? arena_printf(e->a, "%s + %s", bytes, row) : row;
-    }
+    for (int s = 0; s < c.nslots; s++)
+        bytes = s ? arena_printf(e->a, "%s + %s", bytes, slot_row_bytes(e, c.slot_bytes[s], reduced))
+                  : slot_row_bytes(e, c.slot_bytes[s], reduced);
     return bytes;
 }
 
 /* Declares (at depth, before the loop) the views member n reads through;
  * a reduction member's value is its register v<id>, a virtual member's is
- * left NULL for compute_virtuals, a cached buffer's is l<id> (fetched by
- * fetch_cached in the loop). */
+ * left NULL for compute_virtuals (or fetch_cached, for one read from the
+ * cache), a cached buffer's is l<id> (fetched by fetch_cached in the loop). */
 static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int depth)
 {
     int self = member_at(ph->members, ph->count, n->id);
@@ -719,6 +774,9 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
         int j = cached_at(ph->cache, base);
         if (kind == READ_REDUCED) {
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "v%d", base), "0");
+        } else if (kind == READ_VIRTUAL && j >= 0 && ph->cache->first[j] < ph->at) {
+            loads[k] = NULL; /* read from the cache at the top of the loop */
+            ph->wanted[j] = true;
         } else if (kind == READ_VIRTUAL) {
             loads[k] = NULL;
             declare_loads(e, ph, ph->members[member_at(ph->members, ph->count, base)], depth);
@@ -736,26 +794,27 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
     return loads;
 }
 
-/* At the top of the loop body: the cached buffers this phase reads, as
- * l<id>, from global memory (and into the cache) in the phase that fills
- * the cache, from the cache in later ones. */
-static void fetch_cached(const Emit *e, const Phase *ph, int depth)
+/* At the top of the loop body: what this phase reads of the cache, before
+ * anything is written to it. A buffer as l<id>: from global memory (and
+ * into the cache) in the phase that fills the cache, from the cache in
+ * later ones; a virtual member as w<id>, from the cache. */
+static void fetch_cached(const Emit *e, Phase *ph, int depth)
 {
-    for (int j = 0; j < ph->cache->n; j++) {
+    for (int j = 0; ph->cache && j < ph->cache->n; j++) {
         if (!ph->wanted[j])
             continue;
-        int id = ph->cache->ids[j];
-        const char *ct = emit_c_ctype(ir_get(e->f, id)->type.dtype), *global = arena_printf(e->a, "%s[o * reduced_total + r]",
-                                                                                            emit_c_base_name(e, id));
+        int id = ph->cache->ids[j], m = member_at(ph->members, ph->count, id);
+        const char *ct = emit_c_ctype(ir_get(e->f, id)->type.dtype);
         emit_c_indent(e, depth);
-        if (ph->cache->first[j] == ph->at) {
-            fprintf(e->out, "const %s l%d[1] = {%s};\n", ct, id, global);
+        if (m >= 0 && is_virtual(e, ph->members, ph->count, m)) { /* computed by an earlier phase */
+            fprintf(e->out, "const %s w%d[1] = {c%d[r]}; /* %%%d, from the row cache */\n", ct, id, id, id);
+            ph->computed[m] = true;
+        } else if (ph->cache->first[j] == ph->at) {
+            fprintf(e->out, "const %s l%d[1] = {%s[o * reduced_total + r]};\n", ct, id, emit_c_base_name(e, id));
             emit_c_indent(e, depth);
-            fprintf(e->out, "if (tdg_cache)\n");
-            emit_c_indent(e, depth + 1);
             fprintf(e->out, "c%d[r] = l%d[0];\n", id, id);
         } else {
-            fprintf(e->out, "const %s l%d[1] = {tdg_cache ? c%d[r] : %s};\n", ct, id, id, global);
+            fprintf(e->out, "const %s l%d[1] = {c%d[r]};\n", ct, id, id);
         }
     }
 }
@@ -766,7 +825,8 @@ static const MapExpr *member_expr(const Emit *e, const IrNode *n)
 }
 
 /* Inside the loop body: the value of each virtual member n reads, as w<id>
- * (rounded to its dtype as its memory would be), and their loads. */
+ * (rounded to its dtype as its memory would be; into the cache too where
+ * this phase fills it), and their loads. */
 static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const char **loads, int depth)
 {
     for (int k = 0; k < n->ninputs; k++) {
@@ -782,6 +842,10 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
             emit_c_indent(e, depth);
             fprintf(e->out, "const %s w%d[1] = {%s}; /* %%%d, computed here */\n", emit_c_ctype(v->type.dtype), v->id,
                     emit_c_store(e, v->type.dtype, value), v->id);
+            if (cached_at(ph->cache, v->id) >= 0) {
+                emit_c_indent(e, depth);
+                fprintf(e->out, "c%d[r] = w%d[0];\n", v->id, v->id);
+            }
             ph->computed[m] = true;
         }
         loads[k] = emit_c_load(e, v->type.dtype, arena_printf(e->a, "w%d", v->id), "0");
@@ -792,14 +856,14 @@ static Phase new_phase(const Emit *e, const IrNode *const *members, int count, c
 {
     Phase ph = {members, count, arena_array(e->a, (size_t)count + 1, sizeof(char **)),
                 arena_array(e->a, (size_t)count + 1, sizeof(bool)), cache, at,
-                arena_array(e->a, (size_t)cache->n + 1, sizeof(bool))};
+                arena_array(e->a, (size_t)(cache ? cache->n : 0) + 1, sizeof(bool))};
     return ph;
 }
 
-/* The loop of a phase over the row's elements, its index split, the
- * cached buffers it reads fetched (unrolled, so that a thread has several
- * loads in flight). */
-static void phase_loop(const Emit *e, const Phase *ph, int nk, int nr)
+/* The loop of a phase over the row's elements, its index split, what it
+ * reads of the cache fetched (unrolled, so that a thread has several loads
+ * in flight). */
+static void phase_loop(const Emit *e, Phase *ph, int nk, int nr)
 {
     fputs("            #pragma unroll 4\n"
           "            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
@@ -807,11 +871,16 @@ static void phase_loop(const Emit *e, const Phase *ph, int nk, int nr)
     fetch_cached(e, ph, 4);
 }
 
-static void group_reduce(const Emit *e, const RowCache *cache, int at, int nk, int nr)
+/* The members and the cache of a row group's kernel (cache NULL: the plain one). */
+typedef struct Group {
+    const IrNode *const *members;
+    int count;
+    const RowCache *cache;
+} Group;
+
+static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
 {
-    const IrNode *const *members = cache->members;
-    int count = cache->count;
-    const IrNode *n = members[at];
+    const IrNode *n = g->members[at];
     int base = n->ninputs ? n->inputs[0] : -1;
     if (!n->expr)
         emit_c_input_view(e, n, 0, &base);
@@ -820,7 +889,7 @@ static void group_reduce(const Emit *e, const RowCache *cache, int at, int nk, i
     const char *acc_t = acc_type(n->reduce, in_t, fl);
     fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
             emit_c_ctype(out_t), n->id);
-    Phase ph = new_phase(e, members, count, cache, at);
+    Phase ph = new_phase(e, g->members, g->count, g->cache, at);
     const char **loads = declare_loads(e, &ph, n, 3);
     fprintf(e->out, "            %s acc = %s;\n", acc_t, identity(n->reduce, fl));
     phase_loop(e, &ph, nk, nr);
@@ -833,76 +902,92 @@ static void group_reduce(const Emit *e, const RowCache *cache, int at, int nk, i
     fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
 }
 
-static void group_map(const Emit *e, const RowCache *cache, int at, int nk, int nr)
+static void group_map(const Emit *e, const Group *g, int at, int nk, int nr)
 {
-    const IrNode *n = cache->members[at];
+    const IrNode *n = g->members[at];
     fprintf(e->out, "        /* %%%d %s: %s */\n        {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
-    Phase ph = new_phase(e, cache->members, cache->count, cache, at);
+    Phase ph = new_phase(e, g->members, g->count, g->cache, at);
     const char **loads = declare_loads(e, &ph, n, 3);
     phase_loop(e, &ph, nk, nr);
     compute_virtuals(e, &ph, n, loads, 4);
     const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(e, member_expr(e, n), loads, 4));
-    if (cached_at(cache, n->id) < 0) {
+    if (cached_at(g->cache, n->id) < 0) {
         fprintf(e->out, "                b%d[o * reduced_total + r] = %s;\n            }\n        }\n", n->id, value);
         return;
     }
     fprintf(e->out, "                const %s s = %s;\n                b%d[o * reduced_total + r] = s;\n"
-                    "                if (tdg_cache)\n                    c%d[r] = s;\n            }\n        }\n",
+                    "                c%d[r] = s;\n            }\n        }\n",
             emit_c_ctype(n->type.dtype), value, n->id, n->id);
 }
 
-static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
+/* One kernel of a row group: the plain one (g->cache NULL) or the cached one. */
+static void group_kernel(Emit *e, const Group *g, const char *name)
 {
-    const IrNode *first = members[0];
+    const IrNode *first = g->members[0];
     ReduceLoops loops = emit_c_reduce_loops(e, first);
-    int nk = loops.nkept, nr = loops.nred, nbuf;
-    int *buf = emit_cuda_group_buffers(e, members, count, &nbuf);
-    const char *name = emit_cuda_kernel_name(e, e->fn_index, first->id, -1);
+    int nk = loops.nkept, nr = loops.nred, nbuf, count = g->count;
+    int *buf = emit_cuda_group_buffers(e, g->members, count, &nbuf);
     if (e->kernel_names)
         ptrvec_push(e->a, e->kernel_names, (void *)name);
     fprintf(e->out, "/* a row group of %d operations, a block a row (launch: td_cuda_blocks(rows, 1) blocks of 32 to 1024\n"
-                    " * threads, grid-stride): %%%d", count, first->id);
+                    " * threads, grid-stride%s): %%%d", count,
+            g->cache ? "; the row cache's bytes of dynamic shared memory" : "", first->id);
     for (int m = 1; m < count; m++)
-        fprintf(e->out, ", %%%d", members[m]->id);
+        fprintf(e->out, ", %%%d", g->members[m]->id);
     /* up to 1024 threads a block (tdg_group_threads): registers capped to fit */
     fprintf(e->out, " (%s) */\nextern \"C\" __global__ void __launch_bounds__(1024) %s(tdg_dims D", emit_c_loc_text(e, first->loc), name);
     for (int j = 0; j < nbuf; j++)
         fprintf(e->out, ", %s%s *__restrict__ b%d", j < count ? "" : "const ", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype),
                 buf[j]);
-    fputs(", int tdg_cache)\n{\n", e->out);
+    fputs(")\n{\n", e->out);
     declare_dims(e, 1);
     declare_extents(e, 1, nk, loops.kept, 0, "kept_total");
     declare_extents(e, 1, nr, loops.red, nk, "reduced_total");
-    RowCache cache = row_cache(e, members, count);
-    if (cache.n) {
-        fputs("    /* the row cache (tdg_cache: the host gave the shared memory), a row of each buffer */\n"
-              "    extern __shared__ __align__(16) unsigned char tdg_row_cache[];\n"
-              "    size_t cache_at = 0;\n", e->out);
-        for (int j = 0; j < cache.n; j++) {
-            const char *ct = emit_c_ctype(ir_get(e->f, cache.ids[j])->type.dtype);
-            fprintf(e->out, "    %s *__restrict__ c%d = (%s *)(tdg_row_cache + cache_at);\n", ct, cache.ids[j], ct);
-            fprintf(e->out, "    cache_at += ((size_t)reduced_total * sizeof(%s) + 15) / 16 * 16;\n", ct);
+    if (g->cache) {
+        const RowCache *c = g->cache;
+        fputs("    /* the row cache: a row of each buffer or value two phases touch; rows no phase needs at once share a slot */\n"
+              "    extern __shared__ __align__(16) unsigned char tdg_row_cache[];\n", e->out);
+        for (int s = 0; s < c->nslots; s++) {
+            fprintf(e->out, "    unsigned char *const slot%d = ", s);
+            if (s == 0)
+                fputs("tdg_row_cache;\n", e->out);
+            else
+                fprintf(e->out, "slot%d + %s;\n", s - 1, slot_row_bytes(e, c->slot_bytes[s - 1], "reduced_total"));
         }
-        fputs("    (void)cache_at;\n", e->out);
+        for (int j = 0; j < c->n; j++) {
+            const char *ct = emit_c_ctype(ir_get(e->f, c->ids[j])->type.dtype);
+            fprintf(e->out, "    %s *const c%d = (%s *)slot%d; /* %%%d */\n", ct, c->ids[j], ct, c->slot[j], c->ids[j]);
+        }
     }
-    fputs("    (void)tdg_cache;\n", e->out);
     fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
     split_index(e, 2, "o", 0, nk);
     bool first_phase = true;
     for (int m = 0; m < count; m++) {
-        if (is_virtual(e, members, count, m)) {
-            fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", members[m]->id, ir_op_name(members[m]->op));
+        if (is_virtual(e, g->members, count, m)) {
+            fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", g->members[m]->id, ir_op_name(g->members[m]->op));
             continue;
         }
         if (!first_phase)
             fputs("        __syncthreads(); /* the last phase's writes, seen by this one */\n", e->out);
         first_phase = false;
-        if (members[m]->op == IR_REDUCE)
-            group_reduce(e, &cache, m, nk, nr);
+        if (g->members[m]->op == IR_REDUCE)
+            group_reduce(e, g, m, nk, nr);
         else
-            group_map(e, &cache, m, nk, nr);
+            group_map(e, g, m, nk, nr);
     }
     fputs("        __syncthreads(); /* the row is done before the block's next */\n    }\n}\n\n", e->out);
+}
+
+static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
+{
+    const char *name = emit_cuda_kernel_name(e, e->fn_index, members[0]->id, -1);
+    Group plain = {members, count, NULL};
+    group_kernel(e, &plain, name);
+    RowCache cache = row_cache(e, members, count);
+    if (cache.n) {
+        Group cached = {members, count, &cache};
+        group_kernel(e, &cached, arena_printf(e->a, "%s_cached", name));
+    }
 }
 
 /* A scatter: one kernel per input, each adding at its view's places (one to one) into zeros. */

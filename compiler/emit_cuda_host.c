@@ -21,6 +21,14 @@
 
 #include "emit_c_internal.h"
 
+static bool kernel_has(const PtrVec *names, const char *name)
+{
+    for (size_t i = 0; i < names->len; i++)
+        if (strcmp(names->items[i], name) == 0)
+            return true;
+    return false;
+}
+
 static int kernel_index(const PtrVec *names, const char *name)
 {
     for (size_t i = 0; i < names->len; i++)
@@ -45,21 +53,24 @@ static const char *place(const Emit *e, const IrNode *n)
 }
 
 /* One launch of kernel `name` over its buffers (then `last`, the address
- * of one more argument, if any), `shared` bytes of shared memory a block. */
+ * of one more argument, if any), `shared` bytes of shared memory a block;
+ * with `cached`, of that kernel instead when use_cache. */
 static void launch(const Emit *e, const PtrVec *names, const char *name, const IrNode *n, const int *buffers, int nbuf,
-                   const char *last, const char *blocks, const char *threads, const char *shared)
+                   const char *last, const char *blocks, const char *threads, const char *shared, const char *cached)
 {
+    const char *kernel = cached ? arena_printf(e->a, "use_cache ? %d : %d", kernel_index(names, cached), kernel_index(names, name))
+                                : arena_printf(e->a, "%d", kernel_index(names, name));
     fputs("        {\n            void *args[] = {&D", e->out);
     for (int j = 0; j < nbuf; j++)
         fprintf(e->out, ", &b%d", buffers[j]);
     if (last)
         fprintf(e->out, ", %s", last);
     if (shared)
-        fprintf(e->out, "};\n            if (td_cuda_launch_shared(ctx, m->kernels, %d, %s, %s, %s, args, \"%s\") != TD_OK)\n",
-                kernel_index(names, name), blocks, threads, shared, place(e, n));
+        fprintf(e->out, "};\n            if (td_cuda_launch_shared(ctx, m->kernels, %s, %s, %s, %s, args, \"%s\") != TD_OK)\n",
+                kernel, blocks, threads, shared, place(e, n));
     else
-        fprintf(e->out, "};\n            if (td_cuda_launch(ctx, m->kernels, %d, %s, %s, args, \"%s\") != TD_OK)\n",
-                kernel_index(names, name), blocks, threads, place(e, n));
+        fprintf(e->out, "};\n            if (td_cuda_launch(ctx, m->kernels, %s, %s, %s, args, \"%s\") != TD_OK)\n", kernel,
+                blocks, threads, place(e, n));
     fputs("                return TD_ERR_DEVICE;\n        }\n", e->out);
 }
 
@@ -70,13 +81,13 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
     switch (n->op) {
     case IR_MAP: case IR_COPY:
         fprintf(e->out, "        const int64_t work = %s;\n", product(e, n->type.rank, n->type.dims));
-        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL);
+        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
         break;
     case IR_REDUCE: {
         ReduceLoops loops = emit_c_reduce_loops(e, n);
         fprintf(e->out, "        const int64_t kept = %s, reduced = %s;\n", product(e, loops.nkept, loops.kept),
                 product(e, loops.nred, loops.red));
-        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)", "tdg_reduce_threads(reduced)", NULL);
+        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)", "tdg_reduce_threads(reduced)", NULL, NULL);
         break;
     }
     case IR_SCATTER:
@@ -92,7 +103,7 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
             int nb, *b = emit_cuda_kernel_buffers(e, &one, &nb);
             fprintf(e->out, "        {\n            const int64_t work = %s;\n", product(e, to->rank, to->dims));
             launch(e, names, emit_cuda_kernel_name(e, e->fn_index, n->id, k), n, b, nb, NULL,
-                   "td_cuda_blocks(ctx, work, 256)", "256", NULL);
+                   "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
             fputs("        }\n", e->out);
         }
         break;
@@ -100,13 +111,13 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
         fprintf(e->out, "        int64_t *error = errors + 2 * %d;\n", *ngathers < TD_SCRATCH_NERRORS_C ? *ngathers : TD_SCRATCH_NERRORS_C - 1);
         (*ngathers)++;
         fprintf(e->out, "        const int64_t work = %s;\n", product(e, n->type.rank, n->type.dims));
-        launch(e, names, name, n, buf, nbuf, "&error", "td_cuda_blocks(ctx, work, 256)", "256", NULL);
+        launch(e, names, name, n, buf, nbuf, "&error", "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
         break;
     case IR_GATHER_GRAD: {
         fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
                 n->id, emit_c_bytes(e, n));
         fprintf(e->out, "        const int64_t work = %s; /* the table's columns */\n", product(e, n->type.rank - 1, n->type.dims + 1));
-        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL);
+        launch(e, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
         break;
     }
     case IR_CONTRACT: {
@@ -236,12 +247,14 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
             int nbuf, *buf = emit_cuda_group_buffers(e, members, count, &nbuf);
             fprintf(e->out, "        const int64_t kept = %s, reduced = %s; /* a row group of %d operations */\n",
                     product(e, loops.nkept, loops.kept), product(e, loops.nred, loops.red), count);
-            /* the row cache when it fits, else every phase reads global memory */
+            /* the kernel with the row cache when there is one and it fits, else the plain one */
+            const char *name = emit_cuda_kernel_name(e, index, n->id, -1), *cached = arena_printf(e->a, "%s_cached", name);
+            bool has_cache = kernel_has(names, cached);
             fprintf(e->out, "        const size_t cache = %s;\n"
-                            "        int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX;\n",
-                    emit_cuda_row_cache_bytes(e, members, count, "reduced"));
-            launch(&here, names, emit_cuda_kernel_name(e, index, n->id, -1), n, buf, nbuf, "&use_cache",
-                   "td_cuda_blocks(ctx, kept, 1)", "tdg_group_threads(reduced, use_cache)", "use_cache ? cache : 0");
+                            "        const int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX;\n",
+                    has_cache ? emit_cuda_row_cache_bytes(e, members, count, "reduced") : "0");
+            launch(&here, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)",
+                   "tdg_group_threads(reduced, use_cache)", "use_cache ? cache : 0", has_cache ? cached : NULL);
             grouped = count - 1;
         } else {
             launch_node(&here, names, n, &g);
@@ -260,7 +273,7 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
                 copy.id, emit_c_ctype(src->type.dtype), i);
         fprintf(e->out, "        const int64_t work = %s;\n", product(e, src->type.rank, src->type.dims));
         launch(e, names, emit_cuda_kernel_name(e, index, copy.id, -1), &copy, buf, nbuf, NULL,
-               "td_cuda_blocks(ctx, work, 256)", "256", NULL);
+               "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
         fputs("    }\n", e->out);
     }
     fputs("    if (m->profile && td_cuda_profile_flush(m) != TD_OK) /* the operations' GPU times, into the profile */\n"
