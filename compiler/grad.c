@@ -465,16 +465,31 @@ static int contract_back(Sweep *s, const IrNode *n, Atoms *first, Atoms *second,
     return irb_view(s->b, r.base, r.view, s->loc);
 }
 
+/* Node x as dtype d: x when it is d, else a map casting it. */
+static int cast_node(Sweep *s, int x, Dtype d)
+{
+    Type t = ir_get(s->b->fn, x)->type, to = t;
+    if (t.dtype == d)
+        return x;
+    to.dtype = d;
+    return map_node(s, to, 1, &x, mx_input(arena(s), 0, t.dtype));
+}
+
+/* A contraction's operands and result have one dtype, so its gradients are
+ * contractions in that dtype, as autocast's backward: a narrow float's
+ * adjoint (f32) rounded to it, the products on its tensor cores with f32
+ * accumulation, each result widened back to the adjoint's dtype. */
 static void vjp_contract(Sweep *s, const IrNode *n, int g)
 {
-    Dtype t = grad_dtype(n->type.dtype);
-    if (!dtype_is_float(n->type.dtype))
+    Dtype op = n->type.dtype, t = grad_dtype(op);
+    if (!dtype_is_float(op))
         return;
     int *la = (int *)n->labels_a, *lb = (int *)n->labels_b, *lo = (int *)n->labels_out;
-    Atoms ga = atoms_of(s, g, lo), bb = atoms_of(s, n->inputs[1], lb);
-    accumulate(s, n->inputs[0], contract_back(s, n, &ga, &bb, la, n->rank_a, t));
-    Atoms aa = atoms_of(s, n->inputs[0], la), gb = atoms_of(s, g, lo);
-    accumulate(s, n->inputs[1], contract_back(s, n, &aa, &gb, lb, n->rank_b, t));
+    int gn = cast_node(s, g, op);
+    Atoms ga = atoms_of(s, gn, lo), bb = atoms_of(s, n->inputs[1], lb);
+    accumulate(s, n->inputs[0], cast_node(s, contract_back(s, n, &ga, &bb, la, n->rank_a, op), t));
+    Atoms aa = atoms_of(s, n->inputs[0], la), gb = atoms_of(s, gn, lo);
+    accumulate(s, n->inputs[1], cast_node(s, contract_back(s, n, &aa, &gb, lb, n->rank_b, op), t));
 }
 
 static void vjp(Sweep *s, const IrNode *n, int g)

@@ -795,6 +795,10 @@ void ir_verify(const IrProgram *p, const IrFunction *f)
             if (n->view.rank != n->type.rank)
                 die("view %d: rank %d vs %d", n->id, n->view.rank, n->type.rank);
         }
+        for (int k = 0; n->op == IR_CONTRACT && k < n->ninputs; k++) /* one dtype: the runtime's td_gemm has one */
+            if (ir_get(f, n->inputs[k])->type.dtype != n->type.dtype)
+                die("contraction %d of %s reads %d of %s", n->id, dtype_name(n->type.dtype), n->inputs[k],
+                    dtype_name(ir_get(f, n->inputs[k])->type.dtype));
     }
     for (int i = 0; i < f->noutputs; i++)
         if (ir_get(f, f->outputs[i])->dead)

@@ -34,6 +34,13 @@ fn sm_wide(x: f32["3 wide"]) -> f32["3 wide"] {
 fn ln_wide(x: f32["3 wide"], g: f32["wide"], bias: f32["wide"]) -> f32["3 wide"] {
   return layer_norm(x, g, bias)
 }
+# the gradients of a bf16 contraction: contractions in bf16 too (the f32
+# adjoint rounded to bf16), each widened to f32
+fn gn_bf16_matmul_grad(x: bf16["3 hidden"], v: bf16["hidden 5"]) -> (f32["3 hidden"], f32["hidden 5"]) {
+  loss = reduce(((x @ v) as f32) ** 2, "a b ->", "sum")
+  gx, gv = grad(loss, x, v)
+  return gx, gv
+}
 fn sm_f64(x: f64["3 classes"]) -> f64["3 classes"] {
   return softmax(x)
 }

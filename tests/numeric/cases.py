@@ -804,6 +804,17 @@ same(K, "ce_r3", cross_entropy, {"logits": normal(2, 3, 5, scale=5), "t": ints(0
 same(K, "ce_r1", cross_entropy, {"logits": normal(5), "t": np.int64(3)})
 same(K, "ce_rt", cross_entropy, {"logits": normal(BATCH, 5), "t": ints(0, 5, BATCH, dtype=I64)})
 
+def bf16_matmul_grad(x, v):
+    """loss = sum(f32(x @ v)^2) in bf16 products (f32 sums, one rounding each), its gradients as tdc's
+    backward computes them: the adjoint 2 y rounded to bf16, a bf16 product for each operand, widened."""
+    xf, vf = f(x), f(v)
+    g = f(rnd(2 * f(rnd(xf @ vf, BF16)), BF16))
+    return f(rnd(g @ vf.T, BF16)), f(rnd(xf.T @ g, BF16))
+
+
+# the f32 sums' order may move a bf16 rounding by one place: 2^-8 relative
+case(K, "gn_bf16_matmul_grad", {"x": normal(3, 8, dtype=BF16), "v": normal(8, 5, dtype=BF16)}, bf16_matmul_grad,
+     out=(F32, F32), rtol=1e-2, atol=1e-2)
 same(K, "gn_use", lambda x, v: rearrange((x @ v) / 2, "b (two m) -> b two m", two=2),
      {"x": normal(BATCH, 16), "v": normal(16, 4)})
 same(K, "gn_mm_twice", lambda x, y, z: x @ y @ z, {"x": normal(3, 4), "y": normal(4, 5), "z": normal(5, 2)})
