@@ -42,7 +42,7 @@ GPU = {
     "matmul": (16384, 32768, 8192), "softmax": (16384, 8192), "big_batch": 8192, "tiny_batch": 8,
     "adamw_n": 124_439_808,  # GPT-2 small's parameter count
     "reps": {"matmul f32": (5, 20, 1), "matmul tf32": (5, 20, 2), "matmul bf16": (5, 20, 4), "softmax": (5, 20, 20),
-             "train big": (3, 10, 2), "train tiny": (50, 20, 50), "adamw": (5, 20, 10)},
+             "train big": (3, 10, 2), "train big_bf16": (3, 10, 4), "train tiny": (50, 20, 50), "adamw": (5, 20, 10)},
 }
 DRY = {
     "matmul": (48, 80, 64), "softmax": (24, 100), "big_batch": 16, "tiny_batch": 8, "adamw_n": 100_003,
@@ -307,7 +307,8 @@ class Bench:
     # -- Cruncher train steps --
     def train(self, kind):
         name = f"train {kind}"
-        B = self.cfg["big_batch" if kind == "big" else "tiny_batch"]
+        big, bf16 = kind.startswith("big"), kind.endswith("bf16")
+        B = self.cfg["big_batch" if big else "tiny_batch"]
         reps = self.cfg["reps"][name]
         r, out = self.driver(name, "train", kind, B, *reps)
         w0 = np.load(os.path.join(out, "w.npy"))
@@ -320,7 +321,7 @@ class Bench:
         res = {"B": B, "H": H, "layers": L, "flops_per_step": flops, "tdc": summary(r["tdc"]),
                "tdc_first_steps": r["first_steps"], "tdc_region_bytes": r["region_bytes"],
                "tdc_stage_bytes": r["stage_bytes"], "tdc_device_bytes": tdc_mem, "device": r["device"],
-               "optimizer": f"{'adamw' if kind == 'big' else 'adagrad'}(lr={r['first_steps'][0]['lr']:g})"}
+               "optimizer": f"{'adamw' if big else 'adagrad'}(lr={r['first_steps'][0]['lr']:g})"}
         if "h2d_x" in r:
             res["tdc_h2d_x"] = summary(r["h2d_x"])
         if "tdc_staged" in r:
@@ -352,11 +353,15 @@ class Bench:
             self.torch_train(kind, B, L, w0, final0, reps, res, errors)
         res["errors"] = errors
         # step 1 is the forward pass alone in f32 (about 1e-6); steps 2 and 3 follow AdamW's and
-        # AdaGrad's sign-like first updates, where a gradient near 0 may round either way
-        check = self.verdict(name, errors, {"first_loss_rel": 1e-4, "torch_first_loss_rel": 1e-4,
-                                            "tdc_vs_torch_loss_rel": 1e-2})
+        # AdaGrad's sign-like first updates, where a gradient near 0 may round either way. In bf16
+        # every layer's output is rounded to 8 bits of mantissa (2^-9 relative), through 8 layers:
+        # against float64 a few 1e-3 expected, against torch's autocast (the same roundings, other
+        # summation orders) less
+        loose = 5e-2 if bf16 else 1e-4
+        check = self.verdict(name, errors, {"first_loss_rel": loose, "torch_first_loss_rel": loose,
+                                            "tdc_vs_torch_loss_rel": 5e-2 if bf16 else 1e-2})
         self.results[name] = res
-        label = f"cruncher {L}x{H} B={B} step"
+        label = f"cruncher {L}x{H} B={B} step{' bf16' if bf16 else ''}"
         self.row(label, median(res["tdc"]), median(res.get("eager")), flops=flops, check=check)
         if "eager_h2d_item" in res:
             self.row("  + batch from host, loss read", median(res["tdc"]), median(res["eager_h2d_item"]),
@@ -389,17 +394,21 @@ class Bench:
         x = bench_values(B * H, 41, 1.0, dev).view(B, H)
         y = bench_values(B, 42, 1.0, dev)
         lr = res["tdc_first_steps"][0]["lr"]  # the program's, as tdc reported it
-        if kind == "big":
+        if kind.startswith("big"):
             opt = torch.optim.AdamW([w, final], lr=lr)  # torch's defaults otherwise: betas, eps, weight_decay 0.01
         else:
             opt = torch.optim.Adagrad([w, final], lr=lr)
+        bf16 = kind.endswith("bf16")
 
         def step():
             opt.zero_grad(set_to_none=True)
             a = x
-            for l in range(L):
-                a = a @ w[l]
-            loss = (((a @ final)[:, 0] - y) ** 2).mean()
+            # bf16: the layers under autocast (bf16 products, f32 accumulation), the final product and
+            # the loss in f32, as cruncher_big_bf16.td has them
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                for l in range(L):
+                    a = a @ w[l]
+            loss = (((a.float() @ final)[:, 0] - y) ** 2).mean()
             loss.backward()
             opt.step()
             return loss
@@ -599,8 +608,10 @@ def main():
     only = set(args.only.split(",")) if args.only else None
     plan = [("matmul", lambda: b.matmul("f32")), ("matmul", lambda: b.matmul("tf32")),
             ("matmul", lambda: b.matmul("bf16")), ("softmax", b.softmax), ("train", lambda: b.train("big")),
-            ("train", lambda: b.train("tiny")), ("adamw", b.adamw), ("compile", b.compile_time)]
-    names = ["matmul f32", "matmul tf32", "matmul bf16", "softmax", "train big", "train tiny", "adamw", "compile"]
+            ("train", lambda: b.train("big_bf16")), ("train", lambda: b.train("tiny")), ("adamw", b.adamw),
+            ("compile", b.compile_time)]
+    names = ["matmul f32", "matmul tf32", "matmul bf16", "softmax", "train big", "train big_bf16", "train tiny", "adamw",
+             "compile"]
     for (group, fn), name in zip(plan, names):
         if only is None or group in only:
             b.run(name, fn)

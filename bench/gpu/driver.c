@@ -4,11 +4,12 @@
  *   driver [--cpu] fill SEED N SCALE OUT.npy
  *   driver [--cpu] matmul f32|tf32|bf16 B D K WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] softmax ROWS N WARMUP BATCHES PER_BATCH OUTDIR
- *   driver [--cpu] train big|tiny BATCH WARMUP BATCHES PER_BATCH OUTDIR
+ *   driver [--cpu] train big|big_bf16|tiny BATCH WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] adamw N WARMUP BATCHES PER_BATCH OUTDIR
  *
  * Linked with the C that `tdc --lib` writes for bench/gpu/matmul.td,
- * bench/gpu/softmax.td, bench/gpu/cruncher_big.td and examples/cruncher.td.
+ * bench/gpu/softmax.td, bench/gpu/cruncher_big.td, bench/gpu/cruncher_big_bf16.td
+ * and examples/cruncher.td.
  * Inputs come from bench_value(), a hash of the element index that
  * bench.py computes bit for bit in torch or numpy, so no input crosses a
  * file. The matmul and softmax functions are called through
@@ -31,6 +32,7 @@
 
 #include "cruncher.h"
 #include "cruncher_big.h"
+#include "cruncher_big_bf16.h"
 #include "matmul.h"
 #include "softmax.h"
 #include "td.h"
@@ -449,13 +451,19 @@ static td_status device_train_body(void *arg)
     return td_train_step_device(a->m, 0, a->in, &a->stats);
 }
 
-/* The big or the tiny Cruncher at batch B, seed 1; exits with `what` on failure. */
-static td_model *new_cruncher(td_ctx *ctx, bool big, int64_t B, const char *what)
+/* The Cruncher programs of `train`. */
+typedef enum { TINY, BIG, BIG_BF16 } cruncher_kind;
+
+/* The big (f32 or bf16) or the tiny Cruncher at batch B, seed 1; exits with `what` on failure. */
+static td_model *new_cruncher(td_ctx *ctx, cruncher_kind kind, int64_t B, const char *what)
 {
     td_model *m;
-    if (big) {
+    if (kind == BIG) {
         cruncher_big_dims dims = {.dim_batch = B};
         m = cruncher_big_new(ctx, &dims, 1);
+    } else if (kind == BIG_BF16) {
+        cruncher_big_bf16_dims dims = {.dim_batch = B};
+        m = cruncher_big_bf16_new(ctx, &dims, 1);
     } else {
         cruncher_dims dims = {.dim_batch = B};
         m = cruncher_new(ctx, &dims, 1);
@@ -469,14 +477,15 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
 {
     if (argc != 6)
         return 2;
-    bool big = strcmp(argv[0], "big") == 0;
+    cruncher_kind kind = strcmp(argv[0], "big") == 0 ? BIG : strcmp(argv[0], "big_bf16") == 0 ? BIG_BF16 : TINY;
+    bool big = kind != TINY;
     if (!big && strcmp(argv[0], "tiny") != 0)
         return 2;
     int64_t B = atoll(argv[1]);
     int warmup = atoi(argv[2]), batches = atoi(argv[3]), per_batch = atoi(argv[4]);
     const char *outdir = argv[5];
-    int64_t H = big ? CRUNCHER_BIG_DIM_HIDDEN : CRUNCHER_DIM_HIDDEN;
-    td_model *m = new_cruncher(ctx, big, B, "the model");
+    int64_t H = kind == BIG ? CRUNCHER_BIG_DIM_HIDDEN : kind == BIG_BF16 ? CRUNCHER_BIG_BF16_DIM_HIDDEN : CRUNCHER_DIM_HIDDEN;
+    td_model *m = new_cruncher(ctx, kind, B, "the model");
     /* the initial params, for torch to start from the same point */
     for (int p = 0; p < m->desc->nparams; p++) {
         const td_tensor_desc *t = &m->desc->params[p];
@@ -488,7 +497,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     float *x = xmalloc((size_t)(B * H) * 4), *y = xmalloc((size_t)B * 4);
     fill(x, (size_t)(B * H), 41, 1.0f);
     fill(y, (size_t)B, 42, 1.0f);
-    train_args a = {.m = m, .step = big ? cruncher_big_train_step : cruncher_train_step, .x = x, .y = y,
+    train_args a = {.m = m, .step = kind == BIG ? cruncher_big_train_step : kind == BIG_BF16 ? cruncher_big_bf16_train_step : cruncher_train_step, .x = x, .y = y,
                     .x_shape = {B, H}, .y_shape = {B}};
     td_step_stats first[3];
     for (int s = 0; s < 3; s++) {
@@ -513,7 +522,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         check(ctx, td_cuda_upload(ctx, dy, y, (size_t)B * 4), "upload y");
         /* on a model of its own (the same seed), which never stages a batch: its device bytes are what
          * such a program allocates */
-        td_model *md = new_cruncher(ctx, big, B, "the model for device batches");
+        td_model *md = new_cruncher(ctx, kind, B, "the model for device batches");
         device_train_args d = {.m = md, .in = {dx, dy}};
         on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
         for (int r = 0; r < TD_REGION_COUNT; r++)
@@ -521,7 +530,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         device_batch_bytes += TD_SCRATCH_BYTES + (md->dstage ? md->stage_bytes : 0);
         td_model_free(md);
     }
-    print_header(big ? "train_big" : "train_tiny", ctx);
+    print_header(kind == BIG ? "train_big" : kind == BIG_BF16 ? "train_big_bf16" : "train_tiny", ctx);
     printf("\"B\": %lld, \"H\": %lld, \"first_steps\": [", (long long)B, (long long)H);
     for (int s = 0; s < 3; s++)
         printf("%s{\"loss\": %.9g, \"grad_norm\": %.9g, \"lr\": %.9g}", s ? ", " : "", first[s].loss,

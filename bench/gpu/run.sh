@@ -69,27 +69,31 @@ if [ "$TESTS" = 1 ]; then
 fi
 
 # 2. the programs, their C, and the driver linked with them.
-build_driver() { # GEN_DIR CRUNCHER_BIG_TD OUT_EXE
+build_driver() { # GEN_DIR CRUNCHER_BIG_TD CRUNCHER_BIG_BF16_TD OUT_EXE
     local gen=$1
     mkdir -p "$gen"
     for p in matmul softmax; do
         "$TDC" --lib "bench/gpu/$p.td" -o "$gen/$p" || return 1
     done
     "$TDC" --lib "$2" -o "$gen/cruncher_big" || return 1
+    "$TDC" --lib "$3" -o "$gen/cruncher_big_bf16" || return 1
     "$TDC" --lib examples/cruncher.td -o "$gen/cruncher" || return 1
     cc -std=c11 -O2 -Wall -Wextra -fopenmp -I runtime -I "$gen" bench/gpu/driver.c \
-        "$gen/matmul.c" "$gen/softmax.c" "$gen/cruncher_big.c" "$gen/cruncher.c" \
-        "$LIB" -lopenblas -lm -ldl -o "$3"
+        "$gen/matmul.c" "$gen/softmax.c" "$gen/cruncher_big.c" "$gen/cruncher_big_bf16.c" "$gen/cruncher.c" \
+        "$LIB" -lopenblas -lm -ldl -o "$4"
 }
 echo "== building the benchmarks' programs and bench/gpu/driver.c"
-build_driver "$WORK/gen" bench/gpu/cruncher_big.td "$WORK/driver" || { echo "run.sh: the build failed" >&2; exit 1; }
+build_driver "$WORK/gen" bench/gpu/cruncher_big.td bench/gpu/cruncher_big_bf16.td "$WORK/driver" ||
+    { echo "run.sh: the build failed" >&2; exit 1; }
 DRIVER=$WORK/driver
 if [ "$DRY" = 1 ]; then
     # the same program at hidden = 128, so a step fits the dry run
     mkdir -p "$WORK/small"
-    sed 's/^dim hidden = 4096$/dim hidden = 128/' bench/gpu/cruncher_big.td >"$WORK/small/cruncher_big.td"
-    grep -q '^dim hidden = 128$' "$WORK/small/cruncher_big.td" || { echo "run.sh: cannot shrink cruncher_big.td" >&2; exit 1; }
-    build_driver "$WORK/gen-small" "$WORK/small/cruncher_big.td" "$WORK/driver-small" || exit 1
+    for p in cruncher_big cruncher_big_bf16; do
+        sed 's/^dim hidden = 4096$/dim hidden = 128/' "bench/gpu/$p.td" >"$WORK/small/$p.td"
+        grep -q '^dim hidden = 128$' "$WORK/small/$p.td" || { echo "run.sh: cannot shrink $p.td" >&2; exit 1; }
+    done
+    build_driver "$WORK/gen-small" "$WORK/small/cruncher_big.td" "$WORK/small/cruncher_big_bf16.td" "$WORK/driver-small" || exit 1
     DRIVER=$WORK/driver-small
 fi
 
