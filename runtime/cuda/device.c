@@ -217,6 +217,9 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
 {
     if (blocks <= 0)
         return TD_OK;
+    if (shared > TD_CUDA_SHARED_MAX)
+        return td_fail(ctx, TD_ERR_INPUT, "CUDA: %zu bytes of shared memory a block for kernel %d (%s), at most %d",
+                       shared, kernel, where ? where : "?", TD_CUDA_SHARED_MAX);
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
@@ -224,9 +227,6 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
         return td_fail(ctx, TD_ERR_INPUT, "CUDA: no kernel %d to launch (%s)", kernel, where ? where : "?");
     if (blocks > 0x7fffffff)
         blocks = 0x7fffffff;
-    if (shared > TD_CUDA_SHARED_MAX)
-        return td_fail(ctx, TD_ERR_INPUT, "CUDA: %zu bytes of shared memory asked for kernel %s (%s), at most %d", shared,
-                       mod->names[kernel], where ? where : "?", TD_CUDA_SHARED_MAX);
     CUresult r = cuda->cu.cuLaunchKernel(mod->kernels[kernel], (unsigned)blocks, 1, 1, threads, 1, 1, (unsigned)shared,
                                          cuda->stream, args, NULL);
     if (r == TD_CUDA_SUCCESS)

@@ -156,6 +156,15 @@ static void test_no_gpu_paths(void)
     ctx = td_ctx_new(TD_DEVICE_CPU);
     CHECK(td_ctx_device(ctx) == TD_DEVICE_CPU && td_ctx_note(ctx) == NULL, "cpu is cpu, no note");
     td_ctx_free(ctx);
+
+    /* more shared memory than a launch may ask is refused before the GPU is needed */
+    ctx = td_ctx_new(TD_DEVICE_CUDA);
+    CHECK(td_cuda_launch_shared(ctx, NULL, 3, 1, 256, TD_CUDA_SHARED_MAX + 1, NULL, "model.td:4:2 (%7 reduce)") ==
+                  TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "CUDA: 49153 bytes of shared memory a block for kernel 3 (model.td:4:2 (%7 "
+                                        "reduce)), at most 49152") == 0,
+          "shared memory over the limit: '%s'", td_ctx_error(ctx));
+    td_ctx_free(ctx);
 }
 
 /* cuBLAS opens without a driver too (it finds the driver when a handle is
