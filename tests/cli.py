@@ -1,6 +1,7 @@
 """Command-line behaviour of tdc: flags, exit statuses, files and imports.
 Loaded by tests/run_tests.py (suite `cli`); each case is one pass or fail."""
 import os
+import subprocess
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,6 +60,15 @@ def run(r):
         good = write(d, "good.td", GOOD)
         bad = write(d, "bad.td", BAD)
         case(r, "good program is silent", ["check", good], 0, out="", err="")
+        # the C compiler failing, in one compile and in parts compiled at once: one message, no executable
+        for parts in ("1", "3"):
+            exe = os.path.join(d, "never" + parts)
+            p = subprocess.run([r.tdc, good, "-o", exe], capture_output=True, text=True,
+                               env=dict(os.environ, CC="false", TDC_C_PARTS=parts))
+            if p.returncode == 1 and p.stderr == "tdc: error: the C compiler (false) failed\n" and not os.path.exists(exe):
+                r.ok(f"cli: the C compiler failing, {parts} part(s)")
+            else:
+                r.fail(f"cli: the C compiler failing, {parts} part(s)", f"exit {p.returncode}: {p.stderr!r}")
         case(r, "each file is its own program", ["check", good, bad, good], 1, out="",
              err_has=[f"{bad}:3:10: error: unknown name 'y'"])
         case(r, "--types on a good program", ["check", "--types", good], 0,
@@ -94,7 +104,6 @@ def run(r):
         build = os.path.dirname(r.tdc)
         if os.path.exists(os.path.join(build, "CMakeCache.txt")):
             import shutil
-            import subprocess
             prefix = os.path.join(d, "prefix")
             p = subprocess.run(["cmake", "--install", build, "--prefix", prefix], capture_output=True, text=True)
             installed = os.path.join(prefix, "bin", "tdc")
