@@ -431,7 +431,8 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
  * reduction's value stays in a register of every thread (and is written
  * out), a map's elements are written as the row's threads stride over R,
  * and the phases are separated by __syncthreads, so the row is read from
- * DRAM about once and re-read from the caches. A node joins the group that
+ * DRAM about once and re-read from the caches (or, in the group's cached
+ * kernel, from shared memory: the row cache below). A node joins the group that
  * precedes it when its loop space is K x R in order, every member it reads
  * is read at its own row (a reduction broadcast along R, a map at the same
  * element), and its result's memory is no memory the group reads or
