@@ -841,6 +841,8 @@ static void print_plan(const cli *c, const bindings *b, const size_t *regions, b
     printf("on the GPU (one cuMemAlloc each): the regions above, and\n");
     printf("  %-9s  %s\n  %-9s  %s\n  %-9s  %s\n", "staging", fits ? s.buf : "(overflows)", "scratch", k.buf, "device",
            fits ? d.buf : "(overflows)");
+    printf("  (staging is made when inputs first come from host memory; train stages its batches ahead instead,\n"
+           "  in two buffers of a batch)\n");
 }
 
 /* The gradient and optimizer regions, laid out as td_model_new does
