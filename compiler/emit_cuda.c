@@ -9,7 +9,10 @@
  * threads striding over the reduced elements and combining by warp shuffles
  * and shared memory; a scatter adds one input per kernel into memory the
  * runtime zeroes; a gather checks every index and reports the first bad one
- * through an error word; a gather's gradient adds rows with atomicAdd.
+ * through an error word; a gather's gradient is a thread a column adding
+ * the rows in index order (no atomics: the CPU's sums). A reduction and the
+ * maps and reductions after it over the same rows are one kernel, a row
+ * group (emit_cuda_rows.c).
  * Contractions are cuBLAS calls and random numbers are drawn by the
  * runtime, so they have no kernel. Every kernel takes the dims by value
  * (tdg_dims) and its buffers, and its source names the .td line it
@@ -20,7 +23,7 @@
 #include <string.h>
 
 #include "cuda_narrow_floats.h"
-#include "emit_c_internal.h"
+#include "emit_cuda_internal.h"
 
 /* Device versions of what the C backend's expressions call: the element
  * types, the narrow-float conversions (bit for bit the runtime's, round to
@@ -98,7 +101,7 @@ static const char *const cuda_prelude =
     "\n";
 
 /* Where a reduction's accumulator starts. */
-static const char *identity(ReduceKind k, bool fl)
+const char *emit_cuda_identity(ReduceKind k, bool fl)
 {
     switch (k) {
     case RED_SUM: case RED_MEAN: return "0";
@@ -112,7 +115,7 @@ static const char *identity(ReduceKind k, bool fl)
  * a max or min of values computed in float (f32 and the narrow floats),
  * which is one of the values whatever the precision: float, so that a row
  * of f32 is not widened element by element. */
-static const char *acc_type(ReduceKind k, Dtype in_t, bool fl)
+const char *emit_cuda_acc_type(ReduceKind k, Dtype in_t, bool fl)
 {
     if (!fl)
         return "int64_t";
@@ -121,7 +124,18 @@ static const char *acc_type(ReduceKind k, Dtype in_t, bool fl)
     return "double";
 }
 
-static void declare_dims(const Emit *e, int depth)
+ReduceTypes emit_cuda_reduce_types(const Emit *e, const IrNode *n)
+{
+    int base = n->ninputs ? n->inputs[0] : -1;
+    if (!n->expr)
+        emit_c_input_view(e, n, 0, &base);
+    ReduceTypes t = {n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, n->type.dtype, false, NULL};
+    t.fl = dtype_is_float(t.in) || dtype_is_float(t.out);
+    t.acc = emit_cuda_acc_type(n->reduce, t.in, t.fl);
+    return t;
+}
+
+void emit_cuda_declare_dims(const Emit *e, int depth)
 {
     for (size_t i = 0; i < e->p->dim_names.len; i++) {
         emit_c_indent(e, depth);
@@ -176,11 +190,11 @@ static void kernel_head(const Emit *e, const IrNode *n, int k, bool error_word, 
     if (error_word)
         fputs(", int64_t *__restrict__ error", e->out);
     fputs(")\n{\n", e->out);
-    declare_dims(e, 1);
+    emit_cuda_declare_dims(e, 1);
 }
 
 /* Splits linear index `lin` into loop indices i<first>..i<first+rank-1> over extents n<..>. */
-static void split_index(const Emit *e, int depth, const char *lin, int first, int rank)
+void emit_cuda_split_index(const Emit *e, int depth, const char *lin, int first, int rank)
 {
     if (rank == 0)
         return;
@@ -201,7 +215,7 @@ static void split_index(const Emit *e, int depth, const char *lin, int first, in
     }
 }
 
-static void declare_extents(const Emit *e, int depth, int rank, const Size *dims, int first, const char *total)
+void emit_cuda_declare_extents(const Emit *e, int depth, int rank, const Size *dims, int first, const char *total)
 {
     emit_c_indent(e, depth);
     fprintf(e->out, "const int64_t %s = 1", total);
@@ -218,7 +232,7 @@ static void declare_extents(const Emit *e, int depth, int rank, const Size *dims
 
 /* Whether view v reads the elements of a row-major array of `dims` in
  * order: element i of the loop is element i of the memory. */
-static bool row_major(const Emit *e, const View *v, int rank, const Size *dims)
+bool emit_cuda_row_major(const Emit *e, const View *v, int rank, const Size *dims)
 {
     if (v->rank != rank || !poly_is_zero(v->offset))
         return false;
@@ -236,14 +250,14 @@ static bool row_major(const Emit *e, const View *v, int rank, const Size *dims)
 }
 
 /* Whether an expression reads a loop index (iota-like MX_INDEX). */
-static bool expr_reads_index(const MapExpr *x)
+bool emit_cuda_reads_index(const MapExpr *x)
 {
     if (!x)
         return false;
     if (x->kind == MX_INDEX)
         return true;
     for (int k = 0; k < x->nargs; k++)
-        if (expr_reads_index(x->args[k]))
+        if (emit_cuda_reads_index(x->args[k]))
             return true;
     return false;
 }
@@ -312,11 +326,11 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
      * no other, the kernel does no index arithmetic */
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     int *bases = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
-    bool all_linear = !expr_reads_index(expr);
+    bool all_linear = !emit_cuda_reads_index(expr);
     for (int k = 0; k < n->ninputs; k++) {
         View v = emit_c_input_view(e, n, k, &bases[k]);
         Dtype t = ir_get(e->f, bases[k])->type.dtype;
-        if (row_major(e, &v, n->type.rank, n->type.dims)) {
+        if (emit_cuda_row_major(e, &v, n->type.rank, n->type.dims)) {
             loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), "lin");
             continue;
         }
@@ -325,20 +339,20 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
         emit_c_declare_view(e, 1, name, &v);
         loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), emit_c_offset(e, name, &v, NULL));
     }
-    declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
+    emit_cuda_declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
     if (all_linear)
         map_vectors(e, n, expr, bases);
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
     if (!all_linear)
-        split_index(e, 2, "lin", 0, n->type.rank);
+        emit_cuda_split_index(e, 2, "lin", 0, n->type.rank);
     const char *value = emit_c_expr(e, expr, loads, 2);
     fprintf(e->out, "        b%d[lin] = %s;\n    }\n}\n\n", n->id, emit_c_store(e, n->type.dtype, value));
 }
 
 /* One element x into the accumulator acc, at depth: the reduction's
  * operation in double (floats, NaN propagating) or wrapping int64. */
-static void emit_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth)
+void emit_cuda_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth)
 {
     const char *line;
     switch (kind) {
@@ -353,7 +367,7 @@ static void emit_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth)
 
 /* The block's accumulators combined, and the result (a mean divided,
  * rounded to the result's dtype) as `to` = ...; at depth. */
-static void emit_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *to, int depth)
+void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *to, int depth)
 {
     static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
     Dtype out_t = n->type.dtype;
@@ -374,7 +388,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     kernel_head(e, n, -1, false, BLOCK_A_ROW);
     /* kept axes before reduced ones, and every input laid out so: element
      * (o, r) is at o * reduced_total + r, with no index arithmetic */
-    bool in_order = !expr_reads_index(n->expr);
+    bool in_order = !emit_cuda_reads_index(n->expr);
     for (int k = 0; k < n->input_rank; k++)
         in_order = in_order && loops.axis_of[k] == k;
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
@@ -382,7 +396,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     for (int k = 0; k < n->ninputs && linear; k++) {
         int b;
         View v = emit_c_input_view(e, n, k, &b);
-        linear = row_major(e, &v, n->input_rank, n->input_dims);
+        linear = emit_cuda_row_major(e, &v, n->input_rank, n->input_dims);
     }
     for (int k = 0; k < n->ninputs; k++) {
         int b;
@@ -396,599 +410,27 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
         emit_c_declare_view(e, 1, name, &v);
         loads[k] = emit_c_load(e, t, emit_c_base_name(e, b), emit_c_offset(e, name, &v, loops.axis_of));
     }
-    int base = n->ninputs ? n->inputs[0] : -1;
-    if (!n->expr)
-        emit_c_input_view(e, n, 0, &base);
-    Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
-    bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
-    const char *acc_t = acc_type(n->reduce, in_t, fl);
-    declare_extents(e, 1, nkept, loops.kept, 0, "kept_total");
-    declare_extents(e, 1, nred, loops.red, nkept, "reduced_total");
+    ReduceTypes rt = emit_cuda_reduce_types(e, n);
+    Dtype out_t = rt.out;
+    bool fl = rt.fl;
+    const char *acc_t = rt.acc;
+    emit_cuda_declare_extents(e, 1, nkept, loops.kept, 0, "kept_total");
+    emit_cuda_declare_extents(e, 1, nred, loops.red, nkept, "reduced_total");
     Emit in_loop = *e;
     in_loop.loop_of_axis = loops.axis_of;
     fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
     if (!linear)
-        split_index(e, 2, "o", 0, nkept);
-    fprintf(e->out, "        %s acc = %s;\n", acc_t, identity(n->reduce, fl));
+        emit_cuda_split_index(e, 2, "o", 0, nkept);
+    fprintf(e->out, "        %s acc = %s;\n", acc_t, emit_cuda_identity(n->reduce, fl));
     fputs("        for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
     if (!linear)
-        split_index(e, 3, "r", nkept, nred);
+        emit_cuda_split_index(e, 3, "r", nkept, nred);
     const char *x = n->expr ? emit_c_expr(&in_loop, n->expr, loads, 3) : loads[0];
     fprintf(e->out, "            const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    emit_accumulate(e, n->reduce, fl, 3);
+    emit_cuda_accumulate(e, n->reduce, fl, 3);
     fputs("        }\n", e->out);
-    emit_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
+    emit_cuda_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
     fprintf(e->out, "        if (threadIdx.x == 0)\n            b%d[o] = result;\n    }\n}\n\n", n->id);
-}
-
-/* ---- row groups: a reduction and what follows it over the same rows ----
- *
- * Softmax, log-softmax and layer norm reach the GPU as a few nodes over
- * one loop space of kept axes K (the rows) and reduced axes R: reductions
- * of K x R to K, and maps of K x R that read those reductions broadcast
- * along R. Run one by one they read the tensor once a node; as a row group
- * they are one kernel with a block per row, each member a phase of it: a
- * reduction's value stays in a register of every thread (and is written
- * out), a map's elements are written as the row's threads stride over R,
- * and the phases are separated by __syncthreads, so the row is read from
- * DRAM about once and re-read from the caches (or, in the group's cached
- * kernel, from shared memory: the row cache below). A node joins the group that
- * precedes it when its loop space is K x R in order, every member it reads
- * is read at its own row (a reduction broadcast along R, a map at the same
- * element), and its result's memory is no memory the group reads or
- * writes (the plan may give a dead buffer's slot to a later node; in a
- * group, rows run at once). */
-
-/* Whether v reads a K-shaped array at the row's element, broadcast along R. */
-static bool row_broadcast(const Emit *e, const View *v, int nk, const Size *kept, int nr)
-{
-    if (v->rank != nk + nr || !poly_is_zero(v->offset))
-        return false;
-    for (int k = nk; k < nk + nr; k++)
-        if (!poly_is_zero(v->strides[k]))
-            return false;
-    View rows = *v;
-    rows.rank = nk;
-    return row_major(e, &rows, nk, kept);
-}
-
-/* The loop space of a member: K and R of a reduction, in order. */
-static bool reduce_in_order(const Emit *e, const IrNode *n, ReduceLoops *loops)
-{
-    if (n->op != IR_REDUCE || expr_reads_index(n->expr))
-        return false;
-    *loops = emit_c_reduce_loops(e, n);
-    for (int k = 0; k < n->input_rank; k++)
-        if (loops->axis_of[k] != k)
-            return false;
-    return loops->nkept > 0 && loops->nred > 0;
-}
-
-static bool sizes_eq(int n, const Size *a, const Size *b)
-{
-    for (int k = 0; k < n; k++)
-        if (!size_eq(a[k], b[k]))
-            return false;
-    return true;
-}
-
-static bool in_set(const int *set, int n, int x)
-{
-    for (int i = 0; i < n; i++)
-        if (set[i] == x)
-            return true;
-    return false;
-}
-
-int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const IrNode **members)
-{
-    const IrNode *first = f->nodes.items[start];
-    ReduceLoops loops;
-    if (!plan_has_buffer(first) || !reduce_in_order(e, first, &loops))
-        return 0;
-    int nk = loops.nkept, nr = loops.nred, count = 0, nslots = 0;
-    int *slots = arena_array(e->a, f->nodes.len * 4 + 4, sizeof(int)); /* slots the group reads */
-    for (size_t i = start; i < f->nodes.len; i++) {
-        const IrNode *n = f->nodes.items[i];
-        if (!plan_has_buffer(n))
-            continue;
-        bool fits;
-        if (n->op == IR_REDUCE) {
-            ReduceLoops l;
-            fits = reduce_in_order(e, n, &l) && l.nkept == nk && l.nred == nr && sizes_eq(nk, l.kept, loops.kept) &&
-                   sizes_eq(nr, l.red, loops.red);
-        } else {
-            fits = (n->op == IR_MAP || n->op == IR_COPY) && !(n->expr && expr_reads_index(n->expr)) &&
-                   n->type.rank == nk + nr && sizes_eq(nk, n->type.dims, loops.kept) &&
-                   sizes_eq(nr, n->type.dims + nk, loops.red);
-        }
-        int nread = 0, *read = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
-        for (int k = 0; fits && k < n->ninputs; k++) {
-            int base;
-            View v = emit_c_input_view(e, n, k, &base);
-            int m = 0;
-            while (m < count && members[m]->id != base)
-                m++;
-            if (m < count) /* a member: at this row only */
-                fits = members[m]->op == IR_REDUCE ? row_broadcast(e, &v, nk, loops.kept, nr)
-                                                   : row_major(e, &v, nk + nr, n->op == IR_REDUCE ? n->input_dims : n->type.dims);
-            else if (e->plan->slot_of[base] >= 0)
-                read[nread++] = e->plan->slot_of[base];
-        }
-        /* Memory is shared between rows safely only where each row touches
-         * its own elements: a read of a buffer the group writes is not (any
-         * view may read any row), nor is a result in a buffer the group
-         * reads; two results may share a slot (the plan reuses a dead one)
-         * when their rows are laid out alike (both per row, or both rows
-         * of R, of one element size). */
-        int slot = e->plan->slot_of[n->id];
-        for (int k = 0; fits && k < nread; k++)
-            for (int m = 0; m < count && fits; m++)
-                fits = e->plan->slot_of[members[m]->id] != read[k];
-        if (fits && slot >= 0) {
-            fits = !in_set(slots, nslots, slot);
-            for (int m = 0; m < count && fits; m++)
-                if (e->plan->slot_of[members[m]->id] == slot)
-                    fits = (members[m]->op == IR_REDUCE) == (n->op == IR_REDUCE) &&
-                           dtype_bits(members[m]->type.dtype) == dtype_bits(n->type.dtype);
-        }
-        if (!fits)
-            break;
-        members[count++] = n;
-        for (int k = 0; k < nread; k++)
-            slots[nslots++] = read[k];
-    }
-    return count >= 2 ? count : 0;
-}
-
-int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf)
-{
-    int cap = count;
-    for (int m = 0; m < count; m++)
-        cap += members[m]->ninputs;
-    int *ids = arena_array(e->a, (size_t)cap + 1, sizeof(int)), len = 0;
-    for (int m = 0; m < count; m++)
-        ids[len++] = members[m]->id;
-    for (int m = 0; m < count; m++)
-        for (int k = 0; k < members[m]->ninputs; k++) {
-            int base;
-            emit_c_input_view(e, members[m], k, &base);
-            if (!in_set(ids, len, base))
-                ids[len++] = base;
-        }
-    *nbuf = len;
-    return ids;
-}
-
-/* A phase's view of the group: which members have their views declared
- * (their loads), and which virtual members' values the loop body has. A
- * virtual member is a map the group alone reads (its last reader is a
- * member, it is no result): it gets no phase and no memory traffic; its
- * readers compute its value where they would load it. */
-typedef struct RowCache RowCache;
-typedef struct Phase {
-    const IrNode *const *members;
-    int count;
-    const char ***loads;   /* by member: its inputs' loads, once declared */
-    bool *computed;        /* by member: w<id> holds its value in this loop body */
-    const RowCache *cache; /* the buffers kept in shared memory */
-    int at;                /* the member whose phase this is */
-    bool *wanted;          /* by cached buffer: read in this phase, as l<id> */
-} Phase;
-
-static int member_at(const IrNode *const *members, int count, int id)
-{
-    for (int m = 0; m < count; m++)
-        if (members[m]->id == id)
-            return m;
-    return -1;
-}
-
-static bool is_virtual(const Emit *e, const IrNode *const *members, int count, int m)
-{
-    const IrNode *n = members[m];
-    return n->op != IR_REDUCE && m < count - 1 && e->plan->output_of[n->id] < 0 &&
-           e->plan->last_use[n->id] <= members[count - 1]->id;
-}
-
-/* How member n reads its input k: a reduction member's register, a
- * virtual member's value, the row's element of a buffer (row-major, as
- * the loop runs), or any other view. */
-typedef enum { READ_REDUCED, READ_VIRTUAL, READ_ROW, READ_VIEW } ReadKind;
-
-static ReadKind read_kind(const Emit *e, const IrNode *const *members, int count, const IrNode *n, int k, int *base, View *v)
-{
-    *v = emit_c_input_view(e, n, k, base);
-    int m = member_at(members, count, *base);
-    if (m >= 0 && members[m]->op == IR_REDUCE)
-        return READ_REDUCED;
-    if (m >= 0 && is_virtual(e, members, count, m))
-        return READ_VIRTUAL;
-    if (row_major(e, v, v->rank, n->op == IR_REDUCE ? n->input_dims : n->type.dims))
-        return READ_ROW;
-    return READ_VIEW;
-}
-
-/* ---- the row cache ----
- *
- * Every phase strides over the row alike (thread t has elements t,
- * t + blockDim.x, ...), so a thread reads back only what it wrote itself,
- * and needs no barrier for it. A row group whose rows fit gets a second
- * kernel, <name>_cached, that keeps in dynamic shared memory (c<id>, the
- * row's elements) each row two phases or more touch:
- *   - a buffer read at the row's element (softmax's x, read by the max and
- *     the sum): the first phase reads global memory and fills the cache,
- *     later ones read the cache;
- *   - a member map a later phase reads: written to both by its phase;
- *   - a virtual member computed by two phases (softmax's exp(x - max), by
- *     the sum and the quotient): the first computes it and fills the
- *     cache, later ones read it there and neither compute it nor read its
- *     inputs.
- * Rows that no phase needs at once share memory (a slot): a row the
- * phases stop reading where another's first phase computes it (x where
- * exp(x - max) is computed; the cached reads of a phase come first in its
- * loop body, its writes after). The host launches the cached kernel when
- * the slots fit in TD_CUDA_SHARED_MAX (emit_cuda_row_cache_bytes), the
- * plain one otherwise. */
-struct RowCache {
-    const IrNode *const *members;
-    int count;
-    int n;
-    int *ids;     /* by entry: the buffer's or member's id */
-    int *first;   /* by entry: the member whose phase fills it */
-    int *slot;    /* by entry: its slot */
-    int nslots;
-    int *slot_bytes; /* by slot: its element size (the largest of its entries') */
-};
-
-typedef struct Touches {
-    int *first, *last, *phases; /* by node id: first and last phase, how many phases */
-    const bool *reuse;          /* by node id: a virtual read from the cache after its first phase (NULL: none) */
-} Touches;
-
-static void touch(Touches *t, int id, int m)
-{
-    if (t->last[id] == m)
-        return;
-    if (t->first[id] < 0)
-        t->first[id] = m;
-    t->last[id] = m;
-    t->phases[id]++;
-}
-
-/* What member n's phase m touches: the rows it reads and the virtual
- * members it computes (not what a virtual read from the cache reads). */
-static void touch_reads(const Emit *e, const IrNode *const *members, int count, const IrNode *n, int m, Touches *t)
-{
-    for (int k = 0; k < n->ninputs; k++) {
-        int base;
-        View v;
-        ReadKind kind = read_kind(e, members, count, n, k, &base, &v);
-        if (kind == READ_ROW)
-            touch(t, base, m);
-        if (kind != READ_VIRTUAL)
-            continue;
-        bool from_cache = t->reuse && t->reuse[base] && t->first[base] >= 0 && t->first[base] < m;
-        touch(t, base, m);
-        if (!from_cache)
-            touch_reads(e, members, count, members[member_at(members, count, base)], m, t);
-    }
-}
-
-static Touches touches(const Emit *e, const IrNode *const *members, int count, const bool *reuse)
-{
-    size_t len = e->f->nodes.len + 1;
-    Touches t = {arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)),
-                 reuse};
-    for (size_t i = 0; i < len; i++)
-        t.first[i] = t.last[i] = -1;
-    for (int m = 0; m < count; m++) {
-        if (is_virtual(e, members, count, m))
-            continue;
-        touch_reads(e, members, count, members[m], m, &t);
-        if (members[m]->op != IR_REDUCE)
-            touch(&t, members[m]->id, m);
-    }
-    return t;
-}
-
-static bool is_virtual_id(const Emit *e, const IrNode *const *members, int count, int id)
-{
-    int m = member_at(members, count, id);
-    return m >= 0 && is_virtual(e, members, count, m);
-}
-
-static RowCache row_cache(const Emit *e, const IrNode *const *members, int count)
-{
-    size_t len = e->f->nodes.len + 1;
-    /* the virtual members two phases compute, then what each phase touches
-     * when they are read from the cache after their first */
-    Touches all = touches(e, members, count, NULL);
-    bool *reuse = arena_array(e->a, len, sizeof(bool));
-    for (size_t id = 0; id < len; id++)
-        reuse[id] = all.phases[id] >= 2 && is_virtual_id(e, members, count, (int)id);
-    Touches t = touches(e, members, count, reuse);
-    RowCache c = {members, count, 0, arena_array(e->a, len, sizeof(int)), arena_array(e->a, len, sizeof(int)),
-                  arena_array(e->a, len, sizeof(int)), 0, arena_array(e->a, len, sizeof(int))};
-    int *slot_last = arena_array(e->a, len, sizeof(int));
-    for (int m = 0; m < count; m++) /* entries by their first phase, each into a slot free by then */
-        for (size_t id = 0; id < len; id++) {
-            if (t.phases[id] < 2 || t.first[id] != m)
-                continue;
-            bool computed = member_at(members, count, (int)id) >= 0; /* written in its first phase, after the reads */
-            int bytes = dtype_bits(ir_get(e->f, (int)id)->type.dtype) / 8, s = 0;
-            while (s < c.nslots && !(slot_last[s] < m || (computed && slot_last[s] == m)))
-                s++;
-            if (s == c.nslots)
-                c.slot_bytes[c.nslots++] = 0;
-            slot_last[s] = t.last[id];
-            if (bytes > c.slot_bytes[s])
-                c.slot_bytes[s] = bytes;
-            c.ids[c.n] = (int)id;
-            c.first[c.n] = m;
-            c.slot[c.n++] = s;
-        }
-    return c;
-}
-
-static int cached_at(const RowCache *c, int id)
-{
-    for (int j = 0; c && j < c->n; j++)
-        if (c->ids[j] == id)
-            return j;
-    return -1;
-}
-
-/* Slot s's bytes: a row of its widest element, rounded up to 16 bytes. */
-static const char *slot_row_bytes(const Emit *e, int bytes, const char *reduced)
-{
-    return arena_printf(e->a, "((size_t)%s * %d + 15) / 16 * 16", reduced, bytes);
-}
-
-const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced)
-{
-    RowCache c = row_cache(e, members, count);
-    const char *bytes = "(size_t)0";
-    for (int s = 0; s < c.nslots; s++)
-        bytes = s ? arena_printf(e->a, "%s + %s", bytes, slot_row_bytes(e, c.slot_bytes[s], reduced))
-                  : slot_row_bytes(e, c.slot_bytes[s], reduced);
-    return bytes;
-}
-
-/* Declares (at depth, before the loop) the views member n reads through;
- * a reduction member's value is its register v<id>, a virtual member's is
- * left NULL for compute_virtuals (or fetch_cached, for one read from the
- * cache), a cached buffer's is l<id> (fetched by fetch_cached in the loop). */
-static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int depth)
-{
-    int self = member_at(ph->members, ph->count, n->id);
-    if (self >= 0 && ph->loads[self])
-        return ph->loads[self];
-    const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
-    if (self >= 0)
-        ph->loads[self] = loads;
-    for (int k = 0; k < n->ninputs; k++) {
-        int base;
-        View v;
-        ReadKind kind = read_kind(e, ph->members, ph->count, n, k, &base, &v);
-        Dtype t = ir_get(e->f, base)->type.dtype;
-        int j = cached_at(ph->cache, base);
-        if (kind == READ_REDUCED) {
-            loads[k] = emit_c_load(e, t, arena_printf(e->a, "v%d", base), "0");
-        } else if (kind == READ_VIRTUAL && j >= 0 && ph->cache->first[j] < ph->at) {
-            loads[k] = NULL; /* read from the cache at the top of the loop */
-            ph->wanted[j] = true;
-        } else if (kind == READ_VIRTUAL) {
-            loads[k] = NULL;
-            declare_loads(e, ph, ph->members[member_at(ph->members, ph->count, base)], depth);
-        } else if (kind == READ_ROW && j >= 0) {
-            ph->wanted[j] = true;
-            loads[k] = emit_c_load(e, t, arena_printf(e->a, "l%d", base), "0");
-        } else if (kind == READ_ROW) {
-            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), "o * reduced_total + r"); /* the row's element */
-        } else {
-            const char *name = arena_printf(e->a, "x%d_%d", n->id, k);
-            emit_c_declare_view(e, depth, name, &v);
-            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), emit_c_offset(e, name, &v, NULL));
-        }
-    }
-    return loads;
-}
-
-/* At the top of the loop body: what this phase reads of the cache, before
- * anything is written to it. A buffer as l<id>: from global memory (and
- * into the cache) in the phase that fills the cache, from the cache in
- * later ones; a virtual member as w<id>, from the cache. */
-static void fetch_cached(const Emit *e, Phase *ph, int depth)
-{
-    for (int j = 0; ph->cache && j < ph->cache->n; j++) {
-        if (!ph->wanted[j])
-            continue;
-        int id = ph->cache->ids[j], m = member_at(ph->members, ph->count, id);
-        const char *ct = emit_c_ctype(ir_get(e->f, id)->type.dtype);
-        emit_c_indent(e, depth);
-        if (m >= 0 && is_virtual(e, ph->members, ph->count, m)) { /* computed by an earlier phase */
-            fprintf(e->out, "const %s w%d[1] = {c%d[r]}; /* %%%d, from the row cache */\n", ct, id, id, id);
-            ph->computed[m] = true;
-        } else if (ph->cache->first[j] == ph->at) {
-            fprintf(e->out, "const %s l%d[1] = {%s[o * reduced_total + r]};\n", ct, id, emit_c_base_name(e, id));
-            emit_c_indent(e, depth);
-            fprintf(e->out, "c%d[r] = l%d[0];\n", id, id);
-        } else {
-            fprintf(e->out, "const %s l%d[1] = {c%d[r]};\n", ct, id, id);
-        }
-    }
-}
-
-static const MapExpr *member_expr(const Emit *e, const IrNode *n)
-{
-    return n->op == IR_COPY ? mx_input(e->a, 0, ir_get(e->f, n->inputs[0])->type.dtype) : n->expr;
-}
-
-/* Inside the loop body: the value of each virtual member n reads, as w<id>
- * (rounded to its dtype as its memory would be; into the cache too where
- * this phase fills it), and their loads. */
-static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const char **loads, int depth)
-{
-    for (int k = 0; k < n->ninputs; k++) {
-        if (loads[k])
-            continue;
-        int base;
-        emit_c_input_view(e, n, k, &base);
-        int m = member_at(ph->members, ph->count, base);
-        const IrNode *v = ph->members[m];
-        if (!ph->computed[m]) {
-            compute_virtuals(e, ph, v, ph->loads[m], depth);
-            const char *value = emit_c_expr(e, member_expr(e, v), ph->loads[m], depth);
-            emit_c_indent(e, depth);
-            fprintf(e->out, "const %s w%d[1] = {%s}; /* %%%d, computed here */\n", emit_c_ctype(v->type.dtype), v->id,
-                    emit_c_store(e, v->type.dtype, value), v->id);
-            if (cached_at(ph->cache, v->id) >= 0) {
-                emit_c_indent(e, depth);
-                fprintf(e->out, "c%d[r] = w%d[0];\n", v->id, v->id);
-            }
-            ph->computed[m] = true;
-        }
-        loads[k] = emit_c_load(e, v->type.dtype, arena_printf(e->a, "w%d", v->id), "0");
-    }
-}
-
-static Phase new_phase(const Emit *e, const IrNode *const *members, int count, const RowCache *cache, int at)
-{
-    Phase ph = {members, count, arena_array(e->a, (size_t)count + 1, sizeof(char **)),
-                arena_array(e->a, (size_t)count + 1, sizeof(bool)), cache, at,
-                arena_array(e->a, (size_t)(cache ? cache->n : 0) + 1, sizeof(bool))};
-    return ph;
-}
-
-/* The loop of a phase over the row's elements, its index split, what it
- * reads of the cache fetched (unrolled, so that a thread has several loads
- * in flight). */
-static void phase_loop(const Emit *e, Phase *ph, int nk, int nr)
-{
-    fputs("            #pragma unroll 4\n"
-          "            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
-    split_index(e, 4, "r", nk, nr);
-    fetch_cached(e, ph, 4);
-}
-
-/* The members and the cache of a row group's kernel (cache NULL: the plain one). */
-typedef struct Group {
-    const IrNode *const *members;
-    int count;
-    const RowCache *cache;
-} Group;
-
-static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
-{
-    const IrNode *n = g->members[at];
-    int base = n->ninputs ? n->inputs[0] : -1;
-    if (!n->expr)
-        emit_c_input_view(e, n, 0, &base);
-    Dtype in_t = n->expr ? n->expr->dtype : ir_get(e->f, base)->type.dtype, out_t = n->type.dtype;
-    bool fl = dtype_is_float(in_t) || dtype_is_float(out_t);
-    const char *acc_t = acc_type(n->reduce, in_t, fl);
-    fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
-            emit_c_ctype(out_t), n->id);
-    Phase ph = new_phase(e, g->members, g->count, g->cache, at);
-    const char **loads = declare_loads(e, &ph, n, 3);
-    fprintf(e->out, "            %s acc = %s;\n", acc_t, identity(n->reduce, fl));
-    phase_loop(e, &ph, nk, nr);
-    compute_virtuals(e, &ph, n, loads, 4);
-    const char *x = n->expr ? emit_c_expr(e, n->expr, loads, 4) : loads[0];
-    fprintf(e->out, "                const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    emit_accumulate(e, n->reduce, fl, 4);
-    fputs("            }\n", e->out);
-    emit_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "v%d[0]", n->id), 3);
-    fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
-}
-
-static void group_map(const Emit *e, const Group *g, int at, int nk, int nr)
-{
-    const IrNode *n = g->members[at];
-    fprintf(e->out, "        /* %%%d %s: %s */\n        {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
-    Phase ph = new_phase(e, g->members, g->count, g->cache, at);
-    const char **loads = declare_loads(e, &ph, n, 3);
-    phase_loop(e, &ph, nk, nr);
-    compute_virtuals(e, &ph, n, loads, 4);
-    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(e, member_expr(e, n), loads, 4));
-    if (cached_at(g->cache, n->id) < 0) {
-        fprintf(e->out, "                b%d[o * reduced_total + r] = %s;\n            }\n        }\n", n->id, value);
-        return;
-    }
-    fprintf(e->out, "                const %s s = %s;\n                b%d[o * reduced_total + r] = s;\n"
-                    "                c%d[r] = s;\n            }\n        }\n",
-            emit_c_ctype(n->type.dtype), value, n->id, n->id);
-}
-
-/* One kernel of a row group: the plain one (g->cache NULL) or the cached one. */
-static void group_kernel(Emit *e, const Group *g, const char *name)
-{
-    const IrNode *first = g->members[0];
-    ReduceLoops loops = emit_c_reduce_loops(e, first);
-    int nk = loops.nkept, nr = loops.nred, nbuf, count = g->count;
-    int *buf = emit_cuda_group_buffers(e, g->members, count, &nbuf);
-    if (e->kernel_names)
-        ptrvec_push(e->a, e->kernel_names, (void *)name);
-    fprintf(e->out, "/* a row group of %d operations, a block a row (launch: td_cuda_blocks(rows, 1) blocks of 32 to 1024\n"
-                    " * threads, grid-stride%s): %%%d", count,
-            g->cache ? "; the row cache's bytes of dynamic shared memory" : "", first->id);
-    for (int m = 1; m < count; m++)
-        fprintf(e->out, ", %%%d", g->members[m]->id);
-    /* up to 1024 threads a block (tdg_group_threads): registers capped to fit */
-    fprintf(e->out, " (%s) */\nextern \"C\" __global__ void __launch_bounds__(1024) %s(tdg_dims D", emit_c_loc_text(e, first->loc), name);
-    for (int j = 0; j < nbuf; j++)
-        fprintf(e->out, ", %s%s *__restrict__ b%d", j < count ? "" : "const ", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype),
-                buf[j]);
-    fputs(")\n{\n", e->out);
-    declare_dims(e, 1);
-    declare_extents(e, 1, nk, loops.kept, 0, "kept_total");
-    declare_extents(e, 1, nr, loops.red, nk, "reduced_total");
-    if (g->cache) {
-        const RowCache *c = g->cache;
-        fputs("    /* the row cache: a row of each buffer or value two phases touch; rows no phase needs at once share a slot */\n"
-              "    extern __shared__ __align__(16) unsigned char tdg_row_cache[];\n", e->out);
-        for (int s = 0; s < c->nslots; s++) {
-            fprintf(e->out, "    unsigned char *const slot%d = ", s);
-            if (s == 0)
-                fputs("tdg_row_cache;\n", e->out);
-            else
-                fprintf(e->out, "slot%d + %s;\n", s - 1, slot_row_bytes(e, c->slot_bytes[s - 1], "reduced_total"));
-        }
-        for (int j = 0; j < c->n; j++) {
-            const char *ct = emit_c_ctype(ir_get(e->f, c->ids[j])->type.dtype);
-            fprintf(e->out, "    %s *const c%d = (%s *)slot%d; /* %%%d */\n", ct, c->ids[j], ct, c->slot[j], c->ids[j]);
-        }
-    }
-    fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
-    split_index(e, 2, "o", 0, nk);
-    bool first_phase = true;
-    for (int m = 0; m < count; m++) {
-        if (is_virtual(e, g->members, count, m)) {
-            fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", g->members[m]->id, ir_op_name(g->members[m]->op));
-            continue;
-        }
-        if (!first_phase)
-            fputs("        __syncthreads(); /* the last phase's writes, seen by this one */\n", e->out);
-        first_phase = false;
-        if (g->members[m]->op == IR_REDUCE)
-            group_reduce(e, g, m, nk, nr);
-        else
-            group_map(e, g, m, nk, nr);
-    }
-    fputs("        __syncthreads(); /* the row is done before the block's next */\n    }\n}\n\n", e->out);
-}
-
-static void kernel_row_group(Emit *e, const IrNode *const *members, int count)
-{
-    const char *name = emit_cuda_kernel_name(e, e->fn_index, members[0]->id, -1);
-    Group plain = {members, count, NULL};
-    group_kernel(e, &plain, name);
-    RowCache cache = row_cache(e, members, count);
-    if (cache.n) {
-        Group cached = {members, count, &cache};
-        group_kernel(e, &cached, arena_printf(e->a, "%s_cached", name));
-    }
 }
 
 /* A scatter: one kernel per input, each adding at its view's places (one to one) into zeros. */
@@ -1004,10 +446,10 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
         kernel_head(e, &one, k, false, GRID_STRIDE);
         const char **loads = emit_c_declare_inputs(e, &one, 1, NULL);
         emit_c_declare_view(e, 1, "o", to);
-        declare_extents(e, 1, to->rank, to->dims, 0, "total");
+        emit_cuda_declare_extents(e, 1, to->rank, to->dims, 0, "total");
         fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
               e->out);
-        split_index(e, 2, "lin", 0, to->rank);
+        emit_cuda_split_index(e, 2, "lin", 0, to->rank);
         const char *at = emit_c_offset(e, "o", to, NULL);
         Dtype t = n->type.dtype;
         fprintf(e->out, "        b%d[%s] = %s;\n    }\n}\n\n", n->id, at,
@@ -1029,10 +471,10 @@ static void kernel_gather(const Emit *e, const IrNode *n)
     int ri = vi.rank;
     fprintf(e->out, "    const int64_t rows = %s;\n", emit_c_size(e, vt.dims[0]));
     /* the loop space: the result's (indices, then the table's other axes) */
-    declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
+    emit_cuda_declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
-    split_index(e, 2, "lin", 0, n->type.rank);
+    emit_cuda_split_index(e, 2, "lin", 0, n->type.rank);
     fprintf(e->out, "        int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
     fputs("        if (row < -rows || row >= rows) {\n"
           "            if (atomicCAS((unsigned long long *)error, 0ull, 1ull) == 0ull)\n"
@@ -1063,13 +505,13 @@ static void kernel_gather_grad(const Emit *e, const IrNode *n)
     int ri = vi.rank, rt = n->type.rank;
     Dtype t = n->type.dtype;
     fprintf(e->out, "    const int64_t rows = %s;\n", emit_c_size(e, n->type.dims[0]));
-    declare_extents(e, 1, rt - 1, n->type.dims + 1, ri, "columns");
-    declare_extents(e, 1, ri, vi.dims, 0, "positions");
+    emit_cuda_declare_extents(e, 1, rt - 1, n->type.dims + 1, ri, "columns");
+    emit_cuda_declare_extents(e, 1, ri, vi.dims, 0, "positions");
     fputs("    for (int64_t c = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; c < columns; c += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
-    split_index(e, 2, "c", ri, rt - 1);
+    emit_cuda_split_index(e, 2, "c", ri, rt - 1);
     fputs("        for (int64_t p = 0; p < positions; p++) {\n", e->out);
-    split_index(e, 3, "p", 0, ri);
+    emit_cuda_split_index(e, 3, "p", 0, ri);
     fprintf(e->out, "            int64_t row = (int64_t)%s[%s];\n", emit_c_base_name(e, bi), emit_c_offset(e, "x", &vi, NULL));
     fputs("            if (row < 0)\n                row += rows; /* checked in the forward gather */\n", e->out);
     const char *dst = "row * columns + c";
@@ -1111,7 +553,7 @@ static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
         }
         int count = emit_cuda_row_group(e, f, i, members);
         if (count > 0) {
-            kernel_row_group(e, members, count);
+            emit_cuda_kernel_row_group(e, members, count);
             grouped = count - 1;
             continue;
         }

@@ -1,0 +1,40 @@
+/* emit_cuda_internal.h - what emit_cuda.c (the kernels of single
+ * operations) and emit_cuda_rows.c (row groups) share. */
+#ifndef TDC_EMIT_CUDA_INTERNAL_H
+#define TDC_EMIT_CUDA_INTERNAL_H
+
+#include "emit_c_internal.h"
+
+/* Where a reduction's accumulator starts; its C type (int64_t; double, or
+ * float for a max or min of values computed in float). */
+const char *emit_cuda_identity(ReduceKind k, bool fl);
+const char *emit_cuda_acc_type(ReduceKind k, Dtype in_t, bool fl);
+/* A reduction's types: what its elements are computed in, its result's,
+ * whether either is a float, and its accumulator's C type. */
+typedef struct ReduceTypes {
+    Dtype in, out;
+    bool fl;
+    const char *acc;
+} ReduceTypes;
+ReduceTypes emit_cuda_reduce_types(const Emit *e, const IrNode *n);
+/* The dims as locals dim_<name>, from the kernel's tdg_dims D, at depth. */
+void emit_cuda_declare_dims(const Emit *e, int depth);
+/* lin split into loop indices i<first>.. i<first + rank - 1> (the extents
+ * n<k> declared by emit_cuda_declare_extents), at depth. */
+void emit_cuda_split_index(const Emit *e, int depth, const char *lin, int first, int rank);
+/* The extents n<first + k> of dims and their product as `total`, at depth. */
+void emit_cuda_declare_extents(const Emit *e, int depth, int rank, const Size *dims, int first, const char *total);
+/* Whether view v reads a row-major array of `dims` in order; whether an
+ * expression reads a loop index. */
+bool emit_cuda_row_major(const Emit *e, const View *v, int rank, const Size *dims);
+bool emit_cuda_reads_index(const MapExpr *x);
+/* One element x into the accumulator acc; the block's accumulators
+ * combined and the result as `to` = ..., at depth. */
+void emit_cuda_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth);
+void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *to, int depth);
+
+/* emit_cuda_rows.c: the kernels of the row group of count members (the
+ * plain one and, where the group has a row cache, <kernel>_cached). */
+void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count);
+
+#endif
