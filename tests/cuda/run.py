@@ -48,18 +48,20 @@ def gpu_kernels(r, build, tmp):
 
 
 def staged_batches(r, build, tmp):
-    """tests/cuda/staged_check.c linked with examples/cruncher.td: staged and device batches on the GPU
-    against host batches, bit for bit, and the staging errors; built everywhere, run where there is a GPU."""
+    """tests/cuda/staged_check.c linked with examples/cruncher.td and tests/cuda/staged.td: staged and device
+    batches on the GPU against host batches, bit for bit, and the staging errors; built everywhere, run where
+    there is a GPU."""
     work = os.path.join(tmp, "staged")
     os.makedirs(work)
-    code, _, err = r.run(["--lib", "examples/cruncher.td", "-o", os.path.join(work, "cruncher")])
-    if code:
-        r.fail("cuda: cruncher.td --lib", err)
-        return
+    for program, name in (("examples/cruncher.td", "cruncher"), ("tests/cuda/staged.td", "staged")):
+        code, _, err = r.run(["--lib", program, "-o", os.path.join(work, name)])
+        if code:
+            r.fail(f"cuda: {program} --lib", err)
+            return
     exe = os.path.join(work, "staged_check")
     p = subprocess.run(["cc", "-std=c11", "-O1", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + build_info.sanitizer_flags(build) +
                        ["-I", os.path.join(ROOT, "runtime"), "-I", work, os.path.join(ROOT, "tests/cuda/staged_check.c"),
-                        os.path.join(work, "cruncher.c"), os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl",
+                        os.path.join(work, "cruncher.c"), os.path.join(work, "staged.c"), os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl",
                         "-o", exe], capture_output=True, text=True)
     if p.returncode != 0:
         r.fail("cuda: staged_check builds", p.stderr[-3000:])

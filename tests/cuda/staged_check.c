@@ -1,7 +1,8 @@
 /* staged_check.c - batches staged ahead and batches on the device, on the GPU.
  *
  *   staged_check
- * Linked with the --lib C of examples/cruncher.td (prefix cruncher). Three
+ * Linked with the --lib C of examples/cruncher.td (prefix cruncher) and of
+ * tests/cuda/staged.td (prefix staged: two blocks, batches of two sizes). Three
  * models of one seed train five steps on the same batches: from host
  * memory (td_train_step), staged ahead with the next batch staged before
  * each step (td_train_stage, td_train_step_staged: the two staging buffers
@@ -9,7 +10,9 @@
  * turn (td_train_step_device: more addresses than a block keeps graphs
  * for, so graphs are captured again); every model's params after the
  * steps are the first's, bit for bit. Then the errors: a step with nothing
- * staged, a third staged batch, a model on the CPU. Prints PASS/FAIL lines
+ * staged, a third staged batch, a NULL input, a second block's batch
+ * larger than the one staged before it, a staged step for a block whose
+ * batch is not next, a model on the CPU. Prints PASS/FAIL lines
  * and "N passed, N failed"; exit 77 with "skipped: why" where there is no
  * GPU. */
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "cruncher.h"
+#include "staged.h"
 
 enum { STEPS = 5, BATCH = 8 };
 
@@ -130,6 +134,28 @@ int main(void)
     cruncher_free(host); /* a model freed with batches staged (staged's two) is fine too */
     cruncher_free(staged);
     cruncher_free(device);
+
+    /* two blocks: the buffers are sized by the first batch staged */
+    staged_dims two_dims = {.dim_batch = 4};
+    td_model *two = staged_new(ctx, &two_dims, 1);
+    float small[4 * 2] = {1, 2, 3, 4, 5, 6, 7, 8}, big[4 * 8] = {0};
+    st = two ? td_train_stage(two, 0, (const void *[]){small}) : TD_ERR_INPUT;
+    td_status larger = st == TD_OK ? td_train_stage(two, 1, (const void *[]){big}) : st;
+    check(st == TD_OK && larger == TD_ERR_INPUT &&
+              has(td_ctx_error(ctx), "td_train_stage: big: its batch (128 bytes) is larger than the one staged before "
+                                     "it (32); train a step on that first"),
+          "a larger batch of another block behind a staged one is refused", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    st = two ? td_train_step_staged(two, 1, &stats) : TD_ERR_INPUT;
+    check(st == TD_ERR_INPUT &&
+              has(td_ctx_error(ctx), "td_train_step_staged: big: no batch of it is staged next (another block's is)"),
+          "a staged step for a block whose batch is not next is refused", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    st = two ? td_train_step_staged(two, 0, &stats) : TD_ERR_INPUT;
+    check(st == TD_OK, "the staged batch of the other block then trains", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    if (two)
+        staged_free(two);
 
     td_ctx *cpu = td_ctx_new(TD_DEVICE_CPU);
     td_model *m = cpu ? cruncher_new(cpu, &dims, 3) : NULL;
