@@ -432,6 +432,25 @@ static size_t largest(const td_cuda_slices *list)
     return n;
 }
 
+/* What the list kernels check before anything: the list's length and the dtype. */
+static td_status check_list(td_ctx *ctx, const char *fn, td_dtype dtype, const td_cuda_slices *list)
+{
+    if (list->count < 0 || list->count > TD_CUDA_SLICES)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: %d tensors in one launch (at most %d)", fn, list->count, TD_CUDA_SLICES);
+    if (dtype != TD_F32 && dtype != TD_F64)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
+    return TD_OK;
+}
+
+/* A list kernel's launch, set up: the module, and `where` (for a failed
+ * launch's message) naming fn and the list. */
+static td_status list_launch(td_ctx *ctx, const char *fn, td_dtype dtype, const td_cuda_slices *list, size_t n,
+                             const td_cuda_module **mod, char *where, size_t size)
+{
+    snprintf(where, size, "%s: %d tensors, the largest %zu %s elements", fn, list->count, n, td_dtype_name(dtype));
+    return optim_module(ctx, mod);
+}
+
 td_status td_cuda_optim_update(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param,
                                td_dptr grad, td_dptr state, int64_t step, double lr, double weight_decay)
 {
@@ -449,24 +468,18 @@ td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td
                                       const td_cuda_slices *list, int64_t step, double lr, td_dptr gate)
 {
     static const char fn[] = "td_cuda_optim_update";
-    if (list->count < 0 || list->count > TD_CUDA_SLICES)
-        return td_fail(ctx, TD_ERR_INPUT, "%s: %d tensors in one launch (at most %d)", fn, list->count, TD_CUDA_SLICES);
-    if (dtype != TD_F32 && dtype != TD_F64)
-        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
-    size_t n = largest(list);
-    if (n == 0)
-        return TD_OK;
+    td_status st = check_list(ctx, fn, dtype, list);
+    size_t n = st == TD_OK ? largest(list) : 0; /* the length checked first */
+    if (st != TD_OK || n == 0)
+        return st;
     const td_cuda_module *mod = NULL;
-    td_status st = optim_module(ctx, &mod);
-    if (st != TD_OK)
+    char where[128];
+    if ((st = list_launch(ctx, fn, dtype, list, n, &mod, where, sizeof where)) != TD_OK)
         return st;
     int f64 = dtype == TD_F64;
     td_optim_hparams hp = *h; /* the kernels' by-value arguments */
     td_cuda_slices slices = *list;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS); /* n < 2^62: its bytes fit a size_t */
-    char where[128];
-    snprintf(where, sizeof where, "%s: %d tensors, the largest %zu %s elements", fn, list->count, n,
-             td_dtype_name(dtype));
     switch (h->kind) {
     case TD_OPTIM_SGD: {
         void *args[] = {&hp, &slices, &step, &lr, &gate};
@@ -526,20 +539,18 @@ td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t
 td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add)
 {
     static const char fn[] = "td_cuda_add_sum_squares";
-    if (dtype != TD_F32 && dtype != TD_F64)
-        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
+    td_status st = check_list(ctx, fn, dtype, list);
+    if (st != TD_OK)
+        return st;
     if (!sum)
         return td_fail(ctx, TD_ERR_INPUT, "%s: the sum is NULL (device address 0)", fn);
     size_t n = largest(list);
     if (n == 0)
         return add ? TD_OK : td_cuda_zero(ctx, sum, sizeof(double));
     const td_cuda_module *mod;
-    td_status st = optim_module(ctx, &mod);
-    if (st != TD_OK)
-        return st;
     char where[128];
-    snprintf(where, sizeof where, "%s: %d vectors, the largest %zu %s elements", fn, list->count, n,
-             td_dtype_name(dtype));
+    if ((st = list_launch(ctx, fn, dtype, list, n, &mod, where, sizeof where)) != TD_OK)
+        return st;
     struct td_cuda *cuda = ctx->cuda;
     td_cuda_slices slices = *list;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
@@ -559,18 +570,14 @@ td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double
 td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, double coef, td_dptr gate)
 {
     static const char fn[] = "td_cuda_scale";
-    if (dtype != TD_F32 && dtype != TD_F64)
-        return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
-    size_t n = largest(list);
-    if (n == 0)
-        return TD_OK;
-    const td_cuda_module *mod;
-    td_status st = optim_module(ctx, &mod);
-    if (st != TD_OK)
+    td_status st = check_list(ctx, fn, dtype, list);
+    size_t n = st == TD_OK ? largest(list) : 0; /* the length checked first */
+    if (st != TD_OK || n == 0)
         return st;
+    const td_cuda_module *mod;
     char where[128];
-    snprintf(where, sizeof where, "%s: %d vectors, the largest %zu %s elements", fn, list->count, n,
-             td_dtype_name(dtype));
+    if ((st = list_launch(ctx, fn, dtype, list, n, &mod, where, sizeof where)) != TD_OK)
+        return st;
     td_cuda_slices slices = *list;
     float coef_f32 = (float)coef; /* rounded once, as train.c's scale_grads does */
     void *args[] = {&slices, dtype == TD_F64 ? (void *)&coef : (void *)&coef_f32, &gate};

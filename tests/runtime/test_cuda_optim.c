@@ -182,6 +182,10 @@ static void argument_errors(td_ctx *ctx)
     snprintf(want, sizeof want, "%s%d tensors in one launch (at most %d)", fn, TD_CUDA_SLICES + 1, TD_CUDA_SLICES);
     expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F32, &many, 1, 0.1, 0), TD_ERR_INPUT, want,
                  "a list longer than a launch takes");
+    expect_error(ctx, td_cuda_sum_squares_slices(ctx, TD_F32, &many, sum, true), TD_ERR_INPUT,
+                 "td_cuda_add_sum_squares: 33 tensors in one launch (at most 32)", "a sum of squares of a list too long");
+    expect_error(ctx, td_cuda_scale_slices(ctx, TD_F64, &many, 0.5, 0), TD_ERR_INPUT,
+                 "td_cuda_scale: 33 tensors in one launch (at most 32)", "a scale of a list too long");
     many.count = 1;
     expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_BF16, &many, 1, 0.1, 0), TD_ERR_INPUT,
                  "td_cuda_optim_update: dtype bf16 is not supported (f32 or f64)", "a list of bf16");
