@@ -142,13 +142,27 @@ static td_status gpu_state(td_model *m, struct td_gpu_state **out)
     return TD_OK;
 }
 
-/* Input k's place in the staging buffer: *at moves to the next 64-byte
- * boundary, the input's (model.c sized the buffer so), *bytes gets its
- * size; the caller moves *at past it. */
-static td_status input_place(td_model *m, const td_train_desc *t, int k, size_t *at, size_t *bytes)
+/* Train block t's batch laid out in a buffer at device address `dev`, each
+ * input at a 64-byte boundary (model.c sized the staging buffer so): din
+ * (unless NULL) gets each input's address, `pinned` (unless NULL) a copy
+ * of the host inputs at the same offsets, *total the bytes. */
+static td_status lay_out(td_model *m, const td_train_desc *t, const void *const *inputs, unsigned char *pinned,
+                         td_dptr dev, td_dptr *din, size_t *total)
 {
-    *at = (*at + 63) / 64 * 64;
-    return td_model_tensor_bytes(m, &t->inputs[k], bytes);
+    size_t at = 0, bytes;
+    for (int k = 0; k < t->ninputs; k++) {
+        at = (at + 63) / 64 * 64;
+        td_status st = td_model_tensor_bytes(m, &t->inputs[k], &bytes);
+        if (st != TD_OK)
+            return st;
+        if (pinned)
+            memcpy(pinned + at, inputs[k], bytes);
+        if (din)
+            din[k] = dev + at;
+        at += bytes;
+    }
+    *total = at;
+    return TD_OK;
 }
 
 /* The batch into pinned memory, then one copy up; din gets each input's
@@ -157,20 +171,12 @@ static td_status stage(td_model *m, struct td_gpu_state *g, const td_train_desc 
                        td_dptr *din)
 {
     struct td_cuda *cuda = m->ctx->cuda;
-    size_t at = 0, bytes;
-    td_status staged = td_model_staging(m);
-    if (staged != TD_OK)
-        return staged;
-    for (int k = 0; k < t->ninputs; k++) {
-        td_status st = input_place(m, t, k, &at, &bytes);
-        if (st != TD_OK)
-            return st;
-        memcpy(g->pinned + at, inputs[k], bytes);
-        din[k] = m->dstage + at;
-        at += bytes;
-    }
-    if (at == 0)
-        return TD_OK;
+    size_t at = 0;
+    td_status st = td_model_staging(m);
+    if (st == TD_OK)
+        st = lay_out(m, t, inputs, g->pinned, m->dstage, din, &at);
+    if (st != TD_OK || at == 0)
+        return st;
     return td_cu_check_at(m->ctx, cuda, cuda->cu.cuMemcpyHtoDAsync(m->dstage, g->pinned, at, cuda->stream),
                           "cuMemcpyHtoDAsync", "a step's batch");
 }
@@ -188,20 +194,6 @@ static size_t param_elements(const td_model *m, int i)
 }
 
 /* ---- batches staged ahead ---- */
-
-/* The bytes of train block t's inputs as staged (each at a 64-byte boundary). */
-static td_status batch_bytes(td_model *m, const td_train_desc *t, size_t *total)
-{
-    size_t at = 0, bytes;
-    for (int k = 0; k < t->ninputs; k++) {
-        td_status st = input_place(m, t, k, &at, &bytes);
-        if (st != TD_OK)
-            return st;
-        at += bytes;
-    }
-    *total = at;
-    return TD_OK;
-}
 
 /* The copy stream, its events and two buffers of at least `bytes`, made on
  * first use (again, larger, when a block's batch outgrows them: nothing is
@@ -250,7 +242,7 @@ td_status td_cuda_train_stage(td_model *m, int train, const void *const *inputs)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_stage: %s: two batches are staged already; train a step on "
                        "one first", t->name);
     size_t total;
-    if ((st = batch_bytes(m, t, &total)) != TD_OK)
+    if ((st = lay_out(m, t, NULL, NULL, 0, NULL, &total)) != TD_OK)
         return st;
     if (g->nstaged == 0 && (st = ahead_buffers(m, g, total)) != TD_OK)
         return st;
@@ -263,12 +255,7 @@ td_status td_cuda_train_stage(td_model *m, int train, const void *const *inputs)
     if ((st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventSynchronize(g->copied[b]), "cuEventSynchronize",
                              "a staged batch")) != TD_OK)
         return st;
-    size_t at = 0, bytes;
-    for (int k = 0; k < t->ninputs; k++) {
-        input_place(m, t, k, &at, &bytes); /* batch_bytes checked each */
-        memcpy(g->ahead_pinned[b] + at, inputs[k], bytes);
-        at += bytes;
-    }
+    lay_out(m, t, inputs, g->ahead_pinned[b], g->ahead[b], NULL, &total); /* its sizes checked above */
     if (total > 0)
         st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuMemcpyHtoDAsync(g->ahead[b], g->ahead_pinned[b], total,
                                                                      g->copy_stream),
@@ -296,12 +283,8 @@ static td_status take_staged(td_model *m, struct td_gpu_state *g, int train, td_
     g->staged_train[0] = g->staged_train[1];
     g->staged_buf[0] = g->staged_buf[1];
     g->nstaged--;
-    size_t at = 0, bytes;
-    for (int k = 0; k < t->ninputs; k++) {
-        input_place(m, t, k, &at, &bytes);
-        din[k] = g->ahead[b] + at;
-        at += bytes;
-    }
+    size_t total;
+    lay_out(m, t, NULL, NULL, g->ahead[b], din, &total); /* its sizes checked when it was staged */
     struct td_cuda *cuda = m->ctx->cuda;
     return td_cu_check_at(m->ctx, cuda, cuda->cu.cuStreamWaitEvent(cuda->stream, g->copied[b], 0), "cuStreamWaitEvent",
                           "a staged batch");
