@@ -21,20 +21,21 @@
 
 #include "emit_c_internal.h"
 
-static bool kernel_has(const PtrVec *names, const char *name)
-{
-    for (size_t i = 0; i < names->len; i++)
-        if (strcmp(names->items[i], name) == 0)
-            return true;
-    return false;
-}
-
-static int kernel_index(const PtrVec *names, const char *name)
+/* Kernel `name`'s index in the source's table, or -1. */
+static int kernel_find(const PtrVec *names, const char *name)
 {
     for (size_t i = 0; i < names->len; i++)
         if (strcmp(names->items[i], name) == 0)
             return (int)i;
-    die("emit_cuda_host: no kernel %s", name);
+    return -1;
+}
+
+static int kernel_index(const PtrVec *names, const char *name)
+{
+    int k = kernel_find(names, name);
+    if (k < 0)
+        die("emit_cuda_host: no kernel %s", name);
+    return k;
 }
 
 /* "1 * (int64_t)dim_a * (int64_t)4" */
@@ -249,7 +250,7 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
                     product(e, loops.nkept, loops.kept), product(e, loops.nred, loops.red), count);
             /* the kernel with the row cache when there is one and it fits, else the plain one */
             const char *name = emit_cuda_kernel_name(e, index, n->id, -1), *cached = arena_printf(e->a, "%s_cached", name);
-            bool has_cache = kernel_has(names, cached);
+            bool has_cache = kernel_find(names, cached) >= 0;
             fprintf(e->out, "        const size_t cache = %s;\n"
                             "        const int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX;\n",
                     has_cache ? emit_cuda_row_cache_bytes(e, members, count, "reduced") : "0");
