@@ -444,16 +444,24 @@ td_gemm td_gemm_rowmajor(td_dtype dtype, int64_t m, int64_t n, int64_t k)
     return g;
 }
 
+/* The descriptor checked, then planned. */
+static td_status checked_plan(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, const void *c, plan *pl)
+{
+    problem pr;
+    td_status st = check(ctx, g, a, b, c, &pr);
+    if (st == TD_OK)
+        make_plan(&pr, pl);
+    return st;
+}
+
 td_status td_gemm_run(td_ctx *ctx, const td_gemm *g, const void *a, const void *b, void *c)
 {
     if (!ctx)
         return TD_ERR_INPUT;
-    problem pr;
-    td_status st = check(ctx, g, a, b, c, &pr);
+    plan pl;
+    td_status st = checked_plan(ctx, g, a, b, c, &pl);
     if (st != TD_OK)
         return st;
-    plan pl;
-    make_plan(&pr, &pl);
     return execute(ctx, &pl);
 }
 
@@ -465,12 +473,10 @@ td_status td_gemm_describe(td_ctx *ctx, const td_gemm *g, const void *a, const v
     if (!buf || size == 0)
         return BAD("describe: the buffer is NULL or empty");
     buf[0] = 0;
-    problem pr;
-    td_status st = check(ctx, g, a, b, c, &pr);
+    plan pl;
+    td_status st = checked_plan(ctx, g, a, b, c, &pl);
     if (st != TD_OK)
         return st;
-    plan pl;
-    make_plan(&pr, &pl);
     const problem *q = &pl.pr;
     size_t len = 0;
     switch (pl.kind) {

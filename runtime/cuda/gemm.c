@@ -575,16 +575,24 @@ static td_status execute(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
 
 /* ---- the public functions ---- */
 
+/* The descriptor checked, then planned. */
+static td_status checked_plan(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, plan *pl)
+{
+    problem pr;
+    td_status st = check(ctx, g, a, b, c, &pr);
+    if (st == TD_OK)
+        make_plan(&pr, pl);
+    return st;
+}
+
 td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c)
 {
     if (!ctx)
         return TD_ERR_INPUT;
-    problem pr;
-    td_status st = check(ctx, g, a, b, c, &pr);
+    plan pl;
+    td_status st = checked_plan(ctx, g, a, b, c, &pl);
     if (st != TD_OK)
         return st;
-    plan pl;
-    make_plan(&pr, &pl);
     if (pl.route == ROUTE_NONE)
         return TD_OK;
     struct td_cuda *cuda = td_cuda_ready(ctx);
@@ -608,12 +616,10 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
     if (!buf || size == 0)
         return BAD("describe: the buffer is NULL or empty");
     buf[0] = 0;
-    problem pr;
-    td_status st = check(ctx, g, a, b, c, &pr);
+    plan pl;
+    td_status st = checked_plan(ctx, g, a, b, c, &pl);
     if (st != TD_OK)
         return st;
-    plan pl;
-    make_plan(&pr, &pl);
     const problem *q = &pl.pr;
     size_t len = 0;
     switch (pl.route) {
