@@ -138,10 +138,14 @@ bool emit_cuda_draws_random(const IrFunction *f);
  * emit_cuda_group_buffers: the group kernel's buffers after the dims, the
  * members' results first (the group's kernel and, when it has a row cache,
  * <kernel>_cached take the same). emit_cuda_row_cache_bytes: the bytes of
- * its row cache a block, as a C expression of `reduced` (the row's length). All need e->f and e->plan. */
+ * its row cache a block, as a C expression of `reduced` (the row's length);
+ * emit_cuda_group_static_bytes: the static shared memory its kernels
+ * declare (the combines' arrays), which the cache must leave room for.
+ * All need e->f and e->plan. */
 int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const IrNode **members);
 int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf);
 const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced);
+int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, int count);
 /* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
  * depth 2, and A's and B's addresses. */
 void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa, const char **pb);

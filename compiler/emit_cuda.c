@@ -62,31 +62,27 @@ static const char *const cuda_prelude =
     "\n"
     EMIT_ELEMENT_FUNCTIONS("__device__ inline ")
     "\n"
-    "/* A block's values combined (ident pads the warps a block lacks); every thread gets the result. */\n"
-    "#define TDG_BLOCK_COMBINE(name, T, ident, op)                                        \\\n"
-    "    __device__ inline T name(T v)                                             \\\n"
-    "    {                                                                                \\\n"
-    "        __shared__ T part[32];                                                       \\\n"
-    "        for (int s = 16; s > 0; s >>= 1) {                                           \\\n"
-    "            T o = __shfl_down_sync(0xffffffffu, v, s);                               \\\n"
-    "            v = op;                                                                  \\\n"
-    "        }                                                                            \\\n"
-    "        if ((threadIdx.x & 31) == 0)                                                 \\\n"
-    "            part[threadIdx.x >> 5] = v;                                              \\\n"
-    "        __syncthreads();                                                             \\\n"
-    "        if (threadIdx.x < 32) {                                                      \\\n"
-    "            v = threadIdx.x < (blockDim.x + 31) / 32 ? part[threadIdx.x] : (ident);  \\\n"
-    "            for (int s = 16; s > 0; s >>= 1) {                                       \\\n"
-    "                T o = __shfl_down_sync(0xffffffffu, v, s);                           \\\n"
-    "                v = op;                                                              \\\n"
-    "            }                                                                        \\\n"
-    "            if (threadIdx.x == 0)                                                    \\\n"
-    "                part[0] = v;                                                         \\\n"
-    "        }                                                                            \\\n"
-    "        __syncthreads();                                                             \\\n"
-    "        v = part[0];                                                                 \\\n"
-    "        __syncthreads();                                                             \\\n"
-    "        return v;                                                                    \\\n"
+    "/* A block's values combined in one barrier (ident pads the warps a block lacks): each warp's\n"
+    " * down to its lane 0, the warps' through part (32 slots of the caller's shared memory), then\n"
+    " * every warp combines those alike and takes lane 0's, so every thread gets the same bits. part\n"
+    " * is read after the barrier: a caller passes another barrier before it writes part again\n"
+    " * (the kernels alternate two, a row each). */\n"
+    "#define TDG_BLOCK_COMBINE(name, T, ident, op)                                               \\\n"
+    "    __device__ inline T name(T v, T *part)                                                  \\\n"
+    "    {                                                                                       \\\n"
+    "        for (int s = 16; s > 0; s >>= 1) {                                                  \\\n"
+    "            T o = __shfl_down_sync(0xffffffffu, v, s);                                      \\\n"
+    "            v = op;                                                                         \\\n"
+    "        }                                                                                   \\\n"
+    "        if ((threadIdx.x & 31) == 0)                                                        \\\n"
+    "            part[threadIdx.x >> 5] = v;                                                     \\\n"
+    "        __syncthreads();                                                                    \\\n"
+    "        v = (threadIdx.x & 31) < (blockDim.x + 31) / 32 ? part[threadIdx.x & 31] : (ident); \\\n"
+    "        for (int s = 16; s > 0; s >>= 1) {                                                  \\\n"
+    "            T o = __shfl_down_sync(0xffffffffu, v, s);                                      \\\n"
+    "            v = op;                                                                         \\\n"
+    "        }                                                                                   \\\n"
+    "        return __shfl_sync(0xffffffffu, v, 0);                                              \\\n"
     "    }\n"
     "TDG_BLOCK_COMBINE(tdg_block_sum_double, double, 0.0, v + o)\n"
     "TDG_BLOCK_COMBINE(tdg_block_prod_double, double, 1.0, v * o)\n"
@@ -365,14 +361,16 @@ void emit_cuda_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth)
     fprintf(e->out, "%s\n", line);
 }
 
-/* The block's accumulators combined, and the result (a mean divided,
- * rounded to the result's dtype) as `to` = ...; at depth. */
-void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *to, int depth)
+/* The block's accumulators combined through the shared array `part`,
+ * and the result (a mean divided, rounded to the result's dtype) as
+ * `to` = ...; at depth. */
+void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *part, const char *to,
+                             int depth)
 {
     static const char *const kinds[] = {"sum", "sum", "max", "min", "prod"};
     Dtype out_t = n->type.dtype;
     emit_c_indent(e, depth);
-    fprintf(e->out, "acc = tdg_block_%s_%s(acc);\n", kinds[n->reduce], acc_t);
+    fprintf(e->out, "acc = tdg_block_%s_%s(acc, %s);\n", kinds[n->reduce], acc_t, part);
     const char *result = n->reduce == RED_MEAN ? "acc / (double)reduced_total" : "acc";
     emit_c_indent(e, depth);
     if (dtype_is_narrow(out_t) && fl)
@@ -418,7 +416,10 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     emit_cuda_declare_extents(e, 1, nred, loops.red, nkept, "reduced_total");
     Emit in_loop = *e;
     in_loop.loop_of_axis = loops.axis_of;
-    fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
+    fprintf(e->out, "    __shared__ %s part[2][32]; /* the block's combine, a row each in turn */\n"
+                    "    int turn = 0;\n"
+                    "    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x, turn ^= 1) {\n",
+            acc_t);
     if (!linear)
         emit_cuda_split_index(e, 2, "o", 0, nkept);
     fprintf(e->out, "        %s acc = %s;\n", acc_t, emit_cuda_identity(n->reduce, fl));
@@ -429,7 +430,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     fprintf(e->out, "            const %s x = (%s)%s;\n", acc_t, acc_t, x);
     emit_cuda_accumulate(e, n->reduce, fl, 3);
     fputs("        }\n", e->out);
-    emit_cuda_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
+    emit_cuda_reduce_result(e, n, fl, acc_t, "part[turn]", arena_printf(e->a, "const %s result", emit_c_ctype(out_t)), 2);
     fprintf(e->out, "        if (threadIdx.x == 0)\n            b%d[o] = result;\n    }\n}\n\n", n->id);
 }
 

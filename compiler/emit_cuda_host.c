@@ -251,9 +251,11 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
             /* the kernel with the row cache when there is one and it fits, else the plain one */
             const char *name = emit_cuda_kernel_name(e, index, n->id, -1), *cached = arena_printf(e->a, "%s_cached", name);
             bool has_cache = kernel_find(names, cached) >= 0;
+            /* the cache and the kernel's static shared memory (its combines) within the limit */
             fprintf(e->out, "        const size_t cache = %s;\n"
-                            "        const int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX;\n",
-                    has_cache ? emit_cuda_row_cache_bytes(e, members, count, "reduced") : "0");
+                            "        const int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX - %d;\n",
+                    has_cache ? emit_cuda_row_cache_bytes(e, members, count, "reduced") : "0",
+                    emit_cuda_group_static_bytes(e, members, count));
             launch(&here, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)",
                    "tdg_group_threads(reduced, use_cache)", "use_cache ? cache : 0", has_cache ? cached : NULL);
             grouped = count - 1;

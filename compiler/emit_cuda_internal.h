@@ -29,9 +29,11 @@ void emit_cuda_declare_extents(const Emit *e, int depth, int rank, const Size *d
 bool emit_cuda_row_major(const Emit *e, const View *v, int rank, const Size *dims);
 bool emit_cuda_reads_index(const MapExpr *x);
 /* One element x into the accumulator acc; the block's accumulators
- * combined and the result as `to` = ..., at depth. */
+ * combined through the shared array `part` (TDG_BLOCK_COMBINE) and the
+ * result as `to` = ..., at depth. */
 void emit_cuda_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth);
-void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *to, int depth);
+void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *part, const char *to,
+                             int depth);
 
 /* emit_cuda_rows.c: the kernels of the row group of count members (the
  * plain one and, where the group has a row cache, <kernel>_cached). */

@@ -20,8 +20,9 @@
  * they are one kernel with a block per row, each member a phase of it: a
  * reduction's value stays in a register of every thread (and is written
  * out), a map's elements are written as the row's threads stride over R,
- * and the phases are separated by __syncthreads, so the row is read from
- * DRAM about once and re-read from the caches (or, in the group's cached
+ * and a thread reads back only elements it wrote itself (every phase
+ * strides alike), so only a reduction's combine needs a barrier (one a
+ * reduction a row); the row is read from DRAM about once and re-read from the caches (or, in the group's cached
  * kernel, from shared memory: the row cache below). A node joins the group that
  * precedes it when its loop space is K x R in order, every member it reads
  * is read at its own row (a reduction broadcast along R, a map at the same
@@ -487,7 +488,7 @@ static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
     fprintf(e->out, "                const %s x = (%s)%s;\n", acc_t, acc_t, x);
     emit_cuda_accumulate(e, n->reduce, fl, 4);
     fputs("            }\n", e->out);
-    emit_cuda_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "v%d[0]", n->id), 3);
+    emit_cuda_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "part%d[turn]", n->id), arena_printf(e->a, "v%d[0]", n->id), 3);
     fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
 }
 
@@ -548,23 +549,34 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
             fprintf(e->out, "    %s *const c%d = (%s *)slot%d; /* %%%d */\n", ct, c->ids[j], ct, c->slot[j], c->ids[j]);
         }
     }
-    fputs("    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x) {\n", e->out);
-    emit_cuda_split_index(e, 2, "o", 0, nk);
-    bool first_phase = true;
-    for (int m = 0; m < count; m++) {
-        if (is_virtual(e, g->members, count, m)) {
-            fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", g->members[m]->id, ir_op_name(g->members[m]->op));
-            continue;
-        }
-        if (!first_phase)
-            fputs("        __syncthreads(); /* the last phase's writes, seen by this one */\n", e->out);
-        first_phase = false;
+    /* a thread touches only its own elements of the row (every phase strides alike), so the
+     * phases need no barrier between them: only each reduction's combine has one */
+    for (int m = 0; m < count; m++)
         if (g->members[m]->op == IR_REDUCE)
+            fprintf(e->out, "    __shared__ %s part%d[2][32]; /* %%%d's combine, a row each in turn */\n",
+                    emit_cuda_reduce_types(e, g->members[m]).acc, g->members[m]->id, g->members[m]->id);
+    fputs("    int turn = 0;\n"
+          "    for (int64_t o = blockIdx.x; o < kept_total; o += gridDim.x, turn ^= 1) {\n", e->out);
+    emit_cuda_split_index(e, 2, "o", 0, nk);
+    for (int m = 0; m < count; m++) {
+        if (is_virtual(e, g->members, count, m))
+            fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", g->members[m]->id, ir_op_name(g->members[m]->op));
+        else if (g->members[m]->op == IR_REDUCE)
             group_reduce(e, g, m, nk, nr);
         else
             group_map(e, g, m, nk, nr);
     }
-    fputs("        __syncthreads(); /* the row is done before the block's next */\n    }\n}\n\n", e->out);
+    fputs("    }\n}\n\n", e->out);
+}
+
+/* The static shared memory of a row group's kernels: each reduction's two combine arrays. */
+int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, int count)
+{
+    int bytes = 0;
+    for (int m = 0; m < count; m++)
+        if (members[m]->op == IR_REDUCE)
+            bytes += 2 * 32 * (strcmp(emit_cuda_reduce_types(e, members[m]).acc, "float") == 0 ? 4 : 8);
+    return bytes;
 }
 
 void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count)

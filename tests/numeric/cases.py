@@ -780,6 +780,10 @@ same(K, "sm_rt", softmax, (BATCH, SEQ, 5))
 # from global memory in every phase: both ways, and a row of many elements a thread
 same(K, "sm_wide", softmax, {"x": normal(3, 4096, scale=3)}, dims={"wide": 4096}, label="rows in the GPU's row cache")
 same(K, "sm_wide", softmax, {"x": normal(3, 20000, scale=3)}, dims={"wide": 20000}, label="rows past the GPU's row cache (80 KB)")
+# the cache and the kernel's own shared memory (its combines' arrays, 768 bytes here) within 48 KiB: a row of
+# 12000 f32 (48000 bytes) is cached, one of 12288 (48 KiB exactly) is not
+same(K, "sm_wide", softmax, {"x": normal(3, 12000, scale=3)}, dims={"wide": 12000}, label="rows just in the row cache")
+same(K, "sm_wide", softmax, {"x": normal(3, 12288, scale=3)}, dims={"wide": 12288}, label="rows of 48 KiB: past the row cache with the combines")
 case(K, "sm_f64", {"x": normal(3, 5, dtype=F64, scale=10)}, softmax)
 
 
