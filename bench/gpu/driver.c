@@ -6,6 +6,7 @@
  *   driver [--cpu] softmax ROWS N WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] train big|big_bf16|tiny BATCH WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] adamw N WARMUP BATCHES PER_BATCH OUTDIR
+ *   driver startup BATCH
  *
  * Linked with the C that `tdc --lib` writes for bench/gpu/matmul.td,
  * bench/gpu/softmax.td, bench/gpu/cruncher_big.td, bench/gpu/cruncher_big_bf16.td
@@ -36,6 +37,7 @@
 #include "matmul.h"
 #include "softmax.h"
 #include "td.h"
+#include "cuda/cuda_internal.h" /* startup: the libraries' loads and cublasCreate, timed one by one */
 
 enum { MAX_ARGS = 4, SAMPLES = 64 };
 
@@ -647,6 +649,52 @@ static int bench_fill(td_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+/* ---- where the time to a first step goes: the tiny Cruncher from a fresh
+ * context, each stage timed (ms) as the runtime meets it in a first step,
+ * the libraries loaded and a cuBLAS handle made ahead so each has its own
+ * line; run twice, with the NVRTC cache empty and then full ---- */
+static int bench_startup(int argc, char **argv)
+{
+    if (argc != 1)
+        return 2;
+    double t = td_now(), ms[9];
+    int k = 0;
+#define STAGE(expr) (expr, ms[k++] = (td_now() - t) * 1e3, t = td_now())
+    td_ctx *ctx;
+    STAGE(ctx = td_ctx_new(TD_DEVICE_CUDA));
+    if (!ctx)
+        return 1;
+    struct td_cuda *cuda = NULL;
+    STAGE(check(ctx, td_cuda_init(ctx), "td_cuda_init"));
+    STAGE(check(ctx, td_nvrtc_load(ctx, &cuda), "td_nvrtc_load"));
+    STAGE(check(ctx, td_cublas_load(ctx, &cuda), "td_cublas_load"));
+    cublasHandle_t h = NULL;
+    STAGE(check(ctx, td_cublas_check(ctx, cuda, cuda->cublas.cublasCreate(&h), "cublasCreate"), "cublasCreate"));
+    cuda->cublas.cublasDestroy(h);
+    int64_t B = atoll(argv[0]);
+    float x[64 * CRUNCHER_DIM_HIDDEN], y[64];
+    if (B < 1 || B > 64)
+        return 2;
+    td_model *m;
+    STAGE(m = new_cruncher(ctx, TINY, B, "the model"));
+    fill(x, (size_t)(B * CRUNCHER_DIM_HIDDEN), 41, 1.0f);
+    fill(y, (size_t)B, 42, 1.0f);
+    train_args a = {.m = m, .step = cruncher_train_step, .x = x, .y = y, .x_shape = {B, CRUNCHER_DIM_HIDDEN}, .y_shape = {B}};
+    for (int s = 0; s < 3; s++)
+        STAGE(check(ctx, train_body(&a), "train step"));
+#undef STAGE
+    static const char *const names[] = {"context_new", "driver_and_gpu", "nvrtc_load", "cublas_load", "cublas_create",
+                                        "model_new", "step1", "step2", "step3"};
+    printf("{\"name\": \"startup\", \"kernel_cache_hits\": %lld, \"kernel_cache_misses\": %lld, \"ms\": {",
+           (long long)cuda->cache_hits, (long long)cuda->cache_misses);
+    for (int i = 0; i < k; i++)
+        printf("%s\"%s\": %.3f", i ? ", " : "", names[i], ms[i]);
+    printf("}}\n");
+    td_model_free(m);
+    td_ctx_free(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int a = 1;
@@ -658,6 +706,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: driver [--cpu] fill|matmul|softmax|train|adamw ARGS...\n");
         return 2;
     }
+    if (use_gpu && strcmp(argv[a], "startup") == 0) /* times its own context's bring-up */
+        return bench_startup(argc - a - 1, argv + a + 1);
     td_ctx *ctx = td_ctx_new(use_gpu ? TD_DEVICE_CUDA : TD_DEVICE_CPU);
     if (!ctx)
         return 1;

@@ -69,19 +69,7 @@ if [ "$TESTS" = 1 ]; then
 fi
 
 # 2. the programs, their C, and the driver linked with them.
-build_driver() { # GEN_DIR CRUNCHER_BIG_TD CRUNCHER_BIG_BF16_TD OUT_EXE
-    local gen=$1
-    mkdir -p "$gen"
-    for p in matmul softmax; do
-        "$TDC" --lib "bench/gpu/$p.td" -o "$gen/$p" || return 1
-    done
-    "$TDC" --lib "$2" -o "$gen/cruncher_big" || return 1
-    "$TDC" --lib "$3" -o "$gen/cruncher_big_bf16" || return 1
-    "$TDC" --lib examples/cruncher.td -o "$gen/cruncher" || return 1
-    cc -std=c11 -O2 -Wall -Wextra -fopenmp -I runtime -I "$gen" bench/gpu/driver.c \
-        "$gen/matmul.c" "$gen/softmax.c" "$gen/cruncher_big.c" "$gen/cruncher_big_bf16.c" "$gen/cruncher.c" \
-        "$LIB" -lopenblas -lm -ldl -o "$4"
-}
+. bench/gpu/build_driver.sh
 echo "== building the benchmarks' programs and bench/gpu/driver.c"
 build_driver "$WORK/gen" bench/gpu/cruncher_big.td bench/gpu/cruncher_big_bf16.td "$WORK/driver" ||
     { echo "run.sh: the build failed" >&2; exit 1; }
