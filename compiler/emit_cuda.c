@@ -259,7 +259,7 @@ bool emit_cuda_reads_index(const MapExpr *x)
 }
 
 /* A union of a vector of `bytes` bytes (16, 8, 4, 2 or 1) and its elements. */
-static const char *vector_type(int bytes)
+const char *emit_cuda_vector_type(int bytes)
 {
     switch (bytes) {
     case 16: return "uint4";
@@ -270,7 +270,7 @@ static const char *vector_type(int bytes)
     }
 }
 
-static int element_bytes(Dtype t)
+int emit_cuda_element_bytes(Dtype t)
 {
     return dtype_bits(t) / 8;
 }
@@ -281,10 +281,10 @@ static int element_bytes(Dtype t)
  * aligned to its vector; the caller's scalar loop does the rest. */
 static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, const int *bases)
 {
-    int widest = element_bytes(n->type.dtype);
+    int widest = emit_cuda_element_bytes(n->type.dtype);
     for (int k = 0; k < n->ninputs; k++)
-        if (element_bytes(ir_get(e->f, bases[k])->type.dtype) > widest)
-            widest = element_bytes(ir_get(e->f, bases[k])->type.dtype);
+        if (emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype) > widest)
+            widest = emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype);
     int w = 16 / widest;
     if (w < 2)
         return;
@@ -293,7 +293,7 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
     for (int k = -1; k < n->ninputs; k++) {
         int id = k < 0 ? n->id : bases[k];
         Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
-        fprintf(e->out, " && (unsigned long long)%s %% %d == 0", emit_c_base_name(e, id), w * element_bytes(t));
+        fprintf(e->out, " && (unsigned long long)%s %% %d == 0", emit_c_base_name(e, id), w * emit_cuda_element_bytes(t));
     }
     fprintf(e->out, ") {\n"
                     "        for (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
@@ -302,17 +302,17 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
     for (int k = -1; k < n->ninputs; k++) {
         int id = k < 0 ? n->id : bases[k];
         Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
-        fprintf(e->out, "            union { %s v; %s e[%d]; } %c%d;\n", vector_type(w * element_bytes(t)), emit_c_ctype(t), w,
+        fprintf(e->out, "            union { %s v; %s e[%d]; } %c%d;\n", emit_cuda_vector_type(w * emit_cuda_element_bytes(t)), emit_c_ctype(t), w,
                 k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
         if (k >= 0) {
-            fprintf(e->out, "            a%d.v = ((const %s *)%s)[vec];\n", k, vector_type(w * element_bytes(t)), emit_c_base_name(e, id));
+            fprintf(e->out, "            a%d.v = ((const %s *)%s)[vec];\n", k, emit_cuda_vector_type(w * emit_cuda_element_bytes(t)), emit_c_base_name(e, id));
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "a%d.e", k), "j");
         }
     }
     fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
     const char *value = emit_c_expr(e, expr, loads, 4);
     fprintf(e->out, "                y0.e[j] = %s;\n            }\n            ((%s *)b%d)[vec] = y0.v;\n        }\n        return;\n    }\n",
-            emit_c_store(e, n->type.dtype, value), vector_type(w * element_bytes(n->type.dtype)), n->id);
+            emit_c_store(e, n->type.dtype, value), emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
 }
 
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)

@@ -28,6 +28,10 @@ void emit_cuda_declare_extents(const Emit *e, int depth, int rank, const Size *d
  * expression reads a loop index. */
 bool emit_cuda_row_major(const Emit *e, const View *v, int rank, const Size *dims);
 bool emit_cuda_reads_index(const MapExpr *x);
+/* The unsigned type of a vector of `bytes` (16: uint4, ... 1: unsigned
+ * char); an element's bytes. */
+const char *emit_cuda_vector_type(int bytes);
+int emit_cuda_element_bytes(Dtype t);
 /* One element x into the accumulator acc; the block's accumulators
  * combined through the shared array `part` (TDG_BLOCK_COMBINE) and the
  * result as `to` = ..., at depth. */

@@ -165,6 +165,9 @@ typedef struct Phase {
     const RowCache *cache; /* the buffers kept in shared memory */
     int at;                /* the member whose phase this is */
     bool *wanted;          /* by cached buffer: read in this phase, as l<id> */
+    bool *filled;          /* by cached buffer: written in this phase (s<id>, stored after the chunk) */
+    bool *row_read;        /* by node id: a buffer read from global memory at the row's element (g<id>) */
+    int width;             /* the elements of a thread's chunk */
 } Phase;
 
 static int member_at(const IrNode *const *members, int count, int id)
@@ -229,7 +232,7 @@ struct RowCache {
     int *first;   /* by entry: the member whose phase fills it */
     int *slot;    /* by entry: its slot */
     int nslots;
-    int *slot_bytes; /* by slot: its element size (the largest of its entries') */
+    int *slot_bytes; /* by slot: its entries' element size */
 };
 
 typedef struct Touches {
@@ -308,13 +311,12 @@ static RowCache row_cache(const Emit *e, const IrNode *const *members, int count
                 continue;
             bool computed = member_at(members, count, (int)id) >= 0; /* written in its first phase, after the reads */
             int bytes = dtype_bits(ir_get(e->f, (int)id)->type.dtype) / 8, s = 0;
-            while (s < c.nslots && !(slot_last[s] < m || (computed && slot_last[s] == m)))
+            /* entries of one element size a slot: a thread's chunk of one is then its chunk of the other */
+            while (s < c.nslots && !((slot_last[s] < m || (computed && slot_last[s] == m)) && c.slot_bytes[s] == bytes))
                 s++;
             if (s == c.nslots)
-                c.slot_bytes[c.nslots++] = 0;
+                c.slot_bytes[c.nslots++] = bytes;
             slot_last[s] = t.last[id];
-            if (bytes > c.slot_bytes[s])
-                c.slot_bytes[s] = bytes;
             c.ids[c.n] = (int)id;
             c.first[c.n] = m;
             c.slot[c.n++] = s;
@@ -330,7 +332,8 @@ static int cached_at(const RowCache *c, int id)
     return -1;
 }
 
-/* Slot s's bytes: a row of its widest element, rounded up to 16 bytes. */
+/* Slot s's bytes: a row of its elements, rounded up to 16 bytes (so a
+ * thread's last chunk, 16 bytes at most, stays in it). */
 static const char *slot_row_bytes(const Emit *e, int bytes, const char *reduced)
 {
     return arena_printf(e->a, "((size_t)%s * %d + 15) / 16 * 16", reduced, bytes);
@@ -376,7 +379,8 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
             ph->wanted[j] = true;
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "l%d", base), "0");
         } else if (kind == READ_ROW) {
-            loads[k] = emit_c_load(e, t, emit_c_base_name(e, base), "o * reduced_total + r"); /* the row's element */
+            ph->row_read[base] = true; /* loaded a chunk at a time before the chunk's elements */
+            loads[k] = emit_c_load(e, t, arena_printf(e->a, "g%d.e", base), "j");
         } else {
             const char *name = arena_printf(e->a, "x%d_%d", n->id, k);
             emit_c_declare_view(e, depth, name, &v);
@@ -386,10 +390,10 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
     return loads;
 }
 
-/* At the top of the loop body: what this phase reads of the cache, before
- * anything is written to it. A buffer as l<id>: from global memory (and
- * into the cache) in the phase that fills the cache, from the cache in
- * later ones; a virtual member as w<id>, from the cache. */
+/* At the top of an element's body: what this phase reads of the cache,
+ * from the chunk's vectors. A buffer as l<id>: from global memory (g<id>,
+ * and into the cache, s<id>) in the phase that fills the cache, from the
+ * cache (k<id>) in later ones; a virtual member as w<id>, from the cache. */
 static void fetch_cached(const Emit *e, Phase *ph, int depth)
 {
     for (int j = 0; ph->cache && j < ph->cache->n; j++) {
@@ -399,14 +403,14 @@ static void fetch_cached(const Emit *e, Phase *ph, int depth)
         const char *ct = emit_c_ctype(ir_get(e->f, id)->type.dtype);
         emit_c_indent(e, depth);
         if (m >= 0 && is_virtual(e, ph->members, ph->count, m)) { /* computed by an earlier phase */
-            fprintf(e->out, "const %s w%d[1] = {c%d[r]}; /* %%%d, from the row cache */\n", ct, id, id, id);
+            fprintf(e->out, "const %s w%d[1] = {k%d.e[j]}; /* %%%d, from the row cache */\n", ct, id, id, id);
             ph->computed[m] = true;
         } else if (ph->cache->first[j] == ph->at) {
-            fprintf(e->out, "const %s l%d[1] = {%s[o * reduced_total + r]};\n", ct, id, emit_c_base_name(e, id));
+            fprintf(e->out, "const %s l%d[1] = {g%d.e[j]};\n", ct, id, id);
             emit_c_indent(e, depth);
-            fprintf(e->out, "c%d[r] = l%d[0];\n", id, id);
+            fprintf(e->out, "s%d.e[j] = l%d[0];\n", id, id);
         } else {
-            fprintf(e->out, "const %s l%d[1] = {c%d[r]};\n", ct, id, id);
+            fprintf(e->out, "const %s l%d[1] = {k%d.e[j]};\n", ct, id, id);
         }
     }
 }
@@ -436,7 +440,8 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
                     emit_c_store(e, v->type.dtype, value), v->id);
             if (cached_at(ph->cache, v->id) >= 0) {
                 emit_c_indent(e, depth);
-                fprintf(e->out, "c%d[r] = w%d[0];\n", v->id, v->id);
+                fprintf(e->out, "s%d.e[j] = w%d[0];\n", v->id, v->id);
+                ph->filled[cached_at(ph->cache, v->id)] = true;
             }
             ph->computed[m] = true;
         }
@@ -444,23 +449,111 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
     }
 }
 
-static Phase new_phase(const Emit *e, const IrNode *const *members, int count, const RowCache *cache, int at)
+static Phase new_phase(const Emit *e, const IrNode *const *members, int count, const RowCache *cache, int at, int width)
 {
+    int ncache = cache ? cache->n : 0;
     Phase ph = {members, count, arena_array(e->a, (size_t)count + 1, sizeof(char **)),
                 arena_array(e->a, (size_t)count + 1, sizeof(bool)), cache, at,
-                arena_array(e->a, (size_t)(cache ? cache->n : 0) + 1, sizeof(bool))};
+                arena_array(e->a, (size_t)ncache + 1, sizeof(bool)), arena_array(e->a, (size_t)ncache + 1, sizeof(bool)),
+                arena_array(e->a, e->f->nodes.len + 1, sizeof(bool)), width};
     return ph;
 }
 
-/* The loop of a phase over the row's elements, its index split, what it
- * reads of the cache fetched (unrolled, so that a thread has several loads
- * in flight). */
-static void phase_loop(const Emit *e, Phase *ph, int nk, int nr)
+/* A union of a chunk of node id's elements: as one vector (v) and one by one (e). */
+static void declare_chunk(const Emit *e, char prefix, int id, int width, int depth)
 {
+    Dtype t = ir_get(e->f, id)->type.dtype;
+    emit_c_indent(e, depth);
+    fprintf(e->out, "union { %s v; %s e[%d]; } %c%d;\n", emit_cuda_vector_type(width * emit_cuda_element_bytes(t)),
+            emit_c_ctype(t), width, prefix, id);
+}
+
+/* The loop of a phase over the row, a chunk of `width` elements a thread
+ * (thread t has chunks t, t + blockDim.x, ...: every phase alike, so a
+ * thread reads back only elements it wrote), and before the chunk's
+ * elements what the phase reads of it: each buffer read at the row's
+ * element (g<id>: one vector where `vec`, the kernel's alignment test,
+ * else element by element) and each cached row (k<id>: the cache is
+ * aligned to its vectors, rows are padded to 16 bytes). Then the loop
+ * over the chunk's elements, j, with the row's index r. */
+static void phase_begin(const Emit *e, Phase *ph)
+{
+    for (int j = 0; ph->cache && j < ph->cache->n; j++) /* a buffer this phase reads into the cache */
+        if (ph->wanted[j] && ph->cache->first[j] == ph->at)
+            ph->row_read[ph->cache->ids[j]] = true;
     fputs("            #pragma unroll 4\n"
-          "            for (int64_t r = threadIdx.x; r < reduced_total; r += blockDim.x) {\n", e->out);
-    emit_cuda_split_index(e, 4, "r", nk, nr);
-    fetch_cached(e, ph, 4);
+          "            for (int64_t r0 = (int64_t)threadIdx.x * W; r0 < reduced_total; r0 += (int64_t)blockDim.x * W) {\n", e->out);
+    for (size_t id = 0; id <= e->f->nodes.len; id++) {
+        if (!ph->row_read[id])
+            continue;
+        declare_chunk(e, 'g', (int)id, ph->width, 4);
+        fprintf(e->out, "                if (vec)\n                    g%zu.v = *(const %s *)&%s[o * reduced_total + r0];\n"
+                        "                else\n                    for (int j = 0; j < W; j++)\n"
+                        "                        g%zu.e[j] = r0 + j < reduced_total ? %s[o * reduced_total + r0 + j] : 0;\n",
+                id, emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, (int)id)->type.dtype)),
+                emit_c_base_name(e, (int)id), id, emit_c_base_name(e, (int)id));
+    }
+    for (int j = 0; ph->cache && j < ph->cache->n; j++) {
+        int id = ph->cache->ids[j];
+        if (!ph->wanted[j] || ph->cache->first[j] == ph->at)
+            continue;
+        declare_chunk(e, 'k', id, ph->width, 4);
+        fprintf(e->out, "                k%d.v = *(const %s *)&c%d[r0];\n", id,
+                emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype)), id);
+    }
+}
+
+/* The element body's start (into the phase's body stream): the row's
+ * index split, the cache's reads. */
+static Emit body_begin(const Emit *e, Phase *ph, int nk, int nr, char **text, size_t *len)
+{
+    Emit in = *e;
+    in.out = open_memstream(text, len);
+    if (!in.out) {
+        fprintf(stderr, "tdc: out of memory\n");
+        exit(1);
+    }
+    emit_cuda_split_index(&in, 5, "r", nk, nr);
+    fetch_cached(&in, ph, 5);
+    return in;
+}
+
+/* The chunk's elements, their body written by the phase into `in`
+ * (body_begin): first the chunks it fills (s<id> for the cache, y<out>
+ * for the member's own result, out >= 0), then the loop over j with the
+ * body, then those chunks stored, one vector each (the member's, where
+ * `vec`, else element by element). */
+static void phase_end(const Emit *e, Phase *ph, Emit *in, char **text, int out)
+{
+    fclose(in->out); /* *text is the body from here */
+    for (int j = 0; ph->cache && j < ph->cache->n; j++)
+        if (ph->wanted[j] && ph->cache->first[j] == ph->at)
+            ph->filled[j] = true;
+    for (int j = 0; ph->cache && j < ph->cache->n; j++)
+        if (ph->filled[j])
+            declare_chunk(e, 's', ph->cache->ids[j], ph->width, 4);
+    if (out >= 0)
+        declare_chunk(e, 'y', out, ph->width, 4);
+    fputs("                #pragma unroll\n"
+          "                for (int j = 0; j < W; j++) {\n"
+          "                    const int64_t r = r0 + j;\n"
+          "                    if (r >= reduced_total)\n"
+          "                        break;\n", e->out);
+    fputs(*text, e->out);
+    free(*text);
+    fputs("                }\n", e->out);
+    for (int j = 0; ph->cache && j < ph->cache->n; j++) {
+        int id = ph->cache->ids[j];
+        if (ph->filled[j])
+            fprintf(e->out, "                *(%s *)&c%d[r0] = s%d.v;\n",
+                    emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype)), id, id);
+    }
+    if (out >= 0)
+        fprintf(e->out, "                if (vec)\n                    *(%s *)&b%d[o * reduced_total + r0] = y%d.v;\n"
+                        "                else\n                    for (int j = 0; j < W && r0 + j < reduced_total; j++)\n"
+                        "                        b%d[o * reduced_total + r0 + j] = y%d.e[j];\n",
+                emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, out)->type.dtype)), out, out, out, out);
+    fputs("            }\n", e->out);
 }
 
 /* The members and the cache of a row group's kernel (cache NULL: the plain one). */
@@ -468,6 +561,7 @@ typedef struct Group {
     const IrNode *const *members;
     int count;
     const RowCache *cache;
+    int width; /* the elements of a thread's chunk: 16 bytes of the widest row */
 } Group;
 
 static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
@@ -479,15 +573,18 @@ static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
     const char *acc_t = rt.acc;
     fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
             emit_c_ctype(out_t), n->id);
-    Phase ph = new_phase(e, g->members, g->count, g->cache, at);
+    Phase ph = new_phase(e, g->members, g->count, g->cache, at, g->width);
     const char **loads = declare_loads(e, &ph, n, 3);
     fprintf(e->out, "            %s acc = %s;\n", acc_t, emit_cuda_identity(n->reduce, fl));
-    phase_loop(e, &ph, nk, nr);
-    compute_virtuals(e, &ph, n, loads, 4);
-    const char *x = n->expr ? emit_c_expr(e, n->expr, loads, 4) : loads[0];
-    fprintf(e->out, "                const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    emit_cuda_accumulate(e, n->reduce, fl, 4);
-    fputs("            }\n", e->out);
+    phase_begin(e, &ph);
+    char *text;
+    size_t len;
+    Emit in = body_begin(e, &ph, nk, nr, &text, &len);
+    compute_virtuals(&in, &ph, n, loads, 5);
+    const char *x = n->expr ? emit_c_expr(&in, n->expr, loads, 5) : loads[0];
+    fprintf(in.out, "                    const %s x = (%s)%s;\n", acc_t, acc_t, x);
+    emit_cuda_accumulate(&in, n->reduce, fl, 5);
+    phase_end(e, &ph, &in, &text, -1);
     emit_cuda_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "part%d[turn]", n->id), arena_printf(e->a, "v%d[0]", n->id), 3);
     fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
 }
@@ -496,18 +593,58 @@ static void group_map(const Emit *e, const Group *g, int at, int nk, int nr)
 {
     const IrNode *n = g->members[at];
     fprintf(e->out, "        /* %%%d %s: %s */\n        {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
-    Phase ph = new_phase(e, g->members, g->count, g->cache, at);
+    Phase ph = new_phase(e, g->members, g->count, g->cache, at, g->width);
     const char **loads = declare_loads(e, &ph, n, 3);
-    phase_loop(e, &ph, nk, nr);
-    compute_virtuals(e, &ph, n, loads, 4);
-    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(e, member_expr(e, n), loads, 4));
-    if (cached_at(g->cache, n->id) < 0) {
-        fprintf(e->out, "                b%d[o * reduced_total + r] = %s;\n            }\n        }\n", n->id, value);
-        return;
+    phase_begin(e, &ph);
+    char *text;
+    size_t len;
+    Emit in = body_begin(e, &ph, nk, nr, &text, &len);
+    compute_virtuals(&in, &ph, n, loads, 5);
+    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(&in, member_expr(e, n), loads, 5));
+    fprintf(in.out, "                    y%d.e[j] = %s;\n", n->id, value);
+    int j = cached_at(g->cache, n->id);
+    if (j >= 0) {
+        fprintf(in.out, "                    s%d.e[j] = y%d.e[j];\n", n->id, n->id);
+        ph.filled[j] = true;
     }
-    fprintf(e->out, "                const %s s = %s;\n                b%d[o * reduced_total + r] = s;\n"
-                    "                c%d[r] = s;\n            }\n        }\n",
-            emit_c_ctype(n->type.dtype), value, n->id, n->id);
+    phase_end(e, &ph, &in, &text, n->id);
+    fputs("        }\n", e->out);
+}
+
+/* Whether buffer id is read or written at the row's element by a phase
+ * (a member map with a phase, a buffer a member reads in order). */
+static bool row_array(const Emit *e, const IrNode *const *members, int count, int id)
+{
+    int self = member_at(members, count, id);
+    if (self >= 0)
+        return members[self]->op != IR_REDUCE && !is_virtual(e, members, count, self);
+    for (int m = 0; m < count; m++)
+        for (int k = 0; k < members[m]->ninputs; k++) {
+            int base;
+            View v;
+            if (read_kind(e, members, count, members[m], k, &base, &v) == READ_ROW && base == id)
+                return true;
+        }
+    return false;
+}
+
+/* A thread's chunk: 16 bytes of the widest element a phase moves at the
+ * row's element (at least 2 elements). */
+static int chunk_width(const Emit *e, const IrNode *const *members, int count)
+{
+    int widest = 1;
+    for (int m = 0; m < count; m++) {
+        if (members[m]->op != IR_REDUCE && emit_cuda_element_bytes(members[m]->type.dtype) > widest)
+            widest = emit_cuda_element_bytes(members[m]->type.dtype);
+        for (int k = 0; k < members[m]->ninputs; k++) {
+            int base;
+            View v;
+            if (read_kind(e, members, count, members[m], k, &base, &v) == READ_ROW &&
+                emit_cuda_element_bytes(ir_get(e->f, base)->type.dtype) > widest)
+                widest = emit_cuda_element_bytes(ir_get(e->f, base)->type.dtype);
+        }
+    }
+    return 16 / widest;
 }
 
 /* One kernel of a row group: the plain one (g->cache NULL) or the cached one. */
@@ -549,6 +686,14 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
             fprintf(e->out, "    %s *const c%d = (%s *)slot%d; /* %%%d */\n", ct, c->ids[j], ct, c->slot[j], c->ids[j]);
         }
     }
+    /* a chunk of W elements a thread, each array of the row moved as one vector where `vec`: the row's
+     * length a multiple of W and every array read or written at the row's element aligned to its vector */
+    fprintf(e->out, "    constexpr int W = %d;\n    const bool vec = reduced_total %% W == 0", g->width);
+    for (int j = 0; j < nbuf; j++)
+        if (row_array(e, g->members, count, buf[j]))
+            fprintf(e->out, " && (unsigned long long)b%d %% %d == 0", buf[j],
+                    g->width * emit_cuda_element_bytes(ir_get(e->f, buf[j])->type.dtype));
+    fputs(";\n    (void)vec;\n", e->out);
     /* a thread touches only its own elements of the row (every phase strides alike), so the
      * phases need no barrier between them: only each reduction's combine has one */
     for (int m = 0; m < count; m++)
@@ -582,11 +727,12 @@ int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, in
 void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count)
 {
     const char *name = emit_cuda_kernel_name(e, e->fn_index, members[0]->id, -1);
-    Group plain = {members, count, NULL};
+    int width = chunk_width(e, members, count);
+    Group plain = {members, count, NULL, width};
     group_kernel(e, &plain, name);
     RowCache cache = row_cache(e, members, count);
     if (cache.n) {
-        Group cached = {members, count, &cache};
+        Group cached = {members, count, &cache, width};
         group_kernel(e, &cached, arena_printf(e->a, "%s_cached", name));
     }
 }
