@@ -380,7 +380,7 @@ static const char **declare_loads(const Emit *e, Phase *ph, const IrNode *n, int
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "l%d", base), "0");
         } else if (kind == READ_ROW) {
             ph->row_read[base] = true; /* loaded a chunk at a time before the chunk's elements */
-            loads[k] = emit_c_load(e, t, arena_printf(e->a, "g%d.e", base), "j");
+            loads[k] = emit_c_load(e, t, arena_printf(e->a, "g%d[u].e", base), "j");
         } else {
             const char *name = arena_printf(e->a, "x%d_%d", n->id, k);
             emit_c_declare_view(e, depth, name, &v);
@@ -406,7 +406,7 @@ static void fetch_cached(const Emit *e, Phase *ph, int depth)
             fprintf(e->out, "const %s w%d[1] = {k%d.e[j]}; /* %%%d, from the row cache */\n", ct, id, id, id);
             ph->computed[m] = true;
         } else if (ph->cache->first[j] == ph->at) {
-            fprintf(e->out, "const %s l%d[1] = {g%d.e[j]};\n", ct, id, id);
+            fprintf(e->out, "const %s l%d[1] = {g%d[u].e[j]};\n", ct, id, id);
             emit_c_indent(e, depth);
             fprintf(e->out, "s%d.e[j] = l%d[0];\n", id, id);
         } else {
@@ -459,46 +459,59 @@ static Phase new_phase(const Emit *e, const IrNode *const *members, int count, c
     return ph;
 }
 
-/* A union of a chunk of node id's elements: as one vector (v) and one by one (e). */
-static void declare_chunk(const Emit *e, char prefix, int id, int width, int depth)
+/* A union of a chunk of node id's elements, as one vector (v) and one by
+ * one (e); `array` "[U]" for U chunks. */
+static void declare_chunk(const Emit *e, char prefix, int id, int width, const char *array, int depth)
 {
     Dtype t = ir_get(e->f, id)->type.dtype;
     emit_c_indent(e, depth);
-    fprintf(e->out, "union { %s v; %s e[%d]; } %c%d;\n", emit_cuda_vector_type(width * emit_cuda_element_bytes(t)),
-            emit_c_ctype(t), width, prefix, id);
+    fprintf(e->out, "union { %s v; %s e[%d]; } %c%d%s;\n", emit_cuda_vector_type(width * emit_cuda_element_bytes(t)),
+            emit_c_ctype(t), width, prefix, id, array);
 }
 
 /* The loop of a phase over the row, a chunk of `width` elements a thread
  * (thread t has chunks t, t + blockDim.x, ...: every phase alike, so a
- * thread reads back only elements it wrote), and before the chunk's
- * elements what the phase reads of it: each buffer read at the row's
- * element (g<id>: one vector where `vec`, the kernel's alignment test,
- * else element by element) and each cached row (k<id>: the cache is
- * aligned to its vectors, rows are padded to 16 bytes). Then the loop
- * over the chunk's elements, j, with the row's index r. */
+ * thread reads back only elements it wrote), U chunks at a time: first
+ * each buffer the phase reads at the row's element, for all U chunks
+ * (g<id>[u]: one vector where `vec`, the kernel's alignment test, else
+ * element by element), so that a thread has U loads in flight; then chunk
+ * by chunk (u, r0) what it reads of the row cache (k<id>: the cache is
+ * aligned to its vectors, rows are padded to 16 bytes) and its elements. */
 static void phase_begin(const Emit *e, Phase *ph)
 {
     for (int j = 0; ph->cache && j < ph->cache->n; j++) /* a buffer this phase reads into the cache */
         if (ph->wanted[j] && ph->cache->first[j] == ph->at)
             ph->row_read[ph->cache->ids[j]] = true;
-    fputs("            #pragma unroll 4\n"
-          "            for (int64_t r0 = (int64_t)threadIdx.x * W; r0 < reduced_total; r0 += (int64_t)blockDim.x * W) {\n", e->out);
-    for (size_t id = 0; id <= e->f->nodes.len; id++) {
-        if (!ph->row_read[id])
-            continue;
-        declare_chunk(e, 'g', (int)id, ph->width, 4);
-        fprintf(e->out, "                if (vec)\n                    g%zu.v = *(const %s *)&%s[o * reduced_total + r0];\n"
-                        "                else\n                    for (int j = 0; j < W; j++)\n"
-                        "                        g%zu.e[j] = r0 + j < reduced_total ? %s[o * reduced_total + r0 + j] : 0;\n",
-                id, emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, (int)id)->type.dtype)),
-                emit_c_base_name(e, (int)id), id, emit_c_base_name(e, (int)id));
+    static const char *const chunk = "const int64_t r0 = rb + (int64_t)u * blockDim.x * W;\n";
+    fputs("            for (int64_t rb = (int64_t)threadIdx.x * W; rb < reduced_total; rb += (int64_t)blockDim.x * W * U) {\n", e->out);
+    bool reads = false;
+    for (size_t id = 0; id <= e->f->nodes.len; id++)
+        if (ph->row_read[id]) {
+            declare_chunk(e, 'g', (int)id, ph->width, "[U]", 4);
+            reads = true;
+        }
+    if (reads) {
+        fprintf(e->out, "                #pragma unroll\n                for (int u = 0; u < U; u++) {\n                    %s"
+                        "                    if (r0 >= reduced_total)\n                        break;\n", chunk);
+        for (size_t id = 0; id <= e->f->nodes.len; id++) {
+            if (!ph->row_read[id])
+                continue;
+            fprintf(e->out, "                    if (vec)\n                        g%zu[u].v = *(const %s *)&%s[o * reduced_total + r0];\n"
+                            "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W; j++)\n"
+                            "                            g%zu[u].e[j] = r0 + j < reduced_total ? %s[o * reduced_total + r0 + j] : 0;\n",
+                    id, emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, (int)id)->type.dtype)),
+                    emit_c_base_name(e, (int)id), id, emit_c_base_name(e, (int)id));
+        }
+        fputs("                }\n", e->out);
     }
+    fprintf(e->out, "                #pragma unroll\n                for (int u = 0; u < U; u++) {\n                    %s"
+                    "                    if (r0 >= reduced_total)\n                        break;\n", chunk);
     for (int j = 0; ph->cache && j < ph->cache->n; j++) {
         int id = ph->cache->ids[j];
         if (!ph->wanted[j] || ph->cache->first[j] == ph->at)
             continue;
-        declare_chunk(e, 'k', id, ph->width, 4);
-        fprintf(e->out, "                k%d.v = *(const %s *)&c%d[r0];\n", id,
+        declare_chunk(e, 'k', id, ph->width, "", 5);
+        fprintf(e->out, "                    k%d.v = *(const %s *)&c%d[r0];\n", id,
                 emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype)), id);
     }
 }
@@ -513,8 +526,8 @@ static Emit body_begin(const Emit *e, Phase *ph, int nk, int nr, char **text, si
         fprintf(stderr, "tdc: out of memory\n");
         exit(1);
     }
-    emit_cuda_split_index(&in, 5, "r", nk, nr);
-    fetch_cached(&in, ph, 5);
+    emit_cuda_split_index(&in, 6, "r", nk, nr);
+    fetch_cached(&in, ph, 6);
     return in;
 }
 
@@ -531,29 +544,29 @@ static void phase_end(const Emit *e, Phase *ph, Emit *in, char **text, int out)
             ph->filled[j] = true;
     for (int j = 0; ph->cache && j < ph->cache->n; j++)
         if (ph->filled[j])
-            declare_chunk(e, 's', ph->cache->ids[j], ph->width, 4);
+            declare_chunk(e, 's', ph->cache->ids[j], ph->width, "", 5);
     if (out >= 0)
-        declare_chunk(e, 'y', out, ph->width, 4);
-    fputs("                #pragma unroll\n"
-          "                for (int j = 0; j < W; j++) {\n"
-          "                    const int64_t r = r0 + j;\n"
-          "                    if (r >= reduced_total)\n"
-          "                        break;\n", e->out);
+        declare_chunk(e, 'y', out, ph->width, "", 5);
+    fputs("                    #pragma unroll\n"
+          "                    for (int j = 0; j < W; j++) {\n"
+          "                        const int64_t r = r0 + j;\n"
+          "                        if (r >= reduced_total)\n"
+          "                            break;\n", e->out);
     fputs(*text, e->out);
     free(*text);
-    fputs("                }\n", e->out);
+    fputs("                    }\n", e->out);
     for (int j = 0; ph->cache && j < ph->cache->n; j++) {
         int id = ph->cache->ids[j];
         if (ph->filled[j])
-            fprintf(e->out, "                *(%s *)&c%d[r0] = s%d.v;\n",
+            fprintf(e->out, "                    *(%s *)&c%d[r0] = s%d.v;\n",
                     emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype)), id, id);
     }
     if (out >= 0)
-        fprintf(e->out, "                if (vec)\n                    *(%s *)&b%d[o * reduced_total + r0] = y%d.v;\n"
-                        "                else\n                    for (int j = 0; j < W && r0 + j < reduced_total; j++)\n"
-                        "                        b%d[o * reduced_total + r0 + j] = y%d.e[j];\n",
+        fprintf(e->out, "                    if (vec)\n                        *(%s *)&b%d[o * reduced_total + r0] = y%d.v;\n"
+                        "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W && r0 + j < reduced_total; j++)\n"
+                        "                            b%d[o * reduced_total + r0 + j] = y%d.e[j];\n",
                 emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, out)->type.dtype)), out, out, out, out);
-    fputs("            }\n", e->out);
+    fputs("                }\n            }\n", e->out);
 }
 
 /* The members and the cache of a row group's kernel (cache NULL: the plain one). */
@@ -580,10 +593,10 @@ static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
     char *text;
     size_t len;
     Emit in = body_begin(e, &ph, nk, nr, &text, &len);
-    compute_virtuals(&in, &ph, n, loads, 5);
-    const char *x = n->expr ? emit_c_expr(&in, n->expr, loads, 5) : loads[0];
-    fprintf(in.out, "                    const %s x = (%s)%s;\n", acc_t, acc_t, x);
-    emit_cuda_accumulate(&in, n->reduce, fl, 5);
+    compute_virtuals(&in, &ph, n, loads, 6);
+    const char *x = n->expr ? emit_c_expr(&in, n->expr, loads, 6) : loads[0];
+    fprintf(in.out, "                        const %s x = (%s)%s;\n", acc_t, acc_t, x);
+    emit_cuda_accumulate(&in, n->reduce, fl, 6);
     phase_end(e, &ph, &in, &text, -1);
     emit_cuda_reduce_result(e, n, fl, acc_t, arena_printf(e->a, "part%d[turn]", n->id), arena_printf(e->a, "v%d[0]", n->id), 3);
     fprintf(e->out, "            if (threadIdx.x == 0)\n                b%d[o] = v%d[0];\n        }\n", n->id, n->id);
@@ -599,12 +612,12 @@ static void group_map(const Emit *e, const Group *g, int at, int nk, int nr)
     char *text;
     size_t len;
     Emit in = body_begin(e, &ph, nk, nr, &text, &len);
-    compute_virtuals(&in, &ph, n, loads, 5);
-    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(&in, member_expr(e, n), loads, 5));
-    fprintf(in.out, "                    y%d.e[j] = %s;\n", n->id, value);
+    compute_virtuals(&in, &ph, n, loads, 6);
+    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(&in, member_expr(e, n), loads, 6));
+    fprintf(in.out, "                        y%d.e[j] = %s;\n", n->id, value);
     int j = cached_at(g->cache, n->id);
     if (j >= 0) {
-        fprintf(in.out, "                    s%d.e[j] = y%d.e[j];\n", n->id, n->id);
+        fprintf(in.out, "                        s%d.e[j] = y%d.e[j];\n", n->id, n->id);
         ph.filled[j] = true;
     }
     phase_end(e, &ph, &in, &text, n->id);
@@ -686,9 +699,9 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
             fprintf(e->out, "    %s *const c%d = (%s *)slot%d; /* %%%d */\n", ct, c->ids[j], ct, c->slot[j], c->ids[j]);
         }
     }
-    /* a chunk of W elements a thread, each array of the row moved as one vector where `vec`: the row's
+    /* a chunk of W elements a thread, U at a time, each array of the row moved as one vector where `vec`: the row's
      * length a multiple of W and every array read or written at the row's element aligned to its vector */
-    fprintf(e->out, "    constexpr int W = %d;\n    const bool vec = reduced_total %% W == 0", g->width);
+    fprintf(e->out, "    constexpr int W = %d, U = 4; /* a chunk's elements; the chunks a thread loads at once */\n    const bool vec = reduced_total %% W == 0", g->width);
     for (int j = 0; j < nbuf; j++)
         if (row_array(e, g->members, count, buf[j]))
             fprintf(e->out, " && (unsigned long long)b%d %% %d == 0", buf[j],
