@@ -317,7 +317,8 @@ void backend_run(void *options, IrProgram *ir)
         pass_dce(ir, f);
         if (!o->no_fuse) {
             pass_fuse(ir, f);
-            pass_dce(ir, f); /* what fused maps and their views left behind */
+            pass_copies(ir, f); /* maps fusion simplified to their input */
+            pass_dce(ir, f);    /* what fused maps and their views left behind */
         }
         ir_verify(ir, f);
     }

@@ -477,6 +477,16 @@ static MapExpr *fold_call(Arena *a, MapExpr *e)
     return e;
 }
 
+/* Every value of `from` is a value of `to`: a narrow float or f32 widened
+ * to a wider float (so narrowing back gives the value again; a NaN stays
+ * a NaN, its payload aside). */
+static bool widens_exactly(Dtype from, Dtype to)
+{
+    if (from == DT_F32)
+        return to == DT_F64;
+    return dtype_is_narrow(from) && (to == DT_F32 || to == DT_F64);
+}
+
 MapExpr *mx_simplify(Arena *a, MapExpr *e)
 {
     MapExpr *r = arena_alloc(a, sizeof *r);
@@ -490,6 +500,9 @@ MapExpr *mx_simplify(Arena *a, MapExpr *e)
             return constant(a, r->dtype, const_value(r->args[0]));
         if (r->args[0]->dtype == r->dtype)
             return r->args[0];
+        if (r->args[0]->kind == MX_CAST && r->args[0]->args[0]->dtype == r->dtype &&
+            widens_exactly(r->dtype, r->args[0]->dtype)) /* bf16(f32(x)) of a bf16 x: x */
+            return r->args[0]->args[0];
         return r;
     case MX_WHERE:
         if (r->args[0]->kind == MX_CONST)

@@ -1,9 +1,13 @@
-/* opt.c - the IR passes that simplify: common subexpressions and dead code.
+/* opt.c - the IR passes that simplify: common subexpressions, copies and
+ * dead code.
  *
  * requires: a graph straight from lower.c or an earlier pass.
  * CSE: two nodes with the same operation, inputs, type and attributes
  * compute the same value (RANDOM draws excepted), so the later one's uses
- * move to the earlier. DCE: what no result needs is marked dead. Constant
+ * move to the earlier. Copies: a map that gives its one input back
+ * unchanged (`$0`, same type, read as it is: what a cast to the dtype a
+ * value has, or a round trip through a wider float, simplifies to) is
+ * no node of its own; its uses move to the input. DCE: what no result needs is marked dead. Constant
  * folding of scalars happened in the checker, which knows every number
  * known at compile time; a MAP of constants alone stays a fill loop. */
 #include "opt.h"
@@ -77,6 +81,32 @@ void pass_cse(const IrProgram *p, IrFunction *f)
         free(sigs[i]);
     free(sigs);
     free(table);
+}
+
+void pass_copies(const IrProgram *p, IrFunction *f)
+{
+    int n = (int)f->nodes.len;
+    int *repl = arena_array(p->arena, (size_t)n + 1, sizeof(int));
+    bool *output = arena_array(p->arena, (size_t)n + 1, sizeof(bool));
+    for (int i = 0; i < f->noutputs; i++)
+        output[f->outputs[i]] = true;
+    for (int i = 0; i < n; i++) {
+        IrNode *node = f->nodes.items[i];
+        repl[i] = i;
+        if (node->dead)
+            continue;
+        for (int k = 0; k < node->ninputs; k++)
+            node->inputs[k] = repl[node->inputs[k]];
+        if (node->op != IR_MAP || node->ninputs != 1 || !node->expr || node->expr->kind != MX_INPUT || output[i] ||
+            (node->has_input_view && node->has_input_view[0] &&
+             !view_is_contiguous(p->arena, &node->input_views[0], p->names))) /* read through itself */
+            continue;
+        const IrNode *in = f->nodes.items[node->inputs[0]];
+        if (in->op == IR_VIEW || in->type.dtype != node->type.dtype || !type_same_shape(in->type, node->type))
+            continue;
+        repl[i] = in->id;
+        node->dead = true;
+    }
 }
 
 void pass_dce(const IrProgram *p, IrFunction *f)

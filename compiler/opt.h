@@ -5,6 +5,8 @@
 #include "ir.h"
 
 void pass_cse(const IrProgram *p, IrFunction *f);
+/* Moves the uses of a map that copies its input unchanged to the input. */
+void pass_copies(const IrProgram *p, IrFunction *f);
 /* Marks what no result needs dead and counts each node's uses. */
 void pass_dce(const IrProgram *p, IrFunction *f);
 

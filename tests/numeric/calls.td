@@ -41,6 +41,13 @@ fn gn_bf16_matmul_grad(x: bf16["3 hidden"], v: bf16["hidden 5"]) -> (f32["3 hidd
   gx, gv = grad(loss, x, v)
   return gx, gv
 }
+# a chain of two: the adjoint between them, a bf16 product's, is read as it is
+# (its round trip through f32 simplifies away)
+fn gn_bf16_chain_grad(x: bf16["3 hidden"], w: bf16["hidden 6"], v: bf16["6 5"]) -> f32["hidden 6"] {
+  loss = reduce(((x @ w @ v) as f32) ** 2, "a b ->", "sum")
+  gw = grad(loss, w)
+  return gw
+}
 fn sm_f64(x: f64["3 classes"]) -> f64["3 classes"] {
   return softmax(x)
 }

@@ -819,6 +819,19 @@ def bf16_matmul_grad(x, v):
 # the f32 sums' order may move a bf16 rounding by one place: 2^-8 relative
 case(K, "gn_bf16_matmul_grad", {"x": normal(3, 8, dtype=BF16), "v": normal(8, 5, dtype=BF16)}, bf16_matmul_grad,
      out=(F32, F32), rtol=1e-2, atol=1e-2)
+
+
+def bf16_chain_grad(x, w, v):
+    """loss = sum(f32(x @ w @ v)^2) in bf16 products; w's gradient as tdc's backward computes it."""
+    xf, wf, vf = f(x), f(w), f(v)
+    h = f(rnd(xf @ wf, BF16))
+    g = f(rnd(2 * f(rnd(h @ vf, BF16)), BF16))
+    gh = f(rnd(g @ vf.T, BF16))
+    return f(rnd(xf.T @ gh, BF16))
+
+
+case(K, "gn_bf16_chain_grad", {"x": normal(3, 8, dtype=BF16), "w": normal(8, 6, dtype=BF16), "v": normal(6, 5, dtype=BF16)},
+     bf16_chain_grad, rtol=2e-2, atol=2e-2)
 same(K, "gn_use", lambda x, v: rearrange((x @ v) / 2, "b (two m) -> b two m", two=2),
      {"x": normal(BATCH, 16), "v": normal(16, 4)})
 same(K, "gn_mm_twice", lambda x, y, z: x @ y @ z, {"x": normal(3, 4), "y": normal(4, 5), "z": normal(5, 2)})
