@@ -90,8 +90,8 @@ Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n)
         c.flops = poly_of(p->arena, terms);
         break;
     }
-    case IR_SCATTER: /* an addition per element of each input */
-        for (int k = 0; k < n->ninputs; k++) {
+    case IR_SCATTER: /* an addition per element of each input; none where the inputs tile the result */
+        for (int k = 0; k < n->ninputs && !ir_scatter_tiles(p->arena, n, names); k++) {
             const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
             poly_add(p->arena, c.flops, poly_of(p->arena, product(to->dims, to->rank, names)), names, &c.flops);
         }

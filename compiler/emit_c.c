@@ -747,12 +747,17 @@ const char * emit_c_bytes(const Emit *e, const IrNode *n)
     return r;
 }
 
-/* zeros, then each input added in at the places its view names */
+/* zeros, then each input added in at the places its view names; inputs
+ * that tile the result (ir_scatter_tiles) each stored at their places */
 static void emit_scatter(const Emit *e, const IrNode *n)
 {
     Dtype t = n->type.dtype;
+    bool tiles = ir_scatter_tiles(e->a, n, e->p->names);
     emit_c_indent(e, 2);
-    fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, emit_c_bytes(e, n));
+    if (tiles)
+        fputs("/* the inputs tile the result: each stored at its places */\n", e->out);
+    else
+        fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, emit_c_bytes(e, n));
     for (int k = 0; k < n->ninputs; k++) {
         int base;
         View in = emit_c_input_view(e, n, k, &base);
@@ -768,10 +773,11 @@ static void emit_scatter(const Emit *e, const IrNode *n)
         open_loops(e, depth, to->rank, to->dims, 0, true); /* each view is one to one: no two elements meet */
         emit_c_indent(e, depth + to->rank);
         const char *at = emit_c_offset(e, "o", to, NULL);
-        const char *sum = arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), at),
-                                       emit_c_load(e, ir_get(e->f, base)->type.dtype, emit_c_base_name(e, base), emit_c_offset(e, "x0", &in, NULL)));
+        const char *x = emit_c_load(e, ir_get(e->f, base)->type.dtype, emit_c_base_name(e, base), emit_c_offset(e, "x0", &in, NULL));
+        const char *sum = tiles ? x : arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), at), x);
         fprintf(e->out, "b%d[%s] = %s;\n", n->id, at, emit_c_store(e, t, sum));
-        count(e, depth + to->rank, "1");
+        if (!tiles)
+            count(e, depth + to->rank, "1"); /* the addition */
         close_loops(e, depth, to->rank);
         if (n->ninputs > 1) {
             emit_c_indent(e, 2);

@@ -437,6 +437,7 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
 /* A scatter: one kernel per input, each adding at its view's places (one to one) into zeros. */
 static void kernel_scatter(const Emit *e, const IrNode *n)
 {
+    bool tiles = ir_scatter_tiles(e->a, n, e->p->names); /* stored, not added: the host zeroes nothing */
     for (int k = 0; k < n->ninputs; k++) {
         IrNode one = *n; /* the kernel reads input k only */
         one.ninputs = 1;
@@ -453,8 +454,8 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
         emit_cuda_split_index(e, 2, "lin", 0, to->rank);
         const char *at = emit_c_offset(e, "o", to, NULL);
         Dtype t = n->type.dtype;
-        fprintf(e->out, "        b%d[%s] = %s;\n    }\n}\n\n", n->id, at,
-                emit_c_store(e, t, arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), at), loads[0])));
+        const char *value = tiles ? loads[0] : arena_printf(e->a, "%s + %s", emit_c_load(e, t, arena_printf(e->a, "b%d", n->id), at), loads[0]);
+        fprintf(e->out, "        b%d[%s] = %s;\n    }\n}\n\n", n->id, at, emit_c_store(e, t, value));
     }
 }
 

@@ -92,8 +92,11 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
         break;
     }
     case IR_SCATTER:
-        fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
-                n->id, emit_c_bytes(e, n));
+        if (ir_scatter_tiles(e->a, n, e->p->names)) /* each element is one input's: no zeros first */
+            fputs("        /* the inputs tile the result: each stored at its places */\n", e->out);
+        else
+            fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
+                    n->id, emit_c_bytes(e, n));
         for (int k = 0; k < n->ninputs; k++) {
             IrNode one = *n;
             one.ninputs = 1;

@@ -209,6 +209,38 @@ bool view_is_contiguous(Arena *a, const View *v, const SizeNames *names)
     return view_mergeable(a, v, 0, v->rank, names);
 }
 
+bool ir_scatter_tiles(Arena *a, const IrNode *n, const SizeNames *names)
+{
+    if (n->op != IR_SCATTER)
+        return false;
+    Poly *offset = arena_array(a, (size_t)n->ninputs + 1, sizeof(Poly)), *size = arena_array(a, (size_t)n->ninputs + 1, sizeof(Poly));
+    for (int k = 0; k < n->ninputs; k++) {
+        View to = n->scatter_views ? n->scatter_views[k] : n->view;
+        offset[k] = to.offset;
+        to.offset = poly_zero();
+        size[k] = poly_of(a, size_const(1));
+        if (!view_is_contiguous(a, &to, names))
+            return false;
+        for (int d = 0; d < to.rank; d++)
+            if (!poly_mul_size(a, size[k], to.dims[d], names, &size[k]))
+                return false;
+    }
+    Poly total = poly_of(a, size_const(1)), at = poly_zero();
+    for (int d = 0; d < n->type.rank; d++)
+        if (!poly_mul_size(a, total, n->type.dims[d], names, &total))
+            return false;
+    bool *used = arena_array(a, (size_t)n->ninputs + 1, sizeof(bool));
+    for (int i = 0; i < n->ninputs; i++) { /* the block that starts where the last ended */
+        int k = 0;
+        while (k < n->ninputs && (used[k] || !poly_eq(offset[k], at)))
+            k++;
+        if (k == n->ninputs || !poly_add(a, at, size[k], names, &at))
+            return false;
+        used[k] = true;
+    }
+    return poly_eq(at, total);
+}
+
 int ir_view(Arena *a, IrFunction *f, int src, View v, const SizeNames *names, Loc loc)
 {
     const IrNode *s = ir_get(f, src);

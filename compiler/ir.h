@@ -194,6 +194,10 @@ bool ir_input_view(Arena *a, const IrFunction *f, const IrNode *n, int k, const 
 bool view_mergeable(Arena *a, const View *v, int from, int to, const SizeNames *names);
 /* Whether the view reads its base's buffer in order, from offset 0. */
 bool view_is_contiguous(Arena *a, const View *v, const SizeNames *names);
+/* Whether a scatter's inputs tile its result: each input's places one
+ * contiguous block, the blocks end to end from 0 to the end, so every
+ * element gets exactly one input's (no zeros first, no additions). */
+bool ir_scatter_tiles(Arena *a, const IrNode *n, const SizeNames *names);
 
 /* View transforms; each returns false only when a stride cannot be formed
  * (a size too complex or too large), which the caller reports. */

@@ -41,6 +41,18 @@ fn gn_bf16_matmul_grad(x: bf16["3 hidden"], v: bf16["hidden 5"]) -> (f32["3 hidd
   gx, gv = grad(loss, x, v)
   return gx, gv
 }
+# a stacked param's gradient: pieces that tile it are stored (no zeros, no
+# additions), one piece of it is added to zeros
+fn gn_stack_tiles(w: f32["3 4 5"]) -> f32["3 4 5"] {
+  loss = reduce(w[0] * 2 + w[1] ** 2 + exp(w[2]), "a b ->", "sum")
+  g = grad(loss, w)
+  return g
+}
+fn gn_stack_piece(w: f32["3 4 5"]) -> f32["3 4 5"] {
+  loss = reduce(w[1] ** 2, "a b ->", "sum")
+  g = grad(loss, w)
+  return g
+}
 # a chain of two: the adjoint between them, a bf16 product's, is read as it is
 # (its round trip through f32 simplifies away)
 fn gn_bf16_chain_grad(x: bf16["3 hidden"], w: bf16["hidden 6"], v: bf16["6 5"]) -> f32["hidden 6"] {
