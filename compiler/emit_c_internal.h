@@ -130,7 +130,8 @@ void emit_cuda_host_prelude(const Emit *e);
 /* tdg_train<t>_grad_cuda or _loss_cuda: train function k on the GPU. */
 void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad);
 /* Whether tdg_fn<k>_cuda_errors exists (f has a gather); whether f draws
- * random numbers (on the host: its step cannot be a CUDA graph). */
+ * random numbers (a train step that does reads the stream's position
+ * from the device, TD_SCRATCH_RNG). */
 bool emit_cuda_has_gathers(const IrFunction *f);
 bool emit_cuda_draws_random(const IrFunction *f);
 /* The row group starting at node index start of f (emit_cuda.c): its

@@ -279,7 +279,7 @@ static void emit_trains(const Emit *e)
             fprintf(e->out, "     tdg_train%zu_grad_cuda, tdg_train%zu_loss_cuda, %s, %s, %s, %s},\n", t, t,
                     emit_cuda_has_gathers(g) ? arena_printf(e->a, "tdg_fn%zu_cuda_errors", kg) : "NULL",
                     emit_cuda_has_gathers(lf) ? arena_printf(e->a, "tdg_fn%zu_cuda_errors", kl) : "NULL",
-                    emit_c_dtype_enum(g->output_types[0].dtype), emit_cuda_draws_random(g) ? "false" : "true");
+                    emit_c_dtype_enum(g->output_types[0].dtype), emit_cuda_draws_random(g) ? "true" : "false");
         } else {
             fprintf(e->out, "     NULL, NULL, NULL, NULL, %s, false},\n", emit_c_dtype_enum(g->output_types[0].dtype));
         }

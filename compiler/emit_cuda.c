@@ -94,6 +94,71 @@ static const char *const cuda_prelude =
     "TDG_BLOCK_COMBINE(tdg_block_prod_int64_t, int64_t, 1, (int64_t)((uint64_t)v * (uint64_t)o))\n"
     "TDG_BLOCK_COMBINE(tdg_block_max_int64_t, int64_t, INT64_MIN, o > v ? o : v)\n"
     "TDG_BLOCK_COMBINE(tdg_block_min_int64_t, int64_t, INT64_MAX, o < v ? o : v)\n"
+    "/* Philox 4x32-10 and the draws of runtime/rng.c, an element at a time: element i of a fill\n"
+    " * that starts at word `first` of seed's stream uses word w = first + per i (per 1 for f32,\n"
+    " * 2 for f64), block w / 4 of the stream (counter w / 4, key seed); the same formulas in\n"
+    " * double as the CPU's, so the same numbers (uniforms bit for bit; normals through log, sin\n"
+    " * and cos wherever two libms round alike, nearly always after the rounding to f32). */\n"
+    "__device__ inline void tdg_philox(unsigned long long seed, unsigned long long block, uint32_t out[4])\n"
+    "{\n"
+    "    uint32_t c0 = (uint32_t)block, c1 = (uint32_t)(block >> 32), c2 = 0, c3 = 0;\n"
+    "    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);\n"
+    "    for (int round = 0; round < 10; round++) {\n"
+    "        if (round > 0) {\n"
+    "            k0 += 0x9E3779B9u;\n"
+    "            k1 += 0xBB67AE85u;\n"
+    "        }\n"
+    "        unsigned long long p0 = (unsigned long long)0xD2511F53u * c0, p1 = (unsigned long long)0xCD9E8D57u * c2;\n"
+    "        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n1 = (uint32_t)p1;\n"
+    "        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1, n3 = (uint32_t)p0;\n"
+    "        c0 = n0;\n"
+    "        c1 = n1;\n"
+    "        c2 = n2;\n"
+    "        c3 = n3;\n"
+    "    }\n"
+    "    out[0] = c0;\n"
+    "    out[1] = c1;\n"
+    "    out[2] = c2;\n"
+    "    out[3] = c3;\n"
+    "}\n"
+    "__device__ inline double tdg_bits53(uint32_t x, uint32_t y) { return (double)((unsigned long long)x ^ ((unsigned long long)y << 21)); }\n"
+    "/* U[0, 1): f32 the top 24 bits of word w; f64 53 bits of words w, w + 1 */\n"
+    "__device__ inline double tdg_uniform(unsigned long long seed, unsigned long long w, bool f64)\n"
+    "{\n"
+    "    uint32_t b[4];\n"
+    "    tdg_philox(seed, w >> 2, b);\n"
+    "    if (!f64)\n"
+    "        return (double)(b[w & 3] >> 8) * 0x1p-24;\n"
+    "    uint32_t y;\n"
+    "    if ((w & 3) == 3) { /* w + 1 starts the next block */\n"
+    "        uint32_t next[4];\n"
+    "        tdg_philox(seed, (w + 1) >> 2, next);\n"
+    "        y = next[0];\n"
+    "    } else {\n"
+    "        y = b[(w & 3) + 1];\n"
+    "    }\n"
+    "    return tdg_bits53(b[w & 3], y) * 0x1p-53;\n"
+    "}\n"
+    "/* N(0, 1) by Box-Muller: f32 on the pair of w's block that holds w, f64 on its quad; the\n"
+    " * sine half for a pair's (quad's) first half */\n"
+    "__device__ inline double tdg_normal(unsigned long long seed, unsigned long long w, bool f64)\n"
+    "{\n"
+    "    uint32_t b[4];\n"
+    "    tdg_philox(seed, w >> 2, b);\n"
+    "    double u, theta;\n"
+    "    bool second;\n"
+    "    if (!f64) {\n"
+    "        u = (double)b[w & 2] * 0x1p-32 + 0x1p-33;\n"
+    "        theta = ((double)b[(w & 2) + 1] + 0.5) * (0x1.921fb54442d18p+2 * 0x1p-32);\n"
+    "        second = w & 1;\n"
+    "    } else {\n"
+    "        u = tdg_bits53(b[0], b[1]) * 0x1p-53 + 0x1p-54;\n"
+    "        theta = (tdg_bits53(b[2], b[3]) * 0x1p-52 + 0x1p-53) * 0x1.921fb54442d18p+1;\n"
+    "        second = w & 2;\n"
+    "    }\n"
+    "    double s = sqrt(-2.0 * log(u));\n"
+    "    return second ? s * cos(theta) : s * sin(theta);\n"
+    "}\n"
     "\n";
 
 /* Where a reduction's accumulator starts. */
@@ -434,6 +499,29 @@ static void kernel_reduce(const Emit *e, const IrNode *n)
     fprintf(e->out, "        if (threadIdx.x == 0)\n            b%d[o] = result;\n    }\n}\n\n", n->id);
 }
 
+/* Random numbers: element i from word first + per i of seed's stream; in a
+ * train step the stream's seed and position come from rng (the device's
+ * copy, written before the step: a graph replays with each step's), first
+ * being the words drawn before it in the step; elsewhere rng is NULL and
+ * seed and first are the model's. */
+static void kernel_random(const Emit *e, const IrNode *n)
+{
+    const char *name = emit_cuda_kernel_name(e, e->fn_index, n->id, -1);
+    if (e->kernel_names)
+        ptrvec_push(e->a, e->kernel_names, (void *)name);
+    bool f64 = n->type.dtype == DT_F64;
+    fprintf(e->out, "/* %%%d random: %s\n * %s */\nextern \"C\" __global__ void %s(tdg_dims D, %s *__restrict__ b%d, "
+                    "const unsigned long long *__restrict__ rng, unsigned long long seed, unsigned long long first)\n{\n",
+            n->id, emit_c_loc_text(e, n->loc), GRID_STRIDE, name, emit_c_ctype(n->type.dtype), n->id);
+    emit_cuda_declare_dims(e, 1);
+    emit_cuda_declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
+    fputs("    if (rng) {\n        seed = rng[0];\n        first += rng[1];\n    }\n"
+          "    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x)\n",
+          e->out);
+    fprintf(e->out, "        b%d[lin] = (%s)tdg_%s(seed, first + %dull * (unsigned long long)lin, %s);\n}\n\n", n->id,
+            emit_c_ctype(n->type.dtype), n->index ? "uniform" : "normal", f64 ? 2 : 1, f64 ? "true" : "false");
+}
+
 /* A scatter: one kernel per input, each adding at its view's places (one to one) into zeros. */
 static void kernel_scatter(const Emit *e, const IrNode *n)
 {
@@ -566,7 +654,8 @@ static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
         case IR_SCATTER: kernel_scatter(e, n); break;
         case IR_GATHER: kernel_gather(e, n); break;
         case IR_GATHER_GRAD: kernel_gather_grad(e, n); break;
-        default: break; /* contractions: cuBLAS; random numbers: the runtime */
+        case IR_RANDOM: kernel_random(e, n); break;
+        default: break; /* contractions: cuBLAS */
         }
     }
     for (int i = 0; i < f->noutputs; i++)

@@ -10,9 +10,10 @@
  * grid-stride kernel gets td_cuda_blocks(work, 256) blocks of 256 threads,
  * a reduction one block per kept element (capped, grid-striding) of up to
  * 256 threads. Contractions are td_cuda_gemm_run with the C backend's
- * td_gemm descriptor; random numbers are drawn on the host by the same
- * Philox stream as on the CPU and copied, so the two devices agree bit for
- * bit. A gather reports a bad index through an error word in the model's
+ * td_gemm descriptor; random numbers are drawn by a kernel from the same
+ * Philox stream as on the CPU, so the two devices agree (in a train step
+ * the stream's position is read from the device, TD_SCRATCH_RNG, so that
+ * the step's graph replays with each step's). A gather reports a bad index through an error word in the model's
  * scratch, read once at the end of the function. Every launch names its
  * kernel and its .td line for the runtime's error message. The kernel
  * source itself is a string in the generated C (emit_cuda_tables), which
@@ -131,14 +132,20 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
                         "            return TD_ERR_DEVICE;\n", pa, pb, n->id);
         break;
     }
-    case IR_RANDOM: {
-        const char *t = n->type.dtype == DT_F64 ? "f64" : "f32", *ct = n->type.dtype == DT_F64 ? "double" : "float";
-        fprintf(e->out, "        const size_t count = (size_t)(%s), bytes = count * sizeof(%s);\n", product(e, n->type.rank, n->type.dims), ct);
-        fprintf(e->out, "        %s *drawn = malloc(bytes ? bytes : 1);\n", ct);
-        fputs("        if (!drawn)\n            return td_fail(ctx, TD_ERR_OOM, \"out of memory drawing random numbers\");\n", e->out);
-        fprintf(e->out, "        td_status st = td_rng_%s_%s(ctx, &m->rng, drawn, count);\n", n->index ? "uniform" : "normal", t);
-        fprintf(e->out, "        if (st == TD_OK)\n            st = td_cuda_upload(ctx, (td_dptr)(uintptr_t)b%d, drawn, bytes);\n", n->id);
-        fputs("        free(drawn);\n        if (st != TD_OK)\n            return st;\n", e->out);
+    case IR_RANDOM: { /* on the GPU from the model's stream, as the CPU draws them (kernel_random) */
+        const int per = n->type.dtype == DT_F64 ? 2 : 1;
+        fprintf(e->out, "        const uint64_t count = (uint64_t)(%s);\n        uint64_t words, end;\n", product(e, n->type.rank, n->type.dims));
+        fprintf(e->out, "        if (__builtin_mul_overflow(count, (uint64_t)%d, &words) || __builtin_add_overflow(m->rng.offset, words, &end))\n"
+                        "            return td_fail(ctx, TD_ERR_INPUT, \"%%s: %%llu random numbers would carry the random stream's offset past 2^64\",\n"
+                        "                           \"%s\", (unsigned long long)count);\n", per, place(e, n));
+        if (e->f->is_train) /* the stream's position from the step's copy on the device: a graph replays with each step's */
+            fputs("        td_dptr rng = m->dscratch + TD_SCRATCH_RNG;\n"
+                  "        unsigned long long seed = 0, first = m->rng.offset - rng_start;\n", e->out);
+        else
+            fputs("        td_dptr rng = 0;\n        unsigned long long seed = m->rng.seed, first = m->rng.offset;\n", e->out);
+        fputs("        const int64_t work = (int64_t)count;\n", e->out);
+        launch(e, names, name, n, buf, nbuf, "&rng, &seed, &first", "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
+        fputs("        m->rng.offset = end;\n", e->out);
         break;
     }
     default: die("emit_cuda_host: op %s", ir_op_name(n->op));
@@ -229,6 +236,8 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
               "    if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)errors, TD_SCRATCH_NERRORS * 2 * sizeof(int64_t)) != TD_OK)\n"
               "        return TD_ERR_DEVICE;\n", e->out);
     declare_buffers(e, f, plan);
+    if (f->is_train && emit_cuda_draws_random(f)) /* where the step's draws begin in the stream */
+        fputs("    const uint64_t rng_start = m->rng.offset;\n", e->out);
     int op = 0, g = 0, grouped = 0;
     const IrNode **members = arena_array(e->a, f->nodes.len + 1, sizeof(IrNode *));
     for (size_t i = 0; i < f->nodes.len; i++) {

@@ -500,7 +500,7 @@ static int save(const cli *c, train_state *s, const char *path)
  * resumed run draws the next batch again. */
 static bool staged_feed(const train_state *s)
 {
-    return s->model->on_gpu && s->feed != FEED_NONE && s->train->cuda_graph_ok;
+    return s->model->on_gpu && s->feed != FEED_NONE && !s->train->draws;
 }
 
 /* The next batch, drawn and staged. */

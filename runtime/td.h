@@ -672,7 +672,11 @@ typedef struct td_train_desc {
     td_status (*grad_errors_cuda)(td_model *m, const int64_t *found); /* as td_fn_desc.errors_cuda */
     td_status (*loss_errors_cuda)(td_model *m, const int64_t *found);
     td_dtype loss_dtype;
-    bool cuda_graph_ok; /* the step may be captured as a CUDA graph (it draws no random numbers on the host) */
+    /* The step draws random numbers: on the GPU it reads the stream's seed
+     * and position from the scratch (TD_SCRATCH_RNG, written before each
+     * step), and a graph replay advances m->rng as the step's first run
+     * did. */
+    bool draws;
 } td_train_desc;
 
 typedef struct td_model_desc {
@@ -724,10 +728,12 @@ struct td_model {
 };
 /* dscratch: the loss at 0, a double at 64 (the gradients' sum of squares),
  * from 128 a pair of int64 per gather (a flag, the first bad index it
- * met), at 4096 a train step's scalars and verdict (cuda/step.c). */
+ * met), at 4096 a train step's scalars and verdict (cuda/step.c), at
+ * 4352 the model's random stream (seed, position) as a train step that
+ * draws begins (two uint64). */
 enum {
     TD_SCRATCH_BYTES = 8192, TD_SCRATCH_NORM = 64, TD_SCRATCH_ERRORS = 128, TD_SCRATCH_NERRORS = 248,
-    TD_SCRATCH_GATE = 4096
+    TD_SCRATCH_GATE = 4096, TD_SCRATCH_RNG = 4096 + 256
 };
 
 /* Binds the dims (dims[i] for each dim of the desc; static ones must be

@@ -16,8 +16,10 @@
  * a device batch's), so from the second run of a train block on its body
  * is captured (cuStreamBeginCapture) and instantiated, once for each set
  * of batch addresses (GRAPH_SLOTS kept), and replayed with one
- * cuGraphLaunch; a block that draws random numbers (on the host), a
- * profiled step, or a driver without graphs runs its body eagerly. The
+ * cuGraphLaunch; a profiled step, or a driver without graphs, runs its
+ * body eagerly. A block that draws random numbers draws them on the GPU at
+ * the stream's position copied up before each step (TD_SCRATCH_RNG), and
+ * a replay advances m->rng by the words the block's first run drew. The
  * loss, the norm, the verdict and the gathers' error words come back to
  * pinned memory behind an event, which the step waits for: its statistics
  * and failures are known when td_train_step returns. */
@@ -30,6 +32,8 @@
 #include "cuda_internal.h"
 
 enum { ERROR_BYTES = TD_SCRATCH_NERRORS * 2 * sizeof(int64_t), GATE_IN_BYTES = 32 /* lr, bias1, bias2_sqrt, step */ };
+_Static_assert(sizeof(td_step_gate) <= 96, "the random stream's position follows the gate in pinned memory");
+_Static_assert(TD_SCRATCH_RNG >= TD_SCRATCH_GATE + (int)sizeof(td_step_gate), "TD_SCRATCH_RNG overlaps the gate");
 
 /* A train block's graphs: none before its first run (eager: it warms up
  * what the graph will use), then captured as needed, unless capture failed. */
@@ -44,12 +48,13 @@ typedef struct graph_slot {
 } graph_slot;
 
 struct td_gpu_state {
-    unsigned char *pinned; /* the staged inputs, then the gate, then the error words */
-    size_t gate_at, errors_at;
+    unsigned char *pinned; /* the staged inputs, then the gate and the random stream's position, then the error words */
+    size_t gate_at, rng_at, errors_at;
     CUevent begun, done;   /* recorded before the batch's copy up and after the results' copy back */
     graph_mode *mode;      /* per train block */
     graph_slot *slots;     /* per train block, GRAPH_SLOTS each */
     int *last;             /* per train block: the slot used last */
+    uint64_t *draw_words;  /* per train block: the random words a step draws (counted on its first run) */
     /* batches staged ahead (td_cuda_train_stage): two buffers, each a
      * device copy of a batch and its pinned source, copied on a stream of
      * their own; a FIFO of up to two staged batches */
@@ -97,6 +102,7 @@ void td_gpu_state_free(td_model *m)
     free(g->mode);
     free(g->slots);
     free(g->last);
+    free(g->draw_words);
     free(g);
     m->gpu = NULL;
 }
@@ -114,6 +120,7 @@ static td_status gpu_state(td_model *m, struct td_gpu_state **out)
     int n = m->desc->ntrains > 0 ? m->desc->ntrains : 1;
     m->gpu = g;
     bool ok = g && (g->mode = calloc((size_t)n, sizeof *g->mode)) && (g->last = calloc((size_t)n, sizeof *g->last)) &&
+              (g->draw_words = calloc((size_t)n, sizeof *g->draw_words)) &&
               (g->slots = calloc((size_t)n * GRAPH_SLOTS, sizeof *g->slots));
     for (int t = 0; ok && t < m->desc->ntrains; t++)
         for (int j = 0; ok && j < GRAPH_SLOTS; j++) {
@@ -125,6 +132,7 @@ static td_status gpu_state(td_model *m, struct td_gpu_state **out)
         return td_fail(m->ctx, TD_ERR_OOM, "model %s: out of memory for the GPU's step state", m->desc->name);
     }
     g->gate_at = (m->stage_bytes + 63) / 64 * 64; /* stage_bytes fits a size_t with room: model.c summed it */
+    g->rng_at = g->gate_at + 96; /* the gate is 72 bytes */
     g->errors_at = g->gate_at + 128;
     td_status st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuMemAllocHost((void **)&g->pinned, g->errors_at + ERROR_BYTES),
                                   "cuMemAllocHost", "pinned memory for a step's batch");
@@ -385,6 +393,20 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
     return st;
 }
 
+/* The model's random stream (seed, position) up to TD_SCRATCH_RNG, where
+ * a drawing train block's kernels read it: queued on the stream, from
+ * pinned memory, before the step. */
+static td_status rng_up(td_model *m, struct td_gpu_state *g, const char *name)
+{
+    uint64_t *pair = (uint64_t *)(g->pinned + g->rng_at);
+    pair[0] = m->rng.seed;
+    pair[1] = m->rng.offset;
+    struct td_cuda *cuda = m->ctx->cuda;
+    return td_cu_check_at(m->ctx, cuda,
+                          cuda->cu.cuMemcpyHtoDAsync(m->dscratch + TD_SCRATCH_RNG, pair, 2 * sizeof *pair, cuda->stream),
+                          "cuMemcpyHtoDAsync", name);
+}
+
 /* The graph of train block `train` that reads inputs at din, or NULL. */
 static graph_slot *graph_for(td_model *m, struct td_gpu_state *g, int train, const td_dptr *din)
 {
@@ -473,20 +495,29 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
     st = td_cu_check_at(m->ctx, cuda,
                         cuda->cu.cuMemcpyHtoDAsync(m->dscratch + TD_SCRATCH_GATE, gate, GATE_IN_BYTES, cuda->stream),
                         "cuMemcpyHtoDAsync", "a step's scalars");
+    if (st == TD_OK && t->draws)
+        st = rng_up(m, g, t->name);
     if (st != TD_OK)
         return st;
     /* the body: a graph from the second run on, one for each set of input addresses */
     graph_slot *graph = NULL;
-    if (g->mode[train] == GRAPH_RAN_ONCE && t->cuda_graph_ok && !m->profile &&
-        !(graph = graph_for(m, g, train, din)))
+    bool captured = false; /* the body's host code ran (capturing), advancing m->rng */
+    if (g->mode[train] == GRAPH_RAN_ONCE && !m->profile && !(graph = graph_for(m, g, train, din))) {
         graph = capture(m, g, train, din, step, lr);
+        captured = true;
+    }
     if (graph) {
         st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuGraphLaunch(graph->exec, cuda->stream), "cuGraphLaunch",
                             t->name);
+        if (st == TD_OK && !captured && __builtin_add_overflow(m->rng.offset, g->draw_words[train], &m->rng.offset))
+            st = td_fail(m->ctx, TD_ERR_INPUT, "train block %s: its step would carry the random stream's offset past 2^64",
+                         t->name);
     } else {
+        uint64_t before = m->rng.offset;
         st = body(m, train, din, step, lr);
         if (g->mode[train] == GRAPH_NOT_RUN)
             g->mode[train] = GRAPH_RAN_ONCE;
+        g->draw_words[train] = m->rng.offset - before; /* the same every step: the dims are the model's */
     }
     /* the verdict, down */
     if (st == TD_OK)
@@ -542,7 +573,8 @@ td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, 
     if (st != TD_OK)
         return st;
     td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
-    if ((st = stage(m, g, t, inputs, din)) != TD_OK || (st = t->loss_cuda(m, din)) != TD_OK)
+    if ((st = stage(m, g, t, inputs, din)) != TD_OK || (t->draws && (st = rng_up(m, g, t->name)) != TD_OK) ||
+        (st = t->loss_cuda(m, din)) != TD_OK)
         return st;
     unsigned char bytes[8];
     if ((st = td_cuda_download(m->ctx, bytes, m->dscratch, td_dtype_size(t->loss_dtype))) != TD_OK)

@@ -47,37 +47,50 @@ def gpu_kernels(r, build, tmp):
             r.fail("cuda: kernel_check", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
 
 
-def staged_batches(r, build, tmp):
-    """tests/cuda/staged_check.c linked with examples/cruncher.td and tests/cuda/staged.td: staged and device
-    batches on the GPU against host batches, bit for bit, and the staging errors; built everywhere, run where
-    there is a GPU."""
-    work = os.path.join(tmp, "staged")
+def gpu_check(r, build, tmp, name, programs, label):
+    """tests/cuda/NAME.c linked with the --lib C of each (program, prefix) in programs: built everywhere,
+    run where there is a GPU (its PASS and FAIL lines counted; exit 77, no GPU, said out loud)."""
+    work = os.path.join(tmp, name)
     os.makedirs(work)
-    for program, name in (("examples/cruncher.td", "cruncher"), ("tests/cuda/staged.td", "staged")):
-        code, _, err = r.run(["--lib", program, "-o", os.path.join(work, name)])
+    sources = []
+    for program, prefix in programs:
+        code, _, err = r.run(["--lib", program, "-o", os.path.join(work, prefix)])
         if code:
             r.fail(f"cuda: {program} --lib", err)
             return
-    exe = os.path.join(work, "staged_check")
+        sources.append(os.path.join(work, prefix + ".c"))
+    exe = os.path.join(work, name)
     p = subprocess.run(["cc", "-std=c11", "-O1", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + build_info.sanitizer_flags(build) +
-                       ["-I", os.path.join(ROOT, "runtime"), "-I", work, os.path.join(ROOT, "tests/cuda/staged_check.c"),
-                        os.path.join(work, "cruncher.c"), os.path.join(work, "staged.c"), os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl",
-                        "-o", exe], capture_output=True, text=True)
+                       ["-I", os.path.join(ROOT, "runtime"), "-I", work, os.path.join(ROOT, f"tests/cuda/{name}.c")] + sources +
+                       [os.path.join(build, "libtdrt.a"), "-lopenblas", "-lm", "-ldl", "-o", exe], capture_output=True, text=True)
     if p.returncode != 0:
-        r.fail("cuda: staged_check builds", p.stderr[-3000:])
+        r.fail(f"cuda: {name} builds", p.stderr[-3000:])
         return
-    r.ok("cuda: staged_check builds")
+    r.ok(f"cuda: {name} builds")
     p = subprocess.run([exe], capture_output=True, text=True, timeout=600)
     if p.returncode == 77:
-        print(f"cuda: staged batches {p.stdout.strip()}")  # no GPU here: said out loud, counted as nothing
+        print(f"cuda: {label} {p.stdout.strip()}")  # no GPU here: said out loud, counted as nothing
         return
     for line in p.stdout.splitlines():
         if line.startswith("PASS "):
             r.ok("gpu: " + line[5:])
         elif line.startswith("FAIL "):
-            r.fail("cuda: staged batches", line[5:])
+            r.fail(f"cuda: {label}", line[5:])
     if p.returncode not in (0, 1):
-        r.fail("cuda: staged_check", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+        r.fail(f"cuda: {name}", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+
+
+def staged_batches(r, build, tmp):
+    """tests/cuda/staged_check.c linked with examples/cruncher.td and tests/cuda/staged.td: staged and device
+    batches on the GPU against host batches, bit for bit, and the staging errors."""
+    gpu_check(r, build, tmp, "staged_check", [("examples/cruncher.td", "cruncher"), ("tests/cuda/staged.td", "staged")],
+              "staged batches")
+
+
+def random_draws(r, build, tmp):
+    """tests/cuda/random_check.c linked with tests/cuda/random.td: random numbers drawn on the GPU against the
+    CPU's, in functions and in a train step replayed as a graph."""
+    gpu_check(r, build, tmp, "random_check", [("tests/cuda/random.td", "random")], "random numbers")
 
 
 def device_choice(r, tmp):
@@ -190,4 +203,5 @@ def run(r):
                 r.fail("cuda: nvrtc_check", f"exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}")
         gpu_kernels(r, build, tmp)
         staged_batches(r, build, tmp)
+        random_draws(r, build, tmp)
         device_choice(r, tmp)
