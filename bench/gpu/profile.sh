@@ -80,5 +80,23 @@ if want startup; then
             "$WORK/startup.out" "$label" $((t1 - t0)) | tee -a "$DEST/startup.json" || rc=1
     done
 fi
+if want startup && python3 -c "import torch" 2>/dev/null; then
+    echo "== PyTorch's bring-up in a fresh process, for scale: the CUDA context, then a first matmul"
+    python3 - <<'PY' | tee -a "$DEST/startup.json" || rc=1
+import json, time
+t0 = time.perf_counter()
+import torch
+t1 = time.perf_counter()
+torch.cuda.init()
+torch.zeros(1, device="cuda")
+torch.cuda.synchronize()
+t2 = time.perf_counter()
+a = torch.randn(64, 64, device="cuda")
+(a @ a).sum().item()
+t3 = time.perf_counter()
+print(json.dumps({"name": "torch_startup", "ms": {"import_torch": (t1 - t0) * 1e3, "context_and_first_tensor": (t2 - t1) * 1e3,
+                                                 "first_matmul": (t3 - t2) * 1e3}}))
+PY
+fi
 echo "== profile.sh: done, exit $rc; files in $DEST"
 exit $rc
