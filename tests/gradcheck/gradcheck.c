@@ -34,6 +34,11 @@
  *
  * Prints `PASS CASE` or `FAIL CASE: why` per case (the first wrong element:
  * `FAIL CASE: x element 3: analytic A numeric N`), then `N passed, N failed`.
+ * The model runs where td_ctx_new(TD_DEVICE_AUTO) puts it: on the GPU
+ * where there is one (every call through td_model_call, the params
+ * copied up after each change to them), else on the CPU; the first line
+ * says which (`# device: cuda`).
+ *
  * GRADCHECK_VERBOSE=1 in the environment adds each passing case's worst
  * error as a fraction of its tolerance. Exit status 0 when every case
  * passes, 1 otherwise, 2 for a bad spec. */
@@ -230,12 +235,24 @@ typedef struct Case {
     const void *in[MAX_TENSORS];
 } Case;
 
+/* Function fn of the model, where the model runs (on the GPU, with the
+ * params as they are in host memory now). */
+static td_status call(td_model *m, const td_fn_desc *fn, const void *const *in, void *const *out)
+{
+    if (m->on_gpu) {
+        td_status st = td_model_sync_device(m);
+        if (st != TD_OK)
+            return st;
+    }
+    return td_model_call(m, (int)(fn - m->desc->fns), in, out);
+}
+
 static double loss(Case *k, td_status *st)
 {
     double d = 0;
     float s = 0;
     void *out[1] = {k->f->outputs[0].dtype == TD_F64 ? (void *)&d : (void *)&s};
-    *st = k->f->call(k->m, k->in, out);
+    *st = call(k->m, k->f, k->in, out);
     return k->f->outputs[0].dtype == TD_F64 ? d : (double)s;
 }
 
@@ -324,7 +341,7 @@ static const char *run_case(td_model *m, const char *c, const td_fn_desc *f, con
     for (int j = 0; j < nwrt; j++)
         grads[j] = calloc(elements(wd[j], m->dims) + 1, td_dtype_size(grad_dtype(wd[j]->dtype)));
     td_status st = TD_OK;
-    if (!bad && (st = g->call(m, k.in, grads)) != TD_OK) {
+    if (!bad && (st = call(m, g, k.in, grads)) != TD_OK) {
         snprintf(why, whylen, "g_%s fails: %s", c, td_ctx_error(m->ctx));
         bad = why;
     }
@@ -398,10 +415,11 @@ int main(int argc, char **argv)
     int64_t dims[64] = {0};
     for (int i = 0; i < d->ndims && i < 64; i++)
         dims[i] = d->dims[i].value ? d->dims[i].value : 3; /* run-time dims: 3 */
-    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_AUTO);
     td_model *m = td_model_new(ctx, d, dims, 1);
     if (!m)
         die("%s", td_ctx_error(ctx));
+    printf("# device: %s\n", m->on_gpu ? "cuda" : "cpu");
     int passed = 0, failed = 0;
     bool verbose = getenv("GRADCHECK_VERBOSE") != NULL;
     char why[1024];

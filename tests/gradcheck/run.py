@@ -89,11 +89,13 @@ def run(r):
     with tempfile.TemporaryDirectory(prefix="tdc-gradcheck-") as tmp:
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(lambda job: build_and_run(r.tdc, job[0], job[1], tmp), jobs))
+    devices = set()
     for (src, variant), (out, err) in zip(jobs, results):
         prog = os.path.basename(src)[:-3] + variant
         if err:
             r.fail(f"gradcheck {prog}", err)
             continue
+        devices.update(line[len("# device: "):] for line in out.splitlines() if line.startswith("# device: "))
         verdicts = build_info.driver_verdicts(out)
         if verdicts is None:
             r.fail(f"gradcheck {prog}", f"the driver did not finish\n{out[-3000:]}")
@@ -103,5 +105,6 @@ def run(r):
             seen.add(key)
             build_info.judge(r, f"gradcheck {key}", verdict, KNOWN_FAILURES, key,
                              lambda: rest.split(":", 1)[1].strip() if ":" in rest else rest)
+    print(f"gradcheck: evaluated on {', '.join(sorted(devices)) or 'no device'} (the GPU where there is one)")
     for key in sorted(set(KNOWN_FAILURES) - seen):
         r.fail(f"gradcheck {key}", "named in KNOWN_FAILURES but not run")
