@@ -1,6 +1,14 @@
-# bench/gpu/build_driver.sh - sourced by run.sh and profile.sh: build_driver
+# bench/gpu/build_driver.sh - sourced by run.sh and profile.sh: check_build
+# sets $TDC and $LIB from $BUILD (or stops, naming the script); build_driver
 # writes the benchmarks' programs' C (tdc --lib) into GEN_DIR and links
-# bench/gpu/driver.c with them and the runtime. Needs $TDC and $LIB.
+# bench/gpu/driver.c with them and the runtime.
+check_build() { # SCRIPT_NAME
+    TDC=$BUILD/tdc
+    LIB=$BUILD/libtdrt.a
+    for f in "$TDC" "$LIB"; do
+        [ -e "$f" ] || { echo "$1: no $f: build tdc first (cmake --build $BUILD)" >&2; exit 2; }
+    done
+}
 build_driver() { # GEN_DIR CRUNCHER_BIG_TD CRUNCHER_BIG_BF16_TD OUT_EXE
     local gen=$1
     mkdir -p "$gen"

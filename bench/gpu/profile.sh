@@ -29,18 +29,14 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-TDC=$BUILD/tdc
-LIB=$BUILD/libtdrt.a
-for f in "$TDC" "$LIB"; do
-    [ -e "$f" ] || { echo "profile.sh: no $f: build tdc first (cmake --build $BUILD)" >&2; exit 2; }
-done
+. bench/gpu/build_driver.sh
+check_build profile.sh
 command -v ncu >/dev/null || { echo "profile.sh: no ncu on the PATH" >&2; exit 2; }
 . tests/gpu/carried_libs.sh
 DEST=${OUT:-bench/gpu/profile}
 mkdir -p "$DEST"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdc-profile.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-. bench/gpu/build_driver.sh
 build_driver "$WORK/gen" bench/gpu/cruncher_big.td bench/gpu/cruncher_big_bf16.td "$WORK/driver" ||
     { echo "profile.sh: the build failed" >&2; exit 1; }
 D=$WORK/driver

@@ -36,11 +36,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-TDC=$BUILD/tdc
-LIB=$BUILD/libtdrt.a
-for f in "$TDC" "$LIB"; do
-    [ -e "$f" ] || { echo "run.sh: no $f: build tdc first (cmake --build $BUILD)" >&2; exit 2; }
-done
+. bench/gpu/build_driver.sh
+check_build run.sh
 START=$(date +%s)
 
 . tests/gpu/carried_libs.sh
@@ -69,7 +66,6 @@ if [ "$TESTS" = 1 ]; then
 fi
 
 # 2. the programs, their C, and the driver linked with them.
-. bench/gpu/build_driver.sh
 echo "== building the benchmarks' programs and bench/gpu/driver.c"
 build_driver "$WORK/gen" bench/gpu/cruncher_big.td bench/gpu/cruncher_big_bf16.td "$WORK/driver" ||
     { echo "run.sh: the build failed" >&2; exit 1; }

@@ -17,18 +17,9 @@
 #include <string.h>
 
 #include "random.h"
+#include "verdicts.h"
 
 enum { N = 1001, STEPS = 6 };
-
-static int passed, failed;
-
-static void check(int ok, const char *what, const char *detail)
-{
-    if (ok)
-        printf("PASS %s\n", what), passed++;
-    else
-        printf("FAIL %s: %s\n", what, detail ? detail : "(no message)"), failed++;
-}
 
 /* Units in the last place between two doubles of one sign. */
 static int64_t ulps(double a, double b)

@@ -21,18 +21,9 @@
 
 #include "cruncher.h"
 #include "staged.h"
+#include "verdicts.h"
 
 enum { STEPS = 5, BATCH = 8 };
-
-static int passed, failed;
-
-static void check(int ok, const char *what, const char *detail)
-{
-    if (ok)
-        printf("PASS %s\n", what), passed++;
-    else
-        printf("FAIL %s: %s\n", what, detail ? detail : "(no message)"), failed++;
-}
 
 static int has(const char *s, const char *part) { return s && strstr(s, part) != NULL; }
 
