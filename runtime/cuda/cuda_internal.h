@@ -160,6 +160,7 @@ struct td_cuda {
     int64_t cache_hits, cache_misses;
     td_cuda_module *optim_module; /* optim.c's kernels, compiled on first use */
     td_dptr sum_partials;      /* optim.c: one double per block of a sum of squares */
+    td_dptr sum_partials_done; /* optim.c: the blocks of a sum of squares done, then 0 (in sum_partials' memory) */
 };
 
 /* loader.c */

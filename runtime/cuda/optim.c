@@ -34,14 +34,13 @@ enum { OPTIM_THREADS = 256 };
 
 /* The kernels, f32 then f64 of each; the f64 one is the next index. */
 enum {
-    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_SUM_PARTIALS = 12,
-    K_STEP_CHECK = 13, K_COUNT = 14
+    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_STEP_CHECK = 12, K_COUNT = 13
 };
 static const char *const kernel_names[K_COUNT] = {
     "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
     "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
-    "td_sum_partials",      "td_step_check",
+    "td_step_check",
 };
 
 /* IEEE division, sqrt and denormals are NVRTC's defaults; a multiply-add
@@ -202,7 +201,8 @@ static const char device_kernels[] =
     "        }); \\\n"
     "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_sum_squares_##S(TD_GRID_CONST td_cuda_slices list, double *partials) \\\n"
+    "extern \"C\" __global__ void td_sum_squares_##S(TD_GRID_CONST td_cuda_slices list, double *partials, \\\n"
+    "                                               unsigned *done, double *sum, int add) \\\n"
     "{ \\\n"
     "    __shared__ double partial[TD_THREADS]; \\\n"
     "    double acc = 0; \\\n"
@@ -220,8 +220,15 @@ static const char device_kernels[] =
     "            partial[threadIdx.x] += partial[threadIdx.x + half]; \\\n"
     "        __syncthreads(); \\\n"
     "    } \\\n"
-    "    if (threadIdx.x == 0) \\\n"
+    "    __shared__ bool last; \\\n"
+    "    if (threadIdx.x == 0) { \\\n"
     "        partials[blockIdx.x] = partial[0]; \\\n"
+    "        __threadfence(); \\\n"
+    "        last = atomicAdd(done, 1u) == gridDim.x - 1; \\\n"
+    "    } \\\n"
+    "    __syncthreads(); \\\n"
+    "    if (last) \\\n"
+    "        td_sum_partials(partials, (int)gridDim.x, sum, add, done, partial); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_scale_##S(TD_GRID_CONST td_cuda_slices list, T coef, const td_step_gate *gate) \\\n"
     "{ \\\n"
@@ -235,14 +242,18 @@ static const char device_kernels[] =
     "        TD_EACH(i, list.at[s].n) x[i] = x[i] * coef; \\\n"
     "    } \\\n"
     "}\n"
-    "/* *sum += the blocks' partial sums, in block order: one block, so that a\n"
-    " * sum is the same on every run (an atomic add of the partials is not) */\n"
-    "extern \"C\" __global__ void td_sum_partials(const double *partials, int count, double *sum, int add)\n"
+    "/* *sum += the blocks' partial sums, in block order, by the block that\n"
+    " * finished last (the others' partials are out, behind their fences): one\n"
+    " * block's fixed order, so a sum is the same on every run (an atomic add of\n"
+    " * the partials is not); then the count of finished blocks back to 0 */\n"
+    "__device__ void td_sum_partials(const double *partials, int count, double *sum, int add, unsigned *done,\n"
+    "                                double *part)\n"
     "{\n"
-    "    __shared__ double part[TD_THREADS];\n"
+    "    const volatile double *from = partials;\n"
     "    double acc = 0;\n"
     "    for (int i = threadIdx.x; i < count; i += blockDim.x)\n"
-    "        acc += partials[i];\n"
+    "        acc += from[i];\n"
+    "    __syncthreads();\n"
     "    part[threadIdx.x] = acc;\n"
     "    __syncthreads();\n"
     "    for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {\n"
@@ -250,8 +261,10 @@ static const char device_kernels[] =
     "            part[threadIdx.x] += part[threadIdx.x + half];\n"
     "        __syncthreads();\n"
     "    }\n"
-    "    if (threadIdx.x == 0)\n"
+    "    if (threadIdx.x == 0) {\n"
     "        *sum = (add ? *sum : 0) + part[0];\n"
+    "        *done = 0;\n"
+    "    }\n"
     "}\n"
     "/* A train step's checks on the device (runtime/cuda/step.c): the loss (of\n"
     " * its dtype: 0 f32, 1 f64, 2 bf16, 3 f16) and the gradients' norm finite,\n"
@@ -377,11 +390,17 @@ static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
         if (st != TD_OK)
             return st;
     }
-    if (!cuda->sum_partials) { /* a double per block of the largest grid td_cuda_blocks gives */
-        td_status st = td_cuda_alloc(ctx, (size_t)td_cuda_blocks(ctx, INT64_MAX, 1) * sizeof(double),
-                                     "the partial sums of gradient norms", &cuda->sum_partials);
+    if (!cuda->sum_partials) { /* a double per block of the largest grid td_cuda_blocks gives, then the
+                                * count of blocks done (zero between launches) */
+        size_t bytes = (size_t)td_cuda_blocks(ctx, INT64_MAX, 1) * sizeof(double);
+        td_status st = td_cuda_alloc(ctx, bytes + sizeof(double), "the partial sums of gradient norms", &cuda->sum_partials);
+        if (st == TD_OK && (st = td_cuda_zero(ctx, cuda->sum_partials + bytes, sizeof(double))) != TD_OK) {
+            td_cuda_free(ctx, cuda->sum_partials);
+            cuda->sum_partials = 0;
+        }
         if (st != TD_OK)
             return st;
+        cuda->sum_partials_done = cuda->sum_partials + bytes;
     }
     *out = cuda->optim_module;
     return TD_OK;
@@ -554,10 +573,9 @@ td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_
     struct td_cuda *cuda = ctx->cuda;
     td_cuda_slices slices = *list;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
-    int count = (int)blocks, accumulate = add;
-    void *args[] = {&slices, &cuda->sum_partials}, *args2[] = {&cuda->sum_partials, &count, &sum, &accumulate};
-    st = td_cuda_launch(ctx, mod, K_SUM_SQUARES + (dtype == TD_F64), blocks, OPTIM_THREADS, args, where);
-    return st == TD_OK ? td_cuda_launch(ctx, mod, K_SUM_PARTIALS, 1, OPTIM_THREADS, args2, where) : st;
+    int accumulate = add;
+    void *args[] = {&slices, &cuda->sum_partials, &cuda->sum_partials_done, &sum, &accumulate};
+    return td_cuda_launch(ctx, mod, K_SUM_SQUARES + (dtype == TD_F64), blocks, OPTIM_THREADS, args, where);
 }
 
 td_status td_cuda_scale(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t n, double coef)
