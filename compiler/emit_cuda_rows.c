@@ -21,10 +21,11 @@
  * reduction's value stays in a register of every thread (and is written
  * out), a map's elements are written as the row's threads stride over R,
  * and a thread reads back only elements it wrote itself (every phase
- * strides alike), so only a reduction's combine needs a barrier (one a
- * reduction a row); the row is read from DRAM about once and re-read from the caches (or, in the group's cached
- * kernel, from shared memory: the row cache below). A node joins the group that
- * precedes it when its loop space is K x R in order, every member it reads
+ * strides alike, a chunk of 16 bytes at a time), so only a reduction's
+ * combine needs a barrier (one a reduction a row); the row is read from
+ * DRAM about once and re-read from the caches (or, in the group's cached
+ * kernel, from shared memory: the row cache below). A node joins the group
+ * that precedes it when its loop space is K x R in order, every member it reads
  * is read at its own row (a reduction broadcast along R, a map at the same
  * element), and its result's memory is no memory the group reads or
  * writes (the plan may give a dead buffer's slot to a later node; in a
