@@ -2,7 +2,8 @@
  *
  *   random_check
  * Linked with the --lib C of tests/cuda/random.td (prefix random). Two
- * models of one seed, one on the CPU and one on the GPU, call each drawing
+ * models of one seed, one on the CPU and one on the GPU, start with the
+ * same params, bit for bit (read back from the GPU), and call each drawing
  * function twice (so each call starts where the last ended in the stream):
  * f32 normals and uniforms and f64 uniforms bit for bit, f64 normals within
  * 2 units in the last place (log, sin and cos of two libms may round a
@@ -65,6 +66,10 @@ int main(void)
         return 1;
     }
     check(gpu->on_gpu, "the second model is on the GPU", NULL);
+    size_t pbytes = cpu->region_bytes[TD_REGION_PARAMS];
+    check(pbytes > 0 && gpu->region_bytes[TD_REGION_PARAMS] == pbytes && td_model_sync_host(gpu) == TD_OK &&
+              memcmp(cpu->region[TD_REGION_PARAMS], gpu->region[TD_REGION_PARAMS], pbytes) == 0,
+          "the initial params on the GPU: the CPU's, bit for bit (one seed)", td_ctx_error(gpu_ctx));
     static double a[2][N], b[2][N]; /* room for f64 results; f32 ones use the first half */
     char what[128], detail[256];
     for (int f = 0; f < cpu->desc->nfns; f++) {
