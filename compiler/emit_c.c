@@ -591,7 +591,7 @@ static const char *group_stride(const Emit *e, const View *v, const int *labels,
     return r;
 }
 
-static bool in_list(const int *l, int n, int x)
+bool emit_c_in_list(const int *l, int n, int x)
 {
     for (int i = 0; i < n; i++)
         if (l[i] == x)
@@ -608,7 +608,7 @@ void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa_out, const
     int *nl = arena_array(e->a, (size_t)n->rank_b + 1, sizeof(int)), *k = arena_array(e->a, (size_t)n->rank_a + 1, sizeof(int));
     for (int i = 0; i < n->rank_a; i++) {
         int l = n->labels_a[i];
-        bool in_b = in_list(n->labels_b, n->rank_b, l), in_out = in_list(n->labels_out, n->type.rank, l);
+        bool in_b = emit_c_in_list(n->labels_b, n->rank_b, l), in_out = emit_c_in_list(n->labels_out, n->type.rank, l);
         if (in_b && in_out)
             batch[nb++] = l;
         else if (in_b)
@@ -617,7 +617,7 @@ void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa_out, const
             m[nm++] = l;
     }
     for (int i = 0; i < n->rank_b; i++)
-        if (!in_list(n->labels_a, n->rank_a, n->labels_b[i]))
+        if (!emit_c_in_list(n->labels_a, n->rank_a, n->labels_b[i]))
             nl[nn++] = n->labels_b[i];
     const char *sm = "1", *sn = "1", *sk = "1";
     for (int i = 0; i < nm; i++)

@@ -153,5 +153,6 @@ void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa, const cha
 /* The result's copy of a function output that is a view (plan->copy_output). */
 const char *emit_c_contiguous_index(const Emit *e, int rank);
 const char *emit_c_bytes(const Emit *e, const IrNode *n); /* a node's bytes as a size_t expression */
+bool emit_c_in_list(const int *l, int n, int x);          /* x is one of l[0..n) */
 
 #endif

@@ -64,14 +64,6 @@ static bool sizes_eq(int n, const Size *a, const Size *b)
     return true;
 }
 
-static bool in_set(const int *set, int n, int x)
-{
-    for (int i = 0; i < n; i++)
-        if (set[i] == x)
-            return true;
-    return false;
-}
-
 int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const IrNode **members)
 {
     const IrNode *first = f->nodes.items[start];
@@ -118,7 +110,7 @@ int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const 
             for (int m = 0; m < count && fits; m++)
                 fits = e->plan->slot_of[members[m]->id] != read[k];
         if (fits && slot >= 0) {
-            fits = !in_set(slots, nslots, slot);
+            fits = !emit_c_in_list(slots, nslots, slot);
             for (int m = 0; m < count && fits; m++)
                 if (e->plan->slot_of[members[m]->id] == slot)
                     fits = (members[m]->op == IR_REDUCE) == (n->op == IR_REDUCE) &&
@@ -145,7 +137,7 @@ int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int co
         for (int k = 0; k < members[m]->ninputs; k++) {
             int base;
             emit_c_input_view(e, members[m], k, &base);
-            if (!in_set(ids, len, base))
+            if (!emit_c_in_list(ids, len, base))
                 ids[len++] = base;
         }
     *nbuf = len;
