@@ -452,14 +452,24 @@ static Phase new_phase(const Emit *e, const IrNode *const *members, int count, c
     return ph;
 }
 
+/* The bytes of a chunk of node id's elements, and the vector type that moves it. */
+static int chunk_bytes(const Emit *e, int id, int width)
+{
+    return width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype);
+}
+
+static const char *chunk_vector(const Emit *e, int id, int width)
+{
+    return emit_cuda_vector_type(chunk_bytes(e, id, width));
+}
+
 /* A union of a chunk of node id's elements, as one vector (v) and one by
  * one (e); `array` "[U]" for U chunks. */
 static void declare_chunk(const Emit *e, char prefix, int id, int width, const char *array, int depth)
 {
-    Dtype t = ir_get(e->f, id)->type.dtype;
     emit_c_indent(e, depth);
-    fprintf(e->out, "union { %s v; %s e[%d]; } %c%d%s;\n", emit_cuda_vector_type(width * emit_cuda_element_bytes(t)),
-            emit_c_ctype(t), width, prefix, id, array);
+    fprintf(e->out, "union { %s v; %s e[%d]; } %c%d%s;\n", chunk_vector(e, id, width),
+            emit_c_ctype(ir_get(e->f, id)->type.dtype), width, prefix, id, array);
 }
 
 /* The loop of a phase over the row, a chunk of `width` elements a thread
@@ -474,7 +484,7 @@ static void phase_begin(const Emit *e, Phase *ph)
 {
     for (int j = 0; ph->cache && j < ph->cache->n; j++) /* a buffer this phase reads into the cache */
         if (ph->wanted[j] && ph->cache->first[j] == ph->at)
-            ph->row_read[ph->cache->ids[j]] = true;
+            ph->row_read[ph->cache->ids[j]] = ph->filled[j] = true;
     static const char *const chunk = "const int64_t r0 = rb + (int64_t)u * blockDim.x * W;\n";
     fputs("            for (int64_t rb = (int64_t)threadIdx.x * W; rb < reduced_total; rb += (int64_t)blockDim.x * W * U) {\n", e->out);
     bool reads = false;
@@ -492,7 +502,7 @@ static void phase_begin(const Emit *e, Phase *ph)
             fprintf(e->out, "                    if (vec)\n                        g%zu[u].v = *(const %s *)&%s[o * reduced_total + r0];\n"
                             "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W; j++)\n"
                             "                            g%zu[u].e[j] = r0 + j < reduced_total ? %s[o * reduced_total + r0 + j] : 0;\n",
-                    id, emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, (int)id)->type.dtype)),
+                    id, chunk_vector(e, (int)id, ph->width),
                     emit_c_base_name(e, (int)id), id, emit_c_base_name(e, (int)id));
         }
         fputs("                }\n", e->out);
@@ -505,7 +515,7 @@ static void phase_begin(const Emit *e, Phase *ph)
             continue;
         declare_chunk(e, 'k', id, ph->width, "", 5);
         fprintf(e->out, "                    k%d.v = *(const %s *)&c%d[r0];\n", id,
-                emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype)), id);
+                chunk_vector(e, id, ph->width), id);
     }
 }
 
@@ -515,10 +525,8 @@ static Emit body_begin(const Emit *e, Phase *ph, int nk, int nr, char **text, si
 {
     Emit in = *e;
     in.out = open_memstream(text, len);
-    if (!in.out) {
-        fprintf(stderr, "tdc: out of memory\n");
-        exit(1);
-    }
+    if (!in.out)
+        die("emit_cuda_rows: open_memstream failed");
     emit_cuda_split_index(&in, 6, "r", nk, nr);
     fetch_cached(&in, ph, 6);
     return in;
@@ -532,9 +540,6 @@ static Emit body_begin(const Emit *e, Phase *ph, int nk, int nr, char **text, si
 static void phase_end(const Emit *e, Phase *ph, Emit *in, char **text, int out)
 {
     fclose(in->out); /* *text is the body from here */
-    for (int j = 0; ph->cache && j < ph->cache->n; j++)
-        if (ph->wanted[j] && ph->cache->first[j] == ph->at)
-            ph->filled[j] = true;
     for (int j = 0; ph->cache && j < ph->cache->n; j++)
         if (ph->filled[j])
             declare_chunk(e, 's', ph->cache->ids[j], ph->width, "", 5);
@@ -552,13 +557,13 @@ static void phase_end(const Emit *e, Phase *ph, Emit *in, char **text, int out)
         int id = ph->cache->ids[j];
         if (ph->filled[j])
             fprintf(e->out, "                    *(%s *)&c%d[r0] = s%d.v;\n",
-                    emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype)), id, id);
+                    chunk_vector(e, id, ph->width), id, id);
     }
     if (out >= 0)
         fprintf(e->out, "                    if (vec)\n                        *(%s *)&b%d[o * reduced_total + r0] = y%d.v;\n"
                         "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W && r0 + j < reduced_total; j++)\n"
                         "                            b%d[o * reduced_total + r0 + j] = y%d.e[j];\n",
-                emit_cuda_vector_type(ph->width * emit_cuda_element_bytes(ir_get(e->f, out)->type.dtype)), out, out, out, out);
+                chunk_vector(e, out, ph->width), out, out, out, out);
     fputs("                }\n            }\n", e->out);
 }
 
@@ -698,7 +703,7 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
     for (int j = 0; j < nbuf; j++)
         if (row_array(e, g->members, count, buf[j]))
             fprintf(e->out, " && (unsigned long long)b%d %% %d == 0", buf[j],
-                    g->width * emit_cuda_element_bytes(ir_get(e->f, buf[j])->type.dtype));
+                    chunk_bytes(e, buf[j], g->width));
     fputs(";\n    (void)vec;\n", e->out);
     /* a thread touches only its own elements of the row (every phase strides alike), so the
      * phases need no barrier between them: only each reduction's combine has one */

@@ -7,9 +7,10 @@
  * move to the earlier. Copies: a map that gives its one input back
  * unchanged (`$0`, same type, read as it is: what a cast to the dtype a
  * value has, or a round trip through a wider float, simplifies to) is
- * no node of its own; its uses move to the input. DCE: what no result needs is marked dead. Constant
- * folding of scalars happened in the checker, which knows every number
- * known at compile time; a MAP of constants alone stays a fill loop. */
+ * no node of its own; its uses move to the input. DCE: what no result
+ * needs is marked dead. Constant folding of scalars happened in the
+ * checker, which knows every number known at compile time; a MAP of
+ * constants alone stays a fill loop. */
 #include "opt.h"
 
 #include <stdlib.h>
