@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "plan.h"
+
 Size cost_bytes_of(const IrProgram *p, Dtype t)
 {
     if (p->cost_float_dtype != DT_COUNT && dtype_is_float(t))
@@ -91,7 +93,18 @@ Cost cost_node(const IrProgram *p, const IrFunction *f, const IrNode *n)
         break;
     }
     case IR_SCATTER: /* an addition per element of each input; none where the inputs tile the result */
-        for (int k = 0; k < n->ninputs && !ir_scatter_tiles(p->arena, n, names); k++) {
+        if (ir_scatter_tiles(p->arena, n, names)) { /* each input stored, none that was computed in its place */
+            c.read = c.written = poly_zero();
+            for (int k = 0; k < n->ninputs; k++) {
+                if (plan_piece_in_place(p, f, n, k))
+                    continue;
+                Size in = view_read_bytes(p, f, n, k);
+                poly_add(p->arena, c.read, poly_of(p->arena, in), names, &c.read);
+                poly_add(p->arena, c.written, poly_of(p->arena, in), names, &c.written);
+            }
+            break;
+        }
+        for (int k = 0; k < n->ninputs; k++) {
             const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
             poly_add(p->arena, c.flops, poly_of(p->arena, product(to->dims, to->rank, names)), names, &c.flops);
         }

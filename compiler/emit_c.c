@@ -599,6 +599,24 @@ bool emit_c_in_list(const int *l, int n, int x)
     return false;
 }
 
+void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *plan)
+{
+    for (size_t i = f->nodes.len; i-- > 0;) { /* a scatter's pieces after it: it is declared */
+        const IrNode *n = f->nodes.items[i];
+        int s = plan->placed_in[i];
+        if (s < 0)
+            continue;
+        const IrNode *sc = ir_get(f, s);
+        int k = 0;
+        while (sc->inputs[k] != n->id)
+            k++;
+        const View *to = sc->scatter_views ? &sc->scatter_views[k] : &sc->view;
+        const char *t = emit_c_ctype(n->type.dtype);
+        const char *at = poly_is_zero(to->offset) ? "" : arena_printf(e->a, " + %s", poly_c(e, to->offset));
+        fprintf(e->out, "    %s *b%d = b%d%s; /* in its block of %%%d */\n    (void)b%d;\n", t, n->id, s, at, s, n->id);
+    }
+}
+
 void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa_out, const char **pb_out)
 {
     int ba, bb;
@@ -759,6 +777,11 @@ static void emit_scatter(const Emit *e, const IrNode *n)
     else
         fprintf(e->out, "memset(b%d, 0, %s);\n", n->id, emit_c_bytes(e, n));
     for (int k = 0; k < n->ninputs; k++) {
+        if (e->plan->placed_in[n->inputs[k]] == n->id) { /* computed in its block */
+            emit_c_indent(e, 2);
+            fprintf(e->out, "/* input %d, %%%d, was computed in its place */\n", k, n->inputs[k]);
+            continue;
+        }
         int base;
         View in = emit_c_input_view(e, n, k, &base);
         const View *to = n->scatter_views ? &n->scatter_views[k] : &n->view;
@@ -981,7 +1004,7 @@ void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan
     fputs("    unsigned char *ws = m->region[TD_REGION_WORKSPACE];\n    (void)ws;\n    (void)in;\n", e->out);
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
-        if (n->dead)
+        if (n->dead || plan->placed_in[n->id] >= 0) /* placed: emit_c_declare_placed */
             continue;
         const char *t = ptr_type(e, n);
         if (n->op == IR_INPUT)
@@ -997,6 +1020,7 @@ void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan
             continue;
         fprintf(e->out, "    (void)b%d;\n", n->id);
     }
+    emit_c_declare_placed(e, f, plan);
     int op = 0;
     for (size_t i = 0; i < f->nodes.len; i++)
         if (plan_has_buffer(f->nodes.items[i]))

@@ -527,6 +527,8 @@ static void kernel_scatter(const Emit *e, const IrNode *n)
 {
     bool tiles = ir_scatter_tiles(e->a, n, e->p->names); /* stored, not added: the host zeroes nothing */
     for (int k = 0; k < n->ninputs; k++) {
+        if (e->plan->placed_in[n->inputs[k]] == n->id)
+            continue; /* computed in its block: nothing to copy */
         IrNode one = *n; /* the kernel reads input k only */
         one.ninputs = 1;
         one.inputs = &n->inputs[k];

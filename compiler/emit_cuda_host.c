@@ -99,6 +99,10 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
             fprintf(e->out, "        if (td_cuda_zero(ctx, (td_dptr)(uintptr_t)b%d, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
                     n->id, emit_c_bytes(e, n));
         for (int k = 0; k < n->ninputs; k++) {
+            if (e->plan->placed_in[n->inputs[k]] == n->id) {
+                fprintf(e->out, "        /* input %d, %%%d, was computed in its place */\n", k, n->inputs[k]);
+                continue;
+            }
             IrNode one = *n;
             one.ninputs = 1;
             one.inputs = &n->inputs[k];
@@ -156,7 +160,7 @@ static void declare_buffers(const Emit *e, const IrFunction *f, const FnPlan *pl
 {
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
-        if (n->dead)
+        if (n->dead || plan->placed_in[n->id] >= 0) /* placed: emit_c_declare_placed */
             continue;
         const char *t = emit_c_ctype(n->type.dtype);
         if (n->op == IR_INPUT)
@@ -174,6 +178,7 @@ static void declare_buffers(const Emit *e, const IrFunction *f, const FnPlan *pl
             continue;
         fprintf(e->out, "    (void)b%d;\n", n->id);
     }
+    emit_c_declare_placed(e, f, plan);
 }
 
 static int count_gathers(const IrFunction *f)

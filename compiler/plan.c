@@ -13,6 +13,26 @@ Size plan_bytes(const IrProgram *p, const IrNode *n)
     return s;
 }
 
+bool plan_piece_in_place(const IrProgram *p, const IrFunction *f, const IrNode *s, int k)
+{
+    if (s->op != IR_SCATTER || !plan_has_buffer(s))
+        return false;
+    const IrNode *in = ir_get(f, s->inputs[k]);
+    if (!plan_has_buffer(in) || in->op == IR_SCATTER || in->uses != 1 || in->type.dtype != s->type.dtype)
+        return false;
+    if (s->has_input_view && s->has_input_view[k]) { /* read through a view: only one that reads it in order */
+        const View *v = &s->input_views[k];
+        View whole;
+        if (!ir_contiguous_view(p->arena, in->type, p->names, &whole) || v->rank != whole.rank ||
+            !poly_is_zero(v->offset))
+            return false;
+        for (int d = 0; d < v->rank; d++)
+            if (!size_eq(v->dims[d], whole.dims[d]) || !poly_eq(v->strides[d], whole.strides[d]))
+                return false;
+    }
+    return ir_scatter_tiles(p->arena, s, p->names);
+}
+
 /* The node whose memory a read of `id` touches. */
 static int base_of(const IrFunction *f, int id)
 {
@@ -40,10 +60,25 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
     plan->last_use = arena_array(a, (size_t)n + 1, sizeof(int));
     plan->output_of = arena_array(a, (size_t)n + 1, sizeof(int));
     plan->copy_output = arena_array(a, (size_t)f->noutputs + 1, sizeof(bool));
+    plan->placed_in = arena_array(a, (size_t)n + 1, sizeof(int));
+    int *first_piece = arena_array(a, (size_t)n + 1, sizeof(int)); /* by node id: its scatter, when it is the first piece placed */
     for (int i = 0; i < n; i++) {
         plan->slot_of[i] = -1;
         plan->last_use[i] = i;
         plan->output_of[i] = -1;
+        plan->placed_in[i] = -1;
+        first_piece[i] = -1;
+    }
+    for (int i = 0; i < n; i++) {
+        const IrNode *s = f->nodes.items[i];
+        int first = i;
+        for (int k = 0; s->op == IR_SCATTER && k < s->ninputs; k++)
+            if (plan_piece_in_place(p, f, s, k)) {
+                plan->placed_in[s->inputs[k]] = i;
+                first = s->inputs[k] < first ? s->inputs[k] : first;
+            }
+        if (first < i)
+            first_piece[first] = i;
     }
     /* a result that is a buffer read in order, whole, is computed in the
      * caller's memory: no slot, no copy at the end */
@@ -82,17 +117,22 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
     int cap = 8;
     plan->slots = arena_array(a, (size_t)cap, sizeof(PlanSlot));
     int *slot_free_after = arena_array(a, (size_t)n + 1, sizeof(int)); /* by slot: when its last member dies */
-    for (int i = 0; i < n; i++) {
+    bool *early = arena_array(a, (size_t)n + 1, sizeof(bool)); /* by node id: given its slot at its first piece */
+    for (int at = 0; at < n; at++) {
+        /* a scatter's slot is taken where its first piece placed in it is
+         * computed; the pieces have none of their own */
+        int i = first_piece[at] >= 0 ? first_piece[at] : at;
         const IrNode *node = f->nodes.items[i];
-        if (!plan_has_buffer(node) || plan->output_of[i] >= 0)
+        if (!plan_has_buffer(node) || plan->output_of[i] >= 0 || plan->placed_in[i] >= 0 || (i == at && early[i]))
             continue;
+        early[i] = i != at;
         Size bytes = plan_bytes(p, node);
         /* a free slot: one of the same size if any, else one whose sizes
          * grow with the same dims, else the first free one (a max never
          * costs more than a new slot) */
         int pick = -1, pick_rank = 0;
         for (int s = 0; s < plan->nslots; s++) {
-            if (slot_free_after[s] >= i)
+            if (slot_free_after[s] >= at)
                 continue;
             int rank = 1;
             for (int m = 0; m < plan->slots[s].nmembers; m++) {
@@ -221,6 +261,9 @@ void plan_print(FILE *out, const IrProgram *p)
                             : arena_printf(a, "%s%salign%d(%s)", strcmp(off, "0") ? off : "", strcmp(off, "0") ? " + " : "",
                                            PLAN_ALIGN, size);
         }
+        for (size_t k = 0; k < f->nodes.len; k++)
+            if (plan->placed_in[k] >= 0)
+                fprintf(out, "  %%%zu %s: in its block of %%%d scatter\n", k, ir_op_name(ir_get(f, (int)k)->op), plan->placed_in[k]);
         for (int k = 0; k < f->noutputs; k++) {
             int id = f->outputs[k], b = id;
             if (ir_get(f, id)->op == IR_VIEW)

@@ -4,7 +4,9 @@
  * the span from the node that writes it to its last reader; buffers whose
  * spans do not overlap share a slot. A slot is as large as its largest
  * buffer, slots are laid end to end at 64-byte boundaries, and the
- * workspace is the largest function's total. Sizes are symbolic, so a
+ * workspace is the largest function's total. A scatter's inputs that tile
+ * it are computed in their blocks of its buffer (plan_piece_in_place),
+ * which is then live from the first of them. Sizes are symbolic, so a
  * slot's size is a max of sizes and an offset a sum of them: formulas in
  * the dims, evaluated when the program binds them. */
 #ifndef TDC_PLAN_H
@@ -27,10 +29,17 @@ typedef struct FnPlan {
     int *last_use;  /* by node id */
     int *output_of; /* by node id: the result it is written to directly, or -1 */
     bool *copy_output; /* by result: whether it is copied at the end (else written in place) */
+    int *placed_in; /* by node id: the scatter in whose buffer it is computed (its block there), or -1 */
 } FnPlan;
 
 /* Plans function f of p. */
 FnPlan *plan_function(const IrProgram *p, const IrFunction *f);
+/* Whether input k of scatter s is computed in place, in its block of the
+ * scatter's buffer: the scatter's inputs tile it (ir_scatter_tiles), the
+ * input is a buffer of the same dtype read by the scatter alone, whole
+ * and in order, and not itself a scatter. The scatter then copies
+ * nothing of it. Structural, so cost.c counts it as plan.c plans it. */
+bool plan_piece_in_place(const IrProgram *p, const IrFunction *f, const IrNode *s, int k);
 /* Whether node n gets a buffer in the workspace. */
 bool plan_has_buffer(const IrNode *n);
 /* The bytes of a node's result: elements times the dtype's size. */

@@ -48,6 +48,13 @@ fn gn_stack_tiles(w: f32["3 4 5"]) -> f32["3 4 5"] {
   g = grad(loss, w)
   return g
 }
+# the gradient kept in the workspace and read on: the pieces computed in
+# their blocks of it while another buffer (the backward's seed) is live
+fn gn_stack_tiles_kept(w: f32["3 4 5"]) -> f32["3 4 5"] {
+  loss = reduce(w[0] * 2 + w[1] ** 2 + exp(w[2]), "a b ->", "sum")
+  g = grad(loss, w)
+  return g * 2 + w
+}
 fn gn_stack_piece(w: f32["3 4 5"]) -> f32["3 4 5"] {
   loss = reduce(w[1] ** 2, "a b ->", "sum")
   g = grad(loss, w)

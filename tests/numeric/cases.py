@@ -821,6 +821,8 @@ case(K, "gn_bf16_matmul_grad", {"x": normal(3, 8, dtype=BF16), "v": normal(8, 5,
      out=(F32, F32), rtol=1e-2, atol=1e-2)
 
 same(K, "gn_stack_tiles", lambda w: np.stack([np.full_like(w[0], 2), 2 * w[1], np.exp(w[2])]), {"w": normal(3, 4, 5)})
+same(K, "gn_stack_tiles_kept", lambda w: 2 * np.stack([np.full_like(w[0], 2), 2 * w[1], np.exp(w[2])]) + w,
+     {"w": normal(3, 4, 5)})
 same(K, "gn_stack_piece", lambda w: np.stack([np.zeros_like(w[0]), 2 * w[1], np.zeros_like(w[2])]), {"w": normal(3, 4, 5)})
 
 
