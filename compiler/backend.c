@@ -320,6 +320,9 @@ void backend_run(void *options, IrProgram *ir)
             pass_copies(ir, f); /* maps fusion simplified to their input */
             pass_dce(ir, f);    /* what fused maps and their views left behind */
         }
+        pass_wide_products(ir, f); /* after fusion: a round trip through f32 is gone by then */
+        pass_copies(ir, f);        /* the casts it made copies */
+        pass_dce(ir, f);
         ir_verify(ir, f);
     }
     char *model = base_name(o->input, true);

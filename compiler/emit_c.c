@@ -646,7 +646,12 @@ void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa_out, const
         sk = arena_printf(e->a, "%s * %s", sk, emit_c_size(e, n->label_sizes[k[i]]));
     int depth = 2;
     emit_c_indent(e, depth);
-    fprintf(e->out, "td_gemm g = td_gemm_rowmajor(%s, %s, %s, %s);\n", emit_c_dtype_enum(n->type.dtype), sm, sn, sk);
+    bool widens = ir_contract_widens(e->f, n);
+    fprintf(e->out, "td_gemm g = td_gemm_rowmajor(%s, %s, %s, %s);\n", emit_c_dtype_enum(ir_get(e->f, ba)->type.dtype), sm, sn, sk);
+    if (widens) {
+        emit_c_indent(e, depth);
+        fputs("g.c_f32 = true; /* the f32 sums stored as they are */\n", e->out);
+    }
     emit_c_indent(e, depth);
     fprintf(e->out, "g.a_rs = %s;\n", group_stride(e, &va, n->labels_a, m, nm));
     emit_c_indent(e, depth);

@@ -819,6 +819,12 @@ void ir_print(FILE *out, const IrProgram *p)
     }
 }
 
+bool ir_contract_widens(const IrFunction *f, const IrNode *n)
+{
+    Dtype in = ir_get(f, n->inputs[0])->type.dtype;
+    return n->op == IR_CONTRACT && n->type.dtype == DT_F32 && (in == DT_BF16 || in == DT_F16);
+}
+
 void ir_verify(const IrProgram *p, const IrFunction *f)
 {
     (void)p;
@@ -840,8 +846,10 @@ void ir_verify(const IrProgram *p, const IrFunction *f)
             if (n->view.rank != n->type.rank)
                 die("view %d: rank %d vs %d", n->id, n->view.rank, n->type.rank);
         }
-        for (int k = 0; n->op == IR_CONTRACT && k < n->ninputs; k++) /* one dtype: the runtime's td_gemm has one */
-            if (ir_get(f, n->inputs[k])->type.dtype != n->type.dtype)
+        for (int k = 0; n->op == IR_CONTRACT && k < n->ninputs; k++) /* td_gemm's: one dtype, or an f32 C of f16 or bf16 */
+            if (ir_get(f, n->inputs[k])->type.dtype != ir_get(f, n->inputs[0])->type.dtype ||
+                (ir_get(f, n->inputs[k])->type.dtype != n->type.dtype &&
+                 !(n->type.dtype == DT_F32 && ir_contract_widens(f, n))))
                 die("contraction %d of %s reads %d of %s", n->id, dtype_name(n->type.dtype), n->inputs[k],
                     dtype_name(ir_get(f, n->inputs[k])->type.dtype));
     }

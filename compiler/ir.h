@@ -226,6 +226,10 @@ const char *ir_op_name(IrOp op);
 bool ir_op_makes_buffer(IrOp op);
 void ir_print(FILE *out, const IrProgram *p);
 void ir_print_function(FILE *out, const IrProgram *p, const IrFunction *f);
+/* Whether contraction n has an f32 result of f16 or bf16 operands (the
+ * adjoint of a widening cast, pass_wide_products): td_gemm's c_f32. */
+bool ir_contract_widens(const IrFunction *f, const IrNode *n);
+
 /* Checks the graph's invariants (inputs before uses, views over non-views,
  * ranks agree); dies on a violation, which is a compiler bug. */
 void ir_verify(const IrProgram *p, const IrFunction *f);

@@ -7,7 +7,12 @@
  * move to the earlier. Copies: a map that gives its one input back
  * unchanged (`$0`, same type, read as it is: what a cast to the dtype a
  * value has, or a round trip through a wider float, simplifies to) is
- * no node of its own; its uses move to the input. DCE: what no result
+ * no node of its own; its uses move to the input. Wide products: in the
+ * backward (the compiler's own arithmetic), a contraction of f16 or bf16
+ * read only by a cast to f32 stores its f32 sums as they are (td_gemm's
+ * c_f32): one rounding fewer, and no pass over the product, where the
+ * adjoint of a cast to a narrow float (`w as bf16` of an f32 param) is
+ * otherwise a bf16 product widened. DCE: what no result
  * needs is marked dead. Constant folding of scalars happened in the
  * checker, which knows every number known at compile time; a MAP of
  * constants alone stays a fill loop. */
@@ -82,6 +87,38 @@ void pass_cse(const IrProgram *p, IrFunction *f)
         free(sigs[i]);
     free(sigs);
     free(table);
+}
+
+void pass_wide_products(const IrProgram *p, IrFunction *f)
+{
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        IrNode *node = f->nodes.items[i];
+        if (node->dead || node->op != IR_MAP || node->ninputs != 1 || !node->expr || node->type.dtype != DT_F32 ||
+            node->expr->kind != MX_CAST || node->expr->args[0]->kind != MX_INPUT ||
+            (node->has_input_view && node->has_input_view[0]))
+            continue;
+        IrNode *c = f->nodes.items[node->inputs[0]];
+        if (c->op != IR_CONTRACT || !c->backward || c->uses != 1 || (c->type.dtype != DT_BF16 && c->type.dtype != DT_F16))
+            continue;
+        bool narrowed = false; /* read by a cast back (--no-fuse keeps the round trip): the product stays narrow */
+        for (size_t j = i + 1; j < f->nodes.len && !narrowed; j++) {
+            const IrNode *r = f->nodes.items[j];
+            for (int k = 0; !r->dead && r->op == IR_MAP && k < r->ninputs; k++)
+                narrowed |= r->inputs[k] == node->id && r->type.dtype == c->type.dtype;
+        }
+        if (narrowed)
+            continue;
+        c->type.dtype = DT_F32;
+        MapExpr *in = arena_alloc(p->arena, sizeof *in); /* $0, now f32 */
+        *in = *node->expr->args[0];
+        in->dtype = DT_F32;
+        node->expr = in;
+        for (int k = 0; k < f->noutputs; k++) /* a result: the product is (pass_copies keeps results) */
+            if (f->outputs[k] == node->id) {
+                f->outputs[k] = c->id;
+                node->dead = true;
+            }
+    }
 }
 
 void pass_copies(const IrProgram *p, IrFunction *f)

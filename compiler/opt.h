@@ -5,6 +5,9 @@
 #include "ir.h"
 
 void pass_cse(const IrProgram *p, IrFunction *f);
+/* The backward's contractions of f16 or bf16 read only by a cast to f32
+ * give f32 directly (the cast becomes a copy for pass_copies). */
+void pass_wide_products(const IrProgram *p, IrFunction *f);
 /* Moves the uses of a map that copies its input unchanged to the input. */
 void pass_copies(const IrProgram *p, IrFunction *f);
 /* Marks what no result needs dead and counts each node's uses. */

@@ -89,8 +89,8 @@ static void make_plan(const problem *in, plan *pl)
         pl->kind = is_float ? KIND_BLAS : KIND_LOOP;
         pl->f64 = pr->dtype == TD_F64;
         pl->widen = is_float && pr->dtype != TD_F64 && pr->dtype != TD_F32;
-        pr->x.snap = td_gemm_overlap(&pr->x, &pr->z, pr->esize);
-        pr->y.snap = td_gemm_overlap(&pr->y, &pr->z, pr->esize);
+        pr->x.snap = td_gemm_overlap(&pr->x, pr->esize, &pr->z, pr->zsize);
+        pr->y.snap = td_gemm_overlap(&pr->y, pr->esize, &pr->z, pr->zsize);
         bool in_place = pl->kind == KIND_BLAS && !pl->widen;
         td_gemm_fold_rows(pr, in_place);
         td_gemm_transpose(pr);
@@ -304,12 +304,12 @@ static void scale_item(const problem *pr, char *z)
     uint64_t ibeta = td_dtype_is_float(pr->dtype) ? 0 : (uint64_t)(int64_t)pr->beta;
     for (int64_t i = 0; i < pr->m; i++)
         for (int64_t j = 0; j < pr->n; j++) {
-            char *e = z + (i * pr->z.rs + j * pr->z.cs) * (int64_t)pr->esize;
+            char *e = z + (i * pr->z.rs + j * pr->z.cs) * (int64_t)pr->zsize;
             if (pr->beta == 0) {
-                memset(e, 0, pr->esize); /* +0 in every dtype */
+                memset(e, 0, pr->zsize); /* +0 in every dtype */
                 continue;
             }
-            switch (pr->dtype) {
+            switch (pr->zdtype) {
             case TD_F64: *(double *)e *= pr->beta; break;
             case TD_F32: *(float *)e *= fbeta; break;
             case TD_F16: *(uint16_t *)e = td_f32_to_f16(fbeta * td_f16_to_f32(*(uint16_t *)e)); break;
@@ -381,7 +381,7 @@ static td_status execute(td_ctx *ctx, const plan *pl)
         int64_t es = (int64_t)pr.esize;
         const char *xp = host(&pr.x) + item_offset(&pr.x, pr.nb, idx) * es;
         const char *yp = host(&pr.y) + item_offset(&pr.y, pr.nb, idx) * es;
-        char *zp = host(&pr.z) + item_offset(&pr.z, pr.nb, idx) * es;
+        char *zp = host(&pr.z) + item_offset(&pr.z, pr.nb, idx) * (int64_t)pr.zsize;
         if (pl->kind == KIND_SCALE) {
             scale_item(&pr, zp);
             continue;
@@ -408,7 +408,7 @@ static td_status execute(td_ctx *ctx, const plan *pl)
         }
         if (!pl->z_direct) {
             if (pr.beta != 0) /* beta == 0: BLAS does not read C */
-                load(zs, zp, pr.m, pr.n, pr.z.rs, pr.z.cs, pr.dtype);
+                load(zs, zp, pr.m, pr.n, pr.z.rs, pr.z.cs, pr.zdtype);
             Z = zs, ldz = (int)pr.n;
         }
         if (pl->f64)
@@ -418,7 +418,7 @@ static td_status execute(td_ctx *ctx, const plan *pl)
             cblas_sgemm(CblasRowMajor, tx ? CblasTrans : CblasNoTrans, ty ? CblasTrans : CblasNoTrans, (int)pr.m,
                         (int)pr.n, (int)pr.k, (float)pr.alpha, X, ldx, Y, ldy, (float)pr.beta, Z, ldz);
         if (!pl->z_direct)
-            store(zp, zs, pr.m, pr.n, pr.z.rs, pr.z.cs, pr.dtype);
+            store(zp, zs, pr.m, pr.n, pr.z.rs, pr.z.cs, pr.zdtype);
     }
     free(xs);
     free(ys);

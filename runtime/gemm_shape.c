@@ -131,6 +131,8 @@ static td_status check_descriptor(td_ctx *ctx, const char *who, bool openblas_si
         return bad(ctx, who, "unknown dtype %d", (int)g->dtype);
     if (g->dtype == TD_BOOL)
         return bad(ctx, who, "dtype bool has no matrix product; convert to an integer or float dtype first");
+    if (g->c_f32 && g->dtype != TD_F16 && g->dtype != TD_BF16)
+        return bad(ctx, who, "c_f32 asks for an f32 C from f16 or bf16 operands, and these are %s", td_dtype_name(g->dtype));
     const struct { const char *name; int64_t v; } dims[3] = {{"m", g->m}, {"n", g->n}, {"k", g->k}};
     for (int i = 0; i < 3; i++) {
         if (dims[i].v < 0)
@@ -165,6 +167,8 @@ td_status td_gemm_check(td_ctx *ctx, const char *who, bool openblas_sizes, const
     memset(pr, 0, sizeof *pr);
     pr->dtype = g->dtype;
     pr->esize = td_dtype_size(g->dtype);
+    pr->zdtype = g->c_f32 ? TD_F32 : g->dtype;
+    pr->zsize = td_dtype_size(pr->zdtype);
     pr->m = g->m, pr->n = g->n, pr->k = g->k;
     pr->nb = g->batch_rank;
     pr->alpha = g->alpha, pr->beta = g->beta;
@@ -182,16 +186,17 @@ td_status td_gemm_check(td_ctx *ctx, const char *who, bool openblas_sizes, const
         o->rs = rs[i], o->cs = cs[i];
         for (int t = 0; t < pr->nb; t++)
             o->bs[t] = bs[i][t];
-        if (!extent(o, pr->nb, pr->batch, rows[i], cols[i], pr->esize))
+        size_t esize = i == 2 ? pr->zsize : pr->esize;
+        td_dtype dtype = i == 2 ? pr->zdtype : pr->dtype;
+        if (!extent(o, pr->nb, pr->batch, rows[i], cols[i], esize))
             return bad(ctx, who, "%c's offsets overflow: its sizes times strides span more than PTRDIFF_MAX bytes",
                        o->role);
         if (o->empty)
             continue;
         if (!o->addr)
             return bad(ctx, who, "%c is NULL but has elements", o->role);
-        if (o->addr % pr->esize != 0)
-            return bad(ctx, who, "%c is not aligned to its %zu-byte %s elements", o->role, pr->esize,
-                       td_dtype_name(pr->dtype));
+        if (o->addr % esize != 0)
+            return bad(ctx, who, "%c is not aligned to its %zu-byte %s elements", o->role, esize, td_dtype_name(dtype));
     }
     return check_c_distinct(ctx, who, pr);
 }
@@ -302,7 +307,7 @@ void td_gemm_fold_rows(problem *pr, bool keep_direct)
     }
 }
 
-bool td_gemm_overlap(const operand *in, const operand *z, size_t esize)
+bool td_gemm_overlap(const operand *in, size_t esize, const operand *z, size_t zsize)
 {
     if (in->empty || z->empty)
         return false;
@@ -310,8 +315,8 @@ bool td_gemm_overlap(const operand *in, const operand *z, size_t esize)
      * operands different objects */
     uintptr_t a0 = in->addr + (uintptr_t)(in->lo * (int64_t)esize);
     uintptr_t a1 = in->addr + (uintptr_t)((in->hi + 1) * (int64_t)esize);
-    uintptr_t c0 = z->addr + (uintptr_t)(z->lo * (int64_t)esize);
-    uintptr_t c1 = z->addr + (uintptr_t)((z->hi + 1) * (int64_t)esize);
+    uintptr_t c0 = z->addr + (uintptr_t)(z->lo * (int64_t)zsize);
+    uintptr_t c1 = z->addr + (uintptr_t)((z->hi + 1) * (int64_t)zsize);
     return a0 < c1 && c0 < a1;
 }
 

@@ -32,8 +32,10 @@ typedef struct td_gemm_operand {
 /* x is m x k, y is k x n, z is m x n: A, B and C, or B^T, A^T and C^T once
  * `transposed`. */
 typedef struct td_gemm_problem {
-    td_dtype dtype;
+    td_dtype dtype;   /* of x and y */
     size_t esize;
+    td_dtype zdtype;  /* of z: dtype, or f32 (td_gemm's c_f32) */
+    size_t zsize;
     int64_t m, n, k;
     int nb;
     int64_t batch[TD_GEMM_MAX_BATCH];
@@ -66,8 +68,8 @@ void td_gemm_transpose(td_gemm_problem *pr);
  * the fold costs an operand its in-place layout. */
 void td_gemm_fold_rows(td_gemm_problem *pr, bool keep_direct);
 
-/* Whether input `in` and C share an address. */
-bool td_gemm_overlap(const td_gemm_operand *in, const td_gemm_operand *z, size_t esize);
+/* Whether input `in` (of esize-byte elements) and C (of zsize-byte ones) share an address. */
+bool td_gemm_overlap(const td_gemm_operand *in, size_t esize, const td_gemm_operand *z, size_t zsize);
 
 /* The describe functions' output: appends to buf (size bytes, *len used),
  * truncating. */

@@ -248,14 +248,16 @@ const char *td_npy_descr(td_dtype dtype);
  * or its transpose in BLAS's row-major form); others are packed into
  * scratch first. f16, bf16, f8e4m3 and f8e5m2 are widened to f32, computed
  * by cblas_sgemm (alpha and beta applied in f32) and rounded to the dtype
- * once. i64, i32 and u16 use a plain loop (BLAS has no integer GEMM) with
+ * once (or, with c_f32 and f16 or bf16 operands, stored in an f32 C as
+ * they are). i64, i32 and u16 use a plain loop (BLAS has no integer GEMM) with
  * wrapping arithmetic modulo 2^bits, as numpy's integer matmul; alpha and
  * beta must then be integers. bool is an error. docs/RUNTIME.md
  * "Contractions" has the details. */
 enum { TD_GEMM_MAX_BATCH = 8 };
 
 typedef struct td_gemm {
-    td_dtype dtype;             /* of A, B and C alike */
+    td_dtype dtype;             /* of A and B, and of C unless c_f32 */
+    bool c_f32;                 /* C is f32 where A and B are f16 or bf16: no rounding to their dtype */
     int64_t m, n, k;            /* C is m x n, A is m x k, B is k x n; 0 is fine */
     int64_t a_rs, a_cs;         /* A[i][p] at a + i * a_rs + p * a_cs (elements) */
     int64_t b_rs, b_cs;         /* B[p][j] at b + p * b_rs + j * b_cs */

@@ -187,8 +187,8 @@ static void make_plan(const problem *in, plan *pl)
     td_gemm_drop_unit_axes(pr);
     pl->scale_only = pr->k == 0 || pr->alpha == 0;
     if (!pl->scale_only) {
-        pr->x.snap = td_gemm_overlap(&pr->x, &pr->z, pr->esize);
-        pr->y.snap = td_gemm_overlap(&pr->y, &pr->z, pr->esize);
+        pr->x.snap = td_gemm_overlap(&pr->x, pr->esize, &pr->z, pr->zsize);
+        pr->y.snap = td_gemm_overlap(&pr->y, pr->esize, &pr->z, pr->zsize);
     }
     if (!pl->scale_only && plan_cublas(pl)) {
         pl->route = ROUTE_CUBLAS;
@@ -280,21 +280,23 @@ static const char kernel_source[] =
     "    *ox = x, *oy = y, *oz = z;\n"
     "}\n"
     "\n"
-    "template <class F> __device__ void tdg_gemm_float(const tdg_gemm_args &g)\n"
+    "/* F: the operands' format; G: C's (F's, or f32 for td_gemm's c_f32) */\n"
+    "template <class F, class G> __device__ void tdg_gemm_float(const tdg_gemm_args &g)\n"
     "{\n"
     "    typedef typename F::elem E;\n"
     "    typedef typename F::real R;\n"
+    "    typedef typename G::elem Z;\n"
     "    const E *x = (const E *)g.x, *y = (const E *)g.y;\n"
-    "    E *z = (E *)g.z;\n"
+    "    Z *z = (Z *)g.z;\n"
     "    const R alpha = (R)g.alpha, beta = (R)g.beta;\n"
     "    const int64_t step = (int64_t)gridDim.x * blockDim.x;\n"
     "    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < g.total; e += step) {\n"
     "        int64_t ox, oy, oz;\n"
     "        tdg_locate(g, e, &ox, &oy, &oz);\n"
-    "        E *c = z + oz;\n"
+    "        Z *c = z + oz;\n"
     "        R v;\n"
     "        if (g.scale_only) {\n"
-    "            v = g.beta == 0 ? (R)0 : beta * F::load(*c); /* beta == 0: +0, C unread */\n"
+    "            v = g.beta == 0 ? (R)0 : beta * G::load(*c); /* beta == 0: +0, C unread */\n"
     "        } else {\n"
     "            const E *xr = x + ox, *yc = y + oy;\n"
     "            R acc = 0;\n"
@@ -302,9 +304,9 @@ static const char kernel_source[] =
     "                acc = F::mad(F::load(xr[p * g.x_cs]), F::load(yc[p * g.y_rs]), acc);\n"
     "            v = alpha * acc;\n"
     "            if (g.beta != 0) /* beta == 0: C is not read */\n"
-    "                v = v + beta * F::load(*c);\n"
+    "                v = v + beta * G::load(*c);\n"
     "        }\n"
-    "        *c = F::store(v);\n"
+    "        *c = G::store(v);\n"
     "    }\n"
     "}\n"
     "\n"
@@ -333,24 +335,22 @@ static const char kernel_source[] =
     "    }\n"
     "}\n"
     "\n"
-    "extern \"C\" __global__ void tdg_gemm_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_f16(tdg_gemm_args g)\n"
-    "{\n"
-    "    tdg_gemm_float<tdg_narrow_fmt<uint16_t, 5, 10, false> >(g);\n"
-    "}\n"
-    "extern \"C\" __global__ void tdg_gemm_bf16(tdg_gemm_args g)\n"
-    "{\n"
-    "    tdg_gemm_float<tdg_narrow_fmt<uint16_t, 8, 7, false> >(g);\n"
-    "}\n"
+    "typedef tdg_narrow_fmt<uint16_t, 5, 10, false> tdg_f16;\n"
+    "typedef tdg_narrow_fmt<uint16_t, 8, 7, false> tdg_bf16;\n"
+    "extern \"C\" __global__ void tdg_gemm_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64, tdg_f64>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32, tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f16(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f16>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_bf16(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_bf16>(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_f8e4m3(tdg_gemm_args g)\n"
     "{\n"
-    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 4, 3, true> >(g);\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 4, 3, true>, tdg_narrow_fmt<uint8_t, 4, 3, true> >(g);\n"
     "}\n"
     "extern \"C\" __global__ void tdg_gemm_f8e5m2(tdg_gemm_args g)\n"
     "{\n"
-    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 5, 2, false> >(g);\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 5, 2, false>, tdg_narrow_fmt<uint8_t, 5, 2, false> >(g);\n"
     "}\n"
+    "extern \"C\" __global__ void tdg_gemm_f16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_bf16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_f32>(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_i64(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int64_t, uint64_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_i32(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int32_t, uint32_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_u16(tdg_gemm_args g)\n"
@@ -358,14 +358,17 @@ static const char kernel_source[] =
     "    tdg_gemm_int<tdg_int_fmt<uint16_t, uint16_t> >(g);\n"
     "}\n";
 
-/* The kernels, indexed by td_dtype (bool has none). */
+/* The kernels, indexed by td_dtype (bool has none), then the two with an
+ * f32 C from narrower operands (td_gemm's c_f32). */
+enum { KERNEL_F16_F32 = TD_BOOL, KERNEL_BF16_F32 };
 static const char *const kernel_names[] = {
     [TD_F64] = "tdg_gemm_f64",       [TD_F32] = "tdg_gemm_f32",       [TD_F16] = "tdg_gemm_f16",
     [TD_BF16] = "tdg_gemm_bf16",     [TD_F8E4M3] = "tdg_gemm_f8e4m3", [TD_F8E5M2] = "tdg_gemm_f8e5m2",
     [TD_I64] = "tdg_gemm_i64",       [TD_I32] = "tdg_gemm_i32",       [TD_U16] = "tdg_gemm_u16",
+    [KERNEL_F16_F32] = "tdg_gemm_f16_f32", [KERNEL_BF16_F32] = "tdg_gemm_bf16_f32",
 };
 enum { KERNEL_COUNT = sizeof kernel_names / sizeof kernel_names[0] };
-_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL, "one kernel per dtype before bool");
+_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 2, "one kernel per dtype before bool, then the two with an f32 C");
 
 /* The kernel's argument, as struct tdg_gemm_args in the source above. */
 typedef struct gemm_kernel_args {
@@ -457,9 +460,10 @@ static td_status launch_kernel(td_ctx *ctx, struct td_cuda *cuda, const plan *pl
     args.x = pr->x.addr, args.y = pr->y.addr, args.z = pr->z.addr;
     void *params[] = {&args};
     char where[160];
-    snprintf(where, sizeof where, "td_cuda_gemm %s, %zu x %lldx%lldx%lld", td_dtype_name(pr->dtype), pl->items,
-             (long long)pr->m, (long long)pr->n, (long long)pr->k);
-    return td_cuda_launch(ctx, cuda->gemm_module, (int)pr->dtype, td_cuda_blocks(ctx, args.total, KERNEL_THREADS),
+    snprintf(where, sizeof where, "td_cuda_gemm %s%s, %zu x %lldx%lldx%lld", td_dtype_name(pr->dtype),
+             pr->zdtype != pr->dtype ? " to f32" : "", pl->items, (long long)pr->m, (long long)pr->n, (long long)pr->k);
+    int kernel = pr->zdtype == pr->dtype ? (int)pr->dtype : pr->dtype == TD_F16 ? KERNEL_F16_F32 : KERNEL_BF16_F32;
+    return td_cuda_launch(ctx, cuda->gemm_module, kernel, td_cuda_blocks(ctx, args.total, KERNEL_THREADS),
                           KERNEL_THREADS, params, where);
 }
 
@@ -516,8 +520,9 @@ static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
     if (st != TD_OK)
         return st;
     const problem *pr = &pl->pr;
-    int data_type, compute_type;
+    int data_type, compute_type, c_type;
     cublas_types(pr->dtype, cuda->allow_tf32, &data_type, &compute_type);
+    cublas_types(pr->zdtype, cuda->allow_tf32, &c_type, &(int){0});
     double alpha64 = pr->alpha, beta64 = pr->beta;
     float alpha32 = (float)pr->alpha, beta32 = (float)pr->beta;
     const void *alpha = pr->dtype == TD_F64 ? (const void *)&alpha64 : (const void *)&alpha32;
@@ -535,19 +540,19 @@ static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
             int chunk = (int)(count - first < INT_MAX ? count - first : INT_MAX);
             td_dptr x = at_offset(pr->x.addr, ox + first * stride_x, pr->esize);
             td_dptr y = at_offset(pr->y.addr, oy + first * stride_y, pr->esize);
-            td_dptr z = at_offset(pr->z.addr, oz + first * stride_z, pr->esize);
+            td_dptr z = at_offset(pr->z.addr, oz + first * stride_z, pr->zsize);
             cublasStatus_t s = cuda->cublas.cublasGemmStridedBatchedEx(
                 cuda->cublas_handle, pl->y_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_,
                 pl->x_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_, (int)pr->n, (int)pr->m, (int)pr->k, alpha,
                 (const void *)(uintptr_t)y, data_type, pl->ldy, stride_y, (const void *)(uintptr_t)x, data_type,
-                pl->ldx, stride_x, beta, (void *)(uintptr_t)z, data_type, pl->ldz, stride_z, chunk, compute_type,
+                pl->ldx, stride_x, beta, (void *)(uintptr_t)z, c_type, pl->ldz, stride_z, chunk, compute_type,
                 CUBLAS_GEMM_DEFAULT_);
             if (s != 0) {
                 char call[320];
                 snprintf(call, sizeof call,
-                         "cublasGemmStridedBatchedEx (%s, compute %s: op %c %c, m=%lld n=%lld k=%lld, lda=%d "
+                         "cublasGemmStridedBatchedEx (%s%s, compute %s: op %c %c, m=%lld n=%lld k=%lld, lda=%d "
                          "ldb=%d ldc=%d, batch %d)",
-                         td_dtype_name(pr->dtype), compute_name(compute_type), pl->y_trans ? 'T' : 'N',
+                         td_dtype_name(pr->dtype), pr->zdtype != pr->dtype ? " to f32" : "", compute_name(compute_type), pl->y_trans ? 'T' : 'N',
                          pl->x_trans ? 'T' : 'N', (long long)pr->n, (long long)pr->m, (long long)pr->k, pl->ldy,
                          pl->ldx, pl->ldz, chunk);
                 return td_cublas_check(ctx, cuda, s, call);
@@ -627,8 +632,8 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
         td_gemm_append(buf, size, &len, "none: C is empty");
         return TD_OK;
     case ROUTE_KERNEL:
-        td_gemm_append(buf, size, &len, "kernel %s %zu x %lldx%lldx%lld", td_dtype_name(q->dtype), pl.items,
-                       (long long)q->m, (long long)q->n, (long long)q->k);
+        td_gemm_append(buf, size, &len, "kernel %s%s %zu x %lldx%lldx%lld", td_dtype_name(q->dtype),
+                       q->zdtype != q->dtype ? " to f32" : "", pl.items, (long long)q->m, (long long)q->n, (long long)q->k);
         if (pl.scale_only)
             td_gemm_append(buf, size, &len, ": %s", q->beta == 0 ? "C = 0" : "C = beta C");
         else if (q->transposed)
@@ -638,8 +643,8 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
         int data_type, compute_type;
         cublas_types(q->dtype, ctx->cuda && ctx->cuda->allow_tf32, &data_type, &compute_type);
         /* cuBLAS's view: its m x k A is y^T, its k x n B is x^T, its C is z^T */
-        td_gemm_append(buf, size, &len, "cublas %s %s: %c%c %lldx%lldx%lld; %s ld=%d, %s ld=%d, %s ld=%d",
-                       td_dtype_name(q->dtype), compute_name(compute_type), pl.y_trans ? 'T' : 'N',
+        td_gemm_append(buf, size, &len, "cublas %s%s %s: %c%c %lldx%lldx%lld; %s ld=%d, %s ld=%d, %s ld=%d",
+                       td_dtype_name(q->dtype), q->zdtype != q->dtype ? " to f32" : "", compute_name(compute_type), pl.y_trans ? 'T' : 'N',
                        pl.x_trans ? 'T' : 'N', (long long)q->n, (long long)q->m, (long long)q->k,
                        td_gemm_role_name(&q->y, q->transposed), pl.ldy, td_gemm_role_name(&q->x, q->transposed),
                        pl.ldx, td_gemm_role_name(&q->z, q->transposed), pl.ldz);

@@ -34,12 +34,19 @@ fn sm_wide(x: f32["3 wide"]) -> f32["3 wide"] {
 fn ln_wide(x: f32["3 wide"], g: f32["wide"], bias: f32["wide"]) -> f32["3 wide"] {
   return layer_norm(x, g, bias)
 }
-# the gradients of a bf16 contraction: contractions in bf16 too (the f32
-# adjoint rounded to bf16), each widened to f32
+# the gradients of a bf16 contraction: contractions of bf16 operands too (the
+# f32 adjoint rounded to bf16), each giving its f32 sums as they are
 fn gn_bf16_matmul_grad(x: bf16["3 hidden"], v: bf16["hidden 5"]) -> (f32["3 hidden"], f32["hidden 5"]) {
   loss = reduce(((x @ v) as f32) ** 2, "a b ->", "sum")
   gx, gv = grad(loss, x, v)
   return gx, gv
+}
+# an f32 weight used in bf16: its gradient is the bf16 product's f32 sums,
+# not rounded to bf16 on the way (256 + 1 = 257 stays 257)
+fn gn_bf16_weight_grad(x: bf16["3 2"], w: f32["2 1"]) -> f32["2 1"] {
+  loss = reduce((x @ (w as bf16)) as f32, "a b ->", "sum")
+  gw = grad(loss, w)
+  return gw
 }
 # a stacked param's gradient: pieces that tile it are stored (no zeros, no
 # additions), one piece of it is added to zeros

@@ -810,10 +810,11 @@ same(K, "ce_rt", cross_entropy, {"logits": normal(BATCH, 5), "t": ints(0, 5, BAT
 
 def bf16_matmul_grad(x, v):
     """loss = sum(f32(x @ v)^2) in bf16 products (f32 sums, one rounding each), its gradients as tdc's
-    backward computes them: the adjoint 2 y rounded to bf16, a bf16 product for each operand, widened."""
+    backward computes them: the adjoint 2 y rounded to bf16, then a product of bf16 operands for each
+    gradient whose f32 sums are the f32 result (the widening cast's adjoint: no rounding to bf16)."""
     xf, vf = f(x), f(v)
     g = f(rnd(2 * f(rnd(xf @ vf, BF16)), BF16))
-    return f(rnd(g @ vf.T, BF16)), f(rnd(xf.T @ g, BF16))
+    return (g @ vf.T).astype(np.float32), (xf.T @ g).astype(np.float32)
 
 
 # the f32 sums' order may move a bf16 rounding by one place: 2^-8 relative
@@ -832,9 +833,11 @@ def bf16_chain_grad(x, w, v):
     h = f(rnd(xf @ wf, BF16))
     g = f(rnd(2 * f(rnd(h @ vf, BF16)), BF16))
     gh = f(rnd(g @ vf.T, BF16))
-    return f(rnd(xf.T @ gh, BF16))
+    return (xf.T @ gh).astype(np.float32)
 
 
+case(K, "gn_bf16_weight_grad", {"x": np.array([[256, 3], [1, 5], [0, 7]]).astype(BF16), "w": normal(2, 1)},
+     lambda x, w: np.array([[257], [15]], F32), rtol=0, atol=0)
 case(K, "gn_bf16_chain_grad", {"x": normal(3, 8, dtype=BF16), "w": normal(8, 6, dtype=BF16), "v": normal(6, 5, dtype=BF16)},
      bf16_chain_grad, rtol=2e-2, atol=2e-2)
 same(K, "gn_use", lambda x, v: rearrange((x @ v) / 2, "b (two m) -> b two m", two=2),

@@ -169,6 +169,13 @@ static void test_plans(void)
     expect_plan(ctx, "f16", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f16 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
     g = rm, g.dtype = TD_BF16;
     expect_plan(ctx, "bf16", &g, FAKE_A, FAKE_B, FAKE_C, "cublas bf16 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    g.c_f32 = true;
+    expect_plan(ctx, "bf16 to f32", &g, FAKE_A, FAKE_B, FAKE_C, "cublas bf16 to f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    g.c_rs = 8, g.c_cs = 2;
+    expect_plan(ctx, "bf16 to f32, C without a unit stride", &g, FAKE_A, FAKE_B, FAKE_C, "kernel bf16 to f32 1 x 3x4x5");
+    g = rm, g.dtype = TD_F16, g.c_f32 = true;
+    expect_plan(ctx, "f16 to f32", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f16 to f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    g = rm, g.dtype = TD_BF16;
     td_cuda_allow_tf32(ctx, true);
     expect_plan(ctx, "f32 with TF32 allowed", &rm, FAKE_A, FAKE_B, FAKE_C,
                 "cublas f32 32F_FAST_TF32: NN 4x3x5; B ld=4, A ld=5, C ld=4");
@@ -753,6 +760,56 @@ static void test_gpu_tf32(td_ctx *ctx, td_ctx *cpu)
     run_case(ctx, cpu, &r, &cs, false);
 }
 
+/* c_f32: bf16 and f16 operands, an f32 C, by cuBLAS (row-major) and by
+ * the kernel (C without a unit stride), against td_gemm_run on the CPU. */
+static void test_gpu_c_f32(td_ctx *ctx, td_ctx *cpu)
+{
+    rng64 r = {31};
+    enum { M = 37, N = 29, K = 53, CS = 2 * N * M + 3 };
+    for (int d = 0; d < 2; d++)
+        for (int route = 0; route < 2; route++) {
+            td_dtype t = d ? TD_F16 : TD_BF16;
+            td_gemm g = td_gemm_rowmajor(t, M, N, K);
+            g.c_f32 = true;
+            g.beta = route ? 0.5 : 0;
+            if (route)
+                g.c_rs = 2, g.c_cs = 2 * M; /* no unit stride: the kernel */
+            uint16_t a[M * K], b[K * N];
+            float c[CS], want[CS], got[CS];
+            fill_random(a, t, M * K, &r);
+            fill_random(b, t, K * N, &r);
+            fill_random(c, TD_F32, CS, &r);
+            memcpy(want, c, sizeof c);
+            char label[64];
+            snprintf(label, sizeof label, "%s to f32 C by %s", td_dtype_name(t), route ? "the kernel" : "cuBLAS");
+            CHECK(td_gemm_run(cpu, &g, a, b, want) == TD_OK, "%s: the CPU: %s", label, td_ctx_error(cpu));
+            td_dptr da = 0, db = 0, dc = 0;
+            td_status st = td_cuda_alloc(ctx, sizeof a, "A", &da);
+            if (st == TD_OK)
+                st = td_cuda_alloc(ctx, sizeof b, "B", &db);
+            if (st == TD_OK)
+                st = td_cuda_alloc(ctx, sizeof c, "C", &dc);
+            if (st == TD_OK)
+                st = td_cuda_upload(ctx, da, a, sizeof a);
+            if (st == TD_OK)
+                st = td_cuda_upload(ctx, db, b, sizeof b);
+            if (st == TD_OK)
+                st = td_cuda_upload(ctx, dc, c, sizeof c);
+            if (st == TD_OK)
+                st = td_cuda_gemm_run(ctx, &g, da, db, dc);
+            if (st == TD_OK)
+                st = td_cuda_download(ctx, got, dc, sizeof got);
+            CHECK(st == TD_OK, "%s: %s", label, td_ctx_error(ctx));
+            int wrong = 0;
+            for (int e = 0; st == TD_OK && e < CS; e++) /* |sum| <= 4 K: f32 sums in another order */
+                wrong += fabs((double)got[e] - want[e]) > 1e-5 * 4 * K;
+            CHECK(wrong == 0, "%s: %d of %d elements differ from the CPU's", label, wrong, CS);
+            td_cuda_free(ctx, da);
+            td_cuda_free(ctx, db);
+            td_cuda_free(ctx, dc);
+        }
+}
+
 void test_cuda_gemm(void)
 {
     test_checks();
@@ -770,6 +827,7 @@ void test_cuda_gemm(void)
     test_gpu_fixed(ctx, cpu);
     test_gpu_random(ctx, cpu);
     test_gpu_tf32(ctx, cpu);
+    test_gpu_c_f32(ctx, cpu);
     td_ctx_free(cpu);
     td_ctx_free(ctx);
 }

@@ -475,6 +475,55 @@ static void test_narrow(void)
     g.beta = 1;
     CHECK(td_gemm_run(ctx, &g, a, b, c) == TD_OK && td_bf16_to_f32(c[0]) == 258, "bf16 rounds once: %g",
           td_bf16_to_f32(c[0]));
+    /* c_f32: the same sums stored in an f32 C, not rounded to bf16 or f16:
+     * 256 + 1 = 257, and beta C added in f32 (257 + 0.25) */
+    g = td_gemm_rowmajor(TD_BF16, 1, 1, 2);
+    g.c_f32 = true;
+    float c32[1] = {NAN};
+    CHECK(td_gemm_run(ctx, &g, a, b, c32) == TD_OK && c32[0] == 257, "bf16 to f32 C: %g", c32[0]);
+    g.beta = 2, c32[0] = 0.125f;
+    CHECK(td_gemm_run(ctx, &g, a, b, c32) == TD_OK && c32[0] == 257.25f, "bf16 to f32 C, beta 2: %g", c32[0]);
+    uint16_t ah[2] = {td_f32_to_f16(2048), td_f32_to_f16(1)}, bh[2] = {td_f32_to_f16(1), td_f32_to_f16(1)};
+    g = td_gemm_rowmajor(TD_F16, 1, 1, 2);
+    g.c_f32 = true, c32[0] = NAN;
+    CHECK(td_gemm_run(ctx, &g, ah, bh, c32) == TD_OK && c32[0] == 2049, "f16 to f32 C: %g (f16 would give 2048)", c32[0]);
+    /* a batch of transposed A with a padded, column-major f32 C, against the sums in double */
+    {
+        enum { M = 3, N = 4, K = 5, B = 2 };
+        uint16_t at[B * K * M], bm[B * K * N];
+        float cc[B * 2 * N * M + 1];
+        for (int i = 0; i < B * K * M; i++)
+            at[i] = td_f32_to_bf16((float)((i * 7) % 11 - 5) / 4);
+        for (int i = 0; i < B * K * N; i++)
+            bm[i] = td_f32_to_bf16((float)((i * 5) % 9 - 4) / 8);
+        for (int i = 0; i < B * 2 * N * M + 1; i++)
+            cc[i] = -1;
+        g = td_gemm_rowmajor(TD_BF16, M, N, K);
+        g.c_f32 = true;
+        g.a_rs = 1, g.a_cs = M;     /* A stored transposed */
+        g.c_rs = 1, g.c_cs = 2 * M; /* C column-major, columns padded to 2 M */
+        g.batch_rank = 1, g.batch[0] = B, g.a_bs[0] = K * M, g.b_bs[0] = K * N, g.c_bs[0] = 2 * N * M;
+        CHECK(td_gemm_run(ctx, &g, at, bm, cc) == TD_OK, "bf16 to f32 C, batched: %s", td_ctx_error(ctx));
+        int wrong = 0;
+        for (int t = 0; t < B; t++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int p = 0; p < K; p++)
+                        s += (double)td_bf16_to_f32(at[t * K * M + p * M + i]) * td_bf16_to_f32(bm[t * K * N + p * N + j]);
+                    wrong += cc[t * 2 * N * M + j * 2 * M + i] != (float)s; /* eighths and quarters: exact */
+                }
+        int untouched = 0;
+        for (int t = 0; t < B; t++)
+            for (int j = 0; j < N; j++)
+                for (int i = M; i < 2 * M; i++)
+                    untouched += cc[t * 2 * N * M + j * 2 * M + i] == -1;
+        CHECK(wrong == 0 && untouched == B * N * M && cc[B * 2 * N * M] == -1,
+              "bf16 to f32 C, batched: %d wrong, %d of %d padding untouched", wrong, untouched, B * N * M);
+        char plan[96];
+        CHECK(td_gemm_describe(ctx, &g, at, bm, cc, plan, sizeof plan) == TD_OK && strstr(plan, "C f32") != NULL,
+              "bf16 to f32 C goes through f32: %s", plan);
+    }
     /* f8e4m3 saturates to NaN past 464, as its conversion does */
     g = td_gemm_rowmajor(TD_F8E4M3, 1, 1, 1);
     uint8_t a8[1] = {td_f32_to_f8e4m3(32)}, b8[1] = {td_f32_to_f8e4m3(16)}, c8[1] = {0};
@@ -601,6 +650,12 @@ static void test_errors(void)
                  "td_gemm: A is not aligned to its 4-byte f32 elements");
     g = ok, g.dtype = TD_F64;
     expect_error(ctx, "misaligned C", &g, a, b, (char *)c + 4, "td_gemm: C is not aligned to its 8-byte f64 elements");
+    g = ok, g.c_f32 = true;
+    expect_error(ctx, "c_f32 from f32", &g, a, b, c, "td_gemm: c_f32 asks for an f32 C from f16 or bf16 operands, and these are f32");
+    g = ok, g.dtype = TD_F8E4M3, g.c_f32 = true;
+    expect_error(ctx, "c_f32 from f8e4m3", &g, a, b, c, "and these are f8e4m3");
+    g = ok, g.dtype = TD_BF16, g.c_f32 = true;
+    expect_error(ctx, "misaligned f32 C of bf16", &g, a, b, (char *)c + 2, "td_gemm: C is not aligned to its 4-byte f32 elements");
     g = ok, g.batch_rank = 1, g.batch[0] = 2, g.c_bs[0] = 0;
     expect_error(ctx, "C broadcast", &g, a, b, c,
                  "td_gemm: C overlaps itself: its batch axis 0 (size 2, stride 0) lands on elements that its axes "
