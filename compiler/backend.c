@@ -314,6 +314,7 @@ void backend_run(void *options, IrProgram *ir)
         IrFunction *f = i < ir->functions.len ? ir->functions.items[i] : ir->trains.items[i - ir->functions.len];
         ir_verify(ir, f);
         pass_cse(ir, f);
+        pass_outer_products(ir, f);
         pass_dce(ir, f);
         if (!o->no_fuse) {
             pass_fuse(ir, f);

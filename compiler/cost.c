@@ -20,10 +20,12 @@ static Size product(const Size *dims, int rank, const SizeNames *names)
     return s;
 }
 
-/* Operations in a map expression: calls and wheres; casts, constants and loads are free. */
+/* Operations in a map expression: calls and wheres; casts, constants and
+ * loads are free; a contraction's one term (an outer product's) is a
+ * multiply-add, 2, as contractions count. */
 int cost_expr_ops(const MapExpr *e)
 {
-    int n = e->kind == MX_CALL || e->kind == MX_WHERE;
+    int n = (e->kind == MX_CALL || e->kind == MX_WHERE) + (e->kind == MX_CALL && e->term);
     for (int i = 0; i < e->nargs; i++)
         n += cost_expr_ops(e->args[i]);
     return n;

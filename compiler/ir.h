@@ -53,6 +53,7 @@ struct MapExpr {
     int axis;        /* MX_INDEX: the position along this axis of the result */
     MapFn fn;        /* MX_CALL */
     Dtype arg_dtype; /* MX_CALL: the dtype the arguments are computed in */
+    bool term;       /* MX_CALL mul: a contraction's one term (pass_outer_products), 2 FLOPs as 2 m n k counts */
     MapExpr *args[3];
     int nargs;
 };
@@ -93,6 +94,7 @@ typedef struct IrNode {
     bool dead;
     bool fused; /* computed inside its only consumer's loop */
     bool backward; /* made by autodiff (grad.c) */
+    bool outer_product; /* a MAP that computes a contraction (pass_outer_products): reported as one */
 } IrNode;
 
 /* A param's initialiser with every argument known (torch's defaults filled in). */

@@ -89,6 +89,56 @@ void pass_cse(const IrProgram *p, IrFunction *f)
     free(table);
 }
 
+void pass_outer_products(const IrProgram *p, IrFunction *f)
+{
+    Arena *a = p->arena;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        IrNode *n = f->nodes.items[i];
+        if (n->dead || n->op != IR_CONTRACT || ir_contract_widens(f, n))
+            continue;
+        bool single = true; /* every summed axis of size 1: one term per element */
+        for (int j = 0; j < n->rank_a + n->rank_b && single; j++) {
+            int l = j < n->rank_a ? n->labels_a[j] : n->labels_b[j - n->rank_a];
+            bool kept = false;
+            for (int q = 0; q < n->type.rank; q++)
+                kept |= n->labels_out[q] == l;
+            int64_t size;
+            single = kept || (size_is_const(n->label_sizes[l], &size) && size == 1);
+        }
+        View in[2];
+        int base[2];
+        for (int k = 0; k < 2 && single; k++)
+            single = ir_input_view(a, f, n, k, p->names, &in[k], &base[k]);
+        if (!single)
+            continue;
+        View *over = arena_array(a, 2, sizeof(View)); /* each operand over the result's axes */
+        bool *has = arena_array(a, 2, sizeof(bool));
+        for (int k = 0; k < 2; k++) {
+            const int *labels = k ? n->labels_b : n->labels_a;
+            over[k] = (View){.rank = n->type.rank, .dims = n->type.dims, .offset = in[k].offset,
+                             .strides = arena_array(a, (size_t)n->type.rank + 1, sizeof(Poly))};
+            for (int q = 0; q < n->type.rank; q++)
+                over[k].strides[q] = poly_zero();
+            for (int j = 0; j < in[k].rank; j++) /* a summed axis (size 1) is at 0; a repeated label's strides add */
+                for (int q = 0; q < n->type.rank; q++)
+                    if (n->labels_out[q] == labels[j] &&
+                        !poly_add(a, over[k].strides[q], in[k].strides[j], p->names, &over[k].strides[q]))
+                        single = false;
+            has[k] = true;
+        }
+        if (!single)
+            continue;
+        Dtype t = n->type.dtype;
+        n->op = IR_MAP;
+        n->expr = mx_call(a, MF_MUL, t, t, mx_input(a, 0, t), mx_input(a, 1, t));
+        n->expr->term = true;
+        n->outer_product = true;
+        n->inputs[0] = base[0], n->inputs[1] = base[1];
+        n->has_input_view = has;
+        n->input_views = over;
+    }
+}
+
 void pass_wide_products(const IrProgram *p, IrFunction *f)
 {
     for (size_t i = 0; i < f->nodes.len; i++) {

@@ -5,6 +5,10 @@
 #include "ir.h"
 
 void pass_cse(const IrProgram *p, IrFunction *f);
+/* A contraction whose summed axes all have size 1 (an outer product, a
+ * batch of scalings) becomes a map multiplying its operands, each read
+ * through a view over the result's axes: elementwise, so fusion takes it. */
+void pass_outer_products(const IrProgram *p, IrFunction *f);
 /* The backward's contractions of f16 or bf16 read only by a cast to f32
  * give f32 directly (the cast becomes a copy for pass_copies). */
 void pass_wide_products(const IrProgram *p, IrFunction *f);

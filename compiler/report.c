@@ -118,7 +118,7 @@ static void collect_function(Report *r, const IrFunction *f)
         Cost c = cost_node(r->p, f, n);
         if (poly_is_zero(c.flops) && poly_is_zero(c.read) && poly_is_zero(c.written))
             continue;
-        add_row(r, (Row){f->name, n->backward ? PASS_BACKWARD : PASS_FORWARD, n->id, line_of(n->loc), ir_op_name(n->op), c});
+        add_row(r, (Row){f->name, n->backward ? PASS_BACKWARD : PASS_FORWARD, n->id, line_of(n->loc), n->outer_product ? "contract" : ir_op_name(n->op), c});
     }
     if (!f->is_train)
         return;
