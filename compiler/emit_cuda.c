@@ -340,41 +340,66 @@ int emit_cuda_element_bytes(Dtype t)
     return dtype_bits(t) / 8;
 }
 
-/* A map whose arrays are all read and written in order: W elements a
- * thread at a time, each array moved as one vector of W elements (16 bytes
- * for the widest), where the count is a multiple of W and every array is
- * aligned to its vector; the caller's scalar loop does the rest. */
-static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, const int *bases)
+/* A map W elements a thread at a time (16 bytes of the widest array): the
+ * result stored as one vector of W elements, and each input that is laid
+ * out as the result (row-major, from any offset) loaded as one; the other
+ * inputs (broadcast, transposed, strided) are read element by element at
+ * each element's index. Where the count is a multiple of W and the result
+ * and every vector input are aligned to their vectors; the caller's scalar
+ * loop does the rest. `loads` are the scalar loop's reads, `views` the
+ * inputs' views (an offset declared as x<k>_off). */
+static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, const int *bases, const View *views,
+                        const char **scalar_loads)
 {
+    if (n->type.rank == 0)
+        return;
+    bool *vec = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(bool));
+    const char **at = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
+    bool split = emit_cuda_reads_index(expr);
     int widest = emit_cuda_element_bytes(n->type.dtype);
-    for (int k = 0; k < n->ninputs; k++)
-        if (emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype) > widest)
+    for (int k = 0; k < n->ninputs; k++) {
+        View from0 = views[k];
+        from0.offset = poly_zero();
+        vec[k] = emit_cuda_row_major(e, &from0, n->type.rank, n->type.dims);
+        split |= !vec[k];
+        at[k] = poly_is_zero(views[k].offset) ? emit_c_base_name(e, bases[k])
+                                               : arena_printf(e->a, "(%s + x%d_off)", emit_c_base_name(e, bases[k]), k);
+        if (vec[k] && emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype) > widest)
             widest = emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype);
+    }
     int w = 16 / widest;
     if (w < 2)
         return;
-    fprintf(e->out, "    /* %d elements a thread at a time, as vectors, when every array is aligned to its vector */\n"
-                    "    if (total %% %d == 0", w, w);
-    for (int k = -1; k < n->ninputs; k++) {
-        int id = k < 0 ? n->id : bases[k];
-        Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
-        fprintf(e->out, " && (unsigned long long)%s %% %d == 0", emit_c_base_name(e, id), w * emit_cuda_element_bytes(t));
-    }
+    fprintf(e->out, "    /* %d elements a thread at a time: the result%s moved as vectors, when aligned to them */\n"
+                    "    if (total %% %d == 0 && (unsigned long long)b%d %% %d == 0",
+            w, split ? ", and each input laid out as it," : " and every input", w, n->id, w * emit_cuda_element_bytes(n->type.dtype));
+    for (int k = 0; k < n->ninputs; k++)
+        if (vec[k])
+            fprintf(e->out, " && (unsigned long long)%s %% %d == 0", at[k],
+                    w * emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype));
     fprintf(e->out, ") {\n"
                     "        for (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
             w);
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = -1; k < n->ninputs; k++) {
+        if (k >= 0 && !vec[k]) {
+            loads[k] = scalar_loads[k];
+            continue;
+        }
         int id = k < 0 ? n->id : bases[k];
         Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
-        fprintf(e->out, "            union { %s v; %s e[%d]; } %c%d;\n", emit_cuda_vector_type(w * emit_cuda_element_bytes(t)), emit_c_ctype(t), w,
-                k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
+        const char *vt = emit_cuda_vector_type(w * emit_cuda_element_bytes(t));
+        fprintf(e->out, "            union { %s v; %s e[%d]; } %c%d;\n", vt, emit_c_ctype(t), w, k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
         if (k >= 0) {
-            fprintf(e->out, "            a%d.v = ((const %s *)%s)[vec];\n", k, emit_cuda_vector_type(w * emit_cuda_element_bytes(t)), emit_c_base_name(e, id));
+            fprintf(e->out, "            a%d.v = ((const %s *)%s)[vec];\n", k, vt, at[k]);
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "a%d.e", k), "j");
         }
     }
     fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
+    if (split) { /* the element's index, for the inputs read element by element */
+        fprintf(e->out, "                const int64_t lin = vec * %d + j;\n", w);
+        emit_cuda_split_index(e, 4, "lin", 0, n->type.rank);
+    }
     const char *value = emit_c_expr(e, expr, loads, 4);
     fprintf(e->out, "                y0.e[j] = %s;\n            }\n            ((%s *)b%d)[vec] = y0.v;\n        }\n        return;\n    }\n",
             emit_c_store(e, n->type.dtype, value), emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
@@ -387,9 +412,11 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
      * no other, the kernel does no index arithmetic */
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     int *bases = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(int));
+    View *views = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(View));
     bool all_linear = !emit_cuda_reads_index(expr);
     for (int k = 0; k < n->ninputs; k++) {
         View v = emit_c_input_view(e, n, k, &bases[k]);
+        views[k] = v;
         Dtype t = ir_get(e->f, bases[k])->type.dtype;
         if (emit_cuda_row_major(e, &v, n->type.rank, n->type.dims)) {
             loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), "lin");
@@ -401,8 +428,7 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
         loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), emit_c_offset(e, name, &v, NULL));
     }
     emit_cuda_declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
-    if (all_linear)
-        map_vectors(e, n, expr, bases);
+    map_vectors(e, n, expr, bases, views, loads);
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
     if (!all_linear)
