@@ -154,10 +154,35 @@ static const char *round_to(const Emit *e, Dtype t, const char *value)
     return value;
 }
 
+/* Whether s is one call, `prefix...)`: the parenthesis prefix opens closes at s's end. */
+static bool one_call(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix), len = strlen(s);
+    if (strncmp(s, prefix, n) != 0 || len <= n || s[len - 1] != ')')
+        return false;
+    int depth = 1;
+    for (size_t i = n; i < len; i++) {
+        depth += (s[i] == '(') - (s[i] == ')');
+        if (depth == 0)
+            return i == len - 1;
+    }
+    return false;
+}
+
 const char * emit_c_store(const Emit *e, Dtype t, const char *value)
 {
-    if (dtype_is_narrow(t))
-        return arena_printf(e->a, "td_f32_to_%s(%s)", emit_c_narrow_name(t), value);
+    if (dtype_is_narrow(t)) {
+        /* a value just rounded to t (a cast's td_T_to_f32(td_f32_to_T(x))) is stored as that rounding */
+        const char *name = emit_c_narrow_name(t);
+        const char *wide = arena_printf(e->a, "td_%s_to_f32(", name);
+        size_t n = strlen(wide);
+        if (one_call(value, wide)) {
+            const char *inner = arena_strndup(e->a, value + n, strlen(value) - n - 1);
+            if (one_call(inner, arena_printf(e->a, "td_f32_to_%s(", name)) || one_call(inner, arena_printf(e->a, "td_f64_to_%s(", name)))
+                return inner;
+        }
+        return arena_printf(e->a, "td_f32_to_%s(%s)", name, value);
+    }
     return arena_printf(e->a, "(%s)(%s)", emit_c_ctype(t), value);
 }
 
