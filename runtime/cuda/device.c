@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../ctx_internal.h"
 #include "cuda_internal.h"
 
 struct td_cuda_module {
-    CUmodule module;
+    CUmodule *modules; /* one per program the source was compiled as */
+    int nmodules;
     int nkernels;
     CUfunction *kernels;
     char **names;
@@ -134,8 +136,10 @@ void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod)
 {
     if (!mod)
         return;
-    if (mod->module && cuda && cuda->context)
-        cuda->cu.cuModuleUnload(mod->module);
+    for (int i = 0; mod->modules && i < mod->nmodules; i++)
+        if (mod->modules[i] && cuda && cuda->context)
+            cuda->cu.cuModuleUnload(mod->modules[i]);
+    free(mod->modules);
     for (int i = 0; mod->names && i < mod->nkernels; i++)
         free(mod->names[i]);
     free(mod->names);
@@ -154,6 +158,56 @@ td_status td_cuda_module_load(td_ctx *ctx, const char *name, const char *source,
     return td_cuda_module_load_options(ctx, name, source, 0, NULL, nkernels, kernel_names, out);
 }
 
+static const char kernel_start[] = "extern \"C\" __global__";
+
+void td_cuda_free_parts(char **sources, char **names, int count)
+{
+    for (int i = 0; i < count; i++)
+        free(sources[i]), free(names[i]);
+}
+
+int td_cuda_split_source(const char *name, const char *source, int want, char **sources, char **names)
+{
+    const char *apart = strstr(source, TD_CUDA_APART);
+    want = want < 1 ? 1 : want > TD_CUDA_MAX_PROGRAMS ? TD_CUDA_MAX_PROGRAMS : want;
+    size_t head = apart ? (size_t)(apart - source) + strlen(TD_CUDA_APART) : 0;
+    size_t body = strlen(source) - head;
+    int count = 0;
+    const char *from = source + head, *end = source + strlen(source);
+    while (apart && want > 1 && from < end && count < want) {
+        /* the share ends at the first kernel start past its size, or at the end */
+        size_t share = body / (size_t)want ? body / (size_t)want : 1;
+        const char *cut = count == want - 1 || (size_t)(end - from) <= share ? end : strstr(from + share, kernel_start);
+        if (!cut)
+            cut = end;
+        size_t n = (size_t)(cut - from);
+        sources[count] = malloc(head + n + 1);
+        names[count] = malloc(strlen(name) + 32);
+        if (!sources[count] || !names[count]) {
+            td_cuda_free_parts(sources, names, count + 1);
+            return -1;
+        }
+        memcpy(sources[count], source, head);
+        memcpy(sources[count] + head, from, n);
+        sources[count][head + n] = 0;
+        count++;
+        from = cut;
+    }
+    if (count <= 1) { /* one program: the source as it is */
+        td_cuda_free_parts(sources, names, count);
+        sources[0] = strdup(source);
+        names[0] = strdup(name);
+        if (!sources[0] || !names[0]) {
+            td_cuda_free_parts(sources, names, 1);
+            return -1;
+        }
+        return 1;
+    }
+    for (int i = 0; i < count; i++)
+        snprintf(names[i], strlen(name) + 32, "%s part %d of %d", name, i + 1, count);
+    return count;
+}
+
 td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char *source, int noptions,
                                       const char *const *options, int nkernels, const char *const *kernel_names,
                                       td_cuda_module **out)
@@ -162,8 +216,15 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
-    td_blob image = {0};
-    td_status st = td_nvrtc_compile_options(ctx, name, source, NULL, 0, noptions, options, &image);
+    char *sources[TD_CUDA_MAX_PROGRAMS], *names[TD_CUDA_MAX_PROGRAMS];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int count = td_cuda_split_source(name, source, cores > 0 ? (int)cores : 1, sources, names);
+    if (count < 0)
+        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory splitting the kernels of %s", name);
+    td_blob images[TD_CUDA_MAX_PROGRAMS];
+    td_status st = td_nvrtc_compile_many(ctx, count, (const char *const *)names, (const char *const *)sources, NULL,
+                                         count, noptions, options, images);
+    td_cuda_free_parts(sources, names, count);
     if (st != TD_OK)
         return st;
     td_cuda_module *mod = calloc(1, sizeof *mod);
@@ -171,20 +232,31 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
         mod->nkernels = nkernels;
         mod->kernels = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *mod->kernels);
         mod->names = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *mod->names);
+        mod->modules = calloc((size_t)count, sizeof *mod->modules);
     }
-    if (!mod || !mod->kernels || !mod->names) {
-        td_blob_free(&image);
+    if (!mod || !mod->kernels || !mod->names || !mod->modules) {
+        for (int i = 0; i < count; i++)
+            td_blob_free(&images[i]);
         td_cuda_module_free(ctx, mod);
         return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
     }
-    st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleLoadData(&mod->module, image.data), "cuModuleLoadData", name);
-    td_blob_free(&image);
+    for (int i = 0; i < count; i++) {
+        if (st == TD_OK) {
+            st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleLoadData(&mod->modules[i], images[i].data), "cuModuleLoadData", name);
+            mod->nmodules += st == TD_OK;
+        }
+        td_blob_free(&images[i]);
+    }
     for (int i = 0; st == TD_OK && i < nkernels; i++) {
-        if (!(mod->names[i] = strdup(kernel_names[i])))
+        if (!(mod->names[i] = strdup(kernel_names[i]))) {
             st = td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
-        else
-            st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->module, kernel_names[i]),
-                                "cuModuleGetFunction", kernel_names[i]);
+            break;
+        }
+        CUresult r = TD_CUDA_SUCCESS;
+        for (int k = 0; k < mod->nmodules; k++) /* the program that has it */
+            if ((r = cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->modules[k], kernel_names[i])) == TD_CUDA_SUCCESS)
+                break;
+        st = td_cu_check_at(ctx, cuda, r, "cuModuleGetFunction", kernel_names[i]);
     }
     if (st != TD_OK) {
         td_cuda_module_free(ctx, mod);

@@ -9,6 +9,7 @@
  * NVRTC version, the driver version (0 when no driver is loaded), the
  * strict flag, each option (ours, then the caller's), the name, then the
  * source. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,59 @@ static td_status check_options(td_ctx *ctx, const char *name, int noptions, cons
     return TD_OK;
 }
 
+/* What every compile of one call shares: NVRTC, the architecture, the
+ * options (ours, then the caller's) and the cache directory. */
+typedef struct compile_setup {
+    struct td_cuda *cuda;
+    char device[32], arch_option[64], dir[1024];
+    const char *all[3 + TD_NVRTC_MAX_OPTIONS];
+    int nall;
+    bool ptx, strict, cached;
+} compile_setup;
+
+static td_status setup(td_ctx *ctx, const char *name, const char *arch, unsigned flags, int noptions,
+                       const char *const *options, compile_setup *s)
+{
+    if (arch && !arch_is_valid(arch))
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: bad architecture '%s' (compute_XX or sm_XX)", name, arch);
+    td_status st = check_options(ctx, name, noptions, options);
+    if (st)
+        return st;
+    if ((st = td_nvrtc_load(ctx, &s->cuda)))
+        return st;
+    if (!arch) {
+        if ((st = td_cuda_init(ctx)) || (st = device_arch(ctx, s->cuda, s->device, sizeof s->device)))
+            return st;
+        arch = s->device;
+    }
+    s->ptx = strncmp(arch, "compute_", 8) == 0;
+    s->strict = flags & TD_NVRTC_STRICT;
+    snprintf(s->arch_option, sizeof s->arch_option, "--gpu-architecture=%s", arch);
+    /* ours, then the caller's: the key takes them all, in this order */
+    s->all[0] = "--std=c++17", s->all[1] = "-default-device", s->all[2] = s->arch_option;
+    s->nall = 3;
+    for (int i = 0; i < noptions; i++)
+        s->all[s->nall++] = options[i];
+    s->cached = !(flags & TD_NVRTC_NO_CACHE) && td_kernel_cache_dir(s->dir, sizeof s->dir);
+    return TD_OK;
+}
+
+/* One source, from the cache or through NVRTC (then into the cache). Reads
+ * s and the context's NVRTC only; an error goes on ctx. *hit says which. */
+static td_status compile_one(td_ctx *ctx, const compile_setup *s, const char *name, const char *source, td_blob *out,
+                             bool *hit)
+{
+    uint64_t key = cache_key(s->cuda, s->strict, s->nall, s->all, name, source);
+    const char *ext = s->ptx ? "ptx" : "cubin";
+    *hit = s->cached && td_kernel_cache_get(s->dir, key, ext, out);
+    if (*hit)
+        return TD_OK;
+    td_status st = nvrtc_run(ctx, s->cuda, name, source, s->nall, s->all, s->ptx, s->strict, out);
+    if (st == TD_OK && s->cached)
+        td_kernel_cache_put(s->dir, key, ext, out);
+    return st;
+}
+
 td_status td_nvrtc_compile_options(td_ctx *ctx, const char *name, const char *source, const char *arch,
                                    unsigned flags, int noptions, const char *const *options, td_blob *out)
 {
@@ -213,43 +267,99 @@ td_status td_nvrtc_compile_options(td_ctx *ctx, const char *name, const char *so
     out->size = 0;
     if (!name || !name[0] || !source)
         return td_fail(ctx, TD_ERR_INPUT, "NVRTC: td_nvrtc_compile: a kernel needs a name and a source");
-    if (arch && !arch_is_valid(arch))
-        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: bad architecture '%s' (compute_XX or sm_XX)", name, arch);
-    td_status st = check_options(ctx, name, noptions, options);
+    compile_setup s;
+    td_status st = setup(ctx, name, arch, flags, noptions, options, &s);
     if (st)
         return st;
-    struct td_cuda *cuda;
-    if ((st = td_nvrtc_load(ctx, &cuda)))
-        return st;
-    char device[32];
-    if (!arch) {
-        if ((st = td_cuda_init(ctx)) || (st = device_arch(ctx, cuda, device, sizeof device)))
-            return st;
-        arch = device;
-    }
-    bool ptx = strncmp(arch, "compute_", 8) == 0, strict = flags & TD_NVRTC_STRICT;
-    char arch_option[64];
-    snprintf(arch_option, sizeof arch_option, "--gpu-architecture=%s", arch);
-    /* ours, then the caller's: the key takes them all, in this order */
-    const char *all[3 + TD_NVRTC_MAX_OPTIONS] = {"--std=c++17", "-default-device", arch_option};
-    int nall = 3;
-    for (int i = 0; i < noptions; i++)
-        all[nall++] = options[i];
+    bool hit;
+    st = compile_one(ctx, &s, name, source, out, &hit);
+    if (hit)
+        s.cuda->cache_hits++;
+    else
+        s.cuda->cache_misses++;
+    return st;
+}
 
-    char dir[1024];
-    bool cached = !(flags & TD_NVRTC_NO_CACHE) && td_kernel_cache_dir(dir, sizeof dir);
-    uint64_t key = cache_key(cuda, strict, nall, all, name, source);
-    const char *ext = ptx ? "ptx" : "cubin";
-    if (cached && td_kernel_cache_get(dir, key, ext, out)) {
-        cuda->cache_hits++;
-        return TD_OK;
+/* td_nvrtc_compile_many's threads: each takes the next source not taken. */
+typedef struct many_job {
+    const compile_setup *s;
+    const char *const *names, *const *sources;
+    td_blob *out;
+    td_status *status;
+    char **errors;   /* each failure's message */
+    bool *hits;
+    int count;
+    int next;        /* under lock */
+    pthread_mutex_t lock;
+} many_job;
+
+static void *many_worker(void *arg)
+{
+    many_job *job = arg;
+    td_ctx *mine = td_ctx_new(TD_DEVICE_CPU); /* its errors: the caller's context is not for threads */
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        int i = job->next++;
+        pthread_mutex_unlock(&job->lock);
+        if (i >= job->count)
+            break;
+        if (!mine) {
+            job->status[i] = TD_ERR_OOM;
+            continue;
+        }
+        job->status[i] = compile_one(mine, job->s, job->names[i], job->sources[i], &job->out[i], &job->hits[i]);
+        if (job->status[i] != TD_OK && td_ctx_error(mine))
+            job->errors[i] = strdup(td_ctx_error(mine));
+        td_ctx_clear_error(mine);
     }
-    cuda->cache_misses++;
-    if ((st = nvrtc_run(ctx, cuda, name, source, nall, all, ptx, strict, out)))
+    td_ctx_free(mine);
+    return NULL;
+}
+
+td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
+                                const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out)
+{
+    for (int i = 0; i < count; i++)
+        out[i] = (td_blob){0};
+    if (count <= 0)
+        return TD_OK;
+    compile_setup s;
+    td_status st = setup(ctx, names[0], arch, 0, noptions, options, &s);
+    if (st)
         return st;
-    if (cached)
-        td_kernel_cache_put(dir, key, ext, out);
-    return TD_OK;
+    many_job job = {.s = &s, .names = names, .sources = sources, .out = out, .count = count};
+    job.status = calloc((size_t)count, sizeof *job.status);
+    job.errors = calloc((size_t)count, sizeof *job.errors);
+    job.hits = calloc((size_t)count, sizeof *job.hits);
+    pthread_t *threads = calloc((size_t)(nthreads > 0 ? nthreads : 1), sizeof *threads);
+    if (!job.status || !job.errors || !job.hits || !threads) {
+        free(job.status), free(job.errors), free(job.hits), free(threads);
+        return td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory compiling %d programs", count);
+    }
+    pthread_mutex_init(&job.lock, NULL);
+    int started = 0;
+    for (int t = 0; t < nthreads - 1 && t < count - 1; t++) /* and this thread */
+        if (pthread_create(&threads[started], NULL, many_worker, &job) == 0)
+            started++;
+    many_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    pthread_mutex_destroy(&job.lock);
+    for (int i = 0; i < count; i++) {
+        if (job.hits[i])
+            s.cuda->cache_hits++;
+        else
+            s.cuda->cache_misses++;
+        if (st == TD_OK && job.status[i] != TD_OK)
+            st = job.errors[i] ? td_fail(ctx, job.status[i], "%s", job.errors[i])
+                               : td_fail(ctx, job.status[i], "NVRTC: %s: out of memory", names[i]);
+        free(job.errors[i]);
+    }
+    if (st != TD_OK)
+        for (int i = 0; i < count; i++)
+            td_blob_free(&out[i]);
+    free(job.status), free(job.errors), free(job.hits), free(threads);
+    return st;
 }
 
 td_status td_nvrtc_compile_flags(td_ctx *ctx, const char *name, const char *source, const char *arch, unsigned flags,

@@ -448,10 +448,83 @@ done:
         cuda->cu.cuModuleUnload(m2);
 }
 
+/* td_cuda_split_source: the common part, then shares of the kernels cut
+ * where a kernel begins; the shares together are the kernels, in order. */
+static void test_split(void)
+{
+    const char *head = "typedef int T;\n" TD_CUDA_APART;
+    char source[4096];
+    int len = snprintf(source, sizeof source, "%s", head);
+    for (int k = 0; k < 7; k++)
+        len += snprintf(source + len, sizeof source - (size_t)len,
+                        "/* kernel %d */\nextern \"C\" __global__ void k%d(T *x) { x[%d] = %d; }\n\n", k, k, k, k);
+    char *sources[TD_CUDA_MAX_PROGRAMS], *names[TD_CUDA_MAX_PROGRAMS];
+    static const int wants[] = {1, 2, 3, 7, 64};
+    for (size_t w = 0; w < sizeof wants / sizeof wants[0]; w++) {
+        int count = td_cuda_split_source("model", source, wants[w], sources, names);
+        int expect = wants[w] == 64 ? 7 : wants[w];
+        CHECK(count >= 1 && count <= expect, "split %d ways: %d programs", wants[w], count);
+        if (count < 1)
+            continue;
+        char joined[4096] = "";
+        bool heads = true;
+        int kernels = 0;
+        for (int i = 0; i < count; i++) {
+            heads &= count == 1 || strncmp(sources[i], head, strlen(head)) == 0;
+            strcat(joined, count == 1 ? sources[i] : sources[i] + strlen(head));
+            for (const char *p = sources[i]; (p = strstr(p, "__global__")); p++)
+                kernels++;
+        }
+        CHECK(heads && kernels == 7 && strcmp(count == 1 ? joined : source + strlen(head), count == 1 ? source : joined) == 0,
+              "split %d ways: each program the common part and a share, the shares the kernels in order", wants[w]);
+        CHECK(count == 1 ? strcmp(names[0], "model") == 0 : strcmp(names[0], count == 2 ? "model part 1 of 2" : names[0]) == 0,
+              "split %d ways: names '%s'", wants[w], names[0]);
+        td_cuda_free_parts(sources, names, count);
+    }
+    int count = td_cuda_split_source("model", "extern \"C\" __global__ void a() {}\n", 4, sources, names);
+    CHECK(count == 1 && strcmp(sources[0], "extern \"C\" __global__ void a() {}\n") == 0,
+          "without the line the source is one program");
+    td_cuda_free_parts(sources, names, count);
+}
+
+/* td_nvrtc_compile_many: three programs on two threads, each its image,
+ * the cache counting each; one that fails names itself in the error. */
+static void test_compile_many(td_ctx *ctx)
+{
+    const char *names[3] = {"many part 1 of 3", "many part 2 of 3", "many part 3 of 3"};
+    const char *sources[3] = {"extern \"C\" __global__ void m1(float *x) { x[0] = 1; }\n",
+                              "extern \"C\" __global__ void m2(float *x) { x[0] = 2; }\n",
+                              "extern \"C\" __global__ void m3(float *x) { x[0] = 3; }\n"};
+    td_blob out[3];
+    int64_t hits0, misses0, hits, misses;
+    td_nvrtc_cache_counts(ctx, &hits0, &misses0);
+    td_status st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 2, 0, NULL, out);
+    CHECK(st == TD_OK && contains(out[0].data, ".entry m1(") && contains(out[1].data, ".entry m2(") &&
+              contains(out[2].data, ".entry m3("),
+          "three programs on two threads, each its own PTX: %s", td_ctx_error(ctx));
+    for (int i = 0; st == TD_OK && i < 3; i++)
+        td_blob_free(&out[i]);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(misses - misses0 == 3 && hits == hits0, "each program compiled (misses %lld)", (long long)(misses - misses0));
+    st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 3, 0, NULL, out);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(st == TD_OK && hits - hits0 == 3, "then each from the cache (hits %lld)", (long long)(hits - hits0));
+    for (int i = 0; st == TD_OK && i < 3; i++)
+        td_blob_free(&out[i]);
+    sources[1] = "extern \"C\" __global__ void m2(float *x) { x[0] = undeclared; }\n";
+    td_ctx_clear_error(ctx);
+    st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 2, 0, NULL, out);
+    CHECK(st != TD_OK && contains(td_ctx_error(ctx), "many part 2 of 3") && contains(td_ctx_error(ctx), "undeclared") &&
+              out[0].data == NULL && out[2].data == NULL,
+          "a failing program: its name and NVRTC's log, no images kept: '%.200s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+}
+
 void test_cuda(void)
 {
     test_no_gpu_paths();
     test_long_error();
+    test_split();
     test_cublas_load();
 
     char *old_cache = getenv("TDC_CACHE") ? strdup(getenv("TDC_CACHE")) : NULL;
@@ -494,6 +567,7 @@ void test_cuda(void)
     td_blob_free(&half);
     td_ctx_clear_error(ctx);
     test_compile_errors(ctx);
+    test_compile_many(ctx);
     td_ctx_free(ctx);
     test_cache(dir, &ptx);
     td_blob_free(&ptx);
