@@ -143,7 +143,7 @@ void pass_wide_products(const IrProgram *p, IrFunction *f)
 {
     for (size_t i = 0; i < f->nodes.len; i++) {
         IrNode *node = f->nodes.items[i];
-        if (node->dead || node->op != IR_MAP || node->ninputs != 1 || !node->expr || node->type.dtype != DT_F32 ||
+        if (node->dead || node->fused || node->op != IR_MAP || node->ninputs != 1 || !node->expr || node->type.dtype != DT_F32 ||
             node->expr->kind != MX_CAST || node->expr->args[0]->kind != MX_INPUT ||
             (node->has_input_view && node->has_input_view[0]))
             continue;
