@@ -370,9 +370,13 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
     int w = 16 / widest;
     if (w < 2)
         return;
-    fprintf(e->out, "    /* %d elements a thread at a time: the result%s moved as vectors, when aligned to them */\n"
+    int r = n->type.rank;
+    fprintf(e->out, "    /* %d elements a thread at a time: the result%s moved as vectors, when aligned to them%s */\n"
                     "    if (total %% %d == 0 && (unsigned long long)b%d %% %d == 0",
-            w, split ? ", and each input laid out as it," : " and every input", w, n->id, w * emit_cuda_element_bytes(n->type.dtype));
+            w, split ? ", and each input laid out as it," : " and every input",
+            split ? ", and a row's length a multiple of them" : "", w, n->id, w * emit_cuda_element_bytes(n->type.dtype));
+    if (split)
+        fprintf(e->out, " && n%d %% %d == 0", r - 1, w);
     for (int k = 0; k < n->ninputs; k++)
         if (vec[k])
             fprintf(e->out, " && (unsigned long long)%s %% %d == 0", at[k],
@@ -395,11 +399,18 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "a%d.e", k), "j");
         }
     }
-    fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
-    if (split) { /* the element's index, for the inputs read element by element */
-        fprintf(e->out, "                const int64_t lin = vec * %d + j;\n", w);
-        emit_cuda_split_index(e, 4, "lin", 0, n->type.rank);
+    if (split) { /* the first element's index, into i<r>..., once: the others are along its row */
+        fprintf(e->out, "            int64_t rest_v = vec * %d;\n", w);
+        for (int k = r - 1; k >= 0; k--) {
+            if (k > 0)
+                fprintf(e->out, "            const int64_t i%d = rest_v %% n%d;\n            rest_v /= n%d;\n", r + k, k, k);
+            else
+                fprintf(e->out, "            const int64_t i%d = rest_v;\n", r);
+        }
     }
+    fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
+    for (int k = 0; split && k < r; k++) /* the element's index, for the inputs read element by element */
+        fprintf(e->out, "                const int64_t i%d = i%d%s;\n                (void)i%d;\n", k, r + k, k == r - 1 ? " + j" : "", k);
     const char *value = emit_c_expr(e, expr, loads, 4);
     fprintf(e->out, "                y0.e[j] = %s;\n            }\n            ((%s *)b%d)[vec] = y0.v;\n        }\n        return;\n    }\n",
             emit_c_store(e, n->type.dtype, value), emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);

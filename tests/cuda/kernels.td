@@ -42,3 +42,13 @@ fn all_min(x: f32["batch n"]) -> f32 {
 fn row_prod(x: f32["batch n"]) -> f32["batch"] {
   return reduce(1 + x / 64, "b n -> b", "prod")
 }
+
+# a layer of a stacked input, read from its offset (vector loads there too)
+fn slice(x: f32["3 batch n"]) -> f32["batch n"] {
+  return x[1] * 2 + 1
+}
+
+# an outer product: a map of two broadcasts, the result stored as vectors
+fn outer(a: f32["batch"], b: f32["n"]) -> f32["batch n"] {
+  return einsum(a, b, "i, j -> i j")
+}
