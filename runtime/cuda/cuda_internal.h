@@ -11,6 +11,7 @@
 #ifndef TD_CUDA_INTERNAL_H
 #define TD_CUDA_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -138,6 +139,8 @@ typedef struct td_cuda_lib {
 /* The CUDA state of one context. */
 struct td_cuda {
     td_cuda_lib driver_lib, nvrtc_lib, cublas_lib;
+    pthread_t preloader; /* loader.c: opens NVRTC and cuBLAS while the GPU comes up */
+    bool preloading;     /* preloader runs or has not been joined */
     td_cuda_driver cu;
     td_nvrtc_api nvrtc;
     td_cublas_api cublas;

@@ -5,7 +5,11 @@
  * no driver, and only a request for the GPU finds out. Each library is
  * tried under its versioned sonames, its plain name, then in
  * $CUDA_HOME/lib64, $CUDA_PATH/lib64 and /usr/local/cuda/lib64; a failure
- * is kept on the context with dlerror's text, so it is not retried. */
+ * is kept on the context with dlerror's text, so it is not retried. Once
+ * the driver sees a GPU, NVRTC and cuBLAS are opened on a thread of their
+ * own while the driver makes the context (their loading, about 80 ms on an
+ * H100 machine, then overlaps the context's); the first td_nvrtc_load or
+ * td_cublas_load waits for that thread. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +228,8 @@ td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, c
         }                                                                                          \
     } while (0)
 
+static void *preload(void *arg);
+
 /* Opens the driver and device 0; the reason for a failure goes to why. */
 static td_status cuda_bring_up(struct td_cuda *cuda, char *why, size_t size)
 {
@@ -244,6 +250,7 @@ static td_status cuda_bring_up(struct td_cuda *cuda, char *why, size_t size)
                  cuda->driver_version % 1000 / 10);
         return TD_ERR_DEVICE;
     }
+    cuda->preloading = pthread_create(&cuda->preloader, NULL, preload, cuda) == 0; /* else on first use */
     CU_TRY(cuDeviceGet, (&cuda->device, 0));
     CU_TRY(cuDeviceGetName, (cuda->device_name, (int)sizeof cuda->device_name, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_major, TD_CU_ATTR_CC_MAJOR, cuda->device));
@@ -290,16 +297,41 @@ bool td_cuda_available(td_ctx *ctx, char *why, size_t size)
     return cuda && cuda->init_status == TD_OK;
 }
 
+/* Opens a library that is not the driver, unless tried: true when it
+ * loaded. */
+static bool open_and_resolve(td_cuda_lib *lib, const char *const *names, const td_cuda_sym *syms, size_t nsyms,
+                             void *table)
+{
+    if (!lib->tried && open_lib(lib, names) && resolve(lib, syms, nsyms, table))
+        lib->why[0] = 0;
+    return lib->handle != NULL;
+}
+
+/* The preloading thread: NVRTC, then cuBLAS (each lib's fields are its
+ * alone until preload_join). */
+static void *preload(void *arg)
+{
+    struct td_cuda *cuda = arg;
+    open_and_resolve(&cuda->nvrtc_lib, nvrtc_names, nvrtc_syms, sizeof nvrtc_syms / sizeof nvrtc_syms[0], &cuda->nvrtc);
+    open_and_resolve(&cuda->cublas_lib, cublas_names, cublas_syms, sizeof cublas_syms / sizeof cublas_syms[0],
+                     &cuda->cublas);
+    return NULL;
+}
+
+static void preload_join(struct td_cuda *cuda)
+{
+    if (cuda->preloading) {
+        pthread_join(cuda->preloader, NULL);
+        cuda->preloading = false;
+    }
+}
+
 /* Opens a library that is not the driver, once; the failure's message
  * starts with `what` ("NVRTC", "cuBLAS"). */
 static td_status load_lib(td_ctx *ctx, td_cuda_lib *lib, const char *what, const char *const *names,
                           const td_cuda_sym *syms, size_t nsyms, void *table)
 {
-    if (!lib->tried) {
-        if (open_lib(lib, names) && resolve(lib, syms, nsyms, table))
-            lib->why[0] = 0;
-    }
-    if (lib->handle)
+    if (open_and_resolve(lib, names, syms, nsyms, table))
         return TD_OK;
     return td_fail(ctx, TD_ERR_DEVICE, "cannot load %s (%s; tried %s, %s, %s and under $CUDA_HOME/lib64, "
                                        "$CUDA_PATH/lib64, /usr/local/cuda/lib64)",
@@ -311,7 +343,8 @@ td_status td_nvrtc_load(td_ctx *ctx, struct td_cuda **out)
     struct td_cuda *cuda = td_cuda_state(ctx);
     if (!cuda)
         return TD_ERR_OOM;
-    bool fresh = !cuda->nvrtc_lib.tried;
+    preload_join(cuda);
+    bool fresh = !cuda->nvrtc_major && !cuda->nvrtc_minor; /* its version not asked yet */
     td_status st = load_lib(ctx, &cuda->nvrtc_lib, "NVRTC", nvrtc_names, nvrtc_syms,
                             sizeof nvrtc_syms / sizeof nvrtc_syms[0], &cuda->nvrtc);
     if (st)
@@ -330,6 +363,7 @@ td_status td_cublas_load(td_ctx *ctx, struct td_cuda **out)
     struct td_cuda *cuda = td_cuda_state(ctx);
     if (!cuda)
         return TD_ERR_OOM;
+    preload_join(cuda);
     td_status st = load_lib(ctx, &cuda->cublas_lib, "cuBLAS", cublas_names, cublas_syms,
                             sizeof cublas_syms / sizeof cublas_syms[0], &cuda->cublas);
     if (st)
@@ -343,6 +377,7 @@ static void cuda_release(struct td_cuda *cuda)
 {
     if (!cuda)
         return;
+    preload_join(cuda);
     td_cuda_module_release(cuda, cuda->optim_module); /* modules live in the primary context: unload first */
     td_cuda_module_release(cuda, cuda->gemm_module);
     if (cuda->sum_partials)
