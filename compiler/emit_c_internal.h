@@ -147,11 +147,11 @@ int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const 
 int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf);
 const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced);
 int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, int count);
-/* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
- * depth 2, and A's and B's addresses. */
 /* The pieces of scatters computed in their blocks (plan_piece_in_place):
  * each a pointer into its scatter's buffer, declared after it. */
 void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *plan);
+/* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
+ * depth 2, and A's and B's addresses. */
 void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa, const char **pb);
 /* The result's copy of a function output that is a view (plan->copy_output). */
 const char *emit_c_contiguous_index(const Emit *e, int rank);

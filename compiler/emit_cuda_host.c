@@ -14,10 +14,11 @@
  * Philox stream as on the CPU, so the two devices agree (in a train step
  * the stream's position is read from the device, TD_SCRATCH_RNG, so that
  * the step's graph replays with each step's). A gather reports a bad
- * index through an error word in the model's scratch, read once at the end of the function. Every launch names its
- * kernel and its .td line for the runtime's error message. The kernel
- * source itself is a string in the generated C (emit_cuda_tables), which
- * the runtime compiles with NVRTC when a model is made on the GPU. */
+ * index through an error word in the model's scratch, read once at the
+ * end of the function. Every launch names its kernel and its .td line for
+ * the runtime's error message. The kernel source itself is a string in
+ * the generated C (emit_cuda_tables), which the runtime compiles with
+ * NVRTC when a model is made on the GPU. */
 #include <string.h>
 
 #include "emit_c_internal.h"

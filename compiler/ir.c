@@ -821,8 +821,10 @@ void ir_print(FILE *out, const IrProgram *p)
 
 bool ir_contract_widens(const IrFunction *f, const IrNode *n)
 {
+    if (n->op != IR_CONTRACT || n->type.dtype != DT_F32)
+        return false;
     Dtype in = ir_get(f, n->inputs[0])->type.dtype;
-    return n->op == IR_CONTRACT && n->type.dtype == DT_F32 && (in == DT_BF16 || in == DT_F16);
+    return in == DT_BF16 || in == DT_F16;
 }
 
 void ir_verify(const IrProgram *p, const IrFunction *f)
@@ -848,8 +850,7 @@ void ir_verify(const IrProgram *p, const IrFunction *f)
         }
         for (int k = 0; n->op == IR_CONTRACT && k < n->ninputs; k++) /* td_gemm's: one dtype, or an f32 C of f16 or bf16 */
             if (ir_get(f, n->inputs[k])->type.dtype != ir_get(f, n->inputs[0])->type.dtype ||
-                (ir_get(f, n->inputs[k])->type.dtype != n->type.dtype &&
-                 !(n->type.dtype == DT_F32 && ir_contract_widens(f, n))))
+                (ir_get(f, n->inputs[k])->type.dtype != n->type.dtype && !ir_contract_widens(f, n)))
                 die("contraction %d of %s reads %d of %s", n->id, dtype_name(n->type.dtype), n->inputs[k],
                     dtype_name(ir_get(f, n->inputs[k])->type.dtype));
     }

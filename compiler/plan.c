@@ -117,15 +117,13 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
     int cap = 8;
     plan->slots = arena_array(a, (size_t)cap, sizeof(PlanSlot));
     int *slot_free_after = arena_array(a, (size_t)n + 1, sizeof(int)); /* by slot: when its last member dies */
-    bool *early = arena_array(a, (size_t)n + 1, sizeof(bool)); /* by node id: given its slot at its first piece */
     for (int at = 0; at < n; at++) {
         /* a scatter's slot is taken where its first piece placed in it is
-         * computed; the pieces have none of their own */
+         * computed (then it has one at its own index); the pieces have none */
         int i = first_piece[at] >= 0 ? first_piece[at] : at;
         const IrNode *node = f->nodes.items[i];
-        if (!plan_has_buffer(node) || plan->output_of[i] >= 0 || plan->placed_in[i] >= 0 || (i == at && early[i]))
+        if (!plan_has_buffer(node) || plan->output_of[i] >= 0 || plan->placed_in[i] >= 0 || plan->slot_of[i] >= 0)
             continue;
-        early[i] = i != at;
         Size bytes = plan_bytes(p, node);
         /* a free slot: one of the same size if any, else one whose sizes
          * grow with the same dims, else the first free one (a max never
