@@ -5,9 +5,15 @@
  * inf (fn: NaN); the widening exact. One CUDA C text, as a C string
  * literal, for the two sources that compile it with NVRTC: the kernels tdc
  * generates (compiler/emit_cuda.c) and the runtime's contraction kernel
- * (runtime/cuda/gemm.c); and the integer types they need. */
+ * (runtime/cuda/gemm.c); and the integer types they need. Also the line
+ * the generated source puts after its common part, where the runtime cuts
+ * the kernels into programs compiled apart (runtime/cuda/device.c). */
 #ifndef TD_CUDA_NARROW_FLOATS_H
 #define TD_CUDA_NARROW_FLOATS_H
+
+/* Ends the common part (types, helpers) of a generated source: the
+ * kernels after it compile apart (td_cuda_split_source). */
+#define TD_CUDA_APART "/* ---- the kernels: each compiles after the lines above, apart from the others ---- */\n"
 
 /* NVRTC has no <stdint.h> without the toolkit's headers: the fixed-width
  * integer types both sources use. */

@@ -172,16 +172,17 @@ struct td_cuda {
 struct td_cuda *td_cuda_state(td_ctx *ctx);
 /* Loads NVRTC, or cuBLAS, into cuda->nvrtc / cuda->cublas. */
 td_status td_nvrtc_load(td_ctx *ctx, struct td_cuda **out);
-/* A source that holds TD_CUDA_APART, a line ending its common part (types
- * and helpers; tdc's generated source has it before the kernels), compiles
- * as several NVRTC programs, on threads: the common part, then a share of
+td_status td_cublas_load(td_ctx *ctx, struct td_cuda **out);
+/* A source that holds TD_CUDA_APART (cuda_narrow_floats.h), the line
+ * ending its common part (types and helpers; tdc's generated source has it
+ * before the kernels), compiles as several NVRTC programs, on threads: the
+ * common part, then a share of
  * the kernels after it, cut where a kernel begins (`extern "C"
  * __global__`), the shares of about equal size, at most `want` of them
  * (and TD_CUDA_MAX_PROGRAMS). Each program is cached on its own. Returns
  * the count, each program's source and name malloc'd into sources[] and
  * names[] (td_cuda_free_parts frees them): the source as it is, alone,
  * without the line or with want 1; -1 when out of memory. */
-#define TD_CUDA_APART "/* ---- the kernels: each compiles after the lines above, apart from the others ---- */\n"
 enum { TD_CUDA_MAX_PROGRAMS = 16 };
 int td_cuda_split_source(const char *name, const char *source, int want, char **sources, char **names);
 void td_cuda_free_parts(char **sources, char **names, int count);
@@ -192,7 +193,6 @@ void td_cuda_free_parts(char **sources, char **names, int count);
  * freed. */
 td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
                                 const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out);
-td_status td_cublas_load(td_ctx *ctx, struct td_cuda **out);
 /* Checks a driver call's result: TD_OK, or TD_ERR_DEVICE with "CUDA:
  * <call>: <CUDA_ERROR_NAME> (<its text>)" on ctx. */
 td_status td_cu_check(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call);

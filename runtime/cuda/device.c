@@ -17,6 +17,7 @@
 
 #include "../ctx_internal.h"
 #include "cuda_internal.h"
+#include "cuda_narrow_floats.h"
 
 struct td_cuda_module {
     CUmodule *modules; /* one per program the source was compiled as */

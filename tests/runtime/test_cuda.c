@@ -16,6 +16,7 @@
 
 #include "ctx_internal.h"
 #include "cuda/cuda_internal.h"
+#include "cuda_narrow_floats.h"
 #include "td.h"
 #include "test.h"
 
