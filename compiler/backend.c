@@ -120,15 +120,17 @@ static int wait_command(pid_t pid)
 }
 
 /* How many translation units an executable's C is compiled as, at once
- * (emit_c's parts): one a processor, at most four (the CPU functions
- * rarely balance over more). */
+ * (emit_c's parts): one a processor, at most MAX_PARTS (the CPU functions,
+ * cut into segments of about 24 KB of C, rarely balance over more). */
+enum { MAX_PARTS = 8 };
+
 static int compile_parts(void)
 {
-    const char *forced = getenv("TDC_C_PARTS"); /* 1 to 4: that many, whatever the processors */
-    if (forced && *forced >= '1' && *forced <= '4' && !forced[1])
+    const char *forced = getenv("TDC_C_PARTS"); /* 1 to 8: that many, whatever the processors */
+    if (forced && *forced >= '1' && *forced <= '0' + MAX_PARTS && !forced[1])
         return *forced - '0';
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n >= 4 ? 4 : n >= 2 ? (int)n : 1;
+    return n >= MAX_PARTS ? MAX_PARTS : n >= 2 ? (int)n : 1;
 }
 
 /* The C compiler's words ($CC, or cc), then the flags every compile takes. */
@@ -163,11 +165,11 @@ static void compile_c(BackendOptions *o, const char *c_path, const char *out, in
     const char *cc = getenv("CC");
     if (!cc || !*cc)
         cc = "cc";
-    char inc_flag[PATH_MAX + 3], objects[4][PATH_MAX + 16], defines[4][32];
+    char inc_flag[PATH_MAX + 3], objects[MAX_PARTS][PATH_MAX + 16], defines[MAX_PARTS][32];
     snprintf(inc_flag, sizeof inc_flag, "-I%s", include);
-    if (parts > 4)
-        parts = 4;
-    pid_t pids[4];
+    if (parts > MAX_PARTS)
+        parts = MAX_PARTS;
+    pid_t pids[MAX_PARTS];
     int status = 0;
     for (int k = 0; k < parts && parts > 1; k++) {
         char *cc_words = strdup(cc), *argv[64];

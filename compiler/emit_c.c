@@ -16,6 +16,7 @@
 
 #include "cost.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -1022,15 +1023,10 @@ static void emit_output_copy(const Emit *e, int i, int id)
     fputs("    }\n", e->out);
 }
 
-void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
+/* The pointers to a function's buffers: its inputs, parameters, results
+ * written in place and workspace slots (from offsets[]). */
+static void emit_buffers(Emit *e, const IrFunction *f, const FnPlan *plan)
 {
-    e->f = f;
-    e->plan = plan;
-    fprintf(e->out, "/* %s */\n%s td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name,
-            e->linkage, index);
-    emit_dims(e);
-    fprintf(e->out, "    size_t offsets[%d], total;\n", plan->nslots ? plan->nslots : 1);
-    fprintf(e->out, "    if (tdg_plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);
     fputs("    unsigned char *ws = m->region[TD_REGION_WORKSPACE];\n    (void)ws;\n    (void)in;\n", e->out);
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
@@ -1051,13 +1047,126 @@ void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan
         fprintf(e->out, "    (void)b%d;\n", n->id);
     }
     emit_c_declare_placed(e, f, plan);
+}
+
+static void emit_plan_call(const Emit *e, int index, const FnPlan *plan)
+{
+    fprintf(e->out, "    size_t offsets[%d], total;\n", plan->nslots ? plan->nslots : 1);
+    fprintf(e->out, "    if (tdg_plan_fn%d(m->ctx, m->dims, offsets, &total) != TD_OK)\n        return TD_ERR_OOM;\n", index);
+}
+
+static void emit_output_copies(const Emit *e, const IrFunction *f, const FnPlan *plan)
+{
+    for (int i = 0; i < f->noutputs; i++)
+        if (plan->copy_output[i])
+            emit_output_copy(e, i, f->outputs[i]);
+}
+
+void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
+{
+    e->f = f;
+    e->plan = plan;
+    fprintf(e->out, "/* %s */\n%s td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n", f->name,
+            e->linkage, index);
+    emit_dims(e);
+    emit_plan_call(e, index, plan);
+    emit_buffers(e, f, plan);
     int op = 0;
     for (size_t i = 0; i < f->nodes.len; i++)
         if (plan_has_buffer(f->nodes.items[i]))
             emit_node(e, f->nodes.items[i], op++);
-    for (int i = 0; i < f->noutputs; i++)
-        if (plan->copy_output[i])
-            emit_output_copy(e, i, f->outputs[i]);
+    emit_output_copies(e, f, plan);
     fputs("    return TD_OK;\n}\n\n", e->out);
 }
 
+static FILE *open_text(char **text, size_t *len)
+{
+    FILE *m = open_memstream(text, len);
+    if (!m)
+        die("emit: out of memory");
+    return m;
+}
+
+/* One segment: the buffers, then the operations already written (body). */
+static char *segment_text(Emit *e, int index, int k, const char *body, bool last)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = e->out;
+    e->out = open_text(&text, &len);
+    fprintf(e->out, "/* %s, segment %d */\nTDG_FN td_status tdg_fn%d_%d(td_model *m, const void *const *in, void *const *out,\n"
+                    "    const size_t *offsets)\n{\n", e->f->name, k, index, k);
+    emit_dims(e);
+    emit_buffers(e, e->f, e->plan);
+    fputs(body, e->out);
+    if (last)
+        emit_output_copies(e, e->f, e->plan);
+    fputs("    return TD_OK;\n}\n\n", e->out);
+    fclose(e->out);
+    e->out = out;
+    char *kept = arena_strdup(e->a, text);
+    free(text);
+    return kept;
+}
+
+int emit_c_function_segments(Emit *e, int index, const IrFunction *f, const FnPlan *plan, size_t bytes, char ***texts)
+{
+    e->f = f;
+    e->plan = plan;
+    PtrVec segments = {0};
+    FILE *out = e->out;
+    char *body = NULL;
+    size_t len = 0;
+    e->out = open_text(&body, &len);
+    int op = 0, k = 0, left = 0;
+    for (size_t i = 0; i < f->nodes.len; i++)
+        left += plan_has_buffer(f->nodes.items[i]);
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        if (!plan_has_buffer(f->nodes.items[i]))
+            continue;
+        emit_node(e, f->nodes.items[i], op++);
+        fflush(e->out);
+        if (len >= bytes || op == left) {
+            fclose(e->out);
+            e->out = out;
+            ptrvec_push(e->a, &segments, segment_text(e, index, k++, body, op == left));
+            free(body);
+            body = NULL;
+            e->out = open_text(&body, &len);
+        }
+    }
+    fclose(e->out);
+    free(body);
+    e->out = out;
+    if (k <= 1) { /* one: the function as it is */
+        char *text = NULL;
+        size_t n = 0;
+        e->out = open_text(&text, &n);
+        emit_c_function(e, index, f, plan);
+        fclose(e->out);
+        e->out = out;
+        *texts = arena_array(e->a, 1, sizeof(char *));
+        (*texts)[0] = arena_strdup(e->a, text);
+        free(text);
+        return 1;
+    }
+    char *text = NULL;
+    size_t n = 0;
+    e->out = open_text(&text, &n);
+    fprintf(e->out, "/* %s: its %d segments in order */\nTDG_FN td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n",
+            f->name, k, index);
+    emit_plan_call(e, index, plan);
+    fputs("    static td_status (*const segment[])(td_model *, const void *const *, void *const *, const size_t *) = {", e->out);
+    for (int s = 0; s < k; s++)
+        fprintf(e->out, "%stdg_fn%d_%d", s ? ", " : "", index, s);
+    fprintf(e->out, "};\n    for (int s = 0; s < %d; s++) {\n        td_status st = segment[s](m, in, out, offsets);\n"
+                    "        if (st != TD_OK)\n            return st;\n    }\n    return TD_OK;\n}\n\n", k);
+    fclose(e->out);
+    e->out = out;
+    *texts = arena_array(e->a, (size_t)k + 1, sizeof(char *));
+    for (int s = 0; s < k; s++)
+        (*texts)[s] = segments.items[s];
+    (*texts)[k] = arena_strdup(e->a, text);
+    free(text);
+    return k + 1;
+}

@@ -37,6 +37,12 @@ const char *emit_c_size_desc(const Emit *e, Size s); /* a td_size_expr initializ
 /* The functions' code: each plan as tdg_plan_fn<index>, each function as tdg_fn<index>. */
 void emit_c_plan_function(const Emit *e, int index, const FnPlan *plan);
 void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan);
+/* In a file of parts: function index's text cut where its operations pass
+ * about `bytes` of C, each segment a function tdg_fn<index>_<k> (TDG_FN,
+ * taking the workspace's offsets), then tdg_fn<index> calling them in order;
+ * or, where it makes one segment, the function as emit_c_function writes it.
+ * *texts: the segments then tdg_fn<index>; returns how many. */
+int emit_c_function_segments(Emit *e, int index, const IrFunction *f, const FnPlan *plan, size_t bytes, char ***texts);
 extern const char *const emit_c_prelude;
 extern const char *const emit_c_plan_helper; /* tdg_plan, which the plan functions call */
 /* The element functions the expressions call (integer powers and absolute

@@ -375,9 +375,11 @@ static void emit_train_api(const Emit *e, const EmitOptions *opt);
  * translation units at once: `cc -DTDG_PART=k` for k < N compiles part k,
  * and the objects are linked. Part 0 has everything but the CPU functions
  * given to other parts (by their size: the largest first, each to the part
- * with the least); the functions one part defines and another calls
- * (tdg_plan_fn<k>, tdg_fn<k>) are external there (TDG_FN), and declared
- * first. Without TDG_PART the file is one translation unit, as any other. */
+ * with the least); a large function is cut into segments first, functions
+ * of their own that it calls in order, so that the parts balance. The
+ * functions one part defines and another calls (tdg_plan_fn<k>, tdg_fn<k>,
+ * tdg_fn<k>_<s>) are external there (TDG_FN), and declared first. Without
+ * TDG_PART the file is one translation unit, as any other. */
 static const char *const parts_prelude =
     "\n"
     "/* This file compiles as one translation unit, or (tdc -o) as several at\n"
@@ -390,29 +392,32 @@ static const char *const parts_prelude =
     "#define TDG_FN static\n"
     "#endif\n";
 
-/* Each CPU function's text, written apart to weigh it. */
-static char **function_texts(Emit *e, FnPlan **plans, size_t nall, size_t *sizes)
+/* Above this much C, a CPU function is compiled as segments (functions of
+ * their own, which different parts compile): a train block's gradient
+ * alone would otherwise take most of `tdc -o`'s time in one compile. */
+enum { SEGMENT_BYTES = 24 * 1024 };
+
+/* The CPU functions' texts, segments and all (emit_c_function_segments),
+ * written apart to weigh them; *count: how many; segments[i]: how many
+ * segments function i has (0: none, one function). */
+static char **function_texts(Emit *e, FnPlan **plans, size_t nall, size_t **sizes, size_t *count, int *segments)
 {
-    char **texts = arena_array(e->a, nall + 1, sizeof(char *));
-    FILE *out = e->out;
+    PtrVec all = {0};
     for (size_t i = 0; i < nall; i++) {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&text, &len);
-        if (!m)
-            die("emit: out of memory");
-        e->out = m;
-        emit_c_function(e, (int)i, function_at(e->p, i), plans[i]);
-        fclose(m);
-        texts[i] = arena_strdup(e->a, text);
-        sizes[i] = len;
-        free(text);
+        char **texts;
+        int n = emit_c_function_segments(e, (int)i, function_at(e->p, i), plans[i], SEGMENT_BYTES, &texts);
+        segments[i] = n - 1;
+        for (int k = 0; k < n; k++)
+            ptrvec_push(e->a, &all, texts[k]);
     }
-    e->out = out;
-    return texts;
+    *count = all.len;
+    *sizes = arena_array(e->a, all.len + 1, sizeof(size_t));
+    for (size_t i = 0; i < all.len; i++)
+        (*sizes)[i] = strlen(all.items[i]);
+    return (char **)all.items;
 }
 
-/* part[i] for CPU function i: the largest first, each to the part with the
+/* part[i] for CPU text i (a function or a segment): the largest first, each to the part with the
  * least so far; part 0 starts with a share for the rest of the file. */
 static int *assign_parts(const Emit *e, const size_t *sizes, size_t nall, int parts)
 {
@@ -457,21 +462,27 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     FnPlan **plans = arena_array(e.a, nall + 1, sizeof(FnPlan *));
     for (size_t i = 0; i < nall; i++)
         plans[i] = plan_function(p, function_at(p, i));
+    char **texts = NULL;
+    size_t *sizes = NULL, ntexts = 0;
+    int *segments = arena_array(e.a, nall + 1, sizeof(int));
     if (parts > 1) {
+        texts = function_texts(&e, plans, nall, &sizes, &ntexts, segments);
         fputs("\n/* defined in one part, called from others */\n", out);
         for (size_t i = 0; i < nall; i++)
             fprintf(out, "TDG_FN td_status tdg_plan_fn%zu(td_ctx *ctx, const int64_t *dims, size_t *offsets, size_t *total);\n"
                          "TDG_FN td_status tdg_fn%zu(td_model *m, const void *const *in, void *const *out);\n", i, i);
+        for (size_t i = 0; i < nall; i++)
+            for (int k = 0; k < segments[i]; k++)
+                fprintf(out, "TDG_FN td_status tdg_fn%zu_%d(td_model *m, const void *const *in, void *const *out, const size_t *offsets);\n",
+                        i, k);
         fprintf(out, "\n#if TDG_IN(0)%s\n", emit_c_plan_helper);
     }
     for (size_t i = 0; i < nall; i++)
         emit_c_plan_function(&e, (int)i, plans[i]);
     if (parts > 1) {
-        size_t *sizes = arena_array(e.a, nall + 1, sizeof(size_t));
-        char **texts = function_texts(&e, plans, nall, sizes);
-        int *part = assign_parts(&e, sizes, nall, parts);
+        int *part = assign_parts(&e, sizes, ntexts, parts);
         fputs("#endif\n\n", out);
-        for (size_t i = 0; i < nall; i++)
+        for (size_t i = 0; i < ntexts; i++)
             fprintf(out, "#if TDG_IN(%d)\n%s#endif\n\n", part[i], texts[i]);
         fputs("#if TDG_IN(0)\n", out);
     } else {

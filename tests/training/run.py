@@ -182,12 +182,36 @@ def charlm(r, tmp):
         r.fail("training: profile of the step", p.stdout + p.stderr)
     else:
         r.ok("training: profile of the step")
+    segments(r, tmp, common)
     tensors, meta = read_checkpoint(straight)
     want = {"embed", "unembed", "adamw.exp_avg.embed", "adamw.exp_avg_sq.wqkv"}
     if not want <= set(tensors) or tensors["embed"].shape != (256, 64) or meta.get("step") != "30":
         r.fail("training: safetensors reads charlm's checkpoint", f"{sorted(tensors)[:8]} {meta}")
     else:
         r.ok("training: safetensors reads charlm's checkpoint")
+
+
+def segments(r, tmp, common):
+    """charlm's step (over 100 KB of C) is compiled in parts as segments, functions of their own called in order:
+    the program trains as the one compiled as one translation unit does, bit for bit."""
+    c_file = os.path.join(tmp, "charlm_parts.c")
+    p = run([r.tdc, "--emit=c", os.path.join(ROOT, "examples/charlm.td"), "-o", c_file], env=dict(os.environ, TDC_C_PARTS="2"))
+    if p.returncode != 0 or "/* step: its " not in open(c_file).read():
+        r.fail("training: charlm's step in segments", p.stderr or "no segments in the C of parts")
+        return
+    ckpts = []
+    for parts in ("1", "2"):
+        exe, ckpt = os.path.join(tmp, f"charlm_{parts}"), os.path.join(tmp, f"charlm_{parts}.safetensors")
+        p = run([r.tdc, os.path.join(ROOT, "examples/charlm.td"), "-o", exe], timeout=180, env=dict(os.environ, TDC_C_PARTS=parts))
+        q = run([exe] + common[1:] + ["--steps", "3", "--device", "cpu", "--ckpt", ckpt]) if p.returncode == 0 else p
+        if q.returncode != 0:
+            r.fail(f"training: charlm in {parts} parts", q.stderr)
+            return
+        ckpts.append(open(ckpt, "rb").read())
+    if ckpts[0] != ckpts[1]:
+        r.fail("training: charlm in segments", "3 steps differ from the program compiled as one translation unit")
+    else:
+        r.ok("training: charlm's step in segments trains as in one translation unit, bit for bit")
 
 
 def run_suite(r):
@@ -200,7 +224,7 @@ def run_suite(r):
 run_all = run_suite
 
 
-def run(r_or_cmd, timeout=300):  # noqa: F811 - the suite entry point and the subprocess helper share a name
+def run(r_or_cmd, timeout=300, env=None):  # noqa: F811 - the suite entry point and the subprocess helper share a name
     if isinstance(r_or_cmd, list):
-        return subprocess.run(r_or_cmd, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(r_or_cmd, capture_output=True, text=True, timeout=timeout, env=env)
     run_suite(r_or_cmd)
