@@ -532,11 +532,15 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
  * dtype and check of the descriptor) with A, B and C in device memory,
  * queued on the stream. cuBLAS (cublasGemmStridedBatchedEx) where the
  * layout and dtype allow it, the transposes folded into its operation flags
- * and batch axes into strided batches; a generic kernel otherwise. f32 is
- * exact f32 unless td_cuda_allow_tf32 was set; f16 and bf16 accumulate in
- * f32 on tensor cores and round once. */
+ * and batch axes into strided batches; a generic kernel otherwise; and a
+ * product of floats of at most 2^20 multiply-adds (none summing more than
+ * 4096 terms), where cuBLAS's launches cost more than the arithmetic, to a
+ * kernel of tdc's with a warp an element of C (td_cuda_small_products(ctx,
+ * false): those too to cuBLAS). f32 is exact f32 unless td_cuda_allow_tf32
+ * was set; f16 and bf16 accumulate in f32 on tensor cores and round once. */
 td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c);
 void td_cuda_allow_tf32(td_ctx *ctx, bool allow);
+void td_cuda_small_products(td_ctx *ctx, bool allow);
 
 /* Optimizers on the GPU (optim.c): td_optim_update's numbers, bit for bit,
  * for n elements of param, grad and state (td_optim_state_slots(h) arrays

@@ -158,6 +158,7 @@ struct td_cuda {
     CUstream stream;           /* every launch, copy and cuBLAS call of the context */
     cublasHandle_t cublas_handle; /* created on the first contraction (gemm.c) */
     bool allow_tf32;           /* f32 contractions may use TF32 tensor cores */
+    bool cublas_always;        /* small products too go to cuBLAS (td_cuda_small_products) */
     td_cuda_module *gemm_module; /* gemm.c's generic kernel, compiled on first need */
     /* td_nvrtc_compile's disk cache */
     int64_t cache_hits, cache_misses;

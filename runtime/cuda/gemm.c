@@ -7,6 +7,11 @@
  * CPU's code (runtime/gemm_shape.c), before anything touches the GPU, so a
  * bad descriptor is TD_ERR_INPUT even where there is no GPU. make_plan()
  * drops size-1 batch axes and picks a route, reading nothing:
+ *   - small products of floats (SMALL_MACS below; td_cuda_small_products
+ *     turns this off) to the generic kernel's warp form: one warp an
+ *     element of C, any layout, every batch axis in one launch. At these
+ *     sizes a launch costs more than the arithmetic, and cuBLAS's kernels
+ *     take longer to start and finish than this one.
  *   - cuBLAS (cublasGemmStridedBatchedEx) for f64, f32, f16 and bf16 when
  *     every operand is a matrix or the transpose of one. cuBLAS is
  *     column-major, and a row-major C = A B is the column-major
@@ -73,8 +78,15 @@ typedef td_gemm_problem problem;
 typedef enum route {
     ROUTE_NONE,   /* C is empty */
     ROUTE_KERNEL, /* the generic kernel */
+    ROUTE_SMALL,  /* the small products' kernel (a warp an element of C) */
     ROUTE_CUBLAS, /* cublasGemmStridedBatchedEx */
 } route;
+
+/* A product of floats of at most SMALL_MACS multiply-adds in all, none
+ * summing more than SMALL_K terms, takes ROUTE_SMALL: a launch-bound size,
+ * where cuBLAS's kernels (3.5 to 5.5 us each on an H100 for the tiny
+ * Cruncher's 8 x 64 x 64) cost more than one warp an element. */
+enum { SMALL_MACS = 1 << 20, SMALL_K = 4096 };
 
 typedef struct plan {
     problem pr;
@@ -174,7 +186,21 @@ static void plan_kernel(plan *pl)
         td_gemm_transpose(pr);
 }
 
-static void make_plan(const problem *in, plan *pl)
+static bool small_product(const problem *pr)
+{
+    if (!cublas_dtype(pr->dtype) || pr->k > SMALL_K)
+        return false;
+    int64_t macs = pr->m;
+    if (__builtin_mul_overflow(macs, pr->n, &macs) || __builtin_mul_overflow(macs, pr->k, &macs))
+        return false;
+    for (int t = 0; t < pr->nb; t++)
+        if (__builtin_mul_overflow(macs, pr->batch[t], &macs))
+            return false;
+    return macs <= SMALL_MACS;
+}
+
+/* small: ROUTE_SMALL may be taken (td_cuda_small_products) */
+static void make_plan(const problem *in, plan *pl, bool small)
 {
     memset(pl, 0, sizeof *pl);
     pl->pr = *in;
@@ -190,7 +216,10 @@ static void make_plan(const problem *in, plan *pl)
         pr->x.snap = td_gemm_overlap(&pr->x, pr->esize, &pr->z, pr->zsize);
         pr->y.snap = td_gemm_overlap(&pr->y, pr->esize, &pr->z, pr->zsize);
     }
-    if (!pl->scale_only && plan_cublas(pl)) {
+    if (!pl->scale_only && small && small_product(pr)) {
+        pl->route = ROUTE_SMALL;
+        plan_kernel(pl);
+    } else if (!pl->scale_only && plan_cublas(pl)) {
         pl->route = ROUTE_CUBLAS;
     } else {
         pl->route = ROUTE_KERNEL;
@@ -310,6 +339,38 @@ static const char kernel_source[] =
     "    }\n"
     "}\n"
     "\n"
+    "/* The same for small products (ROUTE_SMALL): one warp per element of C,\n"
+    " * lane l summing terms l, l + 32, ..., the lanes' sums then added in a\n"
+    " * fixed tree (the same result every run) */\n"
+    "template <class F, class G> __device__ void tdg_gemm_warp(const tdg_gemm_args &g)\n"
+    "{\n"
+    "    typedef typename F::elem E;\n"
+    "    typedef typename F::real R;\n"
+    "    typedef typename G::elem Z;\n"
+    "    const E *x = (const E *)g.x, *y = (const E *)g.y;\n"
+    "    Z *z = (Z *)g.z;\n"
+    "    const R alpha = (R)g.alpha, beta = (R)g.beta;\n"
+    "    const int lane = threadIdx.x % 32;\n"
+    "    const int64_t step = (int64_t)gridDim.x * blockDim.x / 32;\n"
+    "    for (int64_t e = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; e < g.total; e += step) {\n"
+    "        int64_t ox, oy, oz;\n"
+    "        tdg_locate(g, e, &ox, &oy, &oz);\n"
+    "        const E *xr = x + ox, *yc = y + oy;\n"
+    "        R acc = 0;\n"
+    "        for (int64_t p = lane; p < g.k; p += 32)\n"
+    "            acc = F::mad(F::load(xr[p * g.x_cs]), F::load(yc[p * g.y_rs]), acc);\n"
+    "        for (int half = 16; half > 0; half /= 2)\n"
+    "            acc += __shfl_down_sync(0xffffffffu, acc, half);\n"
+    "        if (lane == 0) {\n"
+    "            Z *c = z + oz;\n"
+    "            R v = alpha * acc;\n"
+    "            if (g.beta != 0) /* beta == 0: C is not read */\n"
+    "                v = v + beta * G::load(*c);\n"
+    "            *c = G::store(v);\n"
+    "        }\n"
+    "    }\n"
+    "}\n"
+    "\n"
     "template <class F> __device__ void tdg_gemm_int(const tdg_gemm_args &g)\n"
     "{\n"
     "    typedef typename F::elem E;\n"
@@ -351,6 +412,12 @@ static const char kernel_source[] =
     "}\n"
     "extern \"C\" __global__ void tdg_gemm_f16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f32>(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_bf16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f64(tdg_gemm_args g) { tdg_gemm_warp<tdg_f64, tdg_f64>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f32(tdg_gemm_args g) { tdg_gemm_warp<tdg_f32, tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f16(tdg_gemm_args g) { tdg_gemm_warp<tdg_f16, tdg_f16>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_bf16(tdg_gemm_args g) { tdg_gemm_warp<tdg_bf16, tdg_bf16>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f16_f32(tdg_gemm_args g) { tdg_gemm_warp<tdg_f16, tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_bf16_f32(tdg_gemm_args g) { tdg_gemm_warp<tdg_bf16, tdg_f32>(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_i64(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int64_t, uint64_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_i32(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int32_t, uint32_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_u16(tdg_gemm_args g)\n"
@@ -359,16 +426,24 @@ static const char kernel_source[] =
     "}\n";
 
 /* The kernels, indexed by td_dtype (bool has none), then the two with an
- * f32 C from narrower operands (td_gemm's c_f32). */
-enum { KERNEL_F16_F32 = TD_BOOL, KERNEL_BF16_F32 };
+ * f32 C from narrower operands (td_gemm's c_f32), then the small route's
+ * (the dtypes cuBLAS takes, then the two with an f32 C). */
+enum {
+    KERNEL_F16_F32 = TD_BOOL, KERNEL_BF16_F32,
+    KERNEL_SMALL_F64, KERNEL_SMALL_F32, KERNEL_SMALL_F16, KERNEL_SMALL_BF16, KERNEL_SMALL_F16_F32, KERNEL_SMALL_BF16_F32
+};
 static const char *const kernel_names[] = {
     [TD_F64] = "tdg_gemm_f64",       [TD_F32] = "tdg_gemm_f32",       [TD_F16] = "tdg_gemm_f16",
     [TD_BF16] = "tdg_gemm_bf16",     [TD_F8E4M3] = "tdg_gemm_f8e4m3", [TD_F8E5M2] = "tdg_gemm_f8e5m2",
     [TD_I64] = "tdg_gemm_i64",       [TD_I32] = "tdg_gemm_i32",       [TD_U16] = "tdg_gemm_u16",
     [KERNEL_F16_F32] = "tdg_gemm_f16_f32", [KERNEL_BF16_F32] = "tdg_gemm_bf16_f32",
+    [KERNEL_SMALL_F64] = "tdg_gemm_small_f64", [KERNEL_SMALL_F32] = "tdg_gemm_small_f32",
+    [KERNEL_SMALL_F16] = "tdg_gemm_small_f16", [KERNEL_SMALL_BF16] = "tdg_gemm_small_bf16",
+    [KERNEL_SMALL_F16_F32] = "tdg_gemm_small_f16_f32", [KERNEL_SMALL_BF16_F32] = "tdg_gemm_small_bf16_f32",
 };
 enum { KERNEL_COUNT = sizeof kernel_names / sizeof kernel_names[0] };
-_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 2, "one kernel per dtype before bool, then the two with an f32 C");
+_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 8, "one kernel per dtype before bool, two with an f32 C, six small");
+_Static_assert(TD_F64 == 0 && TD_F32 == 1 && TD_F16 == 2 && TD_BF16 == 3, "KERNEL_SMALL_F64 + dtype");
 
 /* The kernel's argument, as struct tdg_gemm_args in the source above. */
 typedef struct gemm_kernel_args {
@@ -463,7 +538,13 @@ static td_status launch_kernel(td_ctx *ctx, struct td_cuda *cuda, const plan *pl
     snprintf(where, sizeof where, "td_cuda_gemm %s%s, %zu x %lldx%lldx%lld", td_dtype_name(pr->dtype),
              pr->zdtype != pr->dtype ? " to f32" : "", pl->items, (long long)pr->m, (long long)pr->n, (long long)pr->k);
     int kernel = pr->zdtype == pr->dtype ? (int)pr->dtype : pr->dtype == TD_F16 ? KERNEL_F16_F32 : KERNEL_BF16_F32;
-    return td_cuda_launch(ctx, cuda->gemm_module, kernel, td_cuda_blocks(ctx, args.total, KERNEL_THREADS),
+    int64_t threads_needed = args.total; /* a thread an element of C, or a warp on the small route */
+    if (pl->route == ROUTE_SMALL) {
+        kernel = pr->zdtype != pr->dtype ? (pr->dtype == TD_F16 ? KERNEL_SMALL_F16_F32 : KERNEL_SMALL_BF16_F32)
+                                         : KERNEL_SMALL_F64 + (int)pr->dtype; /* f64, f32, f16, bf16 in td_dtype's order */
+        threads_needed = args.total * 32; /* total <= SMALL_MACS */
+    }
+    return td_cuda_launch(ctx, cuda->gemm_module, kernel, td_cuda_blocks(ctx, threads_needed, KERNEL_THREADS),
                           KERNEL_THREADS, params, where);
 }
 
@@ -574,7 +655,7 @@ static td_status execute(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
     td_dptr snap[2] = {0, 0};
     td_status st = take_snapshots(ctx, &pl->pr, snap);
     if (st == TD_OK)
-        st = pl->route == ROUTE_CUBLAS ? run_cublas(ctx, cuda, pl) : launch_kernel(ctx, cuda, pl);
+        st = pl->route == ROUTE_CUBLAS ? run_cublas(ctx, cuda, pl) : launch_kernel(ctx, cuda, pl); /* or small */
     return release_snapshots(ctx, snap, st);
 }
 
@@ -586,7 +667,7 @@ static td_status checked_plan(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr 
     problem pr;
     td_status st = check(ctx, g, a, b, c, &pr);
     if (st == TD_OK)
-        make_plan(&pr, pl);
+        make_plan(&pr, pl, !(ctx->cuda && ctx->cuda->cublas_always));
     return st;
 }
 
@@ -613,6 +694,13 @@ void td_cuda_allow_tf32(td_ctx *ctx, bool allow)
         cuda->allow_tf32 = allow;
 }
 
+void td_cuda_small_products(td_ctx *ctx, bool allow)
+{
+    struct td_cuda *cuda = ctx ? td_cuda_state(ctx) : NULL;
+    if (cuda)
+        cuda->cublas_always = !allow;
+}
+
 td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, char *buf,
                                 size_t size)
 {
@@ -632,7 +720,9 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
         td_gemm_append(buf, size, &len, "none: C is empty");
         return TD_OK;
     case ROUTE_KERNEL:
-        td_gemm_append(buf, size, &len, "kernel %s%s %zu x %lldx%lldx%lld", td_dtype_name(q->dtype),
+    case ROUTE_SMALL:
+        td_gemm_append(buf, size, &len, "%s %s%s %zu x %lldx%lldx%lld", pl.route == ROUTE_SMALL ? "small" : "kernel",
+                       td_dtype_name(q->dtype),
                        q->zdtype != q->dtype ? " to f32" : "", pl.items, (long long)q->m, (long long)q->n, (long long)q->k);
         if (pl.scale_only)
             td_gemm_append(buf, size, &len, ": %s", q->beta == 0 ? "C = 0" : "C = beta C");

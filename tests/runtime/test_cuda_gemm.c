@@ -142,6 +142,7 @@ static void batched(td_gemm *g, int axis, int64_t count, int64_t a_step, int64_t
 static void test_plans(void)
 {
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    td_cuda_small_products(ctx, false); /* these small shapes stand for large ones: test_small_plans */
     td_gemm rm = td_gemm_rowmajor(TD_F32, 3, 4, 5), g;
     /* row-major C = A B is column-major C^T = B^T A^T: no transposes */
     expect_plan(ctx, "row-major", &rm, FAKE_A, FAKE_B, FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
@@ -644,6 +645,42 @@ static void label_route(td_ctx *ctx, gemm_case *cs)
     snprintf(cs->label + len, sizeof cs->label - len, " [%s]", route);
 }
 
+/* Products of floats up to 2^20 multiply-adds, none of more than 4096
+ * terms, take the small route unless it is turned off; the others do not. */
+static void test_small_plans(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    td_gemm g = td_gemm_rowmajor(TD_F32, 3, 4, 5);
+    expect_plan(ctx, "small f32", &g, FAKE_A, FAKE_B, FAKE_C, "small f32 1 x 3x4x5");
+    g.a_rs = 11, g.a_cs = 2;
+    expect_plan(ctx, "small, A without a unit stride", &g, FAKE_A, FAKE_B, FAKE_C, "small f32 1 x 3x4x5");
+    g = td_gemm_rowmajor(TD_BF16, 3, 4, 5), g.c_f32 = true;
+    expect_plan(ctx, "small bf16 to f32", &g, FAKE_A, FAKE_B, FAKE_C, "small bf16 to f32 1 x 3x4x5");
+    g = td_gemm_rowmajor(TD_F64, 3, 4, 5), g.batch_rank = 1;
+    batched(&g, 0, 6, 15, 20, 12);
+    expect_plan(ctx, "small f64, a batch in one launch", &g, FAKE_A, FAKE_B, FAKE_C, "small f64 6 x 3x4x5");
+    g = td_gemm_rowmajor(TD_I32, 3, 4, 5);
+    expect_plan(ctx, "integers keep the kernel", &g, FAKE_A, FAKE_B, FAKE_C, "kernel i32 1 x 3x4x5");
+    g = td_gemm_rowmajor(TD_F32, 3, 4, 0);
+    expect_plan(ctx, "k == 0 keeps the kernel", &g, FAKE_A, FAKE_B, FAKE_C, "kernel f32 1 x 3x4x0: C = 0");
+    g = td_gemm_rowmajor(TD_F16, 64, 128, 128);
+    expect_plan(ctx, "2^20 multiply-adds: small", &g, FAKE_A, FAKE_B, FAKE_C, "small f16 1 x 64x128x128");
+    g = td_gemm_rowmajor(TD_F16, 64, 128, 129);
+    expect_plan(ctx, "one sum more: cuBLAS", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f16 32F: NN 128x64x129; B ld=128, A ld=129, C ld=128");
+    g = td_gemm_rowmajor(TD_F32, 1, 1, 4096);
+    expect_plan(ctx, "4096 terms: small", &g, FAKE_A, FAKE_B, FAKE_C, "small f32 1 x 1x1x4096");
+    g = td_gemm_rowmajor(TD_F32, 1, 1, 4097);
+    expect_plan(ctx, "4097 terms: cuBLAS", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 1x1x4097; B ld=1, A ld=4097, C ld=1");
+    g = td_gemm_rowmajor(TD_F32, 3, 4, 5);
+    td_cuda_small_products(ctx, false);
+    expect_plan(ctx, "small products turned off", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
+    td_cuda_small_products(ctx, true);
+    expect_plan(ctx, "and on again", &g, FAKE_A, FAKE_B, FAKE_C, "small f32 1 x 3x4x5");
+    td_ctx_free(ctx);
+}
+
 static void test_gpu_random(td_ctx *ctx, td_ctx *cpu)
 {
     rng64 r = {2024};
@@ -762,7 +799,7 @@ static void test_gpu_tf32(td_ctx *ctx, td_ctx *cpu)
 
 /* c_f32: bf16 and f16 operands, an f32 C, by cuBLAS (row-major) and by
  * the kernel (C without a unit stride), against td_gemm_run on the CPU. */
-static void test_gpu_c_f32(td_ctx *ctx, td_ctx *cpu)
+static void test_gpu_c_f32(td_ctx *ctx, td_ctx *cpu, bool small)
 {
     rng64 r = {31};
     enum { M = 37, N = 29, K = 53, CS = 2 * N * M + 3 };
@@ -781,7 +818,8 @@ static void test_gpu_c_f32(td_ctx *ctx, td_ctx *cpu)
             fill_random(c, TD_F32, CS, &r);
             memcpy(want, c, sizeof c);
             char label[64];
-            snprintf(label, sizeof label, "%s to f32 C by %s", td_dtype_name(t), route ? "the kernel" : "cuBLAS");
+            snprintf(label, sizeof label, "%s to f32 C by %s", td_dtype_name(t),
+                     small ? "the small route" : route ? "the kernel" : "cuBLAS");
             CHECK(td_gemm_run(cpu, &g, a, b, want) == TD_OK, "%s: the CPU: %s", label, td_ctx_error(cpu));
             td_dptr da = 0, db = 0, dc = 0;
             td_status st = td_cuda_alloc(ctx, sizeof a, "A", &da);
@@ -814,6 +852,7 @@ void test_cuda_gemm(void)
 {
     test_checks();
     test_plans();
+    test_small_plans();
     test_kernel_source();
 
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
@@ -824,10 +863,13 @@ void test_cuda_gemm(void)
         return;
     }
     td_ctx *cpu = td_ctx_new(TD_DEVICE_CPU);
-    test_gpu_fixed(ctx, cpu);
-    test_gpu_random(ctx, cpu);
-    test_gpu_tf32(ctx, cpu);
-    test_gpu_c_f32(ctx, cpu);
+    for (int small = 0; small < 2; small++) { /* every case by cuBLAS and the kernel, then with the small route */
+        td_cuda_small_products(ctx, small);
+        test_gpu_fixed(ctx, cpu);
+        test_gpu_random(ctx, cpu);
+        test_gpu_tf32(ctx, cpu);
+        test_gpu_c_f32(ctx, cpu, small);
+    }
     td_ctx_free(cpu);
     td_ctx_free(ctx);
 }
