@@ -329,6 +329,7 @@ class Bench:
         if "tdc_device_batch" in r:
             res["tdc_device_batch"] = summary(r["tdc_device_batch"])
             res["tdc_device_batch_bytes"] = r["device_batch_bytes"]
+            res["tdc_device_batch_gpu_ms"] = r.get("tdc_device_batch_gpu_ms")
         # the first loss in float64, from the initial params
         errors = {}
         dev = self.device

@@ -246,7 +246,22 @@ td_cuda_slice td_cuda_slice_of(const td_optim_hparams *h, td_dtype dtype, size_t
  * nothing when the step failed its checks; gate 0: as the public ones. */
 td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype,
                                       const td_cuda_slices *list, int64_t step, double lr, td_dptr gate);
-td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add);
+/* A train step's checks (td_cuda_step_check's arguments, the loss's dtype
+ * as 0 f32, 1 f64, 2 bf16, 3 f16), as the kernels take them
+ * (td_check_args in optim.c's text). */
+typedef struct td_cuda_check {
+    td_dptr loss;
+    int loss_kind, nerrors;
+    td_dptr errors;
+    double clip;
+    td_dptr gate;
+} td_cuda_check;
+td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr errors, int nerrors, double clip,
+                           td_dptr gate, td_cuda_check *out);
+/* check: NULL, or the step's checks, run on the sum once it is complete
+ * (by the kernel's last block: one launch fewer than td_cuda_step_check). */
+td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add,
+                                     const td_cuda_check *check);
 td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, double coef, td_dptr gate);
 /* One thread: the loss and sqrt(*sum_squares) into the gate, ok when both
  * are finite and no gather's error flag (nerrors pairs at errors) is set,

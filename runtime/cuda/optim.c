@@ -63,7 +63,16 @@ static const char device_types[] =
     "    double loss, norm, coef;\n"
     "    long long ok, clipping;\n"
     "};\n"
-    "static_assert(sizeof(td_step_gate) == 72, \"td_step_gate: not the host's layout\");\n";
+    "static_assert(sizeof(td_step_gate) == 72, \"td_step_gate: not the host's layout\");\n"
+    "struct td_check_args { /* cuda_internal.h's td_cuda_check */\n"
+    "    const void *loss;\n"
+    "    int loss_kind, nerrors;\n"
+    "    const long long *errors;\n"
+    "    double clip;\n"
+    "    td_step_gate *gate;\n"
+    "};\n"
+    "static_assert(sizeof(td_check_args) == 40, \"td_check_args: not the host's layout\");\n";
+_Static_assert(sizeof(td_cuda_check) == 40, "td_cuda_check: as td_check_args in the kernels' text");
 
 /* td_optim_hparams's fields in td.h's order, with their device types and
  * this build's offsets and sizes. */
@@ -202,7 +211,7 @@ static const char device_kernels[] =
     "    } \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_sum_squares_##S(TD_GRID_CONST td_cuda_slices list, double *partials, \\\n"
-    "                                               unsigned *done, double *sum, int add) \\\n"
+    "                                               unsigned *done, double *sum, int add, td_check_args check) \\\n"
     "{ \\\n"
     "    __shared__ double partial[TD_THREADS]; \\\n"
     "    double acc = 0; \\\n"
@@ -227,8 +236,11 @@ static const char device_kernels[] =
     "        last = atomicAdd(done, 1u) == gridDim.x - 1; \\\n"
     "    } \\\n"
     "    __syncthreads(); \\\n"
-    "    if (last) \\\n"
+    "    if (last) { \\\n"
     "        td_sum_partials(partials, (int)gridDim.x, sum, add, done, partial); \\\n"
+    "        if (check.gate && threadIdx.x == 0) /* the step's checks, on the sum thread 0 just wrote */ \\\n"
+    "            td_check_step(check, sum); \\\n"
+    "    } \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_scale_##S(TD_GRID_CONST td_cuda_slices list, T coef, const td_step_gate *gate) \\\n"
     "{ \\\n"
@@ -275,22 +287,26 @@ static const char device_kernels[] =
     "    double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? (m ? __longlong_as_double(0x7ff8000000000000ll) : __longlong_as_double(0x7ff0000000000000ll)) : ldexp((double)(m | 1024), (int)e - 25);\n"
     "    return sign ? -v : v;\n"
     "}\n"
-    "extern \"C\" __global__ void td_step_check(const void *loss, int loss_kind, const double *sum_squares,\n"
-    "                                         const long long *errors, int nerrors, double clip, td_step_gate *gate)\n"
+    "__device__ void td_check_step(const td_check_args &c, const double *sum_squares)\n"
     "{\n"
-    "    double l = loss_kind == 0 ? (double)*(const float *)loss\n"
-    "             : loss_kind == 1 ? *(const double *)loss\n"
-    "             : loss_kind == 2 ? (double)__uint_as_float((unsigned)*(const unsigned short *)loss << 16)\n"
-    "                              : td_widen_half(*(const unsigned short *)loss);\n"
+    "    double l = c.loss_kind == 0 ? (double)*(const float *)c.loss\n"
+    "             : c.loss_kind == 1 ? *(const double *)c.loss\n"
+    "             : c.loss_kind == 2 ? (double)__uint_as_float((unsigned)*(const unsigned short *)c.loss << 16)\n"
+    "                                : td_widen_half(*(const unsigned short *)c.loss);\n"
     "    double norm = sqrt(*sum_squares);\n"
     "    long long bad = 0;\n"
-    "    for (int i = 0; i < nerrors; i++)\n"
-    "        bad |= errors[2 * i];\n"
+    "    for (int i = 0; i < c.nerrors; i++)\n"
+    "        bad |= c.errors[2 * i];\n"
+    "    td_step_gate *gate = c.gate;\n"
     "    gate->loss = l;\n"
     "    gate->norm = norm;\n"
     "    gate->ok = !bad && isfinite(l) && isfinite(norm);\n"
-    "    gate->clipping = clip > 0 && clip / (norm + 1e-6) < 1;\n"
-    "    gate->coef = gate->clipping ? clip / (norm + 1e-6) : 1;\n"
+    "    gate->clipping = c.clip > 0 && c.clip / (norm + 1e-6) < 1;\n"
+    "    gate->coef = gate->clipping ? c.clip / (norm + 1e-6) : 1;\n"
+    "}\n"
+    "extern \"C\" __global__ void td_step_check(td_check_args check, const double *sum_squares)\n"
+    "{\n"
+    "    td_check_step(check, sum_squares);\n"
     "}\n"
     "TD_KERNELS(float, f32)\n"
     "TD_KERNELS(double, f64)\n";
@@ -552,10 +568,13 @@ td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t
 {
     td_status st = check_vector(ctx, "td_cuda_add_sum_squares", dtype, x, n);
     td_cuda_slices list = one_vector(x, n);
-    return st == TD_OK ? td_cuda_sum_squares_slices(ctx, dtype, &list, sum, true) : st;
+    return st == TD_OK ? td_cuda_sum_squares_slices(ctx, dtype, &list, sum, true, NULL) : st;
 }
 
-td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add)
+static td_status launch_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares);
+
+td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add,
+                                     const td_cuda_check *check)
 {
     static const char fn[] = "td_cuda_add_sum_squares";
     td_status st = check_list(ctx, fn, dtype, list);
@@ -564,8 +583,10 @@ td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_
     if (!sum)
         return td_fail(ctx, TD_ERR_INPUT, "%s: the sum is NULL (device address 0)", fn);
     size_t n = largest(list);
-    if (n == 0)
-        return add ? TD_OK : td_cuda_zero(ctx, sum, sizeof(double));
+    if (n == 0) {
+        st = add ? TD_OK : td_cuda_zero(ctx, sum, sizeof(double));
+        return st == TD_OK && check ? launch_check(ctx, check, sum) : st;
+    }
     const td_cuda_module *mod;
     char where[128];
     if ((st = list_launch(ctx, fn, dtype, list, n, &mod, where, sizeof where)) != TD_OK)
@@ -574,7 +595,8 @@ td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_
     td_cuda_slices slices = *list;
     int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
     int accumulate = add;
-    void *args[] = {&slices, &cuda->sum_partials, &cuda->sum_partials_done, &sum, &accumulate};
+    td_cuda_check none = {0}, checks = check ? *check : none;
+    void *args[] = {&slices, &cuda->sum_partials, &cuda->sum_partials_done, &sum, &accumulate, &checks};
     return td_cuda_launch(ctx, mod, K_SUM_SQUARES + (dtype == TD_F64), blocks, OPTIM_THREADS, args, where);
 }
 
@@ -603,17 +625,34 @@ td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices
                           OPTIM_THREADS, args, where);
 }
 
-td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr sum_squares, td_dptr errors,
-                             int nerrors, double clip, td_dptr gate)
+td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr errors, int nerrors, double clip,
+                           td_dptr gate, td_cuda_check *out)
 {
     int kind = loss_dtype == TD_F32 ? 0 : loss_dtype == TD_F64 ? 1 : loss_dtype == TD_BF16 ? 2 : loss_dtype == TD_F16 ? 3 : -1;
     if (kind < 0)
         return td_fail(ctx, TD_ERR_INPUT, "td_cuda_step_check: a loss of dtype %s (f32, f64, bf16 or f16)",
                        td_dtype_name(loss_dtype));
+    if (!gate)
+        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_step_check: the gate is NULL (device address 0)");
+    *out = (td_cuda_check){.loss = loss, .loss_kind = kind, .nerrors = nerrors, .errors = errors, .clip = clip, .gate = gate};
+    return TD_OK;
+}
+
+static td_status launch_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares)
+{
     const td_cuda_module *mod;
     td_status st = optim_module(ctx, &mod);
     if (st != TD_OK)
         return st;
-    void *args[] = {&loss, &kind, &sum_squares, &errors, &nerrors, &clip, &gate};
+    td_cuda_check args0 = *check;
+    void *args[] = {&args0, &sum_squares};
     return td_cuda_launch(ctx, mod, K_STEP_CHECK, 1, 1, args, "a train step's checks");
+}
+
+td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr sum_squares, td_dptr errors,
+                             int nerrors, double clip, td_dptr gate)
+{
+    td_cuda_check check;
+    td_status st = td_cuda_check_of(ctx, loss_dtype, loss, errors, nerrors, clip, gate, &check);
+    return st == TD_OK ? launch_check(ctx, &check, sum_squares) : st;
 }

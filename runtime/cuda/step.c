@@ -370,11 +370,16 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
      * zeroes the error words when it has gathers: nothing to clear first */
     if (st == TD_OK)
         st = t->grad_cuda(m, din);
+    /* the gradients' norm, then the step's checks, run by the norm's last kernel */
+    td_cuda_check check;
+    if (st == TD_OK)
+        st = td_cuda_check_of(ctx, t->loss_dtype, m->dscratch, m->dscratch + TD_SCRATCH_ERRORS,
+                              t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate, &check);
     for (int l = 0; st == TD_OK && l < p.count; l++)
-        st = td_cuda_sum_squares_slices(ctx, p.dtypes[l], &p.lists[l], sum, l > 0);
+        st = td_cuda_sum_squares_slices(ctx, p.dtypes[l], &p.lists[l], sum, l > 0, l == p.count - 1 ? &check : NULL);
     if (st == TD_OK && p.count == 0)
         st = td_cuda_zero(ctx, sum, sizeof(double));
-    if (st == TD_OK)
+    if (st == TD_OK && p.count == 0)
         st = td_cuda_step_check(ctx, t->loss_dtype, m->dscratch, sum, m->dscratch + TD_SCRATCH_ERRORS,
                                 t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate);
     for (int l = 0; st == TD_OK && t->clip > 0 && l < p.count; l++)

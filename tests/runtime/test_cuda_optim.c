@@ -182,14 +182,14 @@ static void argument_errors(td_ctx *ctx)
     snprintf(want, sizeof want, "%s%d tensors in one launch (at most %d)", fn, TD_CUDA_SLICES + 1, TD_CUDA_SLICES);
     expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F32, &many, 1, 0.1, 0), TD_ERR_INPUT, want,
                  "a list longer than a launch takes");
-    expect_error(ctx, td_cuda_sum_squares_slices(ctx, TD_F32, &many, sum, true), TD_ERR_INPUT,
+    expect_error(ctx, td_cuda_sum_squares_slices(ctx, TD_F32, &many, sum, true, NULL), TD_ERR_INPUT,
                  "td_cuda_add_sum_squares: 33 tensors in one launch (at most 32)", "a sum of squares of a list too long");
     expect_error(ctx, td_cuda_scale_slices(ctx, TD_F64, &many, 0.5, 0), TD_ERR_INPUT,
                  "td_cuda_scale: 33 tensors in one launch (at most 32)", "a scale of a list too long");
     many.count = 1;
     expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_BF16, &many, 1, 0.1, 0), TD_ERR_INPUT,
                  "td_cuda_optim_update: dtype bf16 is not supported (f32 or f64)", "a list of bf16");
-    expect_error(ctx, td_cuda_sum_squares_slices(ctx, TD_F16, &many, sum, true), TD_ERR_INPUT,
+    expect_error(ctx, td_cuda_sum_squares_slices(ctx, TD_F16, &many, sum, true, NULL), TD_ERR_INPUT,
                  "td_cuda_add_sum_squares: dtype f16 is not supported (f32 or f64)", "a list's sum of squares in f16");
     expect_error(ctx, td_cuda_scale_slices(ctx, TD_I64, &many, 0.5, 0), TD_ERR_INPUT,
                  "td_cuda_scale: dtype i64 is not supported (f32 or f64)", "a list's scale in i64");
@@ -474,7 +474,41 @@ static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
     if (!st)
         st = td_cuda_alloc(ctx, sizeof(double), "sum", &dsum);
     if (!st)
-        st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum, false);
+        st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum, false, NULL);
+    /* the step's checks run by the sum's last block: the gate td_cuda_step_check writes, byte for byte */
+    td_dptr dgates = 0, dsum2 = 0, dloss = 0;
+    const float loss = 1.25f;
+    td_step_gate gates[2];
+    td_cuda_check check = {0};
+    double clip = sqrt(want) / 2;
+    if (!st)
+        st = td_cuda_alloc(ctx, sizeof gates, "gates", &dgates);
+    if (!st)
+        st = td_cuda_alloc(ctx, sizeof(double), "sum", &dsum2);
+    if (!st)
+        st = td_cuda_alloc(ctx, sizeof loss, "loss", &dloss);
+    if (!st)
+        st = td_cuda_upload(ctx, dloss, &loss, sizeof loss);
+    if (!st)
+        st = td_cuda_zero(ctx, dgates, sizeof gates);
+    if (!st)
+        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates, &check);
+    if (!st)
+        st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum2, false, &check);
+    if (!st)
+        st = td_cuda_step_check(ctx, TD_F32, dloss, dsum, 0, 0, clip, dgates + sizeof gates[0]);
+    if (!st)
+        st = td_cuda_download(ctx, gates, dgates, sizeof gates);
+    CHECK(st || (memcmp(&gates[0], &gates[1], sizeof gates[0]) == 0 && gates[0].ok == 1 && gates[0].clipping == 1 &&
+                 gates[0].loss == 1.25 && fabs(gates[0].norm - sqrt(want)) <= 1e-12 * sqrt(want)),
+          "%s %s: the checks run by the sum's last block: loss %g, norm %.17g (%.17g), ok %lld, clipping %lld, "
+          "coef %g; td_cuda_step_check's: loss %g, norm %.17g, ok %lld, clipping %lld, coef %g",
+          c->name, td_dtype_name(dtype), gates[0].loss, gates[0].norm, sqrt(want), (long long)gates[0].ok,
+          (long long)gates[0].clipping, gates[0].coef, gates[1].loss, gates[1].norm, (long long)gates[1].ok,
+          (long long)gates[1].clipping, gates[1].coef);
+    td_cuda_free(ctx, dgates);
+    td_cuda_free(ctx, dsum2);
+    td_cuda_free(ctx, dloss);
     if (!st)
         st = td_cuda_scale_slices(ctx, dtype, &list, 0.5, 0);
     if (!st)
