@@ -534,7 +534,7 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
  * layout and dtype allow it, the transposes folded into its operation flags
  * and batch axes into strided batches; a generic kernel otherwise; and a
  * product of floats of at most 2^20 multiply-adds (none summing more than
- * 4096 terms), where cuBLAS's launches cost more than the arithmetic, to a
+ * 256 terms), where cuBLAS's launches cost more than the arithmetic, to a
  * kernel of tdc's with a warp an element of C (td_cuda_small_products(ctx,
  * false): those too to cuBLAS). f32 is exact f32 unless td_cuda_allow_tf32
  * was set; f16 and bf16 accumulate in f32 on tensor cores and round once. */

@@ -85,8 +85,10 @@ typedef enum route {
 /* A product of floats of at most SMALL_MACS multiply-adds in all, none
  * summing more than SMALL_K terms, takes ROUTE_SMALL: a launch-bound size,
  * where cuBLAS's kernels (3.5 to 5.5 us each on an H100 for the tiny
- * Cruncher's 8 x 64 x 64) cost more than one warp an element. */
-enum { SMALL_MACS = 1 << 20, SMALL_K = 4096 };
+ * Cruncher's 8 x 64 x 64, under ncu) cost more than one warp an element
+ * (4.0 us there). SMALL_K keeps a lane's loop to 8 terms, each a load's
+ * latency: longer sums are cuBLAS's. */
+enum { SMALL_MACS = 1 << 20, SMALL_K = 256 };
 
 typedef struct plan {
     problem pr;

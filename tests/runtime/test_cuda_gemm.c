@@ -645,7 +645,7 @@ static void label_route(td_ctx *ctx, gemm_case *cs)
     snprintf(cs->label + len, sizeof cs->label - len, " [%s]", route);
 }
 
-/* Products of floats up to 2^20 multiply-adds, none of more than 4096
+/* Products of floats up to 2^20 multiply-adds, none of more than 256
  * terms, take the small route unless it is turned off; the others do not. */
 static void test_small_plans(void)
 {
@@ -665,14 +665,14 @@ static void test_small_plans(void)
     expect_plan(ctx, "k == 0 keeps the kernel", &g, FAKE_A, FAKE_B, FAKE_C, "kernel f32 1 x 3x4x0: C = 0");
     g = td_gemm_rowmajor(TD_F16, 64, 128, 128);
     expect_plan(ctx, "2^20 multiply-adds: small", &g, FAKE_A, FAKE_B, FAKE_C, "small f16 1 x 64x128x128");
-    g = td_gemm_rowmajor(TD_F16, 64, 128, 129);
-    expect_plan(ctx, "one sum more: cuBLAS", &g, FAKE_A, FAKE_B, FAKE_C,
-                "cublas f16 32F: NN 128x64x129; B ld=128, A ld=129, C ld=128");
-    g = td_gemm_rowmajor(TD_F32, 1, 1, 4096);
-    expect_plan(ctx, "4096 terms: small", &g, FAKE_A, FAKE_B, FAKE_C, "small f32 1 x 1x1x4096");
-    g = td_gemm_rowmajor(TD_F32, 1, 1, 4097);
-    expect_plan(ctx, "4097 terms: cuBLAS", &g, FAKE_A, FAKE_B, FAKE_C,
-                "cublas f32 32F: NN 1x1x4097; B ld=1, A ld=4097, C ld=1");
+    g = td_gemm_rowmajor(TD_F16, 65, 128, 128);
+    expect_plan(ctx, "one row more: cuBLAS", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f16 32F: NN 128x65x128; B ld=128, A ld=128, C ld=128");
+    g = td_gemm_rowmajor(TD_F32, 1, 1, 256);
+    expect_plan(ctx, "256 terms: small", &g, FAKE_A, FAKE_B, FAKE_C, "small f32 1 x 1x1x256");
+    g = td_gemm_rowmajor(TD_F32, 1, 1, 257);
+    expect_plan(ctx, "257 terms: cuBLAS", &g, FAKE_A, FAKE_B, FAKE_C,
+                "cublas f32 32F: NN 1x1x257; B ld=1, A ld=257, C ld=1");
     g = td_gemm_rowmajor(TD_F32, 3, 4, 5);
     td_cuda_small_products(ctx, false);
     expect_plan(ctx, "small products turned off", &g, FAKE_A, FAKE_B, FAKE_C, "cublas f32 32F: NN 4x3x5; B ld=4, A ld=5, C ld=4");
