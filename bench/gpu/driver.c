@@ -514,8 +514,9 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     }
     timing t = time_calls(ctx, warmup, batches, per_batch, train_body, &a);
     timing up = {0}, on_device = {0}, staged = {0};
-    enum { GPU_MS_STEPS = 101 };
-    double gpu_ms[GPU_MS_STEPS] = {0};
+    enum { GPU_MS_MAX = 101 };
+    double gpu_ms[GPU_MS_MAX] = {0};
+    int gpu_ms_steps = batches * per_batch < 1 ? 1 : batches * per_batch > GPU_MS_MAX ? GPU_MS_MAX : batches * per_batch;
     td_dptr dx = 0, dy = 0;
     size_t device_batch_bytes = 0;
     if (use_gpu) { /* the batch from host memory, staged a step ahead */
@@ -537,11 +538,11 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
         /* and each step's GPU time (its events, the scalars' upload to the verdict's download), for the
          * host's share of the wall time */
-        for (int s = 0; s < GPU_MS_STEPS; s++) {
+        for (int s = 0; s < gpu_ms_steps; s++) { /* as many as timed, at most GPU_MS_MAX */
             check(ctx, device_train_body(&d), "train step");
             gpu_ms[s] = d.stats.gpu_ms;
         }
-        qsort(gpu_ms, GPU_MS_STEPS, sizeof *gpu_ms, compare_doubles);
+        qsort(gpu_ms, (size_t)gpu_ms_steps, sizeof *gpu_ms, compare_doubles);
         for (int r = 0; r < TD_REGION_COUNT; r++)
             device_batch_bytes += md->region_bytes[r];
         device_batch_bytes += TD_SCRATCH_BYTES + (md->dstage ? md->stage_bytes : 0);
@@ -563,7 +564,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         print_timing("h2d_x", &up);
         printf(", ");
         print_timing("tdc_device_batch", &on_device);
-        printf(", \"tdc_device_batch_gpu_ms\": %.6g", gpu_ms[GPU_MS_STEPS / 2]);
+        printf(", \"tdc_device_batch_gpu_ms\": %.6g", gpu_ms[gpu_ms_steps / 2]);
         printf(", ");
         print_timing("tdc_staged", &staged);
     }

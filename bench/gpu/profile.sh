@@ -54,14 +54,15 @@ if want softmax; then
         "$DEST/ncu-softmax.txt" | head -40
 fi
 if want steps; then
-    # 3 checked steps, then warm-up 1 + 1 timed step three ways (from host memory, staged, on the device): 9 steps
+    # 3 checked steps, then warm-up 1 + 1 timed step three ways (from host memory, staged, on the device), then
+    # 1 for the device batch's GPU time: 10 steps
     for kind in tiny:8:ncu-tiny big_bf16:8192:ncu-bf16; do
         IFS=: read -r name batch file <<<"$kind"
-        echo "== ncu: every kernel of 9 Cruncher $name steps (batch $batch)"
+        echo "== ncu: every kernel of 10 Cruncher $name steps (batch $batch)"
         mkdir -p "$WORK/$name"
         "${NCU[@]}" --metrics gpu__time_duration.sum --csv --print-units base --log-file "$DEST/$file.csv" \
             "$D" train "$name" "$batch" 1 1 1 "$WORK/$name" >/dev/null || rc=1
-        python3 bench/gpu/ncu_summary.py "$DEST/$file.csv" --steps 9 --title "Cruncher $name, batch $batch" |
+        python3 bench/gpu/ncu_summary.py "$DEST/$file.csv" --steps 10 --title "Cruncher $name, batch $batch" |
             tee -a "$DEST/kernels.txt" || rc=1
     done
 fi
