@@ -209,6 +209,18 @@ int td_cuda_split_source(const char *name, const char *source, int want, char **
     return count;
 }
 
+/* The program of the `count` whose source defines kernel `name` (" name("
+ * after the common part's text, which defines none); 0 when none does. */
+static int program_of(char *const *sources, int count, const char *name)
+{
+    size_t len = strlen(name);
+    for (int k = 0; k < count; k++)
+        for (const char *at = strstr(sources[k], name); at; at = strstr(at + 1, name))
+            if (at > sources[k] && at[-1] == ' ' && at[len] == '(')
+                return k;
+    return 0;
+}
+
 td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char *source, int noptions,
                                       const char *const *options, int nkernels, const char *const *kernel_names,
                                       td_cuda_module **out)
@@ -225,9 +237,18 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
     td_blob images[TD_CUDA_MAX_PROGRAMS];
     td_status st = td_nvrtc_compile_many(ctx, count, (const char *const *)names, (const char *const *)sources, NULL,
                                          count, noptions, options, images);
+    /* each kernel's program: looked up there alone (a lookup that fails is an error to the driver's tools) */
+    int *home = st == TD_OK ? calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *home) : NULL;
+    for (int i = 0; home && count > 1 && i < nkernels; i++)
+        home[i] = program_of(sources, count, kernel_names[i]);
     td_cuda_free_parts(sources, names, count);
-    if (st != TD_OK)
+    if (st != TD_OK) /* the images freed */
         return st;
+    if (!home) {
+        for (int i = 0; i < count; i++)
+            td_blob_free(&images[i]);
+        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
+    }
     td_cuda_module *mod = calloc(1, sizeof *mod);
     if (mod) {
         mod->nkernels = nkernels;
@@ -239,6 +260,7 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
         for (int i = 0; i < count; i++)
             td_blob_free(&images[i]);
         td_cuda_module_free(ctx, mod);
+        free(home);
         return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
     }
     for (int i = 0; i < count; i++) {
@@ -253,12 +275,10 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
             st = td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
             break;
         }
-        CUresult r = TD_CUDA_SUCCESS;
-        for (int k = 0; k < mod->nmodules; k++) /* the program that has it */
-            if ((r = cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->modules[k], kernel_names[i])) == TD_CUDA_SUCCESS)
-                break;
+        CUresult r = cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->modules[home[i]], kernel_names[i]);
         st = td_cu_check_at(ctx, cuda, r, "cuModuleGetFunction", kernel_names[i]);
     }
+    free(home);
     if (st != TD_OK) {
         td_cuda_module_free(ctx, mod);
         return st;
