@@ -493,11 +493,12 @@ static int save(const cli *c, train_state *s, const char *path)
 
 /* On the GPU, a block with inputs whose step draws no random numbers
  * trains from staged batches (td_train_stage): the next step's batch is
- * drawn and its copy up queued before this step runs, so that the copy
- * overlaps the step. The batches are drawn in the same order as without
- * (the step draws nothing from the model's RNG), and a checkpoint records
- * the RNG and the cursor as they were after this step's batch, so a
- * resumed run draws the next batch again. */
+ * drawn and its copy up queued while this step runs
+ * (td_train_step_staged_while), so that both overlap the step. The
+ * batches are drawn in the same order as without (the step draws nothing
+ * from the model's RNG), and a checkpoint records the RNG and the cursor
+ * as they were after this step's batch, so a resumed run draws the next
+ * batch again. */
 static bool staged_feed(const train_state *s)
 {
     return s->model->on_gpu && s->feed != FEED_NONE && !s->train->draws;
@@ -515,8 +516,20 @@ static td_status stage_next(train_state *s, bool sequential)
     return st;
 }
 
+/* The next batch drawn and staged while a step runs (td_train_step_staged_while). */
+typedef struct next_batch {
+    train_state *s;
+    bool sequential;
+} next_batch;
+
+static td_status stage_meanwhile(void *arg)
+{
+    next_batch *n = arg;
+    return stage_next(n->s, n->sequential);
+}
+
 /* One step's batch and the step: drawn, then td_train_step; or staged
- * (staged_feed), the next one staged before the step. */
+ * (staged_feed), the next one drawn and staged while the step runs. */
 static td_status train_one(const opts *o, train_state *s, td_step_stats *stats)
 {
     td_model *m = s->model;
@@ -527,13 +540,12 @@ static td_status train_one(const opts *o, train_state *s, td_step_stats *stats)
     td_status st = s->nstaged == 0 ? stage_next(s, o->sequential) : TD_OK;
     s->ckpt_rng = m->rng;
     s->ckpt_cursor = m->data_cursor;
-    if (st == TD_OK && m->step + 1 < s->steps)
-        st = stage_next(s, o->sequential);
-    if (st == TD_OK) {
-        st = td_train_step_staged(m, s->index, stats);
-        s->nstaged--;
-    }
-    return st;
+    if (st != TD_OK)
+        return st;
+    next_batch next = {s, o->sequential};
+    bool more = m->step + 1 < s->steps;
+    s->nstaged--; /* the step takes the oldest */
+    return td_train_step_staged_while(m, s->index, more ? stage_meanwhile : NULL, &next, stats);
 }
 
 /* One step: a batch, td_train_step, then what the options ask at its

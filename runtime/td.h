@@ -810,6 +810,15 @@ td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td
  * two buffers of the largest staged batch, and pinned memory as large. */
 td_status td_train_stage(td_model *m, int train, const void *const *inputs);
 td_status td_train_step_staged(td_model *m, int train, td_step_stats *stats);
+/* td_train_step_staged that calls meanwhile(arg) once the step is queued,
+ * while the GPU runs it, then waits for the step: the host's work for the
+ * next batch (drawing it, td_train_stage) overlaps the step, where staging
+ * it before the step leaves the GPU idle meanwhile. In meanwhile only
+ * td_train_stage may be called on the model (a train step or loss fails).
+ * The step runs and counts whatever meanwhile returns; its failure is then
+ * this call's (stats are the step's). */
+td_status td_train_step_staged_while(td_model *m, int train, td_status (*meanwhile)(void *arg), void *arg,
+                                     td_step_stats *stats);
 /* The loss of train block `train` on a batch (forward only, nothing
  * changes): validation. */
 td_status td_train_loss(td_model *m, int train, const void *const *inputs, double *loss);

@@ -152,7 +152,7 @@ td_status td_train_loss(td_model *m, int train, const void *const *inputs, doubl
 }
 
 static td_status train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                            bool staged, td_step_stats *stats)
+                            bool staged, td_meanwhile *meanwhile, td_step_stats *stats)
 {
     td_status st = check_step(m, train, inputs, device_inputs, staged);
     if (st != TD_OK)
@@ -169,8 +169,8 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
         if (!(lr >= 0 && isfinite(lr)))
             return td_fail(m->ctx, TD_ERR_INPUT, "step %lld: %s: the schedule gives the learning rate %g", next, t->name,
                            lr);
-        st = td_cuda_train_step(m, train, inputs, device_inputs, staged, m->step + 1, lr, &loss, &norm, &updated,
-                                &gpu_ms);
+        st = td_cuda_train_step(m, train, inputs, device_inputs, staged, m->step + 1, lr, meanwhile, &loss, &norm,
+                                &updated, &gpu_ms);
         if (st != TD_OK)
             return td_ctx_error(m->ctx) ? st : td_fail(m->ctx, st, "step %lld: %s: the step failed", next, t->name);
         if (stats)
@@ -182,6 +182,10 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
                            next, t->name, norm, loss);
         m->step++;
         m->host_stale = true;
+        if (meanwhile && meanwhile->status != TD_OK) /* the step ran and counts; the caller's work failed */
+            return td_ctx_error(m->ctx) ? meanwhile->status
+                                        : td_fail(m->ctx, meanwhile->status, "step %lld: %s: the work meanwhile failed",
+                                                  next, t->name);
         return TD_OK;
     }
     if (m->region[TD_REGION_GRADS])
@@ -228,14 +232,14 @@ static td_status train_step(td_model *m, int train, const void *const *inputs, c
 
 td_status td_train_step(td_model *m, int train, const void *const *inputs, td_step_stats *stats)
 {
-    return train_step(m, train, inputs, NULL, false, stats);
+    return train_step(m, train, inputs, NULL, false, NULL, stats);
 }
 
 td_status td_train_step_device(td_model *m, int train, const td_dptr *inputs, td_step_stats *stats)
 {
     if (m && !m->on_gpu)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_device: model %s is not on the GPU", m->desc->name);
-    return train_step(m, train, NULL, inputs, false, stats);
+    return train_step(m, train, NULL, inputs, false, NULL, stats);
 }
 
 td_status td_train_stage(td_model *m, int train, const void *const *inputs)
@@ -252,7 +256,14 @@ td_status td_train_stage(td_model *m, int train, const void *const *inputs)
 
 td_status td_train_step_staged(td_model *m, int train, td_step_stats *stats)
 {
+    return td_train_step_staged_while(m, train, NULL, NULL, stats);
+}
+
+td_status td_train_step_staged_while(td_model *m, int train, td_status (*meanwhile)(void *arg), void *arg,
+                                     td_step_stats *stats)
+{
     if (m && !m->on_gpu)
         return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step_staged: model %s is not on the GPU", m->desc->name);
-    return train_step(m, train, NULL, NULL, true, stats);
+    td_meanwhile work = {meanwhile, arg, TD_OK};
+    return train_step(m, train, NULL, NULL, true, meanwhile ? &work : NULL, stats);
 }

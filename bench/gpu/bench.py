@@ -368,7 +368,7 @@ class Bench:
             self.row("  + batch from host, loss read", median(res["tdc"]), median(res["eager_h2d_item"]),
                      flops=flops)
         if "tdc_staged" in res:
-            self.row("  tdc, the next batch staged in the step", median(res["tdc_staged"]),
+            self.row("  tdc, the next batch staged meanwhile", median(res["tdc_staged"]),
                      median(res.get("eager_h2d_item")), flops=flops)
         if "tdc_device_batch" in res:
             self.row("  tdc with the batch on the GPU", median(res["tdc_device_batch"]), median(res.get("eager")),

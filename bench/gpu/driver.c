@@ -407,8 +407,9 @@ static td_status train_body(void *arg)
     return a->step(a->m, a->x, a->x_shape, a->y, a->y_shape, &a->stats);
 }
 
-/* A step on the batch staged before it, the next batch staged first (as
- * `MODEL train` runs on the GPU): the next batch's copy overlaps the step. */
+/* A step on the batch staged before it, the next batch staged while the
+ * step runs (td_train_step_staged_while, as `MODEL train` runs on the GPU):
+ * the next batch's copy into pinned memory and up overlap the step. */
 typedef struct staged_args {
     td_model *m;
     const void *in[2];
@@ -416,15 +417,19 @@ typedef struct staged_args {
     td_step_stats stats;
 } staged_args;
 
+static td_status stage_next(void *arg)
+{
+    staged_args *a = arg;
+    return td_train_stage(a->m, 0, a->in);
+}
+
 static td_status staged_body(void *arg)
 {
     staged_args *a = arg;
     td_status st = TD_OK;
     if (!a->primed && (st = td_train_stage(a->m, 0, a->in)) == TD_OK)
         a->primed = true;
-    if (st == TD_OK)
-        st = td_train_stage(a->m, 0, a->in);
-    return st == TD_OK ? td_train_step_staged(a->m, 0, &a->stats) : st;
+    return st == TD_OK ? td_train_step_staged_while(a->m, 0, stage_next, a, &a->stats) : st;
 }
 
 typedef struct upload_args {

@@ -306,9 +306,18 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
  * loss or the norm was not finite, and nothing changed), and the step's
  * GPU time in ms (events from before the batch's copy to after the
  * verdict's); a bad gather index is an error with its message. */
+/* meanwhile (NULL: none): fn(arg) is called once the step is queued and
+ * before the wait, its status kept in `status` (the step is waited for and
+ * accounted whatever it returns); while it runs, a train step or a loss on
+ * the model fails, and td_train_stage may stage the next batch. */
+typedef struct td_meanwhile {
+    td_status (*fn)(void *arg);
+    void *arg;
+    td_status status;
+} td_meanwhile;
 td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                             bool staged, int64_t step, double lr, double *loss, double *norm, bool *updated,
-                             double *gpu_ms);
+                             bool staged, int64_t step, double lr, td_meanwhile *meanwhile, double *loss,
+                             double *norm, bool *updated, double *gpu_ms);
 /* td_train_stage on the GPU: the batch into pinned memory and its copy up
  * queued on a stream of its own (two buffers: one staged batch's copy
  * overlaps the step before it); td_cuda_train_step with `staged` takes the

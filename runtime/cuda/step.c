@@ -65,6 +65,7 @@ struct td_gpu_state {
     CUevent copied[2];     /* recorded on copy_stream after each buffer's copy */
     int ahead_next;        /* the buffer the next staging fills */
     int nstaged, staged_train[2], staged_buf[2]; /* the FIFO, oldest first */
+    bool in_flight;        /* a step is queued and its `meanwhile` runs (td_cuda_train_step) */
 };
 
 void td_gpu_state_free(td_model *m)
@@ -467,8 +468,8 @@ static graph_slot *capture(td_model *m, struct td_gpu_state *g, int train, const
 }
 
 td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, const td_dptr *device_inputs,
-                             bool staged, int64_t step, double lr, double *loss, double *norm, bool *updated,
-                             double *gpu_ms)
+                             bool staged, int64_t step, double lr, td_meanwhile *meanwhile, double *loss,
+                             double *norm, bool *updated, double *gpu_ms)
 {
     const td_train_desc *t = &m->desc->trains[train];
     if (!t->grad_cuda)
@@ -477,6 +478,9 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
     td_status st = gpu_state(m, &g);
     if (st != TD_OK)
         return st;
+    if (g->in_flight)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_step: %s: a step is running (called from its meanwhile?): "
+                       "only td_train_stage may be", t->name);
     struct td_cuda *cuda = m->ctx->cuda;
     td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
     st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->begun, cuda->stream), "cuEventRecord", t->name);
@@ -536,6 +540,12 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
                             "cuMemcpyDtoHAsync", "a step's gather errors");
     if (st == TD_OK)
         st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->done, cuda->stream), "cuEventRecord", t->name);
+    /* the caller's work while the step runs (the next batch drawn and staged), then the wait */
+    if (st == TD_OK && meanwhile && meanwhile->fn) {
+        g->in_flight = true;
+        meanwhile->status = meanwhile->fn(meanwhile->arg);
+        g->in_flight = false;
+    }
     if (st == TD_OK)
         st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventSynchronize(g->done), "cuEventSynchronize", t->name);
     if (st != TD_OK)
@@ -577,6 +587,9 @@ td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, 
     td_status st = gpu_state(m, &g);
     if (st != TD_OK)
         return st;
+    if (g->in_flight)
+        return td_fail(m->ctx, TD_ERR_INPUT, "td_train_loss: %s: a step is running (called from its meanwhile?): "
+                       "only td_train_stage may be", t->name);
     td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
     if ((st = stage(m, g, t, inputs, din)) != TD_OK || (t->draws && (st = rng_up(m, g, t->name)) != TD_OK) ||
         (st = t->loss_cuda(m, din)) != TD_OK)

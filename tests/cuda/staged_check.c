@@ -8,8 +8,11 @@
  * each step (td_train_stage, td_train_step_staged: the two staging buffers
  * in turn, so two graphs), and from device memory at three addresses in
  * turn (td_train_step_device: more addresses than a block keeps graphs
- * for, so graphs are captured again); every model's params after the
- * steps are the first's, bit for bit. Then the errors: a step with nothing
+ * for, so graphs are captured again), and staged with the next batch
+ * staged while each step runs (td_train_step_staged_while); every model's
+ * params after the steps are the first's, bit for bit. A meanwhile that
+ * trains a step itself is refused, and the step it ran beside still
+ * counts. Then the errors: a step with nothing
  * staged, a third staged batch, a NULL input, a second block's batch
  * larger than the one staged before it, a staged step for a block whose
  * batch is not next, a model on the CPU. Prints PASS/FAIL lines
@@ -28,6 +31,25 @@ enum { STEPS = 5, BATCH = 8 };
 static int has(const char *s, const char *part) { return s && strstr(s, part) != NULL; }
 
 /* The model's params after its steps, copied from the GPU. */
+/* td_train_step_staged_while's work: the next batch staged, or (a step) a step tried. */
+typedef struct meanwhile_args {
+    td_model *m;
+    const void *const *next; /* NULL: try a step instead */
+    td_status inner;
+    char message[256];
+} meanwhile_args;
+
+static td_status meanwhile(void *arg)
+{
+    meanwhile_args *a = arg;
+    if (a->next)
+        return td_train_stage(a->m, 0, a->next);
+    static float bx[BATCH * CRUNCHER_DIM_HIDDEN], by[BATCH];
+    a->inner = td_train_step(a->m, 0, (const void *[]){bx, by}, NULL);
+    snprintf(a->message, sizeof a->message, "%s", td_ctx_error(a->m->ctx) ? td_ctx_error(a->m->ctx) : "");
+    return a->inner;
+}
+
 static unsigned char *params_of(td_model *m)
 {
     size_t n = m->region_bytes[TD_REGION_PARAMS];
@@ -55,8 +77,9 @@ int main(void)
             y[s][i] = (float)((i + s) % 5) - 2.0f;
     }
     cruncher_dims dims = {.dim_batch = BATCH};
-    td_model *host = cruncher_new(ctx, &dims, 3), *staged = cruncher_new(ctx, &dims, 3), *device = cruncher_new(ctx, &dims, 3);
-    if (!host || !staged || !device) {
+    td_model *host = cruncher_new(ctx, &dims, 3), *staged = cruncher_new(ctx, &dims, 3), *device = cruncher_new(ctx, &dims, 3),
+             *overlapped = cruncher_new(ctx, &dims, 3);
+    if (!host || !staged || !device || !overlapped) {
         printf("FAIL models: %s\n0 passed, 1 failed\n", td_ctx_error(ctx));
         return 1;
     }
@@ -89,8 +112,30 @@ int main(void)
             st = td_train_step_device(device, 0, (const td_dptr[]){dx[b], dy[b]}, &stats);
     }
     check(st == TD_OK, "five steps from device memory at three addresses in turn", td_ctx_error(ctx));
-    unsigned char *want = params_of(host), *got_staged = params_of(staged), *got_device = params_of(device);
+    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
+    for (int s = 0; s < STEPS && st == TD_OK; s++) {
+        meanwhile_args a = {overlapped, s + 1 < STEPS ? (const void *[]){x[s + 1], y[s + 1]} : NULL, TD_OK, ""};
+        st = td_train_step_staged_while(overlapped, 0, s + 1 < STEPS ? meanwhile : NULL, &a, &stats);
+    }
+    check(st == TD_OK && overlapped->step == STEPS, "five steps on staged batches, the next staged while each runs",
+          td_ctx_error(ctx));
+    unsigned char *want = params_of(host), *got_staged = params_of(staged), *got_device = params_of(device),
+                  *got_overlapped = params_of(overlapped);
     size_t n = host->region_bytes[TD_REGION_PARAMS];
+    check(want && got_overlapped && memcmp(want, got_overlapped, n) == 0,
+          "steps with the next batch staged meanwhile give the host steps' params bit for bit", "the params differ");
+    free(got_overlapped);
+    /* a step tried from a meanwhile is refused; the step it ran beside counts */
+    td_ctx_clear_error(ctx);
+    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
+    meanwhile_args bad = {overlapped, NULL, TD_OK, ""};
+    td_status outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
+    check(outer == TD_ERR_INPUT && bad.inner == TD_ERR_INPUT && overlapped->step == STEPS + 1 &&
+              has(bad.message, "td_train_step: step: a step is running (called from its meanwhile?): only td_train_stage "
+                               "may be"),
+          "a step from a meanwhile is refused, and the step beside it counts", bad.message);
+    td_ctx_clear_error(ctx);
+    cruncher_free(overlapped);
     check(want && got_staged && memcmp(want, got_staged, n) == 0, "staged steps give the host steps' params bit for bit",
           "the params differ");
     check(want && got_device && memcmp(want, got_device, n) == 0,
@@ -157,6 +202,10 @@ int main(void)
     st = m ? td_train_step_staged(m, 0, &stats) : TD_ERR_INPUT;
     check(m && st == TD_ERR_INPUT && has(td_ctx_error(cpu), "td_train_step_staged: model cruncher is not on the GPU"),
           "a staged step for a model on the CPU is refused", cpu ? td_ctx_error(cpu) : NULL);
+    td_ctx_clear_error(cpu);
+    st = m ? td_train_step_staged_while(m, 0, meanwhile, NULL, &stats) : TD_ERR_INPUT;
+    check(m && st == TD_ERR_INPUT && has(td_ctx_error(cpu), "td_train_step_staged: model cruncher is not on the GPU"),
+          "a staged step with work meanwhile for a model on the CPU is refused", cpu ? td_ctx_error(cpu) : NULL);
     if (m)
         cruncher_free(m);
     td_ctx_free(cpu);
