@@ -323,6 +323,8 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
  * overlaps the step before it); td_cuda_train_step with `staged` takes the
  * oldest staged batch. */
 td_status td_cuda_train_stage(td_model *m, int train, const void *const *inputs);
+/* memcpy on several threads where n is large (a batch into pinned memory). */
+void td_copy_wide(void *dst, const void *src, size_t n);
 td_status td_cuda_train_loss(td_model *m, int train, const void *const *inputs, double *loss);
 void td_gpu_state_free(td_model *m);
 

@@ -488,6 +488,29 @@ static void test_split(void)
     td_cuda_free_parts(sources, names, count);
 }
 
+/* td_copy_wide: the bytes of memcpy at every size, on one thread or several. */
+static void test_copy_wide(void)
+{
+    static const size_t sizes[] = {0, 1, 63, (4 << 20) - 1, 3 * (4 << 20) + 17, (37 << 20) + 5};
+    size_t most = sizes[sizeof sizes / sizeof sizes[0] - 1];
+    unsigned char *src = malloc(most), *dst = malloc(most + 64);
+    if (!src || !dst) {
+        free(src), free(dst);
+        CHECK(false, "td_copy_wide: out of memory for the test");
+        return;
+    }
+    for (size_t i = 0; i < most; i++)
+        src[i] = (unsigned char)(i * 2654435761u >> 13);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        memset(dst, 0xA5, most + 64);
+        td_copy_wide(dst + 1, src, sizes[k]); /* unaligned, and the bytes around untouched */
+        bool same = memcmp(dst + 1, src, sizes[k]) == 0 && dst[0] == 0xA5 && dst[sizes[k] + 1] == 0xA5;
+        CHECK(same, "td_copy_wide of %zu bytes: memcpy's bytes, nothing around them", sizes[k]);
+    }
+    free(src);
+    free(dst);
+}
+
 /* td_nvrtc_compile_many: three programs on two threads, each its image,
  * the cache counting each; one that fails names itself in the error. */
 static void test_compile_many(td_ctx *ctx)
@@ -526,6 +549,7 @@ void test_cuda(void)
     test_no_gpu_paths();
     test_long_error();
     test_split();
+    test_copy_wide();
     test_cublas_load();
 
     char *old_cache = getenv("TDC_CACHE") ? strdup(getenv("TDC_CACHE")) : NULL;
