@@ -1098,6 +1098,7 @@ static char *segment_text(Emit *e, int index, int k, const char *body, bool last
                     "    const size_t *offsets)\n{\n", e->f->name, k, index, k);
     emit_dims(e);
     emit_buffers(e, e->f, e->plan);
+    fputs("    (void)out;\n", e->out);
     fputs(body, e->out);
     if (last)
         emit_output_copies(e, e->f, e->plan);
