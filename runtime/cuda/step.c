@@ -6,10 +6,10 @@
  * (lr, step, Adam's bias corrections) from pinned host memory to the
  * device, then queues the step's body on the context's stream: the
  * generated grad function (forward and backward; it writes every gradient
- * whole), the trained gradients' sum of squares, one thread's checks
- * (td_step_check: loss and norm finite, no bad gather index, the clipping
- * coefficient), the clipping and the optimizer's update, each of the last
- * three one launch over all the params (td_cuda_slices). The checks gate
+ * whole), the trained gradients' sum of squares whose last block makes the
+ * step's checks (loss and norm finite, no bad gather index, the clipping
+ * coefficient), the clipping and the optimizer's update, each one launch
+ * over all the params (td_cuda_slices). The checks gate
  * the clipping and the update on the device, so a step that fails them
  * changes nothing, as on the CPU. The body's launches read nothing but
  * device memory at fixed addresses (the model's, the staging buffer's, or
@@ -21,8 +21,10 @@
  * the stream's position copied up before each step (TD_SCRATCH_RNG), and
  * a replay advances m->rng by the words the block's first run drew. The
  * loss, the norm, the verdict and the gathers' error words come back to
- * pinned memory behind an event, which the step waits for: its statistics
- * and failures are known when td_train_step returns. */
+ * pinned memory behind an event, which the step waits for (after the
+ * caller's work meanwhile, td_train_step_staged_while): its statistics
+ * and failures are known when td_train_step returns. A batch goes into
+ * pinned memory on several threads where it is large (td_copy_wide). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -182,7 +184,7 @@ void td_copy_wide(void *dst, const void *src, size_t n)
         memcpy(dst, src, n);
         return;
     }
-    size_t chunk = (n / parts + 63) / 64 * 64; /* parts * chunk >= n; the last part the rest */
+    size_t chunk = (n / parts + 63) / 64 * 64; /* a multiple of 64 bytes; the last part takes the rest */
     copy_part jobs[COPY_THREADS];
     pthread_t threads[COPY_THREADS];
     bool started[COPY_THREADS] = {false};
