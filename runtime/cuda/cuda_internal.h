@@ -255,9 +255,12 @@ typedef struct td_cuda_check {
     td_dptr errors;
     double clip;
     td_dptr gate;
+    td_dptr host_gate; /* 0, or pinned host memory (cuMemAllocHost's: the device writes it where it is) the gate is copied to */
 } td_cuda_check;
 td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr errors, int nerrors, double clip,
-                           td_dptr gate, td_cuda_check *out);
+                           td_dptr gate, td_step_gate *host_gate, td_cuda_check *out);
+/* The checks alone, on *sum_squares (td_step_check, one thread). */
+td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares);
 /* check: NULL, or the step's checks, run on the sum once it is complete
  * (by the kernel's last block: one launch fewer than td_cuda_step_check). */
 td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add,

@@ -89,6 +89,7 @@ typedef enum route {
  * (4.0 us there). SMALL_K keeps a lane's loop to 8 terms, each a load's
  * latency: longer sums are cuBLAS's. */
 enum { SMALL_MACS = 1 << 20, SMALL_K = 256 };
+_Static_assert(SMALL_MACS <= 0xffffffffu, "the small route's C is indexed in 32 bits (tdg_locate32)");
 
 typedef struct plan {
     problem pr;
@@ -311,6 +312,25 @@ static const char kernel_source[] =
     "    *ox = x, *oy = y, *oz = z;\n"
     "}\n"
     "\n"
+    "/* The same for a C of fewer than 2^32 elements (the small route's, at\n"
+    " * most 2^20): the index split in 32-bit arithmetic, a fraction of the\n"
+    " * 64-bit divisions' cost */\n"
+    "__device__ inline void tdg_locate32(const tdg_gemm_args &g, uint32_t e, int64_t *ox, int64_t *oy, int64_t *oz)\n"
+    "{\n"
+    "    const uint32_t n = (uint32_t)g.n, m = (uint32_t)g.m;\n"
+    "    uint32_t j = e % n, rest = e / n, i = rest % m;\n"
+    "    rest /= m;\n"
+    "    int64_t x = (int64_t)i * g.x_rs, y = (int64_t)j * g.y_cs, z = (int64_t)i * g.z_rs + (int64_t)j * g.z_cs;\n"
+    "    for (int t = (int)g.nb - 1; t >= 0; t--) {\n"
+    "        const uint32_t size = (uint32_t)g.batch[t], b = rest % size;\n"
+    "        rest /= size;\n"
+    "        x += (int64_t)b * g.x_bs[t];\n"
+    "        y += (int64_t)b * g.y_bs[t];\n"
+    "        z += (int64_t)b * g.z_bs[t];\n"
+    "    }\n"
+    "    *ox = x, *oy = y, *oz = z;\n"
+    "}\n"
+    "\n"
     "/* F: the operands' format; G: C's (F's, or f32 for td_gemm's c_f32).\n"
     " * LANES 1: a thread an element of C; 32 (ROUTE_SMALL): a warp an\n"
     " * element, lane l summing terms l, l + 32, ..., the lanes' sums then\n"
@@ -327,7 +347,10 @@ static const char kernel_source[] =
     "    const int64_t step = (int64_t)gridDim.x * blockDim.x / LANES;\n"
     "    for (int64_t e = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / LANES; e < g.total; e += step) {\n"
     "        int64_t ox, oy, oz;\n"
-    "        tdg_locate(g, e, &ox, &oy, &oz);\n"
+    "        if (LANES > 1) /* the small route: total <= 2^20 */\n"
+    "            tdg_locate32(g, (uint32_t)e, &ox, &oy, &oz);\n"
+    "        else\n"
+    "            tdg_locate(g, e, &ox, &oy, &oz);\n"
     "        R acc = 0;\n"
     "        if (!g.scale_only) {\n"
     "            const E *xr = x + ox, *yc = y + oy;\n"

@@ -70,9 +70,10 @@ static const char device_types[] =
     "    const long long *errors;\n"
     "    double clip;\n"
     "    td_step_gate *gate;\n"
+    "    td_step_gate *host_gate;\n"
     "};\n"
-    "static_assert(sizeof(td_check_args) == 40, \"td_check_args: not the host's layout\");\n";
-_Static_assert(sizeof(td_cuda_check) == 40, "td_cuda_check: as td_check_args in the kernels' text");
+    "static_assert(sizeof(td_check_args) == 48, \"td_check_args: not the host's layout\");\n";
+_Static_assert(sizeof(td_cuda_check) == 48, "td_cuda_check: as td_check_args in the kernels' text");
 
 /* td_optim_hparams's fields in td.h's order, with their device types and
  * this build's offsets and sizes. */
@@ -331,6 +332,8 @@ static const char device_kernels[] =
     "    gate->ok = !bad && isfinite(l) && isfinite(norm);\n"
     "    gate->clipping = c.clip > 0 && c.clip / (norm + 1e-6) < 1;\n"
     "    gate->coef = gate->clipping ? c.clip / (norm + 1e-6) : 1;\n"
+    "    if (c.host_gate) /* the verdict straight to pinned host memory: no copy down after the step */\n"
+    "        *c.host_gate = *gate;\n"
     "}\n"
     "extern \"C\" __global__ void td_step_check(td_check_args check, const double *sum_squares)\n"
     "{\n"
@@ -542,7 +545,8 @@ td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td
     int f64 = dtype == TD_F64;
     td_optim_hparams hp = *h; /* the kernels' by-value arguments */
     td_cuda_slices slices = *list;
-    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS); /* n < 2^62: its bytes fit a size_t */
+    /* a thread a vector of 16 bytes (td_each); n < 2^62: its bytes fit a size_t */
+    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS * (int64_t)(16 / td_dtype_size(dtype)));
     switch (h->kind) {
     case TD_OPTIM_SGD: {
         void *args[] = {&hp, &slices, &step, &lr, &gate};
@@ -599,8 +603,6 @@ td_status td_cuda_add_sum_squares(td_ctx *ctx, td_dtype dtype, td_dptr x, size_t
     return st == TD_OK ? td_cuda_sum_squares_slices(ctx, dtype, &list, sum, true, NULL) : st;
 }
 
-static td_status launch_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares);
-
 td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add,
                                      const td_cuda_check *check)
 {
@@ -613,7 +615,7 @@ td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_
     size_t n = largest(list);
     if (n == 0) {
         st = add ? TD_OK : td_cuda_zero(ctx, sum, sizeof(double));
-        return st == TD_OK && check ? launch_check(ctx, check, sum) : st;
+        return st == TD_OK && check ? td_cuda_run_check(ctx, check, sum) : st;
     }
     const td_cuda_module *mod;
     char where[128];
@@ -621,7 +623,8 @@ td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_
         return st;
     struct td_cuda *cuda = ctx->cuda;
     td_cuda_slices slices = *list;
-    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS);
+    /* a thread two vectors of 16 bytes (td_sum_squares_of): fewer partials for the last block to add */
+    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS * (int64_t)(32 / td_dtype_size(dtype)));
     int accumulate = add;
     td_cuda_check none = {0}, checks = check ? *check : none;
     void *args[] = {&slices, &cuda->sum_partials, &cuda->sum_partials_done, &sum, &accumulate, &checks};
@@ -654,7 +657,7 @@ td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices
 }
 
 td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr errors, int nerrors, double clip,
-                           td_dptr gate, td_cuda_check *out)
+                           td_dptr gate, td_step_gate *host_gate, td_cuda_check *out)
 {
     int kind = loss_dtype == TD_F32 ? 0 : loss_dtype == TD_F64 ? 1 : loss_dtype == TD_BF16 ? 2 : loss_dtype == TD_F16 ? 3 : -1;
     if (kind < 0)
@@ -662,11 +665,12 @@ td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dp
                        td_dtype_name(loss_dtype));
     if (!gate)
         return td_fail(ctx, TD_ERR_INPUT, "td_cuda_step_check: the gate is NULL (device address 0)");
-    *out = (td_cuda_check){.loss = loss, .loss_kind = kind, .nerrors = nerrors, .errors = errors, .clip = clip, .gate = gate};
+    *out = (td_cuda_check){.loss = loss, .loss_kind = kind, .nerrors = nerrors, .errors = errors, .clip = clip, .gate = gate,
+                           .host_gate = (td_dptr)(uintptr_t)host_gate};
     return TD_OK;
 }
 
-static td_status launch_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares)
+td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares)
 {
     const td_cuda_module *mod;
     td_status st = optim_module(ctx, &mod);
@@ -681,6 +685,6 @@ td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_
                              int nerrors, double clip, td_dptr gate)
 {
     td_cuda_check check;
-    td_status st = td_cuda_check_of(ctx, loss_dtype, loss, errors, nerrors, clip, gate, &check);
-    return st == TD_OK ? launch_check(ctx, &check, sum_squares) : st;
+    td_status st = td_cuda_check_of(ctx, loss_dtype, loss, errors, nerrors, clip, gate, NULL, &check);
+    return st == TD_OK ? td_cuda_run_check(ctx, &check, sum_squares) : st;
 }

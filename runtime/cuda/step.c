@@ -424,18 +424,19 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
      * zeroes the error words when it has gathers: nothing to clear first */
     if (st == TD_OK)
         st = t->grad_cuda(m, din);
-    /* the gradients' norm, then the step's checks, run by the norm's last kernel */
+    /* the gradients' norm, then the step's checks, run by the norm's last kernel; the verdict written
+     * to the pinned gate the host reads after the step (no copy down) */
     td_cuda_check check;
     if (st == TD_OK)
         st = td_cuda_check_of(ctx, t->loss_dtype, m->dscratch, m->dscratch + TD_SCRATCH_ERRORS,
-                              t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate, &check);
+                              t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate,
+                              (td_step_gate *)(m->gpu->pinned + m->gpu->gate_at), &check);
     for (int l = 0; st == TD_OK && l < p.count; l++)
         st = td_cuda_sum_squares_slices(ctx, p.dtypes[l], &p.lists[l], sum, l > 0, l == p.count - 1 ? &check : NULL);
     if (st == TD_OK && p.count == 0)
         st = td_cuda_zero(ctx, sum, sizeof(double));
     if (st == TD_OK && p.count == 0)
-        st = td_cuda_step_check(ctx, t->loss_dtype, m->dscratch, sum, m->dscratch + TD_SCRATCH_ERRORS,
-                                t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate);
+        st = td_cuda_run_check(ctx, &check, sum);
     for (int l = 0; st == TD_OK && t->clip > 0 && l < p.count; l++)
         st = td_cuda_scale_slices(ctx, p.dtypes[l], &p.lists[l], 1.0, gate);
     for (int l = 0; st == TD_OK && l < p.count; l++) {
@@ -581,11 +582,7 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
             g->mode[train] = GRAPH_RAN_ONCE;
         g->draw_words[train] = m->rng.offset - before; /* the same every step: the dims are the model's */
     }
-    /* the verdict, down */
-    if (st == TD_OK)
-        st = td_cu_check_at(m->ctx, cuda,
-                            cuda->cu.cuMemcpyDtoHAsync(gate, m->dscratch + TD_SCRATCH_GATE, sizeof *gate, cuda->stream),
-                            "cuMemcpyDtoHAsync", "a step's loss and norm");
+    /* the verdict is in `gate` once the step is done (td_step_check writes it there); the gathers' errors, down */
     if (st == TD_OK && t->grad_errors_cuda)
         st = td_cu_check_at(m->ctx, cuda,
                             cuda->cu.cuMemcpyDtoHAsync(g->pinned + g->errors_at, m->dscratch + TD_SCRATCH_ERRORS,

@@ -492,7 +492,7 @@ static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
     if (!st)
         st = td_cuda_zero(ctx, dgates, sizeof gates);
     if (!st)
-        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates, &check);
+        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates, NULL, &check);
     if (!st)
         st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum2, false, &check);
     if (!st)
