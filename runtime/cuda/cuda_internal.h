@@ -215,7 +215,7 @@ void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
  * TD_ERR_OOM on ctx); and the NVRTC options it is compiled with. */
 char *td_cuda_optim_source(td_ctx *ctx);
 /* A train step's scalars on the device (step.c): the host writes the
- * first four before the step, td_step_check the rest. */
+ * first four before the step, the checks (td_check_step) the rest. */
 typedef struct td_step_gate {
     double lr, bias1, bias2_sqrt;
     int64_t step;
@@ -246,9 +246,14 @@ td_cuda_slice td_cuda_slice_of(const td_optim_hparams *h, td_dtype dtype, size_t
  * nothing when the step failed its checks; gate 0: as the public ones. */
 td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype,
                                       const td_cuda_slices *list, int64_t step, double lr, td_dptr gate);
-/* A train step's checks (td_cuda_step_check's arguments, the loss's dtype
- * as 0 f32, 1 f64, 2 bf16, 3 f16), as the kernels take them
- * (td_check_args in optim.c's text). */
+/* A train step's checks, as the kernels take them (td_check_args in
+ * optim.c's text): the loss (its dtype as 0 f32, 1 f64, 2 bf16, 3 f16),
+ * nerrors pairs of gather error words, the clipping threshold (0: none),
+ * the gate on the device they write, and a pinned copy of it for the host.
+ * They make the loss and sqrt(*sum_squares) the gate's, ok when both are
+ * finite and no gather's error flag is set, and its clipping coefficient.
+ * td_cuda_check_of fills one (TD_ERR_INPUT for a loss of another dtype or
+ * a NULL gate). */
 typedef struct td_cuda_check {
     td_dptr loss;
     int loss_kind, nerrors;
@@ -259,18 +264,14 @@ typedef struct td_cuda_check {
 } td_cuda_check;
 td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr errors, int nerrors, double clip,
                            td_dptr gate, td_step_gate *host_gate, td_cuda_check *out);
-/* The checks alone, on *sum_squares (td_step_check, one thread). */
+/* The checks alone, on *sum_squares (td_step_check, one thread): for a
+ * step with no trained param, where no sum of squares runs them. */
 td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum_squares);
 /* check: NULL, or the step's checks, run on the sum once it is complete
- * (by the kernel's last block: one launch fewer than td_cuda_step_check). */
+ * (by the kernel's last block: one launch fewer than td_cuda_run_check). */
 td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add,
                                      const td_cuda_check *check);
 td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, double coef, td_dptr gate);
-/* One thread: the loss and sqrt(*sum_squares) into the gate, ok when both
- * are finite and no gather's error flag (nerrors pairs at errors) is set,
- * and the clipping coefficient of `clip` (0: none). */
-td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr sum_squares, td_dptr errors,
-                             int nerrors, double clip, td_dptr gate);
 enum { TD_CUDA_OPTIM_NOPTIONS = 4 };
 extern const char *const td_cuda_optim_options[TD_CUDA_OPTIM_NOPTIONS];
 /* the text of ../optim_kernels.h, embedded by the build (optim_kernels_text.c) */

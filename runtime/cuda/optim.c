@@ -661,10 +661,10 @@ td_status td_cuda_check_of(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dp
 {
     int kind = loss_dtype == TD_F32 ? 0 : loss_dtype == TD_F64 ? 1 : loss_dtype == TD_BF16 ? 2 : loss_dtype == TD_F16 ? 3 : -1;
     if (kind < 0)
-        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_step_check: a loss of dtype %s (f32, f64, bf16 or f16)",
+        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_check_of: a loss of dtype %s (f32, f64, bf16 or f16)",
                        td_dtype_name(loss_dtype));
     if (!gate)
-        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_step_check: the gate is NULL (device address 0)");
+        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_check_of: the gate is NULL (device address 0)");
     *out = (td_cuda_check){.loss = loss, .loss_kind = kind, .nerrors = nerrors, .errors = errors, .clip = clip, .gate = gate,
                            .host_gate = (td_dptr)(uintptr_t)host_gate};
     return TD_OK;
@@ -681,10 +681,3 @@ td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum
     return td_cuda_launch(ctx, mod, K_STEP_CHECK, 1, 1, args, "a train step's checks");
 }
 
-td_status td_cuda_step_check(td_ctx *ctx, td_dtype loss_dtype, td_dptr loss, td_dptr sum_squares, td_dptr errors,
-                             int nerrors, double clip, td_dptr gate)
-{
-    td_cuda_check check;
-    td_status st = td_cuda_check_of(ctx, loss_dtype, loss, errors, nerrors, clip, gate, NULL, &check);
-    return st == TD_OK ? td_cuda_run_check(ctx, &check, sum_squares) : st;
-}

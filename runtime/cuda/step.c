@@ -582,7 +582,7 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
             g->mode[train] = GRAPH_RAN_ONCE;
         g->draw_words[train] = m->rng.offset - before; /* the same every step: the dims are the model's */
     }
-    /* the verdict is in `gate` once the step is done (td_step_check writes it there); the gathers' errors, down */
+    /* the verdict is in `gate` once the step is done (the checks write it there, td_check_step); the gathers' errors, down */
     if (st == TD_OK && t->grad_errors_cuda)
         st = td_cu_check_at(m->ctx, cuda,
                             cuda->cu.cuMemcpyDtoHAsync(g->pinned + g->errors_at, m->dscratch + TD_SCRATCH_ERRORS,

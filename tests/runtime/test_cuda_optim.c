@@ -194,6 +194,12 @@ static void argument_errors(td_ctx *ctx)
     expect_error(ctx, td_cuda_scale_slices(ctx, TD_I64, &many, 0.5, 0), TD_ERR_INPUT,
                  "td_cuda_scale: dtype i64 is not supported (f32 or f64)", "a list's scale in i64");
 
+    td_cuda_check check;
+    expect_error(ctx, td_cuda_check_of(ctx, TD_I32, p, 0, 0, 0, sum, NULL, &check), TD_ERR_INPUT,
+                 "td_cuda_check_of: a loss of dtype i32 (f32, f64, bf16 or f16)", "the checks of an i32 loss");
+    expect_error(ctx, td_cuda_check_of(ctx, TD_F32, p, 0, 0, 0, 0, NULL, &check), TD_ERR_INPUT,
+                 "td_cuda_check_of: the gate is NULL (device address 0)", "the checks without a gate");
+
     expect_error(ctx, td_cuda_add_sum_squares(ctx, TD_I32, p, 4, sum), TD_ERR_INPUT,
                  "td_cuda_add_sum_squares: dtype i32 is not supported (f32 or f64)", "sum of squares i32");
     expect_error(ctx, td_cuda_add_sum_squares(ctx, TD_F32, 0, 4, sum), TD_ERR_INPUT,
@@ -475,12 +481,16 @@ static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
         st = td_cuda_alloc(ctx, sizeof(double), "sum", &dsum);
     if (!st)
         st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum, false, NULL);
-    /* the step's checks run by the sum's last block: the gate td_cuda_step_check writes, byte for byte */
+    /* the step's checks run by the sum's last block: the gate td_cuda_run_check writes alone, byte for byte,
+     * and its copy in pinned host memory */
     td_dptr dgates = 0, dsum2 = 0, dloss = 0;
     const float loss = 1.25f;
-    td_step_gate gates[2];
-    td_cuda_check check = {0};
+    td_step_gate gates[2], *pinned = NULL;
+    td_cuda_check check = {0}, alone = {0};
     double clip = sqrt(want) / 2;
+    struct td_cuda *cuda = td_cuda_state(ctx);
+    if (!st)
+        st = cuda->cu.cuMemAllocHost((void **)&pinned, sizeof *pinned) == TD_CUDA_SUCCESS ? TD_OK : TD_ERR_DEVICE;
     if (!st)
         st = td_cuda_alloc(ctx, sizeof gates, "gates", &dgates);
     if (!st)
@@ -492,23 +502,28 @@ static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
     if (!st)
         st = td_cuda_zero(ctx, dgates, sizeof gates);
     if (!st)
-        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates, NULL, &check);
+        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates, pinned, &check);
+    if (!st)
+        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates + sizeof gates[0], NULL, &alone);
     if (!st)
         st = td_cuda_sum_squares_slices(ctx, dtype, &list, dsum2, false, &check);
     if (!st)
-        st = td_cuda_step_check(ctx, TD_F32, dloss, dsum, 0, 0, clip, dgates + sizeof gates[0]);
+        st = td_cuda_run_check(ctx, &alone, dsum);
     if (!st)
         st = td_cuda_download(ctx, gates, dgates, sizeof gates);
-    CHECK(st || (memcmp(&gates[0], &gates[1], sizeof gates[0]) == 0 && gates[0].ok == 1 && gates[0].clipping == 1 &&
-                 gates[0].loss == 1.25 && fabs(gates[0].norm - sqrt(want)) <= 1e-12 * sqrt(want)),
-          "%s %s: the checks run by the sum's last block: loss %g, norm %.17g (%.17g), ok %lld, clipping %lld, "
-          "coef %g; td_cuda_step_check's: loss %g, norm %.17g, ok %lld, clipping %lld, coef %g",
+    CHECK(st || (memcmp(&gates[0], &gates[1], sizeof gates[0]) == 0 && memcmp(pinned, &gates[0], sizeof *pinned) == 0 &&
+                 gates[0].ok == 1 && gates[0].clipping == 1 && gates[0].loss == 1.25 &&
+                 fabs(gates[0].norm - sqrt(want)) <= 1e-12 * sqrt(want)),
+          "%s %s: the checks run by the sum's last block (and their pinned copy): loss %g, norm %.17g (%.17g), ok %lld, "
+          "clipping %lld, coef %g; td_cuda_run_check's: loss %g, norm %.17g, ok %lld, clipping %lld, coef %g",
           c->name, td_dtype_name(dtype), gates[0].loss, gates[0].norm, sqrt(want), (long long)gates[0].ok,
           (long long)gates[0].clipping, gates[0].coef, gates[1].loss, gates[1].norm, (long long)gates[1].ok,
           (long long)gates[1].clipping, gates[1].coef);
     td_cuda_free(ctx, dgates);
     td_cuda_free(ctx, dsum2);
     td_cuda_free(ctx, dloss);
+    if (pinned)
+        cuda->cu.cuMemFreeHost(pinned);
     if (!st)
         st = td_cuda_scale_slices(ctx, dtype, &list, 0.5, 0);
     if (!st)
