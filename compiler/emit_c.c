@@ -1062,7 +1062,9 @@ static void emit_output_copies(const Emit *e, const IrFunction *f, const FnPlan 
             emit_output_copy(e, i, f->outputs[i]);
 }
 
-void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
+/* Function index, its operations' code `body` (NULL: written here, node
+ * by node). */
+static void emit_function_with(Emit *e, int index, const IrFunction *f, const FnPlan *plan, const char *body)
 {
     e->f = f;
     e->plan = plan;
@@ -1071,29 +1073,53 @@ void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan
     emit_dims(e);
     emit_plan_call(e, index, plan);
     emit_buffers(e, f, plan);
-    int op = 0;
-    for (size_t i = 0; i < f->nodes.len; i++)
-        if (plan_has_buffer(f->nodes.items[i]))
-            emit_node(e, f->nodes.items[i], op++);
+    if (body) {
+        fputs(body, e->out);
+    } else {
+        int op = 0;
+        for (size_t i = 0; i < f->nodes.len; i++)
+            if (plan_has_buffer(f->nodes.items[i]))
+                emit_node(e, f->nodes.items[i], op++);
+    }
     emit_output_copies(e, f, plan);
     fputs("    return TD_OK;\n}\n\n", e->out);
 }
 
-static FILE *open_text(char **text, size_t *len)
+void emit_c_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan)
 {
-    FILE *m = open_memstream(text, len);
-    if (!m)
-        die("emit: out of memory");
-    return m;
+    emit_function_with(e, index, f, plan, NULL);
 }
 
-/* One segment: the buffers, then the operations already written (body). */
+/* What is written to e->out between capture_begin and capture_end, as an
+ * arena string. */
+typedef struct Capture {
+    FILE *saved;
+    char *text;
+    size_t len;
+} Capture;
+
+static void capture_begin(Emit *e, Capture *c)
+{
+    *c = (Capture){.saved = e->out};
+    e->out = open_memstream(&c->text, &c->len);
+    if (!e->out)
+        die("emit: out of memory");
+}
+
+static char *capture_end(Emit *e, Capture *c)
+{
+    fclose(e->out);
+    e->out = c->saved;
+    char *kept = arena_strdup(e->a, c->text ? c->text : "");
+    free(c->text);
+    return kept;
+}
+
+/* Segment k: the buffers, then its operations' code (body). */
 static char *segment_text(Emit *e, int index, int k, const char *body, bool last)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = e->out;
-    e->out = open_text(&text, &len);
+    Capture c;
+    capture_begin(e, &c);
     fprintf(e->out, "/* %s, segment %d */\nTDG_FN td_status tdg_fn%d_%d(td_model *m, const void *const *in, void *const *out,\n"
                     "    const size_t *offsets)\n{\n", e->f->name, k, index, k);
     emit_dims(e);
@@ -1103,57 +1129,43 @@ static char *segment_text(Emit *e, int index, int k, const char *body, bool last
     if (last)
         emit_output_copies(e, e->f, e->plan);
     fputs("    return TD_OK;\n}\n\n", e->out);
-    fclose(e->out);
-    e->out = out;
-    char *kept = arena_strdup(e->a, text);
-    free(text);
-    return kept;
+    return capture_end(e, &c);
 }
 
 int emit_c_function_segments(Emit *e, int index, const IrFunction *f, const FnPlan *plan, size_t bytes, char ***texts)
 {
     e->f = f;
     e->plan = plan;
-    PtrVec segments = {0};
-    FILE *out = e->out;
-    char *body = NULL;
-    size_t len = 0;
-    e->out = open_text(&body, &len);
-    int op = 0, k = 0, left = 0;
-    for (size_t i = 0; i < f->nodes.len; i++)
-        left += plan_has_buffer(f->nodes.items[i]);
+    /* the operations' code, cut where it passes `bytes` */
+    PtrVec bodies = {0};
+    Capture c;
+    capture_begin(e, &c);
+    int op = 0;
     for (size_t i = 0; i < f->nodes.len; i++) {
         if (!plan_has_buffer(f->nodes.items[i]))
             continue;
         emit_node(e, f->nodes.items[i], op++);
         fflush(e->out);
-        if (len >= bytes || op == left) {
-            fclose(e->out);
-            e->out = out;
-            ptrvec_push(e->a, &segments, segment_text(e, index, k++, body, op == left));
-            free(body);
-            body = NULL;
-            e->out = open_text(&body, &len);
+        if (c.len >= bytes) {
+            ptrvec_push(e->a, &bodies, capture_end(e, &c));
+            capture_begin(e, &c);
         }
     }
-    fclose(e->out);
-    free(body);
-    e->out = out;
-    if (k <= 1) { /* one: the function as it is */
-        char *text = NULL;
-        size_t n = 0;
-        e->out = open_text(&text, &n);
-        emit_c_function(e, index, f, plan);
-        fclose(e->out);
-        e->out = out;
+    char *rest = capture_end(e, &c);
+    if (rest[0] || bodies.len == 0)
+        ptrvec_push(e->a, &bodies, rest);
+    int k = (int)bodies.len;
+    if (k == 1) { /* one: the function as it is */
         *texts = arena_array(e->a, 1, sizeof(char *));
-        (*texts)[0] = arena_strdup(e->a, text);
-        free(text);
+        capture_begin(e, &c);
+        emit_function_with(e, index, f, plan, bodies.items[0]);
+        (*texts)[0] = capture_end(e, &c);
         return 1;
     }
-    char *text = NULL;
-    size_t n = 0;
-    e->out = open_text(&text, &n);
+    *texts = arena_array(e->a, (size_t)k + 1, sizeof(char *));
+    for (int s = 0; s < k; s++)
+        (*texts)[s] = segment_text(e, index, s, bodies.items[s], s == k - 1);
+    capture_begin(e, &c);
     fprintf(e->out, "/* %s: its %d segments in order */\nTDG_FN td_status tdg_fn%d(td_model *m, const void *const *in, void *const *out)\n{\n",
             f->name, k, index);
     emit_plan_call(e, index, plan);
@@ -1162,12 +1174,6 @@ int emit_c_function_segments(Emit *e, int index, const IrFunction *f, const FnPl
         fprintf(e->out, "%stdg_fn%d_%d", s ? ", " : "", index, s);
     fprintf(e->out, "};\n    for (int s = 0; s < %d; s++) {\n        td_status st = segment[s](m, in, out, offsets);\n"
                     "        if (st != TD_OK)\n            return st;\n    }\n    return TD_OK;\n}\n\n", k);
-    fclose(e->out);
-    e->out = out;
-    *texts = arena_array(e->a, (size_t)k + 1, sizeof(char *));
-    for (int s = 0; s < k; s++)
-        (*texts)[s] = segments.items[s];
-    (*texts)[k] = arena_strdup(e->a, text);
-    free(text);
+    (*texts)[k] = capture_end(e, &c);
     return k + 1;
 }
