@@ -417,8 +417,9 @@ static char **function_texts(Emit *e, FnPlan **plans, size_t nall, size_t **size
     return (char **)all.items;
 }
 
-/* part[i] for CPU text i (a function or a segment): the largest first, each to the part with the
- * least so far; part 0 starts with a share for the rest of the file. */
+/* part[i] for CPU text i (a function or a segment): the largest first,
+ * each to the part with the least so far; part 0 starts with a share for
+ * the rest of the file. */
 static int *assign_parts(const Emit *e, const size_t *sizes, size_t nall, int parts)
 {
     int *part = arena_array(e->a, nall + 1, sizeof(int));

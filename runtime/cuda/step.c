@@ -433,10 +433,11 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
                               (td_step_gate *)(m->gpu->pinned + m->gpu->gate_at), &check);
     for (int l = 0; st == TD_OK && l < p.count; l++)
         st = td_cuda_sum_squares_slices(ctx, p.dtypes[l], &p.lists[l], sum, l > 0, l == p.count - 1 ? &check : NULL);
-    if (st == TD_OK && p.count == 0)
+    if (st == TD_OK && p.count == 0) { /* no trained param: a norm of 0, checked alone */
         st = td_cuda_zero(ctx, sum, sizeof(double));
-    if (st == TD_OK && p.count == 0)
-        st = td_cuda_run_check(ctx, &check, sum);
+        if (st == TD_OK)
+            st = td_cuda_run_check(ctx, &check, sum);
+    }
     for (int l = 0; st == TD_OK && t->clip > 0 && l < p.count; l++)
         st = td_cuda_scale_slices(ctx, p.dtypes[l], &p.lists[l], 1.0, gate);
     for (int l = 0; st == TD_OK && l < p.count; l++) {

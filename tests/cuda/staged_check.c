@@ -11,8 +11,8 @@
  * for, so graphs are captured again), and staged with the next batch
  * staged while each step runs (td_train_step_staged_while); every model's
  * params after the steps are the first's, bit for bit. A meanwhile that
- * trains a step itself is refused, and the step it ran beside still
- * counts. Then the errors: a step with nothing
+ * trains a step or takes a loss is refused, and the step it ran beside
+ * still counts, as it does when the meanwhile fails. Then the errors: a step with nothing
  * staged, a third staged batch, a NULL input, a second block's batch
  * larger than the one staged before it, a staged step for a block whose
  * batch is not next, a model on the CPU. Prints PASS/FAIL lines
@@ -30,11 +30,13 @@ enum { STEPS = 5, BATCH = 8 };
 
 static int has(const char *s, const char *part) { return s && strstr(s, part) != NULL; }
 
-/* The model's params after its steps, copied from the GPU. */
-/* td_train_step_staged_while's work: the next batch staged, or (a step) a step tried. */
+/* td_train_step_staged_while's work: the next batch staged, a step or a
+ * loss tried, or a failure with no message. */
+typedef enum { STAGE, TRY_STEP, TRY_LOSS, FAIL } meanwhile_kind;
 typedef struct meanwhile_args {
     td_model *m;
-    const void *const *next; /* NULL: try a step instead */
+    meanwhile_kind kind;
+    const void *const *next; /* STAGE: the batch */
     td_status inner;
     char message[256];
 } meanwhile_args;
@@ -42,14 +44,19 @@ typedef struct meanwhile_args {
 static td_status meanwhile(void *arg)
 {
     meanwhile_args *a = arg;
-    if (a->next)
-        return td_train_stage(a->m, 0, a->next);
     static float bx[BATCH * CRUNCHER_DIM_HIDDEN], by[BATCH];
-    a->inner = td_train_step(a->m, 0, (const void *[]){bx, by}, NULL);
+    double loss;
+    switch (a->kind) {
+    case STAGE: return td_train_stage(a->m, 0, a->next);
+    case TRY_STEP: a->inner = td_train_step(a->m, 0, (const void *[]){bx, by}, NULL); break;
+    case TRY_LOSS: a->inner = td_train_loss(a->m, 0, (const void *[]){bx, by}, &loss); break;
+    case FAIL: return TD_ERR_INPUT;
+    }
     snprintf(a->message, sizeof a->message, "%s", td_ctx_error(a->m->ctx) ? td_ctx_error(a->m->ctx) : "");
     return a->inner;
 }
 
+/* The model's params after its steps, copied from the GPU. */
 static unsigned char *params_of(td_model *m)
 {
     size_t n = m->region_bytes[TD_REGION_PARAMS];
@@ -114,7 +121,7 @@ int main(void)
     check(st == TD_OK, "five steps from device memory at three addresses in turn", td_ctx_error(ctx));
     st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
     for (int s = 0; s < STEPS && st == TD_OK; s++) {
-        meanwhile_args a = {overlapped, s + 1 < STEPS ? (const void *[]){x[s + 1], y[s + 1]} : NULL, TD_OK, ""};
+        meanwhile_args a = {overlapped, STAGE, s + 1 < STEPS ? (const void *[]){x[s + 1], y[s + 1]} : NULL, TD_OK, ""};
         st = td_train_step_staged_while(overlapped, 0, s + 1 < STEPS ? meanwhile : NULL, &a, &stats);
     }
     check(st == TD_OK && overlapped->step == STEPS, "five steps on staged batches, the next staged while each runs",
@@ -128,12 +135,27 @@ int main(void)
     /* a step tried from a meanwhile is refused; the step it ran beside counts */
     td_ctx_clear_error(ctx);
     st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
-    meanwhile_args bad = {overlapped, NULL, TD_OK, ""};
+    meanwhile_args bad = {overlapped, TRY_STEP, NULL, TD_OK, ""};
     td_status outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
     check(outer == TD_ERR_INPUT && bad.inner == TD_ERR_INPUT && overlapped->step == STEPS + 1 &&
               has(bad.message, "td_train_step: step: a step is running (called from its meanwhile?): only td_train_stage "
                                "may be"),
           "a step from a meanwhile is refused, and the step beside it counts", bad.message);
+    td_ctx_clear_error(ctx);
+    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
+    bad = (meanwhile_args){overlapped, TRY_LOSS, NULL, TD_OK, ""};
+    outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
+    check(outer == TD_ERR_INPUT && bad.inner == TD_ERR_INPUT && overlapped->step == STEPS + 2 &&
+              has(bad.message, "td_train_loss: step: a step is running (called from its meanwhile?): only td_train_stage "
+                               "may be"),
+          "a loss from a meanwhile is refused, and the step beside it counts", bad.message);
+    td_ctx_clear_error(ctx);
+    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
+    bad = (meanwhile_args){overlapped, FAIL, NULL, TD_OK, ""};
+    outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
+    check(outer == TD_ERR_INPUT && overlapped->step == STEPS + 3 &&
+              has(td_ctx_error(ctx), "step 8: step: the work meanwhile failed"),
+          "a meanwhile that fails without a message: the call says so, and the step counts", td_ctx_error(ctx));
     td_ctx_clear_error(ctx);
     cruncher_free(overlapped);
     check(want && got_staged && memcmp(want, got_staged, n) == 0, "staged steps give the host steps' params bit for bit",
