@@ -788,7 +788,7 @@ int64_t td_size_eval(const td_size_expr *s, const int64_t *dims);
 
 typedef struct td_step_stats {
     double loss, grad_norm, lr;
-    double gpu_ms; /* on the GPU: the step's time there (CUDA events, batch copy to verdict); 0 on the CPU */
+    double gpu_ms; /* on the GPU: the step's time there (CUDA events, batch copy to the step's end); 0 on the CPU */
 } td_step_stats;
 
 /* One step of train block `train` on a batch: trains->grad, then clipping,

@@ -541,7 +541,7 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         td_model *md = new_cruncher(ctx, kind, B, "the model for device batches");
         device_train_args d = {.m = md, .in = {dx, dy}};
         on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
-        /* and each step's GPU time (its events, the scalars' upload to the verdict's download), for the
+        /* and each step's GPU time (its events, from the scalars' copy up to the step's end), for the
          * host's share of the wall time */
         for (int s = 0; s < gpu_ms_steps; s++) { /* as many as timed, at most GPU_MS_MAX */
             check(ctx, device_train_body(&d), "train step");

@@ -308,8 +308,8 @@ td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dpt
  * (a CUDA graph from its second run on) and waits for its verdict: the
  * loss, the gradients' norm and whether the update was made (false: the
  * loss or the norm was not finite, and nothing changed), and the step's
- * GPU time in ms (events from before the batch's copy to after the
- * verdict's); a bad gather index is an error with its message. */
+ * GPU time in ms (events from before the batch's copy to after the step);
+ * a bad gather index is an error with its message. */
 /* meanwhile (NULL: none): fn(arg) is called once the step is queued and
  * before the wait, its status kept in `status` (the step is waited for and
  * accounted whatever it returns); while it runs, a train step or a loss on

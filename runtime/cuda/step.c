@@ -20,8 +20,9 @@
  * body eagerly. A block that draws random numbers draws them on the GPU at
  * the stream's position copied up before each step (TD_SCRATCH_RNG), and
  * a replay advances m->rng by the words the block's first run drew. The
- * loss, the norm, the verdict and the gathers' error words come back to
- * pinned memory behind an event, which the step waits for (after the
+ * checks write the loss, the norm and the verdict to pinned memory, the
+ * gathers' error words are copied back to it, and the step waits for an
+ * event behind them (after the
  * caller's work meanwhile, td_train_step_staged_while): its statistics
  * and failures are known when td_train_step returns. A batch goes into
  * pinned memory on several threads where it is large (td_copy_wide). */
@@ -583,7 +584,8 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
             g->mode[train] = GRAPH_RAN_ONCE;
         g->draw_words[train] = m->rng.offset - before; /* the same every step: the dims are the model's */
     }
-    /* the verdict is in `gate` once the step is done (the checks write it there, td_check_step); the gathers' errors, down */
+    /* the verdict is in `gate` once the step is done (the checks write it there, td_check_step);
+     * the gathers' errors, down */
     if (st == TD_OK && t->grad_errors_cuda)
         st = td_cu_check_at(m->ctx, cuda,
                             cuda->cu.cuMemcpyDtoHAsync(g->pinned + g->errors_at, m->dscratch + TD_SCRATCH_ERRORS,
