@@ -8,7 +8,9 @@
  * become the reader's, each read through the composition of the two views.
  * It then needs no buffer (plan.c skips fused nodes). A broadcast repeats
  * the producer's work per repeated element, which for the maps tdc makes is
- * cheaper than the memory traffic it saves. */
+ * cheaper than the memory traffic it saves. A map read so by several maps
+ * and reductions is computed by each of them where that moves no more
+ * memory (fuse_shared). */
 #include "opt.h"
 
 #include <string.h>
@@ -93,19 +95,26 @@ static MapExpr *substitute(Arena *a, const MapExpr *e, int k, const MapExpr *wit
     return r;
 }
 
-/* Tries to compute input k of reader inside it; true when it did. */
-static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k)
+/* Tries to compute input k of reader inside it; true when it did, or with
+ * apply false, when it could. shared: the producer has other readers, each
+ * to compute it too (fuse_shared); else it must have this one alone. */
+static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k, bool shared, bool apply)
 {
     Arena *a = p->arena;
     IrNode *via = ir_get(f, reader->inputs[k]);
-    if (reader->has_input_view && reader->has_input_view[k])
-        return false;
+    bool has_view = reader->has_input_view && reader->has_input_view[k];
     IrNode *producer = via->op == IR_VIEW ? ir_get(f, via->inputs[0]) : via;
-    if (producer->op != IR_MAP || producer->dead || producer->uses != 1 || (via != producer && via->uses != 1))
+    /* a slot that came with an earlier fusion has a view, and its producer's
+     * uses do not count it: only fuse_shared, on uses counted afresh, takes one */
+    if (producer->op != IR_MAP || producer->dead || (!shared && (producer->uses != 1 || has_view)) ||
+        (via != producer && (via->uses != 1 || has_view)))
         return false;
+    /* how the reader walks the producer: its own view of it, or the view node's */
     View v;
     int base;
-    if (!ir_view_of(a, f, via->id, p->names, &v, &base))
+    if (has_view)
+        v = reader->input_views[k];
+    else if (!ir_view_of(a, f, via->id, p->names, &v, &base))
         return false;
     int *map = arena_array(a, (size_t)v.rank + 1, sizeof(int));
     if (!axis_map(a, &v, producer->type, p->names, map))
@@ -113,6 +122,14 @@ static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k)
     int n = reader->ninputs - 1 + producer->ninputs;
     if (n > MAX_FUSED_INPUTS)
         return false;
+    for (int i = 0; !apply && i < producer->ninputs; i++) {
+        View w;
+        int wbase;
+        if (!ir_input_view(a, f, producer, i, p->names, &w, &wbase))
+            return false;
+    }
+    if (!apply)
+        return true;
     int *inputs = arena_array(a, (size_t)n + 1, sizeof(int));
     View *views = arena_array(a, (size_t)n + 1, sizeof(View));
     bool *has = arena_array(a, (size_t)n + 1, sizeof(bool));
@@ -146,9 +163,64 @@ static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k)
     reader->input_views = views;
     reader->has_input_view = has;
     reader->ninputs = n;
-    producer->fused = true;
+    if (!shared)
+        producer->fused = true;
     if (via != producer)
         via->dead = true;
+    return true;
+}
+
+/* A term of a contraction (pass_outer_products) counts as one: computed
+ * by several readers it would be counted several times. */
+static bool has_term(const MapExpr *e)
+{
+    if (e->kind == MX_CALL && e->term)
+        return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (has_term(e->args[i]))
+            return true;
+    return false;
+}
+
+/* A map read by several maps and reductions, each element for element:
+ * computed inside each of them instead of stored and loaded, when that
+ * moves no more memory (its inputs read by each reader, against its result
+ * written once and read by each: readers * inputs <= inputs + 1 +
+ * readers). A step of a small model is mostly launches; this is one fewer
+ * (the loss's difference, read by the loss and its gradient). Not for a
+ * function's result, nor a reader reading it twice. */
+static bool fuse_shared(const IrProgram *p, IrFunction *f, IrNode *producer)
+{
+    int readers = producer->uses;
+    if (producer->op != IR_MAP || producer->dead || producer->fused || readers < 2 ||
+        (int64_t)readers * producer->ninputs > producer->ninputs + 1 + readers || has_term(producer->expr))
+        return false;
+    for (int i = 0; i < f->noutputs; i++)
+        if (f->outputs[i] == producer->id)
+            return false;
+    IrNode **reader = arena_array(p->arena, (size_t)readers, sizeof *reader);
+    int *slot = arena_array(p->arena, (size_t)readers, sizeof *slot), found = 0;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        IrNode *n = f->nodes.items[i];
+        if (n->dead || n->fused || n->op == IR_VIEW)
+            continue;
+        for (int k = 0; k < n->ninputs; k++) {
+            IrNode *in = ir_get(f, n->inputs[k]);
+            if (in != producer && !(in->op == IR_VIEW && !in->dead && in->inputs[0] == producer->id))
+                continue;
+            if (found == readers || (n->op != IR_MAP && n->op != IR_REDUCE) || !fuse_input(p, f, n, k, true, false))
+                return false;
+            for (int j = 0; j < found; j++)
+                if (reader[j] == n)
+                    return false; /* read twice */
+            reader[found] = n, slot[found] = k, found++;
+        }
+    }
+    if (found != readers)
+        return false; /* read by something else: a view of several readers */
+    for (int j = 0; j < found; j++)
+        fuse_input(p, f, reader[j], slot[j], true, true);
+    producer->fused = true;
     return true;
 }
 
@@ -159,7 +231,13 @@ void pass_fuse(const IrProgram *p, IrFunction *f)
         if (n->dead || (n->op != IR_MAP && n->op != IR_REDUCE))
             continue;
         for (int k = 0; k < n->ninputs; k++)
-            if (fuse_input(p, f, n, k))
+            if (fuse_input(p, f, n, k, false, true))
                 k = -1; /* the inputs changed: look at them all again */
     }
+    /* then the maps several read, first to last (a map that took one in
+     * is weighed with its inputs then), each on uses counted afresh */
+    pass_dce(p, f);
+    for (size_t i = 0; i < f->nodes.len; i++)
+        if (fuse_shared(p, f, f->nodes.items[i]))
+            pass_dce(p, f);
 }

@@ -14,3 +14,17 @@ fn mean_square(x: f32["batch n"]) -> f32["batch"] {
 fn probabilities(x: f32["batch n"]) -> f32["batch n"] {
   return softmax(x)
 }
+
+# A map read by a reduction and a map is computed by both where that moves
+# no more memory: three inputs read twice against t written once and read
+# twice (2 x 3 <= 3 + 1 + 2).
+fn shared_map(a: f32["batch n"], b: f32["batch n"], c: f32["batch n"]) -> f32["batch n"] {
+  t = a * b + c
+  return t / repeat(reduce(t, "b n -> b", "sum"), "b -> b n", n = n)
+}
+
+# Four inputs: 2 x 4 > 4 + 1 + 2, so t is stored once and read by both.
+fn stored_map(a: f32["batch n"], b: f32["batch n"], c: f32["batch n"], d: f32["batch n"]) -> f32["batch n"] {
+  t = a * b + c * d
+  return t / repeat(reduce(t, "b n -> b", "sum"), "b -> b n", n = n)
+}
