@@ -160,6 +160,7 @@ struct td_cuda {
     bool allow_tf32;           /* f32 contractions may use TF32 tensor cores */
     bool cublas_always;        /* small products too go to cuBLAS (td_cuda_small_products) */
     td_cuda_module *gemm_module; /* gemm.c's generic kernel, compiled on first need */
+    struct td_gemm_group *gemm_group; /* gemm.c's queue of small products (td_cuda_gemm_group_begin); NULL: none yet */
     /* td_nvrtc_compile's disk cache */
     int64_t cache_hits, cache_misses;
     td_cuda_module *optim_module; /* optim.c's kernels, compiled on first use */
@@ -214,8 +215,9 @@ void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
  * written at this build's offsets, its sizes asserted (malloc'd; NULL with
  * TD_ERR_OOM on ctx); and the NVRTC options it is compiled with. */
 char *td_cuda_optim_source(td_ctx *ctx);
-/* A train step's scalars on the device (step.c): the host writes the
- * first four before the step, the checks (td_check_step) the rest. */
+/* A train step's scalars (step.c): the host writes the first four to the
+ * pinned copy before the step, the checks (td_check_step) read them from
+ * there into the device's and write the rest to both. */
 typedef struct td_step_gate {
     double lr, bias1, bias2_sqrt;
     int64_t step;
@@ -251,7 +253,10 @@ td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td
  * nerrors pairs of gather error words, the clipping threshold (0: none),
  * the gate on the device they write, and a pinned copy of it for the host.
  * They make the loss and sqrt(*sum_squares) the gate's, ok when both are
- * finite and no gather's error flag is set, and its clipping coefficient.
+ * finite and no gather's error flag is set, and its clipping coefficient;
+ * with a pinned copy, the step's scalars (lr, bias1, bias2_sqrt, step) are
+ * read from it, where the host wrote them before the launch, into the
+ * gate for the update (no copy up a step).
  * td_cuda_check_of fills one (TD_ERR_INPUT for a loss of another dtype or
  * a NULL gate). */
 typedef struct td_cuda_check {
@@ -272,6 +277,17 @@ td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum
 td_status td_cuda_sum_squares_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, td_dptr sum, bool add,
                                      const td_cuda_check *check);
 td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices *list, double coef, td_dptr gate);
+/* A train step's sum of squares (over *sum), checks, clipping and update
+ * in one launch of one block, for a list of at most TD_CUDA_SMALL_STEP
+ * elements in all: two launches fewer than td_cuda_sum_squares_slices,
+ * td_cuda_scale_slices and td_cuda_optim_update_slices, where a launch
+ * is most of a small model's time. The check's host gate carries the
+ * step's scalars (td_check_step), its gate takes the verdict. The sum is
+ * one block's, in another order than the grid's: the norm may differ from
+ * theirs in its last bits. */
+enum { TD_CUDA_SMALL_STEP = 16384 };
+td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, const td_cuda_slices *list,
+                             td_dptr sum, const td_cuda_check *check);
 enum { TD_CUDA_OPTIM_NOPTIONS = 4 };
 extern const char *const td_cuda_optim_options[TD_CUDA_OPTIM_NOPTIONS];
 /* the text of ../optim_kernels.h, embedded by the build (optim_kernels_text.c) */
@@ -292,6 +308,8 @@ void td_optim_adam_bias(const td_optim_hparams *h, int64_t step, double *bias_co
 /* The CUDA source of the generic contraction kernel (one extern "C"
  * kernel per dtype but bool), for the tests to compile without a GPU. */
 const char *td_cuda_gemm_kernel_source(void);
+/* Frees the queue of td_cuda_gemm_group_begin (loader.c, with the context). */
+void td_cuda_gemm_group_free(struct td_cuda *cuda);
 /* td_gemm_describe's counterpart: the route td_cuda_gemm_run would take,
  * after the same checks, written to buf without touching the GPU: "none: C
  * is empty"; "kernel <dtype> <items> x <m>x<n>x<k>" (": C = 0" or ": C =

@@ -34,14 +34,19 @@ enum { OPTIM_THREADS = 256 };
 
 /* The kernels, f32 then f64 of each; the f64 one is the next index. */
 enum {
-    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_STEP_CHECK = 12, K_COUNT = 13
+    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_STEP_CHECK = 12,
+    K_SMALL_STEP = 13, K_COUNT = 15
 };
 static const char *const kernel_names[K_COUNT] = {
     "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
     "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
-    "td_step_check",
+    "td_step_check",        "td_small_step_f32",    "td_small_step_f64",
 };
+/* Threads of the one block of td_cuda_small_step: a vector or two of each
+ * array a thread at most (TD_CUDA_SMALL_STEP elements in all). */
+enum { SMALL_STEP_THREADS = 1024 };
+_Static_assert(TD_CUDA_SMALL_STEP <= SMALL_STEP_THREADS * 16, "td_cuda_small_step: four f32 vectors a thread at most");
 
 /* IEEE division, sqrt and denormals are NVRTC's defaults; a multiply-add
  * is fused only where the text calls OPTIM_FMA. */
@@ -197,11 +202,12 @@ static const char device_kernels[] =
     "        lr = gate->lr; \\\n"
     "        more; \\\n"
     "    }\n"
+    "/* Each optimizer's update of the list, over the grid (td_update_*), the\n"
+    " * kernels that run one, and td_small_step: a train step's norm, checks,\n"
+    " * clipping and update in one block */\n"
     "#define TD_KERNELS(T, S) \\\n"
-    "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, int64_t step, \\\n"
-    "                                            double lr, const td_step_gate *gate) \\\n"
+    "__device__ void td_update_sgd_##S(const td_optim_hparams &h, const td_cuda_slices &list, int64_t step, double lr) \\\n"
     "{ \\\n"
-    "    TD_GATE(gate, step = gate->step) \\\n"
     "    for (int s = 0; s < list.count; s++) { /* slot 0: the momentum buffer, if any */ \\\n"
     "        const double decay = list.at[s].weight_decay; \\\n"
     "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *buf, T *, T *) { \\\n"
@@ -209,10 +215,9 @@ static const char device_kernels[] =
     "        }); \\\n"
     "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
-    "                                                int64_t step, double lr, const td_step_gate *gate) \\\n"
+    "__device__ void td_update_adagrad_##S(const td_optim_hparams &h, const td_cuda_slices &list, int64_t step, \\\n"
+    "                                      double lr) \\\n"
     "{ \\\n"
-    "    TD_GATE(gate, step = gate->step) \\\n"
     "    for (int s = 0; s < list.count; s++) { /* slot 0: the sum of squares */ \\\n"
     "        const double decay = list.at[s].weight_decay; \\\n"
     "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *sum, T *, T *) { \\\n"
@@ -220,10 +225,8 @@ static const char device_kernels[] =
     "        }); \\\n"
     "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
-    "                                                double lr, const td_step_gate *gate) \\\n"
+    "__device__ void td_update_rmsprop_##S(const td_optim_hparams &h, const td_cuda_slices &list, double lr) \\\n"
     "{ \\\n"
-    "    TD_GATE(gate, (void)0) \\\n"
     "    for (int s = 0; s < list.count; s++) { /* slots: square_avg, the momentum buffer, grad_avg */ \\\n"
     "        const double decay = list.at[s].weight_decay; \\\n"
     "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *square_avg, T *buf, T *grad_avg) { \\\n"
@@ -231,11 +234,9 @@ static const char device_kernels[] =
     "        }); \\\n"
     "    } \\\n"
     "} \\\n"
-    "extern \"C\" __global__ void td_optim_adam_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
-    "                                             double bias_correction1, double bias_correction2_sqrt, double lr, \\\n"
-    "                                             const td_step_gate *gate) \\\n"
+    "__device__ void td_update_adam_##S(const td_optim_hparams &h, const td_cuda_slices &list, double bias_correction1, \\\n"
+    "                                   double bias_correction2_sqrt, double lr) \\\n"
     "{ \\\n"
-    "    TD_GATE(gate, (bias_correction1 = gate->bias1, bias_correction2_sqrt = gate->bias2_sqrt)) \\\n"
     "    for (int s = 0; s < list.count; s++) { /* slots: exp_avg, exp_avg_sq, max_exp_avg_sq */ \\\n"
     "        const double decay = list.at[s].weight_decay; \\\n"
     "        td_each<T>(list.at[s], [&](int n, T *p, const T *g, T *exp_avg, T *exp_avg_sq, T *max_sq) { \\\n"
@@ -243,6 +244,31 @@ static const char device_kernels[] =
     "                     decay); \\\n"
     "        }); \\\n"
     "    } \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, int64_t step, \\\n"
+    "                                            double lr, const td_step_gate *gate) \\\n"
+    "{ \\\n"
+    "    TD_GATE(gate, step = gate->step) \\\n"
+    "    td_update_sgd_##S(h, list, step, lr); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
+    "                                                int64_t step, double lr, const td_step_gate *gate) \\\n"
+    "{ \\\n"
+    "    TD_GATE(gate, step = gate->step) \\\n"
+    "    td_update_adagrad_##S(h, list, step, lr); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
+    "                                                double lr, const td_step_gate *gate) \\\n"
+    "{ \\\n"
+    "    TD_GATE(gate, (void)0) \\\n"
+    "    td_update_rmsprop_##S(h, list, lr); \\\n"
+    "} \\\n"
+    "extern \"C\" __global__ void td_optim_adam_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
+    "                                             double bias_correction1, double bias_correction2_sqrt, double lr, \\\n"
+    "                                             const td_step_gate *gate) \\\n"
+    "{ \\\n"
+    "    TD_GATE(gate, (bias_correction1 = gate->bias1, bias_correction2_sqrt = gate->bias2_sqrt)) \\\n"
+    "    td_update_adam_##S(h, list, bias_correction1, bias_correction2_sqrt, lr); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_sum_squares_##S(TD_GRID_CONST td_cuda_slices list, double *partials, \\\n"
     "                                               unsigned *done, double *sum, int add, td_check_args check) \\\n"
@@ -268,7 +294,7 @@ static const char device_kernels[] =
     "    if (last) { \\\n"
     "        td_sum_partials(partials, (int)gridDim.x, sum, add, done, partial); \\\n"
     "        if (check.gate && threadIdx.x == 0) /* the step's checks, on the sum thread 0 just wrote */ \\\n"
-    "            td_check_step(check, sum); \\\n"
+    "            td_check_step(check, sum, td_gate_in_of(check)); \\\n"
     "    } \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_scale_##S(TD_GRID_CONST td_cuda_slices list, T coef, const td_step_gate *gate) \\\n"
@@ -281,6 +307,51 @@ static const char device_kernels[] =
     "    for (int s = 0; s < list.count; s++) { \\\n"
     "        T *x = (T *)list.at[s].grad; \\\n"
     "        TD_EACH(i, list.at[s].n) x[i] = x[i] * coef; \\\n"
+    "    } \\\n"
+    "} \\\n"
+    "/* one block of TD_SMALL_THREADS: the sum of squares, the checks (thread 0), \\\n"
+    " * then, when they passed, the clipping and the update; the block's barriers \\\n"
+    " * order each stage's global writes before the next one's reads */ \\\n"
+    "extern \"C\" __global__ void td_small_step_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, double *sum, \\\n"
+    "                                              td_check_args check) \\\n"
+    "{ \\\n"
+    "    __shared__ double partial[TD_SMALL_THREADS]; \\\n"
+    "    td_gate_in in = {}; /* read from the host while the block sums */ \\\n"
+    "    if (threadIdx.x == 0) \\\n"
+    "        in = td_gate_in_of(check); \\\n"
+    "    double acc = 0; \\\n"
+    "    for (int s = 0; s < list.count; s++) \\\n"
+    "        acc += td_sum_squares_of<T>(list.at[s]); \\\n"
+    "    partial[threadIdx.x] = acc; \\\n"
+    "    __syncthreads(); \\\n"
+    "    for (unsigned half = blockDim.x / 2; half > 0; half /= 2) { \\\n"
+    "        if (threadIdx.x < half) \\\n"
+    "            partial[threadIdx.x] += partial[threadIdx.x + half]; \\\n"
+    "        __syncthreads(); \\\n"
+    "    } \\\n"
+    "    if (threadIdx.x == 0) { \\\n"
+    "        *sum = partial[0]; \\\n"
+    "        td_check_step(check, sum, in); \\\n"
+    "    } \\\n"
+    "    __syncthreads(); \\\n"
+    "    const td_step_gate *gate = check.gate; \\\n"
+    "    if (!gate->ok) \\\n"
+    "        return; \\\n"
+    "    if (gate->clipping) { \\\n"
+    "        const T coef = (T)gate->coef; \\\n"
+    "        for (int s = 0; s < list.count; s++) { \\\n"
+    "            T *x = (T *)list.at[s].grad; \\\n"
+    "            TD_EACH(i, list.at[s].n) x[i] = x[i] * coef; \\\n"
+    "        } \\\n"
+    "        __syncthreads(); \\\n"
+    "    } \\\n"
+    "    switch (h.kind) { \\\n"
+    "    case TD_OPTIM_SGD: td_update_sgd_##S(h, list, gate->step, gate->lr); break; \\\n"
+    "    case TD_OPTIM_ADAGRAD: td_update_adagrad_##S(h, list, gate->step, gate->lr); break; \\\n"
+    "    case TD_OPTIM_RMSPROP: td_update_rmsprop_##S(h, list, gate->lr); break; \\\n"
+    "    case TD_OPTIM_ADAM: case TD_OPTIM_ADAMW: \\\n"
+    "        td_update_adam_##S(h, list, gate->bias1, gate->bias2_sqrt, gate->lr); \\\n"
+    "        break; \\\n"
     "    } \\\n"
     "}\n"
     "/* *sum += the blocks' partial sums, in block order, by the block that\n"
@@ -310,13 +381,33 @@ static const char device_kernels[] =
     "/* A train step's checks on the device (runtime/cuda/step.c): the loss (of\n"
     " * its dtype: 0 f32, 1 f64, 2 bf16, 3 f16) and the gradients' norm finite,\n"
     " * no gather met a bad index; then the clipping coefficient, as train.c's */\n"
+    "/* The step's scalars (lr, Adam's bias corrections, the step) where the\n"
+    " * host wrote them before the launch, in the pinned gate, read over the\n"
+    " * bus by one thread: no copy up a step (volatile: read at this point, not\n"
+    " * from a cache); none without a pinned gate */\n"
+    "struct td_gate_in {\n"
+    "    double lr, bias1, bias2_sqrt;\n"
+    "    long long step;\n"
+    "};\n"
+    "__device__ td_gate_in td_gate_in_of(const td_check_args &c)\n"
+    "{\n"
+    "    td_gate_in in = {};\n"
+    "    if (c.host_gate) {\n"
+    "        const volatile td_step_gate *h = c.host_gate;\n"
+    "        in.lr = h->lr;\n"
+    "        in.bias1 = h->bias1;\n"
+    "        in.bias2_sqrt = h->bias2_sqrt;\n"
+    "        in.step = h->step;\n"
+    "    }\n"
+    "    return in;\n"
+    "}\n"
     "__device__ double td_widen_half(unsigned short h)\n"
     "{\n"
     "    unsigned sign = (h >> 15) & 1, e = (h >> 10) & 31, m = h & 1023;\n"
     "    double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? (m ? __longlong_as_double(0x7ff8000000000000ll) : __longlong_as_double(0x7ff0000000000000ll)) : ldexp((double)(m | 1024), (int)e - 25);\n"
     "    return sign ? -v : v;\n"
     "}\n"
-    "__device__ void td_check_step(const td_check_args &c, const double *sum_squares)\n"
+    "__device__ void td_check_step(const td_check_args &c, const double *sum_squares, const td_gate_in &in)\n"
     "{\n"
     "    double l = c.loss_kind == 0 ? (double)*(const float *)c.loss\n"
     "             : c.loss_kind == 1 ? *(const double *)c.loss\n"
@@ -327,6 +418,12 @@ static const char device_kernels[] =
     "    for (int i = 0; i < c.nerrors; i++)\n"
     "        bad |= c.errors[2 * i];\n"
     "    td_step_gate *gate = c.gate;\n"
+    "    if (c.host_gate) { /* the step's scalars, for the update after */\n"
+    "        gate->lr = in.lr;\n"
+    "        gate->bias1 = in.bias1;\n"
+    "        gate->bias2_sqrt = in.bias2_sqrt;\n"
+    "        gate->step = in.step;\n"
+    "    }\n"
     "    gate->loss = l;\n"
     "    gate->norm = norm;\n"
     "    gate->ok = !bad && isfinite(l) && isfinite(norm);\n"
@@ -337,7 +434,7 @@ static const char device_kernels[] =
     "}\n"
     "extern \"C\" __global__ void td_step_check(td_check_args check, const double *sum_squares)\n"
     "{\n"
-    "    td_check_step(check, sum_squares);\n"
+    "    td_check_step(check, sum_squares, td_gate_in_of(check));\n"
     "}\n"
     "TD_KERNELS(float, f32)\n"
     "TD_KERNELS(double, f64)\n";
@@ -381,7 +478,7 @@ static size_t device_struct(char *buf, size_t size)
     OUT("static_assert(TD_OPTIM_SGD == %d && TD_OPTIM_ADAGRAD == %d && TD_OPTIM_RMSPROP == %d && TD_OPTIM_ADAM == %d "
         "&& TD_OPTIM_ADAMW == %d, \"td_optim_kind: not the host's values\");\n",
         (int)TD_OPTIM_SGD, (int)TD_OPTIM_ADAGRAD, (int)TD_OPTIM_RMSPROP, (int)TD_OPTIM_ADAM, (int)TD_OPTIM_ADAMW);
-    OUT("#define TD_THREADS %d\n", OPTIM_THREADS);
+    OUT("#define TD_THREADS %d\n#define TD_SMALL_THREADS %d\n", OPTIM_THREADS, SMALL_STEP_THREADS);
     OUT("#define TD_SLICES %d\n#define TD_SLICES_BYTES %zu\n", TD_CUDA_SLICES, sizeof(td_cuda_slices));
 #undef OUT
     return used < size ? used : 0;
@@ -681,3 +778,29 @@ td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum
     return td_cuda_launch(ctx, mod, K_STEP_CHECK, 1, 1, args, "a train step's checks");
 }
 
+
+td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, const td_cuda_slices *list,
+                             td_dptr sum, const td_cuda_check *check)
+{
+    static const char fn[] = "td_cuda_small_step";
+    td_status st = check_list(ctx, fn, dtype, list);
+    if (st != TD_OK)
+        return st;
+    size_t n = 0;
+    for (int s = 0; s < list->count; s++)
+        if (list->at[s].n > SIZE_MAX || !td_add_size(n, (size_t)list->at[s].n, &n))
+            n = SIZE_MAX;
+    if (n > TD_CUDA_SMALL_STEP)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: %zu elements (at most %d, in one block)", fn, n, TD_CUDA_SMALL_STEP);
+    if (!sum || !check || !check->gate)
+        return td_fail(ctx, TD_ERR_INPUT, "%s: %s is NULL", fn, !sum ? "the sum" : "the gate");
+    const td_cuda_module *mod;
+    char where[128];
+    if ((st = list_launch(ctx, fn, dtype, list, n, &mod, where, sizeof where)) != TD_OK)
+        return st;
+    td_optim_hparams hp = *h; /* the kernel's by-value arguments */
+    td_cuda_slices slices = *list;
+    td_cuda_check checks = *check;
+    void *args[] = {&hp, &slices, &sum, &checks};
+    return td_cuda_launch(ctx, mod, K_SMALL_STEP + (dtype == TD_F64), 1, SMALL_STEP_THREADS, args, where);
+}

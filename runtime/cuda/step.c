@@ -36,7 +36,7 @@
 #include "../ctx_internal.h"
 #include "cuda_internal.h"
 
-enum { ERROR_BYTES = TD_SCRATCH_NERRORS * 2 * sizeof(int64_t), GATE_IN_BYTES = 32 /* lr, bias1, bias2_sqrt, step */ };
+enum { ERROR_BYTES = TD_SCRATCH_NERRORS * 2 * sizeof(int64_t) };
 _Static_assert(sizeof(td_step_gate) <= 96, "the random stream's position follows the gate in pinned memory");
 _Static_assert(TD_SCRATCH_RNG >= TD_SCRATCH_GATE + (int)sizeof(td_step_gate), "TD_SCRATCH_RNG overlaps the gate");
 
@@ -412,6 +412,15 @@ static td_status trained_lists(td_model *m, int train, int64_t step, double lr, 
     return TD_OK;
 }
 
+/* The elements of a list's slices. */
+static size_t list_elements(const td_cuda_slices *list)
+{
+    size_t n = 0;
+    for (int s = 0; s < list->count; s++)
+        n += (size_t)list->at[s].n; /* the params' elements: their bytes fit the params region */
+    return n;
+}
+
 /* The step's body, queued: nothing here waits for the GPU (but a profiled
  * step, which waits once for its optimizer's times). */
 static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, double lr)
@@ -432,6 +441,19 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
         st = td_cuda_check_of(ctx, t->loss_dtype, m->dscratch, m->dscratch + TD_SCRATCH_ERRORS,
                               t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate,
                               (td_step_gate *)(m->gpu->pinned + m->gpu->gate_at), &check);
+    if (st == TD_OK && p.count == 1 && list_elements(&p.lists[0]) <= TD_CUDA_SMALL_STEP) {
+        /* a small model's: the norm, checks, clipping and update in one launch */
+        if (m->profile)
+            st = td_cuda_profile_mark(m, p.rows[0], false);
+        if (st == TD_OK)
+            st = td_cuda_small_step(ctx, &t->optim, p.dtypes[0], &p.lists[0], sum, &check);
+        if (st == TD_OK && m->profile)
+            st = td_cuda_profile_mark(m, p.rows[0], true);
+        if (st == TD_OK && m->profile)
+            st = td_cuda_profile_flush(m);
+        lists_free(&p);
+        return st;
+    }
     for (int l = 0; st == TD_OK && l < p.count; l++)
         st = td_cuda_sum_squares_slices(ctx, p.dtypes[l], &p.lists[l], sum, l > 0, l == p.count - 1 ? &check : NULL);
     if (st == TD_OK && p.count == 0) { /* no trained param: a norm of 0, checked alone */
@@ -550,17 +572,14 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
         st = stage(m, g, t, inputs, din);
     if (st != TD_OK)
         return st;
-    /* the step's scalars, up */
+    /* the step's scalars, where the checks read them (td_cuda_check: no copy up) */
     td_step_gate *gate = (td_step_gate *)(g->pinned + g->gate_at);
     memset(gate, 0, sizeof *gate);
     gate->lr = lr;
     gate->step = step;
     if (t->optim.kind == TD_OPTIM_ADAM || t->optim.kind == TD_OPTIM_ADAMW)
         td_optim_adam_bias(&t->optim, step, &gate->bias1, &gate->bias2_sqrt);
-    st = td_cu_check_at(m->ctx, cuda,
-                        cuda->cu.cuMemcpyHtoDAsync(m->dscratch + TD_SCRATCH_GATE, gate, GATE_IN_BYTES, cuda->stream),
-                        "cuMemcpyHtoDAsync", "a step's scalars");
-    if (st == TD_OK && t->draws)
+    if (t->draws)
         st = rng_up(m, g, t->name);
     if (st != TD_OK)
         return st;

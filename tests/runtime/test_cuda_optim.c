@@ -199,6 +199,28 @@ static void argument_errors(td_ctx *ctx)
                  "td_cuda_check_of: a loss of dtype i32 (f32, f64, bf16 or f16)", "the checks of an i32 loss");
     expect_error(ctx, td_cuda_check_of(ctx, TD_F32, p, 0, 0, 0, 0, NULL, &check), TD_ERR_INPUT,
                  "td_cuda_check_of: the gate is NULL (device address 0)", "the checks without a gate");
+    if (td_cuda_check_of(ctx, TD_F32, p, 0, 0, 0, sum, NULL, &check) == TD_OK) {
+        td_cuda_slices small = {.count = 2};
+        small.at[0] = td_cuda_slice_of(&h, TD_F32, 10000, p, g, s, 0);
+        small.at[1] = td_cuda_slice_of(&h, TD_F32, 6385, p, g, s, 0);
+        expect_error(ctx, td_cuda_small_step(ctx, &h, TD_F32, &small, sum, &check), TD_ERR_INPUT,
+                     "td_cuda_small_step: 16385 elements (at most 16384, in one block)", "a small step too large");
+        small.at[1].n = UINT64_MAX;
+        expect_error(ctx, td_cuda_small_step(ctx, &h, TD_F32, &small, sum, &check), TD_ERR_INPUT,
+                     "td_cuda_small_step: 18446744073709551615 elements", "a small step's elements overflowing");
+        small.count = 1;
+        expect_error(ctx, td_cuda_small_step(ctx, &h, TD_F32, &small, 0, &check), TD_ERR_INPUT,
+                     "td_cuda_small_step: the sum is NULL", "a small step without a sum");
+        expect_error(ctx, td_cuda_small_step(ctx, &h, TD_F32, &small, sum, NULL), TD_ERR_INPUT,
+                     "td_cuda_small_step: the gate is NULL", "a small step without checks");
+        expect_error(ctx, td_cuda_small_step(ctx, &h, TD_BF16, &small, sum, &check), TD_ERR_INPUT,
+                     "td_cuda_small_step: dtype bf16 is not supported (f32 or f64)", "a small step in bf16");
+        many.count = TD_CUDA_SLICES + 1;
+        expect_error(ctx, td_cuda_small_step(ctx, &h, TD_F32, &many, sum, &check), TD_ERR_INPUT,
+                     "td_cuda_small_step: 33 tensors in one launch (at most 32)", "a small step of a list too long");
+    } else {
+        CHECK(false, "td_cuda_check_of: %s", td_ctx_error(ctx));
+    }
 
     expect_error(ctx, td_cuda_add_sum_squares(ctx, TD_I32, p, 4, sum), TD_ERR_INPUT,
                  "td_cuda_add_sum_squares: dtype i32 is not supported (f32 or f64)", "sum of squares i32");
@@ -501,6 +523,8 @@ static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
         st = td_cuda_upload(ctx, dloss, &loss, sizeof loss);
     if (!st)
         st = td_cuda_zero(ctx, dgates, sizeof gates);
+    if (!st) /* the step's scalars, where the host writes them: the checks read them into the gate */
+        *pinned = (td_step_gate){.lr = 0.125, .bias1 = 0.5, .bias2_sqrt = 0.25, .step = 7, .loss = -1, .ok = 9};
     if (!st)
         st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates, pinned, &check);
     if (!st)
@@ -511,14 +535,21 @@ static bool slice_list(td_ctx *ctx, const config *c, td_dtype dtype)
         st = td_cuda_run_check(ctx, &alone, dsum);
     if (!st)
         st = td_cuda_download(ctx, gates, dgates, sizeof gates);
-    CHECK(st || (memcmp(&gates[0], &gates[1], sizeof gates[0]) == 0 && memcmp(pinned, &gates[0], sizeof *pinned) == 0 &&
-                 gates[0].ok == 1 && gates[0].clipping == 1 && gates[0].loss == 1.25 &&
-                 fabs(gates[0].norm - sqrt(want)) <= 1e-12 * sqrt(want)),
+    /* the scalars read from the pinned gate; td_cuda_run_check's gate, with none, keeps its zeros */
+    bool scalars = !st && gates[0].lr == 0.125 && gates[0].bias1 == 0.5 && gates[0].bias2_sqrt == 0.25 &&
+                   gates[0].step == 7 && gates[1].lr == 0 && gates[1].step == 0;
+    td_step_gate verdict = gates[0];
+    verdict.lr = verdict.bias1 = verdict.bias2_sqrt = 0;
+    verdict.step = 0;
+    CHECK(st || (scalars && memcmp(&verdict, &gates[1], sizeof verdict) == 0 &&
+                 memcmp(pinned, &gates[0], sizeof *pinned) == 0 && gates[0].ok == 1 && gates[0].clipping == 1 &&
+                 gates[0].loss == 1.25 && fabs(gates[0].norm - sqrt(want)) <= 1e-12 * sqrt(want)),
           "%s %s: the checks run by the sum's last block (and their pinned copy): loss %g, norm %.17g (%.17g), ok %lld, "
-          "clipping %lld, coef %g; td_cuda_run_check's: loss %g, norm %.17g, ok %lld, clipping %lld, coef %g",
+          "clipping %lld, coef %g, the step's scalars from the pinned gate %s; td_cuda_run_check's: loss %g, norm "
+          "%.17g, ok %lld, clipping %lld, coef %g",
           c->name, td_dtype_name(dtype), gates[0].loss, gates[0].norm, sqrt(want), (long long)gates[0].ok,
-          (long long)gates[0].clipping, gates[0].coef, gates[1].loss, gates[1].norm, (long long)gates[1].ok,
-          (long long)gates[1].clipping, gates[1].coef);
+          (long long)gates[0].clipping, gates[0].coef, scalars ? "yes" : "no", gates[1].loss, gates[1].norm,
+          (long long)gates[1].ok, (long long)gates[1].clipping, gates[1].coef);
     td_cuda_free(ctx, dgates);
     td_cuda_free(ctx, dsum2);
     td_cuda_free(ctx, dloss);
@@ -559,6 +590,149 @@ static void slice_lists(td_ctx *ctx)
     slice_list(ctx, config_named("rmsprop_all"), TD_F64);
     slice_list(ctx, config_named("sgd_momentum_weight_decay"), TD_F32);
     slice_list(ctx, config_named("adagrad_all"), TD_F64);
+}
+
+/* The largest relative difference of two arrays of dtype (f32 or f64). */
+static double max_rel_difference(const void *a, const void *b, size_t n, td_dtype dtype)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = dtype == TD_F64 ? ((const double *)a)[i] : ((const float *)a)[i];
+        double y = dtype == TD_F64 ? ((const double *)b)[i] : ((const float *)b)[i];
+        double d = fabs(x - y) / (fabs(y) > 1e-30 ? fabs(y) : 1e-30);
+        worst = d > worst || d != d ? d : worst;
+    }
+    return worst;
+}
+
+/* td_cuda_small_step on one copy of a list of three tensors, the grid's
+ * launches (the sum of squares with the checks, the scale, the update) on
+ * another, at step 3 with the scalars in each one's pinned gate: params
+ * and state bit for bit where nothing clips, within 1e-6 where the step
+ * clips (the two sums add in other orders, so the norms may differ in
+ * their last bits), the verdicts alike; with a NaN loss neither updates. */
+static bool small_step(td_ctx *ctx, const config *c, td_dtype dtype, double clip_ratio, float loss)
+{
+    enum { K = 3, STEP = 3 };
+    static const size_t lens[K] = {1003, 7, 5000};
+    static const double decays[K] = {0.1, 0, 0.03};
+    td_optim_hparams h = hparams_of(c);
+    size_t elem = td_dtype_size(dtype), slots = (size_t)td_optim_state_slots(&h);
+    unsigned char *host[K][3] = {{0}}, *back[2] = {malloc(5000 * elem * (slots + 1)), malloc(5000 * elem * (slots + 1))};
+    td_dptr dev[2][K][3] = {{{0}}}, dgates = 0, dsums = 0, dloss = 0;
+    td_step_gate *pinned = NULL;
+    struct td_cuda *cuda = td_cuda_state(ctx);
+    td_rng rng = {31 + (uint64_t)(dtype == TD_F64), 0};
+    td_status st = back[0] && back[1] ? TD_OK : TD_ERR_OOM;
+    td_cuda_slices lists[2] = {{.count = K}, {.count = K}};
+    double want = 0; /* the gradients' sum of squares, for the clipping threshold */
+    for (int k = 0; k < K && !st; k++) {
+        size_t bytes = lens[k] * elem, sizes[3] = {bytes, bytes, slots ? slots * bytes : 1};
+        for (int a = 0; a < 3 && !st; a++)
+            if (!(host[k][a] = malloc(sizes[a])))
+                st = TD_ERR_OOM;
+        for (int copy = 0; copy < 2 && !st; copy++)
+            for (int a = 0; a < 3 && !st; a++)
+                st = td_cuda_alloc(ctx, sizes[a], "a slice", &dev[copy][k][a]);
+        if (st)
+            break;
+        fill_normal(ctx, &rng, dtype, host[k][0], lens[k], 1);
+        fill_normal(ctx, &rng, dtype, host[k][1], lens[k], 1);
+        for (size_t i = 0; i < lens[k]; i++) {
+            double v = dtype == TD_F64 ? ((double *)host[k][1])[i] : (double)((float *)host[k][1])[i];
+            want += v * v;
+        }
+        st = td_optim_init_state(ctx, &h, dtype, lens[k], host[k][2]);
+        for (int copy = 0; copy < 2 && !st; copy++) {
+            for (int a = 0; a < 3 && !st; a++)
+                if (a < 2 || slots)
+                    st = td_cuda_upload(ctx, dev[copy][k][a], host[k][a], sizes[a]);
+            lists[copy].at[k] = td_cuda_slice_of(&h, dtype, lens[k], dev[copy][k][0], dev[copy][k][1], dev[copy][k][2],
+                                                 decays[k]);
+        }
+    }
+    double clip = clip_ratio * sqrt(want);
+    if (!st)
+        st = cuda->cu.cuMemAllocHost((void **)&pinned, 2 * sizeof *pinned) == TD_CUDA_SUCCESS ? TD_OK : TD_ERR_DEVICE;
+    if (!st)
+        st = td_cuda_alloc(ctx, 2 * sizeof *pinned, "gates", &dgates);
+    if (!st)
+        st = td_cuda_alloc(ctx, 2 * sizeof(double), "sums", &dsums);
+    if (!st)
+        st = td_cuda_alloc(ctx, sizeof loss, "loss", &dloss);
+    if (!st)
+        st = td_cuda_upload(ctx, dloss, &loss, sizeof loss);
+    td_cuda_check checks[2];
+    for (int copy = 0; copy < 2 && !st; copy++) {
+        pinned[copy] = (td_step_gate){.lr = c->lr, .step = STEP};
+        td_optim_adam_bias(&h, STEP, &pinned[copy].bias1, &pinned[copy].bias2_sqrt);
+        st = td_cuda_check_of(ctx, TD_F32, dloss, 0, 0, clip, dgates + copy * sizeof *pinned, &pinned[copy], &checks[copy]);
+    }
+    td_dptr gate0 = dgates, sum0 = dsums, sum1 = dsums + sizeof(double);
+    if (!st) /* with other scalars as arguments: the gate's count */
+        st = td_cuda_sum_squares_slices(ctx, dtype, &lists[0], sum0, false, &checks[0]);
+    if (!st && clip > 0)
+        st = td_cuda_scale_slices(ctx, dtype, &lists[0], 1.0, gate0);
+    if (!st)
+        st = td_cuda_optim_update_slices(ctx, &h, dtype, &lists[0], 1, 99.0, gate0);
+    if (!st)
+        st = td_cuda_small_step(ctx, &h, dtype, &lists[1], sum1, &checks[1]);
+    if (!st)
+        st = td_cuda_sync(ctx, "the small step");
+    bool ok = !st, unchanged = true;
+    double worst = 0;
+    for (int k = 0; k < K && !st; k++) {
+        size_t bytes = lens[k] * elem, state_bytes = slots * bytes;
+        for (int copy = 0; copy < 2 && !st; copy++) {
+            st = td_cuda_download(ctx, back[copy], dev[copy][k][0], bytes);
+            if (!st && slots)
+                st = td_cuda_download(ctx, back[copy] + bytes, dev[copy][k][2], state_bytes);
+        }
+        if (st)
+            break;
+        if (clip > 0 && loss == loss) {
+            double d = max_rel_difference(back[1], back[0], lens[k] * (slots + 1), dtype);
+            worst = d > worst || d != d ? d : worst;
+        } else {
+            ok = ok && memcmp(back[0], back[1], bytes + state_bytes) == 0;
+        }
+        unchanged = unchanged && memcmp(back[1], host[k][0], bytes) == 0;
+    }
+    bool verdicts = !st && pinned[0].ok == pinned[1].ok && pinned[0].clipping == pinned[1].clipping &&
+                    pinned[0].loss == pinned[1].loss && pinned[1].lr == c->lr && pinned[1].step == STEP &&
+                    fabs(pinned[0].norm - pinned[1].norm) <= 1e-12 * pinned[0].norm &&
+                    pinned[1].ok == (loss == loss) && pinned[1].clipping == (clip > 0 && loss == loss);
+    ok = ok && verdicts && worst <= 1e-6 && (loss == loss ? !unchanged : unchanged);
+    CHECK(ok, "%s %s%s%s: td_cuda_small_step as the grid's launches (%s; largest difference %.3g), verdict ok %lld "
+          "clipping %lld norm %.17g vs ok %lld clipping %lld norm %.17g, params %s: %s",
+          c->name, td_dtype_name(dtype), clip > 0 ? ", clipping" : "", loss == loss ? "" : ", a NaN loss",
+          clip > 0 && loss == loss ? "within 1e-6" : "bit for bit", worst, (long long)pinned[1].ok,
+          (long long)pinned[1].clipping, pinned[1].norm, (long long)pinned[0].ok, (long long)pinned[0].clipping,
+          pinned[0].norm, unchanged ? "unchanged" : "updated", st ? td_ctx_error(ctx) : "ok");
+    td_ctx_clear_error(ctx);
+    for (int k = 0; k < K; k++)
+        for (int a = 0; a < 3; a++) {
+            free(host[k][a]);
+            for (int copy = 0; copy < 2; copy++)
+                td_cuda_free(ctx, dev[copy][k][a]);
+        }
+    td_cuda_free(ctx, dgates);
+    td_cuda_free(ctx, dsums);
+    td_cuda_free(ctx, dloss);
+    if (pinned)
+        cuda->cu.cuMemFreeHost(pinned);
+    free(back[0]);
+    free(back[1]);
+    return ok;
+}
+
+static void small_steps(td_ctx *ctx)
+{
+    small_step(ctx, config_named("adam_all"), TD_F32, 0, 0.5f);
+    small_step(ctx, config_named("adagrad_all"), TD_F64, 0, 0.5f);
+    small_step(ctx, config_named("sgd_momentum_weight_decay"), TD_F32, 0.25, 0.5f);
+    small_step(ctx, config_named("rmsprop_all"), TD_F64, 0.5, 0.5f);
+    small_step(ctx, config_named("adam_all"), TD_F64, 0.25, NAN);
 }
 
 static void sums_and_scales(td_ctx *ctx)
@@ -636,6 +810,7 @@ void test_cuda_optim(void)
             trajectories(ctx);
             sums_and_scales(ctx);
             slice_lists(ctx);
+            small_steps(ctx);
         } else {
             no_gpu_errors(ctx);
             printf("skipped: GPU optimizer tests: %s\n", why);
