@@ -220,6 +220,21 @@ static void emit_errors(const Emit *e, int index, const IrFunction *f, int ngath
 
 bool emit_cuda_has_gathers(const IrFunction *f) { return count_gathers(f) > 0; }
 
+/* The contractions from node i on with nothing launched between them. */
+static int products_in_a_row(const IrFunction *f, size_t i)
+{
+    int run = 0;
+    for (; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!plan_has_buffer(n))
+            continue;
+        if (n->op != IR_CONTRACT)
+            break;
+        run++;
+    }
+    return run;
+}
+
 void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan, const PtrVec *names)
 {
     e->f = f;
@@ -244,7 +259,7 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
     declare_buffers(e, f, plan);
     if (f->is_train && emit_cuda_draws_random(f)) /* where the step's draws begin in the stream */
         fputs("    const uint64_t rng_start = m->rng.offset;\n", e->out);
-    int op = 0, g = 0, grouped = 0;
+    int op = 0, g = 0, grouped = 0, products_left = 0;
     const IrNode **members = arena_array(e->a, f->nodes.len + 1, sizeof(IrNode *));
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
@@ -252,6 +267,15 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
             continue;
         Emit here = *e;
         here.op = op;
+        if (n->op == IR_CONTRACT && products_left == 0) {
+            int run = products_in_a_row(f, i);
+            if (run >= 2) {
+                fprintf(e->out, "    /* %d contractions in a row: the small ones share launches where independent */\n"
+                                "    if (!m->profile && td_cuda_gemm_group_begin(ctx) != TD_OK)\n"
+                                "        return TD_ERR_DEVICE;\n", run);
+                products_left = run;
+            }
+        }
         if (grouped > 0) { /* ran in its row group's kernel: timed there */
             fprintf(e->out, "    /* %%%d %s: %s: in the row group above */\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
             grouped--;
@@ -281,6 +305,8 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
             launch_node(&here, names, n, &g);
         }
         fprintf(e->out, "        if (m->profile && td_cuda_profile_mark(m, %d, true) != TD_OK)\n            return TD_ERR_DEVICE;\n    }\n", op);
+        if (products_left > 0 && --products_left == 0)
+            fputs("    if (td_cuda_gemm_group_end(ctx) != TD_OK)\n        return TD_ERR_DEVICE;\n", e->out);
         op++;
     }
     for (int i = 0; i < f->noutputs; i++) {

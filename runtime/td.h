@@ -541,6 +541,19 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
 td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c);
 void td_cuda_allow_tf32(td_ctx *ctx, bool allow);
 void td_cuda_small_products(td_ctx *ctx, bool allow);
+/* Contractions in a row whose small ones share launches: between
+ * td_cuda_gemm_group_begin and td_cuda_gemm_group_end, td_cuda_gemm_run
+ * queues a product of the small route (up to 8, of one dtype) unless it
+ * writes memory a queued one reads or writes, or reads memory one writes
+ * (then what is queued runs first); any other product runs after the
+ * queue; end runs the queue, as one launch. Only td_cuda_gemm_run may come
+ * between the two (a copy or launch between them would run before the
+ * queue). A failed td_cuda_gemm_run drops the group and its queue; begin
+ * while a group still holds products drops them and fails (TD_ERR_INPUT);
+ * end without a group does nothing. The generated code brackets each run
+ * of two or more contractions so, but when profiling (each its own row). */
+td_status td_cuda_gemm_group_begin(td_ctx *ctx);
+td_status td_cuda_gemm_group_end(td_ctx *ctx);
 
 /* Optimizers on the GPU (optim.c): td_optim_update's numbers, bit for bit,
  * for n elements of param, grad and state (td_optim_state_slots(h) arrays

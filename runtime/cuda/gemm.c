@@ -334,8 +334,10 @@ static const char kernel_source[] =
     "/* F: the operands' format; G: C's (F's, or f32 for td_gemm's c_f32).\n"
     " * LANES 1: a thread an element of C; 32 (ROUTE_SMALL): a warp an\n"
     " * element, lane l summing terms l, l + 32, ..., the lanes' sums then\n"
-    " * added in a fixed tree (the same result every run) */\n"
-    "template <class F, class G, int LANES> __device__ void tdg_gemm_float(const tdg_gemm_args &g)\n"
+    " * added in a fixed tree (the same result every run). The grid is\n"
+    " * `blocks` blocks, this one `block` of them (a group's share) */\n"
+    "template <class F, class G, int LANES>\n"
+    "__device__ void tdg_gemm_float(const tdg_gemm_args &g, int64_t block, int64_t blocks)\n"
     "{\n"
     "    typedef typename F::elem E;\n"
     "    typedef typename F::real R;\n"
@@ -344,8 +346,8 @@ static const char kernel_source[] =
     "    Z *z = (Z *)g.z;\n"
     "    const R alpha = (R)g.alpha, beta = (R)g.beta;\n"
     "    const int lane = threadIdx.x % LANES;\n"
-    "    const int64_t step = (int64_t)gridDim.x * blockDim.x / LANES;\n"
-    "    for (int64_t e = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / LANES; e < g.total; e += step) {\n"
+    "    const int64_t step = blocks * blockDim.x / LANES;\n"
+    "    for (int64_t e = (block * blockDim.x + threadIdx.x) / LANES; e < g.total; e += step) {\n"
     "        int64_t ox, oy, oz;\n"
     "        if (LANES > 1) /* the small route: total <= 2^20 */\n"
     "            tdg_locate32(g, (uint32_t)e, &ox, &oy, &oz);\n"
@@ -401,26 +403,51 @@ static const char kernel_source[] =
     "\n"
     "typedef tdg_narrow_fmt<uint16_t, 5, 10, false> tdg_f16;\n"
     "typedef tdg_narrow_fmt<uint16_t, 8, 7, false> tdg_bf16;\n"
-    "extern \"C\" __global__ void tdg_gemm_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64, tdg_f64, 1>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32, tdg_f32, 1>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_f16(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f16, 1>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_bf16(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_bf16, 1>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64, tdg_f64, 1>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32, tdg_f32, 1>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f16(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f16, 1>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_bf16(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_bf16, 1>(g, blockIdx.x, gridDim.x); }\n"
     "extern \"C\" __global__ void tdg_gemm_f8e4m3(tdg_gemm_args g)\n"
     "{\n"
-    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 4, 3, true>, tdg_narrow_fmt<uint8_t, 4, 3, true>, 1>(g);\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 4, 3, true>, tdg_narrow_fmt<uint8_t, 4, 3, true>, 1>(g, blockIdx.x, gridDim.x);\n"
     "}\n"
     "extern \"C\" __global__ void tdg_gemm_f8e5m2(tdg_gemm_args g)\n"
     "{\n"
-    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 5, 2, false>, tdg_narrow_fmt<uint8_t, 5, 2, false>, 1>(g);\n"
+    "    tdg_gemm_float<tdg_narrow_fmt<uint8_t, 5, 2, false>, tdg_narrow_fmt<uint8_t, 5, 2, false>, 1>(g, blockIdx.x, gridDim.x);\n"
     "}\n"
-    "extern \"C\" __global__ void tdg_gemm_f16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f32, 1>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_bf16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_f32, 1>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_small_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64, tdg_f64, 32>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_small_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32, tdg_f32, 32>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_small_f16(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f16, 32>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_small_bf16(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_bf16, 32>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_small_f16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f32, 32>(g); }\n"
-    "extern \"C\" __global__ void tdg_gemm_small_bf16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_f32, 32>(g); }\n"
+    "extern \"C\" __global__ void tdg_gemm_f16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f32, 1>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_bf16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_f32, 1>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f64(tdg_gemm_args g) { tdg_gemm_float<tdg_f64, tdg_f64, 32>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f32, tdg_f32, 32>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f16(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f16, 32>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_bf16(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_bf16, 32>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_f16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_f16, tdg_f32, 32>(g, blockIdx.x, gridDim.x); }\n"
+    "extern \"C\" __global__ void tdg_gemm_small_bf16_f32(tdg_gemm_args g) { tdg_gemm_float<tdg_bf16, tdg_f32, 32>(g, blockIdx.x, gridDim.x); }\n"
+    "\n"
+    "/* Small products queued together (td_cuda_gemm_group_begin), each on\n"
+    " * the small route's warps: product i takes blocks first_block[i] to\n"
+    " * first_block[i + 1] - 1. As gemm_group_args in runtime/cuda/gemm.c. */\n"
+    "struct tdg_gemm_group {\n"
+    "    tdg_gemm_args at[8];\n"
+    "    int64_t first_block[9];\n"
+    "    int64_t count;\n"
+    "};\n"
+    "template <class F, class G> __device__ void tdg_gemm_grouped(const tdg_gemm_group &g)\n"
+    "{\n"
+    "    int i = 0;\n"
+    "    while (i + 1 < g.count && (int64_t)blockIdx.x >= g.first_block[i + 1])\n"
+    "        i++;\n"
+    "    tdg_gemm_float<F, G, 32>(g.at[i], (int64_t)blockIdx.x - g.first_block[i], g.first_block[i + 1] - g.first_block[i]);\n"
+    "}\n"
+    "#define TDG_GROUP(name, F, G) \\\n"
+    "    extern \"C\" __global__ void name(const __grid_constant__ tdg_gemm_group g) { tdg_gemm_grouped<F, G>(g); }\n"
+    "TDG_GROUP(tdg_gemm_group_f64, tdg_f64, tdg_f64)\n"
+    "TDG_GROUP(tdg_gemm_group_f32, tdg_f32, tdg_f32)\n"
+    "TDG_GROUP(tdg_gemm_group_f16, tdg_f16, tdg_f16)\n"
+    "TDG_GROUP(tdg_gemm_group_bf16, tdg_bf16, tdg_bf16)\n"
+    "TDG_GROUP(tdg_gemm_group_f16_f32, tdg_f16, tdg_f32)\n"
+    "TDG_GROUP(tdg_gemm_group_bf16_f32, tdg_bf16, tdg_f32)\n"
+    "\n"
     "extern \"C\" __global__ void tdg_gemm_i64(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int64_t, uint64_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_i32(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int32_t, uint32_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_u16(tdg_gemm_args g)\n"
@@ -433,7 +460,8 @@ static const char kernel_source[] =
  * (the dtypes cuBLAS takes, then the two with an f32 C). */
 enum {
     KERNEL_F16_F32 = TD_BOOL, KERNEL_BF16_F32,
-    KERNEL_SMALL_F64, KERNEL_SMALL_F32, KERNEL_SMALL_F16, KERNEL_SMALL_BF16, KERNEL_SMALL_F16_F32, KERNEL_SMALL_BF16_F32
+    KERNEL_SMALL_F64, KERNEL_SMALL_F32, KERNEL_SMALL_F16, KERNEL_SMALL_BF16, KERNEL_SMALL_F16_F32, KERNEL_SMALL_BF16_F32,
+    KERNEL_GROUP_F64 /* the small ones', queued together, in the same order */
 };
 static const char *const kernel_names[] = {
     [TD_F64] = "tdg_gemm_f64",       [TD_F32] = "tdg_gemm_f32",       [TD_F16] = "tdg_gemm_f16",
@@ -443,9 +471,13 @@ static const char *const kernel_names[] = {
     [KERNEL_SMALL_F64] = "tdg_gemm_small_f64", [KERNEL_SMALL_F32] = "tdg_gemm_small_f32",
     [KERNEL_SMALL_F16] = "tdg_gemm_small_f16", [KERNEL_SMALL_BF16] = "tdg_gemm_small_bf16",
     [KERNEL_SMALL_F16_F32] = "tdg_gemm_small_f16_f32", [KERNEL_SMALL_BF16_F32] = "tdg_gemm_small_bf16_f32",
+    [KERNEL_GROUP_F64] = "tdg_gemm_group_f64", [KERNEL_GROUP_F64 + 1] = "tdg_gemm_group_f32",
+    [KERNEL_GROUP_F64 + 2] = "tdg_gemm_group_f16", [KERNEL_GROUP_F64 + 3] = "tdg_gemm_group_bf16",
+    [KERNEL_GROUP_F64 + 4] = "tdg_gemm_group_f16_f32", [KERNEL_GROUP_F64 + 5] = "tdg_gemm_group_bf16_f32",
 };
 enum { KERNEL_COUNT = sizeof kernel_names / sizeof kernel_names[0] };
-_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 8, "one kernel per dtype before bool, two with an f32 C, six small");
+_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 14,
+               "one kernel per dtype before bool, two with an f32 C, six small, six small grouped");
 _Static_assert(TD_F64 == 0 && TD_F32 == 1 && TD_F16 == 2 && TD_BF16 == 3, "KERNEL_SMALL_F64 + dtype");
 
 /* The kernel's argument, as struct tdg_gemm_args in the source above. */
@@ -510,32 +542,51 @@ static td_status release_snapshots(td_ctx *ctx, td_dptr snap[2], td_status st)
     return st != TD_OK ? st : synced;
 }
 
-static td_status launch_kernel(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
+/* The generic kernels' module, compiled and loaded on first need. */
+static td_status gemm_module(td_ctx *ctx, struct td_cuda *cuda)
 {
-    if (!cuda->gemm_module) {
-        td_status st = td_cuda_module_load(ctx, "td_gemm_fallback", kernel_source, KERNEL_COUNT, kernel_names,
-                                           &cuda->gemm_module);
-        if (st != TD_OK)
-            return st;
-    }
+    if (cuda->gemm_module)
+        return TD_OK;
+    return td_cuda_module_load(ctx, "td_gemm_fallback", kernel_source, KERNEL_COUNT, kernel_names, &cuda->gemm_module);
+}
+
+/* The kernel's argument for plan pl. */
+static void kernel_args(const plan *pl, gemm_kernel_args *args)
+{
     const problem *pr = &pl->pr;
-    gemm_kernel_args args;
-    memset(&args, 0, sizeof args);
-    args.m = pr->m, args.n = pr->n, args.k = pr->k, args.nb = pr->nb;
-    args.x_rs = pr->x.rs, args.x_cs = pr->x.cs;
-    args.y_rs = pr->y.rs, args.y_cs = pr->y.cs;
-    args.z_rs = pr->z.rs, args.z_cs = pr->z.cs;
+    memset(args, 0, sizeof *args);
+    args->m = pr->m, args->n = pr->n, args->k = pr->k, args->nb = pr->nb;
+    args->x_rs = pr->x.rs, args->x_cs = pr->x.cs;
+    args->y_rs = pr->y.rs, args->y_cs = pr->y.cs;
+    args->z_rs = pr->z.rs, args->z_cs = pr->z.cs;
     for (int t = 0; t < pr->nb; t++) {
-        args.batch[t] = pr->batch[t];
-        args.x_bs[t] = pr->x.bs[t], args.y_bs[t] = pr->y.bs[t], args.z_bs[t] = pr->z.bs[t];
+        args->batch[t] = pr->batch[t];
+        args->x_bs[t] = pr->x.bs[t], args->y_bs[t] = pr->y.bs[t], args->z_bs[t] = pr->z.bs[t];
     }
     /* items * m * n <= PTRDIFF_MAX: C's elements are distinct (check_c_distinct) */
-    args.total = (int64_t)pl->items * pr->m * pr->n;
-    args.alpha = pr->alpha, args.beta = pr->beta;
+    args->total = (int64_t)pl->items * pr->m * pr->n;
+    args->alpha = pr->alpha, args->beta = pr->beta;
     if (!td_dtype_is_float(pr->dtype))
-        args.ialpha = (int64_t)pr->alpha, args.ibeta = (int64_t)pr->beta;
-    args.scale_only = pl->scale_only;
-    args.x = pr->x.addr, args.y = pr->y.addr, args.z = pr->z.addr;
+        args->ialpha = (int64_t)pr->alpha, args->ibeta = (int64_t)pr->beta;
+    args->scale_only = pl->scale_only;
+    args->x = pr->x.addr, args->y = pr->y.addr, args->z = pr->z.addr;
+}
+
+/* The small route's kernel for pr's dtypes: f64, f32, f16, bf16 in td_dtype's order, then the two with an f32 C. */
+static int small_kernel(const problem *pr)
+{
+    return pr->zdtype != pr->dtype ? (pr->dtype == TD_F16 ? KERNEL_SMALL_F16_F32 : KERNEL_SMALL_BF16_F32)
+                                   : KERNEL_SMALL_F64 + (int)pr->dtype;
+}
+
+static td_status launch_kernel(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
+{
+    td_status st = gemm_module(ctx, cuda);
+    if (st != TD_OK)
+        return st;
+    const problem *pr = &pl->pr;
+    gemm_kernel_args args;
+    kernel_args(pl, &args);
     void *params[] = {&args};
     char where[160];
     snprintf(where, sizeof where, "td_cuda_gemm %s%s, %zu x %lldx%lldx%lld", td_dtype_name(pr->dtype),
@@ -543,12 +594,103 @@ static td_status launch_kernel(td_ctx *ctx, struct td_cuda *cuda, const plan *pl
     int kernel = pr->zdtype == pr->dtype ? (int)pr->dtype : pr->dtype == TD_F16 ? KERNEL_F16_F32 : KERNEL_BF16_F32;
     int64_t threads_needed = args.total; /* a thread an element of C, or a warp on the small route */
     if (pl->route == ROUTE_SMALL) {
-        kernel = pr->zdtype != pr->dtype ? (pr->dtype == TD_F16 ? KERNEL_SMALL_F16_F32 : KERNEL_SMALL_BF16_F32)
-                                         : KERNEL_SMALL_F64 + (int)pr->dtype; /* f64, f32, f16, bf16 in td_dtype's order */
+        kernel = small_kernel(pr);
         threads_needed = args.total * 32; /* total <= SMALL_MACS */
     }
     return td_cuda_launch(ctx, cuda->gemm_module, kernel, td_cuda_blocks(ctx, threads_needed, KERNEL_THREADS),
                           KERNEL_THREADS, params, where);
+}
+
+/* ---- small products sharing a launch (td_cuda_gemm_group_begin) ---- */
+
+enum { GROUP_MAX = 8 };
+typedef struct gemm_group_args { /* as struct tdg_gemm_group in the source above */
+    gemm_kernel_args at[GROUP_MAX];
+    int64_t first_block[GROUP_MAX + 1];
+    int64_t count;
+} gemm_group_args;
+_Static_assert(sizeof(gemm_group_args) <= 4096, "a kernel's parameters fit 4 KiB");
+
+/* The queue of an open group: products on the small route, of one kernel,
+ * none writing what another reads or writes. */
+struct td_gemm_group {
+    bool open;
+    int kernel; /* KERNEL_SMALL_* of the queued products */
+    operand x[GROUP_MAX], y[GROUP_MAX], z[GROUP_MAX];
+    size_t esize[GROUP_MAX], zsize[GROUP_MAX];
+    gemm_group_args args;
+};
+
+/* Whether pr writes memory a queued product reads or writes, or reads
+ * memory one writes: then it must run after them. */
+static bool depends(const struct td_gemm_group *q, const problem *pr)
+{
+    for (int i = 0; i < (int)q->args.count; i++)
+        if (td_gemm_overlap(&q->x[i], q->esize[i], &pr->z, pr->zsize) ||
+            td_gemm_overlap(&q->y[i], q->esize[i], &pr->z, pr->zsize) ||
+            td_gemm_overlap(&q->z[i], q->zsize[i], &pr->z, pr->zsize) ||
+            td_gemm_overlap(&pr->x, pr->esize, &q->z[i], q->zsize[i]) ||
+            td_gemm_overlap(&pr->y, pr->esize, &q->z[i], q->zsize[i]))
+            return true;
+    return false;
+}
+
+/* The queued products, in one launch; the queue then empty. */
+static td_status flush_group(td_ctx *ctx, struct td_cuda *cuda)
+{
+    struct td_gemm_group *q = cuda->gemm_group;
+    if (!q || q->args.count == 0)
+        return TD_OK;
+    char where[96];
+    snprintf(where, sizeof where, "td_cuda_gemm: %lld small product%s in one launch", (long long)q->args.count,
+             q->args.count > 1 ? "s" : "");
+    /* one alone: the small route's own kernel, whose argument is an eighth of the group's */
+    void *params[] = {q->args.count > 1 ? (void *)&q->args : (void *)&q->args.at[0]};
+    int kernel = q->args.count > 1 ? KERNEL_GROUP_F64 + (q->kernel - KERNEL_SMALL_F64) : q->kernel;
+    td_status st = td_cuda_launch(ctx, cuda->gemm_module, kernel, q->args.first_block[q->args.count], KERNEL_THREADS,
+                                  params, where);
+    q->args.count = 0;
+    return st;
+}
+
+/* Queues pl (on the small route, its operands apart from C) in the open
+ * group, after running what it depends on. */
+static td_status queue_product(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
+{
+    struct td_gemm_group *q = cuda->gemm_group;
+    const problem *pr = &pl->pr;
+    int kernel = small_kernel(pr);
+    td_status st = gemm_module(ctx, cuda);
+    if (st == TD_OK && q->args.count > 0 && (q->args.count == GROUP_MAX || kernel != q->kernel || depends(q, pr)))
+        st = flush_group(ctx, cuda);
+    if (st != TD_OK)
+        return st;
+    int i = (int)q->args.count;
+    q->kernel = kernel;
+    q->x[i] = pr->x, q->y[i] = pr->y, q->z[i] = pr->z;
+    q->esize[i] = pr->esize, q->zsize[i] = pr->zsize;
+    kernel_args(pl, &q->args.at[i]);
+    int64_t first = i == 0 ? 0 : q->args.first_block[i];
+    q->args.first_block[i] = first;
+    q->args.first_block[i + 1] = first + td_cuda_blocks(ctx, q->args.at[i].total * 32, KERNEL_THREADS);
+    q->args.count = i + 1;
+    return TD_OK;
+}
+
+/* A failed call drops the group and what it queued: nothing is left to run
+ * by a later call. */
+static void drop_group(struct td_cuda *cuda)
+{
+    if (cuda && cuda->gemm_group) {
+        cuda->gemm_group->open = false;
+        cuda->gemm_group->args.count = 0;
+    }
+}
+
+void td_cuda_gemm_group_free(struct td_cuda *cuda)
+{
+    free(cuda->gemm_group);
+    cuda->gemm_group = NULL;
 }
 
 /* The context's cuBLAS handle, made on first use and bound to its stream. */
@@ -655,6 +797,13 @@ static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
 
 static td_status execute(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
 {
+    if (cuda->gemm_group && cuda->gemm_group->open) {
+        if (pl->route == ROUTE_SMALL && !pl->pr.x.snap && !pl->pr.y.snap)
+            return queue_product(ctx, cuda, pl);
+        td_status st = flush_group(ctx, cuda); /* the others in order, after what is queued */
+        if (st != TD_OK)
+            return st;
+    }
     td_dptr snap[2] = {0, 0};
     td_status st = take_snapshots(ctx, &pl->pr, snap);
     if (st == TD_OK)
@@ -680,14 +829,39 @@ td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, 
         return TD_ERR_INPUT;
     plan pl;
     td_status st = checked_plan(ctx, g, a, b, c, &pl);
+    struct td_cuda *cuda = st == TD_OK && pl.route != ROUTE_NONE ? td_cuda_ready(ctx) : NULL;
+    if (st == TD_OK && pl.route != ROUTE_NONE)
+        st = cuda ? execute(ctx, cuda, &pl) : TD_ERR_DEVICE;
     if (st != TD_OK)
-        return st;
-    if (pl.route == ROUTE_NONE)
-        return TD_OK;
-    struct td_cuda *cuda = td_cuda_ready(ctx);
+        drop_group(ctx->cuda);
+    return st;
+}
+
+td_status td_cuda_gemm_group_begin(td_ctx *ctx)
+{
+    struct td_cuda *cuda = ctx ? td_cuda_ready(ctx) : NULL;
     if (!cuda)
-        return TD_ERR_DEVICE;
-    return execute(ctx, cuda, &pl);
+        return ctx ? TD_ERR_DEVICE : TD_ERR_INPUT;
+    if (!cuda->gemm_group && !(cuda->gemm_group = calloc(1, sizeof *cuda->gemm_group)))
+        return td_fail(ctx, TD_ERR_OOM, "td_cuda_gemm_group_begin: out of memory for the queue (%zu bytes)",
+                       sizeof *cuda->gemm_group);
+    if (cuda->gemm_group->open && cuda->gemm_group->args.count > 0) {
+        drop_group(cuda);
+        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_gemm_group_begin: a group is open (td_cuda_gemm_group_end was not "
+                       "called): its products were dropped");
+    }
+    cuda->gemm_group->open = true;
+    return TD_OK;
+}
+
+td_status td_cuda_gemm_group_end(td_ctx *ctx)
+{
+    struct td_cuda *cuda = ctx ? ctx->cuda : NULL;
+    if (!cuda || !cuda->gemm_group || !cuda->gemm_group->open)
+        return ctx ? TD_OK : TD_ERR_INPUT;
+    td_status st = flush_group(ctx, cuda);
+    cuda->gemm_group->open = false;
+    return st;
 }
 
 void td_cuda_allow_tf32(td_ctx *ctx, bool allow)

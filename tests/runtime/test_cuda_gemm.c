@@ -848,6 +848,152 @@ static void test_gpu_c_f32(td_ctx *ctx, td_ctx *cpu, bool small)
         }
 }
 
+/* ---- products sharing launches (td_cuda_gemm_group_begin) ---- */
+
+/* A product of the group test: C = A B over matrices of `arena` at element
+ * offsets, with row strides; dtype f32 unless f64. */
+typedef struct group_product {
+    int64_t m, n, k, a, b, c, a_rs, b_rs, c_rs;
+    bool f64;
+} group_product;
+
+enum { GROUP_N = 16, GROUP_BIG = 128, GROUP_F32 = 12 * GROUP_N * GROUP_N + 3 * GROUP_BIG * GROUP_BIG, GROUP_F64 = 4 * GROUP_N * GROUP_N };
+#define SQ(i) ((int64_t)(i) * GROUP_N * GROUP_N) /* the i-th 16 x 16 matrix */
+#define BIG(i) (12 * SQ(1) + (int64_t)(i) * GROUP_BIG * GROUP_BIG)
+#define PRODUCT(m_, n_, k_, a_, b_, c_, ...) {.m = m_, .n = n_, .k = k_, .a = a_, .b = b_, .c = c_, __VA_ARGS__}
+
+static td_status run_products(td_ctx *ctx, td_dptr f32s, td_dptr f64s, const group_product *ps, int count)
+{
+    td_status st = TD_OK;
+    for (int i = 0; i < count && st == TD_OK; i++) {
+        const group_product *q = &ps[i];
+        td_gemm g = td_gemm_rowmajor(q->f64 ? TD_F64 : TD_F32, q->m, q->n, q->k);
+        g.a_rs = q->a_rs ? q->a_rs : q->k, g.b_rs = q->b_rs ? q->b_rs : q->n, g.c_rs = q->c_rs ? q->c_rs : q->n;
+        td_dptr base = q->f64 ? f64s : f32s;
+        size_t es = q->f64 ? 8 : 4;
+        st = td_cuda_gemm_run(ctx, &g, base + (td_dptr)q->a * es, base + (td_dptr)q->b * es, base + (td_dptr)q->c * es);
+    }
+    return st;
+}
+
+/* The products run in a group and one by one from the same data: every
+ * element of both arenas the same, bit for bit (a product's elements are
+ * summed in one order on either path; the big one is cuBLAS's, run after
+ * the queue it reads from). */
+static void group_case(td_ctx *ctx, const char *label, const group_product *ps, int count)
+{
+    static float init32[GROUP_F32], out32[2][GROUP_F32];
+    static double init64[GROUP_F64], out64[2][GROUP_F64];
+    rng64 r = {11};
+    fill_random(init32, TD_F32, GROUP_F32, &r);
+    fill_random(init64, TD_F64, GROUP_F64, &r);
+    td_dptr f32s = 0, f64s = 0;
+    td_status st = td_cuda_alloc(ctx, sizeof init32, "the f32 matrices", &f32s);
+    if (!st)
+        st = td_cuda_alloc(ctx, sizeof init64, "the f64 matrices", &f64s);
+    for (int grouped = 0; grouped < 2 && !st; grouped++) {
+        st = td_cuda_upload(ctx, f32s, init32, sizeof init32);
+        if (!st)
+            st = td_cuda_upload(ctx, f64s, init64, sizeof init64);
+        if (!st && grouped)
+            st = td_cuda_gemm_group_begin(ctx);
+        if (!st)
+            st = run_products(ctx, f32s, f64s, ps, count);
+        if (!st && grouped)
+            st = td_cuda_gemm_group_end(ctx);
+        if (!st)
+            st = td_cuda_download(ctx, out32[grouped], f32s, sizeof init32);
+        if (!st)
+            st = td_cuda_download(ctx, out64[grouped], f64s, sizeof init64);
+    }
+    CHECK(st == TD_OK && memcmp(out32[0], out32[1], sizeof init32) == 0 && memcmp(out64[0], out64[1], sizeof init64) == 0 &&
+              memcmp(out32[0], init32, sizeof init32) != 0,
+          "products in a group as one by one, bit for bit: %s: %s", label, st ? td_ctx_error(ctx) : "ok");
+    td_ctx_clear_error(ctx);
+    td_cuda_free(ctx, f32s);
+    td_cuda_free(ctx, f64s);
+}
+
+static void test_gpu_groups(td_ctx *ctx)
+{
+    const int64_t N = GROUP_N;
+    /* independent, then one reading what a queued one writes, one writing what queued ones read,
+     * an f64 one between, then cuBLAS's reading what the queue wrote into its A, then one after it */
+    const group_product mixed[] = {
+        PRODUCT(N, N, N, SQ(0), SQ(1), SQ(2)),
+        PRODUCT(N, N, N, SQ(1), SQ(0), SQ(3)),
+        PRODUCT(N, N, N, SQ(2), SQ(1), SQ(4)),      /* reads SQ(2), which the first writes */
+        PRODUCT(N, N, N, SQ(5), SQ(6), SQ(0)),      /* writes SQ(0), which the first two read */
+        PRODUCT(N, N, N, SQ(0), SQ(1), SQ(2), .f64 = true),
+        PRODUCT(N, N, N, SQ(7), SQ(8), SQ(9)),
+        PRODUCT(N, N, N, SQ(3), SQ(4), BIG(0), .c_rs = GROUP_BIG), /* into the corner of cuBLAS's A */
+        PRODUCT(GROUP_BIG, GROUP_BIG, GROUP_BIG, BIG(0), BIG(1), BIG(2)),
+        PRODUCT(N, N, N, BIG(2), SQ(1), SQ(10), .a_rs = GROUP_BIG),
+    };
+    group_case(ctx, "independent, read after write, write after read, f64 between, cuBLAS reading the queue's C",
+               mixed, (int)(sizeof mixed / sizeof mixed[0]));
+    group_product many[10];
+    for (int i = 0; i < 10; i++)
+        many[i] = (group_product)PRODUCT(N, N / 2, N, SQ(i % 2), SQ(2 + i % 3), SQ(5) + i * N * N / 2, .c_rs = N / 2);
+    group_case(ctx, "ten independent (a launch holds eight)", many, 10);
+
+    /* a failed product drops the group and what it queued: C untouched */
+    static float before[GROUP_N * GROUP_N], after[GROUP_N * GROUP_N];
+    rng64 r = {5};
+    fill_random(before, TD_F32, GROUP_N * GROUP_N, &r);
+    td_dptr d = 0;
+    td_status st = td_cuda_alloc(ctx, 3 * sizeof before, "matrices", &d);
+    if (!st)
+        st = td_cuda_upload(ctx, d + 2 * sizeof before, before, sizeof before);
+    td_gemm g = td_gemm_rowmajor(TD_F32, N, N, N), bad = g;
+    bad.k = -1;
+    if (!st)
+        st = td_cuda_gemm_group_begin(ctx);
+    if (!st)
+        st = td_cuda_gemm_run(ctx, &g, d, d + sizeof before, d + 2 * sizeof before);
+    td_status failed = st ? st : td_cuda_gemm_run(ctx, &bad, d, d + sizeof before, d + 2 * sizeof before);
+    td_ctx_clear_error(ctx);
+    if (!st)
+        st = td_cuda_gemm_group_end(ctx);
+    if (!st)
+        st = td_cuda_download(ctx, after, d + 2 * sizeof before, sizeof after);
+    CHECK(st == TD_OK && failed == TD_ERR_INPUT && memcmp(before, after, sizeof before) == 0,
+          "a failed product in a group drops what the group queued (C untouched), and end then does nothing: %s",
+          st ? td_ctx_error(ctx) : "ok");
+    td_ctx_clear_error(ctx);
+    /* begin while a group holds products: they are dropped, and begin says so */
+    if (!st)
+        st = td_cuda_gemm_group_begin(ctx);
+    if (!st)
+        st = td_cuda_gemm_run(ctx, &g, d, d + sizeof before, d + 2 * sizeof before);
+    td_status again = st ? st : td_cuda_gemm_group_begin(ctx);
+    CHECK(again == TD_ERR_INPUT && contains(td_ctx_error(ctx), "td_cuda_gemm_group_begin: a group is open "
+                                                                 "(td_cuda_gemm_group_end was not called): its products were dropped"),
+          "begin on a group holding products: %s", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    if (!st)
+        st = td_cuda_gemm_group_end(ctx);
+    if (!st)
+        st = td_cuda_download(ctx, after, d + 2 * sizeof before, sizeof after);
+    CHECK(st == TD_OK && memcmp(before, after, sizeof before) == 0, "the dropped product never ran: %s",
+          st ? td_ctx_error(ctx) : "ok");
+    td_ctx_clear_error(ctx);
+    td_cuda_free(ctx, d);
+}
+
+/* Without a GPU: end without a group does nothing; begin needs the GPU. */
+static void test_groups_no_gpu(td_ctx *ctx)
+{
+    CHECK(td_cuda_gemm_group_end(ctx) == TD_OK, "td_cuda_gemm_group_end without a group: nothing to do");
+    td_ctx_clear_error(ctx);
+    td_status st = td_cuda_gemm_group_begin(ctx);
+    CHECK(st == TD_ERR_DEVICE && td_ctx_error(ctx) && *td_ctx_error(ctx),
+          "td_cuda_gemm_group_begin without a GPU: TD_ERR_DEVICE with the reason (%s)", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_cuda_gemm_group_begin(NULL) == TD_ERR_INPUT && td_cuda_gemm_group_end(NULL) == TD_ERR_INPUT,
+          "the group calls on a NULL context: TD_ERR_INPUT");
+}
+
 void test_cuda_gemm(void)
 {
     test_checks();
@@ -858,6 +1004,7 @@ void test_cuda_gemm(void)
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
     char why[512];
     if (!td_cuda_available(ctx, why, sizeof why)) {
+        test_groups_no_gpu(ctx);
         printf("skipped: GPU gemm tests: %s\n", why);
         td_ctx_free(ctx);
         return;
@@ -870,6 +1017,8 @@ void test_cuda_gemm(void)
         test_gpu_tf32(ctx, cpu);
         test_gpu_c_f32(ctx, cpu, small);
     }
+    td_cuda_small_products(ctx, true);
+    test_gpu_groups(ctx);
     td_ctx_free(cpu);
     td_ctx_free(ctx);
 }
