@@ -548,13 +548,28 @@ static td_status train_one(const opts *o, train_state *s, td_step_stats *stats)
     return td_train_step_staged_while(m, s->index, more ? stage_meanwhile : NULL, &next, stats);
 }
 
+/* Whether step `step` (from 1) is validated; whether it is logged (a row
+ * and a progress line). */
+static bool validated(const train_state *s, int64_t step)
+{
+    return s->has_val && (step >= s->steps || (s->val_every && step % s->val_every == 0));
+}
+
+static bool logged(const train_state *s, int64_t step)
+{
+    return step >= s->steps || validated(s, step) || step % s->log_every == 0;
+}
+
 /* One step: a batch, td_train_step, then what the options ask at its
- * count: validation, a log row and progress line, a checkpoint. */
+ * count: validation, a log row and progress line, a checkpoint. A logged
+ * step on the GPU measures its time there (td_model_time_steps), the rest
+ * do not (a few us a step). */
 static int one_step(const cli *c, const opts *o, train_state *s)
 {
     td_model *m = s->model;
     double start = td_now();
     step_row r = {.step = m->step + 1};
+    td_model_time_steps(m, logged(s, r.step));
     td_status st = train_one(o, s, &r.stats);
     if (st != TD_OK) {
         const char *msg = td_ctx_error(s->ctx);
@@ -563,11 +578,11 @@ static int one_step(const cli *c, const opts *o, train_state *s)
     r.ms = (td_now() - start) * 1e3;
     bool last = m->step >= s->steps;
     int status = 0;
-    if (s->has_val && (last || (s->val_every && m->step % s->val_every == 0))) {
+    if (validated(s, m->step)) {
         status = validate(c, s, o->sequential, &r.val_loss);
         r.has_val = true;
     }
-    if (!status && (last || r.has_val || m->step % s->log_every == 0)) {
+    if (!status && logged(s, m->step)) {
         if (s->log)
             write_row(s, &r);
         if (s->progress)

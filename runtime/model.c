@@ -488,6 +488,12 @@ td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *di
     return m;
 }
 
+void td_model_time_steps(td_model *m, bool on)
+{
+    if (m)
+        m->time_steps = on;
+}
+
 void td_model_free(td_model *m)
 {
     if (!m)

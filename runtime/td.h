@@ -734,6 +734,7 @@ struct td_model {
     uint64_t data_cursor;                /* the sequential data position */
     size_t *optim_offsets;               /* ntrains * nparams byte offsets into TD_REGION_OPTIM (state slots one after another) */
     td_profile *profile;                 /* NULL unless profiling (./model profile) */
+    bool time_steps;                     /* GPU train steps measure their time (td_model_time_steps) */
     /* on the GPU (the context's device was CUDA when the model was made) */
     bool on_gpu;
     td_dptr dregion[TD_REGION_COUNT];    /* each region's device copy, one allocation each */
@@ -801,8 +802,15 @@ int64_t td_size_eval(const td_size_expr *s, const int64_t *dims);
 
 typedef struct td_step_stats {
     double loss, grad_norm, lr;
-    double gpu_ms; /* on the GPU: the step's time there (CUDA events, batch copy to the step's end); 0 on the CPU */
+    double gpu_ms; /* on the GPU, with td_model_time_steps on: the step's time there (CUDA events, batch copy to the
+                    * step's end); else 0 */
 } td_step_stats;
+
+/* Whether the model's train steps on the GPU measure their time there
+ * (td_step_stats.gpu_ms): two CUDA events around each step, about 2.5 us
+ * of its wall time, which a launch-bound step feels. Off when a model is
+ * made; `MODEL train` turns it on for the steps it logs. */
+void td_model_time_steps(td_model *m, bool on);
 
 /* One step of train block `train` on a batch: trains->grad, then clipping,
  * the schedule's lr at m->step, td_optim_update of each trained param

@@ -541,8 +541,9 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         td_model *md = new_cruncher(ctx, kind, B, "the model for device batches");
         device_train_args d = {.m = md, .in = {dx, dy}};
         on_device = time_calls(ctx, warmup, batches, per_batch, device_train_body, &d);
-        /* and each step's GPU time (its events, from the scalars' copy up to the step's end), for the
-         * host's share of the wall time */
+        /* and each step's GPU time (its events, td_model_time_steps: the steps above ran untimed, as a
+         * model's steps do by default), for the host's share of the wall time */
+        td_model_time_steps(md, true);
         for (int s = 0; s < gpu_ms_steps; s++) { /* as many as timed, at most GPU_MS_MAX */
             check(ctx, device_train_body(&d), "train step");
             gpu_ms[s] = d.stats.gpu_ms;

@@ -561,8 +561,9 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
                        "only td_train_stage may be", t->name);
     struct td_cuda *cuda = m->ctx->cuda;
     td_dptr din[t->ninputs > 0 ? t->ninputs : 1];
-    st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->begun, cuda->stream), "cuEventRecord", t->name);
-    if (st != TD_OK)
+    bool timed = m->time_steps; /* events around the step (td_model_time_steps), else a plain wait */
+    if (timed && (st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->begun, cuda->stream), "cuEventRecord",
+                                      t->name)) != TD_OK)
         return st;
     if (staged)
         st = take_staged(m, g, train, din);
@@ -610,7 +611,7 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
                             cuda->cu.cuMemcpyDtoHAsync(g->pinned + g->errors_at, m->dscratch + TD_SCRATCH_ERRORS,
                                                        ERROR_BYTES, cuda->stream),
                             "cuMemcpyDtoHAsync", "a step's gather errors");
-    if (st == TD_OK)
+    if (st == TD_OK && timed)
         st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventRecord(g->done, cuda->stream), "cuEventRecord", t->name);
     /* the caller's work while the step runs (the next batch drawn and staged), then the wait */
     if (st == TD_OK && meanwhile && meanwhile->fn) {
@@ -619,14 +620,16 @@ td_status td_cuda_train_step(td_model *m, int train, const void *const *inputs, 
         g->in_flight = false;
     }
     if (st == TD_OK)
-        st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventSynchronize(g->done), "cuEventSynchronize", t->name);
+        st = timed ? td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventSynchronize(g->done), "cuEventSynchronize", t->name)
+                   : td_cu_check_at(m->ctx, cuda, cuda->cu.cuStreamSynchronize(cuda->stream), "cuStreamSynchronize",
+                                    t->name);
     if (st != TD_OK)
         return st;
     if (t->grad_errors_cuda && (st = t->grad_errors_cuda(m, (const int64_t *)(g->pinned + g->errors_at))) != TD_OK)
         return st;
     float ms = 0;
-    if ((st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventElapsedTime(&ms, g->begun, g->done), "cuEventElapsedTime",
-                             t->name)) != TD_OK)
+    if (timed && (st = td_cu_check_at(m->ctx, cuda, cuda->cu.cuEventElapsedTime(&ms, g->begun, g->done),
+                                      "cuEventElapsedTime", t->name)) != TD_OK)
         return st;
     *loss = gate->loss;
     *norm = gate->norm;

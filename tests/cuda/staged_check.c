@@ -10,7 +10,8 @@
  * turn (td_train_step_device: more addresses than a block keeps graphs
  * for, so graphs are captured again), and staged with the next batch
  * staged while each step runs (td_train_step_staged_while); every model's
- * params after the steps are the first's, bit for bit. A meanwhile that
+ * params after the steps are the first's, bit for bit (the first's steps
+ * untimed, with no GPU time; the staged ones timed, td_model_time_steps). A meanwhile that
  * trains a step or takes a loss is refused, and the step it ran beside
  * still counts, as it does when the meanwhile fails. Then the errors: a step with nothing
  * staged, a third staged batch, a NULL input, a second block's batch
@@ -94,7 +95,8 @@ int main(void)
     td_status st = TD_OK;
     for (int s = 0; s < STEPS && st == TD_OK; s++)
         st = td_train_step(host, 0, (const void *[]){x[s], y[s]}, &stats);
-    check(st == TD_OK, "five steps from host memory", td_ctx_error(ctx));
+    check(st == TD_OK && stats.gpu_ms == 0, "five steps from host memory, untimed (no GPU time)", td_ctx_error(ctx));
+    td_model_time_steps(staged, true);
     st = td_train_stage(staged, 0, (const void *[]){x[0], y[0]});
     for (int s = 0; s < STEPS && st == TD_OK; s++) {
         if (s + 1 < STEPS)
@@ -102,7 +104,7 @@ int main(void)
         if (st == TD_OK)
             st = td_train_step_staged(staged, 0, &stats);
     }
-    check(st == TD_OK && stats.gpu_ms > 0, "five steps on staged batches, the next staged before each, with a GPU time",
+    check(st == TD_OK && stats.gpu_ms > 0, "five steps on staged batches, the next staged before each, timed (a GPU time)",
           td_ctx_error(ctx));
     td_dptr dx[3] = {0}, dy[3] = {0};
     for (int b = 0; b < 3 && st == TD_OK; b++) {
