@@ -155,35 +155,10 @@ static const char *round_to(const Emit *e, Dtype t, const char *value)
     return value;
 }
 
-/* Whether s is one call, `prefix...)`: the parenthesis prefix opens closes at s's end. */
-static bool one_call(const char *s, const char *prefix)
-{
-    size_t n = strlen(prefix), len = strlen(s);
-    if (strncmp(s, prefix, n) != 0 || len <= n || s[len - 1] != ')')
-        return false;
-    int depth = 1;
-    for (size_t i = n; i < len; i++) {
-        depth += (s[i] == '(') - (s[i] == ')');
-        if (depth == 0)
-            return i == len - 1;
-    }
-    return false;
-}
-
 const char * emit_c_store(const Emit *e, Dtype t, const char *value)
 {
-    if (dtype_is_narrow(t)) {
-        /* a value just rounded to t (a cast's td_T_to_f32(td_f32_to_T(x))) is stored as that rounding */
-        const char *name = emit_c_narrow_name(t);
-        const char *wide = arena_printf(e->a, "td_%s_to_f32(", name);
-        size_t n = strlen(wide);
-        if (one_call(value, wide)) {
-            const char *inner = arena_strndup(e->a, value + n, strlen(value) - n - 1);
-            if (one_call(inner, arena_printf(e->a, "td_f32_to_%s(", name)) || one_call(inner, arena_printf(e->a, "td_f64_to_%s(", name)))
-                return inner;
-        }
-        return arena_printf(e->a, "td_f32_to_%s(%s)", name, value);
-    }
+    if (dtype_is_narrow(t))
+        return arena_printf(e->a, "td_f32_to_%s(%s)", emit_c_narrow_name(t), value);
     return arena_printf(e->a, "(%s)(%s)", emit_c_ctype(t), value);
 }
 
@@ -204,6 +179,13 @@ static const char *float_literal(const Emit *e, double v, Dtype t)
 /* `inputs[k]` is the C expression of input k's element at the current index. */
 static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *inputs);
 
+/* How x's value leaves its top operation: *narrow, the narrow float it is
+ * rounded to there (DT_COUNT: none), from f64 (*from_f64) or from f32. */
+typedef struct Rounding {
+    Dtype narrow;
+    bool from_f64;
+} Rounding;
+
 static const char *hoisted_name(const Emit *e, const MapExpr *x, const char *const *inputs)
 {
     if (!e->hoisted || x->nargs == 0)
@@ -217,12 +199,43 @@ static const char *hoisted_name(const Emit *e, const MapExpr *x, const char *con
     return NULL;
 }
 
+/* The narrowing of a value computed in f32 (or f64) to t's format, then
+ * its widening back to f32: a narrow float's value, for the arithmetic after. */
+static const char *widened(const Emit *e, Dtype t, const char *value, bool from_f64)
+{
+    const char *name = emit_c_narrow_name(t);
+    return arena_printf(e->a, "td_%s_to_f32(td_%s_to_%s(%s))", name, from_f64 ? "f64" : "f32", name, value);
+}
+
+/* x's value before its top operation's rounding to a narrow float, which
+ * *r names (expr_c applies it; a store narrows the value once instead).
+ * The other dtypes' roundings (i32, u16, bool) are in the text. */
+static const char *expr_c_unrounded(const Emit *e, const MapExpr *x, const char *const *inputs, Rounding *r);
+
 static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *inputs)
 {
-    Arena *a = e->a;
     const char *local = hoisted_name(e, x, inputs);
     if (local)
         return local;
+    Rounding r;
+    const char *v = expr_c_unrounded(e, x, inputs, &r);
+    return r.narrow == DT_COUNT ? v : widened(e, r.narrow, v, r.from_f64);
+}
+
+/* round_to, a narrow float's rounding left to the caller (in *r). */
+static const char *rounded(const Emit *e, Dtype t, const char *value, Rounding *r)
+{
+    if (dtype_is_narrow(t)) {
+        *r = (Rounding){t, false};
+        return value;
+    }
+    return round_to(e, t, value);
+}
+
+static const char *expr_c_unrounded(const Emit *e, const MapExpr *x, const char *const *inputs, Rounding *rounding)
+{
+    Arena *a = e->a;
+    *rounding = (Rounding){DT_COUNT, false};
     bool fl = dtype_is_float(x->dtype), dbl = x->dtype == DT_F64;
     switch (x->kind) {
     case MX_INPUT: return inputs[x->input];
@@ -237,13 +250,15 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
         Dtype from = x->args[0]->dtype;
         if (x->dtype == DT_BOOL)
             return arena_printf(a, "(int64_t)(%s != 0)", v);
-        if (from == DT_F64 && dtype_is_narrow(x->dtype)) /* round once, not through f32 */
-            return arena_printf(a, "td_%s_to_f32(td_f64_to_%s(%s))", emit_c_narrow_name(x->dtype), emit_c_narrow_name(x->dtype), v);
+        if (from == DT_F64 && dtype_is_narrow(x->dtype)) { /* round once, not through f32 */
+            *rounding = (Rounding){x->dtype, true};
+            return v;
+        }
         if (dtype_is_float(from) && !fl)
             v = arena_printf(a, "(int64_t)(%s)", v); /* toward zero, as PyTorch */
         else
             v = arena_printf(a, "(%s)(%s)", emit_c_compute_type(x->dtype), v);
-        return round_to(e, x->dtype, v);
+        return rounded(e, x->dtype, v, rounding);
     }
     case MX_WHERE:
         return arena_printf(a, "(%s ? %s : %s)", expr_c(e, x->args[0], inputs), expr_c(e, x->args[1], inputs),
@@ -284,7 +299,7 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
     case MF_GELU_GRAD: r = arena_printf(a, "tdg_gelu_grad_%s(%s)", emit_c_compute_type(x->dtype), u); break;
     default: die("map function %d", x->fn);
     }
-    return round_to(e, x->dtype, r);
+    return rounded(e, x->dtype, r, rounding);
 }
 
 void emit_c_indent(const Emit *e, int depth)
@@ -315,8 +330,9 @@ static int count_nodes(const MapExpr *x)
 }
 
 /* The expression x as C, after declaring (at `depth`) a local for each
- * subexpression it computes more than once, innermost first. */
-const char * emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth)
+ * subexpression it computes more than once, innermost first; the Emit
+ * that names those locals in *with. */
+static const char *expr_with_locals(const Emit *e, const MapExpr *x, const char *const *inputs, int depth, Emit *with)
 {
     int cap = count_nodes(x);
     const MapExpr **nodes = arena_array(e->a, (size_t)cap + 1, sizeof(MapExpr *));
@@ -326,8 +342,8 @@ const char * emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inp
     Hoisted *h = arena_alloc(e->a, sizeof *h);
     h->texts = arena_array(e->a, (size_t)n + 1, sizeof(char *));
     h->names = arena_array(e->a, (size_t)n + 1, sizeof(char *));
-    Emit with = *e;
-    with.hoisted = h;
+    *with = *e;
+    with->hoisted = h;
     for (int i = 0; i < n; i++) {
         int count = 0;
         for (int j = 0; j < n; j++)
@@ -337,14 +353,35 @@ const char * emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inp
             done = !strcmp(h->texts[k], texts[i]);
         if (count < 2 || done || strlen(texts[i]) < 16)
             continue;
-        const char *value = expr_c(&with, nodes[i], inputs); /* with the locals before it */
+        const char *value = expr_c(with, nodes[i], inputs); /* with the locals before it */
         const char *name = arena_printf(e->a, "h%d", h->n);
         emit_c_indent(e, depth);
         fprintf(e->out, "const %s %s = %s;\n", emit_c_compute_type(nodes[i]->dtype), name, value);
         h->texts[h->n] = texts[i];
         h->names[h->n++] = name;
     }
+    return NULL;
+}
+
+const char * emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth)
+{
+    Emit with;
+    expr_with_locals(e, x, inputs, depth, &with);
     return expr_c(&with, x, inputs);
+}
+
+const char *emit_c_expr_stored(const Emit *e, const MapExpr *x, const char *const *inputs, int depth, Dtype t)
+{
+    Emit with;
+    expr_with_locals(e, x, inputs, depth, &with);
+    if (dtype_is_narrow(t) && !hoisted_name(&with, x, inputs)) {
+        Rounding r;
+        const char *v = expr_c_unrounded(&with, x, inputs, &r);
+        if (r.narrow == t) /* narrowed once, as the value stored: not widened and narrowed again */
+            return arena_printf(e->a, "td_%s_to_%s(%s)", r.from_f64 ? "f64" : "f32", emit_c_narrow_name(t), v);
+        return emit_c_store(e, t, r.narrow == DT_COUNT ? v : widened(e, r.narrow, v, r.from_f64));
+    }
+    return emit_c_store(e, t, expr_c(&with, x, inputs));
 }
 
 /* ---- counting (--count-flops, for tests of the cost formulas) ---- */
@@ -513,9 +550,9 @@ static void emit_map(const Emit *e, const IrNode *n, const MapExpr *expr)
         fputs("{\n", e->out);
     }
     int body = depth + (n->type.rank ? n->type.rank : 1);
-    const char *value = emit_c_expr(e, expr, loads, body);
+    const char *value = emit_c_expr_stored(e, expr, loads, body, n->type.dtype);
     emit_c_indent(e, body);
-    fprintf(e->out, "b%d[%s] = %s;\n", n->id, emit_c_contiguous_index(e, n->type.rank), emit_c_store(e, n->type.dtype, value));
+    fprintf(e->out, "b%d[%s] = %s;\n", n->id, emit_c_contiguous_index(e, n->type.rank), value);
     if (n->op == IR_MAP)
         count(e, body, arena_printf(e->a, "%d", cost_expr_ops(expr)));
     if (n->type.rank == 0) {

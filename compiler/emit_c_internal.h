@@ -99,6 +99,10 @@ const char *emit_c_load(const Emit *e, Dtype t, const char *ptr, const char *ind
 const char *emit_c_store(const Emit *e, Dtype t, const char *value);
 /* An expression of loads, after declaring (at depth) a local per repeated subexpression. */
 const char *emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth);
+/* emit_c_store of emit_c_expr: the value x stores as dtype t, a narrow
+ * float x's top operation rounds to t narrowed there once (not rounded,
+ * widened and narrowed again). */
+const char *emit_c_expr_stored(const Emit *e, const MapExpr *x, const char *const *inputs, int depth, Dtype t);
 const char *emit_c_loc_text(const Emit *e, Loc loc); /* "model.td:3: the source line" */
 const char *emit_c_where(const Emit *e, Loc loc, bool format); /* "model.td:3:9" as C string text (%% when format) */
 /* Element offset of view v at loop indices i0.. (axis_of: loop of each axis; NULL: i<axis>). */

@@ -411,9 +411,9 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
     fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
     for (int k = 0; split && k < r; k++) /* the element's index, for the inputs read element by element */
         fprintf(e->out, "                const int64_t i%d = i%d%s;\n                (void)i%d;\n", k, r + k, k == r - 1 ? " + j" : "", k);
-    const char *value = emit_c_expr(e, expr, loads, 4);
+    const char *value = emit_c_expr_stored(e, expr, loads, 4, n->type.dtype);
     fprintf(e->out, "                y0.e[j] = %s;\n            }\n            ((%s *)b%d)[vec] = y0.v;\n        }\n        return;\n    }\n",
-            emit_c_store(e, n->type.dtype, value), emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
+            value, emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
 }
 
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
@@ -444,8 +444,8 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
           e->out);
     if (!all_linear)
         emit_cuda_split_index(e, 2, "lin", 0, n->type.rank);
-    const char *value = emit_c_expr(e, expr, loads, 2);
-    fprintf(e->out, "        b%d[lin] = %s;\n    }\n}\n\n", n->id, emit_c_store(e, n->type.dtype, value));
+    const char *value = emit_c_expr_stored(e, expr, loads, 2, n->type.dtype);
+    fprintf(e->out, "        b%d[lin] = %s;\n    }\n}\n\n", n->id, value);
 }
 
 /* One element x into the accumulator acc, at depth: the reduction's

@@ -427,10 +427,10 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
         const IrNode *v = ph->members[m];
         if (!ph->computed[m]) {
             compute_virtuals(e, ph, v, ph->loads[m], depth);
-            const char *value = emit_c_expr(e, member_expr(e, v), ph->loads[m], depth);
+            const char *value = emit_c_expr_stored(e, member_expr(e, v), ph->loads[m], depth, v->type.dtype);
             emit_c_indent(e, depth);
             fprintf(e->out, "const %s w%d[1] = {%s}; /* %%%d, computed here */\n", emit_c_ctype(v->type.dtype), v->id,
-                    emit_c_store(e, v->type.dtype, value), v->id);
+                    value, v->id);
             if (cached_at(ph->cache, v->id) >= 0) {
                 emit_c_indent(e, depth);
                 fprintf(e->out, "s%d.e[j] = w%d[0];\n", v->id, v->id);
@@ -611,7 +611,7 @@ static void group_map(const Emit *e, const Group *g, int at, int nk, int nr)
     size_t len;
     Emit in = body_begin(e, &ph, nk, nr, &text, &len);
     compute_virtuals(&in, &ph, n, loads, 6);
-    const char *value = emit_c_store(e, n->type.dtype, emit_c_expr(&in, member_expr(e, n), loads, 6));
+    const char *value = emit_c_expr_stored(&in, member_expr(e, n), loads, 6, n->type.dtype);
     fprintf(in.out, "                        y%d.e[j] = %s;\n", n->id, value);
     int j = cached_at(g->cache, n->id);
     if (j >= 0) {
