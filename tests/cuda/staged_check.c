@@ -134,30 +134,29 @@ int main(void)
     check(want && got_overlapped && memcmp(want, got_overlapped, n) == 0,
           "steps with the next batch staged meanwhile give the host steps' params bit for bit", "the params differ");
     free(got_overlapped);
-    /* a step tried from a meanwhile is refused; the step it ran beside counts */
-    td_ctx_clear_error(ctx);
-    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
-    meanwhile_args bad = {overlapped, TRY_STEP, NULL, TD_OK, ""};
-    td_status outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
-    check(outer == TD_ERR_INPUT && bad.inner == TD_ERR_INPUT && overlapped->step == STEPS + 1 &&
-              has(bad.message, "td_train_step: step: a step is running (called from its meanwhile?): only td_train_stage "
-                               "may be"),
-          "a step from a meanwhile is refused, and the step beside it counts", bad.message);
-    td_ctx_clear_error(ctx);
-    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
-    bad = (meanwhile_args){overlapped, TRY_LOSS, NULL, TD_OK, ""};
-    outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
-    check(outer == TD_ERR_INPUT && bad.inner == TD_ERR_INPUT && overlapped->step == STEPS + 2 &&
-              has(bad.message, "td_train_loss: step: a step is running (called from its meanwhile?): only td_train_stage "
-                               "may be"),
-          "a loss from a meanwhile is refused, and the step beside it counts", bad.message);
-    td_ctx_clear_error(ctx);
-    st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
-    bad = (meanwhile_args){overlapped, FAIL, NULL, TD_OK, ""};
-    outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
-    check(outer == TD_ERR_INPUT && overlapped->step == STEPS + 3 &&
-              has(td_ctx_error(ctx), "step 8: step: the work meanwhile failed"),
-          "a meanwhile that fails without a message: the call says so, and the step counts", td_ctx_error(ctx));
+    /* work meanwhile that fails: a step or a loss tried (refused, with the message the meanwhile kept), or a
+     * failure without a message (the call's own); the step it ran beside counts each time */
+    static const struct {
+        meanwhile_kind kind;
+        const char *message, *label;
+    } failing[] = {
+        {TRY_STEP, "td_train_step: step: a step is running (called from its meanwhile?): only td_train_stage may be",
+         "a step from a meanwhile is refused, and the step beside it counts"},
+        {TRY_LOSS, "td_train_loss: step: a step is running (called from its meanwhile?): only td_train_stage may be",
+         "a loss from a meanwhile is refused, and the step beside it counts"},
+        {FAIL, "step 8: step: the work meanwhile failed",
+         "a meanwhile that fails without a message: the call says so, and the step counts"},
+    };
+    for (int i = 0; i < (int)(sizeof failing / sizeof failing[0]); i++) {
+        td_ctx_clear_error(ctx);
+        st = td_train_stage(overlapped, 0, (const void *[]){x[0], y[0]});
+        meanwhile_args bad = {overlapped, failing[i].kind, NULL, TD_OK, ""};
+        td_status outer = st == TD_OK ? td_train_step_staged_while(overlapped, 0, meanwhile, &bad, &stats) : st;
+        const char *said = failing[i].kind == FAIL ? td_ctx_error(ctx) : bad.message;
+        check(outer == TD_ERR_INPUT && (failing[i].kind == FAIL || bad.inner == TD_ERR_INPUT) &&
+                  overlapped->step == STEPS + 1 + i && has(said, failing[i].message),
+              failing[i].label, said);
+    }
     td_ctx_clear_error(ctx);
     cruncher_free(overlapped);
     check(want && got_staged && memcmp(want, got_staged, n) == 0, "staged steps give the host steps' params bit for bit",
