@@ -55,7 +55,7 @@ typedef struct graph_slot {
 struct td_gpu_state {
     unsigned char *pinned; /* the staged inputs, then the gate and the random stream's position, then the error words */
     size_t gate_at, rng_at, errors_at;
-    CUevent begun, done;   /* recorded before the batch's copy up and after the results' copy back */
+    CUevent begun, done;   /* a timed step's (td_model_time_steps): before the batch's copy up, after the step */
     graph_mode *mode;      /* per train block */
     graph_slot *slots;     /* per train block, GRAPH_SLOTS each */
     int *last;             /* per train block: the slot used last */
