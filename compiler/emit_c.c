@@ -141,20 +141,6 @@ const char * emit_c_load(const Emit *e, Dtype t, const char *ptr, const char *in
     return arena_printf(e->a, "(%s)%s[%s]", emit_c_compute_type(t), ptr, index);
 }
 
-/* value (in emit_c_compute_type(t)) rounded to t, still in emit_c_compute_type(t). */
-static const char *round_to(const Emit *e, Dtype t, const char *value)
-{
-    if (dtype_is_narrow(t))
-        return arena_printf(e->a, "td_%s_to_f32(td_f32_to_%s(%s))", emit_c_narrow_name(t), emit_c_narrow_name(t), value);
-    if (t == DT_I32)
-        return arena_printf(e->a, "(int64_t)(int32_t)(uint32_t)(uint64_t)(%s)", value);
-    if (t == DT_U16)
-        return arena_printf(e->a, "(int64_t)(uint16_t)(uint64_t)(%s)", value);
-    if (t == DT_BOOL)
-        return arena_printf(e->a, "(int64_t)((%s) != 0)", value);
-    return value;
-}
-
 const char * emit_c_store(const Emit *e, Dtype t, const char *value)
 {
     if (dtype_is_narrow(t))
@@ -199,12 +185,15 @@ static const char *hoisted_name(const Emit *e, const MapExpr *x, const char *con
     return NULL;
 }
 
-/* The narrowing of a value computed in f32 (or f64) to t's format, then
- * its widening back to f32: a narrow float's value, for the arithmetic after. */
-static const char *widened(const Emit *e, Dtype t, const char *value, bool from_f64)
+/* value with rounding r applied: narrowed to r's format from f32 (or
+ * f64), then widened back to f32, a narrow float's value for the
+ * arithmetic after; value itself without one. */
+static const char *widened(const Emit *e, const char *value, Rounding r)
 {
-    const char *name = emit_c_narrow_name(t);
-    return arena_printf(e->a, "td_%s_to_f32(td_%s_to_%s(%s))", name, from_f64 ? "f64" : "f32", name, value);
+    if (r.narrow == DT_COUNT)
+        return value;
+    const char *name = emit_c_narrow_name(r.narrow);
+    return arena_printf(e->a, "td_%s_to_f32(td_%s_to_%s(%s))", name, r.from_f64 ? "f64" : "f32", name, value);
 }
 
 /* x's value before its top operation's rounding to a narrow float, which
@@ -219,17 +208,26 @@ static const char *expr_c(const Emit *e, const MapExpr *x, const char *const *in
         return local;
     Rounding r;
     const char *v = expr_c_unrounded(e, x, inputs, &r);
-    return r.narrow == DT_COUNT ? v : widened(e, r.narrow, v, r.from_f64);
+    return widened(e, v, r);
 }
 
-/* round_to, a narrow float's rounding left to the caller (in *r). */
+/* value (in emit_c_compute_type(t)) rounded to t, still in
+ * emit_c_compute_type(t): i32, u16 and bool cut here, a narrow float's
+ * rounding left to the caller (in *r: expr_c widens it back, a store
+ * narrows once). */
 static const char *rounded(const Emit *e, Dtype t, const char *value, Rounding *r)
 {
     if (dtype_is_narrow(t)) {
         *r = (Rounding){t, false};
         return value;
     }
-    return round_to(e, t, value);
+    if (t == DT_I32)
+        return arena_printf(e->a, "(int64_t)(int32_t)(uint32_t)(uint64_t)(%s)", value);
+    if (t == DT_U16)
+        return arena_printf(e->a, "(int64_t)(uint16_t)(uint64_t)(%s)", value);
+    if (t == DT_BOOL)
+        return arena_printf(e->a, "(int64_t)((%s) != 0)", value);
+    return value;
 }
 
 static const char *expr_c_unrounded(const Emit *e, const MapExpr *x, const char *const *inputs, Rounding *rounding)
@@ -332,7 +330,7 @@ static int count_nodes(const MapExpr *x)
 /* The expression x as C, after declaring (at `depth`) a local for each
  * subexpression it computes more than once, innermost first; the Emit
  * that names those locals in *with. */
-static const char *expr_with_locals(const Emit *e, const MapExpr *x, const char *const *inputs, int depth, Emit *with)
+static void expr_with_locals(const Emit *e, const MapExpr *x, const char *const *inputs, int depth, Emit *with)
 {
     int cap = count_nodes(x);
     const MapExpr **nodes = arena_array(e->a, (size_t)cap + 1, sizeof(MapExpr *));
@@ -360,7 +358,6 @@ static const char *expr_with_locals(const Emit *e, const MapExpr *x, const char 
         h->texts[h->n] = texts[i];
         h->names[h->n++] = name;
     }
-    return NULL;
 }
 
 const char * emit_c_expr(const Emit *e, const MapExpr *x, const char *const *inputs, int depth)
@@ -379,7 +376,7 @@ const char *emit_c_expr_stored(const Emit *e, const MapExpr *x, const char *cons
         const char *v = expr_c_unrounded(&with, x, inputs, &r);
         if (r.narrow == t) /* narrowed once, as the value stored: not widened and narrowed again */
             return arena_printf(e->a, "td_%s_to_%s(%s)", r.from_f64 ? "f64" : "f32", emit_c_narrow_name(t), v);
-        return emit_c_store(e, t, r.narrow == DT_COUNT ? v : widened(e, r.narrow, v, r.from_f64));
+        return emit_c_store(e, t, widened(e, v, r));
     }
     return emit_c_store(e, t, expr_c(&with, x, inputs));
 }
