@@ -122,14 +122,6 @@ static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k,
     int n = reader->ninputs - 1 + producer->ninputs;
     if (n > MAX_FUSED_INPUTS)
         return false;
-    for (int i = 0; !apply && i < producer->ninputs; i++) {
-        View w;
-        int wbase;
-        if (!ir_input_view(a, f, producer, i, p->names, &w, &wbase))
-            return false;
-    }
-    if (!apply)
-        return true;
     int *inputs = arena_array(a, (size_t)n + 1, sizeof(int));
     View *views = arena_array(a, (size_t)n + 1, sizeof(View));
     bool *has = arena_array(a, (size_t)n + 1, sizeof(bool));
@@ -154,6 +146,8 @@ static bool fuse_input(const IrProgram *p, IrFunction *f, IrNode *reader, int k,
         has[m] = true;
         input_map[i] = m++;
     }
+    if (!apply) /* every check passed: nothing of the reader's changed yet */
+        return true;
     /* the reader's expression: a map's own, or a reduce's load of its input */
     const MapExpr *reader_expr = reader->expr ? reader->expr : mx_input(a, 0, producer->type.dtype);
     MapExpr *inner = renumber(a, producer->expr, input_map, map, v.rank);
