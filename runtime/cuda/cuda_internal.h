@@ -286,6 +286,8 @@ td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices
  * one block's, in another order than the grid's: the norm may differ from
  * theirs in its last bits. */
 enum { TD_CUDA_SMALL_STEP = 16384 };
+/* The elements of a list's slices in all (SIZE_MAX past it). */
+size_t td_cuda_slices_elements(const td_cuda_slices *list);
 td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, const td_cuda_slices *list,
                              td_dptr sum, const td_cuda_check *check);
 enum { TD_CUDA_OPTIM_NOPTIONS = 4 };

@@ -192,6 +192,14 @@ static const char device_kernels[] =
     "    }\n"
     "    return acc;\n"
     "}\n"
+    "/* Each gradient of the list times coef, over the grid (the clipping) */\n"
+    "template <typename T> __device__ __forceinline__ void td_scale_grads(const td_cuda_slices &list, T coef)\n"
+    "{\n"
+    "    for (int s = 0; s < list.count; s++) {\n"
+    "        T *x = (T *)list.at[s].grad;\n"
+    "        TD_EACH(i, list.at[s].n) x[i] = x[i] * coef;\n"
+    "    }\n"
+    "}\n"
     "/* gate: NULL, or a train step's scalars on the device (td_step_gate):\n"
     " * the update is skipped when the step failed its checks, and lr, step and\n"
     " * Adam's bias corrections are the step's */\n"
@@ -298,10 +306,7 @@ static const char device_kernels[] =
     "            return; \\\n"
     "        coef = (T)gate->coef; \\\n"
     "    } \\\n"
-    "    for (int s = 0; s < list.count; s++) { \\\n"
-    "        T *x = (T *)list.at[s].grad; \\\n"
-    "        TD_EACH(i, list.at[s].n) x[i] = x[i] * coef; \\\n"
-    "    } \\\n"
+    "    td_scale_grads<T>(list, coef); \\\n"
     "} \\\n"
     "/* one block of TD_SMALL_THREADS: the sum of squares, the checks (thread 0), \\\n"
     " * then, when they passed, the clipping and the update; the block's barriers \\\n"
@@ -326,11 +331,7 @@ static const char device_kernels[] =
     "    if (!gate->ok) \\\n"
     "        return; \\\n"
     "    if (gate->clipping) { \\\n"
-    "        const T coef = (T)gate->coef; \\\n"
-    "        for (int s = 0; s < list.count; s++) { \\\n"
-    "            T *x = (T *)list.at[s].grad; \\\n"
-    "            TD_EACH(i, list.at[s].n) x[i] = x[i] * coef; \\\n"
-    "        } \\\n"
+    "        td_scale_grads<T>(list, (T)gate->coef); \\\n"
     "        __syncthreads(); \\\n"
     "    } \\\n"
     "    switch (h.kind) { \\\n"
@@ -773,6 +774,15 @@ td_status td_cuda_run_check(td_ctx *ctx, const td_cuda_check *check, td_dptr sum
 }
 
 
+size_t td_cuda_slices_elements(const td_cuda_slices *list)
+{
+    size_t n = 0;
+    for (int s = 0; s < list->count; s++)
+        if (list->at[s].n > SIZE_MAX || !td_add_size(n, (size_t)list->at[s].n, &n))
+            return SIZE_MAX;
+    return n;
+}
+
 td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, const td_cuda_slices *list,
                              td_dptr sum, const td_cuda_check *check)
 {
@@ -780,10 +790,7 @@ td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dt
     td_status st = check_list(ctx, fn, dtype, list);
     if (st != TD_OK)
         return st;
-    size_t n = 0;
-    for (int s = 0; s < list->count; s++)
-        if (list->at[s].n > SIZE_MAX || !td_add_size(n, (size_t)list->at[s].n, &n))
-            n = SIZE_MAX;
+    size_t n = td_cuda_slices_elements(list);
     if (n > TD_CUDA_SMALL_STEP)
         return td_fail(ctx, TD_ERR_INPUT, "%s: %zu elements (at most %d, in one block)", fn, n, TD_CUDA_SMALL_STEP);
     if (!sum || !check || !check->gate)

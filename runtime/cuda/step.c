@@ -412,15 +412,6 @@ static td_status trained_lists(td_model *m, int train, int64_t step, double lr, 
     return TD_OK;
 }
 
-/* The elements of a list's slices. */
-static size_t list_elements(const td_cuda_slices *list)
-{
-    size_t n = 0;
-    for (int s = 0; s < list->count; s++)
-        n += (size_t)list->at[s].n; /* the params' elements: their bytes fit the params region */
-    return n;
-}
-
 /* The step's body, queued: nothing here waits for the GPU (but a profiled
  * step, which waits once for its optimizer's times). */
 static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, double lr)
@@ -441,7 +432,7 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
         st = td_cuda_check_of(ctx, t->loss_dtype, m->dscratch, m->dscratch + TD_SCRATCH_ERRORS,
                               t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate,
                               (td_step_gate *)(m->gpu->pinned + m->gpu->gate_at), &check);
-    if (st == TD_OK && p.count == 1 && list_elements(&p.lists[0]) <= TD_CUDA_SMALL_STEP) {
+    if (st == TD_OK && p.count == 1 && td_cuda_slices_elements(&p.lists[0]) <= TD_CUDA_SMALL_STEP) {
         /* a small model's: the norm, checks, clipping and update in one launch */
         if (m->profile)
             st = td_cuda_profile_mark(m, p.rows[0], false);
