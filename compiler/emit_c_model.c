@@ -355,12 +355,12 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
     emit_init(e);
     emit_trains(e);
     fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n"
-                    "    %d, %s, %s,\n    %s, %d, %s,\n};\n", symbol,
+                    "    %d, %s, %s,\n    %s, %d, %s, %s,\n};\n", symbol,
             c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
             p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", (int)(p->trains.len / 2),
             p->trains.len ? "tdg_trains" : "NULL", c_string(e, p->hash ? p->hash : ""),
             e->with_cuda ? "tdg_cuda_source" : "NULL", e->with_cuda ? (int)e->kernel_names->len : 0,
-            e->with_cuda ? "tdg_cuda_kernels" : "NULL");
+            e->with_cuda ? "tdg_cuda_kernels" : "NULL", e->with_cuda ? "true" : "false");
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt);

@@ -30,6 +30,7 @@
  * nearest even), and the helpers of emit_c's prelude. */
 static const char *const cuda_prelude =
     TD_CUDA_INT_TYPES
+    TD_CUDA_GRID_WAIT
     "#define INT64_C(x) x##LL\n"
     "#define INT64_MIN (-9223372036854775807LL - 1)\n"
     "#define INT64_MAX 9223372036854775807LL\n"
@@ -250,7 +251,7 @@ static void kernel_head(const Emit *e, const IrNode *n, int k, bool error_word, 
         fprintf(e->out, ", const %s *__restrict__ b%d", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype), buf[j]);
     if (error_word)
         fputs(", int64_t *__restrict__ error", e->out);
-    fputs(")\n{\n", e->out);
+    fputs(")\n{\n    TD_GRID_WAIT();\n", e->out);
     emit_cuda_declare_dims(e, 1);
 }
 
@@ -548,7 +549,8 @@ static void kernel_random(const Emit *e, const IrNode *n)
         ptrvec_push(e->a, e->kernel_names, (void *)name);
     bool f64 = n->type.dtype == DT_F64;
     fprintf(e->out, "/* %%%d random: %s\n * %s */\nextern \"C\" __global__ void %s(tdg_dims D, %s *__restrict__ b%d, "
-                    "const unsigned long long *__restrict__ rng, unsigned long long seed, unsigned long long first)\n{\n",
+                    "const unsigned long long *__restrict__ rng, unsigned long long seed, unsigned long long first)\n{\n"
+                    "    TD_GRID_WAIT();\n",
             n->id, emit_c_loc_text(e, n->loc), GRID_STRIDE, name, emit_c_ctype(n->type.dtype), n->id);
     emit_cuda_declare_dims(e, 1);
     emit_cuda_declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");

@@ -677,7 +677,7 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
     for (int j = 0; j < nbuf; j++)
         fprintf(e->out, ", %s%s *__restrict__ b%d", j < count ? "" : "const ", emit_c_ctype(ir_get(e->f, buf[j])->type.dtype),
                 buf[j]);
-    fputs(")\n{\n", e->out);
+    fputs(")\n{\n    TD_GRID_WAIT();\n", e->out);
     emit_cuda_declare_dims(e, 1);
     emit_cuda_declare_extents(e, 1, nk, loops.kept, 0, "kept_total");
     emit_cuda_declare_extents(e, 1, nr, loops.red, nk, "reduced_total");

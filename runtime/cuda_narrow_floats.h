@@ -7,13 +7,28 @@
  * generates (compiler/emit_cuda.c) and the runtime's contraction kernel
  * (runtime/cuda/gemm.c); and the integer types they need. Also the line
  * the generated source puts after its common part, where the runtime cuts
- * the kernels into programs compiled apart (runtime/cuda/device.c). */
+ * the kernels into programs compiled apart (runtime/cuda/device.c), and
+ * the wait every kernel of both starts with. */
 #ifndef TD_CUDA_NARROW_FLOATS_H
 #define TD_CUDA_NARROW_FLOATS_H
 
 /* Ends the common part (types, helpers) of a generated source: the
  * kernels after it compile apart (td_cuda_split_source). */
 #define TD_CUDA_APART "/* ---- the kernels: each compiles after the lines above, apart from the others ---- */\n"
+
+/* TD_GRID_WAIT(), the first statement of every kernel tdc generates and
+ * of the runtime's own (gemm.c, optim.c): on sm_90 and later it waits
+ * until the kernels before it in the stream have finished and their writes
+ * are visible (griddepcontrol.wait), so that the runtime may launch it
+ * while the one before is still finishing (a programmatic dependent launch,
+ * td_cuda_launch); launched plainly, or before sm_90, it does nothing.
+ * Nothing of the kernel's may touch global memory before it. */
+#define TD_CUDA_GRID_WAIT \
+    "#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900\n" \
+    "#define TD_GRID_WAIT() asm volatile(\"griddepcontrol.wait;\" : : : \"memory\")\n" \
+    "#else\n" \
+    "#define TD_GRID_WAIT() ((void)0)\n" \
+    "#endif\n"
 
 /* NVRTC has no <stdint.h> without the toolkit's headers: the fixed-width
  * integer types both sources use. */

@@ -373,6 +373,8 @@ static td_status gpu_setup(td_model *m)
                                        desc->cuda_kernel_names, &m->kernels);
     if (st != TD_OK)
         return st;
+    if (desc->cuda_kernels_wait)
+        td_cuda_module_waits(m->kernels);
     m->on_gpu = true;
     for (int r = 0; r < TD_REGION_COUNT && st == TD_OK; r++) {
         char what[64];

@@ -29,6 +29,26 @@ typedef unsigned long long CUdeviceptr;
 typedef struct CUevent_st *CUevent;
 typedef struct CUgraph_st *CUgraph;
 typedef struct CUgraphExec_st *CUgraphExec;
+/* cuLaunchKernelEx's configuration (CUlaunchConfig, CUlaunchAttribute):
+ * value is a union of 64 bytes, of which a dependent launch sets the first
+ * int (programmaticStreamSerializationAllowed) */
+typedef struct td_cu_launch_attr {
+    int id;
+    char pad[4];
+    union {
+        char bytes[64];
+        int allowed;
+    } value;
+} td_cu_launch_attr;
+typedef struct td_cu_launch_config {
+    unsigned grid[3], block[3], shared_bytes;
+    CUstream stream;
+    td_cu_launch_attr *attrs;
+    unsigned nattrs;
+} td_cu_launch_config;
+_Static_assert(sizeof(td_cu_launch_attr) == 72 && offsetof(td_cu_launch_config, stream) == 32 &&
+                   offsetof(td_cu_launch_config, attrs) == 40 && sizeof(td_cu_launch_config) == 56,
+               "cuLaunchKernelEx's structures as cuda.h lays them out (LP64)");
 
 enum {
     TD_CUDA_SUCCESS = 0,
@@ -39,6 +59,7 @@ enum {
     TD_CU_STREAM_NON_BLOCKING = 1,  /* CU_STREAM_NON_BLOCKING */
     TD_CU_EVENT_DEFAULT = 0,
     TD_CU_CAPTURE_MODE_RELAXED = 2, /* CU_STREAM_CAPTURE_MODE_RELAXED */
+    TD_CU_LAUNCH_PROGRAMMATIC = 6,  /* CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION */
 };
 
 typedef struct td_cuda_driver {
@@ -59,6 +80,8 @@ typedef struct td_cuda_driver {
     CUresult (*cuModuleGetFunction)(CUfunction *f, CUmodule m, const char *name);
     CUresult (*cuLaunchKernel)(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                unsigned bz, unsigned shared_bytes, CUstream s, void **params, void **extra);
+    /* optional (CUDA 12): kernels launched plainly without it */
+    CUresult (*cuLaunchKernelEx)(const td_cu_launch_config *config, CUfunction f, void **params, void **extra);
     CUresult (*cuMemAlloc)(CUdeviceptr *p, size_t bytes);                          /* _v2 */
     CUresult (*cuMemFree)(CUdeviceptr p);                                          /* _v2 */
     CUresult (*cuMemcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);      /* _v2 */
@@ -159,6 +182,7 @@ struct td_cuda {
     cublasHandle_t cublas_handle; /* created on the first contraction (gemm.c) */
     bool allow_tf32;           /* f32 contractions may use TF32 tensor cores */
     bool cublas_always;        /* small products too go to cuBLAS (td_cuda_small_products) */
+    bool dependent_launches;   /* a waiting module's kernels launched programmatically (td_cuda_dependent_launches) */
     td_cuda_module *gemm_module; /* gemm.c's generic kernel, compiled on first need */
     struct td_gemm_group *gemm_group; /* gemm.c's queue of small products (td_cuda_gemm_group_begin); NULL: none yet */
     /* td_nvrtc_compile's disk cache */
@@ -209,6 +233,10 @@ struct td_cuda *td_cuda_ready(td_ctx *ctx);
 /* td_cuda_module_free for loader.c's release, which has the state but no
  * context; NULL is fine. */
 void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
+/* Marks every kernel of mod as starting with TD_GRID_WAIT()
+ * (cuda_narrow_floats.h): td_cuda_launch may then launch it while the
+ * kernel before it finishes. NULL is fine. */
+void td_cuda_module_waits(td_cuda_module *mod);
 
 /* optim.c: the optimizer kernels' CUDA source, assembled from the embedded
  * text of ../optim_kernels.h, the device's macros and td_optim_hparams

@@ -25,7 +25,21 @@ struct td_cuda_module {
     int nkernels;
     CUfunction *kernels;
     char **names;
+    bool waits; /* every kernel starts with TD_GRID_WAIT() (td_cuda_module_waits) */
 };
+
+void td_cuda_module_waits(td_cuda_module *mod)
+{
+    if (mod)
+        mod->waits = true;
+}
+
+void td_cuda_dependent_launches(td_ctx *ctx, bool allow)
+{
+    struct td_cuda *cuda = ctx ? td_cuda_state(ctx) : NULL;
+    if (cuda)
+        cuda->dependent_launches = allow;
+}
 
 struct td_cuda *td_cuda_ready(td_ctx *ctx)
 {
@@ -320,11 +334,22 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
         return td_fail(ctx, TD_ERR_INPUT, "CUDA: no kernel %d to launch (%s)", kernel, where ? where : "?");
     if (blocks > 0x7fffffff)
         blocks = 0x7fffffff;
-    CUresult r = cuda->cu.cuLaunchKernel(mod->kernels[kernel], (unsigned)blocks, 1, 1, threads, 1, 1, (unsigned)shared,
-                                         cuda->stream, args, NULL);
+    /* a kernel that waits in TD_GRID_WAIT() may start while the one before it finishes (sm_90 on) */
+    bool dependent = mod->waits && cuda->dependent_launches && cuda->cc_major >= 9 && cuda->cu.cuLaunchKernelEx;
+    CUresult r;
+    if (dependent) {
+        td_cu_launch_attr attr = {.id = TD_CU_LAUNCH_PROGRAMMATIC, .value.allowed = 1};
+        td_cu_launch_config config = {.grid = {(unsigned)blocks, 1, 1}, .block = {threads, 1, 1},
+                                      .shared_bytes = (unsigned)shared, .stream = cuda->stream, .attrs = &attr,
+                                      .nattrs = 1};
+        r = cuda->cu.cuLaunchKernelEx(&config, mod->kernels[kernel], args, NULL);
+    } else {
+        r = cuda->cu.cuLaunchKernel(mod->kernels[kernel], (unsigned)blocks, 1, 1, threads, 1, 1, (unsigned)shared,
+                                    cuda->stream, args, NULL);
+    }
     if (r == TD_CUDA_SUCCESS)
         return TD_OK;
     char at[320];
     snprintf(at, sizeof at, "kernel %s, %s", mod->names[kernel], where ? where : "?");
-    return td_cu_check_at(ctx, cuda, r, "cuLaunchKernel", at);
+    return td_cu_check_at(ctx, cuda, r, dependent ? "cuLaunchKernelEx" : "cuLaunchKernel", at);
 }

@@ -250,6 +250,7 @@ static void make_plan(const problem *in, plan *pl, bool small)
  * The arguments are one struct, laid out as gemm_kernel_args below. */
 static const char kernel_source[] =
     TD_CUDA_INT_TYPES
+    TD_CUDA_GRID_WAIT
     "\n"
     "/* as gemm_kernel_args in runtime/cuda/gemm.c: every field 8 bytes */\n"
     "struct tdg_gemm_args {\n"
@@ -339,6 +340,7 @@ static const char kernel_source[] =
     "template <class F, class G, int LANES>\n"
     "__device__ void tdg_gemm_float(const tdg_gemm_args &g, int64_t block, int64_t blocks)\n"
     "{\n"
+    "    TD_GRID_WAIT(); /* every float kernel's first statement, the group's too */\n"
     "    typedef typename F::elem E;\n"
     "    typedef typename F::real R;\n"
     "    typedef typename G::elem Z;\n"
@@ -378,6 +380,7 @@ static const char kernel_source[] =
     "\n"
     "template <class F> __device__ void tdg_gemm_int(const tdg_gemm_args &g)\n"
     "{\n"
+    "    TD_GRID_WAIT(); /* every integer kernel's first statement */\n"
     "    typedef typename F::elem E;\n"
     "    const E *x = (const E *)g.x, *y = (const E *)g.y;\n"
     "    E *z = (E *)g.z;\n"
@@ -547,7 +550,10 @@ static td_status gemm_module(td_ctx *ctx, struct td_cuda *cuda)
 {
     if (cuda->gemm_module)
         return TD_OK;
-    return td_cuda_module_load(ctx, "td_gemm_fallback", kernel_source, KERNEL_COUNT, kernel_names, &cuda->gemm_module);
+    td_status st =
+        td_cuda_module_load(ctx, "td_gemm_fallback", kernel_source, KERNEL_COUNT, kernel_names, &cuda->gemm_module);
+    td_cuda_module_waits(cuda->gemm_module); /* tdg_gemm_float and tdg_gemm_int start with TD_GRID_WAIT() */
+    return st;
 }
 
 /* The kernel's argument for plan pl. */

@@ -45,6 +45,7 @@ static const td_cuda_sym driver_syms[] = {
     SYM(td_cuda_driver, cuModuleUnload, "cuModuleUnload"),
     SYM(td_cuda_driver, cuModuleGetFunction, "cuModuleGetFunction"),
     SYM(td_cuda_driver, cuLaunchKernel, "cuLaunchKernel"),
+    SYM_OPTIONAL(td_cuda_driver, cuLaunchKernelEx, "cuLaunchKernelEx"),
     SYM(td_cuda_driver, cuMemAlloc, "cuMemAlloc_v2"),
     SYM(td_cuda_driver, cuMemFree, "cuMemFree_v2"),
     SYM(td_cuda_driver, cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
@@ -106,8 +107,10 @@ static void cuda_release(struct td_cuda *cuda);
 
 static struct td_cuda *cuda_state_or_null(td_ctx *ctx)
 {
-    if (!ctx->cuda && (ctx->cuda = calloc(1, sizeof *ctx->cuda)))
+    if (!ctx->cuda && (ctx->cuda = calloc(1, sizeof *ctx->cuda))) {
         ctx->cuda_release = cuda_release;
+        ctx->cuda->dependent_launches = true;
+    }
     return ctx->cuda;
 }
 

@@ -28,6 +28,7 @@
 
 #include "../ctx_internal.h"
 #include "cuda_internal.h"
+#include "cuda_narrow_floats.h"
 
 /* Threads a block; the sum of squares reduces over a power of two. */
 enum { OPTIM_THREADS = 256 };
@@ -59,6 +60,7 @@ const char *const td_cuda_optim_options[TD_CUDA_OPTIM_NOPTIONS] = {"--fmad=false
  * by device_struct below, from the host's own layout. */
 static const char device_types[] =
     "/* td_optim: runtime/optim_kernels.h on the GPU (runtime/cuda/optim.c) */\n"
+    TD_CUDA_GRID_WAIT
     "typedef decltype(sizeof(0)) size_t;\n"
     "typedef long long int64_t;\n"
     "enum td_optim_kind : int { TD_OPTIM_SGD, TD_OPTIM_ADAGRAD, TD_OPTIM_RMSPROP, TD_OPTIM_ADAM, TD_OPTIM_ADAMW };\n"
@@ -256,18 +258,21 @@ static const char device_kernels[] =
     "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, int64_t step, \\\n"
     "                                            double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    TD_GATE(gate, step = gate->step) \\\n"
     "    td_update_sgd_##S(h, list, step, lr); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_optim_adagrad_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
     "                                                int64_t step, double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    TD_GATE(gate, step = gate->step) \\\n"
     "    td_update_adagrad_##S(h, list, step, lr); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_optim_rmsprop_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, \\\n"
     "                                                double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    TD_GATE(gate, (void)0) \\\n"
     "    td_update_rmsprop_##S(h, list, lr); \\\n"
     "} \\\n"
@@ -275,12 +280,14 @@ static const char device_kernels[] =
     "                                             double bias_correction1, double bias_correction2_sqrt, double lr, \\\n"
     "                                             const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    TD_GATE(gate, (bias_correction1 = gate->bias1, bias_correction2_sqrt = gate->bias2_sqrt)) \\\n"
     "    td_update_adam_##S(h, list, bias_correction1, bias_correction2_sqrt, lr); \\\n"
     "} \\\n"
     "extern \"C\" __global__ void td_sum_squares_##S(TD_GRID_CONST td_cuda_slices list, double *partials, \\\n"
     "                                               unsigned *done, double *sum, int add, td_check_args check) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    __shared__ double partial[32]; \\\n"
     "    double acc = 0; \\\n"
     "    for (int s = 0; s < list.count; s++) \\\n"
@@ -301,6 +308,7 @@ static const char device_kernels[] =
     "} \\\n"
     "extern \"C\" __global__ void td_scale_##S(TD_GRID_CONST td_cuda_slices list, T coef, const td_step_gate *gate) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    if (gate) { /* the step's clipping: only when it clips, and passed its checks */ \\\n"
     "        if (!gate->ok || !gate->clipping) \\\n"
     "            return; \\\n"
@@ -320,6 +328,7 @@ static const char device_kernels[] =
     "extern \"C\" __global__ void __launch_bounds__(TD_SMALL_THREADS) \\\n"
     "td_small_step_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, double *sum, td_check_args check) \\\n"
     "{ \\\n"
+    "    TD_GRID_WAIT(); \\\n"
     "    __shared__ double partial[32]; \\\n"
     "    __shared__ td_gate_in in; \\\n"
     "    __shared__ td_check_in inputs; \\\n"
@@ -468,6 +477,7 @@ static const char device_kernels[] =
     "}\n"
     "extern \"C\" __global__ void td_step_check(td_check_args check, const double *sum_squares)\n"
     "{\n"
+    "    TD_GRID_WAIT();\n"
     "    td_check_step(check, sum_squares, td_gate_in_of(check));\n"
     "}\n"
     "TD_KERNELS(float, f32)\n"
@@ -567,6 +577,7 @@ static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
         free(source);
         if (st != TD_OK)
             return st;
+        td_cuda_module_waits(cuda->optim_module); /* each kernel starts with TD_GRID_WAIT() */
     }
     if (!cuda->sum_partials) { /* a double per block of the largest grid td_cuda_blocks gives, then the
                                 * count of blocks done (zero between launches) */

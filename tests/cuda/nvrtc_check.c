@@ -3,13 +3,17 @@
  *   nvrtc_check FILE.cu...
  * Each file is compiled for compute_90 (PTX) and sm_80 (a cubin) with
  * td_nvrtc_compile_flags, strict (a warning fails) and without the disk
- * cache; one line PASS/FAIL per file and architecture (a failure prints
- * NVRTC's log), then "N passed, N failed". Exit 77 with "skipped: why"
+ * cache; the PTX's kernels must each wait for the kernel before them
+ * before they touch memory (ptx_waits.h: the runtime launches them as
+ * dependent launches). One line PASS/FAIL per file and architecture (a
+ * failure prints NVRTC's log or the kernel that does not wait), then
+ * "N passed, N failed". Exit 77 with "skipped: why"
  * when NVRTC cannot be loaded at all (a machine without the toolkit). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ptx_waits.h"
 #include "td.h"
 
 static char *read_file(const char *path)
@@ -53,7 +57,11 @@ int main(int argc, char **argv)
                 free(src);
                 return 77;
             }
-            if (st == TD_OK && blob.size > 0) {
+            char no_wait[256] = "";
+            if (st == TD_OK && blob.size > 0 && a == 0 && !ptx_entries_wait(blob.data, no_wait, sizeof no_wait)) {
+                printf("FAIL %s %s: %s\n", argv[i], archs[a], no_wait);
+                failed++;
+            } else if (st == TD_OK && blob.size > 0) {
                 printf("PASS %s %s (%zu bytes)\n", argv[i], archs[a], blob.size);
                 passed++;
             } else {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../cuda/ptx_waits.h"
 #include "ctx_internal.h"
 #include "cuda/cuda_internal.h"
 #include "cuda_narrow_floats.h"
@@ -544,6 +545,43 @@ static void test_compile_many(td_ctx *ctx)
     td_ctx_clear_error(ctx);
 }
 
+/* The check that every kernel waits for the one before it (ptx_waits.h),
+ * on PTX written here, then on NVRTC's: a kernel that starts with
+ * TD_GRID_WAIT() passes, one that loads first or never waits fails. */
+static void test_ptx_waits(td_ctx *ctx)
+{
+    char why[256] = "";
+    static const char good[] = ".visible .entry k(\n\t.param .u64 k_param_0\n)\n{\n\tld.param.u64 %rd1, [k_param_0];\n"
+                               "\tld.shared.u32 %r1, [s];\n\tgriddepcontrol.wait;\n\tld.global.f32 %f1, [%rd1];\n}\n";
+    CHECK(ptx_entries_wait(good, why, sizeof why), "params and shared memory before the wait: %s", why);
+    static const char early[] = ".visible .entry k(\n)\n{\n\t@%p1 ld.global.nc.f32 %f1, [%rd1];\n"
+                                "\tgriddepcontrol.wait;\n}\n";
+    CHECK(!ptx_entries_wait(early, why, sizeof why) && contains(why, "k: `ld.global.nc.f32` before"),
+          "a guarded global load before the wait: %s", why);
+    static const char generic[] = ".visible .entry a(\n)\n{\n\tgriddepcontrol.wait;\n}\n.visible .entry b(\n)\n{\n"
+                                  "\tst.u32 [%rd1], %r1;\n\tgriddepcontrol.wait;\n}\n";
+    CHECK(!ptx_entries_wait(generic, why, sizeof why) && contains(why, "b: `st.u32` before"),
+          "the second kernel's generic store before its wait: %s", why);
+    static const char none[] = ".visible .entry c(\n)\n{\n\tret;\n}\n";
+    CHECK(!ptx_entries_wait(none, why, sizeof why) && contains(why, "c: no griddepcontrol.wait"), "no wait: %s", why);
+    CHECK(ptx_entries_wait("// no kernels\n", why, sizeof why), "no kernel, nothing to wait for");
+
+    static const char waits_src[] = TD_CUDA_GRID_WAIT "extern \"C\" __global__ void bump(float *x)\n"
+                                                      "{\n    TD_GRID_WAIT();\n    x[threadIdx.x] += 1.0f;\n}\n";
+    td_blob ptx = {0};
+    CHECK(td_nvrtc_compile_flags(ctx, "waits", waits_src, "compute_90", TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE, &ptx) ==
+                  TD_OK &&
+              ptx_entries_wait(ptx.data, why, sizeof why),
+          "NVRTC's PTX of a kernel that starts with TD_GRID_WAIT() passes: %s %s", td_ctx_error(ctx), why);
+    td_blob_free(&ptx);
+    CHECK(td_nvrtc_compile_flags(ctx, "saxpy", saxpy_src, "compute_90", TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE, &ptx) ==
+                  TD_OK &&
+              !ptx_entries_wait(ptx.data, why, sizeof why) && contains(why, "saxpy:"),
+          "and one without it fails: %s", why);
+    td_blob_free(&ptx);
+    td_ctx_clear_error(ctx);
+}
+
 void test_cuda(void)
 {
     test_no_gpu_paths();
@@ -593,6 +631,7 @@ void test_cuda(void)
     td_ctx_clear_error(ctx);
     test_compile_errors(ctx);
     test_compile_many(ctx);
+    test_ptx_waits(ctx);
     td_ctx_free(ctx);
     test_cache(dir, &ptx);
     td_blob_free(&ptx);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cuda/cuda_internal.h"
+#include "../cuda/ptx_waits.h"
 #include "td.h"
 #include "test.h"
 #include "test_fixture.h"
@@ -289,6 +290,9 @@ static void test_kernel_source(void)
         snprintf(entry, sizeof entry, ".entry tdg_gemm_%s(", names[i]);
         CHECK(contains(ptx.data, entry), "the PTX has %s", entry);
     }
+    char no_wait[256] = "";
+    CHECK(st == TD_OK && ptx_entries_wait(ptx.data, no_wait, sizeof no_wait),
+          "each kernel waits for the one before it before touching memory (a dependent launch): %s", no_wait);
     td_blob_free(&ptx);
     td_ctx_free(ctx);
 }
@@ -876,11 +880,16 @@ static td_status run_products(td_ctx *ctx, td_dptr f32s, td_dptr f64s, const gro
     return st;
 }
 
-/* The products run in a group and one by one from the same data: every
- * element of both arenas the same, bit for bit (a product's elements are
- * summed in one order on either path; the big one is cuBLAS's, run after
- * the queue it reads from). */
-static void group_case(td_ctx *ctx, const char *label, const group_product *ps, int count)
+/* The products run twice from the same data, one by one with every launch
+ * plain and then (pairs GROUPED) in a group, or (pairs DEPENDENT) one by
+ * one as dependent launches (td_cuda_dependent_launches: each may start
+ * while the one before finishes, and waits for its writes): every element
+ * of both arenas the same, bit for bit (a product's elements are summed in
+ * one order on either path; the big one is cuBLAS's, run after the queue
+ * it reads from). */
+typedef enum pairs { GROUPED, DEPENDENT } pairs;
+
+static void group_case(td_ctx *ctx, const char *label, const group_product *ps, int count, pairs second_run)
 {
     static float init32[GROUP_F32], out32[2][GROUP_F32];
     static double init64[GROUP_F64], out64[2][GROUP_F64];
@@ -891,7 +900,9 @@ static void group_case(td_ctx *ctx, const char *label, const group_product *ps, 
     td_status st = td_cuda_alloc(ctx, sizeof init32, "the f32 matrices", &f32s);
     if (!st)
         st = td_cuda_alloc(ctx, sizeof init64, "the f64 matrices", &f64s);
-    for (int grouped = 0; grouped < 2 && !st; grouped++) {
+    for (int run = 0; run < 2 && !st; run++) {
+        bool grouped = run && second_run == GROUPED;
+        td_cuda_dependent_launches(ctx, run && second_run == DEPENDENT);
         st = td_cuda_upload(ctx, f32s, init32, sizeof init32);
         if (!st)
             st = td_cuda_upload(ctx, f64s, init64, sizeof init64);
@@ -902,13 +913,15 @@ static void group_case(td_ctx *ctx, const char *label, const group_product *ps, 
         if (!st && grouped)
             st = td_cuda_gemm_group_end(ctx);
         if (!st)
-            st = td_cuda_download(ctx, out32[grouped], f32s, sizeof init32);
+            st = td_cuda_download(ctx, out32[run], f32s, sizeof init32);
         if (!st)
-            st = td_cuda_download(ctx, out64[grouped], f64s, sizeof init64);
+            st = td_cuda_download(ctx, out64[run], f64s, sizeof init64);
     }
+    td_cuda_dependent_launches(ctx, true);
     CHECK(st == TD_OK && memcmp(out32[0], out32[1], sizeof init32) == 0 && memcmp(out64[0], out64[1], sizeof init64) == 0 &&
               memcmp(out32[0], init32, sizeof init32) != 0,
-          "products in a group as one by one, bit for bit: %s: %s", label, st ? td_ctx_error(ctx) : "ok");
+          "products %s as one by one with plain launches, bit for bit: %s: %s",
+          second_run == GROUPED ? "in a group" : "as dependent launches", label, st ? td_ctx_error(ctx) : "ok");
     td_ctx_clear_error(ctx);
     td_cuda_free(ctx, f32s);
     td_cuda_free(ctx, f64s);
@@ -930,12 +943,18 @@ static void test_gpu_groups(td_ctx *ctx)
         PRODUCT(GROUP_BIG, GROUP_BIG, GROUP_BIG, BIG(0), BIG(1), BIG(2)),
         PRODUCT(N, N, N, BIG(2), SQ(1), SQ(10), .a_rs = GROUP_BIG),
     };
-    group_case(ctx, "independent, read after write, write after read, f64 between, cuBLAS reading the queue's C",
-               mixed, (int)(sizeof mixed / sizeof mixed[0]));
+    for (int p = GROUPED; p <= DEPENDENT; p++)
+        group_case(ctx, "independent, read after write, write after read, f64 between, cuBLAS reading the queue's C",
+                   mixed, (int)(sizeof mixed / sizeof mixed[0]), (pairs)p);
     group_product many[10];
     for (int i = 0; i < 10; i++)
         many[i] = (group_product)PRODUCT(N, N / 2, N, SQ(i % 2), SQ(2 + i % 3), SQ(5) + i * N * N / 2, .c_rs = N / 2);
-    group_case(ctx, "ten independent (a launch holds eight)", many, 10);
+    group_case(ctx, "ten independent (a launch holds eight)", many, 10, GROUPED);
+    /* a chain: each product reads the C of the one before and overwrites what the one three before read */
+    group_product chain[12];
+    for (int i = 0; i < 12; i++)
+        chain[i] = (group_product)PRODUCT(N, N, N, SQ(i % 4), SQ(4), SQ((i + 1) % 4));
+    group_case(ctx, "a chain of twelve, each reading the one before's C", chain, 12, DEPENDENT);
 
     /* a failed product drops the group and what it queued: C untouched */
     static float before[GROUP_N * GROUP_N], after[GROUP_N * GROUP_N];

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cuda/ptx_waits.h"
 #include "cuda/cuda_internal.h"
 #include "td.h"
 #include "test.h"
@@ -56,7 +57,7 @@ static const char *const kernels[] = {
     "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
     "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
-    "td_step_check",
+    "td_step_check",        "td_small_step_f32",    "td_small_step_f64",
 };
 
 static void source_compiles(void)
@@ -88,6 +89,9 @@ static void source_compiles(void)
     }
     CHECK(st == TD_OK && missing == 0, "the PTX has all %zu kernels (%d missing)",
           sizeof kernels / sizeof kernels[0], missing);
+    char no_wait[256] = "";
+    CHECK(st == TD_OK && ptx_entries_wait(text, no_wait, sizeof no_wait),
+          "each kernel waits for the one before it before touching memory (a dependent launch): %s", no_wait);
     CHECK(st == TD_OK && !contains(text, ".approx") && !contains(text, ".ftz") && contains(text, "div.rn.f32") &&
               contains(text, "sqrt.rn.f32") && contains(text, "div.rn.f64") && contains(text, "sqrt.rn.f64"),
           "IEEE division and square roots, no approximations, no flush to zero");

@@ -187,7 +187,7 @@ static td_status init_params(td_model *m)
     return st == TD_OK ? td_init_ones(m->ctx, TD_F32, td_model_param(m, 1), 1, (int64_t[]){2}) : st;
 }
 
-static const td_model_desc TOY = {"toy", 2, 2, 4, DIMS, PARAMS, FNS, plan, init_params, 0, NULL, "toy", NULL, 0, NULL};
+static const td_model_desc TOY = {"toy", 2, 2, 4, DIMS, PARAMS, FNS, plan, init_params, 0, NULL, "toy", NULL, 0, NULL, false};
 
 /* ---- td_size_eval ---- */
 
