@@ -176,13 +176,57 @@ static bool has_term(const MapExpr *e)
     return false;
 }
 
+/* Whether e calls a function the GPU computes on its special-function
+ * units or in a routine of many instructions (exp, log, tanh, sqrt, pow,
+ * the activations): computed once where it is a row group's member (the
+ * GPU's row kernel keeps it in registers or its row cache), in every
+ * reader when shared. */
+static bool has_costly_call(const MapExpr *e)
+{
+    if (e->kind == MX_CALL) {
+        switch (e->fn) {
+        case MF_POW: case MF_SQRT: case MF_RSQRT: case MF_EXP: case MF_LOG: case MF_TANH: case MF_SIGMOID:
+        case MF_GELU: case MF_SILU: case MF_SIN: case MF_COS: case MF_GELU_GRAD:
+            return true;
+        default:
+            break;
+        }
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (has_costly_call(e->args[i]))
+            return true;
+    return false;
+}
+
+/* Whether the two readers are a reduction of the map and a map that reads
+ * that reduction too: the shape of softmax's exp(x - max), read by the sum
+ * and the quotient, which the GPU runs as one row group
+ * (compiler/emit_cuda_rows.c) computing a member map once, where each
+ * reader would compute it again. With a third reader (a backward pass's,
+ * in another kernel) the map would be stored, and sharing it saves that. */
+static bool row_group_pair(const IrFunction *f, IrNode *const *reader)
+{
+    for (int r = 0; r < 2; r++) {
+        const IrNode *sum = reader[r], *quotient = reader[1 - r];
+        if (sum->op != IR_REDUCE || quotient->op != IR_MAP)
+            continue;
+        for (int k = 0; k < quotient->ninputs; k++) {
+            const IrNode *in = ir_get(f, quotient->inputs[k]);
+            if (in == sum || (in->op == IR_VIEW && in->inputs[0] == sum->id))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* A map read by several maps and reductions, each element for element:
  * computed inside each of them instead of stored and loaded, when that
  * moves no more memory (its inputs read by each reader, against its result
  * written once and read by each: readers * inputs <= inputs + 1 +
  * readers). A step of a small model is mostly launches; this is one fewer
  * (the loss's difference, read by the loss and its gradient). Not for a
- * function's result, nor a reader reading it twice. */
+ * function's result, nor a reader reading it twice, nor a costly map that
+ * a row group computes once (row_group_pair). */
 static bool fuse_shared(const IrProgram *p, IrFunction *f, IrNode *producer)
 {
     int readers = producer->uses;
@@ -212,6 +256,8 @@ static bool fuse_shared(const IrProgram *p, IrFunction *f, IrNode *producer)
     }
     if (found != readers)
         return false; /* read by something else: a view of several readers */
+    if (found == 2 && has_costly_call(producer->expr) && row_group_pair(f, reader))
+        return false;
     for (int j = 0; j < found; j++)
         fuse_input(p, f, reader[j], slot[j], true, true);
     producer->fused = true;

@@ -11,6 +11,9 @@ fn mean_square(x: f32["batch n"]) -> f32["batch"] {
   return reduce((x - 1) ** 2, "b n -> b", "mean")
 }
 
+# softmax's exp(x - max) costs an exp and is read by the sum and the
+# division that reads the sum: not computed by both (the GPU's row group
+# computes it once), although that would move no more memory.
 fn probabilities(x: f32["batch n"]) -> f32["batch n"] {
   return softmax(x)
 }
@@ -27,4 +30,12 @@ fn shared_map(a: f32["batch n"], b: f32["batch n"], c: f32["batch n"]) -> f32["b
 fn stored_map(a: f32["batch n"], b: f32["batch n"], c: f32["batch n"], d: f32["batch n"]) -> f32["batch n"] {
   t = a * b + c * d
   return t / repeat(reduce(t, "b n -> b", "sum"), "b -> b n", n = n)
+}
+
+# The same shape with a third reader, the backward pass's: exp(x - max) is
+# computed by all three rather than stored for the backward.
+param w: f32["n"] = ones()
+
+train fit(x: f32["batch n"], y: f32["batch n"]) {
+  minimize reduce((softmax(x * w) - y) ** 2, "b n ->", "mean") with sgd(lr = 0.1)
 }
