@@ -188,6 +188,7 @@ struct td_cuda {
     /* td_nvrtc_compile's disk cache */
     int64_t cache_hits, cache_misses;
     td_cuda_module *optim_module; /* optim.c's kernels, compiled on first use */
+    td_cuda_module *small_step_module; /* optim.c's td_small_step, compiled on first use */
     td_dptr sum_partials;      /* optim.c: one double per block of a sum of squares */
     td_dptr sum_partials_done; /* optim.c: the blocks of a sum of squares done, then 0 (in sum_partials' memory) */
 };
@@ -243,6 +244,9 @@ void td_cuda_module_waits(td_cuda_module *mod);
  * written at this build's offsets, its sizes asserted (malloc'd; NULL with
  * TD_ERR_OOM on ctx); and the NVRTC options it is compiled with. */
 char *td_cuda_optim_source(td_ctx *ctx);
+/* The same text with the small step's kernels (td_cuda_small_step) in
+ * place of the others: a module of its own. */
+char *td_cuda_small_step_source(td_ctx *ctx);
 /* A train step's scalars (step.c): the host writes the first four to the
  * pinned copy before the step, the checks (td_check_step) read them from
  * there into the device's and write the rest to both. */

@@ -18,7 +18,8 @@
  * calls the element loop with n = 1 at its index; the scalars that need
  * pow (Adam's bias corrections) come from the host (td_optim_adam_bias),
  * as pow is not correctly rounded. The module is compiled once per context
- * (through the disk cache) into cuda->optim_module, which loader.c frees.
+ * (through the disk cache) into cuda->optim_module, and the small step's
+ * into cuda->small_step_module, which loader.c frees.
  * Arguments are checked as td_optim_update checks them, with the same
  * messages under this function's name, before anything is queued. */
 #include <stddef.h>
@@ -35,15 +36,18 @@ enum { OPTIM_THREADS = 256 };
 
 /* The kernels, f32 then f64 of each; the f64 one is the next index. */
 enum {
-    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_STEP_CHECK = 12,
-    K_SMALL_STEP = 13, K_COUNT = 15
+    K_SGD, K_ADAGRAD = 2, K_RMSPROP = 4, K_ADAM = 6, K_SUM_SQUARES = 8, K_SCALE = 10, K_STEP_CHECK = 12, K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
     "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
     "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
-    "td_step_check",        "td_small_step_f32",    "td_small_step_f64",
+    "td_step_check",
 };
+/* The small step's module (td_cuda_small_step): f32, f64. Apart from the
+ * optimizer module, whose compile it would make half again as long for
+ * every model (the four updates instantiated a second time). */
+static const char *const small_kernel_names[2] = {"td_small_step_f32", "td_small_step_f64"};
 /* Threads of the one block of td_cuda_small_step: a vector or two of each
  * array a thread at most (TD_CUDA_SMALL_STEP elements in all). */
 enum { SMALL_STEP_THREADS = 1024 };
@@ -212,10 +216,12 @@ static const char device_kernels[] =
     "        lr = gate->lr; \\\n"
     "        more; \\\n"
     "    }\n"
-    "/* Each optimizer's update of the list, over the grid (td_update_*), the\n"
-    " * kernels that run one, and td_small_step: a train step's norm, checks,\n"
-    " * clipping and update in one block */\n"
-    "#define TD_KERNELS(T, S) \\\n"
+    "/* Each optimizer's update of the list, over the grid (td_update_*); the\n"
+    " * kernels that run one (TD_KERNELS, the optimizer module's), and\n"
+    " * td_small_step, a train step's norm, checks, clipping and update in one\n"
+    " * block (TD_SMALL_STEP, a module of its own: only a small model's step\n"
+    " * compiles it) */\n"
+    "#define TD_UPDATES(T, S) \\\n"
     "__device__ void td_update_sgd_##S(const td_optim_hparams &h, const td_cuda_slices &list, int64_t step, double lr) \\\n"
     "{ \\\n"
     "    for (int s = 0; s < list.count; s++) { /* slot 0: the momentum buffer, if any */ \\\n"
@@ -254,7 +260,8 @@ static const char device_kernels[] =
     "                     decay); \\\n"
     "        }); \\\n"
     "    } \\\n"
-    "} \\\n"
+    "}\n"
+    "#define TD_KERNELS(T, S) \\\n"
     "extern \"C\" __global__ void td_optim_sgd_##S(td_optim_hparams h, TD_GRID_CONST td_cuda_slices list, int64_t step, \\\n"
     "                                            double lr, const td_step_gate *gate) \\\n"
     "{ \\\n"
@@ -315,7 +322,8 @@ static const char device_kernels[] =
     "        coef = (T)gate->coef; \\\n"
     "    } \\\n"
     "    td_scale_grads<T>(list, coef); \\\n"
-    "} \\\n"
+    "}\n"
+    "#define TD_SMALL_STEP(T, S) \\\n"
     "/* one block of TD_SMALL_THREADS: the sum of squares, the checks (thread 0), \\\n"
     " * then, when they passed, the clipping and the update; the block's barriers \\\n"
     " * order each stage's global writes before the next one's reads. What the \\\n"
@@ -479,9 +487,12 @@ static const char device_kernels[] =
     "{\n"
     "    TD_GRID_WAIT();\n"
     "    td_check_step(check, sum_squares, td_gate_in_of(check));\n"
-    "}\n"
-    "TD_KERNELS(float, f32)\n"
-    "TD_KERNELS(double, f64)\n";
+    "}\n";
+/* The end of each module's source: the kernels it instantiates. */
+static const char grid_kernels[] = "TD_UPDATES(float, f32)\nTD_UPDATES(double, f64)\n"
+                                   "TD_KERNELS(float, f32)\nTD_KERNELS(double, f64)\n";
+static const char small_kernels[] = "TD_UPDATES(float, f32)\nTD_UPDATES(double, f64)\n"
+                                    "TD_SMALL_STEP(float, f32)\nTD_SMALL_STEP(double, f64)\n";
 
 /* Appends s (its bytes known to fit: the caller sized the buffer). */
 static void put(char *out, size_t *used, const char *s, size_t len)
@@ -528,7 +539,14 @@ static size_t device_struct(char *buf, size_t size)
     return used < size ? used : 0;
 }
 
-char *td_cuda_optim_source(td_ctx *ctx)
+static char *module_source(td_ctx *ctx, const char *kernels);
+
+char *td_cuda_optim_source(td_ctx *ctx) { return module_source(ctx, grid_kernels); }
+
+char *td_cuda_small_step_source(td_ctx *ctx) { return module_source(ctx, small_kernels); }
+
+/* The shared text, then `kernels`: the instantiations of a module. */
+static char *module_source(td_ctx *ctx, const char *kernels)
 {
     char layout[4096];
     size_t layout_len = device_struct(layout, sizeof layout);
@@ -539,8 +557,8 @@ char *td_cuda_optim_source(td_ctx *ctx)
     }
     const char *text = (const char *)td_optim_kernels_text;
     size_t text_len = strlen(text);
-    const char *pieces[] = {device_types, layout, device_f32,   text,          device_undef,
-                            device_f64,   text,   device_undef, device_kernels};
+    const char *pieces[] = {device_types, layout,       device_f32,     text,   device_undef,
+                            device_f64,   text,         device_undef,   device_kernels, kernels};
     size_t lens[sizeof pieces / sizeof pieces[0]], total = 1; /* the NUL */
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         lens[i] = pieces[i] == text ? text_len : pieces[i] == layout ? layout_len : strlen(pieces[i]);
@@ -592,6 +610,28 @@ static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
         cuda->sum_partials_done = cuda->sum_partials + bytes;
     }
     *out = cuda->optim_module;
+    return TD_OK;
+}
+
+/* The context's small step module, compiled and loaded on first use. */
+static td_status small_step_module(td_ctx *ctx, const td_cuda_module **out)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (!cuda->small_step_module) {
+        char *source = td_cuda_small_step_source(ctx);
+        if (!source)
+            return TD_ERR_OOM;
+        td_status st = td_cuda_module_load_options(ctx, "td_small_step", source, TD_CUDA_OPTIM_NOPTIONS,
+                                                   td_cuda_optim_options, 2, small_kernel_names,
+                                                   &cuda->small_step_module);
+        free(source);
+        if (st != TD_OK)
+            return st;
+        td_cuda_module_waits(cuda->small_step_module); /* each kernel starts with TD_GRID_WAIT() */
+    }
+    *out = cuda->small_step_module;
     return TD_OK;
 }
 
@@ -847,11 +887,12 @@ td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dt
         return td_fail(ctx, TD_ERR_INPUT, "%s: %s is NULL", fn, !sum ? "the sum" : "the gate");
     const td_cuda_module *mod;
     char where[128];
-    if ((st = list_launch(ctx, fn, dtype, list, n, &mod, where, sizeof where)) != TD_OK)
+    snprintf(where, sizeof where, "%s: %d tensors, %zu %s elements", fn, list->count, n, td_dtype_name(dtype));
+    if ((st = small_step_module(ctx, &mod)) != TD_OK)
         return st;
     td_optim_hparams hp = *h; /* the kernel's by-value arguments */
     td_cuda_slices slices = *list;
     td_cuda_check checks = *check;
     void *args[] = {&hp, &slices, &sum, &checks};
-    return td_cuda_launch(ctx, mod, K_SMALL_STEP + (dtype == TD_F64), 1, SMALL_STEP_THREADS, args, where);
+    return td_cuda_launch(ctx, mod, dtype == TD_F64, 1, SMALL_STEP_THREADS, args, where);
 }

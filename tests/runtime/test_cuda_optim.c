@@ -57,7 +57,7 @@ static const char *const kernels[] = {
     "td_optim_sgd_f32",     "td_optim_sgd_f64",     "td_optim_adagrad_f32", "td_optim_adagrad_f64",
     "td_optim_rmsprop_f32", "td_optim_rmsprop_f64", "td_optim_adam_f32",    "td_optim_adam_f64",
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
-    "td_step_check",        "td_small_step_f32",    "td_small_step_f64",
+    "td_step_check",
 };
 
 static void source_compiles(void)
@@ -92,6 +92,20 @@ static void source_compiles(void)
     char no_wait[256] = "";
     CHECK(st == TD_OK && ptx_entries_wait(text, no_wait, sizeof no_wait),
           "each kernel waits for the one before it before touching memory (a dependent launch): %s", no_wait);
+    CHECK(!contains(text, ".entry td_small_step_"), "the small step is not in the optimizer module");
+    char *small = td_cuda_small_step_source(ctx);
+    td_blob small_ptx = {0};
+    st = small ? td_nvrtc_compile_options(ctx, "td_small_step", small, "compute_90", TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE,
+                                          TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options, &small_ptx)
+               : TD_ERR_OOM;
+    CHECK(st == TD_OK && contains(small_ptx.data, ".entry td_small_step_f32(") &&
+              contains(small_ptx.data, ".entry td_small_step_f64(") && !contains(small_ptx.data, ".entry td_optim_adam_f32(") &&
+              ptx_entries_wait(small_ptx.data, no_wait, sizeof no_wait),
+          "the small step's module compiles strictly, with its two kernels alone, each waiting: %s %s", td_ctx_error(ctx),
+          no_wait);
+    td_blob_free(&small_ptx);
+    free(small);
+    st = TD_OK;
     CHECK(st == TD_OK && !contains(text, ".approx") && !contains(text, ".ftz") && contains(text, "div.rn.f32") &&
               contains(text, "sqrt.rn.f32") && contains(text, "div.rn.f64") && contains(text, "sqrt.rn.f64"),
           "IEEE division and square roots, no approximations, no flush to zero");
