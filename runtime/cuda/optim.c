@@ -579,28 +579,36 @@ static char *module_source(td_ctx *ctx, const char *kernels)
     return source;
 }
 
-/* The context's optimizer module, compiled and loaded on first use. */
+/* *slot, a module of this file's text ending in `kernels` (the kernels
+ * `names`), compiled and loaded on first use. */
+static td_status load_once(td_ctx *ctx, td_cuda_module **slot, const char *name, const char *kernels, int count,
+                           const char *const *names)
+{
+    if (*slot)
+        return TD_OK;
+    char *source = module_source(ctx, kernels);
+    if (!source)
+        return TD_ERR_OOM;
+    td_status st = td_cuda_module_load_options(ctx, name, source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options, count,
+                                               names, slot);
+    free(source);
+    td_cuda_module_waits(*slot); /* each kernel starts with TD_GRID_WAIT() */
+    return st;
+}
+
+/* The context's optimizer module and the partial sums its norms use. */
 static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
 {
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
-    if (!cuda->optim_module) {
-        char *source = td_cuda_optim_source(ctx);
-        if (!source)
-            return TD_ERR_OOM;
-        td_status st = td_cuda_module_load_options(ctx, "td_optim", source, TD_CUDA_OPTIM_NOPTIONS,
-                                                   td_cuda_optim_options, K_COUNT, kernel_names,
-                                                   &cuda->optim_module);
-        free(source);
-        if (st != TD_OK)
-            return st;
-        td_cuda_module_waits(cuda->optim_module); /* each kernel starts with TD_GRID_WAIT() */
-    }
+    td_status st = load_once(ctx, &cuda->optim_module, "td_optim", grid_kernels, K_COUNT, kernel_names);
+    if (st != TD_OK)
+        return st;
     if (!cuda->sum_partials) { /* a double per block of the largest grid td_cuda_blocks gives, then the
                                 * count of blocks done (zero between launches) */
         size_t bytes = (size_t)td_cuda_blocks(ctx, INT64_MAX, 1) * sizeof(double);
-        td_status st = td_cuda_alloc(ctx, bytes + sizeof(double), "the partial sums of gradient norms", &cuda->sum_partials);
+        st = td_cuda_alloc(ctx, bytes + sizeof(double), "the partial sums of gradient norms", &cuda->sum_partials);
         if (st == TD_OK && (st = td_cuda_zero(ctx, cuda->sum_partials + bytes, sizeof(double))) != TD_OK) {
             td_cuda_free(ctx, cuda->sum_partials);
             cuda->sum_partials = 0;
@@ -613,26 +621,15 @@ static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
     return TD_OK;
 }
 
-/* The context's small step module, compiled and loaded on first use. */
+/* The context's small step module. */
 static td_status small_step_module(td_ctx *ctx, const td_cuda_module **out)
 {
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
-    if (!cuda->small_step_module) {
-        char *source = td_cuda_small_step_source(ctx);
-        if (!source)
-            return TD_ERR_OOM;
-        td_status st = td_cuda_module_load_options(ctx, "td_small_step", source, TD_CUDA_OPTIM_NOPTIONS,
-                                                   td_cuda_optim_options, 2, small_kernel_names,
-                                                   &cuda->small_step_module);
-        free(source);
-        if (st != TD_OK)
-            return st;
-        td_cuda_module_waits(cuda->small_step_module); /* each kernel starts with TD_GRID_WAIT() */
-    }
+    td_status st = load_once(ctx, &cuda->small_step_module, "td_small_step", small_kernels, 2, small_kernel_names);
     *out = cuda->small_step_module;
-    return TD_OK;
+    return st;
 }
 
 /* ---- the updates ---- */

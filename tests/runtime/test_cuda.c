@@ -119,6 +119,11 @@ static void test_no_gpu_paths(void)
 {
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
     CHECK(ctx && td_ctx_error(ctx) == NULL, "td_ctx_new(TD_DEVICE_CUDA) succeeds without touching the GPU");
+    td_cuda_dependent_launches(NULL, false); /* nothing to set */
+    td_cuda_dependent_launches(ctx, false);
+    CHECK(ctx && ctx->cuda && !ctx->cuda->dependent_launches && td_ctx_error(ctx) == NULL,
+          "td_cuda_dependent_launches sets the context's choice without touching the GPU");
+    td_cuda_dependent_launches(ctx, true);
     CHECK(td_ctx_device(ctx) == TD_DEVICE_CUDA && td_ctx_note(ctx) == NULL, "cuda stays cuda");
     void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     char why[512];
