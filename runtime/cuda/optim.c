@@ -482,15 +482,15 @@ static const char device_kernels[] =
     "__device__ void td_check_step(const td_check_args &c, const double *sum_squares, const td_gate_in &in)\n"
     "{\n"
     "    td_put_verdict(c, td_verdict(c, *sum_squares, in, td_check_in_of(c)));\n"
-    "}\n"
-    "extern \"C\" __global__ void td_step_check(td_check_args check, const double *sum_squares)\n"
-    "{\n"
-    "    TD_GRID_WAIT();\n"
-    "    td_check_step(check, sum_squares, td_gate_in_of(check));\n"
     "}\n";
-/* The end of each module's source: the kernels it instantiates. */
+/* The end of each module's source: the kernels it defines. */
 static const char grid_kernels[] = "TD_UPDATES(float, f32)\nTD_UPDATES(double, f64)\n"
-                                   "TD_KERNELS(float, f32)\nTD_KERNELS(double, f64)\n";
+                                   "TD_KERNELS(float, f32)\nTD_KERNELS(double, f64)\n"
+                                   "extern \"C\" __global__ void td_step_check(td_check_args check, const double *sum_squares)\n"
+                                   "{\n"
+                                   "    TD_GRID_WAIT();\n"
+                                   "    td_check_step(check, sum_squares, td_gate_in_of(check));\n"
+                                   "}\n";
 static const char small_kernels[] = "TD_UPDATES(float, f32)\nTD_UPDATES(double, f64)\n"
                                     "TD_SMALL_STEP(float, f32)\nTD_SMALL_STEP(double, f64)\n";
 
