@@ -536,17 +536,28 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
                                 size_t shared, void **args, const char *where);
 /* Contractions on the GPU (gemm.c): td_gemm_run's semantics (every field,
  * dtype and check of the descriptor) with A, B and C in device memory,
- * queued on the stream. cuBLAS (cublasGemmStridedBatchedEx) where the
+ * queued on the stream. cuBLAS (cublasGemmStridedBatchedEx, or cuBLASLt
+ * where a tuned shape found a faster algorithm) where the
  * layout and dtype allow it, the transposes folded into its operation flags
  * and batch axes into strided batches; a generic kernel otherwise; and a
  * product of floats of at most 2^20 multiply-adds (none summing more than
  * 256 terms), where cuBLAS's launches cost more than the arithmetic, to a
  * kernel of tdc's with a warp an element of C (td_cuda_small_products(ctx,
  * false): those too to cuBLAS). f32 is exact f32 unless td_cuda_allow_tf32
- * was set; f16 and bf16 accumulate in f32 on tensor cores and round once. */
+ * was set; f16 and bf16 accumulate in f32 on tensor cores and round once.
+ * A product on tensor cores with beta 0 is timed the first time its shape
+ * comes (outside a graph capture): cuBLAS's default against cuBLASLt's
+ * candidate algorithms, the fastest kept for the context and in the disk
+ * cache ($TDC_CACHE), so another process chooses alike; $TDC_GEMM_TUNE=off
+ * or td_cuda_tune_products(ctx, false) keeps cuBLAS's default for all. */
 td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c);
 void td_cuda_allow_tf32(td_ctx *ctx, bool allow);
 void td_cuda_small_products(td_ctx *ctx, bool allow);
+void td_cuda_tune_products(td_ctx *ctx, bool tune);
+/* What the context's tuning did: shapes timed, choices read from the disk
+ * cache, and of these the ones that run on cuBLASLt (the rest on cuBLAS's
+ * default); NULL pointers are skipped. */
+void td_cuda_tune_counts(td_ctx *ctx, int64_t *timed, int64_t *from_cache, int64_t *lt);
 void td_cuda_dependent_launches(td_ctx *ctx, bool allow);
 /* Contractions in a row whose small ones share launches: between
  * td_cuda_gemm_group_begin and td_cuda_gemm_group_end, td_cuda_gemm_run

@@ -202,6 +202,7 @@ class Bench:
         flops = 2 * B * D * K
         dev = self.device
         res = {"B": B, "D": D, "K": K, "flops": flops, "tdc": summary(r["tdc"]), "tdc_nonfinite": r["nonfinite"],
+               "tdc_gemm_tuning": r.get("gemm_tuning"),
                "device": r["device"]}
         # the float64 reference of the sampled rows, from the inputs as the matmul saw them
         # (rounded to bf16 for bf16)
@@ -321,6 +322,7 @@ class Bench:
         res = {"B": B, "H": H, "layers": L, "flops_per_step": flops, "tdc": summary(r["tdc"]),
                "tdc_first_steps": r["first_steps"], "tdc_region_bytes": r["region_bytes"],
                "tdc_stage_bytes": r["stage_bytes"], "tdc_device_bytes": tdc_mem, "device": r["device"],
+               "tdc_gemm_tuning": r.get("gemm_tuning"),
                "optimizer": f"{'adamw' if big else 'adagrad'}(lr={r['first_steps'][0]['lr']:g})"}
         if "h2d_x" in r:
             res["tdc_h2d_x"] = summary(r["h2d_x"])

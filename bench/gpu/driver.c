@@ -234,6 +234,11 @@ static void print_header(const char *bench, td_ctx *ctx)
 {
     printf("{\"benchmark\": \"%s\", \"device\": \"%s\", ", bench,
            use_gpu ? td_cuda_device_name(ctx) : "cpu (dry run)");
+    int64_t timed = 0, from_cache = 0, lt = 0; /* the context's products on tensor cores so far (runtime/cuda/gemm_tune.c) */
+    if (use_gpu)
+        td_cuda_tune_counts(ctx, &timed, &from_cache, &lt);
+    printf("\"gemm_tuning\": {\"timed\": %lld, \"from_cache\": %lld, \"lt\": %lld}, ", (long long)timed,
+           (long long)from_cache, (long long)lt);
 }
 
 /* ---- matmul: C[b, d] = x[b, k] w[k, d] ---- */

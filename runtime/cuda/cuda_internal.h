@@ -109,6 +109,8 @@ typedef struct td_cuda_driver {
     CUresult (*cuGraphLaunch)(CUgraphExec x, CUstream s);
     CUresult (*cuGraphExecDestroy)(CUgraphExec x);
     CUresult (*cuGraphDestroy)(CUgraph g);
+    /* optional: without it no product is timed (gemm_tune.c) */
+    CUresult (*cuStreamIsCapturing)(CUstream s, int *status); /* CU_STREAM_CAPTURE_STATUS_NONE is 0 */
 } td_cuda_driver;
 
 /* ---- NVRTC (libnvrtc.so) ---- */
@@ -136,6 +138,35 @@ typedef struct td_nvrtc_api {
 typedef int cublasStatus_t; /* CUBLAS_STATUS_SUCCESS is 0 */
 typedef struct cublasContext *cublasHandle_t;
 
+/* cuBLASLt's handles, its algorithm (cublasLtMatmulAlgo_t) and a
+ * heuristic's result (cublasLtMatmulHeuristicResult_t), as cublasLt.h of
+ * CUDA 12 and 13 lays them out (tests/cuda/abi_check.c compares) */
+typedef struct cublasLtContext *cublasLtHandle_t;
+typedef struct td_lt_desc *cublasLtMatmulDesc_t;
+typedef struct td_lt_layout *cublasLtMatrixLayout_t;
+typedef struct td_lt_pref *cublasLtMatmulPreference_t;
+typedef struct td_lt_algo {
+    uint64_t data[8];
+} td_lt_algo;
+typedef struct td_lt_heuristic {
+    td_lt_algo algo;
+    size_t workspace_bytes;
+    cublasStatus_t state;
+    float waves;
+    int reserved[4];
+} td_lt_heuristic;
+_Static_assert(sizeof(td_lt_algo) == 64 && sizeof(td_lt_heuristic) == 96 &&
+                   offsetof(td_lt_heuristic, waves) == 76,
+               "cuBLASLt's structures as cublasLt.h lays them out (LP64)");
+enum {
+    TD_LT_DESC_TRANSA = 3,                /* CUBLASLT_MATMUL_DESC_TRANSA (int32) */
+    TD_LT_DESC_TRANSB = 4,                /* CUBLASLT_MATMUL_DESC_TRANSB (int32) */
+    TD_LT_LAYOUT_BATCH_COUNT = 5,         /* CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT (int32) */
+    TD_LT_LAYOUT_BATCH_STRIDE = 6,        /* CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET (int64) */
+    TD_LT_PREF_MAX_WORKSPACE = 1,         /* CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64) */
+    TD_LT_PREF_MIN_ALIGNMENT_A = 5,       /* CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES (uint32); B, C, D follow */
+};
+
 typedef struct td_cublas_api {
     cublasStatus_t (*cublasCreate)(cublasHandle_t *h);  /* _v2 */
     cublasStatus_t (*cublasDestroy)(cublasHandle_t h);  /* _v2 */
@@ -148,6 +179,39 @@ typedef struct td_cublas_api {
                                                  long long stride_a, const void *b, int b_type, int ldb,
                                                  long long stride_b, const void *beta, void *c, int c_type, int ldc,
                                                  long long stride_c, int batch, int compute_type, int algo);
+    /* cuBLASLt's (libcublasLt.so, which libcublas.so loads: looked up
+     * through cuBLAS's handle, each optional; gemm_tune.c tunes nothing
+     * unless all are there). The enums are ints, the attributes' values
+     * their documented widths. */
+    cublasStatus_t (*cublasLtCreate)(cublasLtHandle_t *h);
+    cublasStatus_t (*cublasLtDestroy)(cublasLtHandle_t h);
+    size_t (*cublasLtGetVersion)(void);
+    cublasStatus_t (*cublasLtMatmulDescCreate)(cublasLtMatmulDesc_t *d, int compute_type, int scale_type);
+    cublasStatus_t (*cublasLtMatmulDescDestroy)(cublasLtMatmulDesc_t d);
+    cublasStatus_t (*cublasLtMatmulDescSetAttribute)(cublasLtMatmulDesc_t d, int attr, const void *buf, size_t size);
+    cublasStatus_t (*cublasLtMatrixLayoutCreate)(cublasLtMatrixLayout_t *l, int type, uint64_t rows, uint64_t cols,
+                                                 int64_t ld);
+    cublasStatus_t (*cublasLtMatrixLayoutDestroy)(cublasLtMatrixLayout_t l);
+    cublasStatus_t (*cublasLtMatrixLayoutSetAttribute)(cublasLtMatrixLayout_t l, int attr, const void *buf,
+                                                       size_t size);
+    cublasStatus_t (*cublasLtMatmulPreferenceCreate)(cublasLtMatmulPreference_t *p);
+    cublasStatus_t (*cublasLtMatmulPreferenceDestroy)(cublasLtMatmulPreference_t p);
+    cublasStatus_t (*cublasLtMatmulPreferenceSetAttribute)(cublasLtMatmulPreference_t p, int attr, const void *buf,
+                                                           size_t size);
+    cublasStatus_t (*cublasLtMatmulAlgoGetHeuristic)(cublasLtHandle_t h, cublasLtMatmulDesc_t d,
+                                                     cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
+                                                     cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t dd,
+                                                     cublasLtMatmulPreference_t p, int requested,
+                                                     td_lt_heuristic *results, int *returned);
+    cublasStatus_t (*cublasLtMatmulAlgoCheck)(cublasLtHandle_t h, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
+                                              cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                                              cublasLtMatrixLayout_t dd, const td_lt_algo *algo,
+                                              td_lt_heuristic *result);
+    cublasStatus_t (*cublasLtMatmul)(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const void *alpha, const void *a,
+                                     cublasLtMatrixLayout_t la, const void *b, cublasLtMatrixLayout_t lb,
+                                     const void *beta, const void *c, cublasLtMatrixLayout_t lc, void *dd,
+                                     cublasLtMatrixLayout_t ld, const td_lt_algo *algo, void *workspace,
+                                     size_t workspace_bytes, CUstream s);
 } td_cublas_api;
 
 /* One library: opened at most once per context. A failed open is kept (its
@@ -183,6 +247,8 @@ struct td_cuda {
     bool allow_tf32;           /* f32 contractions may use TF32 tensor cores */
     bool cublas_always;        /* small products too go to cuBLAS (td_cuda_small_products) */
     bool dependent_launches;   /* a waiting module's kernels launched programmatically (td_cuda_dependent_launches) */
+    bool tune_products;        /* tensor-core products timed once (gemm_tune.c, td_cuda_tune_products) */
+    struct td_gemm_tuning *tuning; /* gemm_tune.c's choices; NULL: none yet */
     td_cuda_module *gemm_module; /* gemm.c's generic kernel, compiled on first need */
     struct td_gemm_group *gemm_group; /* gemm.c's queue of small products (td_cuda_gemm_group_begin); NULL: none yet */
     /* td_nvrtc_compile's disk cache */
@@ -355,6 +421,33 @@ void td_cuda_gemm_group_free(struct td_cuda *cuda);
  * when C overlaps an input. */
 td_status td_cuda_gemm_describe(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, char *buf,
                                 size_t size);
+
+/* gemm_tune.c: one call of gemm.c's cuBLAS route, in cuBLAS's column-major
+ * terms (D = alpha op(A) op(B) + beta C, C and D one matrix), with the
+ * element sizes of A (and B) and C. */
+typedef struct td_cublas_call {
+    int transa, transb, m, n, k;
+    int ab_type, c_type, compute_type, ab_size, c_size;
+    const void *a, *b;
+    void *c;
+    int lda, ldb, ldc;
+    long long stride_a, stride_b, stride_c;
+    int batch;
+    const void *alpha, *beta;
+    bool beta_zero;
+} td_cublas_call;
+/* Queues the call: with cublasLtMatmul and the algorithm chosen for its
+ * shape, or with cublasGemmStridedBatchedEx. A shape on tensor cores (bf16,
+ * f16; f32 with TF32 allowed) and beta 0 is timed the first time it comes,
+ * outside a stream capture: cuBLAS's default against cuBLASLt's heuristic's
+ * first candidates, on the call's own operands, the choice kept for the
+ * context and in the disk cache (so another process chooses the same).
+ * *s is the queuing call's status and *api its name; a failure of the
+ * timing's own driver calls is returned, with its message on ctx. */
+td_status td_cuda_cublas_run(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *call, cublasStatus_t *s,
+                             const char **api);
+/* Frees the choices, cuBLASLt's handle and the workspace (loader.c, with the context). */
+void td_cuda_gemm_tuning_free(struct td_cuda *cuda);
 
 /* step.c: a train step on the GPU. td_cuda_train_step queues the step
  * (a CUDA graph from its second run on) and waits for its verdict: the

@@ -12,7 +12,8 @@
  *     element of C, any layout, every batch axis in one launch. At these
  *     sizes a launch costs more than the arithmetic, and cuBLAS's kernels
  *     take longer to start and finish than this one.
- *   - cuBLAS (cublasGemmStridedBatchedEx) for f64, f32, f16 and bf16 when
+ *   - cuBLAS (cublasGemmStridedBatchedEx, or cublasLtMatmul with the
+ *     algorithm gemm_tune.c chose for the shape) for f64, f32, f16 and bf16 when
  *     every operand is a matrix or the transpose of one. cuBLAS is
  *     column-major, and a row-major C = A B is the column-major
  *     C^T = B^T A^T, so the row-major "NoTrans" operand of
@@ -57,7 +58,6 @@ enum { MAXB = TD_GEMM_MAX_BATCH };
 enum {
     CUBLAS_OP_N_ = 0,
     CUBLAS_OP_T_ = 1,
-    CUBLAS_GEMM_DEFAULT_ = -1,
     CUBLAS_COMPUTE_32F_ = 68,
     CUBLAS_COMPUTE_32F_FAST_TF32_ = 77,
     CUBLAS_COMPUTE_64F_ = 70,
@@ -79,7 +79,7 @@ typedef enum route {
     ROUTE_NONE,   /* C is empty */
     ROUTE_KERNEL, /* the generic kernel */
     ROUTE_SMALL,  /* the small products' kernel (a warp an element of C) */
-    ROUTE_CUBLAS, /* cublasGemmStridedBatchedEx */
+    ROUTE_CUBLAS, /* cublasGemmStridedBatchedEx or cublasLtMatmul (gemm_tune.c) */
 } route;
 
 /* A product of floats of at most SMALL_MACS multiply-adds in all, none
@@ -773,21 +773,29 @@ static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
             td_dptr x = at_offset(pr->x.addr, ox + first * stride_x, pr->esize);
             td_dptr y = at_offset(pr->y.addr, oy + first * stride_y, pr->esize);
             td_dptr z = at_offset(pr->z.addr, oz + first * stride_z, pr->zsize);
-            cublasStatus_t s = cuda->cublas.cublasGemmStridedBatchedEx(
-                cuda->cublas_handle, pl->y_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_,
-                pl->x_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_, (int)pr->n, (int)pr->m, (int)pr->k, alpha,
-                (const void *)(uintptr_t)y, data_type, pl->ldy, stride_y, (const void *)(uintptr_t)x, data_type,
-                pl->ldx, stride_x, beta, (void *)(uintptr_t)z, c_type, pl->ldz, stride_z, chunk, compute_type,
-                CUBLAS_GEMM_DEFAULT_);
+            td_cublas_call call = {
+                .transa = pl->y_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_, .transb = pl->x_trans ? CUBLAS_OP_T_ : CUBLAS_OP_N_,
+                .m = (int)pr->n, .n = (int)pr->m, .k = (int)pr->k,
+                .ab_type = data_type, .c_type = c_type, .compute_type = compute_type,
+                .ab_size = (int)pr->esize, .c_size = (int)pr->zsize,
+                .a = (const void *)(uintptr_t)y, .b = (const void *)(uintptr_t)x, .c = (void *)(uintptr_t)z,
+                .lda = pl->ldy, .ldb = pl->ldx, .ldc = pl->ldz,
+                .stride_a = stride_y, .stride_b = stride_x, .stride_c = stride_z, .batch = chunk,
+                .alpha = alpha, .beta = beta, .beta_zero = pr->beta == 0};
+            cublasStatus_t s;
+            const char *api;
+            st = td_cuda_cublas_run(ctx, cuda, &call, &s, &api);
+            if (st != TD_OK)
+                return st;
             if (s != 0) {
-                char call[320];
-                snprintf(call, sizeof call,
-                         "cublasGemmStridedBatchedEx (%s%s, compute %s: op %c %c, m=%lld n=%lld k=%lld, lda=%d "
+                char what[320];
+                snprintf(what, sizeof what,
+                         "%s (%s%s, compute %s: op %c %c, m=%lld n=%lld k=%lld, lda=%d "
                          "ldb=%d ldc=%d, batch %d)",
-                         td_dtype_name(pr->dtype), pr->zdtype != pr->dtype ? " to f32" : "", compute_name(compute_type), pl->y_trans ? 'T' : 'N',
+                         api, td_dtype_name(pr->dtype), pr->zdtype != pr->dtype ? " to f32" : "", compute_name(compute_type), pl->y_trans ? 'T' : 'N',
                          pl->x_trans ? 'T' : 'N', (long long)pr->n, (long long)pr->m, (long long)pr->k, pl->ldy,
                          pl->ldx, pl->ldz, chunk);
-                return td_cublas_check(ctx, cuda, s, call);
+                return td_cublas_check(ctx, cuda, s, what);
             }
         }
         for (int t = pr->nb - 1; t >= 0; t--) { /* the next host item; the strided axis stays 0 */

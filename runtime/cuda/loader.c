@@ -72,6 +72,7 @@ static const td_cuda_sym driver_syms[] = {
     SYM_OPTIONAL(td_cuda_driver, cuGraphLaunch, "cuGraphLaunch"),
     SYM_OPTIONAL(td_cuda_driver, cuGraphExecDestroy, "cuGraphExecDestroy"),
     SYM_OPTIONAL(td_cuda_driver, cuGraphDestroy, "cuGraphDestroy"),
+    SYM_OPTIONAL(td_cuda_driver, cuStreamIsCapturing, "cuStreamIsCapturing"),
 };
 
 static const td_cuda_sym nvrtc_syms[] = {
@@ -97,6 +98,21 @@ static const td_cuda_sym cublas_syms[] = {
     SYM(td_cublas_api, cublasSetStream, "cublasSetStream_v2"),
     SYM_OPTIONAL(td_cublas_api, cublasGetStatusName, "cublasGetStatusName"),
     SYM(td_cublas_api, cublasGemmStridedBatchedEx, "cublasGemmStridedBatchedEx"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtCreate, "cublasLtCreate"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtDestroy, "cublasLtDestroy"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtGetVersion, "cublasLtGetVersion"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulDescDestroy, "cublasLtMatmulDescDestroy"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulDescSetAttribute, "cublasLtMatmulDescSetAttribute"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatrixLayoutDestroy, "cublasLtMatrixLayoutDestroy"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatrixLayoutSetAttribute, "cublasLtMatrixLayoutSetAttribute"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulPreferenceCreate, "cublasLtMatmulPreferenceCreate"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulPreferenceDestroy, "cublasLtMatmulPreferenceDestroy"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulPreferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmulAlgoCheck, "cublasLtMatmulAlgoCheck"),
+    SYM_OPTIONAL(td_cublas_api, cublasLtMatmul, "cublasLtMatmul"),
 };
 
 static const char *const driver_names[] = {"libcuda.so.1", "libcuda.so", NULL};
@@ -110,6 +126,8 @@ static struct td_cuda *cuda_state_or_null(td_ctx *ctx)
     if (!ctx->cuda && (ctx->cuda = calloc(1, sizeof *ctx->cuda))) {
         ctx->cuda_release = cuda_release;
         ctx->cuda->dependent_launches = true;
+        const char *tune = getenv("TDC_GEMM_TUNE");
+        ctx->cuda->tune_products = !(tune && (strcmp(tune, "off") == 0 || strcmp(tune, "0") == 0));
     }
     return ctx->cuda;
 }
@@ -385,6 +403,7 @@ static void cuda_release(struct td_cuda *cuda)
     td_cuda_module_release(cuda, cuda->small_step_module);
     td_cuda_module_release(cuda, cuda->gemm_module);
     td_cuda_gemm_group_free(cuda);
+    td_cuda_gemm_tuning_free(cuda);
     if (cuda->sum_partials)
         cuda->cu.cuMemFree(cuda->sum_partials);
     if (cuda->cublas_handle)

@@ -162,6 +162,32 @@ def device_choice(r, tmp):
         r.fail("cuda: params and checkpoints", str(e))
 
 
+def abi(r, tmp):
+    """abi_check.c: the runtime's copies of CUDA's constants and layouts against the toolkit's headers, where
+    they are found (CI has the toolkit); skipped, visibly, elsewhere."""
+    dirs = [os.path.join(d, "include") for d in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda") if d]
+    include = next((d for d in dirs if os.path.exists(os.path.join(d, "cublasLt.h"))), None)
+    if not include:
+        print(f"cuda: ABI check skipped: no cublasLt.h under {', '.join(dirs)}")  # no toolkit: said out loud
+        return
+    exe = os.path.join(tmp, "abi_check")
+    here = os.path.join(ROOT, "tests/cuda")
+    p = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", os.path.join(ROOT, "runtime"), "-I", here,
+                        "-isystem", include, os.path.join(here, "abi_check.c"), os.path.join(here, "abi_ours.c"), "-o", exe],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        r.fail("cuda: abi_check builds", p.stderr[-3000:])
+        return
+    p = subprocess.run([exe], capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        if line.startswith("PASS "):
+            r.ok("cuda: " + line[5:])
+        elif line.startswith("FAIL "):
+            r.fail("cuda: abi", line[5:])
+    if p.returncode not in (0, 1) or not p.stdout.strip():
+        r.fail("cuda: abi_check", f"exit {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+
+
 def run(r):
     build = os.path.dirname(r.tdc)
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,6 +227,7 @@ def run(r):
                     r.fail("cuda: " + line[5:].split(":")[0], line[5:])
             if proc.returncode not in (0, 1):
                 r.fail("cuda: nvrtc_check", f"exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}")
+        abi(r, tmp)
         gpu_kernels(r, build, tmp)
         staged_batches(r, build, tmp)
         random_draws(r, build, tmp)

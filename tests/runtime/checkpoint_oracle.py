@@ -42,8 +42,8 @@ SOURCES = ["tests/runtime/checkpoint_probe_main.c", "runtime/ctx.c", "runtime/dt
            "runtime/train.c", "runtime/checkpoint.c",
            # model.c and train.c run models on the GPU too
            "runtime/cuda/loader.c", "runtime/cuda/nvrtc.c", "runtime/cuda/cache.c", "runtime/cuda/device.c",
-           "runtime/cuda/optim.c", "runtime/cuda/gemm.c", "runtime/cuda/step.c", "runtime/cuda/profile.c", "runtime/gemm.c",
-           "runtime/gemm_shape.c"]
+           "runtime/cuda/optim.c", "runtime/cuda/gemm.c", "runtime/cuda/gemm_tune.c", "runtime/cuda/step.c",
+           "runtime/cuda/profile.c", "runtime/gemm.c", "runtime/gemm_shape.c"]
 FORMATS = {"F32": ("<f", 4), "F64": ("<d", 8)}
 EXPECTED = {"w": ("F32", [3]), "b": ("F64", []), "d": ("F32", [2]),
             "fit.sgd.momentum_buffer.w": ("F32", [3]), "fit.sgd.momentum_buffer.b": ("F64", []),

@@ -15,9 +15,12 @@
  * back untouched. Tolerances are at the comparison (compare_c). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ctx_internal.h"
 #include "cuda/cuda_internal.h"
 #include "../cuda/ptx_waits.h"
 #include "td.h"
@@ -1013,12 +1016,178 @@ static void test_groups_no_gpu(td_ctx *ctx)
           "the group calls on a NULL context: TD_ERR_INPUT");
 }
 
+/* ---- the tuning of tensor-core products (gemm_tune.c) ---- */
+
+/* Without a GPU: the switch and $TDC_GEMM_TUNE reach the context's state. */
+static void test_tuning_no_gpu(void)
+{
+    td_cuda_tune_products(NULL, false); /* nothing to set: no crash */
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    td_cuda_tune_products(ctx, false);
+    CHECK(ctx->cuda && !ctx->cuda->tune_products, "td_cuda_tune_products(ctx, false) turns tuning off");
+    td_cuda_tune_products(ctx, true);
+    CHECK(ctx->cuda && ctx->cuda->tune_products, "and on again");
+    int64_t timed = -1, from_cache = -1, lt = -1;
+    td_cuda_tune_counts(ctx, &timed, &from_cache, &lt);
+    CHECK(timed == 0 && from_cache == 0 && lt == 0, "nothing tuned without a product");
+    td_cuda_tune_counts(ctx, NULL, NULL, NULL); /* NULLs skipped */
+    td_ctx_free(ctx);
+    char *old = getenv("TDC_GEMM_TUNE") ? strdup(getenv("TDC_GEMM_TUNE")) : NULL;
+    static const char *const values[] = {"off", "0", "on", ""};
+    for (int i = 0; i < 4; i++) {
+        setenv("TDC_GEMM_TUNE", values[i], 1);
+        ctx = td_ctx_new(TD_DEVICE_CUDA);
+        td_cuda_allow_tf32(ctx, false); /* makes the context's CUDA state */
+        bool off = i < 2;
+        CHECK(ctx->cuda && ctx->cuda->tune_products == !off, "TDC_GEMM_TUNE=%s: tuning %s", values[i], off ? "off" : "on");
+        td_ctx_free(ctx);
+    }
+    if (old)
+        setenv("TDC_GEMM_TUNE", old, 1);
+    else
+        unsetenv("TDC_GEMM_TUNE");
+    free(old);
+}
+
+/* C of a row-major bf16 product m x n x k (beta as given) on fixed data,
+ * downloaded into out (m n bf16s). */
+static td_status tuned_product(td_ctx *ctx, int64_t m, int64_t n, int64_t k, double beta, uint16_t *out)
+{
+    td_gemm g = td_gemm_rowmajor(TD_BF16, m, n, k);
+    g.beta = beta;
+    size_t a_bytes = (size_t)(m * k) * 2, b_bytes = (size_t)(k * n) * 2, c_bytes = (size_t)(m * n) * 2;
+    void *ha = malloc(a_bytes), *hb = malloc(b_bytes);
+    td_dptr da = 0, db = 0, dc = 0;
+    td_status st = ha && hb ? TD_OK : TD_ERR_OOM;
+    rng64 r = {1234};
+    if (!st) {
+        fill_random(ha, TD_BF16, m * k, &r);
+        fill_random(hb, TD_BF16, k * n, &r);
+        fill_random(out, TD_BF16, m * n, &r);
+        st = td_cuda_alloc(ctx, a_bytes, "A", &da);
+    }
+    if (!st)
+        st = td_cuda_alloc(ctx, b_bytes, "B", &db);
+    if (!st)
+        st = td_cuda_alloc(ctx, c_bytes, "C", &dc);
+    if (!st)
+        st = td_cuda_upload(ctx, da, ha, a_bytes);
+    if (!st)
+        st = td_cuda_upload(ctx, db, hb, b_bytes);
+    if (!st)
+        st = td_cuda_upload(ctx, dc, out, c_bytes);
+    if (!st)
+        st = td_cuda_gemm_run(ctx, &g, da, db, dc);
+    if (!st)
+        st = td_cuda_download(ctx, out, dc, c_bytes);
+    td_cuda_free(ctx, da);
+    td_cuda_free(ctx, db);
+    td_cuda_free(ctx, dc);
+    free(ha);
+    free(hb);
+    return st;
+}
+
+static int64_t count_of(td_ctx *ctx, int which) /* 0 timed, 1 from the cache, 2 to cuBLASLt */
+{
+    int64_t n[3];
+    td_cuda_tune_counts(ctx, &n[0], &n[1], &n[2]);
+    return n[which];
+}
+
+static bool counts_are(td_ctx *ctx, int64_t timed, int64_t from_cache)
+{
+    return count_of(ctx, 0) == timed && count_of(ctx, 1) == from_cache;
+}
+
+/* With a GPU: a bf16 shape is timed once, its choice used again, read
+ * back from the disk cache by another context (the same bits), never made
+ * in a capture, for beta != 0, or with tuning off; and the tuned products
+ * agree with the CPU in every layout of the fixed cases. */
+static void test_gpu_tuning(td_ctx *cpu)
+{
+    char *old_cache = getenv("TDC_CACHE") ? strdup(getenv("TDC_CACHE")) : NULL;
+    char dir[] = "/tmp/tdc-test-tune-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false, "mkdtemp");
+        free(old_cache);
+        return;
+    }
+    setenv("TDC_CACHE", dir, 1);
+    enum { M = 256, N = 384, K = 512 };
+    uint16_t *c1 = malloc(2 * M * N), *c2 = malloc(2 * M * N), *c3 = malloc(2 * M * N);
+    td_ctx *one = td_ctx_new(TD_DEVICE_CUDA), *two = td_ctx_new(TD_DEVICE_CUDA), *off = td_ctx_new(TD_DEVICE_CUDA);
+    td_cuda_tune_products(one, true);
+    td_cuda_tune_products(two, true);
+    td_cuda_tune_products(off, false);
+    CHECK(c1 && c2 && c3 && tuned_product(one, M, N, K, 0, c1) == TD_OK, "a bf16 product: %s", td_ctx_error(one));
+    CHECK(counts_are(one, 1, 0), "its shape is timed once (timed %lld)", (long long)count_of(one, 0));
+    CHECK(tuned_product(one, M, N, K, 0, c2) == TD_OK && counts_are(one, 1, 0) && memcmp(c1, c2, 2 * M * N) == 0,
+          "the same shape again: the choice kept, the same bits");
+    CHECK(tuned_product(two, M, N, K, 0, c2) == TD_OK && counts_are(two, 0, 1),
+          "another context reads the choice from the disk cache (timed %lld, from the cache %lld): %s",
+          (long long)count_of(two, 0), (long long)count_of(two, 1),
+          td_ctx_error(two));
+    CHECK(memcmp(c1, c2, 2 * M * N) == 0, "and makes the same bits");
+    CHECK(tuned_product(off, M, N, K, 0, c3) == TD_OK && counts_are(off, 0, 0), "tuning off: nothing timed or read");
+    double worst = 0;
+    for (int i = 0; i < M * N; i++) {
+        double a = td_bf16_to_f32(c1[i]), b = td_bf16_to_f32(c3[i]);
+        worst = fmax(worst, fabs(a - b) / fmax(1.0, fabs(b)));
+    }
+    CHECK(worst <= 1.0 / 64, "the tuned and default products agree to bf16's rounding (worst %g)", worst);
+    CHECK(tuned_product(one, M - 8, N, K, 1, c2) == TD_OK && counts_are(one, 1, 0), "beta 1: not timed"); /* C: (M - 8) N of c2's M N */
+
+    /* a shape first met in a capture is not timed there; then, uncaptured, it is */
+    struct td_cuda *cuda = one->cuda;
+    if (cuda->cu.cuStreamBeginCapture && cuda->cu.cuStreamEndCapture && cuda->cu.cuGraphDestroy) {
+        td_gemm g = td_gemm_rowmajor(TD_BF16, 128, 128, 128);
+        td_dptr d = 0;
+        td_status st = td_cuda_alloc(one, 3 * 128 * 128 * 2, "capture", &d);
+        CUgraph graph = NULL;
+        if (!st)
+            st = cuda->cu.cuStreamBeginCapture(cuda->stream, TD_CU_CAPTURE_MODE_RELAXED) ? TD_ERR_DEVICE : TD_OK;
+        if (!st) {
+            td_status run = td_cuda_gemm_run(one, &g, d, d + 128 * 128 * 2, d + 2 * 128 * 128 * 2);
+            st = cuda->cu.cuStreamEndCapture(cuda->stream, &graph) ? TD_ERR_DEVICE : run;
+        }
+        if (graph)
+            cuda->cu.cuGraphDestroy(graph);
+        CHECK(st == TD_OK && counts_are(one, 1, 0), "a shape in a capture: queued, not timed (%s)", td_ctx_error(one));
+        if (!st)
+            st = td_cuda_gemm_run(one, &g, d, d + 128 * 128 * 2, d + 2 * 128 * 128 * 2);
+        CHECK(st == TD_OK && counts_are(one, 2, 0), "then uncaptured, timed: %s", td_ctx_error(one));
+        td_cuda_free(one, d);
+    }
+    td_ctx_clear_error(one);
+
+    /* the fixed cases' every dtype and layout, tuned (the contexts' products so far are too) */
+    test_gpu_fixed(one, cpu);
+    test_gpu_tf32(one, cpu);
+    printf("tuning: %lld shapes timed, %lld to cuBLASLt\n", (long long)count_of(one, 0), (long long)count_of(one, 2));
+    td_ctx_free(one);
+    td_ctx_free(two);
+    td_ctx_free(off);
+    free(c1);
+    free(c2);
+    free(c3);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "removing %s", dir);
+    if (old_cache)
+        setenv("TDC_CACHE", old_cache, 1);
+    else
+        unsetenv("TDC_CACHE");
+    free(old_cache);
+}
+
 void test_cuda_gemm(void)
 {
     test_checks();
     test_plans();
     test_small_plans();
     test_kernel_source();
+    test_tuning_no_gpu();
 
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
     char why[512];
@@ -1038,6 +1207,7 @@ void test_cuda_gemm(void)
     }
     td_cuda_small_products(ctx, true);
     test_gpu_groups(ctx);
+    test_gpu_tuning(cpu);
     td_ctx_free(cpu);
     td_ctx_free(ctx);
 }
