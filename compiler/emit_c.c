@@ -87,7 +87,7 @@ const char * emit_c_size(const Emit *e, Size s)
     return s.nfactors ? arena_printf(e->a, "(%s)", num) : num;
 }
 
-static const char *poly_c(const Emit *e, Poly p)
+const char *emit_c_poly(const Emit *e, Poly p)
 {
     if (p.n == 0)
         return "0";
@@ -454,13 +454,13 @@ void emit_c_declare_view(const Emit *e, int depth, const char *name, const View 
 {
     if (!poly_is_zero(v->offset)) {
         emit_c_indent(e, depth);
-        fprintf(e->out, "const int64_t %s_off = %s;\n", name, poly_c(e, v->offset));
+        fprintf(e->out, "const int64_t %s_off = %s;\n", name, emit_c_poly(e, v->offset));
     }
     for (int k = 0; k < v->rank; k++) {
         if (poly_is_zero(v->strides[k]))
             continue;
         emit_c_indent(e, depth);
-        fprintf(e->out, "const int64_t %s_s%d = %s;\n", name, k, poly_c(e, v->strides[k]));
+        fprintf(e->out, "const int64_t %s_s%d = %s;\n", name, k, emit_c_poly(e, v->strides[k]));
     }
 }
 
@@ -646,7 +646,7 @@ static const char *group_stride(const Emit *e, const View *v, const int *labels,
         for (int g = 0; g < ngroup; g++) {
             int64_t one;
             if (labels[k] == group[g] && !(size_is_const(v->dims[k], &one) && one == 1))
-                r = poly_c(e, v->strides[k]);
+                r = emit_c_poly(e, v->strides[k]);
         }
     return r;
 }
@@ -672,7 +672,7 @@ void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *pla
             k++;
         const View *to = sc->scatter_views ? &sc->scatter_views[k] : &sc->view;
         const char *t = emit_c_ctype(n->type.dtype);
-        const char *at = poly_is_zero(to->offset) ? "" : arena_printf(e->a, " + %s", poly_c(e, to->offset));
+        const char *at = poly_is_zero(to->offset) ? "" : arena_printf(e->a, " + %s", emit_c_poly(e, to->offset));
         fprintf(e->out, "    %s *b%d = b%d%s; /* in its block of %%%d */\n    (void)b%d;\n", t, n->id, s, at, s, n->id);
     }
 }
@@ -730,8 +730,8 @@ void emit_c_gemm_desc(const Emit *e, const IrNode *n, const char **pa_out, const
                 group_stride(e, &vb, n->labels_b, &batch[i], 1), i, c_stride);
         c_stride = arena_printf(e->a, "%s * %s", c_stride, emit_c_size(e, n->label_sizes[batch[i]]));
     }
-    const char *pa = poly_is_zero(va.offset) ? emit_c_base_name(e, ba) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, ba), poly_c(e, va.offset));
-    const char *pb = poly_is_zero(vb.offset) ? emit_c_base_name(e, bb) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, bb), poly_c(e, vb.offset));
+    const char *pa = poly_is_zero(va.offset) ? emit_c_base_name(e, ba) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, ba), emit_c_poly(e, va.offset));
+    const char *pb = poly_is_zero(vb.offset) ? emit_c_base_name(e, bb) : arena_printf(e->a, "%s + %s", emit_c_base_name(e, bb), emit_c_poly(e, vb.offset));
     *pa_out = pa;
     *pb_out = pb;
 }

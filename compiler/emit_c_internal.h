@@ -19,6 +19,7 @@ typedef struct Emit {
     PtrVec *kernel_names;     /* emit_cuda: each kernel's name, in the order of the source */
     bool with_cuda;           /* emit_c: the program's GPU code too */
     const char *linkage;      /* of tdg_plan_fn<k> and tdg_fn<k>: "static", or "TDG_FN" in a file of parts */
+    const Dtype *read_dtypes; /* emit_cuda: by param, the dtype the GPU reads it in (emit_cuda_read_dtypes); NULL: its own */
 } Emit;
 
 /* Subexpressions an expression has more than once (a backward map's
@@ -157,6 +158,19 @@ int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const 
 int *emit_cuda_group_buffers(const Emit *e, const IrNode *const *members, int count, int *nbuf);
 const char *emit_cuda_row_cache_bytes(const Emit *e, const IrNode *const *members, int count, const char *reduced);
 int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, int count);
+/* The params' narrow copies on the GPU (td_model_desc.cuda_read_dtypes).
+ * A map that only casts an f32 param, or a contiguous block of one, to
+ * bf16 or f16, into a buffer of its own, can read the param's copy in
+ * that dtype, which the runtime keeps (the optimizer writes it with each
+ * update) instead of running. emit_cuda_read_dtypes: each param's dtype on
+ * the GPU over every function (plans[i] function i's plan): its own, or
+ * the dtype of the first such cast of it. emit_cuda_copy_param: the param
+ * whose copy node n (of e->f, e->plan) reads, the block's first element
+ * at *offset; -1 when n runs (not such a cast, or of another dtype than
+ * e->read_dtypes gives). */
+Dtype *emit_cuda_read_dtypes(const Emit *e, FnPlan **plans);
+int emit_cuda_copy_param(const Emit *e, const IrNode *n, Poly *offset);
+const char *emit_c_poly(const Emit *e, Poly p); /* a polynomial of sizes as a C int64 expression */
 /* The pieces of scatters computed in their blocks (plan_piece_in_place):
  * each a pointer into its scatter's buffer, declared after it. */
 void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *plan);

@@ -354,13 +354,25 @@ static void emit_desc(const Emit *e, const char *model_name, const char *symbol,
     fputs("    return TD_OK;\n}\n\n", e->out);
     emit_init(e);
     emit_trains(e);
+    /* the params the GPU reads as narrow copies (emit_cuda_read_dtypes), if any */
+    bool copies = false;
+    for (size_t i = 0; e->with_cuda && e->read_dtypes && i < p->params.len; i++)
+        copies = copies || e->read_dtypes[i] != ((const IrParam *)p->params.items[i])->type.dtype;
+    if (copies) {
+        fputs("/* the dtype the GPU reads each param in: a narrow one is a copy the runtime keeps */\n"
+              "static const td_dtype tdg_cuda_read_dtypes[] = {", e->out);
+        for (size_t i = 0; i < p->params.len; i++)
+            fprintf(e->out, "%s%s", i ? ", " : "", emit_c_dtype_enum(e->read_dtypes[i]));
+        fputs("};\n\n", e->out);
+    }
     fprintf(e->out, "const td_model_desc %s = {\n    %s, %zu, %zu, %zu,\n    %s, %s, %s,\n    tdg_model_plan, tdg_init_params,\n"
-                    "    %d, %s, %s,\n    %s, %d, %s, %s,\n};\n", symbol,
+                    "    %d, %s, %s,\n    %s, %d, %s, %s,\n    %s,\n};\n", symbol,
             c_string(e, model_name), p->dim_names.len, p->params.len, nfns, p->dim_names.len ? "tdg_dims" : "NULL",
             p->params.len ? "tdg_params" : "NULL", nfns ? "tdg_fns" : "NULL", (int)(p->trains.len / 2),
             p->trains.len ? "tdg_trains" : "NULL", c_string(e, p->hash ? p->hash : ""),
             e->with_cuda ? "tdg_cuda_source" : "NULL", e->with_cuda ? (int)e->kernel_names->len : 0,
-            e->with_cuda ? "tdg_cuda_kernels" : "NULL", e->with_cuda ? "true" : "false");
+            e->with_cuda ? "tdg_cuda_kernels" : "NULL", e->with_cuda ? "true" : "false",
+            copies ? "tdg_cuda_read_dtypes" : "NULL");
 }
 
 static void emit_api(const Emit *e, const EmitOptions *opt);
@@ -493,6 +505,7 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     /* the GPU's code (not in a --count-flops build, which counts on the CPU) */
     e.with_cuda = !opt->count_flops;
     if (e.with_cuda) {
+        e.read_dtypes = emit_cuda_read_dtypes(&e, plans);
         PtrVec *names = arena_alloc(e.a, sizeof *names);
         const char *source = emit_cuda_source(&e, plans, names);
         e.kernel_names = names;

@@ -682,6 +682,9 @@ static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
             grouped--;
             continue;
         }
+        Poly offset;
+        if (emit_cuda_copy_param(e, n, &offset) >= 0) /* reads a param's narrow copy: no kernel */
+            continue;
         int count = emit_cuda_row_group(e, f, i, members);
         if (count > 0) {
             emit_cuda_kernel_row_group(e, members, count);
@@ -749,5 +752,6 @@ void emit_cuda(FILE *out, const IrProgram *p, const char *source_name)
     FnPlan **plans = arena_array(e.a, n + 1, sizeof(FnPlan *));
     for (size_t i = 0; i < n; i++)
         plans[i] = plan_function(p, function_at(p, i));
+    e.read_dtypes = emit_cuda_read_dtypes(&e, plans);
     emit_all(&e, source_name, plans);
 }

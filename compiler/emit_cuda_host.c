@@ -18,7 +18,10 @@
  * end of the function. Every launch names its kernel and its .td line for
  * the runtime's error message. The kernel source itself is a string in
  * the generated C (emit_cuda_tables), which the runtime compiles with
- * NVRTC when a model is made on the GPU. */
+ * NVRTC when a model is made on the GPU. A map that only casts an f32
+ * param (or a contiguous block of one) to bf16 or f16 launches nothing:
+ * its buffer is the param's narrow copy, which the runtime keeps
+ * (emit_cuda_copy_param; td_model_desc.cuda_read_dtypes). */
 #include <string.h>
 
 #include "emit_c_internal.h"
@@ -38,6 +41,62 @@ static int kernel_index(const PtrVec *names, const char *name)
     if (k < 0)
         die("emit_cuda_host: no kernel %s", name);
     return k;
+}
+
+/* ---- the params' narrow copies ---- */
+
+/* Node n of e->f, e->plan as a cast of an f32 param (or a contiguous
+ * block of one) to bf16 or f16, in a buffer of its own: the param, or -1;
+ * the cast's dtype and the block's first element. */
+static int copy_candidate(const Emit *e, const IrNode *n, Dtype *dtype, Poly *offset)
+{
+    const MapExpr *x = n->expr;
+    if (n->op != IR_MAP || n->dead || n->ninputs != 1 || !x || x->kind != MX_CAST ||
+        (x->dtype != DT_BF16 && x->dtype != DT_F16) || x->args[0]->kind != MX_INPUT || x->args[0]->dtype != DT_F32 ||
+        e->plan->slot_of[n->id] < 0 || e->plan->output_of[n->id] >= 0 || e->plan->placed_in[n->id] >= 0)
+        return -1;
+    int base;
+    View v = emit_c_input_view(e, n, 0, &base);
+    const IrNode *b = ir_get(e->f, base);
+    View block = v;
+    block.offset = poly_zero();
+    if (b->op != IR_PARAM || b->type.dtype != DT_F32 || v.rank != n->type.rank ||
+        !view_is_contiguous(e->a, &block, e->p->names))
+        return -1;
+    for (int k = 0; k < v.rank; k++)
+        if (!size_eq(v.dims[k], n->type.dims[k]))
+            return -1;
+    *dtype = x->dtype;
+    *offset = v.offset;
+    return b->index;
+}
+
+Dtype *emit_cuda_read_dtypes(const Emit *outer, FnPlan **plans)
+{
+    const IrProgram *p = outer->p;
+    Dtype *read = arena_array(outer->a, p->params.len + 1, sizeof *read);
+    for (size_t i = 0; i < p->params.len; i++)
+        read[i] = ((const IrParam *)p->params.items[i])->type.dtype;
+    Emit e = *outer;
+    for (size_t i = 0; i < p->functions.len + p->trains.len; i++) {
+        e.f = i < p->functions.len ? p->functions.items[i] : p->trains.items[i - p->functions.len];
+        e.plan = plans[i];
+        for (size_t j = 0; j < e.f->nodes.len; j++) {
+            Dtype t;
+            Poly offset;
+            int param = copy_candidate(&e, e.f->nodes.items[j], &t, &offset);
+            if (param >= 0 && read[param] == DT_F32)
+                read[param] = t;
+        }
+    }
+    return read;
+}
+
+int emit_cuda_copy_param(const Emit *e, const IrNode *n, Poly *offset)
+{
+    Dtype t;
+    int param = e->read_dtypes ? copy_candidate(e, n, &t, offset) : -1;
+    return param >= 0 && e->read_dtypes[param] == t ? param : -1;
 }
 
 /* "1 * (int64_t)dim_a * (int64_t)4" */
@@ -161,6 +220,8 @@ static void declare_buffers(const Emit *e, const IrFunction *f, const FnPlan *pl
 {
     for (size_t i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
+        int param;
+        Poly offset;
         if (n->dead || plan->placed_in[n->id] >= 0) /* placed: emit_c_declare_placed */
             continue;
         const char *t = emit_c_ctype(n->type.dtype);
@@ -170,6 +231,10 @@ static void declare_buffers(const Emit *e, const IrFunction *f, const FnPlan *pl
         else if (n->op == IR_PARAM)
             fprintf(e->out, "    const %s *b%d = (const %s *)(uintptr_t)(m->dregion[TD_REGION_PARAMS] + m->param_offsets[%d]); /* %s */\n",
                     t, n->id, t, n->index, ((const IrParam *)e->p->params.items[n->index])->name);
+        else if ((param = emit_cuda_copy_param(e, n, &offset)) >= 0)
+            fprintf(e->out, "    %s *b%d = (%s *)(uintptr_t)(m->dcopies + m->copy_offsets[%d]) + %s; /* %s's %s copy, kept by the runtime */\n",
+                    t, n->id, t, param, emit_c_poly(e, offset), ((const IrParam *)e->p->params.items[param])->name,
+                    dtype_name(n->type.dtype));
         else if (plan_has_buffer(n) && plan->output_of[n->id] >= 0)
             fprintf(e->out, "    %s *b%d = (%s *)(uintptr_t)out[%d]; /* result %d, in place */\n", t, n->id, t,
                     plan->output_of[n->id], plan->output_of[n->id]);
@@ -221,12 +286,13 @@ static void emit_errors(const Emit *e, int index, const IrFunction *f, int ngath
 bool emit_cuda_has_gathers(const IrFunction *f) { return count_gathers(f) > 0; }
 
 /* The contractions from node i on with nothing launched between them. */
-static int products_in_a_row(const IrFunction *f, size_t i)
+static int products_in_a_row(const Emit *e, const IrFunction *f, size_t i)
 {
     int run = 0;
     for (; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
-        if (!plan_has_buffer(n))
+        Poly offset;
+        if (!plan_has_buffer(n) || emit_cuda_copy_param(e, n, &offset) >= 0)
             continue;
         if (n->op != IR_CONTRACT)
             break;
@@ -268,7 +334,7 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
         Emit here = *e;
         here.op = op;
         if (n->op == IR_CONTRACT && products_left == 0) {
-            int run = products_in_a_row(f, i);
+            int run = products_in_a_row(e, f, i);
             if (run >= 2) {
                 fprintf(e->out, "    /* %d contractions in a row: the small ones share launches where independent */\n"
                                 "    if (!m->profile && td_cuda_gemm_group_begin(ctx) != TD_OK)\n"
@@ -279,6 +345,15 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
         if (grouped > 0) { /* ran in its row group's kernel: timed there */
             fprintf(e->out, "    /* %%%d %s: %s: in the row group above */\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
             grouped--;
+            op++;
+            continue;
+        }
+        Poly offset;
+        int param = emit_cuda_copy_param(e, n, &offset);
+        if (param >= 0) { /* nothing runs: b<id> is the copy */
+            fprintf(e->out, "    /* %%%d %s: %s: read from %s's %s copy (kept by the runtime: written by each update and by td_model_sync_device) */\n",
+                    n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), ((const IrParam *)e->p->params.items[param])->name,
+                    dtype_name(n->type.dtype));
             op++;
             continue;
         }

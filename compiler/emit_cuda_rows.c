@@ -82,7 +82,9 @@ int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const 
             fits = reduce_in_order(e, n, &l) && l.nkept == nk && l.nred == nr && sizes_eq(nk, l.kept, loops.kept) &&
                    sizes_eq(nr, l.red, loops.red);
         } else {
+            Poly offset;
             fits = (n->op == IR_MAP || n->op == IR_COPY) && !(n->expr && emit_cuda_reads_index(n->expr)) &&
+                   emit_cuda_copy_param(e, n, &offset) < 0 &&
                    n->type.rank == nk + nr && sizes_eq(nk, n->type.dims, loops.kept) &&
                    sizes_eq(nr, n->type.dims + nk, loops.red);
         }

@@ -830,17 +830,22 @@ static void print_plan(const cli *c, const bindings *b, const size_t *regions, b
     /* on the GPU: the regions again, in device memory, with the staging
      * buffer and the scratch (runtime/model.c) */
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
-    size_t stage = 0, device = 0;
-    bool fits = ctx && td_model_stage_bytes(ctx, c->desc, b->value, &stage) == TD_OK && total_fits &&
-                td_add_size(total, stage, &device) && td_add_size(device, TD_SCRATCH_BYTES, &device);
+    size_t stage = 0, copies = 0, device = 0;
+    bool fits = ctx && td_model_stage_bytes(ctx, c->desc, b->value, &stage) == TD_OK &&
+                td_model_copy_bytes(ctx, c->desc, b->value, NULL, &copies) == TD_OK && total_fits &&
+                td_add_size(total, stage, &device) && td_add_size(device, copies, &device) &&
+                td_add_size(device, TD_SCRATCH_BYTES, &device);
     td_ctx_free(ctx);
-    text s = {{0}, 0}, k = {{0}, 0}, d = {{0}, 0};
+    text s = {{0}, 0}, k = {{0}, 0}, d = {{0}, 0}, n = {{0}, 0};
     bytes_text(&s, stage);
     bytes_text(&k, TD_SCRATCH_BYTES);
     bytes_text(&d, device);
+    bytes_text(&n, copies);
     printf("on the GPU (one cuMemAlloc each): the regions above, and\n");
-    printf("  %-9s  %s\n  %-9s  %s\n  %-9s  %s\n", "staging", fits ? s.buf : "(overflows)", "scratch", k.buf, "device",
-           fits ? d.buf : "(overflows)");
+    printf("  %-9s  %s\n", "staging", fits ? s.buf : "(overflows)");
+    if (copies > 0) /* the params the kernels read cast (td_model_desc.cuda_read_dtypes) */
+        printf("  %-9s  %s (the params the kernels read in a narrower dtype, kept by the optimizer)\n", "copies", n.buf);
+    printf("  %-9s  %s\n  %-9s  %s\n", "scratch", k.buf, "device", fits ? d.buf : "(overflows)");
     printf("  (staging is made when inputs first come from host memory; train stages its batches ahead instead,\n"
            "  in two buffers of a batch)\n");
 }

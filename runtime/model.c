@@ -344,6 +344,57 @@ td_status td_model_stage_bytes(td_ctx *ctx, const td_model_desc *desc, const int
     return stage_size(&view, bytes);
 }
 
+/* A param's narrow copy on the GPU: its dtype, or TD_DTYPE_COUNT for none
+ * (the kernels read the param itself). Only an f32 param has one, in bf16
+ * or f16 (what optim.c's kernels write). */
+static td_dtype copy_dtype(const td_model_desc *desc, int i)
+{
+    td_dtype t = desc->cuda_read_dtypes ? desc->cuda_read_dtypes[i] : desc->params[i].dtype;
+    return desc->params[i].dtype == TD_F32 && (t == TD_BF16 || t == TD_F16) ? t : TD_DTYPE_COUNT;
+}
+
+td_status td_model_copy_bytes(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, size_t *offsets,
+                              size_t *bytes)
+{
+    td_model view = {.ctx = ctx, .desc = desc, .dims = (int64_t *)dims}; /* what param_bytes reads */
+    size_t end = 0;
+    for (int i = 0; i < desc->nparams; i++) {
+        td_dtype t = copy_dtype(desc, i);
+        size_t param, at;
+        if (offsets)
+            offsets[i] = SIZE_MAX;
+        if (t == TD_DTYPE_COUNT)
+            continue;
+        td_status st = param_bytes(&view, i, &param);
+        if (st != TD_OK)
+            return st;
+        if (!td_add_size(end, REGION_ALIGN - 1, &at) || !td_add_size(at / REGION_ALIGN * REGION_ALIGN, param / 4 * 2, &end))
+            return td_fail(ctx, TD_ERR_INPUT, "model %s: the params' copies need more bytes than fit in size_t", desc->name);
+        if (offsets)
+            offsets[i] = at / REGION_ALIGN * REGION_ALIGN;
+    }
+    *bytes = end;
+    return TD_OK;
+}
+
+/* The params' narrow copies rewritten from the params on the device
+ * (after the params were copied up): one kernel each, queued. */
+static td_status refresh_copies(td_model *m)
+{
+    for (int i = 0; i < m->desc->nparams && m->dcopies; i++) {
+        if (m->copy_offsets[i] == SIZE_MAX)
+            continue;
+        size_t bytes;
+        td_status st = param_bytes(m, i, &bytes);
+        if (st == TD_OK)
+            st = td_cuda_narrow_copy(m->ctx, m->dregion[TD_REGION_PARAMS] + m->param_offsets[i],
+                                     m->dcopies + m->copy_offsets[i], copy_dtype(m->desc, i), bytes / 4);
+        if (st != TD_OK)
+            return st;
+    }
+    return TD_OK;
+}
+
 /* Whether the model runs on the GPU: the context's device is CUDA, unless
  * that was auto's choice and the model has no GPU code (a description
  * written by hand), which then runs on the CPU with a note. */
@@ -385,6 +436,13 @@ static td_status gpu_setup(td_model *m)
         st = stage_size(m, &m->stage_bytes); /* allocated on first use: td_model_staging */
     if (st == TD_OK)
         st = td_cuda_alloc(m->ctx, TD_SCRATCH_BYTES, "the scratch of a step", &m->dscratch);
+    size_t copies = 0;
+    if (st == TD_OK && !(m->copy_offsets = calloc(desc->nparams > 0 ? (size_t)desc->nparams : 1, sizeof *m->copy_offsets)))
+        st = td_fail(m->ctx, TD_ERR_OOM, "model %s: out of memory", desc->name);
+    if (st == TD_OK)
+        st = td_model_copy_bytes(m->ctx, desc, m->dims, m->copy_offsets, &copies);
+    if (st == TD_OK && copies > 0)
+        st = td_cuda_alloc(m->ctx, copies, "the params' narrow copies", &m->dcopies);
     if (st == TD_OK)
         st = td_cuda_zero(m->ctx, m->dregion[TD_REGION_GRADS], m->region_bytes[TD_REGION_GRADS]);
     if (st == TD_OK)
@@ -405,7 +463,8 @@ static td_status copy_state(td_model *m, bool to_device)
             return st;
     }
     m->host_stale = false;
-    return to_device ? td_cuda_sync(m->ctx, "copying the params to the GPU") : TD_OK;
+    td_status st = to_device ? refresh_copies(m) : TD_OK;
+    return st == TD_OK && to_device ? td_cuda_sync(m->ctx, "copying the params to the GPU") : st;
 }
 
 td_status td_model_sync_device(td_model *m) { return m->on_gpu ? copy_state(m, true) : TD_OK; }
@@ -508,6 +567,8 @@ void td_model_free(td_model *m)
     td_cuda_profile_free(m);
     td_cuda_free(m->ctx, m->dstage);
     td_cuda_free(m->ctx, m->dscratch);
+    td_cuda_free(m->ctx, m->dcopies);
+    free(m->copy_offsets);
     td_cuda_module_free(m->ctx, m->kernels);
     free(m->dims);
     free(m->param_offsets);

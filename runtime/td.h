@@ -741,6 +741,13 @@ typedef struct td_model_desc {
      * (cuda_narrow_floats.h), so each may be launched while the kernel
      * before it finishes (td_cuda_dependent_launches). */
     bool cuda_kernels_wait;
+    /* nparams, or NULL (none): the dtype the GPU's kernels read each param
+     * in. The param's own: they read the param. TD_BF16 or TD_F16 (for an
+     * f32 param the program casts to it): the GPU keeps a copy of the param
+     * in that dtype, rounded as a cast rounds, which the optimizer writes as
+     * it updates the param and td_model_sync_device rewrites; the kernels
+     * read it instead of casting the param on every step. */
+    const td_dtype *cuda_read_dtypes;
 } td_model_desc;
 
 struct td_model {
@@ -767,6 +774,8 @@ struct td_model {
     bool host_stale;                     /* the device's params and state are newer than region[] */
     struct td_gpu_state *gpu;            /* train steps on the GPU: pinned memory, graphs (cuda/step.c) */
     struct td_cuda_profile *cuda_profile; /* profiling on the GPU: events for profile's rows (cuda/profile.c) */
+    td_dptr dcopies;                     /* the params' narrow copies (desc->cuda_read_dtypes), one allocation; 0: none */
+    size_t *copy_offsets;                /* nparams byte offsets into dcopies (SIZE_MAX: no copy) */
 };
 /* dscratch: the loss at 0, a double at 64 (the gradients' sum of squares),
  * from 128 a pair of int64 per gather (a flag, the first bad index it
@@ -815,6 +824,12 @@ void td_cuda_profile_free(td_model *m);
  * boundary; allocated when first used: td_model_staging), and
  * TD_SCRATCH_BYTES of scratch. */
 td_status td_model_stage_bytes(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, size_t *bytes);
+/* On the GPU, besides the regions: the params' narrow copies
+ * (desc->cuda_read_dtypes), each at a 64-byte boundary: their bytes in
+ * all, and each one's offset (offsets: nparams, or NULL; SIZE_MAX where a
+ * param has none). */
+td_status td_model_copy_bytes(td_ctx *ctx, const td_model_desc *desc, const int64_t *dims, size_t *offsets,
+                              size_t *bytes);
 /* The bytes of input or output tensor t under the model's dims. */
 td_status td_model_tensor_bytes(td_model *m, const td_tensor_desc *t, size_t *bytes);
 /* The extent of a size in the model's bound dims. */

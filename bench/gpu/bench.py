@@ -318,7 +318,7 @@ class Bench:
         # model FLOPs: L + 1 products forward, the weights' and the activations' gradients backward
         # (none for the input x): (6 L - 2) B H^2 + 6 B H
         flops = (6 * L - 2) * B * H * H + 6 * B * H
-        tdc_mem = sum(r["region_bytes"].values()) + r["stage_bytes"] + r["scratch_bytes"]
+        tdc_mem = sum(r["region_bytes"].values()) + r["stage_bytes"] + r["scratch_bytes"] + r.get("copy_bytes", 0)
         res = {"B": B, "H": H, "layers": L, "flops_per_step": flops, "tdc": summary(r["tdc"]),
                "tdc_first_steps": r["first_steps"], "tdc_region_bytes": r["region_bytes"],
                "tdc_stage_bytes": r["stage_bytes"], "tdc_device_bytes": tdc_mem, "device": r["device"],
@@ -377,7 +377,8 @@ class Bench:
                      flops=flops)
         regions = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in r["region_bytes"].items())
         torch_mem = res.get("torch_max_memory_allocated")
-        self.note(f"device memory: tdc {fmt_bytes(tdc_mem)} ({regions}, staging {fmt_bytes(r['stage_bytes'])})"
+        copies = f", bf16 copies {fmt_bytes(r['copy_bytes'])}" if r.get("copy_bytes") else ""
+        self.note(f"device memory: tdc {fmt_bytes(tdc_mem)} ({regions}, staging {fmt_bytes(r['stage_bytes'])}{copies})"
                   + (f"; torch max_memory_allocated {fmt_bytes(torch_mem)}" if torch_mem is not None else ""))
         if "tdc_device_batch_bytes" in res:
             self.note(f"device memory, batches on the GPU (no staging buffer): tdc {fmt_bytes(res['tdc_device_batch_bytes'])}"

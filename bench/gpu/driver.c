@@ -557,6 +557,9 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
         for (int r = 0; r < TD_REGION_COUNT; r++)
             device_batch_bytes += md->region_bytes[r];
         device_batch_bytes += TD_SCRATCH_BYTES + (md->dstage ? md->stage_bytes : 0);
+        size_t copies = 0; /* the params' narrow copies (td_model_desc.cuda_read_dtypes) */
+        check(ctx, td_model_copy_bytes(ctx, md->desc, md->dims, NULL, &copies), "the copies' bytes");
+        device_batch_bytes += copies;
         td_model_free(md);
     }
     print_header(kind == BIG ? "train_big" : kind == BIG_BF16 ? "train_big_bf16" : "train_tiny", ctx);
@@ -567,8 +570,10 @@ static int bench_train(td_ctx *ctx, int argc, char **argv)
     printf("], \"region_bytes\": {\"params\": %zu, \"workspace\": %zu, \"grads\": %zu, \"optimizer\": %zu}, ",
            m->region_bytes[TD_REGION_PARAMS], m->region_bytes[TD_REGION_WORKSPACE], m->region_bytes[TD_REGION_GRADS],
            m->region_bytes[TD_REGION_OPTIM]);
-    printf("\"stage_bytes\": %zu, \"scratch_bytes\": %d, \"device_batch_bytes\": %zu, ", use_gpu ? m->stage_bytes : 0,
-           use_gpu ? TD_SCRATCH_BYTES : 0, device_batch_bytes);
+    size_t copy_bytes = 0;
+    check(ctx, td_model_copy_bytes(ctx, m->desc, m->dims, NULL, &copy_bytes), "the copies' bytes");
+    printf("\"stage_bytes\": %zu, \"scratch_bytes\": %d, \"copy_bytes\": %zu, \"device_batch_bytes\": %zu, ",
+           use_gpu ? m->stage_bytes : 0, use_gpu ? TD_SCRATCH_BYTES : 0, use_gpu ? copy_bytes : 0, device_batch_bytes);
     print_timing("tdc", &t);
     if (use_gpu) {
         printf(", ");

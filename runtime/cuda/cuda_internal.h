@@ -255,6 +255,7 @@ struct td_cuda {
     int64_t cache_hits, cache_misses;
     td_cuda_module *optim_module; /* optim.c's kernels, compiled on first use */
     td_cuda_module *small_step_module; /* optim.c's td_small_step, compiled on first use */
+    td_cuda_module *copy_module; /* optim.c's td_narrow_copy, compiled on first use */
     td_dptr sum_partials;      /* optim.c: one double per block of a sum of squares */
     td_dptr sum_partials_done; /* optim.c: the blocks of a sum of squares done, then 0 (in sum_partials' memory) */
 };
@@ -331,6 +332,8 @@ enum { TD_CUDA_SLICES = 32 };
 typedef struct td_cuda_slice {
     uint64_t param, grad, state[3], n;
     double weight_decay;
+    uint64_t copy;     /* 0, or the param's narrow copy, which the update writes too (td_model.dcopies) */
+    int64_t copy_kind; /* 0: no copy; 1: bf16; 2: f16 (f32 params only) */
 } td_cuda_slice;
 typedef struct td_cuda_slices {
     td_cuda_slice at[TD_CUDA_SLICES];
@@ -338,6 +341,12 @@ typedef struct td_cuda_slices {
 } td_cuda_slices;
 td_cuda_slice td_cuda_slice_of(const td_optim_hparams *h, td_dtype dtype, size_t n, td_dptr param, td_dptr grad,
                                td_dptr state, double weight_decay);
+/* Queues the narrow copy of n f32 elements at src into dst (dtype TD_BF16
+ * or TD_F16), rounded as the optimizer's updates and tdc's casts round: a
+ * param's copy made anew (td_model_sync_device). */
+td_status td_cuda_narrow_copy(td_ctx *ctx, td_dptr src, td_dptr dst, td_dtype dtype, size_t n);
+/* Its kernel's CUDA source, for the tests to compile without a GPU. */
+const char *td_cuda_narrow_copy_source(void);
 /* td_cuda_optim_update, td_cuda_scale and td_cuda_add_sum_squares over a
  * list (the slices' arguments already checked; the caller's job), the
  * sum written over *sum unless add. With `gate` (a train step's scalars

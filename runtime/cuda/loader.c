@@ -401,6 +401,7 @@ static void cuda_release(struct td_cuda *cuda)
     preload_join(cuda);
     td_cuda_module_release(cuda, cuda->optim_module); /* modules live in the primary context: unload first */
     td_cuda_module_release(cuda, cuda->small_step_module);
+    td_cuda_module_release(cuda, cuda->copy_module);
     td_cuda_module_release(cuda, cuda->gemm_module);
     td_cuda_gemm_group_free(cuda);
     td_cuda_gemm_tuning_free(cuda);

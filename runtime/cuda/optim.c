@@ -66,7 +66,9 @@ static const char device_types[] =
     "/* td_optim: runtime/optim_kernels.h on the GPU (runtime/cuda/optim.c) */\n"
     TD_CUDA_GRID_WAIT
     "typedef decltype(sizeof(0)) size_t;\n"
-    "typedef long long int64_t;\n"
+    TD_CUDA_INT_TYPES
+    TD_CUDA_NARROW_FLOATS
+
     "enum td_optim_kind : int { TD_OPTIM_SGD, TD_OPTIM_ADAGRAD, TD_OPTIM_RMSPROP, TD_OPTIM_ADAM, TD_OPTIM_ADAMW };\n"
     "struct td_step_gate { /* cuda_internal.h's */\n"
     "    double lr, bias1, bias2_sqrt;\n"
@@ -124,6 +126,8 @@ static const char device_kernels[] =
     "struct td_cuda_slice { /* cuda_internal.h's */\n"
     "    unsigned long long param, grad, state[3], n;\n"
     "    double weight_decay;\n"
+    "    unsigned long long copy;\n"
+    "    long long copy_kind;\n"
     "};\n"
     "struct td_cuda_slices {\n"
     "    td_cuda_slice at[TD_SLICES];\n"
@@ -139,6 +143,22 @@ static const char device_kernels[] =
     "/* update(n, param, grad, slot0, slot1, slot2) over slice t's elements, over the grid: W at a time\n"
     " * (16 bytes of each array, loaded and stored as one vector; a slot the configuration lacks is\n"
     " * NULL) where every array is 16-byte aligned, then one at a time */\n"
+    "/* n updated elements of slice t from its element `at` into the param's narrow copy, rounded as a\n"
+    " * cast rounds (the kernels tdc generates: tdg_narrow), where the slice has one (copy_kind 1: bf16,\n"
+    " * 2: f16; only f32 params have one); n = 4 (16 bytes of f32) in one 8-byte store */\n"
+    "template <int N, typename T>\n"
+    "__device__ __forceinline__ void td_put_copy(const td_cuda_slice &t, size_t at, const T *p)\n"
+    "{\n"
+    "    union { uint16_t e[N]; unsigned char b[2 * N]; } c;\n"
+    "    for (int j = 0; j < N; j++)\n"
+    "        c.e[j] = (uint16_t)(t.copy_kind == 1 ? tdg_narrow((float)p[j], 8, 7, false) : tdg_narrow((float)p[j], 5, 10, false));\n"
+    "    uint16_t *to = (uint16_t *)t.copy + at;\n"
+    "    if (N == 4)\n"
+    "        *(uint2 *)to = *(const uint2 *)c.b;\n"
+    "    else\n"
+    "        for (int j = 0; j < N; j++)\n"
+    "            to[j] = c.e[j];\n"
+    "}\n"
     "template <typename T, typename F>\n"
     "__device__ __forceinline__ void td_each(const td_cuda_slice &t, F update)\n"
     "{\n"
@@ -146,7 +166,7 @@ static const char device_kernels[] =
     "    T *param = (T *)t.param, *slot[3] = {(T *)t.state[0], (T *)t.state[1], (T *)t.state[2]};\n"
     "    const T *grad = (const T *)t.grad;\n"
     "    const size_t first = (size_t)blockIdx.x * blockDim.x + threadIdx.x, stride = (size_t)blockDim.x * gridDim.x;\n"
-    "    const bool aligned = ((t.param | t.grad | t.state[0] | t.state[1] | t.state[2]) & 15) == 0;\n"
+    "    const bool aligned = ((t.param | t.grad | t.state[0] | t.state[1] | t.state[2]) & 15) == 0 && (t.copy & 7) == 0;\n"
     "    const size_t vectors = aligned ? t.n / W : 0;\n"
     "    for (size_t v = first; v < vectors; v += stride) {\n"
     "        alignas(16) T p[W], g[W], s[3][W];\n"
@@ -160,10 +180,15 @@ static const char device_kernels[] =
     "        for (int j = 0; j < 3; j++)\n"
     "            if (slot[j])\n"
     "                ((uint4 *)slot[j])[v] = *(const uint4 *)s[j];\n"
+    "        if (t.copy_kind)\n"
+    "            td_put_copy<W>(t, v * W, p);\n"
     "    }\n"
-    "    for (size_t i = vectors * W + first; i < t.n; i += stride)\n"
+    "    for (size_t i = vectors * W + first; i < t.n; i += stride) {\n"
     "        update(1, param + i, grad + i, slot[0] ? slot[0] + i : nullptr, slot[1] ? slot[1] + i : nullptr,\n"
     "               slot[2] ? slot[2] + i : nullptr);\n"
+    "        if (t.copy_kind)\n"
+    "            td_put_copy<1>(t, i, param + i);\n"
+    "    }\n"
     "}\n"
     "/* This thread's share of the sum of squares of slice t's gradient, in\n"
     " * double: two vectors of 16 bytes an iteration where the gradient is\n"
@@ -684,7 +709,57 @@ static td_status check_list(td_ctx *ctx, const char *fn, td_dtype dtype, const t
         return td_fail(ctx, TD_ERR_INPUT, "%s: %d tensors in one launch (at most %d)", fn, list->count, TD_CUDA_SLICES);
     if (dtype != TD_F32 && dtype != TD_F64)
         return td_fail(ctx, TD_ERR_INPUT, "%s: dtype %s is not supported (f32 or f64)", fn, td_dtype_name(dtype));
+    for (int s = 0; s < list->count; s++) {
+        const td_cuda_slice *t = &list->at[s];
+        if (t->copy_kind < 0 || t->copy_kind > 2 || (t->copy_kind != 0) != (t->copy != 0) ||
+            (t->copy_kind != 0 && dtype != TD_F32))
+            return td_fail(ctx, TD_ERR_INPUT, "%s: tensor %d: a narrow copy of kind %lld at 0x%llx (kinds: 0 none, "
+                           "1 bf16, 2 f16, of an f32 tensor, with an address)", fn, s, (long long)t->copy_kind,
+                           (unsigned long long)t->copy);
+    }
     return TD_OK;
+}
+
+/* td_cuda_narrow_copy's kernel: a module of its own, small, so a model
+ * that keeps copies makes them before its first step without compiling
+ * the optimizers. */
+static const char copy_source[] =
+    "/* td_narrow_copy: a param's narrow copy (runtime/cuda/optim.c) */\n"
+    TD_CUDA_GRID_WAIT
+    TD_CUDA_INT_TYPES
+    TD_CUDA_NARROW_FLOATS
+    "extern \"C\" __global__ void td_narrow_copy(const float *src, uint16_t *dst, unsigned long long n, int kind)\n"
+    "{\n"
+    "    TD_GRID_WAIT();\n"
+    "    for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;\n"
+    "         i += (unsigned long long)blockDim.x * gridDim.x)\n"
+    "        dst[i] = (uint16_t)(kind == 1 ? tdg_narrow(src[i], 8, 7, false) : tdg_narrow(src[i], 5, 10, false));\n"
+    "}\n";
+
+const char *td_cuda_narrow_copy_source(void) { return copy_source; }
+
+td_status td_cuda_narrow_copy(td_ctx *ctx, td_dptr src, td_dptr dst, td_dtype dtype, size_t n)
+{
+    static const char *const names[1] = {"td_narrow_copy"};
+    if (dtype != TD_BF16 && dtype != TD_F16)
+        return td_fail(ctx, TD_ERR_INPUT, "td_cuda_narrow_copy: dtype %s (bf16 or f16)", td_dtype_name(dtype));
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (!cuda->copy_module) {
+        td_status st = td_cuda_module_load_options(ctx, "td_narrow_copy", copy_source, TD_CUDA_OPTIM_NOPTIONS,
+                                                   td_cuda_optim_options, 1, names, &cuda->copy_module);
+        if (st != TD_OK)
+            return st;
+        td_cuda_module_waits(cuda->copy_module);
+    }
+    if (n == 0)
+        return TD_OK;
+    unsigned long long count = n;
+    int kind = dtype == TD_BF16 ? 1 : 2;
+    void *args[] = {&src, &dst, &count, &kind};
+    return td_cuda_launch(ctx, cuda->copy_module, 0, td_cuda_blocks(ctx, (int64_t)(n > INT64_MAX ? INT64_MAX : n), OPTIM_THREADS),
+                          OPTIM_THREADS, args, "a param's narrow copy");
 }
 
 /* A list kernel's launch, set up: the module, and `where` (for a failed

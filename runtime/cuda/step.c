@@ -407,7 +407,12 @@ static td_status trained_lists(td_model *m, int train, int64_t step, double lr, 
                 out->count = ++c;
             }
             td_cuda_slices *list = &out->lists[c - 1];
-            list->at[list->count++] = td_cuda_slice_of(&t->optim, dtype, n, param, grad, state, decay);
+            td_cuda_slice slice = td_cuda_slice_of(&t->optim, dtype, n, param, grad, state, decay);
+            if (m->copy_offsets && m->copy_offsets[i] != SIZE_MAX) { /* the update writes the param's narrow copy too */
+                slice.copy = m->dcopies + m->copy_offsets[i];
+                slice.copy_kind = m->desc->cuda_read_dtypes[i] == TD_BF16 ? 1 : 2;
+            }
+            list->at[list->count++] = slice;
         }
     return TD_OK;
 }

@@ -90,7 +90,7 @@ static td_status init_params(td_model *m)
 }
 
 static const td_model_desc PROBE = {"probe", 2, 3, 0, DIMS, PARAMS, NULL, plan, init_params, 2, TRAINS, "probe-hash-1",
-                                   NULL, 0, NULL, false};
+                                   NULL, 0, NULL, false, NULL};
 
 static void answer_error(td_ctx *ctx)
 {

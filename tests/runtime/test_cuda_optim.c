@@ -93,6 +93,14 @@ static void source_compiles(void)
     CHECK(st == TD_OK && ptx_entries_wait(text, no_wait, sizeof no_wait),
           "each kernel waits for the one before it before touching memory (a dependent launch): %s", no_wait);
     CHECK(!contains(text, ".entry td_small_step_"), "the small step is not in the optimizer module");
+    td_blob copy_ptx = {0};
+    st = td_nvrtc_compile_options(ctx, "td_narrow_copy", td_cuda_narrow_copy_source(), "compute_90",
+                                  TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options,
+                                  &copy_ptx);
+    CHECK(st == TD_OK && contains(copy_ptx.data, ".entry td_narrow_copy(") &&
+              ptx_entries_wait(copy_ptx.data, no_wait, sizeof no_wait),
+          "the narrow copy's module compiles strictly, its kernel waiting: %s %s", td_ctx_error(ctx), no_wait);
+    td_blob_free(&copy_ptx);
     char *small = td_cuda_small_step_source(ctx);
     td_blob small_ptx = {0};
     st = small ? td_nvrtc_compile_options(ctx, "td_small_step", small, "compute_90", TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE,
@@ -212,6 +220,24 @@ static void argument_errors(td_ctx *ctx)
                  "td_cuda_add_sum_squares: dtype f16 is not supported (f32 or f64)", "a list's sum of squares in f16");
     expect_error(ctx, td_cuda_scale_slices(ctx, TD_I64, &many, 0.5, 0), TD_ERR_INPUT,
                  "td_cuda_scale: dtype i64 is not supported (f32 or f64)", "a list's scale in i64");
+    /* a param's narrow copy: bf16 (1) or f16 (2) of an f32 param, with an address */
+    h = td_optim_defaults(TD_OPTIM_ADAM);
+    td_cuda_slices copies = {.count = 2};
+    copies.at[1].copy_kind = 3, copies.at[1].copy = 0x1000;
+    expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F32, &copies, 1, 0.1, 0), TD_ERR_INPUT,
+                 "td_cuda_optim_update: tensor 1: a narrow copy of kind 3 at 0x1000", "a copy of an unknown kind");
+    copies.at[1].copy_kind = 1, copies.at[1].copy = 0;
+    expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F32, &copies, 1, 0.1, 0), TD_ERR_INPUT,
+                 "tensor 1: a narrow copy of kind 1 at 0x0", "a copy without an address");
+    copies.at[1].copy_kind = 0, copies.at[1].copy = 0x1000;
+    expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F32, &copies, 1, 0.1, 0), TD_ERR_INPUT,
+                 "tensor 1: a narrow copy of kind 0 at 0x1000", "an address without a copy");
+    copies.at[1].copy_kind = 2;
+    expect_error(ctx, td_cuda_optim_update_slices(ctx, &h, TD_F64, &copies, 1, 0.1, 0), TD_ERR_INPUT,
+                 "tensor 1: a narrow copy of kind 2 at 0x1000 (kinds: 0 none, 1 bf16, 2 f16, of an f32 tensor",
+                 "a copy of an f64 param");
+    expect_error(ctx, td_cuda_narrow_copy(ctx, 0x1000, 0x2000, TD_F32, 4), TD_ERR_INPUT,
+                 "td_cuda_narrow_copy: dtype f32 (bf16 or f16)", "a narrow copy in f32");
 
     td_cuda_check check;
     expect_error(ctx, td_cuda_check_of(ctx, TD_I32, p, 0, 0, 0, sum, NULL, &check), TD_ERR_INPUT,
@@ -815,6 +841,85 @@ static void sums_and_scales(td_ctx *ctx)
     td_cuda_free(ctx, dsum);
 }
 
+/* A param's narrow copy on the GPU: an update of a list whose slices
+ * keep copies (bf16 8-byte aligned, so written 4 at a time, and f16 at an
+ * odd 2-byte offset, one at a time) leaves each copy element the host's
+ * rounding of the updated param, bit for bit; td_cuda_narrow_copy's too. */
+static void narrow_copies(td_ctx *ctx)
+{
+    enum { N = 5003 };
+    td_optim_hparams h = td_optim_defaults(TD_OPTIM_ADAM);
+    size_t slots = (size_t)td_optim_state_slots(&h);
+    float *param = malloc(2 * N * sizeof *param), *grad = malloc(2 * N * sizeof *grad), *back = malloc(2 * N * sizeof *back);
+    uint16_t *copy = malloc(2 * (N + 8) * sizeof *copy);
+    td_dptr dp = 0, dg = 0, ds = 0, dc = 0;
+    td_rng rng = {11, 0};
+    td_status st = param && grad && back && copy ? TD_OK : TD_ERR_OOM;
+    if (!st) {
+        fill_normal(ctx, &rng, TD_F32, param, 2 * N, 1.0);
+        fill_normal(ctx, &rng, TD_F32, grad, 2 * N, 1.0);
+        st = td_cuda_alloc(ctx, 2 * N * sizeof *param, "params", &dp);
+    }
+    if (!st)
+        st = td_cuda_alloc(ctx, 2 * N * sizeof *grad, "grads", &dg);
+    if (!st)
+        st = td_cuda_alloc(ctx, 2 * N * slots * sizeof(float), "state", &ds);
+    if (!st)
+        st = td_cuda_alloc(ctx, 2 * (N + 8) * sizeof *copy, "copies", &dc);
+    if (!st)
+        st = td_cuda_upload(ctx, dp, param, 2 * N * sizeof *param);
+    if (!st)
+        st = td_cuda_upload(ctx, dg, grad, 2 * N * sizeof *grad);
+    if (!st)
+        st = td_cuda_zero(ctx, ds, 2 * N * slots * sizeof(float));
+    td_dptr bf16_at = dc, f16_at = dc + 2 * (N + 4) + 2; /* 8-byte aligned; 2 bytes past */
+    td_cuda_slices list = {.count = 2};
+    for (int k = 0; k < 2; k++) {
+        list.at[k] = td_cuda_slice_of(&h, TD_F32, N, dp + (td_dptr)(k * N * sizeof(float)),
+                                      dg + (td_dptr)(k * N * sizeof(float)), ds + (td_dptr)(k * N * slots * sizeof(float)), 0);
+        list.at[k].copy = k == 0 ? bf16_at : f16_at;
+        list.at[k].copy_kind = k == 0 ? 1 : 2;
+    }
+    if (!st)
+        st = td_cuda_optim_update_slices(ctx, &h, TD_F32, &list, 1, 0.01, 0);
+    if (!st)
+        st = td_cuda_download(ctx, back, dp, 2 * N * sizeof *back);
+    if (!st)
+        st = td_cuda_download(ctx, copy, dc, 2 * (N + 8) * sizeof *copy);
+    CHECK(st == TD_OK, "an update with narrow copies: %s", td_ctx_error(ctx));
+    int bad = 0, moved = 0, pushed = 0; /* fill_normal zeroes every 97th gradient: those params stay */
+    for (int i = 0; !st && i < N; i++) {
+        bad += copy[i] != td_f32_to_bf16(back[i]);
+        bad += copy[(N + 4) + 1 + i] != td_f32_to_f16(back[N + i]);
+        moved += back[i] != param[i];
+        pushed += grad[i] != 0;
+    }
+    CHECK(!st && bad == 0 && moved == pushed, "each copy is its updated param rounded (%d differ; %d of %d params moved)",
+          bad, moved, pushed);
+    /* made anew from the params, as td_model_sync_device does */
+    if (!st)
+        st = td_cuda_zero(ctx, dc, 2 * (N + 8) * sizeof *copy);
+    if (!st)
+        st = td_cuda_narrow_copy(ctx, dp, bf16_at, TD_BF16, N);
+    if (!st)
+        st = td_cuda_narrow_copy(ctx, dp + N * sizeof(float), f16_at, TD_F16, N);
+    if (!st)
+        st = td_cuda_download(ctx, copy, dc, 2 * (N + 8) * sizeof *copy);
+    bad = 0;
+    for (int i = 0; !st && i < N; i++)
+        bad += (copy[i] != td_f32_to_bf16(back[i])) + (copy[(N + 4) + 1 + i] != td_f32_to_f16(back[N + i]));
+    CHECK(st == TD_OK && bad == 0, "td_cuda_narrow_copy rounds as the host does (%d differ): %s", bad, td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    td_cuda_free(ctx, dp);
+    td_cuda_free(ctx, dg);
+    td_cuda_free(ctx, ds);
+    td_cuda_free(ctx, dc);
+    free(param);
+    free(grad);
+    free(back);
+    free(copy);
+}
+
 void test_cuda_optim(void)
 {
     /* no disk cache: the tests leave nothing behind */
@@ -831,6 +936,7 @@ void test_cuda_optim(void)
             sums_and_scales(ctx);
             slice_lists(ctx);
             small_steps(ctx);
+            narrow_copies(ctx);
         } else {
             no_gpu_errors(ctx);
             printf("skipped: GPU optimizer tests: %s\n", why);

@@ -187,7 +187,7 @@ static td_status init_params(td_model *m)
     return st == TD_OK ? td_init_ones(m->ctx, TD_F32, td_model_param(m, 1), 1, (int64_t[]){2}) : st;
 }
 
-static const td_model_desc TOY = {"toy", 2, 2, 4, DIMS, PARAMS, FNS, plan, init_params, 0, NULL, "toy", NULL, 0, NULL, false};
+static const td_model_desc TOY = {"toy", 2, 2, 4, DIMS, PARAMS, FNS, plan, init_params, 0, NULL, "toy", NULL, 0, NULL, false, NULL};
 
 /* ---- td_size_eval ---- */
 
@@ -759,9 +759,33 @@ static void remove_dir(const char *dir)
     CHECK(rmdir(dir) == 0, "the temp dir %s holds only the files the test made", dir);
 }
 
+/* td_model_copy_bytes: a copy for an f32 param whose read dtype is bf16
+ * or f16, each at a 64-byte boundary; none for its own dtype, for another
+ * (a copy of an f64 param, or in f8, is not kept), or without the array. */
+static void copy_bytes(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model_desc d = TOY;
+    const int64_t dims[] = {3, 4};
+    size_t offsets[2] = {7, 7}, bytes = 99;
+    CHECK(td_model_copy_bytes(ctx, &d, dims, offsets, &bytes) == TD_OK && bytes == 0 && offsets[0] == SIZE_MAX &&
+              offsets[1] == SIZE_MAX, "no read dtypes: no copies (%zu bytes)", bytes);
+    static const td_dtype both[] = {TD_BF16, TD_F16}, one[] = {TD_F32, TD_BF16}, odd[] = {TD_F8E4M3, TD_F64};
+    d.cuda_read_dtypes = both; /* w: 4 x 2 f32 -> 16 bytes at 0; b: 2 -> 4 bytes at 64 */
+    CHECK(td_model_copy_bytes(ctx, &d, dims, offsets, &bytes) == TD_OK && offsets[0] == 0 && offsets[1] == 64 &&
+              bytes == 68, "two copies: offsets %zu %zu, %zu bytes", offsets[0], offsets[1], bytes);
+    d.cuda_read_dtypes = one;
+    CHECK(td_model_copy_bytes(ctx, &d, dims, NULL, &bytes) == TD_OK && bytes == 4, "b's alone: %zu bytes", bytes);
+    d.cuda_read_dtypes = odd;
+    CHECK(td_model_copy_bytes(ctx, &d, dims, offsets, &bytes) == TD_OK && bytes == 0 && offsets[0] == SIZE_MAX,
+          "f8 and f64 read dtypes keep no copy (%zu bytes)", bytes);
+    td_ctx_free(ctx);
+}
+
 void test_model(void)
 {
     size_eval();
+    copy_bytes();
     model_failures();
     model_lifecycle();
     model_devices();

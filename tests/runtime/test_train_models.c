@@ -220,7 +220,7 @@ static td_status lin_init(td_model *m)
 }
 
 const td_model_desc LIN = {"lin", 2, NPARAMS, 1, LIN_DIMS, LIN_PARAMS, LIN_FNS, lin_plan, lin_init,
-                                  3, LIN_TRAINS, "lin-hash-1", NULL, 0, NULL, false};
+                                  3, LIN_TRAINS, "lin-hash-1", NULL, 0, NULL, false, NULL};
 
 /* A copy of LIN whose fit block is `fit` (the caller's storage). */
 td_model_desc lin_with(td_train_desc trains[3], td_train_desc fit)
@@ -322,7 +322,7 @@ static td_status tok_init(td_model *m)
 }
 
 const td_model_desc TOK = {"tok", 3, 1, 1, TOK_DIMS, TOK_PARAMS, TOK_FNS, tok_plan, tok_init,
-                                  1, TOK_TRAINS, "tok-hash-1", NULL, 0, NULL, false};
+                                  1, TOK_TRAINS, "tok-hash-1", NULL, 0, NULL, false, NULL};
 
 /* ---- data: rows of y = x . (1, -2, 0.5) + 0.3, and a token file ---- */
 

@@ -214,11 +214,65 @@ def segments(r, tmp, common):
         r.ok("training: charlm's step in segments trains as in one translation unit, bit for bit")
 
 
+def mixed(r, tmp):
+    """tests/training/mixed.td, f32 weights cast to bf16 for their products: on the GPU (the default device where
+    there is one) the casts read a bf16 copy the optimizer keeps and a checkpoint's load rewrites. Its losses follow
+    the CPU's, where the casts run each step (to bf16's precision: the products sum in other orders); a run resumed
+    from a checkpoint ends bit for bit where the straight one does (a copy the optimizer left stale, or a load did
+    not rewrite, would part them); and `run forward` from the checkpoint agrees with the CPU's."""
+    exe = compile_program(r, "tests/training/mixed.td", tmp)
+    if not exe:
+        return
+    rng = np.random.default_rng(1)
+    xs = rng.standard_normal((64, 32)).astype(np.float32)
+    ys = (xs @ rng.standard_normal(32) / 6).astype(np.float32)
+    np.save(os.path.join(tmp, "mx.npy"), xs)
+    np.save(os.path.join(tmp, "my.npy"), ys)
+    common = [exe, "train", "--dims", "batch=16", "--seed", "2", "--data", f"x={tmp}/mx.npy", "--data", f"y={tmp}/my.npy",
+              "--sequential"]
+    straight, half = os.path.join(tmp, "mixed30.safetensors"), os.path.join(tmp, "mixed15.safetensors")
+    logs = {dev: os.path.join(tmp, f"mixed_{dev}.jsonl") for dev in ("cpu", "auto")}
+    for dev, log in logs.items():
+        p = run(common + ["--steps", "30", "--device", dev, "--log", log, "--log-every", "1"] +
+                (["--ckpt", straight] if dev == "auto" else []))
+        if p.returncode != 0:
+            r.fail(f"training: mixed on --device {dev}", p.stderr)
+            return
+    cpu, dev = [row["loss"] for row in log_of(logs["cpu"])], [row["loss"] for row in log_of(logs["auto"])]
+    worst = max(abs(a - b) / max(abs(a), 1e-3) for a, b in zip(cpu, dev)) if len(cpu) == len(dev) == 30 else float("inf")
+    if not (worst < 0.05 and cpu[-1] < 0.5 * cpu[0]):
+        r.fail("training: mixed's losses on the default device follow the CPU's",
+               f"worst relative difference {worst}; cpu {cpu[0]} -> {cpu[-1]}, device {dev[0] if dev else None} -> {dev[-1] if dev else None}")
+    else:
+        r.ok("training: mixed's losses on the default device follow the CPU's (within bf16's precision)")
+    b = run(common + ["--steps", "15", "--ckpt", half])
+    c = run(common + ["--steps", "30", "--resume", half, "--ckpt", half]) if b.returncode == 0 else b
+    if c.returncode != 0:
+        r.fail("training: mixed resumed", c.stderr)
+    elif open(straight, "rb").read() != open(half, "rb").read():
+        r.fail("training: mixed resumes bit for bit", "15 + 15 steps differ from 30 straight")
+    else:
+        r.ok("training: mixed resumes bit for bit")
+    outs = {dev: os.path.join(tmp, f"mixed_out_{dev}.npy") for dev in ("cpu", "auto")}
+    for dev, out in outs.items():
+        p = run([exe, "run", "forward", "--dims", "batch=64", "--params", straight, "--in", f"x={tmp}/mx.npy", "--out", out,
+                 "--device", dev])
+        if p.returncode != 0:
+            r.fail(f"training: mixed's forward on --device {dev}", p.stderr)
+            return
+    a, b = np.load(outs["cpu"]), np.load(outs["auto"])
+    if not np.allclose(a, b, rtol=2e-2, atol=2e-2 * np.abs(a).max()):
+        r.fail("training: mixed's forward from the checkpoint on the default device is the CPU's", f"max |diff| {np.abs(a - b).max()}")
+    else:
+        r.ok("training: mixed's forward from the checkpoint on the default device is the CPU's (within bf16's precision)")
+
+
 def run_suite(r):
     with tempfile.TemporaryDirectory() as tmp:
         linreg(r, tmp)
         cruncher(r, tmp)
         charlm(r, tmp)
+        mixed(r, tmp)
 
 
 run_all = run_suite
