@@ -171,6 +171,17 @@ int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, in
 Dtype *emit_cuda_read_dtypes(const Emit *e, FnPlan **plans);
 int emit_cuda_copy_param(const Emit *e, const IrNode *n, Poly *offset);
 const char *emit_c_poly(const Emit *e, Poly p); /* a polynomial of sizes as a C int64 expression */
+/* A contraction A[..., s] B[s, o] into f32 (o of size 1: a matrix-vector
+ * product, a model's head), whose A is a map that only widens a bf16 or
+ * f16 buffer to f32, computed just before it, both read whole and in
+ * order, and B an f32 vector with unit stride: the GPU runs the two as
+ * one kernel, each narrow row read once, widened into the map's buffer
+ * and its dot product with B summed by a warp (cuBLAS's matrix-vector
+ * product would read the wide rows again). emit_cuda_head_cast: the map
+ * of contraction n, or NULL; emit_cuda_head_of: the contraction of such a
+ * map m, or NULL. Both need e->f and e->plan. */
+const IrNode *emit_cuda_head_cast(const Emit *e, const IrNode *n);
+const IrNode *emit_cuda_head_of(const Emit *e, const IrNode *m);
 /* The pieces of scatters computed in their blocks (plan_piece_in_place):
  * each a pointer into its scatter's buffer, declared after it. */
 void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *plan);

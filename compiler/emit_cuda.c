@@ -417,6 +417,71 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
             value, emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
 }
 
+/* A head (emit_cuda_head_cast): the map m that widens the narrow buffer
+ * h to f32 and the contraction n of m with the vector b, in one kernel, a
+ * warp a row: each lane widens 8 elements at a time (16 bytes of h, 32
+ * of m) where k and the addresses allow, else one, stores them in m and
+ * adds their products with b to its sum (fmaf), and the warp's sums meet
+ * by shuffles in a fixed order. */
+static void kernel_head_product(const Emit *e, const IrNode *n, const IrNode *m)
+{
+    int hb, bb;
+    emit_c_input_view(e, m, 0, &hb);
+    View bv = emit_c_input_view(e, n, 1, &bb);
+    const char *name = emit_cuda_kernel_name(e, e->fn_index, n->id, -1), *narrow = emit_c_narrow_name(ir_get(e->f, hb)->type.dtype);
+    if (e->kernel_names)
+        ptrvec_push(e->a, e->kernel_names, (void *)name);
+    int r = m->type.rank;
+    fprintf(e->out, "/* %%%d contract: %s\n * with %%%d map: each row of b%d widened into b%d, its dot product with b%d into b%d;\n"
+                    " * a warp a row, grid-stride */\n"
+                    "extern \"C\" __global__ void %s(tdg_dims D, float *__restrict__ b%d, float *__restrict__ b%d, "
+                    "const uint16_t *__restrict__ b%d, const float *__restrict__ b%d)\n{\n    TD_GRID_WAIT();\n",
+            n->id, emit_c_loc_text(e, n->loc), m->id, hb, m->id, bb, n->id, name, n->id, m->id, hb, bb);
+    emit_cuda_declare_dims(e, 1);
+    const char *rows = "(int64_t)1";
+    for (int q = 0; q < r - 1; q++)
+        rows = arena_printf(e->a, "%s * (int64_t)%s", rows, emit_c_size(e, m->type.dims[q]));
+    fprintf(e->out, "    const int64_t rows = %s, k = %s;\n", rows, emit_c_size(e, m->type.dims[r - 1]));
+    fprintf(e->out, "    const float *vec = b%d + %s;\n", bb, emit_c_poly(e, bv.offset));
+    fprintf(e->out,
+            "    const int lane = threadIdx.x & 31;\n"
+            "    const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;\n"
+            "    const bool vectors = k %% 8 == 0 && (unsigned long long)b%d %% 16 == 0 && (unsigned long long)b%d %% 16 == 0 &&\n"
+            "                         (unsigned long long)vec %% 16 == 0;\n"
+            "    for (int64_t row = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < rows; row += warps) {\n"
+            "        const uint16_t *in = b%d + row * k;\n"
+            "        float *wide = b%d + row * k;\n"
+            "        float acc = 0.0f;\n"
+            "        if (vectors) {\n"
+            "            for (int64_t j = (int64_t)lane * 8; j < k; j += 256) {\n"
+            "                union { uint4 v; uint16_t e[8]; } a;\n"
+            "                union { uint4 v[2]; float e[8]; } w, x;\n"
+            "                a.v = *(const uint4 *)(in + j);\n"
+            "                x.v[0] = *(const uint4 *)(vec + j);\n"
+            "                x.v[1] = *(const uint4 *)(vec + j + 4);\n"
+            "                #pragma unroll\n"
+            "                for (int t = 0; t < 8; t++) {\n"
+            "                    w.e[t] = td_%s_to_f32(a.e[t]);\n"
+            "                    acc = __fmaf_rn(w.e[t], x.e[t], acc);\n"
+            "                }\n"
+            "                *(uint4 *)(wide + j) = w.v[0];\n"
+            "                *(uint4 *)(wide + j + 4) = w.v[1];\n"
+            "            }\n"
+            "        } else {\n"
+            "            for (int64_t j = lane; j < k; j += 32) {\n"
+            "                const float w = td_%s_to_f32(in[j]);\n"
+            "                wide[j] = w;\n"
+            "                acc = __fmaf_rn(w, vec[j], acc);\n"
+            "            }\n"
+            "        }\n"
+            "        for (int off = 16; off > 0; off >>= 1)\n"
+            "            acc += __shfl_down_sync(0xffffffffu, acc, off);\n"
+            "        if (lane == 0)\n"
+            "            b%d[row] = acc;\n"
+            "    }\n}\n\n",
+            hb, m->id, hb, m->id, narrow, narrow, n->id);
+}
+
 static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
 {
     kernel_head(e, n, -1, false, GRID_STRIDE);
@@ -683,7 +748,7 @@ static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
             continue;
         }
         Poly offset;
-        if (emit_cuda_copy_param(e, n, &offset) >= 0) /* reads a param's narrow copy: no kernel */
+        if (emit_cuda_copy_param(e, n, &offset) >= 0 || emit_cuda_head_of(e, n)) /* a copy, or in a product's kernel */
             continue;
         int count = emit_cuda_row_group(e, f, i, members);
         if (count > 0) {
@@ -699,7 +764,11 @@ static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
         case IR_GATHER: kernel_gather(e, n); break;
         case IR_GATHER_GRAD: kernel_gather_grad(e, n); break;
         case IR_RANDOM: kernel_random(e, n); break;
-        default: break; /* contractions: cuBLAS */
+        case IR_CONTRACT: /* cuBLAS, but a head with the cast before it */
+            if (emit_cuda_head_cast(e, n))
+                kernel_head_product(e, n, emit_cuda_head_cast(e, n));
+            break;
+        default: break;
         }
     }
     for (int i = 0; i < f->noutputs; i++)

@@ -99,6 +99,83 @@ int emit_cuda_copy_param(const Emit *e, const IrNode *n, Poly *offset)
     return param >= 0 && e->read_dtypes[param] == t ? param : -1;
 }
 
+/* ---- a widening cast feeding a matrix-vector product ---- */
+
+/* Whether node n of e->f reads input k whole and in order: the view of its
+ * base from offset 0, with n's own dims; the base into *base. */
+static bool reads_whole(const Emit *e, const IrNode *n, int k, const Size *dims, int rank, int *base)
+{
+    View v = emit_c_input_view(e, n, k, base);
+    if (v.rank != rank || !view_is_contiguous(e->a, &v, e->p->names))
+        return false;
+    for (int q = 0; q < rank; q++)
+        if (!size_eq(v.dims[q], dims[q]))
+            return false;
+    return true;
+}
+
+/* The node after n in e->f with a buffer of its own that launches
+ * something (copy reads launch nothing), or NULL. */
+static const IrNode *next_launch(const Emit *e, const IrNode *n)
+{
+    bool after = false;
+    for (size_t i = 0; i < e->f->nodes.len; i++) {
+        const IrNode *x = e->f->nodes.items[i];
+        Poly offset;
+        if (x == n)
+            after = true;
+        else if (after && plan_has_buffer(x) && emit_cuda_copy_param(e, x, &offset) < 0)
+            return x;
+    }
+    return NULL;
+}
+
+const IrNode *emit_cuda_head_cast(const Emit *e, const IrNode *n)
+{
+    const FnPlan *plan = e->plan;
+    if (n->op != IR_CONTRACT || n->dead || n->type.dtype != DT_F32 || !plan_has_buffer(n) ||
+        plan->placed_in[n->id] >= 0 || n->rank_b != 2 || n->rank_a < 1 || n->type.rank != n->rank_a)
+        return NULL;
+    int r = n->rank_a, s = n->labels_a[r - 1], o = n->labels_b[1];
+    int64_t one;
+    if (n->labels_b[0] != s || s == o || !size_is_const(n->label_sizes[o], &one) || one != 1 ||
+        n->labels_out[r - 1] != o)
+        return NULL;
+    for (int q = 0; q < r - 1; q++)
+        if (n->labels_out[q] != n->labels_a[q] || n->labels_a[q] == s || n->labels_a[q] == o)
+            return NULL;
+    int mb, hb, bb;
+    emit_c_input_view(e, n, 0, &mb);
+    const IrNode *m = ir_get(e->f, mb);
+    if (!reads_whole(e, n, 0, m->type.dims, m->type.rank, &mb))
+        return NULL;
+    const MapExpr *x = m->expr;
+    if (m->op != IR_MAP || m->dead || m->ninputs != 1 || !x || x->kind != MX_CAST || x->dtype != DT_F32 ||
+        x->args[0]->kind != MX_INPUT || (x->args[0]->dtype != DT_BF16 && x->args[0]->dtype != DT_F16) ||
+        !plan_has_buffer(m) || plan->placed_in[m->id] >= 0 || m->type.rank != r ||
+        !reads_whole(e, m, 0, m->type.dims, m->type.rank, &hb) || ir_get(e->f, hb)->type.dtype != x->args[0]->dtype ||
+        next_launch(e, m) != n)
+        return NULL;
+    /* the kernel reads the narrow rows at the product's turn, where the plan
+     * has them dead after the map: the product's result must not be in
+     * their memory */
+    if (plan->slot_of[n->id] >= 0 && plan->slot_of[n->id] == plan->slot_of[hb])
+        return NULL;
+    View b = emit_c_input_view(e, n, 1, &bb);
+    Poly unit = poly_of(e->a, size_const(1));
+    if (b.rank != 2 || !poly_eq(b.strides[0], unit) || ir_get(e->f, bb)->type.dtype != DT_F32)
+        return NULL;
+    return m;
+}
+
+const IrNode *emit_cuda_head_of(const Emit *e, const IrNode *m)
+{
+    if (m->op != IR_MAP)
+        return NULL;
+    const IrNode *n = next_launch(e, m);
+    return n && emit_cuda_head_cast(e, n) == m ? n : NULL;
+}
+
 /* "1 * (int64_t)dim_a * (int64_t)4" */
 static const char *product(const Emit *e, int rank, const Size *dims)
 {
@@ -190,6 +267,17 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
         break;
     }
     case IR_CONTRACT: {
+        const IrNode *cast = emit_cuda_head_cast(e, n);
+        if (cast) { /* with the cast before it, a warp a row (emit_cuda.c kernel_head_product) */
+            int hb, bb;
+            emit_c_input_view(e, cast, 0, &hb);
+            emit_c_input_view(e, n, 1, &bb);
+            int bufs[4] = {n->id, cast->id, hb, bb};
+            fprintf(e->out, "        const int64_t work = %s * 32; /* a warp a row */\n",
+                    product(e, cast->type.rank - 1, cast->type.dims));
+            launch(e, names, name, n, bufs, 4, NULL, "td_cuda_blocks(ctx, work, 256)", "256", NULL, NULL);
+            break;
+        }
         const char *pa, *pb;
         emit_c_gemm_desc(e, n, &pa, &pb);
         fprintf(e->out, "        if (td_cuda_gemm_run(ctx, &g, (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)b%d) != TD_OK)\n"
@@ -294,7 +382,7 @@ static int products_in_a_row(const Emit *e, const IrFunction *f, size_t i)
         Poly offset;
         if (!plan_has_buffer(n) || emit_cuda_copy_param(e, n, &offset) >= 0)
             continue;
-        if (n->op != IR_CONTRACT)
+        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n))
             break;
         run++;
     }
@@ -350,6 +438,13 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
         }
         Poly offset;
         int param = emit_cuda_copy_param(e, n, &offset);
+        const IrNode *head = emit_cuda_head_of(e, n);
+        if (head) { /* computed by the product's kernel, next */
+            fprintf(e->out, "    /* %%%d %s: %s: written by %%%d's kernel, which reads each row once for both */\n", n->id,
+                    ir_op_name(n->op), emit_c_loc_text(e, n->loc), head->id);
+            op++;
+            continue;
+        }
         if (param >= 0) { /* nothing runs: b<id> is the copy */
             fprintf(e->out, "    /* %%%d %s: %s: read from %s's %s copy (kept by the runtime: written by each update and by td_model_sync_device) */\n",
                     n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc), ((const IrParam *)e->p->params.items[param])->name,

@@ -40,6 +40,20 @@ static int base_of(const IrFunction *f, int id)
     return n->op == IR_VIEW ? n->inputs[0] : id;
 }
 
+bool plan_reads_narrow(const IrFunction *f, const IrNode *c)
+{
+    if (c->op != IR_CONTRACT || c->type.dtype != DT_F32 || c->rank_b != 2 || c->rank_a < 1 || c->type.rank != c->rank_a)
+        return false;
+    int64_t one;
+    int o = c->labels_b[1];
+    if (!size_is_const(c->label_sizes[o], &one) || one != 1 || c->labels_out[c->type.rank - 1] != o)
+        return false;
+    const IrNode *m = ir_get(f, base_of(f, c->inputs[0]));
+    const MapExpr *x = m->expr;
+    return m->op == IR_MAP && m->ninputs == 1 && x && x->kind == MX_CAST && x->dtype == DT_F32 &&
+           x->args[0]->kind == MX_INPUT && (x->args[0]->dtype == DT_BF16 || x->args[0]->dtype == DT_F16);
+}
+
 /* Two sizes of the same dims (4*batch and 256*batch): the larger is known. */
 static bool same_dims(Size a, Size b)
 {
@@ -114,6 +128,17 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
     }
     for (int i = 0; i < f->noutputs; i++)
         plan->last_use[base_of(f, f->outputs[i])] = n; /* read by the copy to the caller, after the last node */
+    /* a matrix-vector product of a widening cast reads the cast's narrow
+     * input too: the GPU computes the two in the product's kernel
+     * (emit_cuda_head_cast), so that input lives until the product */
+    for (int i = 0; i < n; i++) {
+        const IrNode *c = f->nodes.items[i];
+        if (c->dead || !plan_reads_narrow(f, c))
+            continue;
+        int h = base_of(f, ir_get(f, base_of(f, c->inputs[0]))->inputs[0]);
+        if (plan->last_use[h] < i)
+            plan->last_use[h] = i;
+    }
     int cap = 8;
     plan->slots = arena_array(a, (size_t)cap, sizeof(PlanSlot));
     int *slot_free_after = arena_array(a, (size_t)n + 1, sizeof(int)); /* by slot: when its last member dies */

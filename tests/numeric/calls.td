@@ -48,6 +48,17 @@ fn gn_bf16_weight_grad(x: bf16["3 2"], w: f32["2 1"]) -> f32["2 1"] {
   gw = grad(loss, w)
   return gw
 }
+# a bf16 body's f32 head: on the GPU the widening cast and its product
+# with a vector are one kernel (a warp a row), the wide rows written too
+fn gn_bf16_head(h: bf16["batch wide"], v: f32["wide 1"]) -> (f32["batch 1"], f32["batch wide"]) {
+  hf = h as f32
+  return hf @ v, hf
+}
+# the narrow rows a product's, dead after the cast in the plan: the head's
+# result may take their memory, so the two stay apart on the GPU
+fn gn_bf16_head_chain(x: bf16["batch wide"], w: bf16["wide wide"], v: f32["wide 1"]) -> f32["batch 1"] {
+  return ((x @ w) as f32) @ v
+}
 # a stacked param's gradient: pieces that tile it are stored (no zeros, no
 # additions), one piece of it is added to zeros
 fn gn_stack_tiles(w: f32["3 4 5"]) -> f32["3 4 5"] {

@@ -836,6 +836,12 @@ def bf16_chain_grad(x, w, v):
     return (xf.T @ gh).astype(np.float32)
 
 
+for k in (1000, 6):  # 8 elements a lane, and one
+    case(K, "gn_bf16_head", {"h": normal(BATCH, k, dtype=BF16), "v": normal(k, 1)},
+         lambda h, v: (f(h).astype(np.float32) @ v, f(h).astype(np.float32)), out=(F32, F32), dims={"wide": k},
+         label=f"rows of {k}", rtol=1e-5, atol=1e-5)
+case(K, "gn_bf16_head_chain", {"x": normal(BATCH, 16, dtype=BF16), "w": normal(16, 16, dtype=BF16), "v": normal(16, 1)},
+     lambda x, w, v: f(rnd(f(x) @ f(w), BF16)) @ v, dims={"wide": 16}, rtol=1e-2, atol=1e-2)
 case(K, "gn_bf16_weight_grad", {"x": np.array([[256, 3], [1, 5], [0, 7]]).astype(BF16), "w": normal(2, 1)},
      lambda x, w: np.array([[257], [15]], F32), rtol=0, atol=0)
 case(K, "gn_bf16_chain_grad", {"x": normal(3, 8, dtype=BF16), "w": normal(8, 6, dtype=BF16), "v": normal(6, 5, dtype=BF16)},
