@@ -320,7 +320,9 @@ static struct td_gemm_tuning *tuning_state(struct td_cuda *cuda)
     if (!cuda->tuning && lt_loaded(&cuda->cublas) && (cuda->tuning = calloc(1, sizeof *cuda->tuning))) {
         struct td_gemm_tuning *t = cuda->tuning;
         CUdeviceptr w = 0;
-        t->broken = cuda->cublas.cublasLtCreate(&t->lt) != 0 || cuda->cu.cuMemAlloc(&w, TUNE_WORKSPACE) != 0;
+        if (cuda->cublas.cublasLtCreate(&t->lt) != 0)
+            t->lt = NULL; /* what a failed create leaves is not a handle */
+        t->broken = !t->lt || cuda->cu.cuMemAlloc(&w, TUNE_WORKSPACE) != 0;
         t->workspace = (td_dptr)w;
     }
     return cuda->tuning && !cuda->tuning->broken ? cuda->tuning : NULL;
