@@ -455,6 +455,10 @@ typedef struct td_cublas_call {
  * timing's own driver calls is returned, with its message on ctx. */
 td_status td_cuda_cublas_run(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *call, cublasStatus_t *s,
                              const char **api);
+/* Whether a profiler or sanitizer (Nsight Compute or Systems,
+ * compute-sanitizer) runs the process, by the environment their injection
+ * sets: nothing is timed then. */
+bool td_cuda_under_a_tool(void);
 /* Frees the choices, cuBLASLt's handle and the workspace (loader.c, with the context). */
 void td_cuda_gemm_tuning_free(struct td_cuda *cuda);
 

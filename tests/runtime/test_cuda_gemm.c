@@ -1047,6 +1047,27 @@ static void test_tuning_no_gpu(void)
     else
         unsetenv("TDC_GEMM_TUNE");
     free(old);
+    /* a profiler's or a sanitizer's injection: nothing timed under it */
+    static const char *const tools[] = {"CUDA_INJECTION64_PATH", "NV_NSIGHT_INJECTION_TRANSPORT_TYPE",
+                                        "NV_SANITIZER_INJECTION_TRANSPORT_TYPE", "NVIDIA_PROCESS_INJECTION_CRASH_REPORTING"};
+    char *saved[4];
+    for (int i = 0; i < 4; i++) {
+        saved[i] = getenv(tools[i]) ? strdup(getenv(tools[i])) : NULL;
+        unsetenv(tools[i]);
+    }
+    CHECK(!td_cuda_under_a_tool(), "no tool's environment: tuning may time");
+    for (int i = 0; i < 4; i++) {
+        setenv(tools[i], "uds", 1);
+        CHECK(td_cuda_under_a_tool(), "%s set: under a tool", tools[i]);
+        setenv(tools[i], "", 1);
+        CHECK(!td_cuda_under_a_tool(), "%s empty: not", tools[i]);
+        unsetenv(tools[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        if (saved[i])
+            setenv(tools[i], saved[i], 1);
+        free(saved[i]);
+    }
 }
 
 /* C of a row-major bf16 product m x n x k (beta as given) on fixed data,
@@ -1106,6 +1127,10 @@ static bool counts_are(td_ctx *ctx, int64_t timed, int64_t from_cache)
  * agree with the CPU in every layout of the fixed cases. */
 static void test_gpu_tuning(td_ctx *cpu)
 {
+    if (td_cuda_under_a_tool()) { /* nothing is timed there: what these check cannot happen */
+        printf("skipped: tuning tests: a profiler or sanitizer runs the process\n");
+        return;
+    }
     char *old_cache = getenv("TDC_CACHE") ? strdup(getenv("TDC_CACHE")) : NULL;
     char dir[] = "/tmp/tdc-test-tune-XXXXXX";
     if (!mkdtemp(dir)) {
