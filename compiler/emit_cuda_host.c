@@ -48,6 +48,22 @@ static int kernel_index(const PtrVec *names, const char *name)
 /* Node n of e->f, e->plan as a cast of an f32 param (or a contiguous
  * block of one) to bf16 or f16, in a buffer of its own: the param, or -1;
  * the cast's dtype and the block's first element. */
+/* Whether node n of e->f reads input k as a contiguous block of its base,
+ * in order, of these dims; the base into *base, the block's first element
+ * into *offset. */
+static bool reads_block(const Emit *e, const IrNode *n, int k, int rank, const Size *dims, int *base, Poly *offset)
+{
+    View v = emit_c_input_view(e, n, k, base);
+    *offset = v.offset;
+    v.offset = poly_zero();
+    if (v.rank != rank || !view_is_contiguous(e->a, &v, e->p->names))
+        return false;
+    for (int q = 0; q < rank; q++)
+        if (!size_eq(v.dims[q], dims[q]))
+            return false;
+    return true;
+}
+
 static int copy_candidate(const Emit *e, const IrNode *n, Dtype *dtype, Poly *offset)
 {
     const MapExpr *x = n->expr;
@@ -56,18 +72,12 @@ static int copy_candidate(const Emit *e, const IrNode *n, Dtype *dtype, Poly *of
         e->plan->slot_of[n->id] < 0 || e->plan->output_of[n->id] >= 0 || e->plan->placed_in[n->id] >= 0)
         return -1;
     int base;
-    View v = emit_c_input_view(e, n, 0, &base);
-    const IrNode *b = ir_get(e->f, base);
-    View block = v;
-    block.offset = poly_zero();
-    if (b->op != IR_PARAM || b->type.dtype != DT_F32 || v.rank != n->type.rank ||
-        !view_is_contiguous(e->a, &block, e->p->names))
+    if (!reads_block(e, n, 0, n->type.rank, n->type.dims, &base, offset))
         return -1;
-    for (int k = 0; k < v.rank; k++)
-        if (!size_eq(v.dims[k], n->type.dims[k]))
-            return -1;
+    const IrNode *b = ir_get(e->f, base);
+    if (b->op != IR_PARAM || b->type.dtype != DT_F32)
+        return -1;
     *dtype = x->dtype;
-    *offset = v.offset;
     return b->index;
 }
 
@@ -101,30 +111,22 @@ int emit_cuda_copy_param(const Emit *e, const IrNode *n, Poly *offset)
 
 /* ---- a widening cast feeding a matrix-vector product ---- */
 
-/* Whether node n of e->f reads input k whole and in order: the view of its
- * base from offset 0, with n's own dims; the base into *base. */
-static bool reads_whole(const Emit *e, const IrNode *n, int k, const Size *dims, int rank, int *base)
+/* Whether node n of e->f reads input k whole and in order (a block of
+ * these dims from offset 0); the base into *base. */
+static bool reads_whole(const Emit *e, const IrNode *n, int k, int rank, const Size *dims, int *base)
 {
-    View v = emit_c_input_view(e, n, k, base);
-    if (v.rank != rank || !view_is_contiguous(e->a, &v, e->p->names))
-        return false;
-    for (int q = 0; q < rank; q++)
-        if (!size_eq(v.dims[q], dims[q]))
-            return false;
-    return true;
+    Poly offset;
+    return reads_block(e, n, k, rank, dims, base, &offset) && poly_is_zero(offset);
 }
 
 /* The node after n in e->f with a buffer of its own that launches
  * something (copy reads launch nothing), or NULL. */
 static const IrNode *next_launch(const Emit *e, const IrNode *n)
 {
-    bool after = false;
-    for (size_t i = 0; i < e->f->nodes.len; i++) {
+    for (size_t i = (size_t)n->id + 1; i < e->f->nodes.len; i++) { /* nodes are by id */
         const IrNode *x = e->f->nodes.items[i];
         Poly offset;
-        if (x == n)
-            after = true;
-        else if (after && plan_has_buffer(x) && emit_cuda_copy_param(e, x, &offset) < 0)
+        if (plan_has_buffer(x) && emit_cuda_copy_param(e, x, &offset) < 0)
             return x;
     }
     return NULL;
@@ -132,34 +134,18 @@ static const IrNode *next_launch(const Emit *e, const IrNode *n)
 
 const IrNode *emit_cuda_head_cast(const Emit *e, const IrNode *n)
 {
+    /* the shape and the map's cast: plan_reads_narrow's, which also keeps
+     * the narrow rows alive until n, where the kernel reads them */
     const FnPlan *plan = e->plan;
-    if (n->op != IR_CONTRACT || n->dead || n->type.dtype != DT_F32 || !plan_has_buffer(n) ||
-        plan->placed_in[n->id] >= 0 || n->rank_b != 2 || n->rank_a < 1 || n->type.rank != n->rank_a)
+    if (!plan_reads_narrow(e->f, n) || !plan_has_buffer(n) || plan->placed_in[n->id] >= 0)
         return NULL;
-    int r = n->rank_a, s = n->labels_a[r - 1], o = n->labels_b[1];
-    int64_t one;
-    if (n->labels_b[0] != s || s == o || !size_is_const(n->label_sizes[o], &one) || one != 1 ||
-        n->labels_out[r - 1] != o)
-        return NULL;
-    for (int q = 0; q < r - 1; q++)
-        if (n->labels_out[q] != n->labels_a[q] || n->labels_a[q] == s || n->labels_a[q] == o)
-            return NULL;
     int mb, hb, bb;
     emit_c_input_view(e, n, 0, &mb);
-    const IrNode *m = ir_get(e->f, mb);
-    if (!reads_whole(e, n, 0, m->type.dims, m->type.rank, &mb))
-        return NULL;
-    const MapExpr *x = m->expr;
-    if (m->op != IR_MAP || m->dead || m->ninputs != 1 || !x || x->kind != MX_CAST || x->dtype != DT_F32 ||
-        x->args[0]->kind != MX_INPUT || (x->args[0]->dtype != DT_BF16 && x->args[0]->dtype != DT_F16) ||
-        !plan_has_buffer(m) || plan->placed_in[m->id] >= 0 || m->type.rank != r ||
-        !reads_whole(e, m, 0, m->type.dims, m->type.rank, &hb) || ir_get(e->f, hb)->type.dtype != x->args[0]->dtype ||
-        next_launch(e, m) != n)
-        return NULL;
-    /* the kernel reads the narrow rows at the product's turn, where the plan
-     * has them dead after the map: the product's result must not be in
-     * their memory */
-    if (plan->slot_of[n->id] >= 0 && plan->slot_of[n->id] == plan->slot_of[hb])
+    const IrNode *m = ir_get(e->f, mb); /* the widening map plan_reads_narrow found */
+    if (m->op != IR_MAP || m->expr->kind != MX_CAST || !reads_whole(e, n, 0, m->type.rank, m->type.dims, &mb) ||
+        !plan_has_buffer(m) ||
+        plan->placed_in[m->id] >= 0 || !reads_whole(e, m, 0, m->type.rank, m->type.dims, &hb) ||
+        ir_get(e->f, hb)->type.dtype != m->expr->args[0]->dtype || next_launch(e, m) != n)
         return NULL;
     View b = emit_c_input_view(e, n, 1, &bb);
     Poly unit = poly_of(e->a, size_const(1));

@@ -42,12 +42,16 @@ static int base_of(const IrFunction *f, int id)
 
 bool plan_reads_narrow(const IrFunction *f, const IrNode *c)
 {
-    if (c->op != IR_CONTRACT || c->type.dtype != DT_F32 || c->rank_b != 2 || c->rank_a < 1 || c->type.rank != c->rank_a)
+    if (c->op != IR_CONTRACT || c->dead || c->type.dtype != DT_F32 || c->rank_b != 2 || c->rank_a < 1 ||
+        c->type.rank != c->rank_a)
         return false;
+    int r = c->rank_a, s = c->labels_a[r - 1], o = c->labels_b[1];
     int64_t one;
-    int o = c->labels_b[1];
-    if (!size_is_const(c->label_sizes[o], &one) || one != 1 || c->labels_out[c->type.rank - 1] != o)
+    if (c->labels_b[0] != s || s == o || !size_is_const(c->label_sizes[o], &one) || one != 1 || c->labels_out[r - 1] != o)
         return false;
+    for (int q = 0; q < r - 1; q++) /* A[..., s] B[s, o] -> [..., o] */
+        if (c->labels_out[q] != c->labels_a[q] || c->labels_a[q] == s || c->labels_a[q] == o)
+            return false;
     const IrNode *m = ir_get(f, base_of(f, c->inputs[0]));
     const MapExpr *x = m->expr;
     return m->op == IR_MAP && m->ninputs == 1 && x && x->kind == MX_CAST && x->dtype == DT_F32 &&

@@ -40,8 +40,9 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f);
  * and in order, and not itself a scatter. The scatter then copies
  * nothing of it. Structural, so cost.c counts it as plan.c plans it. */
 bool plan_piece_in_place(const IrProgram *p, const IrFunction *f, const IrNode *s, int k);
-/* Whether contraction c is a matrix-vector product into f32 (B [s, o], o
- * of size 1) whose A is a map that only widens a bf16 or f16 input: the
+/* Whether contraction c is a matrix-vector product A[..., s] B[s, o] into
+ * f32 (o of size 1) whose A is a map that only widens a bf16 or f16 input:
+ * the
  * GPU computes the two in one kernel (emit_cuda_head_cast), reading the
  * map's input at the product's turn, so the plan keeps that input alive
  * until then. */

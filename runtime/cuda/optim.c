@@ -604,6 +604,18 @@ static char *module_source(td_ctx *ctx, const char *kernels)
     return source;
 }
 
+/* *slot, the module of `source` (the kernels `names`), compiled with this
+ * file's options and loaded, its kernels marked as waiting (each starts
+ * with TD_GRID_WAIT()). */
+static td_status load_source(td_ctx *ctx, td_cuda_module **slot, const char *name, const char *source, int count,
+                             const char *const *names)
+{
+    td_status st = td_cuda_module_load_options(ctx, name, source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options, count,
+                                               names, slot);
+    td_cuda_module_waits(*slot);
+    return st;
+}
+
 /* *slot, a module of this file's text ending in `kernels` (the kernels
  * `names`), compiled and loaded on first use. */
 static td_status load_once(td_ctx *ctx, td_cuda_module **slot, const char *name, const char *kernels, int count,
@@ -614,10 +626,8 @@ static td_status load_once(td_ctx *ctx, td_cuda_module **slot, const char *name,
     char *source = module_source(ctx, kernels);
     if (!source)
         return TD_ERR_OOM;
-    td_status st = td_cuda_module_load_options(ctx, name, source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options, count,
-                                               names, slot);
+    td_status st = load_source(ctx, slot, name, source, count, names);
     free(source);
-    td_cuda_module_waits(*slot); /* each kernel starts with TD_GRID_WAIT() */
     return st;
 }
 
@@ -746,13 +756,9 @@ td_status td_cuda_narrow_copy(td_ctx *ctx, td_dptr src, td_dptr dst, td_dtype dt
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
-    if (!cuda->copy_module) {
-        td_status st = td_cuda_module_load_options(ctx, "td_narrow_copy", copy_source, TD_CUDA_OPTIM_NOPTIONS,
-                                                   td_cuda_optim_options, 1, names, &cuda->copy_module);
-        if (st != TD_OK)
-            return st;
-        td_cuda_module_waits(cuda->copy_module);
-    }
+    td_status st = cuda->copy_module ? TD_OK : load_source(ctx, &cuda->copy_module, "td_narrow_copy", copy_source, 1, names);
+    if (st != TD_OK)
+        return st;
     if (n == 0)
         return TD_OK;
     unsigned long long count = n;
