@@ -317,6 +317,7 @@ void backend_run(void *options, IrProgram *ir)
         ir_verify(ir, f);
         pass_cse(ir, f);
         pass_outer_products(ir, f);
+        pass_relu_masks(ir, f);
         pass_dce(ir, f);
         if (!o->no_fuse) {
             pass_fuse(ir, f);

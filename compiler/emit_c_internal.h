@@ -182,8 +182,14 @@ const char *emit_c_poly(const Emit *e, Poly p); /* a polynomial of sizes as a C 
  * map m, or NULL. Both need e->f and e->plan. */
 const IrNode *emit_cuda_head_cast(const Emit *e, const IrNode *n);
 const IrNode *emit_cuda_head_of(const Emit *e, const IrNode *m);
-/* The pieces of scatters computed in their blocks (plan_piece_in_place):
- * each a pointer into its scatter's buffer, declared after it. */
+/* A contraction's epilogue (plan_epilogue) on the GPU: the product and
+ * its map run as one td_cuda_gemm_epilogue_run at the product's turn.
+ * emit_cuda_epilogue_of: the contraction whose epilogue map m is, or
+ * NULL (needs e->f and e->plan). */
+const IrNode *emit_cuda_epilogue_of(const Emit *e, const IrNode *m);
+/* The pieces of scatters computed in their blocks (plan_piece_in_place),
+ * and the products computed in their epilogue's buffer (plan_epilogue):
+ * each a pointer into that buffer, declared after it. */
 void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *plan);
 /* Shared by the C and CUDA hosts: the td_gemm `g` of a contraction at
  * depth 2, and A's and B's addresses. */

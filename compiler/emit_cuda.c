@@ -748,7 +748,8 @@ static void emit_kernels(Emit *e, const IrFunction *f, const FnPlan *plan)
             continue;
         }
         Poly offset;
-        if (emit_cuda_copy_param(e, n, &offset) >= 0 || emit_cuda_head_of(e, n)) /* a copy, or in a product's kernel */
+        if (emit_cuda_copy_param(e, n, &offset) >= 0 || emit_cuda_head_of(e, n) || emit_cuda_epilogue_of(e, n))
+            /* a copy, or in a product's kernel or call */
             continue;
         int count = emit_cuda_row_group(e, f, i, members);
         if (count > 0) {

@@ -162,6 +162,16 @@ const IrNode *emit_cuda_head_of(const Emit *e, const IrNode *m)
     return n && emit_cuda_head_cast(e, n) == m ? n : NULL;
 }
 
+const IrNode *emit_cuda_epilogue_of(const Emit *e, const IrNode *m)
+{
+    if (m->op != IR_MAP)
+        return NULL;
+    for (int i = m->id - 1; i >= 0; i--) /* nodes are by id */
+        if (e->plan->placed_in[i] == m->id)
+            return ir_get(e->f, i);
+    return NULL;
+}
+
 /* "1 * (int64_t)dim_a * (int64_t)4" */
 static const char *product(const Emit *e, int rank, const Size *dims)
 {
@@ -266,6 +276,22 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
         }
         const char *pa, *pb;
         emit_c_gemm_desc(e, n, &pa, &pb);
+        PlanEpilogue ep;
+        if (e->plan->placed_in[n->id] >= 0 && plan_epilogue(e->p, e->f, n, &ep)) { /* and its map, in one call */
+            const char *bias = "0";
+            if (ep.bias >= 0) {
+                int base;
+                emit_c_input_view(e, ep.map, ep.bias, &base);
+                bias = arena_printf(e->a, "(td_dptr)(uintptr_t)b%d", base);
+            }
+            fprintf(e->out, "        /* and %%%d, %s: the product's epilogue */\n", ep.map->id,
+                    ep.relu && ep.bias >= 0 ? "relu(product + bias)" : ep.bias >= 0 ? "product + bias" : "relu(product)");
+            fprintf(e->out, "        if (td_cuda_gemm_epilogue_run(ctx, &g, (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)(%s), "
+                            "(td_dptr)(uintptr_t)b%d, %s, %s) != TD_OK)\n            return TD_ERR_DEVICE;\n",
+                    pa, pb, n->id, bias,
+                    ep.bias >= 0 && ep.relu ? "TD_EPILOGUE_BIAS | TD_EPILOGUE_RELU" : ep.bias >= 0 ? "TD_EPILOGUE_BIAS" : "TD_EPILOGUE_RELU");
+            break;
+        }
         fprintf(e->out, "        if (td_cuda_gemm_run(ctx, &g, (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)(%s), (td_dptr)(uintptr_t)b%d) != TD_OK)\n"
                         "            return TD_ERR_DEVICE;\n", pa, pb, n->id);
         break;
@@ -368,7 +394,7 @@ static int products_in_a_row(const Emit *e, const IrFunction *f, size_t i)
         Poly offset;
         if (!plan_has_buffer(n) || emit_cuda_copy_param(e, n, &offset) >= 0)
             continue;
-        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n))
+        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n) || e->plan->placed_in[n->id] >= 0) /* an epilogue: a pass of its own */
             break;
         run++;
     }
@@ -424,7 +450,13 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
         }
         Poly offset;
         int param = emit_cuda_copy_param(e, n, &offset);
-        const IrNode *head = emit_cuda_head_of(e, n);
+        const IrNode *head = emit_cuda_head_of(e, n), *product_of = emit_cuda_epilogue_of(e, n);
+        if (product_of) { /* run by the product's call */
+            fprintf(e->out, "    /* %%%d %s: %s: the epilogue of %%%d's product, in its call */\n", n->id, ir_op_name(n->op),
+                    emit_c_loc_text(e, n->loc), product_of->id);
+            op++;
+            continue;
+        }
         if (head) { /* computed by the product's kernel, next */
             fprintf(e->out, "    /* %%%d %s: %s: written by %%%d's kernel, which reads each row once for both */\n", n->id,
                     ir_op_name(n->op), emit_c_loc_text(e, n->loc), head->id);

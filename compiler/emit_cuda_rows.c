@@ -84,7 +84,7 @@ int emit_cuda_row_group(const Emit *e, const IrFunction *f, size_t start, const 
         } else {
             Poly offset;
             fits = (n->op == IR_MAP || n->op == IR_COPY) && !(n->expr && emit_cuda_reads_index(n->expr)) &&
-                   emit_cuda_copy_param(e, n, &offset) < 0 && !emit_cuda_head_of(e, n) &&
+                   emit_cuda_copy_param(e, n, &offset) < 0 && !emit_cuda_head_of(e, n) && !emit_cuda_epilogue_of(e, n) &&
                    n->type.rank == nk + nr && sizes_eq(nk, n->type.dims, loops.kept) &&
                    sizes_eq(nr, n->type.dims + nk, loops.red);
         }

@@ -12,7 +12,12 @@
  * read only by a cast to f32 stores its f32 sums as they are (td_gemm's
  * c_f32): one rounding fewer, and no pass over the product, where the
  * adjoint of a cast to a narrow float (`w as bf16` of an f32 param) is
- * otherwise a bf16 product widened. DCE: what no result
+ * otherwise a bf16 product widened. Relu's masks: a map that reads x
+ * only as `x > 0` (the gradient of relu(x), from grad.c) reads relu(x)
+ * instead where relu(x) is a node (relu(x) > 0 exactly when x > 0, NaN
+ * included), so x, often a product plus a bias, need not be kept for the
+ * backward: one activation fewer held, and x may be fused into the relu
+ * (a product's epilogue on the GPU). DCE: what no result
  * needs is marked dead. Constant folding of scalars happened in the
  * checker, which knows every number known at compile time; a MAP of
  * constants alone stays a fill loop. */
@@ -168,6 +173,44 @@ void pass_wide_products(const IrProgram *p, IrFunction *f)
                 f->outputs[k] = c->id;
                 node->dead = true;
             }
+    }
+}
+
+/* Whether x reads input k only as `$k > 0`. */
+static bool reads_only_sign(const MapExpr *x, int k)
+{
+    if (x->kind == MX_INPUT)
+        return x->input != k;
+    if (x->kind == MX_CALL && x->fn == MF_GT && x->args[0]->kind == MX_INPUT && x->args[0]->input == k &&
+        x->args[1]->kind == MX_CONST && (x->args[1]->is_int ? x->args[1]->ival == 0 : x->args[1]->fval == 0))
+        return true;
+    for (int i = 0; i < x->nargs; i++)
+        if (!reads_only_sign(x->args[i], k))
+            return false;
+    return true;
+}
+
+static bool reads_as_it_is(const IrNode *n, int k) { return !n->has_input_view || !n->has_input_view[k]; }
+
+void pass_relu_masks(const IrProgram *p, IrFunction *f)
+{
+    (void)p;
+    for (size_t i = 0; i < f->nodes.len; i++) {
+        const IrNode *r = f->nodes.items[i]; /* r = relu(x), x a node of r's type */
+        if (r->dead || r->op != IR_MAP || r->ninputs != 1 || !r->expr || r->expr->kind != MX_CALL ||
+            r->expr->fn != MF_RELU || r->expr->args[0]->kind != MX_INPUT || !reads_as_it_is(r, 0))
+            continue;
+        const IrNode *x = f->nodes.items[r->inputs[0]];
+        if (x->type.dtype != r->type.dtype || !type_same_shape(x->type, r->type))
+            continue;
+        for (size_t j = i + 1; j < f->nodes.len; j++) {
+            IrNode *m = f->nodes.items[j];
+            if (m->dead || m->op != IR_MAP || !m->expr)
+                continue;
+            for (int k = 0; k < m->ninputs; k++)
+                if (m->inputs[k] == x->id && reads_as_it_is(m, k) && reads_only_sign(m->expr, k))
+                    m->inputs[k] = r->id;
+        }
     }
 }
 

@@ -12,6 +12,9 @@ void pass_outer_products(const IrProgram *p, IrFunction *f);
 /* The backward's contractions of f16 or bf16 read only by a cast to f32
  * give f32 directly (the cast becomes a copy for pass_copies). */
 void pass_wide_products(const IrProgram *p, IrFunction *f);
+/* A map that reads x only as `x > 0` (relu's gradient) reads relu(x)
+ * instead where that is a node: x need not outlive the forward. */
+void pass_relu_masks(const IrProgram *p, IrFunction *f);
 /* Moves the uses of a map that copies its input unchanged to the input. */
 void pass_copies(const IrProgram *p, IrFunction *f);
 /* Marks what no result needs dead and counts each node's uses. */

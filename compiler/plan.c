@@ -58,6 +58,104 @@ bool plan_reads_narrow(const IrFunction *f, const IrNode *c)
            x->args[0]->kind == MX_INPUT && (x->args[0]->dtype == DT_BF16 || x->args[0]->dtype == DT_F16);
 }
 
+static bool epilogue_dtype(Dtype t) { return t == DT_F64 || t == DT_F32 || t == DT_F16 || t == DT_BF16; }
+
+/* Whether map m reads input k through a view that broadcasts a whole
+ * contiguous vector of its last axis's size along the other axes. */
+static bool reads_bias(const IrProgram *p, const IrFunction *f, const IrNode *m, int k, int before)
+{
+    View v;
+    int base;
+    if (!ir_input_view(p->arena, f, m, k, p->names, &v, &base) || v.rank != m->type.rank || v.rank < 1 ||
+        !poly_is_zero(v.offset))
+        return false;
+    const IrNode *b = ir_get(f, base);
+    if (base >= before && b->op != IR_PARAM && b->op != IR_INPUT) /* computed after the product */
+        return false;
+    Size elements = size_const(1);
+    for (int d = 0; d < b->type.rank; d++)
+        size_mul(elements, b->type.dims[d], p->names, &elements);
+    for (int d = 0; d + 1 < v.rank; d++)
+        if (!poly_is_zero(v.strides[d]))
+            return false;
+    return b->type.dtype == m->type.dtype && size_eq(v.dims[v.rank - 1], elements) &&
+           poly_eq(v.strides[v.rank - 1], poly_of(p->arena, size_const(1)));
+}
+
+static int count_label(const int *labels, int n, int l)
+{
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        count += labels[i] == l;
+    return count;
+}
+
+/* Whether the result's last axis is td_gemm's n, alone: a label of B's
+ * (once) that A lacks, every other axis of the result one of A's. A bias
+ * along that axis is then bias[j] of C[i][j]. */
+static bool last_axis_is_n(const IrNode *c)
+{
+    if (c->type.rank < 1)
+        return false;
+    int o = c->labels_out[c->type.rank - 1];
+    if (count_label(c->labels_b, c->rank_b, o) != 1 || count_label(c->labels_a, c->rank_a, o) != 0)
+        return false;
+    for (int q = 0; q + 1 < c->type.rank; q++)
+        if (count_label(c->labels_a, c->rank_a, c->labels_out[q]) == 0)
+            return false;
+    return true;
+}
+
+static bool input_of(const MapExpr *x, int k, Dtype t) { return x->kind == MX_INPUT && x->input == k && x->dtype == t; }
+
+bool plan_epilogue(const IrProgram *p, const IrFunction *f, const IrNode *c, PlanEpilogue *ep)
+{
+    if (c->op != IR_CONTRACT || !plan_has_buffer(c) || c->uses != 1 || !epilogue_dtype(c->type.dtype) ||
+        ir_contract_widens(f, c))
+        return false;
+    for (int k = 0; k < f->noutputs; k++)
+        if (base_of(f, f->outputs[k]) == c->id)
+            return false;
+    if (!last_axis_is_n(c))
+        return false;
+    const IrNode *m = NULL;
+    for (size_t i = (size_t)c->id + 1; i < f->nodes.len && !m; i++) {
+        const IrNode *r = f->nodes.items[i];
+        for (int k = 0; !r->dead && k < r->ninputs; k++)
+            if (r->inputs[k] == c->id)
+                m = r;
+    }
+    if (!m || m->op != IR_MAP || !plan_has_buffer(m) || !m->expr || m->type.dtype != c->type.dtype ||
+        !type_same_shape(m->type, c->type))
+        return false;
+    int kc = -1;
+    for (int k = 0; k < m->ninputs; k++)
+        if (m->inputs[k] == c->id) {
+            View v;
+            int base;
+            if (kc >= 0 || !ir_input_view(p->arena, f, m, k, p->names, &v, &base) || !view_is_contiguous(p->arena, &v, p->names))
+                return false;
+            kc = k;
+        }
+    const Dtype t = c->type.dtype;
+    const MapExpr *x = m->expr;
+    *ep = (PlanEpilogue){.map = m, .bias = -1};
+    if (x->kind == MX_CALL && x->fn == MF_RELU && x->dtype == t) {
+        ep->relu = true;
+        x = x->args[0];
+    }
+    if (input_of(x, kc, t))
+        return ep->relu;
+    if (x->kind != MX_CALL || x->fn != MF_ADD || x->dtype != t || x->arg_dtype != t)
+        return false;
+    const MapExpr *other = input_of(x->args[0], kc, t) ? x->args[1] : input_of(x->args[1], kc, t) ? x->args[0] : NULL;
+    if (!other || other->kind != MX_INPUT || other->input == kc || other->dtype != t ||
+        !reads_bias(p, f, m, other->input, c->id))
+        return false;
+    ep->bias = other->input;
+    return true;
+}
+
 /* Two sizes of the same dims (4*batch and 256*batch): the larger is known. */
 static bool same_dims(Size a, Size b)
 {
@@ -119,6 +217,18 @@ FnPlan *plan_function(const IrProgram *p, const IrFunction *f)
             continue;
         plan->output_of[b] = i;
         plan->copy_output[i] = false;
+    }
+    /* a contraction with an epilogue is computed in the map's buffer,
+     * which is taken where the contraction runs */
+    for (int i = 0; i < n; i++) {
+        const IrNode *c = f->nodes.items[i];
+        PlanEpilogue ep;
+        if (c->op == IR_CONTRACT && plan->placed_in[i] < 0 && plan_epilogue(p, f, c, &ep) &&
+            plan->placed_in[ep.map->id] < 0) {
+            plan->placed_in[i] = ep.map->id;
+            if (plan->output_of[ep.map->id] < 0)
+                first_piece[i] = ep.map->id;
+        }
     }
     for (int i = 0; i < n; i++) {
         const IrNode *node = f->nodes.items[i];
@@ -288,9 +398,13 @@ void plan_print(FILE *out, const IrProgram *p)
                             : arena_printf(a, "%s%salign%d(%s)", strcmp(off, "0") ? off : "", strcmp(off, "0") ? " + " : "",
                                            PLAN_ALIGN, size);
         }
-        for (size_t k = 0; k < f->nodes.len; k++)
-            if (plan->placed_in[k] >= 0)
-                fprintf(out, "  %%%zu %s: in its block of %%%d scatter\n", k, ir_op_name(ir_get(f, (int)k)->op), plan->placed_in[k]);
+        for (size_t k = 0; k < f->nodes.len; k++) {
+            int at = plan->placed_in[k];
+            if (at >= 0 && ir_get(f, at)->op == IR_SCATTER)
+                fprintf(out, "  %%%zu %s: in its block of %%%d scatter\n", k, ir_op_name(ir_get(f, (int)k)->op), at);
+            else if (at >= 0)
+                fprintf(out, "  %%%zu %s: in the buffer of %%%d map, its epilogue\n", k, ir_op_name(ir_get(f, (int)k)->op), at);
+        }
         for (int k = 0; k < f->noutputs; k++) {
             int id = f->outputs[k], b = id;
             if (ir_get(f, id)->op == IR_VIEW)

@@ -6,7 +6,9 @@
  * buffer, slots are laid end to end at 64-byte boundaries, and the
  * workspace is the largest function's total. A scatter's inputs that tile
  * it are computed in their blocks of its buffer (plan_piece_in_place),
- * which is then live from the first of them. Sizes are symbolic, so a
+ * which is then live from the first of them; a contraction whose only
+ * reader is its epilogue (plan_epilogue) is computed in that map's
+ * buffer, live from the contraction. Sizes are symbolic, so a
  * slot's size is a max of sizes and an offset a sum of them: formulas in
  * the dims, evaluated when the program binds them. */
 #ifndef TDC_PLAN_H
@@ -29,7 +31,8 @@ typedef struct FnPlan {
     int *last_use;  /* by node id */
     int *output_of; /* by node id: the result it is written to directly, or -1 */
     bool *copy_output; /* by result: whether it is copied at the end (else written in place) */
-    int *placed_in; /* by node id: the scatter in whose buffer it is computed (its block there), or -1 */
+    int *placed_in; /* by node id: the scatter in whose buffer it is computed (its block there), the map
+                     * whose epilogue it is (plan_epilogue: the map's whole buffer), or -1 */
 } FnPlan;
 
 /* Plans function f of p. */
@@ -47,6 +50,22 @@ bool plan_piece_in_place(const IrProgram *p, const IrFunction *f, const IrNode *
  * map's input at the product's turn, so the plan keeps that input alive
  * until then. */
 bool plan_reads_narrow(const IrFunction *f, const IrNode *c);
+/* A contraction's epilogue: the map that is the product's only reader,
+ * computing relu(P), P + bias or relu(P + bias) of its element P, the
+ * bias a vector along the last axis. */
+typedef struct PlanEpilogue {
+    const IrNode *map;
+    int bias; /* the map's input read as the bias, or -1 */
+    bool relu;
+} PlanEpilogue;
+/* Whether contraction c has an epilogue: its only reader is a map of c's
+ * dtype (f64, f32, f16 or bf16, the operands' too) and shape computing
+ * one of the forms above, reading c as it is and the bias (computed
+ * before c, a whole contiguous vector) broadcast along every axis but
+ * the last. The plan then computes c in the map's buffer: the CPU
+ * finishes the map there in place; the GPU runs the two as one call
+ * (td_cuda_gemm_epilogue_run: cuBLASLt's epilogue). Structural. */
+bool plan_epilogue(const IrProgram *p, const IrFunction *f, const IrNode *c, PlanEpilogue *ep);
 /* Whether node n gets a buffer in the workspace. */
 bool plan_has_buffer(const IrNode *n);
 /* The bytes of a node's result: elements times the dtype's size. */

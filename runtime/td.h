@@ -551,6 +551,23 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
  * cache ($TDC_CACHE), so another process chooses alike; $TDC_GEMM_TUNE=off
  * or td_cuda_tune_products(ctx, false) keeps cuBLAS's default for all. */
 td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c);
+/* A product and what its only reader does to each element, in one call:
+ * td_cuda_gemm_run's C = alpha A B + beta C, then for each element C[i][j]
+ * of each batch item, with TD_EPILOGUE_BIAS, C[i][j] + bias[j] (bias: n
+ * contiguous elements of C's dtype, apart from C), and with
+ * TD_EPILOGUE_RELU, 0 where that is below 0. f64, f32, f16 and bf16, not
+ * c_f32. Where the product takes cuBLAS and C's rows are cuBLAS's columns
+ * (a row-major C with no host loop), cuBLASLt's epilogue does it in the
+ * product's kernel (the algorithm tuned as td_cuda_gemm_run's, on tensor
+ * cores; else cuBLASLt's first): the sum is then taken before the product
+ * is rounded to C's dtype, one rounding fewer for f16 and bf16. Otherwise a
+ * kernel of its own follows the product, computing as the CPU does (the
+ * sum in f32 for f16 and bf16, rounded once). Errors, besides
+ * td_cuda_gemm_run's: bad flags, a missing or misaligned bias (or one
+ * without TD_EPILOGUE_BIAS), a bias overlapping C, another dtype. */
+enum { TD_EPILOGUE_BIAS = 1, TD_EPILOGUE_RELU = 2 };
+td_status td_cuda_gemm_epilogue_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, td_dptr bias,
+                                    int epilogue);
 void td_cuda_allow_tf32(td_ctx *ctx, bool allow);
 void td_cuda_small_products(td_ctx *ctx, bool allow);
 void td_cuda_tune_products(td_ctx *ctx, bool tune);

@@ -165,6 +165,12 @@ enum {
     TD_LT_LAYOUT_BATCH_STRIDE = 6,        /* CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET (int64) */
     TD_LT_PREF_MAX_WORKSPACE = 1,         /* CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64) */
     TD_LT_PREF_MIN_ALIGNMENT_A = 5,       /* CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES (uint32); B, C, D follow */
+    TD_LT_DESC_EPILOGUE = 7,              /* CUBLASLT_MATMUL_DESC_EPILOGUE (uint32) */
+    TD_LT_DESC_BIAS_POINTER = 8,          /* CUBLASLT_MATMUL_DESC_BIAS_POINTER (const void *) */
+    TD_LT_EPILOGUE_RELU = 2,              /* CUBLASLT_EPILOGUE_RELU */
+    TD_LT_EPILOGUE_BIAS = 4,              /* CUBLASLT_EPILOGUE_BIAS; RELU_BIAS is the two or'ed */
+    TD_LT_PREF_REDUCTION_MASK = 3,        /* CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK (uint32) */
+    TD_LT_REDUCTION_COMPUTE_TYPE = 2,     /* CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE */
 };
 
 typedef struct td_cublas_api {
@@ -444,6 +450,8 @@ typedef struct td_cublas_call {
     int batch;
     const void *alpha, *beta;
     bool beta_zero;
+    int epilogue;     /* TD_EPILOGUE_BIAS | TD_EPILOGUE_RELU, on cuBLASLt only; 0: none */
+    const void *bias; /* TD_EPILOGUE_BIAS: m elements of c_type */
 } td_cublas_call;
 /* Queues the call: with cublasLtMatmul and the algorithm chosen for its
  * shape, or with cublasGemmStridedBatchedEx. A shape on tensor cores (bf16,
@@ -451,6 +459,9 @@ typedef struct td_cublas_call {
  * outside a stream capture: cuBLAS's default against cuBLASLt's heuristic's
  * first candidates, on the call's own operands, the choice kept for the
  * context and in the disk cache (so another process chooses the same).
+ * A call with an epilogue runs on cuBLASLt alone: the algorithm tuned
+ * alike among its candidates (the first where nothing is timed); where
+ * cuBLASLt has none, *api is NULL and nothing is queued.
  * *s is the queuing call's status and *api its name; a failure of the
  * timing's own driver calls is returned, with its message on ctx. */
 td_status td_cuda_cublas_run(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *call, cublasStatus_t *s,

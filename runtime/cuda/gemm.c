@@ -33,6 +33,10 @@
  *     arithmetic, with A and B unread). One thread per element of C, over
  *     the grid; every batch axis in one launch. It is correct rather than
  *     fast: no tiling, no shared memory.
+ * td_cuda_gemm_epilogue_run adds a bias along C's rows and relu: in
+ * cuBLASLt's epilogue where the plan is cuBLAS's with C's rows its
+ * columns, beta 0 and one call; else after the product, by a kernel of
+ * the same module over C (tdg_epilogue_*), the CPU's arithmetic.
  * execute() then copies an input that C overlaps into device scratch (so
  * inputs are read before C is written, as on the CPU), makes the cuBLAS
  * handle on first use, and queues the calls. Arithmetic: f64 in double; f32
@@ -102,6 +106,11 @@ typedef struct plan {
     int strided_axis;  /* the batch axis cuBLAS strides over; -1: none */
     size_t host_items; /* cuBLAS calls the host loops over (before chunking the strided axis) */
     size_t items;      /* batch items in all */
+    /* td_cuda_gemm_epilogue_run: cuBLASLt's epilogue in the call, and
+     * whether it is still to run (the product ran without it) */
+    int epilogue;
+    td_dptr bias;
+    bool epilogue_left;
 } plan;
 
 /* ---- validation: gemm_shape.c's checks, on device addresses ---- */
@@ -451,6 +460,47 @@ static const char kernel_source[] =
     "TDG_GROUP(tdg_gemm_group_f16_f32, tdg_f16, tdg_f32)\n"
     "TDG_GROUP(tdg_gemm_group_bf16_f32, tdg_bf16, tdg_f32)\n"
     "\n"
+    "/* td_cuda_gemm_epilogue_run's own pass, where cuBLASLt's epilogue does not\n"
+    " * run: C[i][j] + bias[j] and relu, in C's arithmetic type, rounded once.\n"
+    " * As epilogue_kernel_args in runtime/cuda/gemm.c */\n"
+    "struct tdg_epilogue_args {\n"
+    "    int64_t m, n, nb;\n"
+    "    int64_t batch[8];\n"
+    "    int64_t c_rs, c_cs;\n"
+    "    int64_t c_bs[8];\n"
+    "    int64_t total;          /* items * m * n */\n"
+    "    int64_t relu;\n"
+    "    uint64_t c, bias;       /* bias 0: none */\n"
+    "};\n"
+    "template <class F> __device__ void tdg_epilogue(const tdg_epilogue_args &g)\n"
+    "{\n"
+    "    TD_GRID_WAIT(); /* the module's kernels all wait */\n"
+    "    typedef typename F::elem E;\n"
+    "    typedef typename F::real R;\n"
+    "    E *z = (E *)g.c;\n"
+    "    const E *bias = (const E *)g.bias;\n"
+    "    const int64_t step = (int64_t)gridDim.x * blockDim.x;\n"
+    "    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < g.total; e += step) {\n"
+    "        int64_t j = e % g.n, rest = e / g.n, i = rest % g.m;\n"
+    "        rest /= g.m;\n"
+    "        int64_t at = i * g.c_rs + j * g.c_cs;\n"
+    "        for (int t = (int)g.nb - 1; t >= 0; t--) {\n"
+    "            at += rest % g.batch[t] * g.c_bs[t];\n"
+    "            rest /= g.batch[t];\n"
+    "        }\n"
+    "        R v = F::load(z[at]);\n"
+    "        if (bias)\n"
+    "            v = v + F::load(bias[j]);\n"
+    "        if (g.relu && v < 0) /* the CPU's relu: x < 0 ? 0 : x */\n"
+    "            v = 0;\n"
+    "        z[at] = F::store(v);\n"
+    "    }\n"
+    "}\n"
+    "extern \"C\" __global__ void tdg_epilogue_f64(tdg_epilogue_args g) { tdg_epilogue<tdg_f64>(g); }\n"
+    "extern \"C\" __global__ void tdg_epilogue_f32(tdg_epilogue_args g) { tdg_epilogue<tdg_f32>(g); }\n"
+    "extern \"C\" __global__ void tdg_epilogue_f16(tdg_epilogue_args g) { tdg_epilogue<tdg_f16>(g); }\n"
+    "extern \"C\" __global__ void tdg_epilogue_bf16(tdg_epilogue_args g) { tdg_epilogue<tdg_bf16>(g); }\n"
+    "\n"
     "extern \"C\" __global__ void tdg_gemm_i64(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int64_t, uint64_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_i32(tdg_gemm_args g) { tdg_gemm_int<tdg_int_fmt<int32_t, uint32_t> >(g); }\n"
     "extern \"C\" __global__ void tdg_gemm_u16(tdg_gemm_args g)\n"
@@ -464,7 +514,8 @@ static const char kernel_source[] =
 enum {
     KERNEL_F16_F32 = TD_BOOL, KERNEL_BF16_F32,
     KERNEL_SMALL_F64, KERNEL_SMALL_F32, KERNEL_SMALL_F16, KERNEL_SMALL_BF16, KERNEL_SMALL_F16_F32, KERNEL_SMALL_BF16_F32,
-    KERNEL_GROUP_F64 /* the small ones', queued together, in the same order */
+    KERNEL_GROUP_F64, /* the small ones', queued together, in the same order */
+    KERNEL_EPILOGUE_F64 = KERNEL_GROUP_F64 + 6 /* td_cuda_gemm_epilogue_run's pass: f64, f32, f16, bf16 */
 };
 static const char *const kernel_names[] = {
     [TD_F64] = "tdg_gemm_f64",       [TD_F32] = "tdg_gemm_f32",       [TD_F16] = "tdg_gemm_f16",
@@ -477,10 +528,12 @@ static const char *const kernel_names[] = {
     [KERNEL_GROUP_F64] = "tdg_gemm_group_f64", [KERNEL_GROUP_F64 + 1] = "tdg_gemm_group_f32",
     [KERNEL_GROUP_F64 + 2] = "tdg_gemm_group_f16", [KERNEL_GROUP_F64 + 3] = "tdg_gemm_group_bf16",
     [KERNEL_GROUP_F64 + 4] = "tdg_gemm_group_f16_f32", [KERNEL_GROUP_F64 + 5] = "tdg_gemm_group_bf16_f32",
+    [KERNEL_EPILOGUE_F64] = "tdg_epilogue_f64", [KERNEL_EPILOGUE_F64 + 1] = "tdg_epilogue_f32",
+    [KERNEL_EPILOGUE_F64 + 2] = "tdg_epilogue_f16", [KERNEL_EPILOGUE_F64 + 3] = "tdg_epilogue_bf16",
 };
 enum { KERNEL_COUNT = sizeof kernel_names / sizeof kernel_names[0] };
-_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 14,
-               "one kernel per dtype before bool, two with an f32 C, six small, six small grouped");
+_Static_assert((int)KERNEL_COUNT == (int)TD_BOOL + 18,
+               "one kernel per dtype before bool, two with an f32 C, six small, six small grouped, four epilogues");
 _Static_assert(TD_F64 == 0 && TD_F32 == 1 && TD_F16 == 2 && TD_BF16 == 3, "KERNEL_SMALL_F64 + dtype");
 
 /* The kernel's argument, as struct tdg_gemm_args in the source above. */
@@ -498,6 +551,18 @@ typedef struct gemm_kernel_args {
 _Static_assert(MAXB == 8, "the kernel source spells the batch arrays [8]");
 _Static_assert(sizeof(gemm_kernel_args) == (4 + 8 + 6 + 24 + 1 + 2 + 2 + 1 + 3) * 8,
                "gemm_kernel_args has no padding, as the kernel's struct");
+
+/* The epilogue kernel's argument, as struct tdg_epilogue_args above. */
+typedef struct epilogue_kernel_args {
+    int64_t m, n, nb;
+    int64_t batch[MAXB];
+    int64_t c_rs, c_cs;
+    int64_t c_bs[MAXB];
+    int64_t total;
+    int64_t relu;
+    uint64_t c, bias;
+} epilogue_kernel_args;
+_Static_assert(sizeof(epilogue_kernel_args) == (3 + 8 + 2 + 8 + 2 + 2) * 8, "epilogue_kernel_args has no padding");
 
 const char *td_cuda_gemm_kernel_source(void) { return kernel_source; }
 
@@ -746,7 +811,7 @@ static const char *compute_name(int compute_type)
 
 /* Queues the cuBLAS calls: the host loops over every batch axis but the
  * strided one, which is cut into batches of at most INT_MAX. */
-static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
+static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
 {
     td_status st = cublas_handle(ctx, cuda);
     if (st != TD_OK)
@@ -781,10 +846,16 @@ static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, const plan *pl)
                 .a = (const void *)(uintptr_t)y, .b = (const void *)(uintptr_t)x, .c = (void *)(uintptr_t)z,
                 .lda = pl->ldy, .ldb = pl->ldx, .ldc = pl->ldz,
                 .stride_a = stride_y, .stride_b = stride_x, .stride_c = stride_z, .batch = chunk,
-                .alpha = alpha, .beta = beta, .beta_zero = pr->beta == 0};
+                .alpha = alpha, .beta = beta, .beta_zero = pr->beta == 0,
+                .epilogue = pl->epilogue, .bias = (const void *)(uintptr_t)pl->bias};
             cublasStatus_t s;
             const char *api;
             st = td_cuda_cublas_run(ctx, cuda, &call, &s, &api);
+            if (st == TD_OK && !api) { /* no epilogue on cuBLASLt for it: the product alone, then the kernel */
+                pl->epilogue_left = true;
+                call.epilogue = 0, call.bias = NULL;
+                st = td_cuda_cublas_run(ctx, cuda, &call, &s, &api);
+            }
             if (st != TD_OK)
                 return st;
             if (s != 0) {
@@ -848,6 +919,104 @@ td_status td_cuda_gemm_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, 
         st = cuda ? execute(ctx, cuda, &pl) : TD_ERR_DEVICE;
     if (st != TD_OK)
         drop_group(ctx->cuda);
+    return st;
+}
+
+/* td_cuda_gemm_epilogue_run's own pass over the C of descriptor g. */
+static td_status launch_epilogue(td_ctx *ctx, struct td_cuda *cuda, const td_gemm *g, td_dptr c, td_dptr bias,
+                                 int epilogue)
+{
+    td_status st = gemm_module(ctx, cuda);
+    if (st != TD_OK)
+        return st;
+    epilogue_kernel_args args;
+    memset(&args, 0, sizeof args);
+    args.m = g->m, args.n = g->n, args.nb = g->batch_rank;
+    args.c_rs = g->c_rs, args.c_cs = g->c_cs;
+    int64_t total = g->m * g->n; /* C's elements are distinct (checked), so the product fits */
+    for (int t = 0; t < g->batch_rank; t++) {
+        args.batch[t] = g->batch[t], args.c_bs[t] = g->c_bs[t];
+        total *= g->batch[t];
+    }
+    args.total = total;
+    args.relu = (epilogue & TD_EPILOGUE_RELU) != 0;
+    args.c = c, args.bias = epilogue & TD_EPILOGUE_BIAS ? bias : 0;
+    void *params[] = {&args};
+    char where[128];
+    snprintf(where, sizeof where, "td_cuda_gemm_epilogue_run's pass (%s%s%s, %lld elements)", td_dtype_name(g->dtype),
+             epilogue & TD_EPILOGUE_BIAS ? ", bias" : "", epilogue & TD_EPILOGUE_RELU ? ", relu" : "", (long long)total);
+    return td_cuda_launch(ctx, cuda->gemm_module, KERNEL_EPILOGUE_F64 + (int)g->dtype,
+                          td_cuda_blocks(ctx, total, KERNEL_THREADS), KERNEL_THREADS, params, where);
+}
+
+/* The epilogue's own checks, before the descriptor's. */
+static td_status check_epilogue(td_ctx *ctx, const td_gemm *g, td_dptr bias, int epilogue)
+{
+    if (epilogue <= 0 || (epilogue & ~(TD_EPILOGUE_BIAS | TD_EPILOGUE_RELU)))
+        return BAD("epilogue: flags %d are not TD_EPILOGUE_BIAS, TD_EPILOGUE_RELU or the two", epilogue);
+    if (!g)
+        return BAD("the descriptor is NULL");
+    if (g->dtype != TD_F64 && g->dtype != TD_F32 && g->dtype != TD_F16 && g->dtype != TD_BF16)
+        return BAD("epilogue: dtype %s; it takes f64, f32, f16 and bf16", td_dtype_name(g->dtype));
+    if (g->c_f32)
+        return BAD("epilogue: C is f32 of %s operands (c_f32); it takes one dtype for all", td_dtype_name(g->dtype));
+    if ((epilogue & TD_EPILOGUE_BIAS) && !bias)
+        return BAD("epilogue: TD_EPILOGUE_BIAS with a NULL bias");
+    if (!(epilogue & TD_EPILOGUE_BIAS) && bias)
+        return BAD("epilogue: a bias without TD_EPILOGUE_BIAS");
+    if (bias % td_dtype_size(g->dtype))
+        return BAD("epilogue: the bias is not aligned to its %zu-byte elements", td_dtype_size(g->dtype));
+    return TD_OK;
+}
+
+/* Whether C's elements and the bias's n share memory. */
+static bool bias_overlaps(const problem *pr, const td_gemm *g, td_dptr bias)
+{
+    if (!bias || pr->z.empty || g->n == 0)
+        return false;
+    td_gemm_operand b = {.addr = bias, .rs = 0, .cs = 1, .lo = 0, .hi = g->n - 1};
+    return td_gemm_overlap(&b, pr->zsize, &pr->z, pr->zsize);
+}
+
+td_status td_cuda_gemm_epilogue_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td_dptr b, td_dptr c, td_dptr bias,
+                                    int epilogue)
+{
+    if (!ctx)
+        return TD_ERR_INPUT;
+    plan pl;
+    td_status st = check_epilogue(ctx, g, bias, epilogue);
+    if (st == TD_OK)
+        st = checked_plan(ctx, g, a, b, c, &pl);
+    if (st == TD_OK && bias_overlaps(&pl.pr, g, bias))
+        st = BAD("epilogue: the bias overlaps C");
+    if (st != TD_OK || pl.route == ROUTE_NONE) {
+        if (st != TD_OK)
+            drop_group(ctx->cuda);
+        return st;
+    }
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda)
+        return TD_ERR_DEVICE;
+    if (cuda->gemm_group && cuda->gemm_group->open)
+        st = flush_group(ctx, cuda); /* what is queued first; this product is not queued */
+    /* cuBLASLt's bias runs along its rows, C's columns here: a row-major C,
+     * its n not merged with a batch axis, in one call */
+    const problem *pr = &pl.pr;
+    bool on_lt = pl.route == ROUTE_CUBLAS && !pr->transposed && pr->n == g->n && pl.host_items == 1 && pr->beta == 0 &&
+                 (pl.strided_axis < 0 || pr->batch[pl.strided_axis] <= INT_MAX);
+    pl.epilogue = on_lt ? epilogue : 0;
+    pl.bias = on_lt ? bias : 0;
+    pl.epilogue_left = !on_lt;
+    td_dptr snap[2] = {0, 0};
+    if (st == TD_OK)
+        st = take_snapshots(ctx, &pl.pr, snap);
+    if (st == TD_OK)
+        st = pl.route == ROUTE_CUBLAS ? run_cublas(ctx, cuda, &pl) : launch_kernel(ctx, cuda, &pl);
+    st = release_snapshots(ctx, snap, st);
+    if (st == TD_OK && pl.epilogue_left)
+        st = launch_epilogue(ctx, cuda, g, c, bias, epilogue);
+    if (st != TD_OK)
+        drop_group(cuda);
     return st;
 }
 

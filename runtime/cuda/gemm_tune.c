@@ -38,6 +38,14 @@
  * TDC_GEMM_TUNE=off (or td_cuda_tune_products) turns the tuning off, every
  * product then cuBLAS's default.
  *
+ * A call with an epilogue (td_cuda_gemm_epilogue_run: a bias, relu)
+ * runs on cuBLASLt alone, cuBLAS's call having none: on tensor cores it
+ * is timed alike, cuBLASLt's first candidate the baseline another must
+ * beat by TUNE_MARGIN; otherwise, and in a capture or under a tool, the
+ * first candidate runs it. Its candidates split sums only in f32 (no
+ * in-place reduction in C's dtype). Where cuBLASLt offers none, the
+ * caller runs the product alone and its own pass.
+ *
  * cuBLASLt runs with a workspace of TUNE_WORKSPACE bytes, one cuMemAlloc
  * when the context first tunes; candidates that need more are not
  * offered. */
@@ -68,6 +76,7 @@ typedef struct tune_key {
     int64_t ab_type, c_type, compute_type;
     int64_t lda, ldb, ldc, stride_a, stride_b, stride_c, batch;
     int64_t align_a, align_b, align_c; /* bytes, a power of two up to 256 */
+    int64_t epilogue, align_bias;      /* td_cublas_call's epilogue; the bias's alignment (0: none) */
 } tune_key;
 
 typedef struct tune_entry {
@@ -110,6 +119,8 @@ static tune_key key_of(const td_cublas_call *c)
     k.align_a = alignment(c->a, c->stride_a, c->ab_size, c->batch);
     k.align_b = alignment(c->b, c->stride_b, c->ab_size, c->batch);
     k.align_c = alignment(c->c, c->stride_c, c->c_size, c->batch);
+    k.epilogue = c->epilogue;
+    k.align_bias = c->bias ? alignment(c->bias, 0, c->c_size, 1) : 0;
     return k;
 }
 
@@ -140,6 +151,12 @@ static cublasStatus_t run_default(struct td_cuda *cuda, const td_cublas_call *c)
 static cublasStatus_t run_lt(struct td_cuda *cuda, const tune_entry *e, const td_lt_algo *algo, size_t workspace,
                              const td_cublas_call *c)
 {
+    if (c->bias) { /* this call's; the shape's entry may have been made for another of the same alignment */
+        cublasStatus_t s = cuda->cublas.cublasLtMatmulDescSetAttribute(e->desc, TD_LT_DESC_BIAS_POINTER, &c->bias,
+                                                                       sizeof c->bias);
+        if (s != 0)
+            return s;
+    }
     return cuda->cublas.cublasLtMatmul(cuda->tuning->lt, e->desc, c->alpha, c->a, e->a, c->b, e->b, c->beta, c->c,
                                        e->c, c->c, e->c, algo, (void *)(uintptr_t)cuda->tuning->workspace,
                                        workspace, cuda->stream);
@@ -179,6 +196,13 @@ static bool make_descriptors(const td_cublas_api *b, const td_cublas_call *c, tu
               make_layout(b, &e->a, c->ab_type, ta ? c->k : c->m, ta ? c->m : c->k, c->lda, c->batch, c->stride_a) &&
               make_layout(b, &e->b, c->ab_type, tb ? c->n : c->k, tb ? c->k : c->n, c->ldb, c->batch, c->stride_b) &&
               make_layout(b, &e->c, c->c_type, c->m, c->n, c->ldc, c->batch, c->stride_c);
+    if (ok && c->epilogue) {
+        uint32_t epilogue = (c->epilogue & TD_EPILOGUE_RELU ? TD_LT_EPILOGUE_RELU : 0) |
+                            (c->epilogue & TD_EPILOGUE_BIAS ? TD_LT_EPILOGUE_BIAS : 0);
+        ok = b->cublasLtMatmulDescSetAttribute(e->desc, TD_LT_DESC_EPILOGUE, &epilogue, sizeof epilogue) == 0 &&
+             (!c->bias || b->cublasLtMatmulDescSetAttribute(e->desc, TD_LT_DESC_BIAS_POINTER, &c->bias,
+                                                             sizeof c->bias) == 0);
+    }
     if (!ok)
         entry_release(b, e);
     return ok;
@@ -188,7 +212,7 @@ static bool make_descriptors(const td_cublas_api *b, const td_cublas_call *c, tu
  * version and the shape. */
 static uint64_t disk_key(const struct td_cuda *cuda, const tune_key *k)
 {
-    uint64_t h = td_fnv1a64(TD_FNV1A64_INIT, "tdc gemm choice 1", 17);
+    uint64_t h = td_fnv1a64(TD_FNV1A64_INIT, "tdc gemm choice 2", 17);
     size_t version = cuda->cublas.cublasLtGetVersion();
     int cc[2] = {cuda->cc_major, cuda->cc_minor};
     h = td_fnv1a64(h, cuda->device_name, strlen(cuda->device_name));
@@ -263,12 +287,11 @@ static td_status time_runs(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_ca
     return st;
 }
 
-/* Times the default and cuBLASLt's candidates for the shape of e, the
- * fastest into e; the chosen one runs last. */
-static td_status time_shape(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *c, tune_entry *e)
+/* cuBLASLt's heuristic's first `want` candidates for the shape of e into
+ * found; how many. */
+static int candidates(struct td_cuda *cuda, const tune_entry *e, td_lt_heuristic *found, int want)
 {
     const td_cublas_api *b = &cuda->cublas;
-    td_lt_heuristic found[TUNE_CANDIDATES];
     int nfound = 0;
     cublasLtMatmulPreference_t pref = NULL;
     uint64_t workspace = TUNE_WORKSPACE;
@@ -279,31 +302,65 @@ static td_status time_shape(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_c
         uint32_t bytes = (uint32_t)aligns[i];
         ok = b->cublasLtMatmulPreferenceSetAttribute(pref, TD_LT_PREF_MIN_ALIGNMENT_A + i, &bytes, sizeof bytes) == 0;
     }
-    if (ok && b->cublasLtMatmulAlgoGetHeuristic(cuda->tuning->lt, e->desc, e->a, e->b, e->c, e->c, pref,
-                                                TUNE_CANDIDATES, found, &nfound) != 0)
+    /* an epilogue's split sums (split-K) only in f32: an in-place reduction sums in C's dtype, which for
+     * bf16 moved results by several of their units against the CPU's */
+    uint32_t reductions = TD_LT_REDUCTION_COMPUTE_TYPE;
+    if (ok && e->key.epilogue)
+        ok = b->cublasLtMatmulPreferenceSetAttribute(pref, TD_LT_PREF_REDUCTION_MASK, &reductions, sizeof reductions) == 0;
+    if (ok && b->cublasLtMatmulAlgoGetHeuristic(cuda->tuning->lt, e->desc, e->a, e->b, e->c, e->c, pref, want, found,
+                                                &nfound) != 0)
         nfound = 0;
     if (pref)
         b->cublasLtMatmulPreferenceDestroy(pref);
+    return nfound;
+}
+
+/* An epilogue's shape untimed: cuBLASLt's first candidate, if any. */
+static void first_candidate(struct td_cuda *cuda, tune_entry *e)
+{
+    td_lt_heuristic found[1];
+    e->lt = candidates(cuda, e, found, 1) == 1 && found[0].state == 0 && found[0].workspace_bytes <= TUNE_WORKSPACE;
+    if (e->lt) {
+        e->algo = found[0].algo;
+        e->workspace_bytes = found[0].workspace_bytes;
+    }
+}
+
+/* Times the default (none for an epilogue, which cuBLAS's call cannot
+ * run) and cuBLASLt's candidates for the shape of e, the fastest into e;
+ * the chosen one runs last. The baseline, the default or an epilogue's
+ * first candidate that runs, is left only for one faster by TUNE_MARGIN. */
+static td_status time_shape(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *c, tune_entry *e)
+{
+    td_lt_heuristic found[TUNE_CANDIDATES];
+    int nfound = candidates(cuda, e, found, TUNE_CANDIDATES);
     CUevent ev[2] = {NULL, NULL};
     td_status st = td_cu_check(ctx, cuda, cuda->cu.cuEventCreate(&ev[0], TD_CU_EVENT_DEFAULT), "cuEventCreate");
     if (st == TD_OK)
         st = td_cu_check(ctx, cuda, cuda->cu.cuEventCreate(&ev[1], TD_CU_EVENT_DEFAULT), "cuEventCreate");
-    /* the default's first run warms up and sets how many runs a candidate gets */
-    double first = -1, best = -1, ms;
-    if (st == TD_OK)
+    /* the baseline's first run warms up and sets how many runs a candidate gets */
+    double best = -1, ms;
+    int runs = 1, chosen = -1, baseline = -1;
+    if (st == TD_OK && !c->epilogue) {
+        double first = -1;
         st = time_runs(ctx, cuda, c, e, NULL, 1, ev, &first);
-    int runs = first > 0 ? (int)(TUNE_BUDGET_US / 1000.0 / first) : 1;
-    runs = runs < 1 ? 1 : runs > TUNE_MAX_RUNS ? TUNE_MAX_RUNS : runs;
-    if (st == TD_OK)
-        st = time_runs(ctx, cuda, c, e, NULL, runs, ev, &best);
-    int chosen = -1;
+        runs = first > 0 ? (int)(TUNE_BUDGET_US / 1000.0 / first) : 1;
+        runs = runs < 1 ? 1 : runs > TUNE_MAX_RUNS ? TUNE_MAX_RUNS : runs;
+        if (st == TD_OK)
+            st = time_runs(ctx, cuda, c, e, NULL, runs, ev, &best);
+    }
     for (int i = 0; st == TD_OK && i < nfound; i++) {
         if (found[i].state != 0 || found[i].workspace_bytes > TUNE_WORKSPACE)
             continue;
         st = time_runs(ctx, cuda, c, e, &found[i], 1, ev, &ms); /* a warm-up; -1 when it will not run */
+        if (st == TD_OK && ms > 0 && best < 0) { /* an epilogue's baseline */
+            runs = (int)(TUNE_BUDGET_US / 1000.0 / ms);
+            runs = runs < 1 ? 1 : runs > TUNE_MAX_RUNS ? TUNE_MAX_RUNS : runs;
+            baseline = i;
+        }
         if (st == TD_OK && ms > 0)
             st = time_runs(ctx, cuda, c, e, &found[i], runs, ev, &ms);
-        if (st == TD_OK && ms > 0 && (best < 0 || ms < (chosen < 0 ? best * TUNE_MARGIN : best)))
+        if (st == TD_OK && ms > 0 && (best < 0 || i == baseline || ms < (chosen == baseline ? best * TUNE_MARGIN : best)))
             best = ms, chosen = i;
     }
     for (int i = 0; i < 2; i++)
@@ -356,11 +413,16 @@ bool td_cuda_under_a_tool(void)
 /* The shape's entry: found, read from the disk cache, or timed (when the
  * stream is not capturing, and no profiler or sanitizer runs the process:
  * they replay and serialize kernels, so their timings would choose, and
- * keep on disk, slow algorithms). NULL with TD_OK: take the default. */
-static td_status entry_for(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *c, tune_entry **out)
+ * keep on disk, slow algorithms). NULL with TD_OK: take the default. An
+ * epilogue's shape that is not timed takes cuBLASLt's first candidate:
+ * kept when nothing would time it, else made in *once for this call
+ * (the caller releases it). */
+static td_status entry_for(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *c, tune_entry *once,
+                           tune_entry **out)
 {
     *out = NULL;
-    if (!cuda->tune_products || !c->beta_zero || !tensor_cores(c) || !cuda->cu.cuStreamIsCapturing)
+    bool tuned = cuda->tune_products && c->beta_zero && tensor_cores(c) && cuda->cu.cuStreamIsCapturing;
+    if (!tuned && !c->epilogue)
         return TD_OK;
     struct td_gemm_tuning *t = tuning_state(cuda);
     if (!t)
@@ -372,26 +434,35 @@ static td_status entry_for(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_ca
         size_t cap = t->cap ? 2 * t->cap : 16;
         tune_entry *grown = realloc(t->entries, cap * sizeof *grown);
         if (!grown)
-            return TD_OK; /* untuned: the default */
+            return TD_OK; /* untuned: the default (an epilogue: none, the caller's own kernel) */
         t->entries = grown, t->cap = cap;
     }
     tune_entry e = {.key = key};
     if (!make_descriptors(&cuda->cublas, c, &e))
         return TD_OK;
     char dir[1024];
-    bool cached = td_kernel_cache_dir(dir, sizeof dir);
+    bool cached = tuned && td_kernel_cache_dir(dir, sizeof dir);
     uint64_t dkey = disk_key(cuda, &key);
     int capturing = 1;
     td_status st = TD_OK;
-    if (from_disk(cuda, cached ? dir : NULL, dkey, &e)) {
+    if (!tuned) {
+        first_candidate(cuda, &e);
+    } else if (from_disk(cuda, cached ? dir : NULL, dkey, &e)) {
         t->from_cache++;
+        t->on_lt += e.lt;
     } else if (!td_cuda_under_a_tool() && cuda->cu.cuStreamIsCapturing(cuda->stream, &capturing) == 0 &&
                capturing == 0) {
         st = time_shape(ctx, cuda, c, &e);
         if (st == TD_OK) {
             t->timed++;
+            t->on_lt += e.lt;
             to_disk(cached ? dir : NULL, dkey, &e);
         }
+    } else if (c->epilogue) { /* in a capture or under a tool, not timed: the first, this time */
+        first_candidate(cuda, &e);
+        *once = e;
+        *out = once;
+        return TD_OK;
     } else {
         entry_release(&cuda->cublas, &e); /* in a capture or under a tool, not timed: the default, this time */
         return TD_OK;
@@ -400,7 +471,6 @@ static td_status entry_for(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_ca
         entry_release(&cuda->cublas, &e);
         return st;
     }
-    t->on_lt += e.lt;
     t->entries[t->count] = e;
     *out = &t->entries[t->count++];
     return TD_OK;
@@ -409,15 +479,15 @@ static td_status entry_for(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_ca
 td_status td_cuda_cublas_run(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_call *call, cublasStatus_t *s,
                              const char **api)
 {
-    tune_entry *e = NULL;
-    td_status st = entry_for(ctx, cuda, call, &e);
+    tune_entry *e = NULL, once = {0};
+    td_status st = entry_for(ctx, cuda, call, &once, &e);
     *s = 0;
-    *api = e && e->lt ? "cublasLtMatmul" : "cublasGemmStridedBatchedEx";
-    if (st != TD_OK)
-        return st;
-    /* after a timing too: C then holds the chosen routine's result, not the last candidate's */
-    *s = e && e->lt ? run_lt(cuda, e, &e->algo, e->workspace_bytes, call) : run_default(cuda, call);
-    return TD_OK;
+    *api = e && e->lt ? "cublasLtMatmul" : call->epilogue ? NULL : "cublasGemmStridedBatchedEx";
+    if (st == TD_OK && *api) /* after a timing too: C then holds the chosen routine's result, not the last candidate's */
+        *s = e && e->lt ? run_lt(cuda, e, &e->algo, e->workspace_bytes, call) : run_default(cuda, call);
+    if (e == &once)
+        entry_release(&cuda->cublas, &once);
+    return st;
 }
 
 void td_cuda_tune_counts(td_ctx *ctx, int64_t *timed, int64_t *from_cache, int64_t *lt)

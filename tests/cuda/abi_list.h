@@ -12,11 +12,14 @@
         "CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET", "CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES",                \
         "CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES", "CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES",               \
         "CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES", "CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES",               \
+        "CUBLASLT_MATMUL_DESC_EPILOGUE", "CUBLASLT_MATMUL_DESC_BIAS_POINTER", "CUBLASLT_EPILOGUE_RELU",             \
+        "CUBLASLT_EPILOGUE_BIAS", "CUBLASLT_EPILOGUE_RELU_BIAS", "CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK",      \
+        "CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE",                                                                    \
         "sizeof(cublasLtMatmulAlgo_t)", "sizeof(cublasLtMatmulHeuristicResult_t)",                                \
         "offsetof(cublasLtMatmulHeuristicResult_t, workspaceSize)",                                               \
         "offsetof(cublasLtMatmulHeuristicResult_t, state)", "offsetof(cublasLtMatmulHeuristicResult_t, wavesCount)"
 
-enum { TD_ABI_COUNT = 22 };
+enum { TD_ABI_COUNT = 29 };
 
 extern const long td_abi_ours[TD_ABI_COUNT];
 

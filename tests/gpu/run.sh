@@ -40,7 +40,7 @@ tally() { # NAME LOG RC
 LOGS=$(mktemp -d)
 SUMMARY=$LOGS/summary
 : >"$SUMMARY"
-for suite in cuda cuda_gemm cuda_optim model train; do
+for suite in cuda cuda_gemm cuda_epilogue cuda_optim model train; do
     "$BUILD/test_runtime" "$suite" >"$LOGS/rt_$suite.log" 2>&1
     rc=$?
     grep -E "FAIL|skipped|passed" "$LOGS/rt_$suite.log" | head -40

@@ -199,6 +199,17 @@ fn g_param(x: f64["2 3"], w: f64["2 4"]) -> (f64["2 3"], f64["3 4"], f64["4"], f
 }
 #! param wrt x pw pb w
 
+# a layer with a bias and relu (the product's epilogue), then one with a
+# bias read by the sum: relu's gradient reads its output
+fn f_mlp(x: f64["batch 3"], m: f64["4 2"], c: f64["2"], w: f64["batch 2"]) -> f64 {
+  return wsum(tanh(relu(x @ pw + pb) @ m + c), w)
+}
+fn g_mlp(x: f64["batch 3"], m: f64["4 2"], c: f64["2"], w: f64["batch 2"]) -> (f64["batch 3"], f64["3 4"], f64["4"], f64["4 2"], f64["2"]) {
+  gx, gpw, gpb, gm, gc = grad(f_mlp(x, m, c, w), x, pw, pb, m, c)
+  return gx, gpw, gpb, gm, gc
+}
+#! mlp wrt x pw pb m c
+
 # a param stack indexed in a loop, its values set
 fn f_param_loop(x: f64["batch 4"], w: f64["batch 4"]) -> f64 {
   for l in 0..3 {

@@ -480,6 +480,46 @@ case(C, "ix_i64", {"x": ints(-10**15, 10**15, 3, 4, dtype=I64)}, lambda x: x[-2]
 same(C, "ix_sum", lambda x: x[0] + x[1] * x[2], (3, 4))
 
 
+# epilogues (plan_epilogue): f32 and f64 as the separate operations; bf16
+# is rounded once for the product and once for the sum and relu on the
+# CPU and in the GPU's own pass (the small case on the GPU too): the sum's
+# order, and the double rounding against the reference's, 2 ulps
+def relu(a):
+    return np.maximum(a, 0)
+
+
+E8 = {"x": normal(BATCH, 8), "w": normal(8, 5), "b": normal(5)}
+case(C, "ep_bias", E8, lambda x, w, b: x @ w + b, out=F32, widen=True)
+case(C, "ep_bias_first", E8, lambda x, w, b: b + x @ w, out=F32, widen=True)
+case(C, "ep_relu", {"x": E8["x"], "w": E8["w"]}, lambda x, w: relu(x @ w), out=F32, widen=True)
+case(C, "ep_relu_bias", {"x": normal(BATCH, SEQ, 8), "w": normal(8, 5), "b": normal(5)},
+     lambda x, w, b: relu(x @ w + b), out=F32, widen=True)
+case(C, "ep_mlp", {"x": normal(BATCH, 8), "w1": normal(8, 16), "b1": normal(16), "w2": normal(16, 3), "b2": normal(3)},
+     lambda x, w1, b1, w2, b2: relu(x @ w1 + b1) @ w2 + b2, out=F32, widen=True)
+case(C, "ep_batched", {"x": normal(2, 4, 8), "w": normal(2, 8, 5), "b": normal(5)},
+     lambda x, w, b: relu(x @ w + b), out=F32, widen=True)
+case(C, "ep_transposed", {"x": normal(8, 6), "w": normal(8, 5), "b": normal(5)},
+     lambda x, w, b: x.T @ w + b, out=F32, widen=True)
+case(C, "ep_rows", {"x": E8["x"], "w": E8["w"], "b": normal(BATCH)},
+     lambda x, w, b: x @ w + b[:, None], out=F32, widen=True)
+case(C, "ep_f64", {"x": normal(BATCH, 8, dtype=F64), "w": normal(8, 5, dtype=F64), "b": normal(5, dtype=F64)},
+     lambda x, w, b: relu(x @ w + b))
+L = {"x": normal(64, 512), "w": normal(512, 96, scale=0.05), "b": normal(96)}
+case(C, "ep_large", L, lambda x, w, b: relu(x @ w + b), out=F32, widen=True)
+case(C, "ep_large_bias", L, lambda x, w, b: x @ w + b, out=F32, widen=True)
+case(C, "ep_large_relu", {"x": L["x"], "w": L["w"]}, lambda x, w: relu(x @ w), out=F32, widen=True)
+case(C, "ep_bf16", {"x": normal(BATCH, 16, dtype=BF16), "w": normal(16, 8, dtype=BF16), "b": normal(8, dtype=BF16)},
+     lambda x, w, b: relu(f(rnd(f(rnd(wide(x) @ wide(w), BF16)) + f(b), BF16))).astype(BF16), ulps=2)
+# on cuBLASLt's epilogue (one rounding) the large one would part from the
+# CPU's two roundings by many ulps where the bias cancels the product: small
+# integers instead, so every sum, and every rounding, is exact on each path
+LB = {"x": ints(-2, 3, 64, 512).astype(F32).astype(BF16),
+      "w": (ints(-1, 2, 512, 128) * (RNG.random((512, 128)) < 0.15)).astype(F32).astype(BF16),
+      "b": ints(-8, 9, 128).astype(F32).astype(BF16)}
+assert np.abs(f(LB["x"]) @ f(LB["w"])).max() + 8 <= 256, "the bf16 sums must stay exact"
+case(C, "ep_large_bf16", LB, lambda x, w, b: relu(f(x) @ f(w) + f(b)).astype(BF16))
+
+
 def layers(x, w):
     for i in range(3):
         x = np.maximum(x @ w[i], 0)

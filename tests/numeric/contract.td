@@ -336,6 +336,53 @@ fn ix_sum(x: f32["3 4"]) -> f32["4"] {
   return x[0] + x[1] * x[2]
 }
 
+# ---- epilogues: a product's only reader adds a bias along the last axis
+# and/or applies relu (plan_epilogue); on the GPU one call, cuBLASLt's
+# epilogue where the product is cuBLAS's, the runtime's own pass otherwise ----
+
+fn ep_bias(x: f32["batch 8"], w: f32["8 5"], b: f32["5"]) -> f32["batch 5"] {
+  return x @ w + b
+}
+fn ep_bias_first(x: f32["batch 8"], w: f32["8 5"], b: f32["5"]) -> f32["batch 5"] {
+  return b + x @ w
+}
+fn ep_relu(x: f32["batch 8"], w: f32["8 5"]) -> f32["batch 5"] {
+  return relu(x @ w)
+}
+fn ep_relu_bias(x: f32["batch seq 8"], w: f32["8 5"], b: f32["5"]) -> f32["batch seq 5"] {
+  return relu(x @ w + b)
+}
+fn ep_mlp(x: f32["batch 8"], w1: f32["8 16"], b1: f32["16"], w2: f32["16 3"], b2: f32["3"]) -> f32["batch 3"] {
+  return relu(x @ w1 + b1) @ w2 + b2
+}
+fn ep_batched(x: f32["2 4 8"], w: f32["2 8 5"], b: f32["5"]) -> f32["2 4 5"] {
+  return relu(einsum(x, w, "g i k, g k o -> g i o") + b)
+}
+fn ep_transposed(x: f32["8 6"], w: f32["8 5"], b: f32["5"]) -> f32["6 5"] {
+  return einsum(x, w, "k i, k o -> i o") + b
+}
+fn ep_rows(x: f32["batch 8"], w: f32["8 5"], b: f32["batch"]) -> f32["batch 5"] {
+  return x @ w + rearrange(b, "r -> r 1")
+}
+fn ep_f64(x: f64["batch 8"], w: f64["8 5"], b: f64["5"]) -> f64["batch 5"] {
+  return relu(x @ w + b)
+}
+fn ep_large(x: f32["64 512"], w: f32["512 96"], b: f32["96"]) -> f32["64 96"] {
+  return relu(x @ w + b)
+}
+fn ep_large_bias(x: f32["64 512"], w: f32["512 96"], b: f32["96"]) -> f32["64 96"] {
+  return x @ w + b
+}
+fn ep_large_relu(x: f32["64 512"], w: f32["512 96"]) -> f32["64 96"] {
+  return relu(x @ w)
+}
+fn ep_bf16(x: bf16["batch 16"], w: bf16["16 8"], b: bf16["8"]) -> bf16["batch 8"] {
+  return relu(x @ w + b)
+}
+fn ep_large_bf16(x: bf16["64 512"], w: bf16["512 128"], b: bf16["128"]) -> bf16["64 128"] {
+  return relu(x @ w + b)
+}
+
 # ---- loops ----
 
 fn lp_layers(x: f32["2 d"], w: f32["3 d d"]) -> f32["2 d"] {

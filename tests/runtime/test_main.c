@@ -22,6 +22,7 @@ extern void test_train_cli(void) __attribute__((weak));
 extern void test_cuda(void) __attribute__((weak));
 extern void test_cuda_gemm(void) __attribute__((weak));
 extern void test_cuda_optim(void) __attribute__((weak));
+extern void test_cuda_epilogue(void) __attribute__((weak));
 
 int main(int argc, char **argv)
 {
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
         {"cuda", test_cuda},
         {"cuda_gemm", test_cuda_gemm},
         {"cuda_optim", test_cuda_optim},
+        {"cuda_epilogue", test_cuda_epilogue},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
         if (!suites[i].run)

@@ -267,12 +267,53 @@ def mixed(r, tmp):
         r.ok("training: mixed's forward from the checkpoint on the default device is the CPU's (within bf16's precision)")
 
 
+def mlp(r, tmp):
+    """tests/training/mlp.td, products with bias and relu epilogues: on the default device (the GPU where there is
+    one: cuBLASLt's epilogue, and the runtime's own pass) its f32 losses follow the CPU's to the sums' rounding, the
+    loss falls, and a run resumed from a checkpoint ends bit for bit where the straight one does."""
+    exe = compile_program(r, "tests/training/mlp.td", tmp)
+    if not exe:
+        return
+    rng = np.random.default_rng(5)
+    xs = rng.standard_normal((256, 64)).astype(np.float32)
+    ys = np.maximum(xs @ rng.standard_normal(64) / 8, 0).astype(np.float32)
+    np.save(os.path.join(tmp, "px.npy"), xs)
+    np.save(os.path.join(tmp, "py.npy"), ys)
+    common = [exe, "train", "--dims", "batch=64", "--seed", "4", "--data", f"x={tmp}/px.npy", "--data", f"y={tmp}/py.npy",
+              "--sequential"]
+    straight, half = os.path.join(tmp, "mlp20.safetensors"), os.path.join(tmp, "mlp10.safetensors")
+    logs = {dev: os.path.join(tmp, f"mlp_{dev}.jsonl") for dev in ("cpu", "auto")}
+    for dev, log in logs.items():
+        p = run(common + ["--steps", "20", "--device", dev, "--log", log, "--log-every", "1"] +
+                (["--ckpt", straight] if dev == "auto" else []))
+        if p.returncode != 0:
+            r.fail(f"training: mlp on --device {dev}", p.stderr)
+            return
+    cpu, dev = [row["loss"] for row in log_of(logs["cpu"])], [row["loss"] for row in log_of(logs["auto"])]
+    # f32 throughout: the products' sums in other orders, carried 20 steps
+    worst = max(abs(a - b) / max(abs(a), 1e-3) for a, b in zip(cpu, dev)) if len(cpu) == len(dev) == 20 else float("inf")
+    if not (worst < 1e-3 and cpu[-1] < 0.5 * cpu[0]):
+        r.fail("training: mlp's losses on the default device follow the CPU's",
+               f"worst relative difference {worst}; cpu {cpu[0]} -> {cpu[-1]}, device {dev[0] if dev else None} -> {dev[-1] if dev else None}")
+    else:
+        r.ok("training: mlp's losses on the default device follow the CPU's (to 1e-3) and fall")
+    b = run(common + ["--steps", "10", "--ckpt", half])
+    c = run(common + ["--steps", "20", "--resume", half, "--ckpt", half]) if b.returncode == 0 else b
+    if c.returncode != 0:
+        r.fail("training: mlp resumed", c.stderr)
+    elif open(straight, "rb").read() != open(half, "rb").read():
+        r.fail("training: mlp resumes bit for bit", "10 + 10 steps differ from 20 straight")
+    else:
+        r.ok("training: mlp resumes bit for bit")
+
+
 def run_suite(r):
     with tempfile.TemporaryDirectory() as tmp:
         linreg(r, tmp)
         cruncher(r, tmp)
         charlm(r, tmp)
         mixed(r, tmp)
+        mlp(r, tmp)
 
 
 run_all = run_suite
