@@ -41,11 +41,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GPU = {
     "matmul": (16384, 32768, 8192), "softmax": (16384, 8192), "big_batch": 8192, "tiny_batch": 8,
     "adamw_n": 124_439_808,  # GPT-2 small's parameter count
+    "linear": (8192, 16384, 4096),
     "reps": {"matmul f32": (5, 20, 1), "matmul tf32": (5, 20, 2), "matmul bf16": (5, 20, 4), "softmax": (5, 20, 20),
+             "linear f32": (3, 20, 1), "linear bf16": (5, 20, 10),
              "train big": (3, 10, 2), "train big_bf16": (3, 10, 4), "train tiny": (50, 20, 50), "adamw": (5, 20, 10)},
 }
 DRY = {
-    "matmul": (48, 80, 64), "softmax": (24, 100), "big_batch": 16, "tiny_batch": 8, "adamw_n": 100_003,
+    "matmul": (48, 80, 64), "softmax": (24, 100), "linear": (40, 72, 56), "big_batch": 16, "tiny_batch": 8, "adamw_n": 100_003,
     "reps": {k: (1, 3, 2) for k in GPU["reps"]},
 }
 
@@ -192,11 +194,12 @@ class Bench:
         print(f"  [{name}: {elapsed:.1f} s]", flush=True)
 
     # -- matmul --
-    def matmul(self, mode):
-        name = f"matmul {mode}"
-        B, D, K = self.cfg["matmul"]
+    def matmul(self, mode, linear=False):
+        """C = x @ w; with linear, relu(x @ w + bias): the product's epilogue in tdc, addmm and relu in PyTorch."""
+        name = f"{'linear' if linear else 'matmul'} {mode}"
+        B, D, K = self.cfg["linear" if linear else "matmul"]
         reps = self.cfg["reps"][name]
-        r, out = self.driver(name, "matmul", mode, B, D, K, *reps)
+        r, out = self.driver(name, "matmul", f"linear_{mode}" if linear else mode, B, D, K, *reps)
         rows = np.load(os.path.join(out, "rows.npy"))
         tdc_rows = np.load(os.path.join(out, "out_rows.npy"))
         flops = 2 * B * D * K
@@ -211,16 +214,23 @@ class Bench:
             w = bench_values(K * D, 2, 1.0, dev).view(K, D)
             ridx = torch.as_tensor(rows, device=dev)[:, None] * K + torch.arange(K, device=dev)
             xr = values_at(ridx, 1, 1.0)
+            bias = bench_values(D, 3, 1.0, dev)
             if mode == "bf16":
-                w, xr = w.bfloat16(), xr.bfloat16()
-            ref = (xr.double() @ w.double()).cpu().numpy()
+                w, xr, bias = w.bfloat16(), xr.bfloat16(), bias.bfloat16()
+            ref = xr.double() @ w.double()
+            if linear:
+                ref = torch.relu(ref + bias.double())
+            ref = ref.cpu().numpy()
             del ridx, xr
         else:
             w = bench_values(K * D, 2, 1.0, None).reshape(K, D)
             xr = values_at(rows[:, None] * K + np.arange(K), 1, 1.0)
+            bias = bench_values(D, 3, 1.0, None)
             if mode == "bf16":
-                w, xr = round_bf16(w), round_bf16(xr)
+                w, xr, bias = round_bf16(w), round_bf16(xr), round_bf16(bias)
             ref = xr.astype(np.float64) @ w.astype(np.float64)
+            if linear:
+                ref = np.maximum(ref + bias.astype(np.float64), 0)
         errors = {"rel_l2": rel_l2(tdc_rows, ref), "max_rel": max_rel(tdc_rows, ref),
                   "nonfinite": float(r["nonfinite"])}
         if lib is torch:
@@ -230,21 +240,39 @@ class Bench:
             c = torch.empty(B, D, dtype=dtype, device=dev)
             if dev.type == "cuda":
                 torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
-            torch.matmul(x, w, out=c)
+            bias = bias.to(dtype)
+
+            def layer():  # PyTorch's Linear and ReLU: addmm (cuBLASLt with the bias), then relu in place
+                return torch.relu_(torch.addmm(bias, x, w, out=c))
+
+            call = layer if linear else lambda: torch.matmul(x, w, out=c)
+            call()
             torch_rows = c[torch.as_tensor(rows, device=dev)].float().cpu().numpy()
             errors["torch_rel_l2"] = rel_l2(torch_rows, ref)
             errors["tdc_vs_torch_rel_l2"] = rel_l2(tdc_rows, torch_rows)
-            res["eager"] = summary(time_calls(lambda: torch.matmul(x, w, out=c), reps, dev))
+            res["eager"] = summary(time_calls(call, reps, dev))
+            if linear:
+                try:
+                    t0 = time.perf_counter()
+                    fast = torch.compile(lambda x, w, bias: torch.relu(x @ w + bias))
+                    fast(x, w, bias)
+                    sync(dev)
+                    res["compile_s"] = time.perf_counter() - t0
+                    res["compiled"] = summary(time_calls(lambda: fast(x, w, bias), reps, dev))
+                except Exception as exc:  # no triton or no C compiler: recorded, not fatal
+                    res["compiled_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+                    print(f"torch.compile failed: {res['compiled_error'][:300]}", file=sys.stderr)
             if dev.type == "cuda":
                 torch.backends.cuda.matmul.allow_tf32 = False
-            del x, w, c
+            del x, w, c, bias
         res["errors"] = errors
         # float32 lands far under 1e-3 (about 1e-6 here); tf32 near 3e-4; bf16 rounds the output (2^-9)
         limit = {"f32": 2e-5, "tf32": 2e-3, "bf16": 1e-2}[mode]
         check = self.verdict(name, errors, {"rel_l2": limit, "nonfinite": 0.0, "torch_rel_l2": limit})
-        res["target"] = "tdc's FLOP/s >= 0.97 x PyTorch's"
+        res["target"] = "tdc's FLOP/s >= 0.97 x PyTorch's" if not linear else "the epilogue: no slower than PyTorch's"
         self.results[name] = res
-        self.row(f"{name} {B}x{D}x{K}", median(res["tdc"]), median(res.get("eager")), flops=flops, check=check)
+        self.row(f"{name} {B}x{D}x{K}", median(res["tdc"]), median(res.get("eager")), median(res.get("compiled")),
+                 flops=flops, check=check)
 
     # -- softmax --
     def softmax(self):
@@ -589,7 +617,7 @@ def main():
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench/gpu/results.json"))
     ap.add_argument("--tests", default=None, help="the GPU tests' summary line, for the JSON")
-    ap.add_argument("--only", default=None, help="comma-separated: matmul,softmax,train,adamw,compile")
+    ap.add_argument("--only", default=None, help="comma-separated: matmul,linear,softmax,train,adamw,compile")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     b = Bench(args)
@@ -611,10 +639,11 @@ def main():
     print(HEADER, flush=True)
     only = set(args.only.split(",")) if args.only else None
     plan = [("matmul", lambda: b.matmul("f32")), ("matmul", lambda: b.matmul("tf32")),
-            ("matmul", lambda: b.matmul("bf16")), ("softmax", b.softmax), ("train", lambda: b.train("big")),
+            ("matmul", lambda: b.matmul("bf16")), ("linear", lambda: b.matmul("f32", True)),
+            ("linear", lambda: b.matmul("bf16", True)), ("softmax", b.softmax), ("train", lambda: b.train("big")),
             ("train", lambda: b.train("big_bf16")), ("train", lambda: b.train("tiny")), ("adamw", b.adamw),
             ("compile", b.compile_time)]
-    names = ["matmul f32", "matmul tf32", "matmul bf16", "softmax", "train big", "train big_bf16", "train tiny", "adamw",
+    names = ["matmul f32", "matmul tf32", "matmul bf16", "linear f32", "linear bf16", "softmax", "train big", "train big_bf16", "train tiny", "adamw",
              "compile"]
     for (group, fn), name in zip(plan, names):
         if only is None or group in only:

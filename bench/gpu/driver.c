@@ -2,7 +2,7 @@
  * with the numbers a check needs written for bench.py.
  *
  *   driver [--cpu] fill SEED N SCALE OUT.npy
- *   driver [--cpu] matmul f32|tf32|bf16 B D K WARMUP BATCHES PER_BATCH OUTDIR
+ *   driver [--cpu] matmul f32|tf32|bf16|linear_f32|linear_bf16 B D K WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] softmax ROWS N WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] train big|big_bf16|tiny BATCH WARMUP BATCHES PER_BATCH OUTDIR
  *   driver [--cpu] adamw N WARMUP BATCHES PER_BATCH OUTDIR
@@ -262,8 +262,11 @@ static int bench_matmul(td_ctx *ctx, int argc, char **argv)
     int64_t B = atoll(argv[1]), D = atoll(argv[2]), K = atoll(argv[3]);
     int warmup = atoi(argv[4]), batches = atoi(argv[5]), per_batch = atoi(argv[6]);
     const char *outdir = argv[7];
+    bool linear = strncmp(mode, "linear_", 7) == 0; /* relu(x @ w + bias) */
+    if (linear)
+        mode += 7;
     bool bf16 = strcmp(mode, "bf16") == 0;
-    if (!bf16 && strcmp(mode, "f32") != 0 && strcmp(mode, "tf32") != 0)
+    if (!bf16 && strcmp(mode, "f32") != 0 && (linear || strcmp(mode, "tf32") != 0))
         return 2;
     if (use_gpu)
         td_cuda_allow_tf32(ctx, strcmp(mode, "tf32") == 0);
@@ -275,28 +278,35 @@ static int bench_matmul(td_ctx *ctx, int argc, char **argv)
     float *hx = xmalloc(nx * 4), *hw = xmalloc(nw * 4), *hc = xmalloc(nc * 4);
     fill(hx, nx, 1, 1.0f);
     fill(hw, nw, 2, 1.0f);
-    dbuf in[2] = {dbuf_new(ctx, nx * esize, "x"), dbuf_new(ctx, nw * esize, "w")};
+    float *hbias = xmalloc((size_t)D * 4);
+    fill(hbias, (size_t)D, 3, 1.0f);
+    dbuf in[3] = {dbuf_new(ctx, nx * esize, "x"), dbuf_new(ctx, nw * esize, "w"), dbuf_new(ctx, (size_t)D * esize, "bias")};
     dbuf out[1] = {dbuf_new(ctx, nc * esize, "C")};
     /* bf16: rounded to nearest even, as torch's .bfloat16() rounds */
-    void *raw_x = hx, *raw_w = hw, *raw_c = hc;
+    void *raw_x = hx, *raw_w = hw, *raw_c = hc, *raw_bias = hbias;
     if (bf16) {
-        uint16_t *bx = xmalloc(nx * 2), *bw = xmalloc(nw * 2);
+        uint16_t *bx = xmalloc(nx * 2), *bw = xmalloc(nw * 2), *bb = xmalloc((size_t)D * 2);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < nx; i++)
             bx[i] = td_f32_to_bf16(hx[i]);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < nw; i++)
             bw[i] = td_f32_to_bf16(hw[i]);
+        for (int64_t i = 0; i < D; i++)
+            bb[i] = td_f32_to_bf16(hbias[i]);
         raw_x = bx;
         raw_w = bw;
+        raw_bias = bb;
         raw_c = xmalloc(nc * 2);
     }
     dbuf_put(ctx, &in[0], raw_x);
     dbuf_put(ctx, &in[1], raw_w);
+    dbuf_put(ctx, &in[2], raw_bias);
     /* poison C with NaN (all bits set), run once, and check every element was written */
     memset(raw_c, 0xFF, nc * esize);
     dbuf_put(ctx, &out[0], raw_c);
-    call_args a = {m, fn_index(m->desc, bf16 ? "matmul_bf16" : "matmul_f32"), 2, 1, in, out};
+    const char *fn = linear ? (bf16 ? "linear_bf16" : "linear_f32") : bf16 ? "matmul_bf16" : "matmul_f32";
+    call_args a = {m, fn_index(m->desc, fn), linear ? 3 : 2, 1, in, out};
     check(ctx, call_body(&a), "matmul");
     device_sync(ctx, "matmul");
     dbuf_get(ctx, raw_c, &out[0]);
@@ -316,20 +326,23 @@ static int bench_matmul(td_ctx *ctx, int argc, char **argv)
     write_npy(ctx, outdir, "rows", TD_I64, 1, rshape, rows);
     write_npy(ctx, outdir, "out_rows", TD_F32, 2, sshape, sample);
     timing t = time_calls(ctx, warmup, batches, per_batch, call_body, &a);
-    print_header("matmul", ctx);
+    print_header(linear ? "linear" : "matmul", ctx);
     printf("\"mode\": \"%s\", \"B\": %lld, \"D\": %lld, \"K\": %lld, \"nonfinite\": %zu, ", mode, (long long)B,
            (long long)D, (long long)K, nonfinite);
     print_timing("tdc", &t);
     printf("}\n");
     dbuf_free(ctx, &in[0]);
     dbuf_free(ctx, &in[1]);
+    dbuf_free(ctx, &in[2]);
     dbuf_free(ctx, &out[0]);
     matmul_free(m);
     if (bf16) {
         free(raw_x);
         free(raw_w);
+        free(raw_bias);
         free(raw_c);
     }
+    free(hbias);
     free(hx);
     free(hw);
     free(hc);

@@ -7,7 +7,7 @@
 # $OUT/bench.json (else bench/gpu/results.json). bench/gpu/README.md says
 # what each benchmark measures.
 #
-#   bash bench/gpu/run.sh [BUILD_DIR] [--no-tests] [--dry-run] [--only matmul,softmax,train,adamw,compile]
+#   bash bench/gpu/run.sh [BUILD_DIR] [--no-tests] [--dry-run] [--only matmul,linear,softmax,train,adamw,compile]
 #
 # BUILD_DIR (default build/) holds a tdc and libtdrt.a built elsewhere: the
 # GPU machine cannot build tdc (no re2c, lemon or OpenBLAS), only compile
