@@ -47,20 +47,22 @@ for suite in cuda cuda_gemm cuda_epilogue cuda_optim model train; do
     tally "rt:$suite" "$LOGS/rt_$suite.log" $rc
 done
 # --sanitize (or SANITIZE=1): compute-sanitizer's memcheck and racecheck
-# over three compiled programs training on the GPU (eagerly, then as a
-# graph: generated kernels, row groups, gathers, cuBLAS, the optimizers)
+# over four compiled programs training on the GPU (eagerly, then as a
+# graph: generated kernels, row groups, gathers, cuBLAS and its epilogues, the optimizers)
 # and memcheck over the runtime's CUDA suite; each clean run counts one.
 if [ "${2:-}" = "--sanitize" ] || [ "${SANITIZE:-0}" = 1 ]; then
     work=$(mktemp -d)
     "$BUILD/tdc" examples/cruncher.td -o "$work/cruncher" && "$BUILD/tdc" examples/charlm.td -o "$work/charlm" &&
-        "$BUILD/tdc" examples/linreg.td -o "$work/linreg" && python3 tools/make_text_data.py "$work/text" >/dev/null &&
+        "$BUILD/tdc" examples/linreg.td -o "$work/linreg" && "$BUILD/tdc" tests/training/mlp.td -o "$work/mlp" &&
+        python3 tools/make_text_data.py "$work/text" >/dev/null &&
         python3 -c "import numpy as np; g = np.random.default_rng(0); np.save('$work/x.npy', g.standard_normal((64, 64), dtype=np.float32)); np.save('$work/y.npy', g.standard_normal(64, dtype=np.float32))"
     programs=("$work/cruncher train --dims batch=8 --steps 4 --data x=$work/x.npy --data y=$work/y.npy"
               "$work/charlm train --dims batch=4 --steps 4 --data $work/text/train.bin"
-              "$work/linreg train --steps 4")
+              "$work/linreg train --steps 4"
+              "$work/mlp train --dims batch=64 --steps 4 --data x=$work/x.npy --data y=$work/y.npy")
     for tool in memcheck racecheck; do
         runs=("${programs[@]}")
-        [ "$tool" = memcheck ] && runs+=("$BUILD/test_runtime cuda") # racecheck is too slow for the suites
+        [ "$tool" = memcheck ] && runs+=("$BUILD/test_runtime cuda" "$BUILD/test_runtime cuda_epilogue") # racecheck is too slow for the suites
         for cmd in "${runs[@]}"; do
             log="$LOGS/sanitize_${tool}_$(echo "$cmd" | tr -c 'a-z0-9' _ | cut -c1-60).log"
             # shellcheck disable=SC2086

@@ -214,6 +214,42 @@ def segments(r, tmp, common):
         r.ok("training: charlm's step in segments trains as in one translation unit, bit for bit")
 
 
+def device_follows_cpu(r, name, common, steps, rtol, precision, tmp):
+    """Trains `common` for `steps` on the CPU and the default device (checkpointing the latter); each loss on the
+    device within rtol (relative) of the CPU's, and the CPU's falling by half. The device's checkpoint's path, or
+    None when a run failed."""
+    straight = os.path.join(tmp, f"{name}{steps}.safetensors")
+    logs = {dev: os.path.join(tmp, f"{name}_{dev}.jsonl") for dev in ("cpu", "auto")}
+    for dev, log in logs.items():
+        p = run(common + ["--steps", str(steps), "--device", dev, "--log", log, "--log-every", "1"] +
+                (["--ckpt", straight] if dev == "auto" else []))
+        if p.returncode != 0:
+            r.fail(f"training: {name} on --device {dev}", p.stderr)
+            return None
+    cpu, dev = [row["loss"] for row in log_of(logs["cpu"])], [row["loss"] for row in log_of(logs["auto"])]
+    full = len(cpu) == len(dev) == steps
+    worst = max(abs(a - b) / max(abs(a), 1e-3) for a, b in zip(cpu, dev)) if full else float("inf")
+    if not (worst < rtol and cpu[-1] < 0.5 * cpu[0]):
+        r.fail(f"training: {name}'s losses on the default device follow the CPU's",
+               f"worst relative difference {worst}; cpu {cpu[0]} -> {cpu[-1]}, device {dev[0] if dev else None} -> {dev[-1] if dev else None}")
+    else:
+        r.ok(f"training: {name}'s losses on the default device follow the CPU's ({precision}) and fall")
+    return straight
+
+
+def resumes_bit_for_bit(r, name, common, steps, straight, tmp):
+    """Half the steps, then the rest resumed from that checkpoint: the same bytes as the straight run's."""
+    half = os.path.join(tmp, f"{name}{steps // 2}.safetensors")
+    b = run(common + ["--steps", str(steps // 2), "--ckpt", half])
+    c = run(common + ["--steps", str(steps), "--resume", half, "--ckpt", half]) if b.returncode == 0 else b
+    if c.returncode != 0:
+        r.fail(f"training: {name} resumed", c.stderr)
+    elif open(straight, "rb").read() != open(half, "rb").read():
+        r.fail(f"training: {name} resumes bit for bit", f"{steps // 2} + {steps - steps // 2} steps differ from {steps} straight")
+    else:
+        r.ok(f"training: {name} resumes bit for bit")
+
+
 def mixed(r, tmp):
     """tests/training/mixed.td, f32 weights cast to bf16 for their products: on the GPU (the default device where
     there is one) the casts read a bf16 copy the optimizer keeps and a checkpoint's load rewrites. Its losses follow
@@ -230,29 +266,10 @@ def mixed(r, tmp):
     np.save(os.path.join(tmp, "my.npy"), ys)
     common = [exe, "train", "--dims", "batch=16", "--seed", "2", "--data", f"x={tmp}/mx.npy", "--data", f"y={tmp}/my.npy",
               "--sequential"]
-    straight, half = os.path.join(tmp, "mixed30.safetensors"), os.path.join(tmp, "mixed15.safetensors")
-    logs = {dev: os.path.join(tmp, f"mixed_{dev}.jsonl") for dev in ("cpu", "auto")}
-    for dev, log in logs.items():
-        p = run(common + ["--steps", "30", "--device", dev, "--log", log, "--log-every", "1"] +
-                (["--ckpt", straight] if dev == "auto" else []))
-        if p.returncode != 0:
-            r.fail(f"training: mixed on --device {dev}", p.stderr)
-            return
-    cpu, dev = [row["loss"] for row in log_of(logs["cpu"])], [row["loss"] for row in log_of(logs["auto"])]
-    worst = max(abs(a - b) / max(abs(a), 1e-3) for a, b in zip(cpu, dev)) if len(cpu) == len(dev) == 30 else float("inf")
-    if not (worst < 0.05 and cpu[-1] < 0.5 * cpu[0]):
-        r.fail("training: mixed's losses on the default device follow the CPU's",
-               f"worst relative difference {worst}; cpu {cpu[0]} -> {cpu[-1]}, device {dev[0] if dev else None} -> {dev[-1] if dev else None}")
-    else:
-        r.ok("training: mixed's losses on the default device follow the CPU's (within bf16's precision)")
-    b = run(common + ["--steps", "15", "--ckpt", half])
-    c = run(common + ["--steps", "30", "--resume", half, "--ckpt", half]) if b.returncode == 0 else b
-    if c.returncode != 0:
-        r.fail("training: mixed resumed", c.stderr)
-    elif open(straight, "rb").read() != open(half, "rb").read():
-        r.fail("training: mixed resumes bit for bit", "15 + 15 steps differ from 30 straight")
-    else:
-        r.ok("training: mixed resumes bit for bit")
+    straight = device_follows_cpu(r, "mixed", common, 30, 0.05, "within bf16's precision", tmp)
+    if not straight:
+        return
+    resumes_bit_for_bit(r, "mixed", common, 30, straight, tmp)
     outs = {dev: os.path.join(tmp, f"mixed_out_{dev}.npy") for dev in ("cpu", "auto")}
     for dev, out in outs.items():
         p = run([exe, "run", "forward", "--dims", "batch=64", "--params", straight, "--in", f"x={tmp}/mx.npy", "--out", out,
@@ -281,30 +298,10 @@ def mlp(r, tmp):
     np.save(os.path.join(tmp, "py.npy"), ys)
     common = [exe, "train", "--dims", "batch=64", "--seed", "4", "--data", f"x={tmp}/px.npy", "--data", f"y={tmp}/py.npy",
               "--sequential"]
-    straight, half = os.path.join(tmp, "mlp20.safetensors"), os.path.join(tmp, "mlp10.safetensors")
-    logs = {dev: os.path.join(tmp, f"mlp_{dev}.jsonl") for dev in ("cpu", "auto")}
-    for dev, log in logs.items():
-        p = run(common + ["--steps", "20", "--device", dev, "--log", log, "--log-every", "1"] +
-                (["--ckpt", straight] if dev == "auto" else []))
-        if p.returncode != 0:
-            r.fail(f"training: mlp on --device {dev}", p.stderr)
-            return
-    cpu, dev = [row["loss"] for row in log_of(logs["cpu"])], [row["loss"] for row in log_of(logs["auto"])]
     # f32 throughout: the products' sums in other orders, carried 20 steps
-    worst = max(abs(a - b) / max(abs(a), 1e-3) for a, b in zip(cpu, dev)) if len(cpu) == len(dev) == 20 else float("inf")
-    if not (worst < 1e-3 and cpu[-1] < 0.5 * cpu[0]):
-        r.fail("training: mlp's losses on the default device follow the CPU's",
-               f"worst relative difference {worst}; cpu {cpu[0]} -> {cpu[-1]}, device {dev[0] if dev else None} -> {dev[-1] if dev else None}")
-    else:
-        r.ok("training: mlp's losses on the default device follow the CPU's (to 1e-3) and fall")
-    b = run(common + ["--steps", "10", "--ckpt", half])
-    c = run(common + ["--steps", "20", "--resume", half, "--ckpt", half]) if b.returncode == 0 else b
-    if c.returncode != 0:
-        r.fail("training: mlp resumed", c.stderr)
-    elif open(straight, "rb").read() != open(half, "rb").read():
-        r.fail("training: mlp resumes bit for bit", "10 + 10 steps differ from 20 straight")
-    else:
-        r.ok("training: mlp resumes bit for bit")
+    straight = device_follows_cpu(r, "mlp", common, 20, 1e-3, "to 1e-3", tmp)
+    if straight:
+        resumes_bit_for_bit(r, "mlp", common, 20, straight, tmp)
 
 
 def run_suite(r):
