@@ -394,7 +394,8 @@ static int products_in_a_row(const Emit *e, const IrFunction *f, size_t i)
         Poly offset;
         if (!plan_has_buffer(n) || emit_cuda_copy_param(e, n, &offset) >= 0)
             continue;
-        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n) || e->plan->placed_in[n->id] >= 0) /* an epilogue: a pass of its own */
+        int in = e->plan->placed_in[n->id];
+        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n) || (in >= 0 && ir_get(f, in)->op == IR_MAP)) /* an epilogue: a call of its own */
             break;
         run++;
     }

@@ -33,3 +33,17 @@ train fit(x: f32["batch 8"], y: f32["batch 4"]) {
   loss = reduce((relu(x @ w1 + b1) @ w2 + b2 - y) ** 2, "b o ->", "mean")
   minimize loss with sgd(lr = 0.1)
 }
+
+# a stack's layers: the weights' gradients are computed in their blocks of
+# the stack's gradient (placed, but no epilogue), so the backward's
+# products stay one run sharing launches (td_cuda_gemm_group_begin)
+param stack: f32["2 8 8"] = normal()
+
+train deep(x: f32["batch 8"], y: f32["batch 8"]) {
+  h = x
+  for l in 0..2 {
+    h = h @ stack[l]
+  }
+  loss = reduce((h - y) ** 2, "b o ->", "mean")
+  minimize loss with sgd(lr = 0.1)
+}
