@@ -164,11 +164,9 @@ const IrNode *emit_cuda_head_of(const Emit *e, const IrNode *m)
 
 const IrNode *emit_cuda_epilogue_of(const Emit *e, const IrNode *m)
 {
-    if (m->op != IR_MAP)
-        return NULL;
-    for (int i = m->id - 1; i >= 0; i--) /* nodes are by id */
-        if (e->plan->placed_in[i] == m->id)
-            return ir_get(e->f, i);
+    for (int k = 0; m->op == IR_MAP && k < m->ninputs; k++) /* the product is one of its inputs */
+        if (e->plan->placed_in[m->inputs[k]] == m->id)
+            return ir_get(e->f, m->inputs[k]);
     return NULL;
 }
 

@@ -883,7 +883,8 @@ static td_status run_cublas(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
 static td_status execute(td_ctx *ctx, struct td_cuda *cuda, plan *pl)
 {
     if (cuda->gemm_group && cuda->gemm_group->open) {
-        if (pl->route == ROUTE_SMALL && !pl->pr.x.snap && !pl->pr.y.snap)
+        /* queued unless an epilogue's pass must follow it at once */
+        if (pl->route == ROUTE_SMALL && !pl->pr.x.snap && !pl->pr.y.snap && !pl->epilogue_left)
             return queue_product(ctx, cuda, pl);
         td_status st = flush_group(ctx, cuda); /* the others in order, after what is queued */
         if (st != TD_OK)
@@ -997,8 +998,6 @@ td_status td_cuda_gemm_epilogue_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
-    if (cuda->gemm_group && cuda->gemm_group->open)
-        st = flush_group(ctx, cuda); /* what is queued first; this product is not queued */
     /* cuBLASLt's bias runs along its rows, C's columns here: a row-major C,
      * its n not merged with a batch axis, in one call */
     const problem *pr = &pl.pr;
@@ -1007,12 +1006,7 @@ td_status td_cuda_gemm_epilogue_run(td_ctx *ctx, const td_gemm *g, td_dptr a, td
     pl.epilogue = on_lt ? epilogue : 0;
     pl.bias = on_lt ? bias : 0;
     pl.epilogue_left = !on_lt;
-    td_dptr snap[2] = {0, 0};
-    if (st == TD_OK)
-        st = take_snapshots(ctx, &pl.pr, snap);
-    if (st == TD_OK)
-        st = pl.route == ROUTE_CUBLAS ? run_cublas(ctx, cuda, &pl) : launch_kernel(ctx, cuda, &pl);
-    st = release_snapshots(ctx, snap, st);
+    st = execute(ctx, cuda, &pl); /* after what an open group queued; this product is not queued */
     if (st == TD_OK && pl.epilogue_left)
         st = launch_epilogue(ctx, cuda, g, c, bias, epilogue);
     if (st != TD_OK)

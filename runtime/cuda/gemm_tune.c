@@ -326,6 +326,13 @@ static void first_candidate(struct td_cuda *cuda, tune_entry *e)
     }
 }
 
+/* How many timed runs a candidate gets, one run of the baseline taking ms. */
+static int runs_in_budget(double ms)
+{
+    int runs = ms > 0 ? (int)(TUNE_BUDGET_US / 1000.0 / ms) : 1;
+    return runs < 1 ? 1 : runs > TUNE_MAX_RUNS ? TUNE_MAX_RUNS : runs;
+}
+
 /* Times the default (none for an epilogue, which cuBLAS's call cannot
  * run) and cuBLASLt's candidates for the shape of e, the fastest into e;
  * the chosen one runs last. The baseline, the default or an epilogue's
@@ -344,8 +351,7 @@ static td_status time_shape(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_c
     if (st == TD_OK && !c->epilogue) {
         double first = -1;
         st = time_runs(ctx, cuda, c, e, NULL, 1, ev, &first);
-        runs = first > 0 ? (int)(TUNE_BUDGET_US / 1000.0 / first) : 1;
-        runs = runs < 1 ? 1 : runs > TUNE_MAX_RUNS ? TUNE_MAX_RUNS : runs;
+        runs = runs_in_budget(first);
         if (st == TD_OK)
             st = time_runs(ctx, cuda, c, e, NULL, runs, ev, &best);
     }
@@ -354,8 +360,7 @@ static td_status time_shape(td_ctx *ctx, struct td_cuda *cuda, const td_cublas_c
             continue;
         st = time_runs(ctx, cuda, c, e, &found[i], 1, ev, &ms); /* a warm-up; -1 when it will not run */
         if (st == TD_OK && ms > 0 && best < 0) { /* an epilogue's baseline */
-            runs = (int)(TUNE_BUDGET_US / 1000.0 / ms);
-            runs = runs < 1 ? 1 : runs > TUNE_MAX_RUNS ? TUNE_MAX_RUNS : runs;
+            runs = runs_in_budget(ms);
             baseline = i;
         }
         if (st == TD_OK && ms > 0)

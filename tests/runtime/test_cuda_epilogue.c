@@ -18,6 +18,7 @@
 #include "cuda/cuda_internal.h"
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 static bool contains(const char *s, const char *part) { return s && part && strstr(s, part); }
 
@@ -85,16 +86,6 @@ static double uniform(rng64 *r) /* splitmix64, in [-2, 2) */
     return (double)((z ^ (z >> 31)) >> 11) * 0x1p-53 * 4 - 2;
 }
 
-static double get(const void *p, td_dtype t, int64_t i)
-{
-    switch (t) {
-    case TD_F64: return ((const double *)p)[i];
-    case TD_F32: return ((const float *)p)[i];
-    case TD_F16: return td_f16_to_f32(((const uint16_t *)p)[i]);
-    default: return td_bf16_to_f32(((const uint16_t *)p)[i]);
-    }
-}
-
 /* x rounded to t, as the CPU stores it */
 static void put(void *p, td_dtype t, int64_t i, double x)
 {
@@ -130,10 +121,10 @@ static void cpu_epilogue(const epi_case *cs, void *c, const void *bias, int epil
         for (int64_t i = 0; i < g->m; i++)
             for (int64_t j = 0; j < g->n; j++) {
                 int64_t e = at + i * g->c_rs + j * g->c_cs;
-                double v = get(c, g->dtype, e);
-                mag[e] = get(terms, g->dtype, e) + (epilogue & TD_EPILOGUE_BIAS ? fabs(get(bias, g->dtype, j)) : 0);
+                double v = test_element(c, g->dtype, e), b = test_element(bias, g->dtype, j);
+                mag[e] = test_element(terms, g->dtype, e) + (epilogue & TD_EPILOGUE_BIAS ? fabs(b) : 0);
                 if (epilogue & TD_EPILOGUE_BIAS)
-                    v = g->dtype == TD_F64 ? v + get(bias, g->dtype, j) : (double)((float)v + (float)get(bias, g->dtype, j));
+                    v = g->dtype == TD_F64 ? v + b : (double)((float)v + (float)b);
                 if ((epilogue & TD_EPILOGUE_RELU) && v < 0)
                     v = 0;
                 put(c, g->dtype, e, v);
@@ -155,7 +146,7 @@ static int64_t compare(const epi_case *cs, const void *got, const void *want, co
     double sums = 4.0 * (double)cs->g.k * (t == TD_F64 ? 0x1p-52 : 0x1p-23) / 4;
     int64_t wrong = 0;
     for (int64_t e = 0; e < cs->c_size; e++) {
-        double a = get(got, t, e), b = get(want, t, e);
+        double a = test_element(got, t, e), b = test_element(want, t, e);
         bool bad = mag[e] < 0 ? a != b : fabs(a - b) > sums + 2 * eps * mag[e];
         if (bad && wrong++ == 0)
             *first = e;
@@ -183,7 +174,7 @@ static void run_case(td_ctx *ctx, td_ctx *cpu, rng64 *r, const epi_case *cs, int
     fill(a, t, cs->a_size, r);
     fill(b, t, cs->b_size, r);
     for (int64_t i = 0; i < cs->b_size; i++) /* |A| |B| of 200 terms about 12 (the tolerance's scale), the bias 2 */
-        put(b, t, i, get(b, t, i) / 16);
+        put(b, t, i, test_element(b, t, i) / 16);
     fill(c, t, cs->c_size, r);
     fill(bias, t, cs->g.n, r);
     memcpy(want, c, (size_t)cs->c_size * es);
@@ -193,11 +184,11 @@ static void run_case(td_ctx *ctx, td_ctx *cpu, rng64 *r, const epi_case *cs, int
     CHECK(td_gemm_run(cpu, &cs->g, a, b, want) == TD_OK, "%s: the CPU: %s", label, td_ctx_error(cpu));
     /* the terms' magnitudes: the product of |A| and |B|, with |alpha| and |beta| |C| */
     for (int64_t i = 0; i < cs->a_size; i++)
-        put(abs_a, t, i, fabs(get(a, t, i)));
+        put(abs_a, t, i, fabs(test_element(a, t, i)));
     for (int64_t i = 0; i < cs->b_size; i++)
-        put(abs_b, t, i, fabs(get(b, t, i)));
+        put(abs_b, t, i, fabs(test_element(b, t, i)));
     for (int64_t i = 0; i < cs->c_size; i++)
-        put(terms, t, i, fabs(get(c, t, i)));
+        put(terms, t, i, fabs(test_element(c, t, i)));
     td_gemm abs_g = cs->g;
     abs_g.alpha = fabs(abs_g.alpha), abs_g.beta = fabs(abs_g.beta);
     CHECK(td_gemm_run(cpu, &abs_g, abs_a, abs_b, terms) == TD_OK, "%s: the CPU: %s", label, td_ctx_error(cpu));
@@ -227,7 +218,7 @@ static void run_case(td_ctx *ctx, td_ctx *cpu, rng64 *r, const epi_case *cs, int
     CHECK(st == TD_OK, "%s: %s", label, td_ctx_error(ctx));
     int64_t first = 0, wrong = st == TD_OK ? compare(cs, got, want, mag, &first) : 0;
     CHECK(wrong == 0, "%s: %lld of %lld elements differ from the CPU's; first at %lld: %.9g, expected %.9g", label,
-          (long long)wrong, (long long)cs->c_size, (long long)first, get(got, t, first), get(want, t, first));
+          (long long)wrong, (long long)cs->c_size, (long long)first, test_element(got, t, first), test_element(want, t, first));
     td_cuda_free(ctx, da);
     td_cuda_free(ctx, db);
     td_cuda_free(ctx, dc);
