@@ -41,13 +41,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GPU = {
     "matmul": (16384, 32768, 8192), "softmax": (16384, 8192), "big_batch": 8192, "tiny_batch": 8,
     "adamw_n": 124_439_808,  # GPT-2 small's parameter count
-    "linear": (8192, 16384, 4096),
+    "linear": (8192, 16384, 4096), "first_step_runs": 5,
     "reps": {"matmul f32": (5, 20, 1), "matmul tf32": (5, 20, 2), "matmul bf16": (5, 20, 4), "softmax": (5, 20, 20),
              "linear f32": (3, 20, 1), "linear bf16": (5, 20, 10),
              "train big": (3, 10, 2), "train big_bf16": (3, 10, 4), "train tiny": (50, 20, 50), "adamw": (5, 20, 10)},
 }
 DRY = {
     "matmul": (48, 80, 64), "softmax": (24, 100), "linear": (40, 72, 56), "big_batch": 16, "tiny_batch": 8, "adamw_n": 100_003,
+    "first_step_runs": 2,
     "reps": {k: (1, 3, 2) for k in GPU["reps"]},
 }
 
@@ -390,10 +391,12 @@ class Bench:
         # summation orders) less
         loose = 5e-2 if bf16 else 1e-4
         check = self.verdict(name, errors, {"first_loss_rel": loose, "torch_first_loss_rel": loose,
-                                            "tdc_vs_torch_loss_rel": 5e-2 if bf16 else 1e-2})
+                                            "tdc_vs_torch_loss_rel": 5e-2 if bf16 else 1e-2,
+                                            "tdc_vs_torch_compiled_loss_rel": 5e-2 if bf16 else 1e-2})
         self.results[name] = res
         label = f"cruncher {L}x{H} B={B} step{' bf16' if bf16 else ''}"
-        self.row(label, median(res["tdc"]), median(res.get("eager")), flops=flops, check=check)
+        compiled = median(res.get("compiled"))
+        self.row(label, median(res["tdc"]), median(res.get("eager")), compiled, flops=flops, check=check)
         if "eager_h2d_item" in res:
             self.row("  + batch from host, loss read", median(res["tdc"]), median(res["eager_h2d_item"]),
                      flops=flops)
@@ -402,7 +405,7 @@ class Bench:
                      median(res.get("eager_h2d_item")), flops=flops)
         if "tdc_device_batch" in res:
             self.row("  tdc with the batch on the GPU", median(res["tdc_device_batch"]), median(res.get("eager")),
-                     flops=flops)
+                     compiled, flops=flops)
         regions = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in r["region_bytes"].items())
         torch_mem = res.get("torch_max_memory_allocated")
         copies = f", bf16 copies {fmt_bytes(r['copy_bytes'])}" if r.get("copy_bytes") else ""
@@ -462,6 +465,59 @@ class Bench:
         res["eager_h2d_item"] = summary(time_calls(step_from_host, reps, dev))
         if dev.type == "cuda":
             res["torch_max_memory_allocated"] = torch.cuda.max_memory_allocated() - base
+        del opt, w, final
+        self.free()
+        try:
+            self.torch_train_compiled(kind, B, L, w0, final0, x, y, lr, reps, res, errors)
+        except Exception as exc:  # no triton or no C compiler: recorded, not fatal
+            res["compiled_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+            print(f"torch.compile failed: {res['compiled_error'][:300]}", file=sys.stderr)
+
+    def torch_train_compiled(self, kind, B, L, w0, final0, x, y, lr, reps, res, errors):
+        """The same step with the model and its loss through torch.compile (the backward is
+        AOTAutograd's compiled graph), from the initial params again: PyTorch at its best as a
+        user would write it. AdamW is the fused one (one kernel set over both params); AdaGrad
+        has no fused CUDA form and stays foreach. The tiny step is launch-bound, so it is
+        compiled with mode="reduce-overhead" (CUDA graphs of the forward and the backward)."""
+        dev = self.device
+        bf16 = kind.endswith("bf16")
+        big = kind.startswith("big")
+        w = torch.from_numpy(w0).to(dev).requires_grad_()
+        final = torch.from_numpy(final0).to(dev).requires_grad_()
+        cuda = dev.type == "cuda"
+        if big:
+            opt = torch.optim.AdamW([w, final], lr=lr, fused=cuda)
+        else:
+            opt = torch.optim.Adagrad([w, final], lr=lr)
+
+        def model_loss(x, y, w, final):
+            a = x
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                for l in range(L):
+                    a = a @ w[l]
+            return (((a.float() @ final)[:, 0] - y) ** 2).mean()
+
+        mode = "reduce-overhead" if not big and cuda else "default"
+        fast = torch.compile(model_loss, mode=mode)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = fast(x, y, w, final)
+            loss.backward()
+            opt.step()
+            return loss
+
+        t0 = time.perf_counter()
+        losses = [float(step().item()) for _ in range(3)]
+        res["compile_s"] = time.perf_counter() - t0
+        res["compiled_mode"] = mode
+        res["compiled_optimizer"] = type(opt).__name__ + (" (fused)" if big and cuda else " (foreach)")
+        res["torch_compiled_first_losses"] = losses
+        errors["tdc_vs_torch_compiled_loss_rel"] = max(abs(t["loss"] - p) / abs(p)
+                                                       for t, p in zip(res["tdc_first_steps"], losses))
+        res["compiled"] = summary(time_calls(step, reps, dev))
+        del opt, w, final, fast
+        self.free()
 
     # -- AdamW over a GPT-2-sized parameter --
     def adamw(self):
@@ -501,16 +557,38 @@ class Bench:
             opt = torch.optim.AdamW([param], lr=lr, weight_decay=wd, foreach=True)
             opt.step()
             res["eager_foreach"] = summary(time_calls(opt.step, reps, dev))
-            del opt, param
+            del opt
+            self.torch_adamw_compiled(param, lr, wd, reps, res)
+            del param
         res["errors"] = errors
         # f32 updates of values near 0.5 by 1e-3: a few ulp
         check = self.verdict(name, errors, {"param_rel": 1e-6, "exp_avg_rel": 1e-6, "exp_avg_sq_rel": 1e-6,
                                             "nonfinite": 0.0, "torch_param_rel": 1e-6})
         self.results[name] = res
         self.row(f"adamw {n / 1e6:.1f}M f32 (vs fused)", median(res["tdc"]), median(res.get("eager")),
-                 bytes_=nbytes, check=check)
+                 median(res.get("compiled")), bytes_=nbytes, check=check)
         if "eager_foreach" in res:
             self.row("  vs foreach", median(res["tdc"]), median(res["eager_foreach"]), bytes_=nbytes)
+
+    def torch_adamw_compiled(self, param, lr, wd, reps, res):
+        """AdamW's step through torch.compile (PyTorch's recipe for a compiled optimizer: the
+        step in a compiled function, lr a tensor so that a new lr does not recompile), timed
+        after the compile."""
+        try:
+            opt = torch.optim.AdamW([param], lr=torch.tensor(lr), weight_decay=wd)
+
+            @torch.compile(fullgraph=False)
+            def step():
+                opt.step()
+
+            t0 = time.perf_counter()
+            step()
+            res["compile_s"] = time.perf_counter() - t0
+            res["compiled"] = summary(time_calls(step, reps, self.device))
+            del opt, step
+        except Exception as exc:  # no triton or no C compiler: recorded, not fatal
+            res["compiled_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+            print(f"torch.compile failed: {res['compiled_error'][:300]}", file=sys.stderr)
 
     # -- compile time: tdc, then the first run's NVRTC build, cold and warm --
     def compile_time(self):
@@ -532,23 +610,66 @@ class Bench:
         env = dict(os.environ, TDC_CACHE=cache)
         cmd = [exe, "train", "--steps", "1", "--dims", "batch=4", "--data", os.path.join(data, "train.bin"),
                "--device", "cpu" if self.args.dry_run else "cuda"]
-        runs = []
-        for label in ("cold", "warm"):
-            t0 = time.perf_counter()
-            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            runs.append(time.perf_counter() - t0)
-            if p.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)} ({label} cache): exit {p.returncode}: {p.stderr}")
+        cold = timed_process(cmd, env, "step 1/1", work)
         entries = len(os.listdir(cache))
-        res = {"tdc_compile_s": tdc_s, "first_run_cold_cache_s": runs[0], "first_run_warm_cache_s": runs[1],
-               "nvrtc_s": runs[0] - runs[1], "cache_entries": entries,
-               "command": " ".join(cmd[1:])}
+        warm = [timed_process(cmd, env, "step 1/1", work) for _ in range(self.cfg["first_step_runs"])]
+        res = {"tdc_compile_s": tdc_s, "first_run_cold_cache_s": cold["exit_s"],
+               "first_run_warm_cache_s": median_of(warm, "exit_s"),
+               "nvrtc_s": cold["exit_s"] - median_of(warm, "exit_s"), "cache_entries": entries,
+               "cold_to_first_step_s": cold["line_s"], "warm_to_first_step_s": median_of(warm, "line_s"),
+               "warm_runs": warm, "command": " ".join(cmd[1:])}
+        # the floor: a process that brings up the driver's context and nothing else
+        floor = None
+        if self.args.bringup and not self.args.dry_run:
+            runs = [timed_process([self.args.bringup], os.environ, "ready", work) for _ in range(self.cfg["first_step_runs"])]
+            phases = [json.loads(r["stdout"].splitlines()[0]) for r in runs]
+            floor = median_of(runs, "line_s")
+            res["bringup"] = {"runs": runs, "to_ready_s": floor, "exit_s": median_of(runs, "exit_s"),
+                              **{k: statistics.median(ph[k] for ph in phases) for k in phases[0]}}
+        # PyTorch's: the import and a first CUDA operation, before a step could begin
+        if self.device is not None and self.device.type == "cuda":
+            script = "import torch; torch.ones(1, device='cuda').sum().item(); print('ready', flush=True)"
+            runs = [timed_process([sys.executable, "-c", script], os.environ, "ready", work) for _ in range(3)]
+            res["torch_import_first_op_s"] = median_of(runs, "line_s")
         self.results["compile"] = res
-        print(f"compile: tdc examples/charlm.td {tdc_s:.2f} s; train --steps 1: {runs[0]:.2f} s with an empty "
-              f"NVRTC cache ({entries} entries made), {runs[1]:.2f} s warm", flush=True)
+        print(f"compile: tdc examples/charlm.td {tdc_s:.2f} s; train --steps 1: {cold['exit_s']:.2f} s with an empty "
+              f"NVRTC cache ({entries} entries made), {res['first_run_warm_cache_s']:.2f} s warm", flush=True)
         self.row("tdc charlm.td -o charlm", tdc_s, None)
-        self.row("  charlm train, cold cache", runs[0], None)
-        self.row("  charlm train, warm cache", runs[1], None)
+        self.row("  charlm train, cold cache", cold["exit_s"], None)
+        self.row("  charlm train, warm cache", res["first_run_warm_cache_s"], None)
+        self.row("  warm, start to step 1's line", res["warm_to_first_step_s"],
+                 res.get("torch_import_first_op_s"))
+        if floor is not None:
+            b = res["bringup"]
+            self.note(f"the driver alone (bench/gpu/bringup.c), start to context ready: {fmt_time(floor)} (dlopen "
+                      f"{b['dlopen_ms']:.1f} ms, cuInit {b['cuInit_ms']:.1f} ms, primary context {b['context_ms']:.1f} ms, "
+                      f"first cuMemAlloc {b['first_alloc_ms']:.1f} ms); charlm's first step comes "
+                      f"{fmt_time(res['warm_to_first_step_s'] - floor)} after that")
+        if "torch_import_first_op_s" in res:
+            self.note("the eager column of the first-step row: python -c 'import torch' and one CUDA operation")
+
+
+def timed_process(cmd, env, marker, work):
+    """Runs cmd; the seconds from its start to the first stdout line that starts with marker
+    (None when none does) and to its exit, and its stdout. A failure raises."""
+    with tempfile.TemporaryFile("w+", dir=work) as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        line_s, lines = None, []
+        for line in p.stdout:
+            if line_s is None and line.startswith(marker):
+                line_s = time.perf_counter() - t0
+            lines.append(line)
+        rc = p.wait()
+        exit_s = time.perf_counter() - t0
+        if rc != 0 or line_s is None:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)}: exit {rc}{'' if line_s else f', no line {marker!r}'}: {err.read()}")
+    return {"line_s": line_s, "exit_s": exit_s, "stdout": "".join(lines)}
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
 
 
 def round_bf16(a):
@@ -581,7 +702,7 @@ def fmt_rate(t, flops, bytes_):
             return f"{rate / scale:.{1 if flops is not None else 2}f} {prefix}{unit}"
 
 
-HEADER = (f"{'benchmark':<36} {'tdc':>10} {'eager':>10} {'compiled':>10} {'tdc/eager':>9} "
+HEADER = (f"{'benchmark':<36} {'tdc':>10} {'eager':>10} {'compiled':>10} {'tdc/eager':>9} {'tdc/comp':>8} "
           f"{'tdc rate':>14} {'eager rate':>14}  check")
 
 
@@ -589,8 +710,9 @@ def format_row(r):
     if "note" in r:
         return f"  {r['note']}"
     ratio = f"{r['eager'] / r['tdc']:.2f}x" if r["tdc"] and r["eager"] else "-"
+    ratio_compiled = f"{r['compiled'] / r['tdc']:.2f}x" if r["tdc"] and r["compiled"] else "-"
     return (f"{r['name']:<36} {fmt_time(r['tdc']):>10} {fmt_time(r['eager']):>10} {fmt_time(r['compiled']):>10} "
-            f"{ratio:>9} {fmt_rate(r['tdc'], r['flops'], r['bytes']):>14} "
+            f"{ratio:>9} {ratio_compiled:>8} {fmt_rate(r['tdc'], r['flops'], r['bytes']):>14} "
             f"{fmt_rate(r['eager'], r['flops'], r['bytes']):>14}  {r['check']}")
 
 
@@ -613,6 +735,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--driver", required=True)
     ap.add_argument("--tdc", required=True)
+    ap.add_argument("--bringup", default=None, help="bench/gpu/bringup.c built: the driver's bring-up alone")
     ap.add_argument("--work", required=True)
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench/gpu/results.json"))
@@ -657,7 +780,8 @@ def main():
     print(HEADER)
     for row in b.rows:
         print(format_row(row))
-    print(f"\ntdc/eager is PyTorch's time over tdc's: above 1, tdc is faster. Wrote {args.json}")
+    print(f"\ntdc/eager and tdc/comp are PyTorch's time (eager, torch.compile) over tdc's: above 1, tdc is faster. "
+          f"Wrote {args.json}")
     for f in b.failed:
         print(f"FAILED: {f}")
     return 1 if b.failed else 0

@@ -70,6 +70,8 @@ echo "== building the benchmarks' programs and bench/gpu/driver.c"
 build_driver "$WORK/gen" bench/gpu/cruncher_big.td bench/gpu/cruncher_big_bf16.td "$WORK/driver" ||
     { echo "run.sh: the build failed" >&2; exit 1; }
 DRIVER=$WORK/driver
+cc -std=c11 -O2 -Wall -Wextra bench/gpu/bringup.c -ldl -o "$WORK/bringup" ||
+    { echo "run.sh: bench/gpu/bringup.c does not build" >&2; exit 1; }
 if [ "$DRY" = 1 ]; then
     # the same program at hidden = 128, so a step fits the dry run
     mkdir -p "$WORK/small"
@@ -85,7 +87,7 @@ fi
 echo "== benchmarks ($([ "$DRY" = 1 ] && echo "dry run: tiny sizes on the CPU" || echo GPU))"
 MODE=()
 [ "$DRY" = 1 ] && MODE=(--dry-run)
-python3 bench/gpu/bench.py --driver "$DRIVER" --tdc "$TDC" --work "$WORK/bench" --json "$JSON" \
+python3 bench/gpu/bench.py --driver "$DRIVER" --tdc "$TDC" --bringup "$WORK/bringup" --work "$WORK/bench" --json "$JSON" \
     --tests "$tests_line" ${ONLY:+--only "$ONLY"} "${MODE[@]}"
 bench_rc=$?
 echo "== done in $(($(date +%s) - START)) s; tests: $tests_line; benchmarks exit $bench_rc"
