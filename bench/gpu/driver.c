@@ -698,12 +698,14 @@ static int bench_fill(td_ctx *ctx, int argc, char **argv)
 /* ---- where the time to a first step goes: the tiny Cruncher from a fresh
  * context, each stage timed (ms) as the runtime meets it in a first step,
  * the libraries loaded and a cuBLAS handle made ahead so each has its own
- * line; run twice, with the NVRTC cache empty and then full ---- */
+ * line, and the first products on cuBLAS (the tiny Cruncher's take the
+ * small route) each on a line of its own; run twice, with the NVRTC cache
+ * empty and then full ---- */
 static int bench_startup(int argc, char **argv)
 {
     if (argc != 1)
         return 2;
-    double t = td_now(), ms[10];
+    double t = td_now(), ms[13];
     int k = 0;
 #define STAGE(expr) (expr, ms[k++] = (td_now() - t) * 1e3, t = td_now())
     td_ctx *ctx;
@@ -725,6 +727,22 @@ static int bench_startup(int argc, char **argv)
     STAGE((check(ctx, td_cuda_gemm_run(ctx, &g, abc, abc + 64 * 64 * 4, abc + 2 * 64 * 64 * 4), "td_cuda_gemm_run"),
            check(ctx, td_cuda_sync(ctx, "the first product"), "td_cuda_sync")));
     td_cuda_free(ctx, abc);
+    /* two products on cuBLAS (its route forced), of two shapes that take two kernels of its: the first
+     * call into cuBLAS loads its kernels, as a larger model's first step meets it */
+    td_dptr xyz = 0;
+    check(ctx, td_cuda_alloc(ctx, 3 * 256 * 256 * sizeof(float), "cuBLAS's products", &xyz), "td_cuda_alloc");
+    check(ctx, td_cuda_zero(ctx, xyz, 3 * 256 * 256 * sizeof(float)), "td_cuda_zero");
+    td_cuda_small_products(ctx, false);
+    g = td_gemm_rowmajor(TD_F32, 256, 192, 64);
+    STAGE((check(ctx, td_cuda_gemm_run(ctx, &g, xyz, xyz + 256 * 256 * 4, xyz + 2 * 256 * 256 * 4), "td_cuda_gemm_run"),
+           check(ctx, td_cuda_sync(ctx, "the first cuBLAS product"), "td_cuda_sync")));
+    g = td_gemm_rowmajor(TD_F32, 256, 64, 256);
+    STAGE((check(ctx, td_cuda_gemm_run(ctx, &g, xyz, xyz + 256 * 256 * 4, xyz + 2 * 256 * 256 * 4), "td_cuda_gemm_run"),
+           check(ctx, td_cuda_sync(ctx, "the second cuBLAS product"), "td_cuda_sync")));
+    STAGE((check(ctx, td_cuda_gemm_run(ctx, &g, xyz, xyz + 256 * 256 * 4, xyz + 2 * 256 * 256 * 4), "td_cuda_gemm_run"),
+           check(ctx, td_cuda_sync(ctx, "the second cuBLAS product again"), "td_cuda_sync")));
+    td_cuda_small_products(ctx, true);
+    td_cuda_free(ctx, xyz);
     int64_t B = atoll(argv[0]);
     float x[64 * CRUNCHER_DIM_HIDDEN], y[64];
     if (B < 1 || B > 64)
@@ -737,8 +755,10 @@ static int bench_startup(int argc, char **argv)
     for (int s = 0; s < 3; s++)
         STAGE(check(ctx, train_body(&a), "train step"));
 #undef STAGE
-    static const char *const names[] = {"context_new", "driver_and_gpu", "nvrtc_load", "cublas_load", "cublas_create",
-                                        "first_gemm", "model_new", "step1", "step2", "step3"};
+    static const char *const names[] = {"context_new",     "driver_and_gpu",   "nvrtc_load",         "cublas_load",
+                                        "cublas_create",   "first_gemm",       "first_cublas_gemm",  "second_cublas_gemm",
+                                        "cublas_gemm_again", "model_new",      "step1",              "step2",
+                                        "step3"};
     printf("{\"name\": \"startup\", \"kernel_cache_hits\": %lld, \"kernel_cache_misses\": %lld, \"ms\": {",
            (long long)cuda->cache_hits, (long long)cuda->cache_misses);
     for (int i = 0; i < k; i++)
