@@ -575,7 +575,7 @@ static td_status xavier(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, in
                         double gain, bool uniform)
 {
     target t = {ctx, uniform ? "xavier_uniform" : "xavier_normal", dtype, data, 0};
-    double fan_in, fan_out;
+    double fan_in = 0, fan_out = 0; /* set by fan_target on success */
     td_status st = fan_target(&t, rank, shape, &fan_in, &fan_out);
     if (st == TD_OK)
         st = need_positive(ctx, t.name, "gain", gain);
@@ -606,7 +606,7 @@ static td_status kaiming(td_ctx *ctx, td_rng *rng, td_dtype dtype, void *data, i
                          double a, const char *mode, const char *nonlinearity, bool uniform)
 {
     target t = {ctx, uniform ? "kaiming_uniform" : "kaiming_normal", dtype, data, 0};
-    double fan_in, fan_out, gain;
+    double fan_in = 0, fan_out = 0, gain; /* the fans set by fan_target on success */
     td_status st = fan_target(&t, rank, shape, &fan_in, &fan_out);
     if (st == TD_OK)
         st = need_finite(ctx, t.name, "a", a);

@@ -148,13 +148,13 @@ static bool try_dlopen(td_cuda_lib *lib, const char *path)
      * reading as a leak, and a second context does not load it again */
     lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (lib->handle) {
-        snprintf(lib->path, sizeof lib->path, "%s", path);
+        snprintf(lib->path, sizeof lib->path, "%.*s", (int)sizeof lib->path - 1, path); /* a name past 255 bytes cut */
         return true;
     }
     if (!lib->why[0]) { /* the first failure says most: the library's own name */
         const char *e = dlerror();
         snprintf(lib->why, sizeof lib->why, "%s", e ? e : path);
-        snprintf(lib->path, sizeof lib->path, "%s", path);
+        snprintf(lib->path, sizeof lib->path, "%.*s", (int)sizeof lib->path - 1, path); /* a name past 255 bytes cut */
     }
     return false;
 }
