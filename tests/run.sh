@@ -13,6 +13,10 @@
 #             reported, never a failure
 #   bench-cpu bench/cpu/run.sh: compiled matmul and Cruncher against numpy;
 #             the same
+#   bench-gpu-dry  bench/gpu/run.sh --dry-run: every GPU benchmark's program,
+#             driver and checks at tiny sizes on the CPU, so they cannot rot
+#             between GPU runs; a failed check or a benchmark that cannot
+#             run fails it
 #
 # Each step's own `N passed, N failed` line is summed (a step without one,
 # such as a build, counts as one check). The last line is the total,
@@ -95,6 +99,8 @@ step fuzz $((FUZZ_SECONDS + 600)) bash tests/fuzz/run.sh "$FUZZ_SECONDS"
 step bench 300 bash bench/frontend/run.sh
 
 step bench-cpu 300 bash bench/cpu/run.sh
+
+step bench-gpu-dry 300 env OUT="$LOGS" bash bench/gpu/run.sh build --dry-run
 
 echo
 echo "======== summary ($(($(date +%s) - suite_start))s) ========"
