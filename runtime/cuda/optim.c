@@ -805,8 +805,13 @@ td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td
     int f64 = dtype == TD_F64;
     td_optim_hparams hp = *h; /* the kernels' by-value arguments */
     td_cuda_slices slices = *list;
-    /* a thread a vector of 16 bytes (td_each); n < 2^62: its bytes fit a size_t */
-    int64_t blocks = td_cuda_blocks(ctx, (int64_t)n, OPTIM_THREADS * (int64_t)(16 / td_dtype_size(dtype)));
+    /* a thread a vector of 16 bytes (td_each), the grid as large as the largest tensor needs: not
+     * td_cuda_blocks's 32 blocks a multiprocessor looping over the rest, whose threads each kept one
+     * vector's loads in flight at a time (AdamW over 124M f32 params 1.22 -> 1.16 ms on an H100,
+     * bench/gpu/README.md's session 12); past 2^31 - 1 blocks td_cuda_launch clamps it and td_each's
+     * loop takes the rest. n < 2^62: its bytes fit a size_t */
+    int64_t per_block = OPTIM_THREADS * (int64_t)(16 / td_dtype_size(dtype));
+    int64_t blocks = (int64_t)n / per_block + ((int64_t)n % per_block != 0);
     switch (h->kind) {
     case TD_OPTIM_SGD: {
         void *args[] = {&hp, &slices, &step, &lr, &gate};
