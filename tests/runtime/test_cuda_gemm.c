@@ -297,6 +297,8 @@ static void test_kernel_source(void)
     CHECK(st == TD_OK && ptx_entries_wait(ptx.data, no_wait, sizeof no_wait),
           "each kernel waits for the one before it before touching memory (a dependent launch): %s", no_wait);
     td_blob_free(&ptx);
+    /* 27 kernels, gemm.c's KERNEL_COUNT: 2 s of NVRTC as one program, a tenth of that in the largest of 16 */
+    test_module_parts(ctx, "td_gemm_fallback", td_cuda_gemm_kernel_source(), 0, NULL, 27);
     td_ctx_free(ctx);
 }
 

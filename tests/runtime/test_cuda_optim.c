@@ -31,6 +31,7 @@
 #include "cuda/cuda_internal.h"
 #include "td.h"
 #include "test.h"
+#include "test_fixture.h"
 
 static bool contains(const char *s, const char *part) { return s && strstr(s, part); }
 
@@ -93,6 +94,8 @@ static void source_compiles(void)
     CHECK(st == TD_OK && ptx_entries_wait(text, no_wait, sizeof no_wait),
           "each kernel waits for the one before it before touching memory (a dependent launch): %s", no_wait);
     CHECK(!contains(text, ".entry td_small_step_"), "the small step is not in the optimizer module");
+    /* 13 kernels: 1.2 s of NVRTC as one program, a quarter of that in the largest of 13 */
+    test_module_parts(ctx, "td_optim", source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options, 13);
     td_blob copy_ptx = {0};
     st = td_nvrtc_compile_options(ctx, "td_narrow_copy", td_cuda_narrow_copy_source(), "compute_90",
                                   TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options,

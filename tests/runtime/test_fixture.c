@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "cuda/cuda_internal.h"
+#include "cuda_narrow_floats.h"
 
 double test_element(const void *buf, td_dtype t, int64_t i)
 {
@@ -143,4 +145,41 @@ void expect_fail(fixture *fx, int line, int code, bool whole, const char *msg, .
                   strchr(fx->err, '\n') == fx->err + strlen(fx->err) - 1,
               "line %d: stderr '%s' is not one error line holding '%s'", line, fx->err, msg);
     CHECK(fx->out[0] == 0, "line %d: stdout is not empty: %s", line, fx->out);
+}
+
+void test_module_parts(td_ctx *ctx, const char *name, const char *source, int noptions, const char *const *options,
+                       int nkernels)
+{
+    static const char marker[] = "extern \"C\" __global__ void ";
+    char *parts[TD_CUDA_MAX_PROGRAMS], *names[TD_CUDA_MAX_PROGRAMS];
+    int count = td_cuda_split_source(name, source, TD_CUDA_MAX_PROGRAMS, parts, names);
+    CHECK(count > 4, "%s: the source splits into programs on 16 cores (%d)", name, count);
+    int kernels = 0, misplaced = 0;
+    const char *apart = strstr(source, TD_CUDA_APART); /* the kernels' definitions follow it */
+    CHECK(apart != NULL, "%s: the source marks where its kernels begin", name);
+    for (const char *at = apart ? strstr(apart, marker) : NULL; at; at = strstr(at + 1, marker)) {
+        char kernel[64] = "", needle[80];
+        if (sscanf(at + strlen(marker), "%63[A-Za-z0-9_]", kernel) != 1)
+            continue;
+        snprintf(needle, sizeof needle, " %s(", kernel);
+        int homes = 0;
+        for (int i = 0; i < count; i++)
+            homes += strstr(parts[i], needle) != NULL;
+        kernels++;
+        if (homes != 1) {
+            misplaced++;
+            printf("    %s: kernel %s is defined in %d of the %d programs\n", name, kernel, homes, count);
+        }
+    }
+    CHECK(kernels == nkernels && misplaced == 0, "%s: each of its %d kernels in exactly one program (%d kernels, %d not)",
+          name, nkernels, kernels, misplaced);
+    for (int i = 0; i < count; i++) {
+        td_blob ptx = {0};
+        td_status st = td_nvrtc_compile_options(ctx, names[i], parts[i], "compute_90",
+                                                TD_NVRTC_STRICT | TD_NVRTC_NO_CACHE, noptions, options, &ptx);
+        CHECK(st == TD_OK && ptx.data, "%s compiles alone: %s", names[i], td_ctx_error(ctx));
+        td_ctx_clear_error(ctx);
+        td_blob_free(&ptx);
+    }
+    td_cuda_free_parts(parts, names, count);
 }

@@ -37,6 +37,14 @@ void test_remove_all(const char *dir);
  * widened exactly, integers converted. */
 double test_element(const void *buf, td_dtype t, int64_t i);
 
+/* A runtime module's source as td_cuda_module_load compiles it on a
+ * machine of 16 cores (td_cuda_split_source): several programs, each
+ * compiling alone for compute_90 without a warning, each of its nkernels
+ * kernels defined in exactly one of them, where the module's lookup finds
+ * it (" name("). */
+void test_module_parts(td_ctx *ctx, const char *name, const char *source, int noptions, const char *const *options,
+                       int nkernels);
+
 /* td_main(fx->desc, "<name>", args..., NULL) with stdout and stderr captured. */
 void run_cli_v(fixture *fx, va_list ap);
 void run_cli(fixture *fx, ...);
