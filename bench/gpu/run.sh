@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/gpu/run.sh - tdc on a GPU against PyTorch, in one command for the GPU
 # machine: the GPU tests (tests/gpu/run.sh), then matmul (f32, tf32, bf16),
-# softmax, a Cruncher train step at 8 x 4096 and at 2 x 64, AdamW over a
-# GPT-2-sized parameter, and compile time (tdc, then NVRTC cold and warm).
+# a linear layer, softmax, a Cruncher train step at 8 x 4096 (f32, bf16) and
+# at 2 x 64, AdamW over a GPT-2-sized parameter, and compile time (tdc, then
+# NVRTC cold and warm, and the warm first step beside bringup.c's floor),
+# each against PyTorch eager and torch.compile where it has a form.
 # Prints a table row per benchmark and writes every number to
 # $OUT/bench.json (else bench/gpu/results.json). bench/gpu/README.md says
 # what each benchmark measures.
