@@ -42,10 +42,7 @@ static void expect_bad(td_ctx *ctx, const char *label, const td_gemm *g, td_dptr
 {
     td_ctx_clear_error(ctx);
     td_status st = td_cuda_gemm_run(ctx, g, a, b, c);
-    const char *e = td_ctx_error(ctx);
-    CHECK(st == TD_ERR_INPUT && e && strncmp(e, "td_cuda_gemm: ", 14) == 0 && contains(e, message),
-          "%s: status %d, '%s' (expected TD_ERR_INPUT with '%s')", label, (int)st, e ? e : "(none)", message);
-    td_ctx_clear_error(ctx);
+    test_expect_input_error(ctx, st, "td_cuda_gemm: ", label, message);
 }
 
 static void test_checks(void)

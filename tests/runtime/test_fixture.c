@@ -183,3 +183,11 @@ void test_module_parts(td_ctx *ctx, const char *name, const char *source, int no
     }
     td_cuda_free_parts(parts, names, count);
 }
+
+void test_expect_input_error(td_ctx *ctx, td_status st, const char *prefix, const char *label, const char *message)
+{
+    const char *e = td_ctx_error(ctx);
+    CHECK(st == TD_ERR_INPUT && e && strncmp(e, prefix, strlen(prefix)) == 0 && strstr(e, message),
+          "%s: status %d, '%s' (expected TD_ERR_INPUT with '%s')", label, (int)st, e ? e : "(none)", message);
+    td_ctx_clear_error(ctx);
+}

@@ -37,6 +37,10 @@ void test_remove_all(const char *dir);
  * widened exactly, integers converted. */
 double test_element(const void *buf, td_dtype t, int64_t i);
 
+/* A call's refusal: st is TD_ERR_INPUT and ctx's error starts with prefix
+ * and contains message; the error then cleared. label names the case. */
+void test_expect_input_error(td_ctx *ctx, td_status st, const char *prefix, const char *label, const char *message);
+
 /* A runtime module's source as td_cuda_module_load compiles it on a
  * machine of 16 cores (td_cuda_split_source): several programs, each
  * compiling alone for compute_90 without a warning, each of its nkernels
