@@ -438,15 +438,11 @@ class Bench:
             opt = torch.optim.Adagrad([w, final], lr=lr)
         bf16 = kind.endswith("bf16")
 
+        model_loss = cruncher_loss(dev, L, bf16)
+
         def step():
             opt.zero_grad(set_to_none=True)
-            a = x
-            # bf16: the layers under autocast (bf16 products, f32 accumulation), the final product and
-            # the loss in f32, as cruncher_big_bf16.td has them
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-                for l in range(L):
-                    a = a @ w[l]
-            loss = (((a.float() @ final)[:, 0] - y) ** 2).mean()
+            loss = model_loss(x, y, w, final)
             loss.backward()
             opt.step()
             return loss
@@ -493,15 +489,8 @@ class Bench:
         else:
             opt = torch.optim.Adagrad([w, final], lr=lr)
 
-        def model_loss(x, y, w, final):
-            a = x
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-                for l in range(L):
-                    a = a @ w[l]
-            return (((a.float() @ final)[:, 0] - y) ** 2).mean()
-
         mode = "reduce-overhead" if not big and cuda else "default"
-        fast = torch.compile(model_loss, mode=mode)
+        fast = torch.compile(cruncher_loss(dev, L, bf16), mode=mode)
 
         def step():
             opt.zero_grad(set_to_none=True)
@@ -650,6 +639,19 @@ class Bench:
                       f"{fmt_time(res['warm_to_first_step_s'] - floor)} after that")
         if "torch_import_first_op_s" in res:
             self.note("the eager column of the first-step row: python -c 'import torch' and one CUDA operation")
+
+
+def cruncher_loss(dev, L, bf16):
+    """The Cruncher's loss as PyTorch computes it, for eager and torch.compile alike. bf16: the layers
+    under autocast (bf16 products, f32 accumulation), the final product and the loss in f32, as
+    cruncher_big_bf16.td has them."""
+    def loss(x, y, w, final):
+        a = x
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            for l in range(L):
+                a = a @ w[l]
+        return (((a.float() @ final)[:, 0] - y) ** 2).mean()
+    return loss
 
 
 def timed_process(cmd, env, marker, work):
