@@ -667,7 +667,7 @@ void emit_c_declare_placed(const Emit *e, const IrFunction *f, const FnPlan *pla
         if (s < 0)
             continue;
         const IrNode *sc = ir_get(f, s);
-        if (sc->op != IR_SCATTER) { /* a product in its epilogue's buffer (plan_epilogue) */
+        if (plan_epilogue_map(plan, f, n->id) >= 0) { /* a product in its epilogue's buffer (plan_epilogue) */
             fprintf(e->out, "    %s *b%d = b%d; /* in the buffer of %%%d, its epilogue */\n    (void)b%d;\n",
                     emit_c_ctype(n->type.dtype), n->id, s, s, n->id);
             continue;

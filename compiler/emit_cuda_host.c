@@ -275,7 +275,8 @@ static void launch_node(const Emit *e, const PtrVec *names, const IrNode *n, int
         const char *pa, *pb;
         emit_c_gemm_desc(e, n, &pa, &pb);
         PlanEpilogue ep;
-        if (e->plan->placed_in[n->id] >= 0 && plan_epilogue(e->p, e->f, n, &ep)) { /* and its map, in one call */
+        /* and its map, in one call */
+        if (plan_epilogue_map(e->plan, e->f, n->id) >= 0 && plan_epilogue(e->p, e->f, n, &ep)) {
             const char *bias = "0";
             if (ep.bias >= 0) {
                 int base;
@@ -392,8 +393,8 @@ static int products_in_a_row(const Emit *e, const IrFunction *f, size_t i)
         Poly offset;
         if (!plan_has_buffer(n) || emit_cuda_copy_param(e, n, &offset) >= 0)
             continue;
-        int in = e->plan->placed_in[n->id];
-        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n) || (in >= 0 && ir_get(f, in)->op == IR_MAP)) /* an epilogue: a call of its own */
+        /* an epilogue's product: a call of its own */
+        if (n->op != IR_CONTRACT || emit_cuda_head_cast(e, n) || plan_epilogue_map(e->plan, f, n->id) >= 0)
             break;
         run++;
     }

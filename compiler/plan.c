@@ -156,6 +156,12 @@ bool plan_epilogue(const IrProgram *p, const IrFunction *f, const IrNode *c, Pla
     return true;
 }
 
+int plan_epilogue_map(const FnPlan *plan, const IrFunction *f, int id)
+{
+    int at = plan->placed_in[id];
+    return at >= 0 && ir_get(f, at)->op == IR_MAP ? at : -1;
+}
+
 /* Two sizes of the same dims (4*batch and 256*batch): the larger is known. */
 static bool same_dims(Size a, Size b)
 {
@@ -400,7 +406,7 @@ void plan_print(FILE *out, const IrProgram *p)
         }
         for (size_t k = 0; k < f->nodes.len; k++) {
             int at = plan->placed_in[k];
-            if (at >= 0 && ir_get(f, at)->op == IR_SCATTER)
+            if (at >= 0 && plan_epilogue_map(plan, f, (int)k) < 0)
                 fprintf(out, "  %%%zu %s: in its block of %%%d scatter\n", k, ir_op_name(ir_get(f, (int)k)->op), at);
             else if (at >= 0)
                 fprintf(out, "  %%%zu %s: in the buffer of %%%d map, its epilogue\n", k, ir_op_name(ir_get(f, (int)k)->op), at);

@@ -66,6 +66,9 @@ typedef struct PlanEpilogue {
  * finishes the map there in place; the GPU runs the two as one call
  * (td_cuda_gemm_epilogue_run: cuBLASLt's epilogue). Structural. */
 bool plan_epilogue(const IrProgram *p, const IrFunction *f, const IrNode *c, PlanEpilogue *ep);
+/* The map in whose buffer the plan computes node id as its epilogue's
+ * product, or -1 (not placed, or a piece of a scatter). */
+int plan_epilogue_map(const FnPlan *plan, const IrFunction *f, int id);
 /* Whether node n gets a buffer in the workspace. */
 bool plan_has_buffer(const IrNode *n);
 /* The bytes of a node's result: elements times the dtype's size. */
