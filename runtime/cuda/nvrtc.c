@@ -123,6 +123,8 @@ static td_status compile_failed(td_ctx *ctx, const char *name, const char *why, 
     return st;
 }
 
+enum { NVRTC_INVALID_OPTION = 5 }; /* NVRTC_ERROR_INVALID_OPTION */
+
 #define NVRTC_TRY(call, args)                                                                          \
     do {                                                                                               \
         nvrtcResult r_ = cuda->nvrtc.call args;                                                        \
@@ -145,6 +147,12 @@ static td_status nvrtc_run(td_ctx *ctx, struct td_cuda *cuda, const char *name, 
     NVRTC_TRY(nvrtcCreateProgram, (&prog, source, file, 0, NULL, NULL));
     nvrtcResult r = cuda->nvrtc.nvrtcCompileProgram(prog, noptions, options);
     log = program_log(cuda, prog);
+    const char *env = getenv("TDC_NVRTC_OPTIONS");
+    if (r == NVRTC_INVALID_OPTION && env && env[0]) { /* likely the user's options: NVRTC's word, no listing */
+        st = td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: an option is not valid (TDC_NVRTC_OPTIONS is '%s'): %s", name, env,
+                     log && log[0] ? log : cuda->nvrtc.nvrtcGetErrorString(r));
+        goto done;
+    }
     if (r != 0) {
         st = compile_failed(ctx, name, cuda->nvrtc.nvrtcGetErrorString(r), log, source);
         goto done;
@@ -207,13 +215,48 @@ static td_status check_options(td_ctx *ctx, const char *name, int noptions, cons
 
 /* What every compile of one call shares: NVRTC, the architecture, the
  * options (ours, then the caller's) and the cache directory. */
+enum { ENV_OPTIONS_MAX = 8, ENV_OPTIONS_BYTES = 512 };
+
 typedef struct compile_setup {
     struct td_cuda *cuda;
     char device[32], arch_option[64], dir[1024];
-    const char *all[3 + TD_NVRTC_MAX_OPTIONS];
+    char env_options[ENV_OPTIONS_BYTES]; /* TDC_NVRTC_OPTIONS, its words NUL-ended */
+    const char *all[3 + ENV_OPTIONS_MAX + TD_NVRTC_MAX_OPTIONS];
     int nall;
     bool ptx, strict, cached;
 } compile_setup;
+
+/* TDC_NVRTC_OPTIONS: NVRTC options for every compile, words apart by
+ * spaces or tabs, after ours and before the caller's (whose options, such
+ * as the optimizers' exact arithmetic, come last). At most ENV_OPTIONS_MAX
+ * of them in ENV_OPTIONS_BYTES; an option NVRTC does not know fails the
+ * compile, naming the variable. */
+static td_status env_options(td_ctx *ctx, const char *name, compile_setup *s)
+{
+    const char *env = getenv("TDC_NVRTC_OPTIONS");
+    if (!env || !env[0])
+        return TD_OK;
+    size_t len = strlen(env);
+    if (len >= sizeof s->env_options)
+        return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: TDC_NVRTC_OPTIONS is %zu bytes; at most %zu can be given", name,
+                       len, sizeof s->env_options - 1);
+    memcpy(s->env_options, env, len + 1);
+    int count = 0;
+    for (char *p = s->env_options; *p;) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = 0;
+        if (!*p)
+            break;
+        if (count == ENV_OPTIONS_MAX)
+            return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: TDC_NVRTC_OPTIONS has more than %d options", name,
+                           ENV_OPTIONS_MAX);
+        s->all[s->nall++] = p;
+        count++;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+    }
+    return TD_OK;
+}
 
 static td_status setup(td_ctx *ctx, const char *name, const char *arch, unsigned flags, int noptions,
                        const char *const *options, compile_setup *s)
@@ -236,6 +279,8 @@ static td_status setup(td_ctx *ctx, const char *name, const char *arch, unsigned
     /* ours, then the caller's: the key takes them all, in this order */
     s->all[0] = "--std=c++17", s->all[1] = "-default-device", s->all[2] = s->arch_option;
     s->nall = 3;
+    if ((st = env_options(ctx, name, s)))
+        return st;
     for (int i = 0; i < noptions; i++)
         s->all[s->nall++] = options[i];
     s->cached = !(flags & TD_NVRTC_NO_CACHE) && td_kernel_cache_dir(s->dir, sizeof s->dir);

@@ -322,6 +322,44 @@ static void test_cache(const char *parent, const td_blob *first_ptx)
     td_nvrtc_cache_counts(ctx, &hits, &misses);
     CHECK(hits == 2 && misses == 4, "strictness is in the key; NO_CACHE always compiles (hits %lld, misses %lld)",
           (long long)hits, (long long)misses);
+
+    /* TDC_NVRTC_OPTIONS: its options join the key (a miss, then a hit), and
+     * the same compile without it is the old entry again */
+    setenv("TDC_NVRTC_OPTIONS", "  -lineinfo\t ", 1);
+    for (int k = 0; k < 2; k++) {
+        CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "compute_90", &again) == TD_OK,
+              "with TDC_NVRTC_OPTIONS=-lineinfo: %s", td_ctx_error(ctx));
+        CHECK(again.size > 0 && strstr((const char *)again.data, ".loc") != NULL, "-lineinfo reached NVRTC (.loc lines)");
+        td_blob_free(&again);
+    }
+    unsetenv("TDC_NVRTC_OPTIONS");
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "compute_90", &again) == TD_OK, "without it again");
+    td_blob_free(&again);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(hits == 4 && misses == 5, "TDC_NVRTC_OPTIONS is in the key (hits %lld, misses %lld)", (long long)hits,
+          (long long)misses);
+    /* its errors: an option NVRTC does not know, too many, too long */
+    setenv("TDC_NVRTC_OPTIONS", "-lineinfo --no-such-option", 1);
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "compute_90", &again) == TD_ERR_INPUT &&
+              contains(td_ctx_error(ctx), "NVRTC: saxpy: an option is not valid (TDC_NVRTC_OPTIONS is "
+                                          "'-lineinfo --no-such-option'): ") &&
+              contains(td_ctx_error(ctx), "--no-such-option") && !contains(td_ctx_error(ctx), "saxpy.cu:"),
+          "an unknown option: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    setenv("TDC_NVRTC_OPTIONS", "-lineinfo -lineinfo -lineinfo -lineinfo -lineinfo -lineinfo -lineinfo -lineinfo -lineinfo", 1);
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "compute_90", &again) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "NVRTC: saxpy: TDC_NVRTC_OPTIONS has more than 8 options") == 0,
+          "nine options: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    char long_options[600];
+    memset(long_options, 'x', sizeof long_options - 1);
+    long_options[sizeof long_options - 1] = 0;
+    setenv("TDC_NVRTC_OPTIONS", long_options, 1);
+    CHECK(td_nvrtc_compile(ctx, "saxpy", saxpy_src, "compute_90", &again) == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "NVRTC: saxpy: TDC_NVRTC_OPTIONS is 599 bytes; at most 511 can be given") == 0,
+          "599 bytes of options: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    unsetenv("TDC_NVRTC_OPTIONS");
     td_ctx_free(ctx);
 
     /* TDC_CACHE=off: nothing written */
