@@ -125,8 +125,14 @@ void emit_c_indent(const Emit *e, int depth);
 /* The gathers' error word pairs in the model's scratch: td.h's TD_SCRATCH_NERRORS. */
 enum { TD_SCRATCH_NERRORS_C = 248 };
 /* Every kernel of the program as one CUDA C source (an arena string), their
- * names pushed to *names in order: function i's kernels use plans[i]. */
-const char *emit_cuda_source(const Emit *e, FnPlan **plans, PtrVec *names);
+ * names pushed to *names in order: function i's kernels use plans[i]. Each
+ * kernel's symbol in the source goes to *symbols: its own name, or that of
+ * the first kernel of the same code (emit_cuda_dedupe). */
+const char *emit_cuda_source(const Emit *e, FnPlan **plans, PtrVec *names, PtrVec *symbols);
+/* The source with each kernel that is the same code as one before it
+ * (token for token, buffers renamed in order) left out for a line naming
+ * that one; symbols gets, for each of names, the kernel that runs it. */
+const char *emit_cuda_dedupe(Arena *a, const char *source, const PtrVec *names, PtrVec *symbols);
 /* The name of node n's kernel (of input k for a scatter, -1 otherwise) in
  * function fn_index; an output copy's is that of a node id past the last. */
 const char *emit_cuda_kernel_name(const Emit *e, int fn_index, int id, int k);
@@ -135,7 +141,7 @@ int *emit_cuda_kernel_buffers(const Emit *e, const IrNode *n, int *count);
 /* The C that runs function `index` on the GPU (tdg_fn<index>_cuda), the
  * kernel source and names as tables, and the train wrappers' GPU halves. */
 void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *plan, const PtrVec *names);
-void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *names);
+void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *symbols);
 /* What the GPU functions share: tdg_dims, the reductions' block size, profiling. */
 void emit_cuda_host_prelude(const Emit *e);
 /* tdg_train<t>_grad_cuda or _loss_cuda: train function k on the GPU. */

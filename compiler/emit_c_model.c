@@ -506,10 +506,10 @@ void emit_c(FILE *out, const IrProgram *p, const EmitOptions *opt)
     e.with_cuda = !opt->count_flops;
     if (e.with_cuda) {
         e.read_dtypes = emit_cuda_read_dtypes(&e, plans);
-        PtrVec *names = arena_alloc(e.a, sizeof *names);
-        const char *source = emit_cuda_source(&e, plans, names);
+        PtrVec *names = arena_alloc(e.a, sizeof *names), *symbols = arena_alloc(e.a, sizeof *symbols);
+        const char *source = emit_cuda_source(&e, plans, names, symbols);
         e.kernel_names = names;
-        emit_cuda_tables(&e, source, names);
+        emit_cuda_tables(&e, source, symbols);
         emit_cuda_host_prelude(&e);
         for (size_t i = 0; i < nall; i++)
             emit_cuda_function(&e, (int)i, function_at(p, i), plans[i], names);

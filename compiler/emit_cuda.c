@@ -798,7 +798,7 @@ static void emit_all(Emit *e, const char *source_name, FnPlan **plans)
     }
 }
 
-const char *emit_cuda_source(const Emit *outer, FnPlan **plans, PtrVec *names)
+const char *emit_cuda_source(const Emit *outer, FnPlan **plans, PtrVec *names, PtrVec *symbols)
 {
     char *text = NULL;
     size_t size = 0;
@@ -810,7 +810,7 @@ const char *emit_cuda_source(const Emit *outer, FnPlan **plans, PtrVec *names)
     e.kernel_names = names;
     emit_all(&e, "this program", plans);
     fclose(mem);
-    const char *r = arena_strndup(outer->a, text, size);
+    const char *r = emit_cuda_dedupe(outer->a, text, names, symbols);
     free(text);
     return r;
 }
@@ -823,5 +823,15 @@ void emit_cuda(FILE *out, const IrProgram *p, const char *source_name)
     for (size_t i = 0; i < n; i++)
         plans[i] = plan_function(p, function_at(p, i));
     e.read_dtypes = emit_cuda_read_dtypes(&e, plans);
+    char *text = NULL;
+    size_t size = 0;
+    e.out = open_memstream(&text, &size);
+    if (!e.out)
+        die("emit_cuda: open_memstream failed");
+    PtrVec names = {0}, symbols = {0};
+    e.kernel_names = &names;
     emit_all(&e, source_name, plans);
+    fclose(e.out);
+    fputs(emit_cuda_dedupe(e.a, text, &names, &symbols), out);
+    free(text);
 }

@@ -517,7 +517,7 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
 }
 
 /* The source as a C string, a line a literal. */
-void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *names)
+void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *symbols)
 {
     fputs("/* The GPU's half of the file is launch code, straight lines of calls:\n"
           " * GCC compiles it without optimisation, in a quarter of the time. */\n"
@@ -543,9 +543,9 @@ void emit_cuda_tables(const Emit *e, const char *source, const PtrVec *names)
     }
     fputs("    \"\";\n", e->out);
     fputs("static const char *const tdg_cuda_kernels[] = {\n", e->out);
-    for (size_t i = 0; i < names->len; i++)
-        fprintf(e->out, "    \"%s\",\n", (const char *)names->items[i]);
-    if (names->len == 0)
+    for (size_t i = 0; i < symbols->len; i++)
+        fprintf(e->out, "    \"%s\",\n", (const char *)symbols->items[i]);
+    if (symbols->len == 0)
         fputs("    \"\",\n", e->out);
     fputs("};\n\n", e->out);
 }

@@ -40,16 +40,25 @@ static size_t elements(const td_tensor_desc *t, const int64_t *dims)
     return n;
 }
 
-/* The kernel's parameter nodes, in order, from its signature in the source. */
-static int params_of(const char *src, const char *kernel, int *nodes)
+/* The kernel's parameter nodes, in order, from its signature in the source,
+ * and the symbol that runs it: its own name, or, for a kernel that is the
+ * same code as one before it, that one's ("tdg_k3_7(b7, b2) is tdg_k1_4: the
+ * same code"). `kernel` ends with its '('. */
+static int params_of(const char *src, const char *kernel, int *nodes, char *symbol, size_t size)
 {
     const char *p = strstr(src, kernel);
     int n = 0;
     if (!p)
         return -1;
     const char *end = strchr(p, ')');
-    for (const char *q = strstr(p, " *__restrict__ b"); q && q < end; q = strstr(q + 1, " *__restrict__ b"))
-        nodes[n++] = atoi(q + 16);
+    if (!end)
+        return -1;
+    for (const char *q = p + strlen(kernel); q < end; q++)
+        if (*q == 'b' && q[1] >= '0' && q[1] <= '9' && (q[-1] == ' ' || q[-1] == '('))
+            nodes[n++] = atoi(q + 1);
+    snprintf(symbol, size, "%.*s", (int)strlen(kernel) - 1, kernel);
+    if (strncmp(end, ") is ", 5) == 0)
+        snprintf(symbol, size, "%.*s", (int)strcspn(end + 5, ":"), end + 5);
     return n;
 }
 
@@ -90,7 +99,8 @@ int main(int argc, char **argv)
         char kernel[64];
         snprintf(kernel, sizeof kernel, "tdg_k%d_%d(", f, fn->cost->ops[0].node);
         int nodes[16];
-        int np = params_of(src, kernel, nodes);
+        char symbol[64];
+        int np = params_of(src, kernel, nodes, symbol, sizeof symbol);
         kernel[strlen(kernel) - 1] = 0;
         void *in[16];
         CUdeviceptr dev[16] = {0};
@@ -121,7 +131,7 @@ int main(int argc, char **argv)
         CUfunction fun;
         bool reduce = strcmp(fn->cost->ops[0].kind, "reduce") == 0;
         unsigned blocks = reduce ? (unsigned)nout : (unsigned)((nout + 255) / 256);
-        td_status st = td_cu_check(ctx, cuda, cuda->cu.cuModuleGetFunction(&fun, module, kernel), "cuModuleGetFunction");
+        td_status st = td_cu_check(ctx, cuda, cuda->cu.cuModuleGetFunction(&fun, module, symbol), "cuModuleGetFunction");
         if (st == TD_OK)
             st = td_cu_check(ctx, cuda, cuda->cu.cuLaunchKernel(fun, blocks, 1, 1, 256, 1, 1, 0, NULL, args, NULL), "cuLaunchKernel");
         if (st == TD_OK)

@@ -52,3 +52,9 @@ fn slice(x: f32["3 batch n"]) -> f32["batch n"] {
 fn outer(a: f32["batch"], b: f32["n"]) -> f32["batch n"] {
   return einsum(a, b, "i, j -> i j")
 }
+
+# The same code as masked's kernel, on its own buffers: tdc emits it once
+# (emit_cuda_dedupe.c), and this one runs as masked's.
+fn masked_again(a: f32["batch n"], b: f32["batch n"]) -> f32["batch n"] {
+  return where(a > b, max(a, b), min(a, 0.5))
+}
