@@ -410,6 +410,52 @@ static bool on_gpu(td_model *m)
     return false;
 }
 
+/* The runtime's lazily built kernels the model's steps will likely launch,
+ * for td_cuda_module_load_with to build beside the model's own: for each
+ * dtype of its params, the small and the grouped product; for each train
+ * block whose trained params are more than one small step takes, the
+ * update, the gradients' sum of squares and (clipping) scaling in each
+ * dtype. A guess: a kernel not named is built at its first launch, one
+ * named and not launched cost only its build. Errors (no memory) drop the
+ * guess. */
+static int runtime_kernels(td_model *m, td_cuda_lazy_ref *refs)
+{
+    const td_model_desc *desc = m->desc;
+    int n = 0;
+    bool seen[TD_DTYPE_COUNT] = {false};
+    for (int i = 0; i < desc->nparams; i++) {
+        td_dtype d = desc->params[i].dtype;
+        if ((unsigned)d >= TD_DTYPE_COUNT || seen[d] || n + 2 > TD_CUDA_MAX_PREFETCH)
+            continue;
+        seen[d] = true;
+        int k = td_cuda_gemm_prefetch(m->ctx, d, refs + n);
+        n += k > 0 ? k : 0;
+    }
+    for (int t = 0; t < desc->ntrains; t++) {
+        const td_train_desc *train = &desc->trains[t];
+        size_t elements[TD_DTYPE_COUNT] = {0};
+        int ndtypes = 0;
+        for (int i = 0; i < desc->nparams; i++) {
+            size_t bytes;
+            td_dtype d = desc->params[i].dtype;
+            if (train->trained && !train->trained[i])
+                continue;
+            if ((unsigned)d >= TD_DTYPE_COUNT || param_bytes(m, i, &bytes) != TD_OK)
+                continue;
+            ndtypes += elements[d] == 0;
+            elements[d] += bytes / td_dtype_size(d);
+        }
+        for (int d = 0; d < TD_DTYPE_COUNT; d++) {
+            if (!elements[d] || (ndtypes == 1 && elements[d] <= TD_CUDA_SMALL_STEP) || n + 3 > TD_CUDA_MAX_PREFETCH)
+                continue;
+            int k = td_cuda_optim_prefetch(m->ctx, &train->optim, (td_dtype)d, train->clip > 0, refs + n);
+            n += k > 0 ? k : 0;
+        }
+    }
+    td_ctx_clear_error(m->ctx);
+    return n;
+}
+
 /* On the GPU: the kernels compiled and loaded, each region allocated once
  * on the device and the params and optimizer state copied there (the
  * params were drawn on the host, so a seed gives the same bits on either
@@ -420,8 +466,10 @@ static td_status gpu_setup(td_model *m)
     if (!desc->cuda_source)
         return td_fail(m->ctx, TD_ERR_DEVICE, "model %s was compiled without CUDA code, so it runs on the CPU only",
                        desc->name);
-    td_status st = td_cuda_module_load(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels,
-                                       desc->cuda_kernel_names, &m->kernels);
+    td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
+    int nrefs = runtime_kernels(m, refs);
+    td_status st = td_cuda_module_load_with(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels,
+                                            desc->cuda_kernel_names, nrefs, refs, &m->kernels);
     if (st != TD_OK)
         return st;
     if (desc->cuda_kernels_wait)

@@ -293,6 +293,11 @@ void td_cuda_free_parts(char **sources, char **names, int count);
  * freed. */
 td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
                                 const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out);
+/* The same, source i with its own options (noptions[i] of options[i]; NULL
+ * arrays: none). */
+td_status td_nvrtc_compile_each(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
+                                const char *arch, int nthreads, const int *noptions,
+                                const char *const *const *options, td_blob *out);
 /* Checks a driver call's result: TD_OK, or TD_ERR_DEVICE with "CUDA:
  * <call>: <CUDA_ERROR_NAME> (<its text>)" on ctx. */
 td_status td_cu_check(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call);
@@ -307,6 +312,37 @@ struct td_cuda *td_cuda_ready(td_ctx *ctx);
 /* td_cuda_module_free for loader.c's release, which has the state but no
  * context; NULL is fine. */
 void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
+/* A module whose kernels are each compiled (a program of its own, through
+ * the cache) and loaded at their first launch: for a source with
+ * TD_CUDA_APART whose kernels after it each begin `extern "C" __global__`,
+ * of which a program uses few (the runtime's products' and optimizers'
+ * kernels, by dtype). `options` must outlive the module. Nothing is
+ * compiled here; a kernel that fails to build fails its launch. */
+td_status td_cuda_module_load_lazy(td_ctx *ctx, const char *name, const char *source, int noptions,
+                                   const char *const *options, int nkernels, const char *const *kernel_names,
+                                   td_cuda_module **out);
+/* A kernel of a lazy module, to build beside a module's own programs. */
+typedef struct td_cuda_lazy_ref {
+    const td_cuda_module *mod;
+    int kernel;
+} td_cuda_lazy_ref;
+enum { TD_CUDA_MAX_PREFETCH = 16 };
+/* td_cuda_module_load, and the lazy kernels refs[0..nrefs) (at most
+ * TD_CUDA_MAX_PREFETCH; those built already, or named twice, skipped)
+ * compiled in the same pool of threads and loaded into their modules: a
+ * model's first step then builds none of the runtime's kernels it was
+ * told of, one after another. A ref that fails to build is left for its
+ * launch to build and report. */
+td_status td_cuda_module_load_with(td_ctx *ctx, const char *name, const char *source, int nkernels,
+                                   const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
+                                   td_cuda_module **out);
+/* The lazy kernels a model's products and optimizer updates in `dtype` may
+ * launch, into refs: the small and the grouped product (2); the update of
+ * h's kind, the gradients' sum of squares and, with clipping, their
+ * scaling (3 at most). Their count (0 for a dtype without such kernels),
+ * or -1 with the error on ctx. */
+int td_cuda_gemm_prefetch(td_ctx *ctx, td_dtype dtype, td_cuda_lazy_ref *refs);
+int td_cuda_optim_prefetch(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, bool clip, td_cuda_lazy_ref *refs);
 /* Marks every kernel of mod as starting with TD_GRID_WAIT()
  * (cuda_narrow_floats.h): td_cuda_launch may then launch it while the
  * kernel before it finishes. NULL is fine. */

@@ -20,12 +20,16 @@
 #include "cuda_narrow_floats.h"
 
 struct td_cuda_module {
-    CUmodule *modules; /* one per program the source was compiled as */
+    CUmodule *modules; /* one per program the source was compiled as (lazy: a kernel each, NULL until built) */
     int nmodules;
     int nkernels;
-    CUfunction *kernels;
+    CUfunction *kernels; /* lazy: NULL until the kernel's first launch */
     char **names;
     bool waits; /* every kernel starts with TD_GRID_WAIT() (td_cuda_module_waits) */
+    /* td_cuda_module_load_lazy's: the source, the options (static) and the module's name */
+    char *source, *name;
+    const char *const *options;
+    int noptions;
 };
 
 void td_cuda_module_waits(td_cuda_module *mod)
@@ -159,6 +163,8 @@ void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod)
         free(mod->names[i]);
     free(mod->names);
     free(mod->kernels);
+    free(mod->source);
+    free(mod->name);
     free(mod);
 }
 
@@ -235,22 +241,63 @@ static int program_of(char *const *sources, int count, const char *name)
     return 0;
 }
 
-td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char *source, int noptions,
-                                      const char *const *options, int nkernels, const char *const *kernel_names,
-                                      td_cuda_module **out)
+static const td_cuda_lazy_ref *const NO_REFS = NULL;
+static td_status lazy_program(td_ctx *ctx, const td_cuda_module *mod, int k, char **program, char **pname);
+static td_status install_lazy(td_ctx *ctx, struct td_cuda *cuda, const td_cuda_module *mod, int k, const td_blob *image);
+
+/* td_cuda_module_load_options, and the lazy kernels refs[0..nrefs) built
+ * in the same pool of threads (each with its module's options). A failure
+ * among those is left for their launch: the module is then compiled alone. */
+static td_status load_module(td_ctx *ctx, const char *name, const char *source, int noptions,
+                             const char *const *options, int nkernels, const char *const *kernel_names, int nrefs,
+                             const td_cuda_lazy_ref *refs, td_cuda_module **out)
 {
     *out = NULL;
     struct td_cuda *cuda = td_cuda_ready(ctx);
     if (!cuda)
         return TD_ERR_DEVICE;
-    char *sources[TD_CUDA_MAX_PROGRAMS], *names[TD_CUDA_MAX_PROGRAMS];
+    enum { MAX = TD_CUDA_MAX_PROGRAMS + TD_CUDA_MAX_PREFETCH };
+    char *sources[MAX], *names[MAX];
+    int counts[MAX];
+    const char *const *lists[MAX];
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int count = td_cuda_split_source(name, source, cores > 0 ? (int)cores : 1, sources, names);
     if (count < 0)
         return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory splitting the kernels of %s", name);
-    td_blob images[TD_CUDA_MAX_PROGRAMS];
-    td_status st = td_nvrtc_compile_many(ctx, count, (const char *const *)names, (const char *const *)sources, NULL,
-                                         count, noptions, options, images);
+    int total = count, built[TD_CUDA_MAX_PREFETCH]; /* the refs' programs after the module's, then their refs */
+    for (int r = 0; r < nrefs && r < TD_CUDA_MAX_PREFETCH; r++) {
+        const td_cuda_lazy_ref *ref = &refs[r];
+        bool again = false;
+        for (int j = count; j < total && !again; j++)
+            again = refs[built[j - count]].mod == ref->mod && refs[built[j - count]].kernel == ref->kernel;
+        if (again || !ref->mod || !ref->mod->source || ref->kernel < 0 || ref->kernel >= ref->mod->nkernels ||
+            ref->mod->kernels[ref->kernel])
+            continue;
+        if (lazy_program(ctx, ref->mod, ref->kernel, &sources[total], &names[total]) != TD_OK) {
+            td_ctx_clear_error(ctx); /* its launch will say */
+            continue;
+        }
+        counts[total] = ref->mod->noptions, lists[total] = ref->mod->options;
+        built[total - count] = r;
+        total++;
+    }
+    for (int i = 0; i < count; i++)
+        counts[i] = noptions, lists[i] = options;
+    td_blob images[MAX];
+    td_status st = td_nvrtc_compile_each(ctx, total, (const char *const *)names, (const char *const *)sources, NULL,
+                                         cores > count ? (int)cores : count, counts, lists, images);
+    if (st != TD_OK && total > count) { /* perhaps the prefetched: the module alone, its programs from the cache */
+        td_cuda_free_parts(sources, names, total);
+        td_ctx_clear_error(ctx);
+        return load_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, out);
+    }
+    for (int j = count; j < total; j++) {
+        if (st == TD_OK && install_lazy(ctx, cuda, refs[built[j - count]].mod, refs[built[j - count]].kernel,
+                                        &images[j]) != TD_OK)
+            td_ctx_clear_error(ctx); /* its launch will build it again, and say */
+        td_blob_free(&images[j]);
+        free(sources[j]), free(names[j]);
+    }
     /* each kernel's program: looked up there alone (a lookup that fails is an error to the driver's tools) */
     int *home = st == TD_OK ? calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *home) : NULL;
     for (int i = 0; home && count > 1 && i < nkernels; i++)
@@ -301,6 +348,110 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
     return TD_OK;
 }
 
+td_status td_cuda_module_load_lazy(td_ctx *ctx, const char *name, const char *source, int noptions,
+                                   const char *const *options, int nkernels, const char *const *kernel_names,
+                                   td_cuda_module **out)
+{
+    *out = NULL;
+    if (!strstr(source, TD_CUDA_APART) || nkernels < 1)
+        return td_fail(ctx, TD_ERR_INPUT, "CUDA: module %s: a lazy module needs TD_CUDA_APART and kernels", name);
+    td_cuda_module *mod = calloc(1, sizeof *mod);
+    if (mod) {
+        mod->nkernels = mod->nmodules = nkernels;
+        mod->kernels = calloc((size_t)nkernels, sizeof *mod->kernels);
+        mod->names = calloc((size_t)nkernels, sizeof *mod->names);
+        mod->modules = calloc((size_t)nkernels, sizeof *mod->modules);
+        mod->source = strdup(source);
+        mod->name = strdup(name);
+        mod->options = options;
+        mod->noptions = noptions;
+    }
+    bool ok = mod && mod->kernels && mod->names && mod->modules && mod->source && mod->name;
+    for (int i = 0; ok && i < nkernels; i++)
+        ok = (mod->names[i] = strdup(kernel_names[i])) != NULL;
+    if (!ok) {
+        td_cuda_module_release(ctx->cuda, mod);
+        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory for the module %s", name);
+    }
+    *out = mod;
+    return TD_OK;
+}
+
+/* A lazy module's kernel k as a program of its own: the part before
+ * TD_CUDA_APART, then its definition (from its `extern "C" __global__` to
+ * the next one), named "<module>: <kernel>"; both malloc'd. */
+static td_status lazy_program(td_ctx *ctx, const td_cuda_module *mod, int k, char **program, char **pname)
+{
+    *program = *pname = NULL;
+    const char *kname = mod->names[k], *apart = strstr(mod->source, TD_CUDA_APART);
+    size_t head = (size_t)(apart - mod->source) + strlen(TD_CUDA_APART), len = strlen(kname);
+    const char *def = NULL;
+    for (const char *at = strstr(mod->source + head, kernel_start); at && !def; at = strstr(at + 1, kernel_start)) {
+        const char *open = strchr(at, '(');
+        if (open && (size_t)(open - at) > len && memcmp(open - len, kname, len) == 0 && open[-(ptrdiff_t)len - 1] == ' ')
+            def = at;
+    }
+    if (!def)
+        return td_fail(ctx, TD_ERR_INPUT, "CUDA: module %s has no kernel %s", mod->name, kname);
+    const char *next = strstr(def + 1, kernel_start);
+    size_t n = next ? (size_t)(next - def) : strlen(def);
+    *program = malloc(head + n + 1);
+    *pname = malloc(strlen(mod->name) + len + 3);
+    if (!*program || !*pname) {
+        free(*program), free(*pname);
+        *program = *pname = NULL;
+        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory building %s", kname);
+    }
+    memcpy(*program, mod->source, head);
+    memcpy(*program + head, def, n);
+    (*program)[head + n] = 0;
+    sprintf(*pname, "%s: %s", mod->name, kname);
+    return TD_OK;
+}
+
+/* Loads image as lazy module mod's kernel k and looks the kernel up. */
+static td_status install_lazy(td_ctx *ctx, struct td_cuda *cuda, const td_cuda_module *mod, int k, const td_blob *image)
+{
+    const char *kname = mod->names[k];
+    td_status st =
+        td_cu_check_at(ctx, cuda, cuda->cu.cuModuleLoadData(&mod->modules[k], image->data), "cuModuleLoadData", kname);
+    if (st == TD_OK)
+        st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleGetFunction(&mod->kernels[k], mod->modules[k], kname),
+                            "cuModuleGetFunction", kname);
+    return st;
+}
+
+/* A lazy module's kernel k, compiled through the cache and loaded. */
+static td_status build_lazy_kernel(td_ctx *ctx, struct td_cuda *cuda, const td_cuda_module *mod, int k)
+{
+    char *program, *pname;
+    td_status st = lazy_program(ctx, mod, k, &program, &pname);
+    if (st != TD_OK)
+        return st;
+    td_blob image = {0};
+    st = td_nvrtc_compile_options(ctx, pname, program, NULL, 0, mod->noptions, mod->options, &image);
+    free(program);
+    free(pname);
+    if (st == TD_OK)
+        st = install_lazy(ctx, cuda, mod, k, &image);
+    td_blob_free(&image);
+    return st;
+}
+
+td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char *source, int noptions,
+                                      const char *const *options, int nkernels, const char *const *kernel_names,
+                                      td_cuda_module **out)
+{
+    return load_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, out);
+}
+
+td_status td_cuda_module_load_with(td_ctx *ctx, const char *name, const char *source, int nkernels,
+                                   const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
+                                   td_cuda_module **out)
+{
+    return load_module(ctx, name, source, 0, NULL, nkernels, kernel_names, nrefs, refs, out);
+}
+
 int64_t td_cuda_blocks(td_ctx *ctx, int64_t work, int64_t per_block)
 {
     if (work <= 0)
@@ -332,6 +483,11 @@ td_status td_cuda_launch_shared(td_ctx *ctx, const td_cuda_module *mod, int kern
         return TD_ERR_DEVICE;
     if (!mod || kernel < 0 || kernel >= mod->nkernels)
         return td_fail(ctx, TD_ERR_INPUT, "CUDA: no kernel %d to launch (%s)", kernel, where ? where : "?");
+    if (!mod->kernels[kernel] && mod->source) { /* a lazy module's kernel, built on its first launch */
+        td_status st = build_lazy_kernel(ctx, cuda, mod, kernel);
+        if (st != TD_OK)
+            return st;
+    }
     if (blocks > 0x7fffffff)
         blocks = 0x7fffffff;
     /* a kernel that waits in TD_GRID_WAIT() may start while the one before it finishes (sm_90 on) */

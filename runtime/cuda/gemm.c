@@ -258,9 +258,10 @@ static void make_plan(const problem *in, plan *pl, bool small)
  * and products wrap, and stored through the unsigned type of their width.
  * The arguments are one struct, laid out as gemm_kernel_args below. The
  * types and templates come first, then TD_CUDA_APART and the kernels
- * alone, one definition each, so that td_cuda_module_load compiles them
- * as several programs on a machine's cores: 2.1 s of NVRTC as one
- * program, 0.23 s for the largest of 13 (here, on one core each). */
+ * alone, one definition each: the module is lazy (td_cuda_module_load_lazy),
+ * each kernel a program of its own built at its first launch or beside a
+ * model's kernels (td_cuda_gemm_prefetch), about 0.2 s of NVRTC each where
+ * the 27 as one program took 2.1 s. */
 static const char kernel_source[] =
     TD_CUDA_INT_TYPES
     TD_CUDA_GRID_WAIT
@@ -613,15 +614,28 @@ static td_status release_snapshots(td_ctx *ctx, td_dptr snap[2], td_status st)
     return st != TD_OK ? st : synced;
 }
 
-/* The generic kernels' module, compiled and loaded on first need. */
+/* The generic kernels' module: each kernel compiled and loaded at its first
+ * launch (a program uses a few of the 27, by dtype and route). */
 static td_status gemm_module(td_ctx *ctx, struct td_cuda *cuda)
 {
     if (cuda->gemm_module)
         return TD_OK;
-    td_status st =
-        td_cuda_module_load(ctx, "td_gemm_fallback", kernel_source, KERNEL_COUNT, kernel_names, &cuda->gemm_module);
+    td_status st = td_cuda_module_load_lazy(ctx, "td_gemm_fallback", kernel_source, 0, NULL, KERNEL_COUNT, kernel_names,
+                                            &cuda->gemm_module);
     td_cuda_module_waits(cuda->gemm_module); /* tdg_gemm_float and tdg_gemm_int start with TD_GRID_WAIT() */
     return st;
+}
+
+int td_cuda_gemm_prefetch(td_ctx *ctx, td_dtype dtype, td_cuda_lazy_ref *refs)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda || gemm_module(ctx, cuda) != TD_OK)
+        return -1;
+    if (dtype != TD_F64 && dtype != TD_F32 && dtype != TD_F16 && dtype != TD_BF16)
+        return 0;
+    refs[0] = (td_cuda_lazy_ref){cuda->gemm_module, KERNEL_SMALL_F64 + (int)dtype};
+    refs[1] = (td_cuda_lazy_ref){cuda->gemm_module, KERNEL_GROUP_F64 + (int)dtype};
+    return 2;
 }
 
 /* The kernel's argument for plan pl. */

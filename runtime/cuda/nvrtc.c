@@ -325,9 +325,9 @@ td_status td_nvrtc_compile_options(td_ctx *ctx, const char *name, const char *so
     return st;
 }
 
-/* td_nvrtc_compile_many's threads: each takes the next source not taken. */
+/* td_nvrtc_compile_each's threads: each takes the next source not taken. */
 typedef struct many_job {
-    const compile_setup *s;
+    const compile_setup *const *setups; /* each source's */
     const char *const *names, *const *sources;
     td_blob *out;
     td_status *status;
@@ -352,7 +352,7 @@ static void *many_worker(void *arg)
             job->status[i] = TD_ERR_OOM;
             continue;
         }
-        job->status[i] = compile_one(mine, job->s, job->names[i], job->sources[i], &job->out[i], &job->hits[i]);
+        job->status[i] = compile_one(mine, job->setups[i], job->names[i], job->sources[i], &job->out[i], &job->hits[i]);
         if (job->status[i] != TD_OK && td_ctx_error(mine))
             job->errors[i] = strdup(td_ctx_error(mine));
         td_ctx_clear_error(mine);
@@ -361,25 +361,42 @@ static void *many_worker(void *arg)
     return NULL;
 }
 
-td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
-                                const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out)
+td_status td_nvrtc_compile_each(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
+                                const char *arch, int nthreads, const int *noptions,
+                                const char *const *const *options, td_blob *out)
 {
     for (int i = 0; i < count; i++)
         out[i] = (td_blob){0};
     if (count <= 0)
         return TD_OK;
-    compile_setup s;
-    td_status st = setup(ctx, names[0], arch, 0, noptions, options, &s);
-    if (st)
-        return st;
-    many_job job = {.s = &s, .names = names, .sources = sources, .out = out, .count = count};
+    /* a setup for each source, shared by those whose options are the same array */
+    compile_setup *setups = calloc((size_t)count, sizeof *setups);
+    const compile_setup **of = calloc((size_t)count, sizeof *of);
+    if (!setups || !of) {
+        free(setups), free(of);
+        return td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory compiling %d programs", count);
+    }
+    int nsetups = 0;
+    td_status st = TD_OK;
+    for (int i = 0; i < count && st == TD_OK; i++) {
+        int no = noptions ? noptions[i] : 0;
+        const char *const *op = options ? options[i] : NULL;
+        for (int j = 0; j < i && !of[i]; j++)
+            if ((noptions ? noptions[j] : 0) == no && (options ? options[j] : NULL) == op)
+                of[i] = of[j];
+        if (!of[i] && (st = setup(ctx, names[i], arch, 0, no, op, &setups[nsetups])) == TD_OK)
+            of[i] = &setups[nsetups++];
+    }
+    many_job job = {.setups = of, .names = names, .sources = sources, .out = out, .count = count};
     job.status = calloc((size_t)count, sizeof *job.status);
     job.errors = calloc((size_t)count, sizeof *job.errors);
     job.hits = calloc((size_t)count, sizeof *job.hits);
     pthread_t *threads = calloc((size_t)(nthreads > 0 ? nthreads : 1), sizeof *threads);
-    if (!job.status || !job.errors || !job.hits || !threads) {
-        free(job.status), free(job.errors), free(job.hits), free(threads);
-        return td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory compiling %d programs", count);
+    if (st == TD_OK && (!job.status || !job.errors || !job.hits || !threads))
+        st = td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory compiling %d programs", count);
+    if (st != TD_OK) {
+        free(job.status), free(job.errors), free(job.hits), free(threads), free(setups), free(of);
+        return st;
     }
     pthread_mutex_init(&job.lock, NULL);
     int started = 0;
@@ -392,9 +409,9 @@ td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names
     pthread_mutex_destroy(&job.lock);
     for (int i = 0; i < count; i++) {
         if (job.hits[i])
-            s.cuda->cache_hits++;
+            of[i]->cuda->cache_hits++;
         else
-            s.cuda->cache_misses++;
+            of[i]->cuda->cache_misses++;
         if (st == TD_OK && job.status[i] != TD_OK)
             st = job.errors[i] ? td_fail(ctx, job.status[i], "%s", job.errors[i])
                                : td_fail(ctx, job.status[i], "NVRTC: %s: out of memory", names[i]);
@@ -403,7 +420,23 @@ td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names
     if (st != TD_OK)
         for (int i = 0; i < count; i++)
             td_blob_free(&out[i]);
-    free(job.status), free(job.errors), free(job.hits), free(threads);
+    free(job.status), free(job.errors), free(job.hits), free(threads), free(setups), free(of);
+    return st;
+}
+
+td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
+                                const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out)
+{
+    int *counts = calloc(count > 0 ? (size_t)count : 1, sizeof *counts);
+    const char *const **lists = calloc(count > 0 ? (size_t)count : 1, sizeof *lists);
+    if (!counts || !lists) {
+        free(counts), free((void *)lists);
+        return td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory compiling %d programs", count);
+    }
+    for (int i = 0; i < count; i++)
+        counts[i] = noptions, lists[i] = options;
+    td_status st = td_nvrtc_compile_each(ctx, count, names, sources, arch, nthreads, counts, lists, out);
+    free(counts), free((void *)lists);
     return st;
 }
 

@@ -17,9 +17,10 @@
  * kernel is a grid-stride loop that
  * calls the element loop with n = 1 at its index; the scalars that need
  * pow (Adam's bias corrections) come from the host (td_optim_adam_bias),
- * as pow is not correctly rounded. The module is compiled once per context
- * (through the disk cache) into cuda->optim_module, and the small step's
- * into cuda->small_step_module, which loader.c frees.
+ * as pow is not correctly rounded. The module is made once per context
+ * into cuda->optim_module, its kernels built as they are needed (through
+ * the disk cache), and the small step's into cuda->small_step_module,
+ * which loader.c frees.
  * Arguments are checked as td_optim_update checks them, with the same
  * messages under this function's name, before anything is queued. */
 #include <stddef.h>
@@ -514,9 +515,10 @@ static const char device_kernels[] =
     "    td_put_verdict(c, td_verdict(c, *sum_squares, in, td_check_in_of(c)));\n"
     "}\n";
 /* The end of each module's source: the kernels it defines. The optimizer
- * module's are one definition a line after TD_CUDA_APART, so that
- * td_cuda_module_load compiles them as several programs on a machine's
- * cores: 1.2 s of NVRTC as one program here, 0.3 s for the largest of 13. */
+ * module's are one definition a line after TD_CUDA_APART: the module is
+ * lazy (td_cuda_module_load_lazy), each kernel a program of its own built
+ * at its first launch or beside a model's kernels (td_cuda_optim_prefetch),
+ * where the 13 as one program took 1.2 s of NVRTC. */
 static const char grid_kernels[] =
     "TD_UPDATES(float, f32)\nTD_UPDATES(double, f64)\n"
     "\n" TD_CUDA_APART
@@ -631,8 +633,11 @@ static char *module_source(td_ctx *ctx, const char *kernels)
 static td_status load_source(td_ctx *ctx, td_cuda_module **slot, const char *name, const char *source, int count,
                              const char *const *names)
 {
-    td_status st = td_cuda_module_load_options(ctx, name, source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options, count,
-                                               names, slot);
+    td_status st = strstr(source, TD_CUDA_APART) /* the grid kernels: each built at its first launch */
+                       ? td_cuda_module_load_lazy(ctx, name, source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options,
+                                                  count, names, slot)
+                       : td_cuda_module_load_options(ctx, name, source, TD_CUDA_OPTIM_NOPTIONS, td_cuda_optim_options,
+                                                     count, names, slot);
     td_cuda_module_waits(*slot);
     return st;
 }
@@ -675,6 +680,23 @@ static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
     }
     *out = cuda->optim_module;
     return TD_OK;
+}
+
+int td_cuda_optim_prefetch(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, bool clip, td_cuda_lazy_ref *refs)
+{
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda || load_once(ctx, &cuda->optim_module, "td_optim", grid_kernels, K_COUNT, kernel_names) != TD_OK)
+        return -1;
+    if (dtype != TD_F32 && dtype != TD_F64)
+        return 0;
+    int f64 = dtype == TD_F64, n = 0;
+    int update = h->kind == TD_OPTIM_SGD ? K_SGD : h->kind == TD_OPTIM_ADAGRAD ? K_ADAGRAD
+               : h->kind == TD_OPTIM_RMSPROP ? K_RMSPROP : K_ADAM;
+    refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, update + f64};
+    refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, K_SUM_SQUARES + f64};
+    if (clip)
+        refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, K_SCALE + f64};
+    return n;
 }
 
 /* The context's small step module. */

@@ -625,6 +625,97 @@ static void test_ptx_waits(td_ctx *ctx)
     td_ctx_clear_error(ctx);
 }
 
+/* A lazy module (td_cuda_module_load_lazy): nothing is compiled when it is
+ * made; each kernel is built at its first launch, alone; a kernel that is
+ * not in the source fails its launch, naming it. Without a GPU only the
+ * refusal of a source without TD_CUDA_APART is checked. */
+static const char lazy_src[] = "typedef long long i64;\n" TD_CUDA_APART
+                               "extern \"C\" __global__ void lazy_one(i64 *x) { x[0] = 1; }\n"
+                               "extern \"C\" __global__ void lazy_two(i64 *x)\n{\n    x[1] = 2;\n}\n";
+
+static void test_lazy_module(td_ctx *ctx, bool gpu)
+{
+    td_cuda_module *mod = NULL;
+    const char *names[3] = {"lazy_one", "lazy_two", "lazy_three"};
+    CHECK(td_cuda_module_load_lazy(ctx, "lazy", "extern \"C\" __global__ void k() {}", 0, NULL, 1, names, &mod) ==
+                  TD_ERR_INPUT &&
+              !mod && strcmp(td_ctx_error(ctx), "CUDA: module lazy: a lazy module needs TD_CUDA_APART and kernels") == 0,
+          "a lazy module without TD_CUDA_APART: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    if (!gpu)
+        return;
+    int64_t hits0, misses0, hits, misses;
+    td_nvrtc_cache_counts(ctx, &hits0, &misses0);
+    td_status st = td_cuda_module_load_lazy(ctx, "lazy", lazy_src, 0, NULL, 3, names, &mod);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(st == TD_OK && mod && hits == hits0 && misses == misses0, "made without compiling: %s", td_ctx_error(ctx));
+    td_dptr x = 0;
+    int64_t got[2] = {0, 0};
+    if (st == TD_OK)
+        st = td_cuda_alloc(ctx, sizeof got, "lazy's test", &x);
+    if (st == TD_OK)
+        st = td_cuda_zero(ctx, x, sizeof got);
+    void *args[] = {&x};
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, mod, 1, 1, 1, args, "lazy_two");
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(st == TD_OK && hits + misses == hits0 + misses0 + 1, "lazy_two's first launch built it alone: %s",
+          td_ctx_error(ctx));
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, mod, 0, 1, 1, args, "lazy_one");
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, mod, 1, 1, 1, args, "lazy_two");
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(st == TD_OK && hits + misses == hits0 + misses0 + 2, "then lazy_one alone, and lazy_two not again: %s",
+          td_ctx_error(ctx));
+    if (st == TD_OK)
+        st = td_cuda_download(ctx, got, x, sizeof got);
+    CHECK(st == TD_OK && got[0] == 1 && got[1] == 2, "both ran: %lld %lld (%s)", (long long)got[0], (long long)got[1],
+          td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    CHECK(td_cuda_launch(ctx, mod, 2, 1, 1, args, "lazy_three") == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "CUDA: module lazy has no kernel lazy_three") == 0,
+          "a kernel the source lacks fails its launch: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    td_cuda_module_free(ctx, mod);
+
+    /* td_cuda_module_load_with: a module's program and the lazy kernels named
+     * built in one pool; a kernel named twice built once, one the source
+     * lacks left for its launch to report */
+    static const char host_src[] = "extern \"C\" __global__ void host_k(long long *x) { x[0] = 5; }\n";
+    const char *host_names[1] = {"host_k"};
+    td_cuda_module *host = NULL;
+    mod = NULL;
+    st = td_cuda_module_load_lazy(ctx, "lazy", lazy_src, 0, NULL, 3, names, &mod);
+    td_cuda_lazy_ref refs[4] = {{mod, 1}, {mod, 1}, {mod, 2}, {NULL, 0}};
+    td_nvrtc_cache_counts(ctx, &hits0, &misses0);
+    if (st == TD_OK)
+        st = td_cuda_module_load_with(ctx, "host", host_src, 1, host_names, 4, refs, &host);
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    CHECK(st == TD_OK && hits + misses == hits0 + misses0 + 2, "the module and lazy_two built together (%lld): %s",
+          (long long)(hits + misses - hits0 - misses0), td_ctx_error(ctx));
+    got[0] = got[1] = 0;
+    if (st == TD_OK)
+        st = td_cuda_zero(ctx, x, sizeof got);
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, host, 0, 1, 1, args, "host_k");
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, mod, 1, 1, 1, args, "lazy_two");
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    if (st == TD_OK)
+        st = td_cuda_download(ctx, got, x, sizeof got);
+    CHECK(st == TD_OK && hits + misses == hits0 + misses0 + 2 && got[0] == 5 && got[1] == 2,
+          "lazy_two then launched without a build: %lld %lld (%s)", (long long)got[0], (long long)got[1],
+          td_ctx_error(ctx));
+    CHECK(td_cuda_launch(ctx, mod, 2, 1, 1, args, "lazy_three") == TD_ERR_INPUT &&
+              strcmp(td_ctx_error(ctx), "CUDA: module lazy has no kernel lazy_three") == 0,
+          "and lazy_three still fails at its launch: '%s'", td_ctx_error(ctx));
+    td_ctx_clear_error(ctx);
+    td_cuda_module_free(ctx, host);
+    td_cuda_free(ctx, x);
+    td_cuda_module_free(ctx, mod);
+}
+
 void test_cuda(void)
 {
     test_no_gpu_paths();
@@ -675,6 +766,7 @@ void test_cuda(void)
     test_compile_errors(ctx);
     test_compile_many(ctx);
     test_ptx_waits(ctx);
+    test_lazy_module(ctx, false);
     td_ctx_free(ctx);
     test_cache(dir, &ptx);
     td_blob_free(&ptx);
@@ -688,6 +780,7 @@ void test_cuda(void)
     if (td_cuda_available(ctx, why, sizeof why)) {
         setenv("TDC_CACHE", dir, 1);
         test_gpu(ctx);
+        test_lazy_module(ctx, true);
     } else {
         printf("skipped: GPU tests: %s\n", why);
     }
