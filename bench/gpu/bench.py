@@ -599,7 +599,10 @@ class Bench:
         if p.returncode != 0:
             raise RuntimeError(f"make_text_data.py: {p.stderr}")
         cache = tempfile.mkdtemp(prefix="nvrtc-cache.", dir=work)
-        env = dict(os.environ, TDC_CACHE=cache)
+        # NVRTC (CUDA 13) keeps a cache of its own, the driver's (~/.nv/ComputeCache, or CUDA_CACHE_PATH): a cold
+        # run empties both, or an earlier run of the same kernels (the test suite's) makes the build look free
+        nv_cache = tempfile.mkdtemp(prefix="nv-cache.", dir=work)
+        env = dict(os.environ, TDC_CACHE=cache, CUDA_CACHE_PATH=nv_cache)
         cmd = [exe, "train", "--steps", "1", "--dims", "batch=4", "--data", os.path.join(data, "train.bin"),
                "--device", "cpu" if self.args.dry_run else "cuda"]
         cold = timed_process(cmd, env, "step 1/1", work)
