@@ -121,14 +121,24 @@ static int wait_command(pid_t pid)
 
 /* How many translation units an executable's C is compiled as, at once
  * (emit_c's parts): one a processor, at most MAX_PARTS (the CPU functions,
- * cut into segments of about 24 KB of C, rarely balance over more). */
-enum { MAX_PARTS = 8 };
+ * cut into segments of about 24 KB of C, rarely balance over more).
+ * $TDC_C_PARTS forces the count; a value that is not 1 to MAX_PARTS is an
+ * error (-1, reported). */
+enum { MAX_PARTS = 16 };
 
-static int compile_parts(void)
+static int compile_parts(BackendOptions *o)
 {
-    const char *forced = getenv("TDC_C_PARTS"); /* 1 to 8: that many, whatever the processors */
-    if (forced && *forced >= '1' && *forced <= '0' + MAX_PARTS && !forced[1])
-        return *forced - '0';
+    const char *forced = getenv("TDC_C_PARTS");
+    if (forced && *forced) { /* set and empty: as unset */
+        char *end;
+        errno = 0;
+        long n = strtol(forced, &end, 10);
+        if (errno || end == forced || *end || n < 1 || n > MAX_PARTS) {
+            failure(o, "TDC_C_PARTS is '%s'; it must be a count of parts from 1 to 16", forced, NULL);
+            return -1;
+        }
+        return (int)n;
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= MAX_PARTS ? MAX_PARTS : n >= 2 ? (int)n : 1;
 }
@@ -234,7 +244,13 @@ static void write_executable(BackendOptions *o, const IrProgram *ir, const EmitO
     }
     FILE *f = fdopen(fd, "w");
     EmitOptions parted = *eo;
-    parted.parts = compile_parts();
+    parted.parts = compile_parts(o);
+    if (parted.parts < 0) {
+        fclose(f);
+        unlink(tmp);
+        free(out);
+        return;
+    }
     emit_c(f, ir, &parted);
     if (fclose(f) != 0)
         failure(o, "cannot write '%s'", tmp, strerror(errno));
@@ -375,9 +391,11 @@ void backend_run(void *options, IrProgram *ir)
     } else if (o->emit == EMIT_C) {
         FILE *f = o->output ? open_output(o, o->output) : stdout;
         if (f) {
-            if (getenv("TDC_C_PARTS")) /* the C of an executable as tdc -o compiles it */
-                eo.parts = compile_parts();
-            emit_c(f, ir, &eo);
+            const char *forced = getenv("TDC_C_PARTS");
+            if (forced && *forced) /* the C of an executable as tdc -o compiles it */
+                eo.parts = compile_parts(o);
+            if (eo.parts >= 0)
+                emit_c(f, ir, &eo);
             if (f != stdout && fclose(f) != 0)
                 failure(o, "cannot write '%s'", o->output, strerror(errno));
         }

@@ -69,6 +69,17 @@ def run(r):
                 r.ok(f"cli: the C compiler failing, {parts} part(s)")
             else:
                 r.fail(f"cli: the C compiler failing, {parts} part(s)", f"exit {p.returncode}: {p.stderr!r}")
+        # $TDC_C_PARTS: 1 to 16, else an error that names it, and no executable or C
+        for value in ("0", "17", "x", "4k"):
+            for emit in ([], ["--emit=c"]):
+                out = os.path.join(d, "parts_bad" + ("_c" if emit else ""))
+                p = subprocess.run([r.tdc] + emit + [good, "-o", out], capture_output=True, text=True,
+                                   env=dict(os.environ, TDC_C_PARTS=value))
+                want = f"tdc: error: TDC_C_PARTS is '{value}'; it must be a count of parts from 1 to 16\n"
+                if p.returncode == 1 and p.stderr == want and (not os.path.exists(out) or not open(out).read()):
+                    r.ok(f"cli: TDC_C_PARTS={value!r} {' '.join(emit)}")
+                else:
+                    r.fail(f"cli: TDC_C_PARTS={value!r} {' '.join(emit)}", f"exit {p.returncode}: {p.stderr!r}")
         case(r, "each file is its own program", ["check", good, bad, good], 1, out="",
              err_has=[f"{bad}:3:10: error: unknown name 'y'"])
         case(r, "--types on a good program", ["check", "--types", good], 0,
