@@ -44,7 +44,7 @@ static bool is_buffer(const char *p, size_t n)
 static char *canonical(Arena *a, const char *def, const char *end, const char *name)
 {
     size_t cap = (size_t)(end - def) + 1, len = 0;
-    char *out = arena_alloc(a, cap * 2 + 16);
+    char *out = arena_alloc(a, cap * 3 + 16); /* "b1" (2 bytes) may become "b#255" (5) */
     const char *seen[256];
     size_t seen_len[256];
     int nseen = 0;
