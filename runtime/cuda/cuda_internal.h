@@ -288,14 +288,11 @@ int td_cuda_split_source(const char *name, const char *source, int want, char **
 void td_cuda_free_parts(char **sources, char **names, int count);
 /* Compiles `count` sources for arch (NULL: the context's GPU) on up to
  * nthreads threads (this one included), each through the disk cache as
- * td_nvrtc_compile_options does; out[i] is source i's image. On a failure
- * the first failing source's error is the context's and every out[i] is
- * freed. */
+ * td_nvrtc_compile_options does, source i with its own options
+ * (noptions[i] of options[i]; NULL arrays: none); out[i] is source i's
+ * image. On a failure the first failing source's error is the context's
+ * and every out[i] is freed. */
 td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
-                                const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out);
-/* The same, source i with its own options (noptions[i] of options[i]; NULL
- * arrays: none). */
-td_status td_nvrtc_compile_each(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
                                 const char *arch, int nthreads, const int *noptions,
                                 const char *const *const *options, td_blob *out);
 /* Checks a driver call's result: TD_OK, or TD_ERR_DEVICE with "CUDA:
@@ -435,6 +432,12 @@ td_status td_cuda_scale_slices(td_ctx *ctx, td_dtype dtype, const td_cuda_slices
  * one block's, in another order than the grid's: the norm may differ from
  * theirs in its last bits. */
 enum { TD_CUDA_SMALL_STEP = 16384 };
+/* Whether a train step whose trained params are `ndtypes` lists (one a
+ * dtype), the first of `elements`, takes the small step. */
+static inline bool td_cuda_takes_small_step(int ndtypes, size_t elements)
+{
+    return ndtypes == 1 && elements <= TD_CUDA_SMALL_STEP;
+}
 /* The elements of a list's slices in all (SIZE_MAX past it). */
 size_t td_cuda_slices_elements(const td_cuda_slices *list);
 td_status td_cuda_small_step(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, const td_cuda_slices *list,

@@ -229,15 +229,23 @@ int td_cuda_split_source(const char *name, const char *source, int want, char **
     return count;
 }
 
-/* The program of the `count` whose source defines kernel `name` (" name("
- * after the common part's text, which defines none); 0 when none does. */
-static int program_of(char *const *sources, int count, const char *name)
+/* Where text names kernel `name` as a definition does (" name("), or NULL. */
+static const char *definition_of(const char *text, const char *name)
 {
     size_t len = strlen(name);
+    for (const char *at = strstr(text, name); at; at = strstr(at + 1, name))
+        if (at > text && at[-1] == ' ' && at[len] == '(')
+            return at;
+    return NULL;
+}
+
+/* The program of the `count` whose source defines kernel `name` (after the
+ * common part's text, which defines none); 0 when none does. */
+static int program_of(char *const *sources, int count, const char *name)
+{
     for (int k = 0; k < count; k++)
-        for (const char *at = strstr(sources[k], name); at; at = strstr(at + 1, name))
-            if (at > sources[k] && at[-1] == ' ' && at[len] == '(')
-                return k;
+        if (definition_of(sources[k], name))
+            return k;
     return 0;
 }
 
@@ -264,12 +272,13 @@ static td_status load_module(td_ctx *ctx, const char *name, const char *source, 
     int count = td_cuda_split_source(name, source, cores > 0 ? (int)cores : 1, sources, names);
     if (count < 0)
         return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory splitting the kernels of %s", name);
-    int total = count, built[TD_CUDA_MAX_PREFETCH]; /* the refs' programs after the module's, then their refs */
+    int total = count; /* the refs' programs come after the module's, built[j - count] the ref of program j */
+    const td_cuda_lazy_ref *built[TD_CUDA_MAX_PREFETCH];
     for (int r = 0; r < nrefs && r < TD_CUDA_MAX_PREFETCH; r++) {
         const td_cuda_lazy_ref *ref = &refs[r];
         bool again = false;
-        for (int j = count; j < total && !again; j++)
-            again = refs[built[j - count]].mod == ref->mod && refs[built[j - count]].kernel == ref->kernel;
+        for (int j = 0; j < total - count && !again; j++)
+            again = built[j]->mod == ref->mod && built[j]->kernel == ref->kernel;
         if (again || !ref->mod || !ref->mod->source || ref->kernel < 0 || ref->kernel >= ref->mod->nkernels ||
             ref->mod->kernels[ref->kernel])
             continue;
@@ -278,13 +287,13 @@ static td_status load_module(td_ctx *ctx, const char *name, const char *source, 
             continue;
         }
         counts[total] = ref->mod->noptions, lists[total] = ref->mod->options;
-        built[total - count] = r;
+        built[total - count] = ref;
         total++;
     }
     for (int i = 0; i < count; i++)
         counts[i] = noptions, lists[i] = options;
     td_blob images[MAX];
-    td_status st = td_nvrtc_compile_each(ctx, total, (const char *const *)names, (const char *const *)sources, NULL,
+    td_status st = td_nvrtc_compile_many(ctx, total, (const char *const *)names, (const char *const *)sources, NULL,
                                          cores > count ? (int)cores : count, counts, lists, images);
     if (st != TD_OK && total > count) { /* perhaps the prefetched: the module alone, its programs from the cache */
         td_cuda_free_parts(sources, names, total);
@@ -292,8 +301,7 @@ static td_status load_module(td_ctx *ctx, const char *name, const char *source, 
         return load_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, out);
     }
     for (int j = count; j < total; j++) {
-        if (st == TD_OK && install_lazy(ctx, cuda, refs[built[j - count]].mod, refs[built[j - count]].kernel,
-                                        &images[j]) != TD_OK)
+        if (st == TD_OK && install_lazy(ctx, cuda, built[j - count]->mod, built[j - count]->kernel, &images[j]) != TD_OK)
             td_ctx_clear_error(ctx); /* its launch will build it again, and say */
         td_blob_free(&images[j]);
         free(sources[j]), free(names[j]);
@@ -385,12 +393,11 @@ static td_status lazy_program(td_ctx *ctx, const td_cuda_module *mod, int k, cha
     *program = *pname = NULL;
     const char *kname = mod->names[k], *apart = strstr(mod->source, TD_CUDA_APART);
     size_t head = (size_t)(apart - mod->source) + strlen(TD_CUDA_APART), len = strlen(kname);
-    const char *def = NULL;
-    for (const char *at = strstr(mod->source + head, kernel_start); at && !def; at = strstr(at + 1, kernel_start)) {
-        const char *open = strchr(at, '(');
-        if (open && (size_t)(open - at) > len && memcmp(open - len, kname, len) == 0 && open[-(ptrdiff_t)len - 1] == ' ')
-            def = at;
-    }
+    /* its definition: from the last kernel start before its name */
+    const char *named = definition_of(mod->source + head, kname), *def = NULL;
+    for (const char *at = strstr(mod->source + head, kernel_start); named && at && at < named;
+         at = strstr(at + 1, kernel_start))
+        def = at;
     if (!def)
         return td_fail(ctx, TD_ERR_INPUT, "CUDA: module %s has no kernel %s", mod->name, kname);
     const char *next = strstr(def + 1, kernel_start);

@@ -325,7 +325,7 @@ td_status td_nvrtc_compile_options(td_ctx *ctx, const char *name, const char *so
     return st;
 }
 
-/* td_nvrtc_compile_each's threads: each takes the next source not taken. */
+/* td_nvrtc_compile_many's threads: each takes the next source not taken. */
 typedef struct many_job {
     const compile_setup *const *setups; /* each source's */
     const char *const *names, *const *sources;
@@ -361,7 +361,7 @@ static void *many_worker(void *arg)
     return NULL;
 }
 
-td_status td_nvrtc_compile_each(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
+td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
                                 const char *arch, int nthreads, const int *noptions,
                                 const char *const *const *options, td_blob *out)
 {
@@ -421,22 +421,6 @@ td_status td_nvrtc_compile_each(td_ctx *ctx, int count, const char *const *names
         for (int i = 0; i < count; i++)
             td_blob_free(&out[i]);
     free(job.status), free(job.errors), free(job.hits), free(threads), free(setups), free(of);
-    return st;
-}
-
-td_status td_nvrtc_compile_many(td_ctx *ctx, int count, const char *const *names, const char *const *sources,
-                                const char *arch, int nthreads, int noptions, const char *const *options, td_blob *out)
-{
-    int *counts = calloc(count > 0 ? (size_t)count : 1, sizeof *counts);
-    const char *const **lists = calloc(count > 0 ? (size_t)count : 1, sizeof *lists);
-    if (!counts || !lists) {
-        free(counts), free((void *)lists);
-        return td_fail(ctx, TD_ERR_OOM, "NVRTC: out of memory compiling %d programs", count);
-    }
-    for (int i = 0; i < count; i++)
-        counts[i] = noptions, lists[i] = options;
-    td_status st = td_nvrtc_compile_each(ctx, count, names, sources, arch, nthreads, counts, lists, out);
-    free(counts), free((void *)lists);
     return st;
 }
 

@@ -566,7 +566,7 @@ static void test_compile_many(td_ctx *ctx)
     td_blob out[3];
     int64_t hits0, misses0, hits, misses;
     td_nvrtc_cache_counts(ctx, &hits0, &misses0);
-    td_status st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 2, 0, NULL, out);
+    td_status st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 2, NULL, NULL, out);
     CHECK(st == TD_OK && contains(out[0].data, ".entry m1(") && contains(out[1].data, ".entry m2(") &&
               contains(out[2].data, ".entry m3("),
           "three programs on two threads, each its own PTX: %s", td_ctx_error(ctx));
@@ -574,14 +574,14 @@ static void test_compile_many(td_ctx *ctx)
         td_blob_free(&out[i]);
     td_nvrtc_cache_counts(ctx, &hits, &misses);
     CHECK(misses - misses0 == 3 && hits == hits0, "each program compiled (misses %lld)", (long long)(misses - misses0));
-    st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 3, 0, NULL, out);
+    st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 3, NULL, NULL, out);
     td_nvrtc_cache_counts(ctx, &hits, &misses);
     CHECK(st == TD_OK && hits - hits0 == 3, "then each from the cache (hits %lld)", (long long)(hits - hits0));
     for (int i = 0; st == TD_OK && i < 3; i++)
         td_blob_free(&out[i]);
     sources[1] = "extern \"C\" __global__ void m2(float *x) { x[0] = undeclared; }\n";
     td_ctx_clear_error(ctx);
-    st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 2, 0, NULL, out);
+    st = td_nvrtc_compile_many(ctx, 3, names, sources, "compute_90", 2, NULL, NULL, out);
     CHECK(st != TD_OK && contains(td_ctx_error(ctx), "many part 2 of 3") && contains(td_ctx_error(ctx), "undeclared") &&
               out[0].data == NULL && out[2].data == NULL,
           "a failing program: its name and NVRTC's log, no images kept: '%.200s'", td_ctx_error(ctx));
