@@ -446,7 +446,7 @@ static int runtime_kernels(td_model *m, td_cuda_lazy_ref *refs)
             elements[d] += bytes / td_dtype_size(d);
         }
         for (int d = 0; d < TD_DTYPE_COUNT; d++) {
-            if (!elements[d] || (ndtypes == 1 && elements[d] <= TD_CUDA_SMALL_STEP) || n + 3 > TD_CUDA_MAX_PREFETCH)
+            if (!elements[d] || td_cuda_takes_small_step(ndtypes, elements[d]) || n + 3 > TD_CUDA_MAX_PREFETCH)
                 continue;
             int k = td_cuda_optim_prefetch(m->ctx, &train->optim, (td_dtype)d, train->clip > 0, refs + n);
             n += k > 0 ? k : 0;

@@ -45,6 +45,12 @@ static const char *const kernel_names[K_COUNT] = {
     "td_sum_squares_f32",   "td_sum_squares_f64",   "td_scale_f32",         "td_scale_f64",
     "td_step_check",
 };
+/* The f32 update kernel of an optimizer kind (AdamW's is Adam's). */
+static int update_kernel(td_optim_kind kind)
+{
+    return kind == TD_OPTIM_SGD ? K_SGD : kind == TD_OPTIM_ADAGRAD ? K_ADAGRAD : kind == TD_OPTIM_RMSPROP ? K_RMSPROP : K_ADAM;
+}
+
 /* The small step's module (td_cuda_small_step): f32, f64. Apart from the
  * optimizer module, whose compile it would make half again as long for
  * every model (the four updates instantiated a second time). */
@@ -690,9 +696,7 @@ int td_cuda_optim_prefetch(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtyp
     if (dtype != TD_F32 && dtype != TD_F64)
         return 0;
     int f64 = dtype == TD_F64, n = 0;
-    int update = h->kind == TD_OPTIM_SGD ? K_SGD : h->kind == TD_OPTIM_ADAGRAD ? K_ADAGRAD
-               : h->kind == TD_OPTIM_RMSPROP ? K_RMSPROP : K_ADAM;
-    refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, update + f64};
+    refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, update_kernel(h->kind) + f64};
     refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, K_SUM_SQUARES + f64};
     if (clip)
         refs[n++] = (td_cuda_lazy_ref){cuda->optim_module, K_SCALE + f64};
@@ -855,25 +859,23 @@ td_status td_cuda_optim_update_slices(td_ctx *ctx, const td_optim_hparams *h, td
      * loop takes the rest. n < 2^62: its bytes fit a size_t */
     int64_t per_block = OPTIM_THREADS * (int64_t)(16 / td_dtype_size(dtype));
     int64_t blocks = (int64_t)n / per_block + ((int64_t)n % per_block != 0);
+    int kernel = update_kernel(h->kind) + f64;
     switch (h->kind) {
-    case TD_OPTIM_SGD: {
-        void *args[] = {&hp, &slices, &step, &lr, &gate};
-        return td_cuda_launch(ctx, mod, K_SGD + f64, blocks, OPTIM_THREADS, args, where);
-    }
+    case TD_OPTIM_SGD:
     case TD_OPTIM_ADAGRAD: {
         void *args[] = {&hp, &slices, &step, &lr, &gate};
-        return td_cuda_launch(ctx, mod, K_ADAGRAD + f64, blocks, OPTIM_THREADS, args, where);
+        return td_cuda_launch(ctx, mod, kernel, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_RMSPROP: {
         void *args[] = {&hp, &slices, &lr, &gate};
-        return td_cuda_launch(ctx, mod, K_RMSPROP + f64, blocks, OPTIM_THREADS, args, where);
+        return td_cuda_launch(ctx, mod, kernel, blocks, OPTIM_THREADS, args, where);
     }
     case TD_OPTIM_ADAM:
     case TD_OPTIM_ADAMW: {
         double bias1, bias2_sqrt;
         td_optim_adam_bias(h, step, &bias1, &bias2_sqrt);
         void *args[] = {&hp, &slices, &bias1, &bias2_sqrt, &lr, &gate};
-        return td_cuda_launch(ctx, mod, K_ADAM + f64, blocks, OPTIM_THREADS, args, where);
+        return td_cuda_launch(ctx, mod, kernel, blocks, OPTIM_THREADS, args, where);
     }
     }
     return td_fail(ctx, TD_ERR_INPUT, "%s: unknown optimizer kind %d", fn, (int)h->kind);

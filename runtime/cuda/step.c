@@ -437,7 +437,7 @@ static td_status body(td_model *m, int train, const td_dptr *din, int64_t step, 
         st = td_cuda_check_of(ctx, t->loss_dtype, m->dscratch, m->dscratch + TD_SCRATCH_ERRORS,
                               t->grad_errors_cuda ? TD_SCRATCH_NERRORS : 0, t->clip, gate,
                               (td_step_gate *)(m->gpu->pinned + m->gpu->gate_at), &check);
-    if (st == TD_OK && p.count == 1 && td_cuda_slices_elements(&p.lists[0]) <= TD_CUDA_SMALL_STEP) {
+    if (st == TD_OK && p.count > 0 && td_cuda_takes_small_step(p.count, td_cuda_slices_elements(&p.lists[0]))) {
         /* a small model's: the norm, checks, clipping and update in one launch */
         if (m->profile)
             st = td_cuda_profile_mark(m, p.rows[0], false);
