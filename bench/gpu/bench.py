@@ -438,14 +438,7 @@ class Bench:
             opt = torch.optim.Adagrad([w, final], lr=lr)
         bf16 = kind.endswith("bf16")
 
-        model_loss = cruncher_loss(dev, L, bf16)
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = model_loss(x, y, w, final)
-            loss.backward()
-            opt.step()
-            return loss
+        step = train_step(opt, cruncher_loss(dev, L, bf16), x, y, w, final)
 
         losses = [float(step().item()) for _ in range(3)]
         res["torch_first_losses"] = losses
@@ -490,14 +483,7 @@ class Bench:
             opt = torch.optim.Adagrad([w, final], lr=lr)
 
         mode = "reduce-overhead" if not big and cuda else "default"
-        fast = torch.compile(cruncher_loss(dev, L, bf16), mode=mode)
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = fast(x, y, w, final)
-            loss.backward()
-            opt.step()
-            return loss
+        step = train_step(opt, torch.compile(cruncher_loss(dev, L, bf16), mode=mode), x, y, w, final)
 
         t0 = time.perf_counter()
         losses = [float(step().item()) for _ in range(3)]
@@ -508,7 +494,7 @@ class Bench:
         errors["tdc_vs_torch_compiled_loss_rel"] = max(abs(t["loss"] - p) / abs(p)
                                                        for t, p in zip(res["tdc_first_steps"], losses))
         res["compiled"] = summary(time_calls(step, reps, dev))
-        del opt, w, final, fast
+        del opt, w, final, step  # the step holds the compiled function
         self.free()
 
     # -- AdamW over a GPT-2-sized parameter --
@@ -642,6 +628,18 @@ class Bench:
                       f"{fmt_time(res['warm_to_first_step_s'] - floor)} after that")
         if "torch_import_first_op_s" in res:
             self.note("the eager column of the first-step row: python -c 'import torch' and one CUDA operation")
+
+
+def train_step(opt, loss_fn, x, y, w, final):
+    """One PyTorch train step of the Cruncher, as a function of nothing: the loss, its backward, the
+    optimizer's step; it returns the loss (a tensor, not yet read)."""
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(x, y, w, final)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
 
 
 def cruncher_loss(dev, L, bf16):
