@@ -348,12 +348,14 @@ int emit_cuda_element_bytes(Dtype t)
  * each element's index. Where the count is a multiple of W and the result
  * and every vector input are aligned to their vectors; the caller's scalar
  * loop does the rest. `loads` are the scalar loop's reads, `views` the
- * inputs' views (an offset declared as x<k>_off). */
-static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, const int *bases, const View *views,
+ * inputs' views (an offset declared as x<k>_off). Returns true where the
+ * sizes and the plan make that so whatever the dims: then the vectors are
+ * the whole kernel, and the caller writes no scalar loop. */
+static bool map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, const int *bases, const View *views,
                         const char **scalar_loads)
 {
     if (n->type.rank == 0)
-        return;
+        return false;
     bool *vec = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(bool));
     const char **at = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     bool split = emit_cuda_reads_index(expr);
@@ -370,21 +372,37 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
     }
     int w = 16 / widest;
     if (w < 2)
-        return;
+        return false;
     int r = n->type.rank;
-    fprintf(e->out, "    /* %d elements a thread at a time: the result%s moved as vectors, when aligned to them%s */\n"
-                    "    if (total %% %d == 0 && (unsigned long long)b%d %% %d == 0",
-            w, split ? ", and each input laid out as it," : " and every input",
-            split ? ", and a row's length a multiple of them" : "", w, n->id, w * emit_cuda_element_bytes(n->type.dtype));
-    if (split)
-        fprintf(e->out, " && n%d %% %d == 0", r - 1, w);
-    for (int k = 0; k < n->ninputs; k++)
+    Size count = size_const(1);
+    bool always = true;
+    for (int k = 0; k < r && always; k++)
+        always = size_mul(count, n->type.dims[k], e->p->names, &count) == SIZE_OK;
+    always = always && size_is_surely_multiple(count, w) && (!split || size_is_surely_multiple(n->type.dims[r - 1], w)) &&
+             emit_cuda_aligned(e, n->id, w * emit_cuda_element_bytes(n->type.dtype));
+    for (int k = 0; k < n->ninputs && always; k++)
         if (vec[k])
-            fprintf(e->out, " && (unsigned long long)%s %% %d == 0", at[k],
-                    w * emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype));
-    fprintf(e->out, ") {\n"
-                    "        for (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
-            w);
+            always = emit_cuda_view_aligned(e, bases[k], views[k].offset, w * emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype));
+    fprintf(e->out, "    /* %d elements a thread at a time: the result%s moved as vectors, %s%s */\n", w,
+            split ? ", and each input laid out as it," : " and every input",
+            always ? "always (the sizes are multiples of them; the plan aligns each array)" : "when aligned to them",
+            split && !always ? ", and a row's length a multiple of them" : "");
+    /* the loop at depth d: inside the test, or, always, the kernel's body */
+    const int d = always ? 1 : 2;
+    const char *at1 = always ? "    " : "        ", *at2 = always ? "        " : "            ";
+    const char *at3 = always ? "            " : "                ";
+    if (!always) {
+        fprintf(e->out, "    if (total %% %d == 0 && (unsigned long long)b%d %% %d == 0", w, n->id, w * emit_cuda_element_bytes(n->type.dtype));
+        if (split)
+            fprintf(e->out, " && n%d %% %d == 0", r - 1, w);
+        for (int k = 0; k < n->ninputs; k++)
+            if (vec[k])
+                fprintf(e->out, " && (unsigned long long)%s %% %d == 0", at[k],
+                        w * emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype));
+        fputs(") {\n", e->out);
+    }
+    fprintf(e->out, "%sfor (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
+            at1, w);
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = -1; k < n->ninputs; k++) {
         if (k >= 0 && !vec[k]) {
@@ -394,27 +412,30 @@ static void map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
         int id = k < 0 ? n->id : bases[k];
         Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
         const char *vt = emit_cuda_vector_type(w * emit_cuda_element_bytes(t));
-        fprintf(e->out, "            union { %s v; %s e[%d]; } %c%d;\n", vt, emit_c_ctype(t), w, k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
+        fprintf(e->out, "%sunion { %s v; %s e[%d]; } %c%d;\n", at2, vt, emit_c_ctype(t), w, k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
         if (k >= 0) {
-            fprintf(e->out, "            a%d.v = ((const %s *)%s)[vec];\n", k, vt, at[k]);
+            fprintf(e->out, "%sa%d.v = ((const %s *)%s)[vec];\n", at2, k, vt, at[k]);
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "a%d.e", k), "j");
         }
     }
     if (split) { /* the first element's index, into i<r>..., once: the others are along its row */
-        fprintf(e->out, "            int64_t rest_v = vec * %d;\n", w);
+        fprintf(e->out, "%sint64_t rest_v = vec * %d;\n", at2, w);
         for (int k = r - 1; k >= 0; k--) {
             if (k > 0)
-                fprintf(e->out, "            const int64_t i%d = rest_v %% n%d;\n            rest_v /= n%d;\n", r + k, k, k);
+                fprintf(e->out, "%sconst int64_t i%d = rest_v %% n%d;\n%srest_v /= n%d;\n", at2, r + k, k, at2, k);
             else
-                fprintf(e->out, "            const int64_t i%d = rest_v;\n", r);
+                fprintf(e->out, "%sconst int64_t i%d = rest_v;\n", at2, r);
         }
     }
-    fprintf(e->out, "            #pragma unroll\n            for (int j = 0; j < %d; j++) {\n", w);
+    fprintf(e->out, "%s#pragma unroll\n%sfor (int j = 0; j < %d; j++) {\n", at2, at2, w);
     for (int k = 0; split && k < r; k++) /* the element's index, for the inputs read element by element */
-        fprintf(e->out, "                const int64_t i%d = i%d%s;\n                (void)i%d;\n", k, r + k, k == r - 1 ? " + j" : "", k);
-    const char *value = emit_c_expr_stored(e, expr, loads, 4, n->type.dtype);
-    fprintf(e->out, "                y0.e[j] = %s;\n            }\n            ((%s *)b%d)[vec] = y0.v;\n        }\n        return;\n    }\n",
-            value, emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
+        fprintf(e->out, "%sconst int64_t i%d = i%d%s;\n%s(void)i%d;\n", at3, k, r + k, k == r - 1 ? " + j" : "", at3, k);
+    const char *value = emit_c_expr_stored(e, expr, loads, d + 2, n->type.dtype);
+    fprintf(e->out, "%sy0.e[j] = %s;\n%s}\n%s((%s *)b%d)[vec] = y0.v;\n%s}\n", at3, value, at2, at2,
+            emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id, at1);
+    if (!always)
+        fputs("        return;\n    }\n", e->out);
+    return always;
 }
 
 /* A head (emit_cuda_head_cast): the map m that widens the narrow buffer
@@ -505,7 +526,10 @@ static void kernel_map(const Emit *e, const IrNode *n, const MapExpr *expr)
         loads[k] = emit_c_load(e, t, emit_c_base_name(e, bases[k]), emit_c_offset(e, name, &v, NULL));
     }
     emit_cuda_declare_extents(e, 1, n->type.rank, n->type.dims, 0, "total");
-    map_vectors(e, n, expr, bases, views, loads);
+    if (map_vectors(e, n, expr, bases, views, loads)) {
+        fputs("}\n\n", e->out);
+        return;
+    }
     fputs("    for (int64_t lin = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; lin < total; lin += (int64_t)gridDim.x * blockDim.x) {\n",
           e->out);
     if (!all_linear)

@@ -24,7 +24,7 @@
  * (emit_cuda_copy_param; td_model_desc.cuda_read_dtypes). */
 #include <string.h>
 
-#include "emit_c_internal.h"
+#include "emit_cuda_internal.h"
 
 /* Kernel `name`'s index in the source's table, or -1. */
 static int kernel_find(const PtrVec *names, const char *name)
@@ -346,6 +346,52 @@ static void declare_buffers(const Emit *e, const IrFunction *f, const FnPlan *pl
     emit_c_declare_placed(e, f, plan);
 }
 
+/* Whether offset, in elements of `bytes` each, is a multiple of `align` bytes: zero, or a sum of constants. */
+static bool offset_aligned(Poly offset, int bytes, int align)
+{
+    int64_t sum = 0, term;
+    for (int i = 0; i < offset.n; i++) {
+        if (!size_is_const(offset.terms[i], &term) || __builtin_add_overflow(sum, term % align, &sum))
+            return false;
+    }
+    return sum * bytes % align == 0;
+}
+
+bool emit_cuda_view_aligned(const Emit *e, int id, Poly offset, int align)
+{
+    return offset_aligned(offset, emit_cuda_element_bytes(ir_get(e->f, id)->type.dtype), align) && emit_cuda_aligned(e, id, align);
+}
+
+bool emit_cuda_aligned(const Emit *e, int id, int align)
+{
+    const IrFunction *f = e->f;
+    const FnPlan *plan = e->plan;
+    if ((size_t)id >= f->nodes.len) /* a result's copy (kernel_output_copy): into the result */
+        return f->is_train && align <= PLAN_ALIGN;
+    const IrNode *n = ir_get(f, id);
+    int param, at = plan->placed_in[id];
+    Poly offset;
+    if (at >= 0) { /* emit_c_declare_placed: in its scatter's block, or its epilogue's buffer */
+        if (plan_epilogue_map(plan, f, id) >= 0)
+            return emit_cuda_aligned(e, at, align);
+        const IrNode *sc = ir_get(f, at);
+        int k = 0;
+        while (sc->inputs[k] != id)
+            k++;
+        const View *to = sc->scatter_views ? &sc->scatter_views[k] : &sc->view;
+        return emit_cuda_view_aligned(e, at, to->offset, align);
+    }
+    if (n->op == IR_INPUT) /* the caller's (td_train_step_device takes any device pointer) */
+        return false;
+    if (n->op == IR_PARAM) /* the params' region: cuMemAlloc'd, each param at a multiple of 64 bytes (tdg_plan) */
+        return align <= PLAN_ALIGN;
+    if ((param = emit_cuda_copy_param(e, n, &offset)) >= 0) /* the copies: each at a multiple of 64 bytes */
+        return align <= PLAN_ALIGN && offset_aligned(offset, emit_cuda_element_bytes(n->type.dtype), align);
+    if (plan->output_of[id] >= 0) /* a train block's results are the step's scratch and the grads; a call's, the caller's */
+        return f->is_train && align <= PLAN_ALIGN; /* (emit_cuda_train_wrapper) */
+    return plan_has_buffer(n) && align <= PLAN_ALIGN; /* the workspace: each slot at a multiple of 64 bytes */
+}
+
 static int count_gathers(const IrFunction *f)
 {
     int n = 0;
@@ -561,11 +607,18 @@ void emit_cuda_host_prelude(const Emit *e)
           " * elements a thread, so that a few rows share an SM and each phase has\n"
           " * work between its barriers; without, up to 1024 threads, so that fewer\n"
           " * rows share an SM and a row's re-reads hit its L1 cache. */\n"
-          "static inline unsigned tdg_group_threads(int64_t reduced, int use_cache)\n{\n"
-          "    const int64_t per_thread = use_cache ? 16 : 1;\n"
-          "    const int64_t want = (reduced + per_thread - 1) / per_thread;\n"
-          "    return want >= 1024 ? 1024u : want <= 32 ? 32u : (unsigned)((want + 31) / 32 * 32);\n}\n"
-          "\n", e->out);
+          "static inline unsigned tdg_group_threads(int64_t reduced, int use_cache)\n{\n", e->out);
+    fprintf(e->out, "    const int64_t per_thread = use_cache ? %d : 1;\n"
+                    "    const int64_t want = (reduced + per_thread - 1) / per_thread;\n"
+                    "    return want >= %d ? %du : want <= 32 ? 32u : (unsigned)((want + 31) / 32 * 32);\n}\n\n",
+            GROUP_CACHE_ELEMENTS, GROUP_THREADS_MAX, GROUP_THREADS_MAX);
+}
+
+int64_t emit_cuda_group_threads(int64_t reduced, bool use_cache)
+{
+    const int64_t per_thread = use_cache ? GROUP_CACHE_ELEMENTS : 1;
+    const int64_t want = reduced / per_thread + (reduced % per_thread != 0);
+    return want >= GROUP_THREADS_MAX ? GROUP_THREADS_MAX : want <= 32 ? 32 : (want + 31) / 32 * 32;
 }
 
 void emit_cuda_train_wrapper(const Emit *e, size_t t, size_t k, const IrFunction *f, bool grad)

@@ -39,6 +39,20 @@ void emit_cuda_accumulate(const Emit *e, ReduceKind kind, bool fl, int depth);
 void emit_cuda_reduce_result(const Emit *e, const IrNode *n, bool fl, const char *acc_t, const char *part, const char *to,
                              int depth);
 
+/* A row group's threads a block for rows of `reduced` elements, as the
+ * host's tdg_group_threads gives them (emit_cuda_host_prelude prints it
+ * from these numbers): about GROUP_CACHE_ELEMENTS elements a thread with
+ * the row cache, one without, a warp to GROUP_THREADS_MAX threads. */
+enum { GROUP_THREADS_MAX = 1024, GROUP_CACHE_ELEMENTS = 16 };
+int64_t emit_cuda_group_threads(int64_t reduced, bool use_cache);
+
+/* Whether buffer b<id> of e->f is at an address that is a multiple of
+ * `align` bytes whatever the dims and the caller (the plan places it so);
+ * false where that is not known here. */
+bool emit_cuda_aligned(const Emit *e, int id, int align);
+/* The same of b<id> + offset (in b<id>'s elements). */
+bool emit_cuda_view_aligned(const Emit *e, int id, Poly offset, int align);
+
 /* emit_cuda_rows.c: the kernels of the row group of count members (the
  * plain one and, where the group has a row cache, <kernel>_cached). */
 void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count);

@@ -660,6 +660,19 @@ static int chunk_width(const Emit *e, const IrNode *const *members, int count)
     return 16 / widest;
 }
 
+/* The chunks a thread loads at once, unrolled, where the row's length is known only at run time. */
+enum { UNROLL_CHUNKS = 4 };
+
+/* Whether the row's nr extents have a product known here, in *elements. */
+static bool static_row(const Emit *e, int nr, const Size *red, int64_t *elements)
+{
+    Size total = size_const(1);
+    for (int k = 0; k < nr; k++)
+        if (size_mul(total, red[k], e->p->names, &total) != SIZE_OK)
+            return false;
+    return size_is_const(total, elements) && *elements > 0;
+}
+
 /* One kernel of a row group: the plain one (g->cache NULL) or the cached one. */
 static void group_kernel(Emit *e, const Group *g, const char *name)
 {
@@ -701,12 +714,31 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
     }
     /* a chunk of W elements a thread, U at a time, each array of the row moved as one vector where `vec`: the row's
      * length a multiple of W and every array read or written at the row's element aligned to its vector */
-    fprintf(e->out, "    constexpr int W = %d, U = 4; /* a chunk's elements; the chunks a thread loads at once */\n    const bool vec = reduced_total %% W == 0", g->width);
-    for (int j = 0; j < nbuf; j++)
+    int64_t reduced;
+    bool row_static = static_row(e, nr, loops.red, &reduced), aligned = row_static && reduced % g->width == 0;
+    for (int j = 0; j < nbuf && aligned; j++)
         if (row_array(e, g->members, count, buf[j]))
-            fprintf(e->out, " && (unsigned long long)b%d %% %d == 0", buf[j],
-                    chunk_bytes(e, buf[j], g->width));
-    fputs(";\n    (void)vec;\n", e->out);
+            aligned = emit_cuda_aligned(e, buf[j], chunk_bytes(e, buf[j], g->width));
+    if (row_static) {
+        /* a static row: as many chunks as a thread of the host's block has, so no unrolled load is cut short */
+        int64_t threads = emit_cuda_group_threads(reduced, g->cache != NULL), chunks = threads * g->width;
+        int64_t per_thread = reduced / chunks + (reduced % chunks != 0);
+        fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once (%lld threads, a row of %lld) */\n",
+                g->width, per_thread < UNROLL_CHUNKS ? (int)per_thread : UNROLL_CHUNKS, (long long)threads, (long long)reduced);
+    } else {
+        fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once */\n", g->width,
+                UNROLL_CHUNKS);
+    }
+    if (aligned) {
+        fputs("    const bool vec = true; /* the row's length a multiple of W; the plan aligns each array */\n", e->out);
+    } else {
+        fputs("    const bool vec = reduced_total % W == 0", e->out);
+        for (int j = 0; j < nbuf; j++)
+            if (row_array(e, g->members, count, buf[j]))
+                fprintf(e->out, " && (unsigned long long)b%d %% %d == 0", buf[j], chunk_bytes(e, buf[j], g->width));
+        fputs(";\n", e->out);
+    }
+    fputs("    (void)vec;\n", e->out);
     /* a thread touches only its own elements of the row (every phase strides alike), so the
      * phases need no barrier between them: only each reduction's combine has one */
     for (int m = 0; m < count; m++)

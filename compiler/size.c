@@ -151,6 +151,11 @@ bool size_is_surely_integral(Size s)
     return true;
 }
 
+bool size_is_surely_multiple(Size s, int64_t m)
+{
+    return m > 0 && size_is_surely_integral(s) && s.num % m == 0;
+}
+
 typedef struct Out {
     char *buf;
     size_t cap, len;

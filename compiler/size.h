@@ -47,6 +47,9 @@ bool size_is_const(Size s, int64_t *value);
  * with den > 1, an error. */
 bool size_is_surely_integral(Size s);
 bool size_is_static(Size s); /* no run-time dims */
+/* A multiple of m (> 0) for every binding of the run-time dims: an
+ * integer whose coefficient m divides (2*batch is even whatever batch). */
+bool size_is_surely_multiple(Size s, int64_t m);
 
 /* Writes the canonical spelling (`64`, `batch`, `2*seq`, `model/heads`);
  * returns the length it needs, as snprintf does. */
