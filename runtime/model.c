@@ -456,6 +456,27 @@ static int runtime_kernels(td_model *m, td_cuda_lazy_ref *refs)
     return n;
 }
 
+/* Where the model may run on the GPU (the context's device is not the
+ * CPU, and there is one): its kernels and the runtime's it will likely
+ * launch compiled now, on the device alone, while the driver makes the
+ * device's context on a thread of its own (loader.c) and this thread goes
+ * on to the host's work; gpu_setup loads them. On the CPU, or where the
+ * GPU turns out unusable, they are dropped; a failure is left for
+ * gpu_setup, which compiles again and says. */
+static void compile_ahead(td_model *m)
+{
+    const td_model_desc *desc = m->desc;
+    if (!desc->cuda_source || m->ctx->device == TD_DEVICE_CPU || !td_cuda_device_ready(m->ctx)) {
+        td_ctx_clear_error(m->ctx);
+        return;
+    }
+    td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
+    int nrefs = runtime_kernels(m, refs);
+    if (td_cuda_module_compile(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels, desc->cuda_kernel_names,
+                               nrefs, refs, &m->kernels_built) != TD_OK)
+        td_ctx_clear_error(m->ctx);
+}
+
 /* On the GPU: the kernels compiled and loaded, each region allocated once
  * on the device and the params and optimizer state copied there (the
  * params were drawn on the host, so a seed gives the same bits on either
@@ -466,10 +487,16 @@ static td_status gpu_setup(td_model *m)
     if (!desc->cuda_source)
         return td_fail(m->ctx, TD_ERR_DEVICE, "model %s was compiled without CUDA code, so it runs on the CPU only",
                        desc->name);
-    td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
-    int nrefs = runtime_kernels(m, refs);
-    td_status st = td_cuda_module_load_with(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels,
-                                            desc->cuda_kernel_names, nrefs, refs, &m->kernels);
+    td_status st;
+    if (m->kernels_built) { /* compiled ahead */
+        st = td_cuda_module_install(m->ctx, m->kernels_built, &m->kernels);
+        m->kernels_built = NULL;
+    } else {
+        td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
+        int nrefs = runtime_kernels(m, refs);
+        st = td_cuda_module_load_with(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels, desc->cuda_kernel_names,
+                                      nrefs, refs, &m->kernels);
+    }
     if (st != TD_OK)
         return st;
     if (desc->cuda_kernels_wait)
@@ -589,11 +616,13 @@ td_model *td_model_new(td_ctx *ctx, const td_model_desc *desc, const int64_t *di
         return NULL;
     }
     if (bind_dims(m, dims) != TD_OK || plan_regions(m) != TD_OK || layout_training(m) != TD_OK ||
-        alloc_regions(m) != TD_OK || init_params(m, seed) != TD_OK || init_optim_state(m) != TD_OK ||
+        (compile_ahead(m), alloc_regions(m) != TD_OK) || init_params(m, seed) != TD_OK || init_optim_state(m) != TD_OK ||
         (on_gpu(m) && gpu_setup(m) != TD_OK)) {
         td_model_free(m);
         return NULL;
     }
+    td_cuda_build_free(m->kernels_built); /* compiled ahead for a GPU the model does not run on */
+    m->kernels_built = NULL;
     return m;
 }
 
@@ -618,6 +647,7 @@ void td_model_free(td_model *m)
     td_cuda_free(m->ctx, m->dcopies);
     free(m->copy_offsets);
     td_cuda_module_free(m->ctx, m->kernels);
+    td_cuda_build_free(m->kernels_built);
     free(m->dims);
     free(m->param_offsets);
     free(m->optim_offsets);

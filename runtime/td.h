@@ -788,6 +788,7 @@ struct td_model {
     size_t stage_bytes;
     td_dptr dscratch;                    /* TD_SCRATCH_BYTES: a loss, error words, a norm */
     td_cuda_module *kernels;             /* desc->cuda_source, loaded */
+    struct td_cuda_build *kernels_built; /* desc->cuda_source, compiled ahead of the device's choice (model.c) */
     bool host_stale;                     /* the device's params and state are newer than region[] */
     struct td_gpu_state *gpu;            /* train steps on the GPU: pinned memory, graphs (cuda/step.c) */
     struct td_cuda_profile *cuda_profile; /* profiling on the GPU: events for profile's rows (cuda/profile.c) */

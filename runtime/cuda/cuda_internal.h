@@ -237,10 +237,14 @@ struct td_cuda {
     td_cuda_driver cu;
     td_nvrtc_api nvrtc;
     td_cublas_api cublas;
-    /* td_cuda_init's outcome: once tried, the status and message stay */
-    bool init_tried;
-    td_status init_status;
+    /* td_cuda_init's outcome: once tried, the status and message stay;
+     * the device's alone (td_cuda_device_ready) likewise */
+    bool init_tried, device_tried;
+    td_status init_status, device_status;
     char init_why[768];
+    pthread_t context_thread; /* loader.c: retains the primary context while NVRTC builds for the device */
+    bool context_pending;     /* context_thread runs or has not been joined */
+    CUresult context_result;  /* its cuDevicePrimaryCtxRetain's */
     int driver_version;        /* cuDriverGetVersion: 13000 for 13.0 */
     int nvrtc_major, nvrtc_minor;
     CUdevice device;
@@ -306,6 +310,11 @@ td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, c
 td_status td_cu_check_at(td_ctx *ctx, struct td_cuda *cuda, CUresult r, const char *call, const char *where);
 /* The context's CUDA state after td_cuda_init; NULL with the error on ctx. */
 struct td_cuda *td_cuda_ready(td_ctx *ctx);
+/* The same once the driver and the device are up (loader.c), their
+ * context perhaps not yet: enough for NVRTC (the device's architecture)
+ * and for a lazy module, which loads nothing. td_cuda_init waits for the
+ * context; a failure to make it is td_cuda_init's. */
+struct td_cuda *td_cuda_device_ready(td_ctx *ctx);
 /* td_cuda_module_free for loader.c's release, which has the state but no
  * context; NULL is fine. */
 void td_cuda_module_release(struct td_cuda *cuda, td_cuda_module *mod);
@@ -333,6 +342,18 @@ enum { TD_CUDA_MAX_PREFETCH = 16 };
 td_status td_cuda_module_load_with(td_ctx *ctx, const char *name, const char *source, int nkernels,
                                    const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
                                    td_cuda_module **out);
+/* td_cuda_module_load_with in two halves: the programs compiled (through
+ * the cache) once the device is known (td_cuda_device_ready), so while the
+ * driver still makes its context; then loaded there, which waits for the
+ * context. install takes the build, whatever it returns; build_free frees
+ * one not installed (NULL is fine). kernel_names and the refs' modules
+ * must outlive the build. */
+typedef struct td_cuda_build td_cuda_build;
+td_status td_cuda_module_compile(td_ctx *ctx, const char *name, const char *source, int nkernels,
+                                 const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
+                                 td_cuda_build **out);
+td_status td_cuda_module_install(td_ctx *ctx, td_cuda_build *build, td_cuda_module **out);
+void td_cuda_build_free(td_cuda_build *build);
 /* The lazy kernels a model's products and optimizer updates in `dtype` may
  * launch, into refs: the small and the grouped product (2); the update of
  * h's kind, the gradients' sum of squares and, with clipping, their

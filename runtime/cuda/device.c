@@ -253,17 +253,38 @@ static const td_cuda_lazy_ref *const NO_REFS = NULL;
 static td_status lazy_program(td_ctx *ctx, const td_cuda_module *mod, int k, char **program, char **pname);
 static td_status install_lazy(td_ctx *ctx, struct td_cuda *cuda, const td_cuda_module *mod, int k, const td_blob *image);
 
-/* td_cuda_module_load_options, and the lazy kernels refs[0..nrefs) built
- * in the same pool of threads (each with its module's options). A failure
- * among those is left for their launch: the module is then compiled alone. */
-static td_status load_module(td_ctx *ctx, const char *name, const char *source, int noptions,
-                             const char *const *options, int nkernels, const char *const *kernel_names, int nrefs,
-                             const td_cuda_lazy_ref *refs, td_cuda_module **out)
+/* A module's programs compiled, to be loaded (td_cuda_module_compile). */
+struct td_cuda_build {
+    char *name;
+    int nkernels, count, nbuilt;   /* the module's kernels and programs; the refs' programs after those */
+    const char *const *kernel_names;
+    int *home;                     /* by kernel: its program */
+    td_blob images[TD_CUDA_MAX_PROGRAMS + TD_CUDA_MAX_PREFETCH];
+    td_cuda_lazy_ref built[TD_CUDA_MAX_PREFETCH];
+};
+
+void td_cuda_build_free(td_cuda_build *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < b->count + b->nbuilt; i++)
+        td_blob_free(&b->images[i]);
+    free(b->home);
+    free(b->name);
+    free(b);
+}
+
+/* td_cuda_module_load_options's programs, and the lazy kernels
+ * refs[0..nrefs), built in the same pool of threads (each with its
+ * module's options). A failure among those is left for their launch: the
+ * module is then compiled alone. */
+static td_status compile_module(td_ctx *ctx, const char *name, const char *source, int noptions,
+                                const char *const *options, int nkernels, const char *const *kernel_names, int nrefs,
+                                const td_cuda_lazy_ref *refs, td_cuda_build **out)
 {
     *out = NULL;
-    struct td_cuda *cuda = td_cuda_ready(ctx);
-    if (!cuda)
-        return TD_ERR_DEVICE;
+    if (!td_cuda_device_ready(ctx))
+        return td_ctx_error_status(ctx);
     enum { MAX = TD_CUDA_MAX_PROGRAMS + TD_CUDA_MAX_PREFETCH };
     char *sources[MAX], *names[MAX];
     int counts[MAX];
@@ -272,13 +293,22 @@ static td_status load_module(td_ctx *ctx, const char *name, const char *source, 
     int count = td_cuda_split_source(name, source, cores > 0 ? (int)cores : 1, sources, names);
     if (count < 0)
         return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory splitting the kernels of %s", name);
-    int total = count; /* the refs' programs come after the module's, built[j - count] the ref of program j */
-    const td_cuda_lazy_ref *built[TD_CUDA_MAX_PREFETCH];
+    td_cuda_build *b = calloc(1, sizeof *b);
+    if (b) {
+        b->name = strdup(name);
+        b->home = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *b->home);
+    }
+    if (!b || !b->name || !b->home) {
+        td_cuda_free_parts(sources, names, count);
+        td_cuda_build_free(b);
+        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory compiling the kernels of %s", name);
+    }
+    int total = count; /* the refs' programs come after the module's, b->built[j - count] the ref of program j */
     for (int r = 0; r < nrefs && r < TD_CUDA_MAX_PREFETCH; r++) {
         const td_cuda_lazy_ref *ref = &refs[r];
         bool again = false;
         for (int j = 0; j < total - count && !again; j++)
-            again = built[j]->mod == ref->mod && built[j]->kernel == ref->kernel;
+            again = b->built[j].mod == ref->mod && b->built[j].kernel == ref->kernel;
         if (again || !ref->mod || !ref->mod->source || ref->kernel < 0 || ref->kernel >= ref->mod->nkernels ||
             ref->mod->kernels[ref->kernel])
             continue;
@@ -287,73 +317,83 @@ static td_status load_module(td_ctx *ctx, const char *name, const char *source, 
             continue;
         }
         counts[total] = ref->mod->noptions, lists[total] = ref->mod->options;
-        built[total - count] = ref;
+        b->built[total - count] = *ref;
         total++;
     }
     for (int i = 0; i < count; i++)
         counts[i] = noptions, lists[i] = options;
-    td_blob images[MAX];
     td_status st = td_nvrtc_compile_many(ctx, total, (const char *const *)names, (const char *const *)sources, NULL,
-                                         cores > count ? (int)cores : count, counts, lists, images);
-    if (st != TD_OK && total > count) { /* perhaps the prefetched: the module alone, its programs from the cache */
-        td_cuda_free_parts(sources, names, total);
-        td_ctx_clear_error(ctx);
-        return load_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, out);
-    }
-    for (int j = count; j < total; j++) {
-        if (st == TD_OK && install_lazy(ctx, cuda, built[j - count]->mod, built[j - count]->kernel, &images[j]) != TD_OK)
-            td_ctx_clear_error(ctx); /* its launch will build it again, and say */
-        td_blob_free(&images[j]);
-        free(sources[j]), free(names[j]);
-    }
+                                         cores > count ? (int)cores : count, counts, lists, b->images);
     /* each kernel's program: looked up there alone (a lookup that fails is an error to the driver's tools) */
-    int *home = st == TD_OK ? calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *home) : NULL;
-    for (int i = 0; home && count > 1 && i < nkernels; i++)
-        home[i] = program_of(sources, count, kernel_names[i]);
-    td_cuda_free_parts(sources, names, count);
-    if (st != TD_OK) /* the images freed */
-        return st;
-    if (!home) {
-        for (int i = 0; i < count; i++)
-            td_blob_free(&images[i]);
-        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
+    for (int i = 0; st == TD_OK && count > 1 && i < nkernels; i++)
+        b->home[i] = program_of(sources, count, kernel_names[i]);
+    td_cuda_free_parts(sources, names, total);
+    if (st != TD_OK) { /* the images freed */
+        td_cuda_build_free(b);
+        if (total == count)
+            return st;
+        td_ctx_clear_error(ctx); /* perhaps the prefetched: the module alone, its programs from the cache */
+        return compile_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, out);
     }
+    b->count = count, b->nbuilt = total - count;
+    b->nkernels = nkernels, b->kernel_names = kernel_names;
+    *out = b;
+    return TD_OK;
+}
+
+td_status td_cuda_module_install(td_ctx *ctx, td_cuda_build *b, td_cuda_module **out)
+{
+    *out = NULL;
+    struct td_cuda *cuda = td_cuda_ready(ctx);
+    if (!cuda) {
+        td_cuda_build_free(b);
+        return td_ctx_error_status(ctx);
+    }
+    for (int j = 0; j < b->nbuilt; j++)
+        if (!b->built[j].mod->kernels[b->built[j].kernel] && /* not built at a launch since */
+            install_lazy(ctx, cuda, b->built[j].mod, b->built[j].kernel, &b->images[b->count + j]) != TD_OK)
+            td_ctx_clear_error(ctx); /* its launch will build it again, and say */
+    int nkernels = b->nkernels;
     td_cuda_module *mod = calloc(1, sizeof *mod);
     if (mod) {
         mod->nkernels = nkernels;
         mod->kernels = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *mod->kernels);
         mod->names = calloc(nkernels > 0 ? (size_t)nkernels : 1, sizeof *mod->names);
-        mod->modules = calloc((size_t)count, sizeof *mod->modules);
+        mod->modules = calloc((size_t)b->count, sizeof *mod->modules);
     }
-    if (!mod || !mod->kernels || !mod->names || !mod->modules) {
-        for (int i = 0; i < count; i++)
-            td_blob_free(&images[i]);
-        td_cuda_module_free(ctx, mod);
-        free(home);
-        return td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
-    }
-    for (int i = 0; i < count; i++) {
-        if (st == TD_OK) {
-            st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleLoadData(&mod->modules[i], images[i].data), "cuModuleLoadData", name);
-            mod->nmodules += st == TD_OK;
-        }
-        td_blob_free(&images[i]);
+    td_status st = TD_OK;
+    if (!mod || !mod->kernels || !mod->names || !mod->modules)
+        st = td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", b->name);
+    for (int i = 0; st == TD_OK && i < b->count; i++) {
+        st = td_cu_check_at(ctx, cuda, cuda->cu.cuModuleLoadData(&mod->modules[i], b->images[i].data), "cuModuleLoadData",
+                            b->name);
+        mod->nmodules += st == TD_OK;
     }
     for (int i = 0; st == TD_OK && i < nkernels; i++) {
-        if (!(mod->names[i] = strdup(kernel_names[i]))) {
-            st = td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", name);
+        if (!(mod->names[i] = strdup(b->kernel_names[i]))) {
+            st = td_fail(ctx, TD_ERR_OOM, "CUDA: out of memory loading the kernels of %s", b->name);
             break;
         }
-        CUresult r = cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->modules[home[i]], kernel_names[i]);
-        st = td_cu_check_at(ctx, cuda, r, "cuModuleGetFunction", kernel_names[i]);
+        CUresult r = cuda->cu.cuModuleGetFunction(&mod->kernels[i], mod->modules[b->home[i]], b->kernel_names[i]);
+        st = td_cu_check_at(ctx, cuda, r, "cuModuleGetFunction", b->kernel_names[i]);
     }
-    free(home);
+    td_cuda_build_free(b);
     if (st != TD_OK) {
         td_cuda_module_free(ctx, mod);
         return st;
     }
     *out = mod;
     return TD_OK;
+}
+
+static td_status load_module(td_ctx *ctx, const char *name, const char *source, int noptions,
+                             const char *const *options, int nkernels, const char *const *kernel_names, int nrefs,
+                             const td_cuda_lazy_ref *refs, td_cuda_module **out)
+{
+    td_cuda_build *b;
+    td_status st = compile_module(ctx, name, source, noptions, options, nkernels, kernel_names, nrefs, refs, &b);
+    *out = NULL;
+    return st != TD_OK ? st : td_cuda_module_install(ctx, b, out);
 }
 
 td_status td_cuda_module_load_lazy(td_ctx *ctx, const char *name, const char *source, int noptions,
@@ -457,6 +497,13 @@ td_status td_cuda_module_load_with(td_ctx *ctx, const char *name, const char *so
                                    td_cuda_module **out)
 {
     return load_module(ctx, name, source, 0, NULL, nkernels, kernel_names, nrefs, refs, out);
+}
+
+td_status td_cuda_module_compile(td_ctx *ctx, const char *name, const char *source, int nkernels,
+                                 const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
+                                 td_cuda_build **out)
+{
+    return compile_module(ctx, name, source, 0, NULL, nkernels, kernel_names, nrefs, refs, out);
 }
 
 int64_t td_cuda_blocks(td_ctx *ctx, int64_t work, int64_t per_block)

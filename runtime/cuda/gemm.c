@@ -628,7 +628,7 @@ static td_status gemm_module(td_ctx *ctx, struct td_cuda *cuda)
 
 int td_cuda_gemm_prefetch(td_ctx *ctx, td_dtype dtype, td_cuda_lazy_ref *refs)
 {
-    struct td_cuda *cuda = td_cuda_ready(ctx);
+    struct td_cuda *cuda = td_cuda_device_ready(ctx) /* a lazy module: the context may still be coming */;
     if (!cuda || gemm_module(ctx, cuda) != TD_OK)
         return -1;
     if (dtype != TD_F64 && dtype != TD_F32 && dtype != TD_F16 && dtype != TD_BF16)

@@ -236,23 +236,42 @@ td_status td_cublas_check(td_ctx *ctx, struct td_cuda *cuda, cublasStatus_t s, c
     return td_fail(ctx, TD_ERR_DEVICE, "cuBLAS: %s: cublasStatus_t %d", call, s);
 }
 
-/* The first of the driver's calls that fails, as "<call>: <result>". */
-#define CU_TRY(call, args)                                                                         \
-    do {                                                                                           \
-        CUresult r_ = cuda->cu.call args;                                                          \
-        if (r_ != TD_CUDA_SUCCESS) {                                                               \
-            char text_[256];                                                                       \
-            cu_result_text(cuda, r_, text_, sizeof text_);                                         \
-            snprintf(why, size, "%sCUDA: %s: %s", r_ == TD_CUDA_ERROR_NO_DEVICE ? "no GPU: " : "", \
-                     #call, text_);                                                                \
-            return TD_ERR_DEVICE;                                                                  \
-        }                                                                                          \
+/* Whether r is a failure of the driver's call `call`: then its message,
+ * "CUDA: <call>: <result>", goes to why. */
+static bool cu_fails(const struct td_cuda *cuda, CUresult r, const char *call, char *why, size_t size)
+{
+    if (r == TD_CUDA_SUCCESS)
+        return false;
+    char text[256];
+    cu_result_text(cuda, r, text, sizeof text);
+    snprintf(why, size, "%sCUDA: %s: %s", r == TD_CUDA_ERROR_NO_DEVICE ? "no GPU: " : "", call, text);
+    return true;
+}
+
+/* The first of the driver's calls that fails. */
+#define CU_TRY(call, args)                                        \
+    do {                                                          \
+        if (cu_fails(cuda, cuda->cu.call args, #call, why, size)) \
+            return TD_ERR_DEVICE;                                 \
     } while (0)
 
 static void *preload(void *arg);
 
-/* Opens the driver and device 0; the reason for a failure goes to why. */
-static td_status cuda_bring_up(struct td_cuda *cuda, char *why, size_t size)
+/* The device's primary context, retained on a thread of its own (the
+ * driver takes a tenth of a second or more to make it), while the caller
+ * goes on with what needs the device alone: NVRTC's builds for it. */
+static void *retain_context(void *arg)
+{
+    struct td_cuda *cuda = arg;
+    cuda->context_result = cuda->cu.cuDevicePrimaryCtxRetain(&cuda->context, cuda->device);
+    if (cuda->context_result != TD_CUDA_SUCCESS)
+        cuda->context = NULL;
+    return NULL;
+}
+
+/* Opens the driver and device 0, and starts retaining its primary context
+ * (context_up finishes it); the reason for a failure goes to why. */
+static td_status device_bring_up(struct td_cuda *cuda, char *why, size_t size)
 {
     if (!open_lib(&cuda->driver_lib, driver_names)) {
         snprintf(why, size, "no CUDA driver (%s)", cuda->driver_lib.why);
@@ -277,18 +296,44 @@ static td_status cuda_bring_up(struct td_cuda *cuda, char *why, size_t size)
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_major, TD_CU_ATTR_CC_MAJOR, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_minor, TD_CU_ATTR_CC_MINOR, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->sm_count, TD_CU_ATTR_SM_COUNT, cuda->device));
-    CU_TRY(cuDevicePrimaryCtxRetain, (&cuda->context, cuda->device));
+    cuda->context_pending = pthread_create(&cuda->context_thread, NULL, retain_context, cuda) == 0; /* else in context_up */
+    return TD_OK;
+}
+
+/* The primary context retained (waiting for its thread), current on this
+ * thread, and the stream. */
+static td_status context_up(struct td_cuda *cuda, char *why, size_t size)
+{
+    if (cuda->context_pending) {
+        pthread_join(cuda->context_thread, NULL);
+        cuda->context_pending = false;
+    } else {
+        retain_context(cuda);
+    }
+    if (cu_fails(cuda, cuda->context_result, "cuDevicePrimaryCtxRetain", why, size))
+        return TD_ERR_DEVICE;
     CU_TRY(cuCtxSetCurrent, (cuda->context));
     CU_TRY(cuStreamCreate, (&cuda->stream, TD_CU_STREAM_NON_BLOCKING));
     return TD_OK;
 }
 
+/* The device alone, once: its status and message stay. */
+static void device_try_init(struct td_cuda *cuda)
+{
+    if (cuda->device_tried)
+        return;
+    cuda->device_tried = true;
+    cuda->device_status = device_bring_up(cuda, cuda->init_why, sizeof cuda->init_why);
+}
+
+/* The device and its context, once. */
 static void cuda_try_init(struct td_cuda *cuda)
 {
     if (cuda->init_tried)
         return;
+    device_try_init(cuda);
     cuda->init_tried = true;
-    cuda->init_status = cuda_bring_up(cuda, cuda->init_why, sizeof cuda->init_why);
+    cuda->init_status = cuda->device_status != TD_OK ? cuda->device_status : context_up(cuda, cuda->init_why, sizeof cuda->init_why);
 }
 
 td_status td_cuda_init(td_ctx *ctx)
@@ -300,6 +345,19 @@ td_status td_cuda_init(td_ctx *ctx)
     if (cuda->init_status != TD_OK)
         return td_fail(ctx, cuda->init_status, "%s", cuda->init_why);
     return TD_OK;
+}
+
+struct td_cuda *td_cuda_device_ready(td_ctx *ctx)
+{
+    struct td_cuda *cuda = td_cuda_state(ctx);
+    if (!cuda)
+        return NULL;
+    device_try_init(cuda);
+    if (cuda->device_status != TD_OK) {
+        td_fail(ctx, cuda->device_status, "%s", cuda->init_why);
+        return NULL;
+    }
+    return cuda;
 }
 
 bool td_cuda_available(td_ctx *ctx, char *why, size_t size)
@@ -399,6 +457,8 @@ static void cuda_release(struct td_cuda *cuda)
     if (!cuda)
         return;
     preload_join(cuda);
+    if (cuda->context_pending) /* the device was brought up and its context never needed */
+        pthread_join(cuda->context_thread, NULL);
     td_cuda_module_release(cuda, cuda->optim_module); /* modules live in the primary context: unload first */
     td_cuda_module_release(cuda, cuda->small_step_module);
     td_cuda_module_release(cuda, cuda->copy_module);

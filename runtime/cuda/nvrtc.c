@@ -269,7 +269,9 @@ static td_status setup(td_ctx *ctx, const char *name, const char *arch, unsigned
     if ((st = td_nvrtc_load(ctx, &s->cuda)))
         return st;
     if (!arch) {
-        if ((st = td_cuda_init(ctx)) || (st = device_arch(ctx, s->cuda, s->device, sizeof s->device)))
+        if (!td_cuda_device_ready(ctx)) /* the device's architecture: its context is not needed */
+            return td_ctx_error_status(ctx);
+        if ((st = device_arch(ctx, s->cuda, s->device, sizeof s->device)))
             return st;
         arch = s->device;
     }

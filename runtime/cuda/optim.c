@@ -690,7 +690,7 @@ static td_status optim_module(td_ctx *ctx, const td_cuda_module **out)
 
 int td_cuda_optim_prefetch(td_ctx *ctx, const td_optim_hparams *h, td_dtype dtype, bool clip, td_cuda_lazy_ref *refs)
 {
-    struct td_cuda *cuda = td_cuda_ready(ctx);
+    struct td_cuda *cuda = td_cuda_device_ready(ctx) /* a lazy module: the context may still be coming */;
     if (!cuda || load_once(ctx, &cuda->optim_module, "td_optim", grid_kernels, K_COUNT, kernel_names) != TD_OK)
         return -1;
     if (dtype != TD_F32 && dtype != TD_F64)

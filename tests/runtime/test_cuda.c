@@ -132,6 +132,16 @@ static void test_no_gpu_paths(void)
     if (!driver) {
         CHECK(!available && strncmp(why, "no CUDA driver (libcuda.so.1: cannot open shared object file", 60) == 0,
               "without libcuda.so.1: '%s'", why);
+        td_cuda_build *build = (td_cuda_build *)1;
+        const char *names[] = {"k"};
+        CHECK(!td_cuda_device_ready(ctx) && strcmp(td_ctx_error(ctx), why) == 0, "td_cuda_device_ready says so: '%s'",
+              td_ctx_error(ctx));
+        td_ctx_clear_error(ctx);
+        CHECK(td_cuda_module_compile(ctx, "m", "extern \"C\" __global__ void k() {}", 1, names, 0, NULL, &build) ==
+                      TD_ERR_DEVICE &&
+                  !build && strcmp(td_ctx_error(ctx), why) == 0,
+              "and td_cuda_module_compile: '%s'", td_ctx_error(ctx));
+        td_cuda_build_free(NULL);
         CHECK(td_cuda_init(ctx) == TD_ERR_DEVICE &&
                   strncmp(td_ctx_error(ctx), "no CUDA driver (libcuda.so.1: cannot open shared object file", 60) == 0,
               "td_cuda_init says there is no driver: '%s'", td_ctx_error(ctx));
@@ -716,6 +726,61 @@ static void test_lazy_module(td_ctx *ctx, bool gpu)
     td_cuda_module_free(ctx, mod);
 }
 
+/* td_cuda_module_compile needs the device alone: on a fresh context it
+ * builds while the driver still makes the device's context (td_cuda_init
+ * not yet done); td_cuda_module_install waits for it and loads the
+ * programs, and the lazy kernels named, which then launch without a build;
+ * a build not installed is freed. */
+static void test_compile_ahead(void)
+{
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CUDA);
+    static const char src[] = "extern \"C\" __global__ void ahead_k(long long *x) { x[0] = 7; }\n";
+    const char *names[1] = {"ahead_k"}, *lazy_names[3] = {"lazy_one", "lazy_two", "lazy_three"};
+    td_cuda_build *build = NULL, *unused = NULL;
+    td_cuda_module *mod = NULL, *lazy = NULL;
+    td_status st = td_cuda_module_load_lazy(ctx, "lazy", lazy_src, 0, NULL, 3, lazy_names, &lazy);
+    td_cuda_lazy_ref refs[1] = {{lazy, 1}};
+    if (st == TD_OK)
+        st = td_cuda_module_compile(ctx, "ahead", src, 1, names, 1, refs, &build);
+    CHECK(st == TD_OK && build && ctx->cuda && ctx->cuda->device_tried && !ctx->cuda->init_tried,
+          "compiled with the device alone: %s", td_ctx_error(ctx));
+    if (st == TD_OK)
+        st = td_cuda_module_compile(ctx, "ahead", src, 1, names, 0, NULL, &unused);
+    td_cuda_build_free(unused);
+    CHECK(st == TD_OK && !ctx->cuda->init_tried, "a second build, freed: %s", td_ctx_error(ctx));
+    if (st == TD_OK)
+        st = td_cuda_module_install(ctx, build, &mod);
+    CHECK(st == TD_OK && mod && ctx->cuda->init_tried && ctx->cuda->init_status == TD_OK,
+          "installed, with the context: %s", td_ctx_error(ctx));
+    td_dptr x = 0;
+    int64_t got[2] = {0, 0}, hits0, misses0, hits, misses;
+    if (st == TD_OK)
+        st = td_cuda_alloc(ctx, sizeof got, "compile_ahead's test", &x);
+    if (st == TD_OK)
+        st = td_cuda_zero(ctx, x, sizeof got);
+    void *args[] = {&x};
+    td_nvrtc_cache_counts(ctx, &hits0, &misses0);
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, mod, 0, 1, 1, args, "ahead_k");
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, lazy, 1, 1, 1, args, "lazy_two");
+    td_nvrtc_cache_counts(ctx, &hits, &misses);
+    if (st == TD_OK)
+        st = td_cuda_download(ctx, got, x, sizeof got);
+    CHECK(st == TD_OK && got[0] == 7 && got[1] == 2 && hits == hits0 && misses == misses0,
+          "ahead_k then lazy_two (prefetched) ran without a build: %lld %lld (%s)", (long long)got[0], (long long)got[1],
+          td_ctx_error(ctx));
+    td_cuda_free(ctx, x);
+    td_cuda_module_free(ctx, mod);
+    td_cuda_module_free(ctx, lazy);
+    td_ctx_free(ctx);
+
+    /* a context freed with its device up and its context never asked for */
+    ctx = td_ctx_new(TD_DEVICE_CUDA);
+    CHECK(td_cuda_device_ready(ctx) && !ctx->cuda->init_tried, "the device alone: %s", td_ctx_error(ctx));
+    td_ctx_free(ctx);
+}
+
 void test_cuda(void)
 {
     test_no_gpu_paths();
@@ -781,6 +846,7 @@ void test_cuda(void)
         setenv("TDC_CACHE", dir, 1);
         test_gpu(ctx);
         test_lazy_module(ctx, true);
+        test_compile_ahead();
     } else {
         printf("skipped: GPU tests: %s\n", why);
     }

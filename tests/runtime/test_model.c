@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctx_internal.h"
 #include "td.h"
 #include "test.h"
 #include "test_fixture.h"
@@ -273,6 +274,42 @@ static void model_failures(void)
     expect_new_fails(&bad, (int64_t[]){3, 0}, "normal: std must be positive and finite, not -1", __LINE__);
     expect_new_fails(NULL, NULL, "td_model_new: no model description, or negative counts in it", __LINE__);
     td_model_free(NULL);
+}
+
+/* A model with GPU code compiles its kernels ahead (model.c's
+ * compile_ahead, while the driver makes the device's context) only where
+ * it may run on the GPU: on a CPU context the GPU is never touched; under
+ * auto without a GPU it runs on the CPU with the note and no error, and
+ * keeps nothing compiled; with one it runs there, its kernels loaded. */
+static void model_compiled_ahead(void)
+{
+    static const char *const names[] = {"toy_k"};
+    td_model_desc gpu = TOY;
+    gpu.cuda_source = "extern \"C\" __global__ void toy_k(float *x) { x[0] = 1; }\n";
+    gpu.ncuda_kernels = 1;
+    gpu.cuda_kernel_names = names;
+    td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
+    td_model *m = td_model_new(ctx, &gpu, (int64_t[]){3, 0}, 1);
+    CHECK(m && !m->on_gpu && !m->kernels_built && !ctx->cuda, "cpu: the GPU is not touched: %s", td_ctx_error(ctx));
+    td_model_free(m);
+    td_ctx_free(ctx);
+    ctx = td_ctx_new(TD_DEVICE_AUTO);
+    char why[512];
+    bool gpu_here = td_cuda_available(ctx, why, sizeof why);
+    td_ctx_free(ctx);
+    ctx = td_ctx_new(TD_DEVICE_AUTO);
+    m = td_model_new(ctx, &gpu, (int64_t[]){3, 0}, 1);
+    if (gpu_here) {
+        CHECK(m && m->on_gpu && m->kernels && !m->kernels_built && !td_ctx_error(ctx), "auto with a GPU: loaded there: %s",
+              td_ctx_error(ctx));
+    } else {
+        CHECK(m && !m->on_gpu && !m->kernels_built && !td_ctx_error(ctx) &&
+                  td_ctx_note(ctx) && strstr(td_ctx_note(ctx), "device auto: running on the CPU: ") &&
+                  strstr(td_ctx_note(ctx), why),
+              "auto without a GPU: the CPU, with the note '%s' and no error '%s'", td_ctx_note(ctx), td_ctx_error(ctx));
+    }
+    td_model_free(m);
+    td_ctx_free(ctx);
 }
 
 /* The device side of td_model_new and td_model_call that needs no GPU: a
@@ -789,6 +826,7 @@ void test_model(void)
     model_failures();
     model_lifecycle();
     model_devices();
+    model_compiled_ahead();
     fixture *fx = calloc(1, sizeof *fx);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/td_model_XXXXXX");
     CHECK(mkdtemp(fx->dir) != NULL, "mkdtemp %s", fx->dir);
