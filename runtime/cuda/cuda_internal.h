@@ -234,6 +234,9 @@ struct td_cuda {
     td_cuda_lib driver_lib, nvrtc_lib, cublas_lib;
     pthread_t preloader; /* loader.c: opens NVRTC and cuBLAS while the GPU comes up */
     bool preloading;     /* preloader runs or has not been joined */
+    pthread_mutex_t preload_lock; /* guards nvrtc_preloaded; with preload_done, made where preload_sync */
+    pthread_cond_t preload_done;
+    bool nvrtc_preloaded, preload_sync;
     td_cuda_driver cu;
     td_nvrtc_api nvrtc;
     td_cublas_api cublas;

@@ -257,6 +257,19 @@ static bool cu_fails(const struct td_cuda *cuda, CUresult r, const char *call, c
 
 static void *preload(void *arg);
 
+/* The preloading thread started, with what it signals through. */
+static bool start_preload(struct td_cuda *cuda)
+{
+    if (pthread_mutex_init(&cuda->preload_lock, NULL) != 0)
+        return false;
+    if (pthread_cond_init(&cuda->preload_done, NULL) != 0) {
+        pthread_mutex_destroy(&cuda->preload_lock);
+        return false;
+    }
+    cuda->preload_sync = true;
+    return pthread_create(&cuda->preloader, NULL, preload, cuda) == 0;
+}
+
 /* The device's primary context, retained on a thread of its own (the
  * driver takes a tenth of a second or more to make it), while the caller
  * goes on with what needs the device alone: NVRTC's builds for it. */
@@ -281,6 +294,9 @@ static td_status device_bring_up(struct td_cuda *cuda, char *why, size_t size)
         snprintf(why, size, "the CUDA driver is too old or broken (%s)", cuda->driver_lib.why);
         return TD_ERR_DEVICE;
     }
+    /* NVRTC and cuBLAS need no device: they open while cuInit runs (0.1-0.2 s
+     * where no other process holds the GPU) */
+    cuda->preloading = start_preload(cuda); /* else each library on first use */
     CU_TRY(cuInit, (0));
     CU_TRY(cuDriverGetVersion, (&cuda->driver_version));
     int count = 0;
@@ -290,7 +306,6 @@ static td_status device_bring_up(struct td_cuda *cuda, char *why, size_t size)
                  cuda->driver_version % 1000 / 10);
         return TD_ERR_DEVICE;
     }
-    cuda->preloading = pthread_create(&cuda->preloader, NULL, preload, cuda) == 0; /* else on first use */
     CU_TRY(cuDeviceGet, (&cuda->device, 0));
     CU_TRY(cuDeviceGetName, (cuda->device_name, (int)sizeof cuda->device_name, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_major, TD_CU_ATTR_CC_MAJOR, cuda->device));
@@ -386,12 +401,28 @@ static bool open_and_resolve(td_cuda_lib *lib, const char *const *names, const t
     return lib->handle != NULL;
 }
 
-/* The preloading thread: NVRTC, then cuBLAS (each lib's fields are its
- * alone until preload_join). */
+/* The preloading thread: NVRTC, made ready by building an empty program
+ * (its first build loads its builtins library and sets itself up), then
+ * cuBLAS. Two libraries opened at once take turns (the dynamic loader has
+ * one lock), so cuBLAS comes after NVRTC's first build, not beside it: the
+ * model's build starts as soon as NVRTC is ready (td_nvrtc_load waits for
+ * that alone) and cuBLAS opens meanwhile. Each library's fields are this
+ * thread's alone until it says so. */
 static void *preload(void *arg)
 {
     struct td_cuda *cuda = arg;
-    open_and_resolve(&cuda->nvrtc_lib, nvrtc_names, nvrtc_syms, sizeof nvrtc_syms / sizeof nvrtc_syms[0], &cuda->nvrtc);
+    if (open_and_resolve(&cuda->nvrtc_lib, nvrtc_names, nvrtc_syms, sizeof nvrtc_syms / sizeof nvrtc_syms[0],
+                         &cuda->nvrtc)) {
+        nvrtcProgram p = NULL;
+        if (cuda->nvrtc.nvrtcCreateProgram(&p, "", "tdc-nvrtc-warm-up", 0, NULL, NULL) == 0) {
+            cuda->nvrtc.nvrtcCompileProgram(p, 0, NULL);
+            cuda->nvrtc.nvrtcDestroyProgram(&p);
+        }
+    }
+    pthread_mutex_lock(&cuda->preload_lock);
+    cuda->nvrtc_preloaded = true;
+    pthread_cond_broadcast(&cuda->preload_done);
+    pthread_mutex_unlock(&cuda->preload_lock);
     open_and_resolve(&cuda->cublas_lib, cublas_names, cublas_syms, sizeof cublas_syms / sizeof cublas_syms[0],
                      &cuda->cublas);
     return NULL;
@@ -403,6 +434,17 @@ static void preload_join(struct td_cuda *cuda)
         pthread_join(cuda->preloader, NULL);
         cuda->preloading = false;
     }
+}
+
+/* NVRTC's part of the preloading done (or no preloading). */
+static void preload_wait_nvrtc(struct td_cuda *cuda)
+{
+    if (!cuda->preloading)
+        return;
+    pthread_mutex_lock(&cuda->preload_lock);
+    while (!cuda->nvrtc_preloaded)
+        pthread_cond_wait(&cuda->preload_done, &cuda->preload_lock);
+    pthread_mutex_unlock(&cuda->preload_lock);
 }
 
 /* Opens a library that is not the driver, once; the failure's message
@@ -422,7 +464,7 @@ td_status td_nvrtc_load(td_ctx *ctx, struct td_cuda **out)
     struct td_cuda *cuda = td_cuda_state(ctx);
     if (!cuda)
         return TD_ERR_OOM;
-    preload_join(cuda);
+    preload_wait_nvrtc(cuda);
     bool fresh = !cuda->nvrtc_major && !cuda->nvrtc_minor; /* its version not asked yet */
     td_status st = load_lib(ctx, &cuda->nvrtc_lib, "NVRTC", nvrtc_names, nvrtc_syms,
                             sizeof nvrtc_syms / sizeof nvrtc_syms[0], &cuda->nvrtc);
@@ -457,6 +499,10 @@ static void cuda_release(struct td_cuda *cuda)
     if (!cuda)
         return;
     preload_join(cuda);
+    if (cuda->preload_sync) {
+        pthread_cond_destroy(&cuda->preload_done);
+        pthread_mutex_destroy(&cuda->preload_lock);
+    }
     if (cuda->context_pending) /* the device was brought up and its context never needed */
         pthread_join(cuda->context_thread, NULL);
     td_cuda_module_release(cuda, cuda->optim_module); /* modules live in the primary context: unload first */

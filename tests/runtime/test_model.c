@@ -289,7 +289,7 @@ static void model_compiled_ahead(void)
     gpu.ncuda_kernels = 1;
     gpu.cuda_kernel_names = names;
     td_ctx *ctx = td_ctx_new(TD_DEVICE_CPU);
-    td_model *m = td_model_new(ctx, &gpu, (int64_t[]){3, 0}, 1);
+    td_model *m = td_model_new(ctx, &gpu, (int64_t[]){4, 4}, 1);
     CHECK(m && !m->on_gpu && !m->kernels_built && !ctx->cuda, "cpu: the GPU is not touched: %s", td_ctx_error(ctx));
     td_model_free(m);
     td_ctx_free(ctx);
@@ -298,7 +298,7 @@ static void model_compiled_ahead(void)
     bool gpu_here = td_cuda_available(ctx, why, sizeof why);
     td_ctx_free(ctx);
     ctx = td_ctx_new(TD_DEVICE_AUTO);
-    m = td_model_new(ctx, &gpu, (int64_t[]){3, 0}, 1);
+    m = td_model_new(ctx, &gpu, (int64_t[]){4, 4}, 1);
     if (gpu_here) {
         CHECK(m && m->on_gpu && m->kernels && !m->kernels_built && !td_ctx_error(ctx), "auto with a GPU: loaded there: %s",
               td_ctx_error(ctx));
