@@ -294,9 +294,6 @@ static td_status device_bring_up(struct td_cuda *cuda, char *why, size_t size)
         snprintf(why, size, "the CUDA driver is too old or broken (%s)", cuda->driver_lib.why);
         return TD_ERR_DEVICE;
     }
-    /* NVRTC and cuBLAS need no device: they open while cuInit runs (0.1-0.2 s
-     * where no other process holds the GPU) */
-    cuda->preloading = start_preload(cuda); /* else each library on first use */
     CU_TRY(cuInit, (0));
     CU_TRY(cuDriverGetVersion, (&cuda->driver_version));
     int count = 0;
@@ -306,6 +303,8 @@ static td_status device_bring_up(struct td_cuda *cuda, char *why, size_t size)
                  cuda->driver_version % 1000 / 10);
         return TD_ERR_DEVICE;
     }
+    /* after cuInit: libraries opened beside it slow it down where no other process holds the GPU */
+    cuda->preloading = start_preload(cuda); /* else each library on first use */
     CU_TRY(cuDeviceGet, (&cuda->device, 0));
     CU_TRY(cuDeviceGetName, (cuda->device_name, (int)sizeof cuda->device_name, cuda->device));
     CU_TRY(cuDeviceGetAttribute, (&cuda->cc_major, TD_CU_ATTR_CC_MAJOR, cuda->device));
@@ -401,24 +400,13 @@ static bool open_and_resolve(td_cuda_lib *lib, const char *const *names, const t
     return lib->handle != NULL;
 }
 
-/* The preloading thread: NVRTC, made ready by building an empty program
- * (its first build loads its builtins library and sets itself up), then
- * cuBLAS. Two libraries opened at once take turns (the dynamic loader has
- * one lock), so cuBLAS comes after NVRTC's first build, not beside it: the
- * model's build starts as soon as NVRTC is ready (td_nvrtc_load waits for
- * that alone) and cuBLAS opens meanwhile. Each library's fields are this
- * thread's alone until it says so. */
+/* The preloading thread: NVRTC, then cuBLAS. NVRTC's first use waits for
+ * NVRTC alone (the model's build starts while cuBLAS opens, 60-80 ms);
+ * each library's fields are this thread's alone until it says so. */
 static void *preload(void *arg)
 {
     struct td_cuda *cuda = arg;
-    if (open_and_resolve(&cuda->nvrtc_lib, nvrtc_names, nvrtc_syms, sizeof nvrtc_syms / sizeof nvrtc_syms[0],
-                         &cuda->nvrtc)) {
-        nvrtcProgram p = NULL;
-        if (cuda->nvrtc.nvrtcCreateProgram(&p, "", "tdc-nvrtc-warm-up", 0, NULL, NULL) == 0) {
-            cuda->nvrtc.nvrtcCompileProgram(p, 0, NULL);
-            cuda->nvrtc.nvrtcDestroyProgram(&p);
-        }
-    }
+    open_and_resolve(&cuda->nvrtc_lib, nvrtc_names, nvrtc_syms, sizeof nvrtc_syms / sizeof nvrtc_syms[0], &cuda->nvrtc);
     pthread_mutex_lock(&cuda->preload_lock);
     cuda->nvrtc_preloaded = true;
     pthread_cond_broadcast(&cuda->preload_done);
