@@ -643,6 +643,22 @@ static const char lazy_src[] = "typedef long long i64;\n" TD_CUDA_APART
                                "extern \"C\" __global__ void lazy_one(i64 *x) { x[0] = 1; }\n"
                                "extern \"C\" __global__ void lazy_two(i64 *x)\n{\n    x[1] = 2;\n}\n";
 
+/* x zeroed, then host's kernel 0 and lazy_two (lazy's kernel 1) launched on
+ * it, and its two words read back into got. */
+static td_status run_host_and_lazy_two(td_ctx *ctx, const td_cuda_module *host, const char *host_kernel,
+                                       const td_cuda_module *lazy, td_dptr x, int64_t got[2])
+{
+    void *args[] = {&x};
+    td_status st = td_cuda_zero(ctx, x, 2 * sizeof(int64_t));
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, host, 0, 1, 1, args, host_kernel);
+    if (st == TD_OK)
+        st = td_cuda_launch(ctx, lazy, 1, 1, 1, args, "lazy_two");
+    if (st == TD_OK)
+        st = td_cuda_download(ctx, got, x, 2 * sizeof(int64_t));
+    return st;
+}
+
 static void test_lazy_module(td_ctx *ctx, bool gpu)
 {
     td_cuda_module *mod = NULL;
@@ -706,14 +722,8 @@ static void test_lazy_module(td_ctx *ctx, bool gpu)
           (long long)(hits + misses - hits0 - misses0), td_ctx_error(ctx));
     got[0] = got[1] = 0;
     if (st == TD_OK)
-        st = td_cuda_zero(ctx, x, sizeof got);
-    if (st == TD_OK)
-        st = td_cuda_launch(ctx, host, 0, 1, 1, args, "host_k");
-    if (st == TD_OK)
-        st = td_cuda_launch(ctx, mod, 1, 1, 1, args, "lazy_two");
+        st = run_host_and_lazy_two(ctx, host, "host_k", mod, x, got);
     td_nvrtc_cache_counts(ctx, &hits, &misses);
-    if (st == TD_OK)
-        st = td_cuda_download(ctx, got, x, sizeof got);
     CHECK(st == TD_OK && hits + misses == hits0 + misses0 + 2 && got[0] == 5 && got[1] == 2,
           "lazy_two then launched without a build: %lld %lld (%s)", (long long)got[0], (long long)got[1],
           td_ctx_error(ctx));
@@ -756,17 +766,10 @@ static void test_compile_ahead(void)
     int64_t got[2] = {0, 0}, hits0, misses0, hits, misses;
     if (st == TD_OK)
         st = td_cuda_alloc(ctx, sizeof got, "compile_ahead's test", &x);
-    if (st == TD_OK)
-        st = td_cuda_zero(ctx, x, sizeof got);
-    void *args[] = {&x};
     td_nvrtc_cache_counts(ctx, &hits0, &misses0);
     if (st == TD_OK)
-        st = td_cuda_launch(ctx, mod, 0, 1, 1, args, "ahead_k");
-    if (st == TD_OK)
-        st = td_cuda_launch(ctx, lazy, 1, 1, 1, args, "lazy_two");
+        st = run_host_and_lazy_two(ctx, mod, "ahead_k", lazy, x, got);
     td_nvrtc_cache_counts(ctx, &hits, &misses);
-    if (st == TD_OK)
-        st = td_cuda_download(ctx, got, x, sizeof got);
     CHECK(st == TD_OK && got[0] == 7 && got[1] == 2 && hits == hits0 && misses == misses0,
           "ahead_k then lazy_two (prefetched) ran without a build: %lld %lld (%s)", (long long)got[0], (long long)got[1],
           td_ctx_error(ctx));
