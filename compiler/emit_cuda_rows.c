@@ -201,7 +201,7 @@ static ReadKind read_kind(const Emit *e, const IrNode *const *members, int count
 /* ---- the row cache ----
  *
  * Every phase strides over the row alike (thread t has elements t,
- * t + blockDim.x, ...), so a thread reads back only what it wrote itself,
+ * t + threads, ...), so a thread reads back only what it wrote itself,
  * and needs no barrier for it. A row group whose rows fit gets a second
  * kernel, <name>_cached, that keeps in dynamic shared memory (c<id>, the
  * row's elements) each row two phases or more touch:
@@ -475,7 +475,7 @@ static void declare_chunk(const Emit *e, char prefix, int id, int width, const c
 }
 
 /* The loop of a phase over the row, a chunk of `width` elements a thread
- * (thread t has chunks t, t + blockDim.x, ...: every phase alike, so a
+ * (thread t has chunks t, t + threads, ...: every phase alike, so a
  * thread reads back only elements it wrote), U chunks at a time: first
  * each buffer the phase reads at the row's element, for all U chunks
  * (g<id>[u]: one vector where `vec`, the kernel's alignment test, else
@@ -487,8 +487,8 @@ static void phase_begin(const Emit *e, Phase *ph)
     for (int j = 0; ph->cache && j < ph->cache->n; j++) /* a buffer this phase reads into the cache */
         if (ph->wanted[j] && ph->cache->first[j] == ph->at)
             ph->row_read[ph->cache->ids[j]] = ph->filled[j] = true;
-    static const char *const chunk = "const int64_t r0 = rb + (int64_t)u * blockDim.x * W;\n";
-    fputs("            for (int64_t rb = (int64_t)threadIdx.x * W; rb < reduced_total; rb += (int64_t)blockDim.x * W * U) {\n", e->out);
+    static const char *const chunk = "const int64_t r0 = rb + u * threads * W;\n";
+    fputs("            for (int64_t rb = (int64_t)threadIdx.x * W; rb < reduced_total; rb += threads * W * U) {\n", e->out);
     bool reads = false;
     for (size_t id = 0; id <= e->f->nodes.len; id++)
         if (ph->row_read[id]) {
@@ -723,11 +723,12 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
         /* a static row: as many chunks as a thread of the host's block has, so no unrolled load is cut short */
         int64_t threads = emit_cuda_group_threads(reduced, g->cache != NULL), chunks = threads * g->width;
         int64_t per_thread = reduced / chunks + (reduced % chunks != 0);
-        fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once (%lld threads, a row of %lld) */\n",
-                g->width, per_thread < UNROLL_CHUNKS ? (int)per_thread : UNROLL_CHUNKS, (long long)threads, (long long)reduced);
+        fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once (a row of %lld) */\n"
+                        "    constexpr int64_t threads = %lld; /* the block's, as the host launches it (tdg_group_threads) */\n",
+                g->width, per_thread < UNROLL_CHUNKS ? (int)per_thread : UNROLL_CHUNKS, (long long)reduced, (long long)threads);
     } else {
-        fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once */\n", g->width,
-                UNROLL_CHUNKS);
+        fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once */\n"
+                        "    const int64_t threads = blockDim.x;\n", g->width, UNROLL_CHUNKS);
     }
     if (aligned) {
         fputs("    const bool vec = true; /* the row's length a multiple of W; the plan aligns each array */\n", e->out);
