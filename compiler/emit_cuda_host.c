@@ -526,14 +526,21 @@ void emit_cuda_function(Emit *e, int index, const IrFunction *f, const FnPlan *p
                     product(e, loops.nkept, loops.kept), product(e, loops.nred, loops.red), count);
             /* the kernel with the row cache when there is one and it fits, else the plain one */
             const char *name = emit_cuda_kernel_name(e, index, n->id, -1), *cached = arena_printf(e->a, "%s_cached", name);
-            bool has_cache = kernel_find(names, cached) >= 0;
-            /* the cache and the kernel's static shared memory (its combines) within the limit */
-            fprintf(e->out, "        const size_t cache = %s;\n"
-                            "        const int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX - %d;\n",
-                    has_cache ? emit_cuda_row_cache_bytes(e, members, count, "reduced") : "0",
-                    emit_cuda_group_static_bytes(e, members, count));
-            launch(&here, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)",
-                   "tdg_group_threads(reduced, use_cache)", "use_cache ? cache : 0", has_cache ? cached : NULL);
+            bool has_cache = kernel_find(names, cached) >= 0, has_plain = kernel_find(names, name) >= 0;
+            if (!has_plain) { /* the row's length is a number and its cache fits: the one kernel (emit_cuda_row_kernels) */
+                fprintf(e->out, "        const size_t cache = %s; /* the row cache, which fits */\n",
+                        emit_cuda_row_cache_bytes(e, members, count, "reduced"));
+                launch(&here, names, cached, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)", "tdg_group_threads(reduced, 1)",
+                       "cache", NULL);
+            } else {
+                /* the cache and the kernel's static shared memory (its combines) within the limit */
+                fprintf(e->out, "        const size_t cache = %s;\n"
+                                "        const int use_cache = cache > 0 && cache <= TD_CUDA_SHARED_MAX - %d;\n",
+                        has_cache ? emit_cuda_row_cache_bytes(e, members, count, "reduced") : "0",
+                        emit_cuda_group_static_bytes(e, members, count));
+                launch(&here, names, name, n, buf, nbuf, NULL, "td_cuda_blocks(ctx, kept, 1)",
+                       "tdg_group_threads(reduced, use_cache)", "use_cache ? cache : 0", has_cache ? cached : NULL);
+            }
             grouped = count - 1;
         } else {
             launch_node(&here, names, n, &g);

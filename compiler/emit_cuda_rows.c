@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "emit_cuda_internal.h"
+#include "td.h" /* TD_CUDA_SHARED_MAX: the shared memory a launch may ask */
 
 /* ---- row groups: a reduction and what follows it over the same rows ----
  *
@@ -770,14 +771,48 @@ int emit_cuda_group_static_bytes(const Emit *e, const IrNode *const *members, in
     return bytes;
 }
 
+/* The row cache's bytes for rows of `reduced` elements, as
+ * emit_cuda_row_cache_bytes's expression gives the host; INT64_MAX where
+ * that overflows. */
+static int64_t row_cache_bytes_at(const RowCache *c, int64_t reduced)
+{
+    int64_t total = 0, row;
+    for (int s = 0; s < c->nslots; s++)
+        if (__builtin_mul_overflow(reduced, (int64_t)c->slot_bytes[s], &row) || row > INT64_MAX - 15 ||
+            __builtin_add_overflow(total, (row + 15) / 16 * 16, &total))
+            return INT64_MAX;
+    return total;
+}
+
+/* Which of a row group's kernels the host may launch: where the row's
+ * length is a number, the host's choice (the cached kernel where the group
+ * has a row cache and it fits beside the combines' shared memory, else
+ * the plain one) is known here, and only that kernel is written. */
+typedef enum { ROW_KERNELS_BOTH, ROW_KERNEL_PLAIN, ROW_KERNEL_CACHED } RowKernels;
+static RowKernels row_kernels(const Emit *e, const IrNode *const *members, int count, const RowCache *cache)
+{
+    ReduceLoops loops = emit_c_reduce_loops(e, members[0]);
+    int64_t reduced;
+    if (!cache->n)
+        return ROW_KERNEL_PLAIN;
+    if (!static_row(e, loops.nred, loops.red, &reduced))
+        return ROW_KERNELS_BOTH;
+    int64_t bytes = row_cache_bytes_at(cache, reduced);
+    return bytes > 0 && bytes <= TD_CUDA_SHARED_MAX - emit_cuda_group_static_bytes(e, members, count) ? ROW_KERNEL_CACHED
+                                                                                                       : ROW_KERNEL_PLAIN;
+}
+
 void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count)
 {
     const char *name = emit_cuda_kernel_name(e, e->fn_index, members[0]->id, -1);
     int width = chunk_width(e, members, count);
-    Group plain = {members, count, NULL, width};
-    group_kernel(e, &plain, name);
     RowCache cache = row_cache(e, members, count);
-    if (cache.n) {
+    RowKernels which = row_kernels(e, members, count, &cache);
+    if (which != ROW_KERNEL_CACHED) {
+        Group plain = {members, count, NULL, width};
+        group_kernel(e, &plain, name);
+    }
+    if (which != ROW_KERNEL_PLAIN) {
         Group cached = {members, count, &cache, width};
         group_kernel(e, &cached, arena_printf(e->a, "%s_cached", name));
     }

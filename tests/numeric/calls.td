@@ -8,6 +8,8 @@ dim seq
 dim classes = 5
 dim hidden = 8
 dim wide                        # long rows (the GPU's row cache and past it)
+dim fits = 12000                # long rows of a known length: in the row cache
+dim past = 12288                # and past it
 
 param w: f32["hidden hidden"] = normal(std = 0.5)
 param b: f32["hidden"] = uniform(-1, 1)
@@ -29,6 +31,12 @@ fn sm_rt(x: f32["batch seq classes"]) -> f32["batch seq classes"] {
   return softmax(x)
 }
 fn sm_wide(x: f32["3 wide"]) -> f32["3 wide"] {
+  return softmax(x)
+}
+fn sm_fits(x: f32["3 fits"]) -> f32["3 fits"] {
+  return softmax(x)
+}
+fn sm_past(x: f32["3 past"]) -> f32["3 past"] {
   return softmax(x)
 }
 fn ln_wide(x: f32["3 wide"], g: f32["wide"], bias: f32["wide"]) -> f32["3 wide"] {

@@ -824,6 +824,9 @@ same(K, "sm_wide", softmax, {"x": normal(3, 20000, scale=3)}, dims={"wide": 2000
 # 12000 f32 (48000 bytes) is cached, one of 12288 (48 KiB exactly) is not
 same(K, "sm_wide", softmax, {"x": normal(3, 12000, scale=3)}, dims={"wide": 12000}, label="rows just in the row cache")
 same(K, "sm_wide", softmax, {"x": normal(3, 12288, scale=3)}, dims={"wide": 12288}, label="rows of 48 KiB: past the row cache with the combines")
+# the same with the row's length a number: the GPU code has only the kernel the host would choose
+same(K, "sm_fits", softmax, {"x": normal(3, 12000, scale=3)}, label="static rows in the row cache: its kernel alone")
+same(K, "sm_past", softmax, {"x": normal(3, 12288, scale=3)}, label="static rows past the row cache: the plain kernel alone")
 case(K, "sm_f64", {"x": normal(3, 5, dtype=F64, scale=10)}, softmax)
 
 
