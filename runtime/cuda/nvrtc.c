@@ -135,9 +135,10 @@ enum { NVRTC_INVALID_OPTION = 5 }; /* NVRTC_ERROR_INVALID_OPTION */
         }                                                                                              \
     } while (0)
 
-/* Runs NVRTC: PTX when `ptx`, else a cubin, into *out. */
+/* Runs NVRTC: PTX when `ptx`, else a cubin, into *out. env_text is
+ * TDC_NVRTC_OPTIONS as read for these options ("" when unset). */
 static td_status nvrtc_run(td_ctx *ctx, struct td_cuda *cuda, const char *name, const char *source, int noptions,
-                           const char *const *options, bool ptx, bool strict, td_blob *out)
+                           const char *const *options, const char *env_text, bool ptx, bool strict, td_blob *out)
 {
     td_status st = TD_OK;
     nvrtcProgram prog = NULL;
@@ -147,9 +148,8 @@ static td_status nvrtc_run(td_ctx *ctx, struct td_cuda *cuda, const char *name, 
     NVRTC_TRY(nvrtcCreateProgram, (&prog, source, file, 0, NULL, NULL));
     nvrtcResult r = cuda->nvrtc.nvrtcCompileProgram(prog, noptions, options);
     log = program_log(cuda, prog);
-    const char *env = getenv("TDC_NVRTC_OPTIONS");
-    if (r == NVRTC_INVALID_OPTION && env && env[0]) { /* likely the user's options: NVRTC's word, no listing */
-        st = td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: an option is not valid (TDC_NVRTC_OPTIONS is '%s'): %s", name, env,
+    if (r == NVRTC_INVALID_OPTION && env_text[0]) { /* likely the user's options: NVRTC's word, no listing */
+        st = td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: an option is not valid (TDC_NVRTC_OPTIONS is '%s'): %s", name, env_text,
                      log && log[0] ? log : cuda->nvrtc.nvrtcGetErrorString(r));
         goto done;
     }
@@ -220,7 +220,8 @@ enum { ENV_OPTIONS_MAX = 8, ENV_OPTIONS_BYTES = 512 };
 typedef struct compile_setup {
     struct td_cuda *cuda;
     char device[32], arch_option[64], dir[1024];
-    char env_options[ENV_OPTIONS_BYTES]; /* TDC_NVRTC_OPTIONS, its words NUL-ended */
+    char env_text[ENV_OPTIONS_BYTES];    /* TDC_NVRTC_OPTIONS as read ("" when unset) */
+    char env_options[ENV_OPTIONS_BYTES]; /* the same, its words NUL-ended */
     const char *all[3 + ENV_OPTIONS_MAX + TD_NVRTC_MAX_OPTIONS];
     int nall;
     bool ptx, strict, cached;
@@ -234,12 +235,14 @@ typedef struct compile_setup {
 static td_status env_options(td_ctx *ctx, const char *name, compile_setup *s)
 {
     const char *env = getenv("TDC_NVRTC_OPTIONS");
+    s->env_text[0] = 0;
     if (!env || !env[0])
         return TD_OK;
     size_t len = strlen(env);
     if (len >= sizeof s->env_options)
         return td_fail(ctx, TD_ERR_INPUT, "NVRTC: %s: TDC_NVRTC_OPTIONS is %zu bytes; at most %zu can be given", name,
                        len, sizeof s->env_options - 1);
+    memcpy(s->env_text, env, len + 1);
     memcpy(s->env_options, env, len + 1);
     int count = 0;
     for (char *p = s->env_options; *p;) {
@@ -299,7 +302,7 @@ static td_status compile_one(td_ctx *ctx, const compile_setup *s, const char *na
     *hit = s->cached && td_kernel_cache_get(s->dir, key, ext, out);
     if (*hit)
         return TD_OK;
-    td_status st = nvrtc_run(ctx, s->cuda, name, source, s->nall, s->all, s->ptx, s->strict, out);
+    td_status st = nvrtc_run(ctx, s->cuda, name, source, s->nall, s->all, s->env_text, s->ptx, s->strict, out);
     if (st == TD_OK && s->cached)
         td_kernel_cache_put(s->dir, key, ext, out);
     return st;
