@@ -466,7 +466,9 @@ static int runtime_kernels(td_model *m, td_cuda_lazy_ref *refs)
 static void compile_ahead(td_model *m)
 {
     const td_model_desc *desc = m->desc;
-    if (!desc->cuda_source || m->ctx->device == TD_DEVICE_CPU || !td_cuda_device_ready(m->ctx)) {
+    if (!desc->cuda_source || m->ctx->device == TD_DEVICE_CPU)
+        return;
+    if (!td_cuda_device_ready(m->ctx)) { /* the device's choice or gpu_setup says so */
         td_ctx_clear_error(m->ctx);
         return;
     }
