@@ -164,6 +164,7 @@ typedef struct Phase {
     bool *filled;          /* by cached buffer: written in this phase (s<id>, stored after the chunk) */
     bool *row_read;        /* by node id: a buffer read from global memory at the row's element (g<id>) */
     int width;             /* the elements of a thread's chunk */
+    bool aligned;          /* every row array moves as vectors (the kernel has no `vec` test) */
 } Phase;
 
 static int member_at(const IrNode *const *members, int count, int id)
@@ -445,13 +446,14 @@ static void compute_virtuals(const Emit *e, Phase *ph, const IrNode *n, const ch
     }
 }
 
-static Phase new_phase(const Emit *e, const IrNode *const *members, int count, const RowCache *cache, int at, int width)
+static Phase new_phase(const Emit *e, const IrNode *const *members, int count, const RowCache *cache, int at, int width,
+                       bool aligned)
 {
     int ncache = cache ? cache->n : 0;
     Phase ph = {members, count, arena_array(e->a, (size_t)count + 1, sizeof(char **)),
                 arena_array(e->a, (size_t)count + 1, sizeof(bool)), cache, at,
                 arena_array(e->a, (size_t)ncache + 1, sizeof(bool)), arena_array(e->a, (size_t)ncache + 1, sizeof(bool)),
-                arena_array(e->a, e->f->nodes.len + 1, sizeof(bool)), width};
+                arena_array(e->a, e->f->nodes.len + 1, sizeof(bool)), width, aligned};
     return ph;
 }
 
@@ -502,11 +504,14 @@ static void phase_begin(const Emit *e, Phase *ph)
         for (size_t id = 0; id <= e->f->nodes.len; id++) {
             if (!ph->row_read[id])
                 continue;
-            fprintf(e->out, "                    if (vec)\n                        g%zu[u].v = *(const %s *)&%s[o * reduced_total + r0];\n"
-                            "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W; j++)\n"
-                            "                            g%zu[u].e[j] = r0 + j < reduced_total ? %s[o * reduced_total + r0 + j] : 0;\n",
-                    id, chunk_vector(e, (int)id, ph->width),
-                    emit_c_base_name(e, (int)id), id, emit_c_base_name(e, (int)id));
+            const char *base = emit_c_base_name(e, (int)id), *vt = chunk_vector(e, (int)id, ph->width);
+            if (ph->aligned)
+                fprintf(e->out, "                    g%zu[u].v = *(const %s *)&%s[o * reduced_total + r0];\n", id, vt, base);
+            else
+                fprintf(e->out, "                    if (vec)\n                        g%zu[u].v = *(const %s *)&%s[o * reduced_total + r0];\n"
+                                "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W; j++)\n"
+                                "                            g%zu[u].e[j] = r0 + j < reduced_total ? %s[o * reduced_total + r0 + j] : 0;\n",
+                        id, vt, base, id, base);
         }
         fputs("                }\n", e->out);
     }
@@ -562,7 +567,9 @@ static void phase_end(const Emit *e, Phase *ph, Emit *in, char **text, int out)
             fprintf(e->out, "                    *(%s *)&c%d[r0] = s%d.v;\n",
                     chunk_vector(e, id, ph->width), id, id);
     }
-    if (out >= 0)
+    if (out >= 0 && ph->aligned)
+        fprintf(e->out, "                    *(%s *)&b%d[o * reduced_total + r0] = y%d.v;\n", chunk_vector(e, out, ph->width), out, out);
+    else if (out >= 0)
         fprintf(e->out, "                    if (vec)\n                        *(%s *)&b%d[o * reduced_total + r0] = y%d.v;\n"
                         "                    else\n                        #pragma unroll\n                        for (int j = 0; j < W && r0 + j < reduced_total; j++)\n"
                         "                            b%d[o * reduced_total + r0 + j] = y%d.e[j];\n",
@@ -575,7 +582,8 @@ typedef struct Group {
     const IrNode *const *members;
     int count;
     const RowCache *cache;
-    int width; /* the elements of a thread's chunk: 16 bytes of the widest row */
+    int width;    /* the elements of a thread's chunk: 16 bytes of the widest row */
+    bool aligned; /* every row array moves as vectors, whatever the dims (group_kernel finds out) */
 } Group;
 
 static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
@@ -587,7 +595,7 @@ static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
     const char *acc_t = rt.acc;
     fprintf(e->out, "        /* %%%d reduce: %s */\n        %s v%d[1];\n        {\n", n->id, emit_c_loc_text(e, n->loc),
             emit_c_ctype(out_t), n->id);
-    Phase ph = new_phase(e, g->members, g->count, g->cache, at, g->width);
+    Phase ph = new_phase(e, g->members, g->count, g->cache, at, g->width, g->aligned);
     const char **loads = declare_loads(e, &ph, n, 3);
     fprintf(e->out, "            %s acc = %s;\n", acc_t, emit_cuda_identity(n->reduce, fl));
     phase_begin(e, &ph);
@@ -607,7 +615,7 @@ static void group_map(const Emit *e, const Group *g, int at, int nk, int nr)
 {
     const IrNode *n = g->members[at];
     fprintf(e->out, "        /* %%%d %s: %s */\n        {\n", n->id, ir_op_name(n->op), emit_c_loc_text(e, n->loc));
-    Phase ph = new_phase(e, g->members, g->count, g->cache, at, g->width);
+    Phase ph = new_phase(e, g->members, g->count, g->cache, at, g->width, g->aligned);
     const char **loads = declare_loads(e, &ph, n, 3);
     phase_begin(e, &ph);
     char *text;
@@ -731,16 +739,18 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
         fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once */\n"
                         "    const int64_t threads = blockDim.x;\n", g->width, UNROLL_CHUNKS);
     }
+    Group phases = *g; /* what the phases are written for */
+    phases.aligned = aligned;
     if (aligned) {
-        fputs("    const bool vec = true; /* the row's length a multiple of W; the plan aligns each array */\n", e->out);
+        fputs("    /* every array of the row moves as vectors: the row's length is a multiple of W, and the plan aligns each */\n",
+              e->out);
     } else {
         fputs("    const bool vec = reduced_total % W == 0", e->out);
         for (int j = 0; j < nbuf; j++)
             if (row_array(e, g->members, count, buf[j]))
                 fprintf(e->out, " && (unsigned long long)b%d %% %d == 0", buf[j], chunk_bytes(e, buf[j], g->width));
-        fputs(";\n", e->out);
+        fputs(";\n    (void)vec;\n", e->out);
     }
-    fputs("    (void)vec;\n", e->out);
     /* a thread touches only its own elements of the row (every phase strides alike), so the
      * phases need no barrier between them: only each reduction's combine has one */
     for (int m = 0; m < count; m++)
@@ -754,9 +764,9 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
         if (is_virtual(e, g->members, count, m))
             fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", g->members[m]->id, ir_op_name(g->members[m]->op));
         else if (g->members[m]->op == IR_REDUCE)
-            group_reduce(e, g, m, nk, nr);
+            group_reduce(e, &phases, m, nk, nr);
         else
-            group_map(e, g, m, nk, nr);
+            group_map(e, &phases, m, nk, nr);
     }
     fputs("    }\n}\n\n", e->out);
 }
@@ -809,11 +819,11 @@ void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count
     RowCache cache = row_cache(e, members, count);
     RowKernels which = row_kernels(e, members, count, &cache);
     if (which != ROW_KERNEL_CACHED) {
-        Group plain = {members, count, NULL, width};
+        Group plain = {members, count, NULL, width, false};
         group_kernel(e, &plain, name);
     }
     if (which != ROW_KERNEL_PLAIN) {
-        Group cached = {members, count, &cache, width};
+        Group cached = {members, count, &cache, width, false};
         group_kernel(e, &cached, arena_printf(e->a, "%s_cached", name));
     }
 }
