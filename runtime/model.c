@@ -411,7 +411,7 @@ static bool on_gpu(td_model *m)
 }
 
 /* The runtime's lazily built kernels the model's steps will likely launch,
- * for td_cuda_module_load_with to build beside the model's own: for each
+ * for td_cuda_module_compile to build beside the model's own: for each
  * dtype of its params, the small and the grouped product; for each train
  * block whose trained params are more than one small step takes, the
  * update, the gradients' sum of squares and (clipping) scaling in each
@@ -456,6 +456,17 @@ static int runtime_kernels(td_model *m, td_cuda_lazy_ref *refs)
     return n;
 }
 
+/* The model's kernels and the runtime's it will likely launch, compiled
+ * (through the cache) into m->kernels_built: the device alone is needed. */
+static td_status compile_kernels(td_model *m)
+{
+    const td_model_desc *desc = m->desc;
+    td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
+    int nrefs = runtime_kernels(m, refs);
+    return td_cuda_module_compile(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels, desc->cuda_kernel_names,
+                                  nrefs, refs, &m->kernels_built);
+}
+
 /* Where the model may run on the GPU (the context's device is not the
  * CPU, and there is one): its kernels and the runtime's it will likely
  * launch compiled now, on the device alone, while the driver makes the
@@ -472,10 +483,7 @@ static void compile_ahead(td_model *m)
         td_ctx_clear_error(m->ctx);
         return;
     }
-    td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
-    int nrefs = runtime_kernels(m, refs);
-    if (td_cuda_module_compile(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels, desc->cuda_kernel_names,
-                               nrefs, refs, &m->kernels_built) != TD_OK)
+    if (compile_kernels(m) != TD_OK)
         td_ctx_clear_error(m->ctx);
 }
 
@@ -489,16 +497,11 @@ static td_status gpu_setup(td_model *m)
     if (!desc->cuda_source)
         return td_fail(m->ctx, TD_ERR_DEVICE, "model %s was compiled without CUDA code, so it runs on the CPU only",
                        desc->name);
-    td_status st;
-    if (m->kernels_built) { /* compiled ahead */
-        st = td_cuda_module_install(m->ctx, m->kernels_built, &m->kernels);
-        m->kernels_built = NULL;
-    } else {
-        td_cuda_lazy_ref refs[TD_CUDA_MAX_PREFETCH];
-        int nrefs = runtime_kernels(m, refs);
-        st = td_cuda_module_load_with(m->ctx, desc->name, desc->cuda_source, desc->ncuda_kernels, desc->cuda_kernel_names,
-                                      nrefs, refs, &m->kernels);
-    }
+    /* compiled ahead, or (not asked, or failed there) now, to say why */
+    td_status st = m->kernels_built ? TD_OK : compile_kernels(m);
+    if (st == TD_OK)
+        st = td_cuda_module_install(m->ctx, m->kernels_built, &m->kernels); /* which takes the build */
+    m->kernels_built = NULL;
     if (st != TD_OK)
         return st;
     if (desc->cuda_kernels_wait)

@@ -336,21 +336,16 @@ typedef struct td_cuda_lazy_ref {
     int kernel;
 } td_cuda_lazy_ref;
 enum { TD_CUDA_MAX_PREFETCH = 16 };
-/* td_cuda_module_load, and the lazy kernels refs[0..nrefs) (at most
- * TD_CUDA_MAX_PREFETCH; those built already, or named twice, skipped)
- * compiled in the same pool of threads and loaded into their modules: a
- * model's first step then builds none of the runtime's kernels it was
+/* A module's programs and the lazy kernels refs[0..nrefs) (at most
+ * TD_CUDA_MAX_PREFETCH; those built already, or named twice, skipped),
+ * compiled in one pool of threads (through the cache) once the device is
+ * known (td_cuda_device_ready), so while the driver still makes its
+ * context; then loaded into their modules, which waits for the context:
+ * a model's first step then builds none of the runtime's kernels it was
  * told of, one after another. A ref that fails to build is left for its
- * launch to build and report. */
-td_status td_cuda_module_load_with(td_ctx *ctx, const char *name, const char *source, int nkernels,
-                                   const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
-                                   td_cuda_module **out);
-/* td_cuda_module_load_with in two halves: the programs compiled (through
- * the cache) once the device is known (td_cuda_device_ready), so while the
- * driver still makes its context; then loaded there, which waits for the
- * context. install takes the build, whatever it returns; build_free frees
- * one not installed (NULL is fine). kernel_names and the refs' modules
- * must outlive the build. */
+ * launch to build and report. install takes the build, whatever it
+ * returns; build_free frees one not installed (NULL is fine).
+ * kernel_names and the refs' modules must outlive the build. */
 typedef struct td_cuda_build td_cuda_build;
 td_status td_cuda_module_compile(td_ctx *ctx, const char *name, const char *source, int nkernels,
                                  const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,

@@ -386,16 +386,6 @@ td_status td_cuda_module_install(td_ctx *ctx, td_cuda_build *b, td_cuda_module *
     return TD_OK;
 }
 
-static td_status load_module(td_ctx *ctx, const char *name, const char *source, int noptions,
-                             const char *const *options, int nkernels, const char *const *kernel_names, int nrefs,
-                             const td_cuda_lazy_ref *refs, td_cuda_module **out)
-{
-    td_cuda_build *b;
-    td_status st = compile_module(ctx, name, source, noptions, options, nkernels, kernel_names, nrefs, refs, &b);
-    *out = NULL;
-    return st != TD_OK ? st : td_cuda_module_install(ctx, b, out);
-}
-
 td_status td_cuda_module_load_lazy(td_ctx *ctx, const char *name, const char *source, int noptions,
                                    const char *const *options, int nkernels, const char *const *kernel_names,
                                    td_cuda_module **out)
@@ -489,14 +479,10 @@ td_status td_cuda_module_load_options(td_ctx *ctx, const char *name, const char 
                                       const char *const *options, int nkernels, const char *const *kernel_names,
                                       td_cuda_module **out)
 {
-    return load_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, out);
-}
-
-td_status td_cuda_module_load_with(td_ctx *ctx, const char *name, const char *source, int nkernels,
-                                   const char *const *kernel_names, int nrefs, const td_cuda_lazy_ref *refs,
-                                   td_cuda_module **out)
-{
-    return load_module(ctx, name, source, 0, NULL, nkernels, kernel_names, nrefs, refs, out);
+    td_cuda_build *b;
+    td_status st = compile_module(ctx, name, source, noptions, options, nkernels, kernel_names, 0, NO_REFS, &b);
+    *out = NULL;
+    return st != TD_OK ? st : td_cuda_module_install(ctx, b, out);
 }
 
 td_status td_cuda_module_compile(td_ctx *ctx, const char *name, const char *source, int nkernels,

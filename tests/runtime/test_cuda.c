@@ -705,9 +705,9 @@ static void test_lazy_module(td_ctx *ctx, bool gpu)
     td_ctx_clear_error(ctx);
     td_cuda_module_free(ctx, mod);
 
-    /* td_cuda_module_load_with: a module's program and the lazy kernels named
-     * built in one pool; a kernel named twice built once, one the source
-     * lacks left for its launch to report */
+    /* td_cuda_module_compile and _install: a module's program and the lazy
+     * kernels named built in one pool; a kernel named twice built once, one
+     * the source lacks left for its launch to report */
     static const char host_src[] = "extern \"C\" __global__ void host_k(long long *x) { x[0] = 5; }\n";
     const char *host_names[1] = {"host_k"};
     td_cuda_module *host = NULL;
@@ -715,8 +715,11 @@ static void test_lazy_module(td_ctx *ctx, bool gpu)
     st = td_cuda_module_load_lazy(ctx, "lazy", lazy_src, 0, NULL, 3, names, &mod);
     td_cuda_lazy_ref refs[4] = {{mod, 1}, {mod, 1}, {mod, 2}, {NULL, 0}};
     td_nvrtc_cache_counts(ctx, &hits0, &misses0);
+    td_cuda_build *build = NULL;
     if (st == TD_OK)
-        st = td_cuda_module_load_with(ctx, "host", host_src, 1, host_names, 4, refs, &host);
+        st = td_cuda_module_compile(ctx, "host", host_src, 1, host_names, 4, refs, &build);
+    if (st == TD_OK)
+        st = td_cuda_module_install(ctx, build, &host);
     td_nvrtc_cache_counts(ctx, &hits, &misses);
     CHECK(st == TD_OK && hits + misses == hits0 + misses0 + 2, "the module and lazy_two built together (%lld): %s",
           (long long)(hits + misses - hits0 - misses0), td_ctx_error(ctx));
