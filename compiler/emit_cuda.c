@@ -374,11 +374,8 @@ static bool map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
     if (w < 2)
         return false;
     int r = n->type.rank;
-    Size count = size_const(1);
-    bool always = true;
-    for (int k = 0; k < r && always; k++)
-        always = size_mul(count, n->type.dims[k], e->p->names, &count) == SIZE_OK;
-    always = always && size_is_surely_multiple(count, w) && (!split || size_is_surely_multiple(n->type.dims[r - 1], w)) &&
+    Size count;
+    bool always = size_product(n->type.dims, r, e->p->names, &count) == SIZE_OK && size_is_surely_multiple(count, w) && (!split || size_is_surely_multiple(n->type.dims[r - 1], w)) &&
              emit_cuda_aligned(e, n->id, w * emit_cuda_element_bytes(n->type.dtype));
     for (int k = 0; k < n->ninputs && always; k++)
         if (vec[k])
@@ -389,8 +386,6 @@ static bool map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
             split && !always ? ", and a row's length a multiple of them" : "");
     /* the loop at depth d: inside the test, or, always, the kernel's body */
     const int d = always ? 1 : 2;
-    const char *at1 = always ? "    " : "        ", *at2 = always ? "        " : "            ";
-    const char *at3 = always ? "            " : "                ";
     if (!always) {
         fprintf(e->out, "    if (total %% %d == 0 && (unsigned long long)b%d %% %d == 0", w, n->id, w * emit_cuda_element_bytes(n->type.dtype));
         if (split)
@@ -401,8 +396,9 @@ static bool map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
                         w * emit_cuda_element_bytes(ir_get(e->f, bases[k])->type.dtype));
         fputs(") {\n", e->out);
     }
-    fprintf(e->out, "%sfor (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
-            at1, w);
+    emit_c_indent(e, d);
+    fprintf(e->out, "for (int64_t vec = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; vec < total / %d; vec += (int64_t)gridDim.x * blockDim.x) {\n",
+            w);
     const char **loads = arena_array(e->a, (size_t)n->ninputs + 1, sizeof(char *));
     for (int k = -1; k < n->ninputs; k++) {
         if (k >= 0 && !vec[k]) {
@@ -412,27 +408,47 @@ static bool map_vectors(const Emit *e, const IrNode *n, const MapExpr *expr, con
         int id = k < 0 ? n->id : bases[k];
         Dtype t = k < 0 ? n->type.dtype : ir_get(e->f, id)->type.dtype;
         const char *vt = emit_cuda_vector_type(w * emit_cuda_element_bytes(t));
-        fprintf(e->out, "%sunion { %s v; %s e[%d]; } %c%d;\n", at2, vt, emit_c_ctype(t), w, k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
+        emit_c_indent(e, d + 1);
+        fprintf(e->out, "union { %s v; %s e[%d]; } %c%d;\n", vt, emit_c_ctype(t), w, k < 0 ? 'y' : 'a', k < 0 ? 0 : k);
         if (k >= 0) {
-            fprintf(e->out, "%sa%d.v = ((const %s *)%s)[vec];\n", at2, k, vt, at[k]);
+            emit_c_indent(e, d + 1);
+            fprintf(e->out, "a%d.v = ((const %s *)%s)[vec];\n", k, vt, at[k]);
             loads[k] = emit_c_load(e, t, arena_printf(e->a, "a%d.e", k), "j");
         }
     }
     if (split) { /* the first element's index, into i<r>..., once: the others are along its row */
-        fprintf(e->out, "%sint64_t rest_v = vec * %d;\n", at2, w);
+        emit_c_indent(e, d + 1);
+        fprintf(e->out, "int64_t rest_v = vec * %d;\n", w);
         for (int k = r - 1; k >= 0; k--) {
-            if (k > 0)
-                fprintf(e->out, "%sconst int64_t i%d = rest_v %% n%d;\n%srest_v /= n%d;\n", at2, r + k, k, at2, k);
-            else
-                fprintf(e->out, "%sconst int64_t i%d = rest_v;\n", at2, r);
+            emit_c_indent(e, d + 1);
+            if (k > 0) {
+                fprintf(e->out, "const int64_t i%d = rest_v %% n%d;\n", r + k, k);
+                emit_c_indent(e, d + 1);
+                fprintf(e->out, "rest_v /= n%d;\n", k);
+            } else {
+                fprintf(e->out, "const int64_t i%d = rest_v;\n", r);
+            }
         }
     }
-    fprintf(e->out, "%s#pragma unroll\n%sfor (int j = 0; j < %d; j++) {\n", at2, at2, w);
-    for (int k = 0; split && k < r; k++) /* the element's index, for the inputs read element by element */
-        fprintf(e->out, "%sconst int64_t i%d = i%d%s;\n%s(void)i%d;\n", at3, k, r + k, k == r - 1 ? " + j" : "", at3, k);
+    emit_c_indent(e, d + 1);
+    fputs("#pragma unroll\n", e->out);
+    emit_c_indent(e, d + 1);
+    fprintf(e->out, "for (int j = 0; j < %d; j++) {\n", w);
+    for (int k = 0; split && k < r; k++) { /* the element's index, for the inputs read element by element */
+        emit_c_indent(e, d + 2);
+        fprintf(e->out, "const int64_t i%d = i%d%s;\n", k, r + k, k == r - 1 ? " + j" : "");
+        emit_c_indent(e, d + 2);
+        fprintf(e->out, "(void)i%d;\n", k);
+    }
     const char *value = emit_c_expr_stored(e, expr, loads, d + 2, n->type.dtype);
-    fprintf(e->out, "%sy0.e[j] = %s;\n%s}\n%s((%s *)b%d)[vec] = y0.v;\n%s}\n", at3, value, at2, at2,
-            emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id, at1);
+    emit_c_indent(e, d + 2);
+    fprintf(e->out, "y0.e[j] = %s;\n", value);
+    emit_c_indent(e, d + 1);
+    fputs("}\n", e->out);
+    emit_c_indent(e, d + 1);
+    fprintf(e->out, "((%s *)b%d)[vec] = y0.v;\n", emit_cuda_vector_type(w * emit_cuda_element_bytes(n->type.dtype)), n->id);
+    emit_c_indent(e, d);
+    fputs("}\n", e->out);
     if (!always)
         fputs("        return;\n    }\n", e->out);
     return always;

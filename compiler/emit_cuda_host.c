@@ -369,7 +369,7 @@ bool emit_cuda_aligned(const Emit *e, int id, int align)
     if ((size_t)id >= f->nodes.len) /* a result's copy (kernel_output_copy): into the result */
         return f->is_train && align <= PLAN_ALIGN;
     const IrNode *n = ir_get(f, id);
-    int param, at = plan->placed_in[id];
+    int at = plan->placed_in[id];
     Poly offset;
     if (at >= 0) { /* emit_c_declare_placed: in its scatter's block, or its epilogue's buffer */
         if (plan_epilogue_map(plan, f, id) >= 0)
@@ -385,7 +385,7 @@ bool emit_cuda_aligned(const Emit *e, int id, int align)
         return false;
     if (n->op == IR_PARAM) /* the params' region: cuMemAlloc'd, each param at a multiple of 64 bytes (tdg_plan) */
         return align <= PLAN_ALIGN;
-    if ((param = emit_cuda_copy_param(e, n, &offset)) >= 0) /* the copies: each at a multiple of 64 bytes */
+    if (emit_cuda_copy_param(e, n, &offset) >= 0) /* the copies: each at a multiple of 64 bytes */
         return align <= PLAN_ALIGN && offset_aligned(offset, emit_cuda_element_bytes(n->type.dtype), align);
     if (plan->output_of[id] >= 0) /* a train block's results are the step's scratch and the grads; a call's, the caller's */
         return f->is_train && align <= PLAN_ALIGN; /* (emit_cuda_train_wrapper) */

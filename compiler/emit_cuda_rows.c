@@ -583,7 +583,7 @@ typedef struct Group {
     int count;
     const RowCache *cache;
     int width;    /* the elements of a thread's chunk: 16 bytes of the widest row */
-    bool aligned; /* every row array moves as vectors, whatever the dims (group_kernel finds out) */
+    bool aligned; /* every row array moves as vectors, whatever the dims (row_aligned) */
 } Group;
 
 static void group_reduce(const Emit *e, const Group *g, int at, int nk, int nr)
@@ -675,11 +675,8 @@ enum { UNROLL_CHUNKS = 4 };
 /* Whether the row's nr extents have a product known here, in *elements. */
 static bool static_row(const Emit *e, int nr, const Size *red, int64_t *elements)
 {
-    Size total = size_const(1);
-    for (int k = 0; k < nr; k++)
-        if (size_mul(total, red[k], e->p->names, &total) != SIZE_OK)
-            return false;
-    return size_is_const(total, elements) && *elements > 0;
+    Size total;
+    return size_product(red, nr, e->p->names, &total) == SIZE_OK && size_is_const(total, elements) && *elements > 0;
 }
 
 /* One kernel of a row group: the plain one (g->cache NULL) or the cached one. */
@@ -724,11 +721,7 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
     /* a chunk of W elements a thread, U at a time, each array of the row moved as one vector where `vec`: the row's
      * length a multiple of W and every array read or written at the row's element aligned to its vector */
     int64_t reduced;
-    bool row_static = static_row(e, nr, loops.red, &reduced), aligned = row_static && reduced % g->width == 0;
-    for (int j = 0; j < nbuf && aligned; j++)
-        if (row_array(e, g->members, count, buf[j]))
-            aligned = emit_cuda_aligned(e, buf[j], chunk_bytes(e, buf[j], g->width));
-    if (row_static) {
+    if (static_row(e, nr, loops.red, &reduced)) {
         /* a static row: as many chunks as a thread of the host's block has, so no unrolled load is cut short */
         int64_t threads = emit_cuda_group_threads(reduced, g->cache != NULL), chunks = threads * g->width;
         int64_t per_thread = reduced / chunks + (reduced % chunks != 0);
@@ -739,9 +732,7 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
         fprintf(e->out, "    constexpr int W = %d, U = %d; /* a chunk's elements; the chunks a thread loads at once */\n"
                         "    const int64_t threads = blockDim.x;\n", g->width, UNROLL_CHUNKS);
     }
-    Group phases = *g; /* what the phases are written for */
-    phases.aligned = aligned;
-    if (aligned) {
+    if (g->aligned) {
         fputs("    /* every array of the row moves as vectors: the row's length is a multiple of W, and the plan aligns each */\n",
               e->out);
     } else {
@@ -764,9 +755,9 @@ static void group_kernel(Emit *e, const Group *g, const char *name)
         if (is_virtual(e, g->members, count, m))
             fprintf(e->out, "        /* %%%d %s: computed where it is read */\n", g->members[m]->id, ir_op_name(g->members[m]->op));
         else if (g->members[m]->op == IR_REDUCE)
-            group_reduce(e, &phases, m, nk, nr);
+            group_reduce(e, g, m, nk, nr);
         else
-            group_map(e, &phases, m, nk, nr);
+            group_map(e, g, m, nk, nr);
     }
     fputs("    }\n}\n\n", e->out);
 }
@@ -812,18 +803,37 @@ static RowKernels row_kernels(const Emit *e, const IrNode *const *members, int c
                                                                                                        : ROW_KERNEL_PLAIN;
 }
 
+/* Whether every array a row group's phases read or write at the row's
+ * element moves as vectors of `width` elements whatever the dims: the
+ * row's length a number that is a multiple of width, and each array one
+ * the plan aligns to its vector (emit_cuda_aligned). Then its kernels
+ * have no `vec` test. */
+static bool row_aligned(const Emit *e, const IrNode *const *members, int count, int width)
+{
+    ReduceLoops loops = emit_c_reduce_loops(e, members[0]);
+    int64_t reduced;
+    if (!static_row(e, loops.nred, loops.red, &reduced) || reduced % width != 0)
+        return false;
+    int nbuf, *buf = emit_cuda_group_buffers(e, members, count, &nbuf);
+    for (int j = 0; j < nbuf; j++)
+        if (row_array(e, members, count, buf[j]) && !emit_cuda_aligned(e, buf[j], chunk_bytes(e, buf[j], width)))
+            return false;
+    return true;
+}
+
 void emit_cuda_kernel_row_group(Emit *e, const IrNode *const *members, int count)
 {
     const char *name = emit_cuda_kernel_name(e, e->fn_index, members[0]->id, -1);
     int width = chunk_width(e, members, count);
+    bool aligned = row_aligned(e, members, count, width); /* the same for both kernels */
     RowCache cache = row_cache(e, members, count);
     RowKernels which = row_kernels(e, members, count, &cache);
     if (which != ROW_KERNEL_CACHED) {
-        Group plain = {members, count, NULL, width, false};
+        Group plain = {members, count, NULL, width, aligned};
         group_kernel(e, &plain, name);
     }
     if (which != ROW_KERNEL_PLAIN) {
-        Group cached = {members, count, &cache, width, false};
+        Group cached = {members, count, &cache, width, aligned};
         group_kernel(e, &cached, arena_printf(e->a, "%s_cached", name));
     }
 }

@@ -151,6 +151,17 @@ bool size_is_surely_integral(Size s)
     return true;
 }
 
+SizeStatus size_product(const Size *sizes, int n, const SizeNames *names, Size *out)
+{
+    *out = size_const(1);
+    for (int i = 0; i < n; i++) {
+        SizeStatus st = size_mul(*out, sizes[i], names, out);
+        if (st != SIZE_OK)
+            return st;
+    }
+    return SIZE_OK;
+}
+
 bool size_is_surely_multiple(Size s, int64_t m)
 {
     return m > 0 && size_is_surely_integral(s) && s.num % m == 0;

@@ -39,6 +39,8 @@ Size size_const(int64_t n);
 Size size_dim(uint32_t dim);
 SizeStatus size_mul(Size a, Size b, const SizeNames *names, Size *out);
 SizeStatus size_div(Size a, Size b, const SizeNames *names, Size *out);
+/* sizes[0] * ... * sizes[n - 1] (1 for none); the first failure's status. */
+SizeStatus size_product(const Size *sizes, int n, const SizeNames *names, Size *out);
 bool size_eq(Size a, Size b);
 /* A whole number known at compile time. */
 bool size_is_const(Size s, int64_t *value);
